@@ -1,0 +1,145 @@
+# ngx_ws: build, run the demo, test, benchmark.
+#
+#   make run     build, then serve conf_examples/demo.conf on 127.0.0.1:8080
+#                (ws) and 127.0.0.1:8443 (wss, self-signed certificate)
+#   make test    every test layer: core unit tests, fuzz smoke run,
+#                integration tests against a real NGINX, client interop
+#
+# Both install the Debian packages they need first (apt-get, as root or
+# through sudo). NGINX_SRC=/path/to/nginx-x.y.z builds the module against
+# another NGINX source tree instead of Debian's nginx-dev.
+
+SHELL        := /bin/bash
+BUILD        := $(CURDIR)/build
+NGINX_BIN    ?= /usr/sbin/nginx
+NGINX_SRC    ?=
+MODULE       := $(BUILD)/ngx_http_ws_module.so
+CORE_LIB     := $(BUILD)/core/libwscore.a
+JOBS         ?= 2
+FUZZ_SECONDS ?= 20
+
+DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
+    libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
+    clang libclang-rt-14-dev openssl curl procps \
+    libtest-base-perl libio-socket-ssl-perl \
+    python3 python3-websockets nodejs node-ws
+
+ifeq ($(NGINX_SRC),)
+NGX_TREE     := $(BUILD)/nginx-src
+else
+NGX_TREE     := $(BUILD)/nginx-custom
+endif
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps core module build run test test-core test-nginx \
+        fuzz fuzz-smoke asan bench clean
+
+all: build
+
+# Installs only what is missing, so a second run costs nothing.
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	fi
+
+core:
+	cmake -S core -B $(BUILD)/core -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD)/core -j$(JOBS)
+
+# The module is configured once per tree (about 20 s) and re-linked on
+# every build, since objs/Makefile does not know the core library.
+$(NGX_TREE)/objs/Makefile: config
+	rm -rf $(NGX_TREE)
+ifeq ($(NGINX_SRC),)
+	cp -r /usr/share/nginx/src $(NGX_TREE)
+	cd $(NGX_TREE) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure.log
+else
+	cp -r $(NGINX_SRC) $(NGX_TREE)
+	cd $(NGX_TREE) && ./configure --with-compat --with-http_ssl_module \
+	    --with-http_v2_module --add-dynamic-module=$(CURDIR) \
+	    >$(BUILD)/configure.log
+endif
+
+module: core $(NGX_TREE)/objs/Makefile
+	rm -f $(NGX_TREE)/objs/ngx_http_ws_module.so
+	$(MAKE) -C $(NGX_TREE) -f objs/Makefile modules
+	cp $(NGX_TREE)/objs/ngx_http_ws_module.so $(MODULE)
+
+build: deps
+	@mkdir -p $(BUILD)
+	$(MAKE) module
+
+# The demo runs from its own prefix: config, certificate, logs, temp dirs.
+DEMO := $(BUILD)/demo
+
+run: build
+	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp
+	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
+	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
+	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
+	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
+	    -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	    -keyout $(DEMO)/conf/certs/demo.key \
+	    -out $(DEMO)/conf/certs/demo.crt 2>/dev/null
+	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf -t -q
+	@echo "ngx_ws demo: ws://127.0.0.1:8080/echo wss://127.0.0.1:8443/echo"
+	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
+	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+
+test: build
+	$(MAKE) test-core
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) test-nginx
+
+test-core:
+	ctest --test-dir $(BUILD)/core --output-on-failure
+
+test-nginx:
+	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
+
+FUZZERS := fuzz_frame_parser fuzz_handshake
+
+$(BUILD)/fuzz/fuzz_frame_parser: core
+	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \
+	    -DWSCORE_FUZZ=ON -DWSCORE_TESTS=OFF >/dev/null
+	cmake --build $(BUILD)/fuzz -j$(JOBS)
+
+fuzz-smoke: $(BUILD)/fuzz/fuzz_frame_parser
+	@for f in $(FUZZERS); do \
+	    corpus=$(BUILD)/fuzz/corpus/$${f#fuzz_}; mkdir -p $$corpus; \
+	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -print_final_stats=1 $$corpus core/fuzz/corpus/$${f#fuzz_} \
+	        2>$(BUILD)/fuzz/$$f.log || { tail -50 $(BUILD)/fuzz/$$f.log; \
+	        exit 1; }; \
+	    grep -h 'stat::number_of_executed_units' $(BUILD)/fuzz/$$f.log \
+	        | sed "s/^/$$f: /"; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-600}
+
+# Core tests and the module under AddressSanitizer + UBSan. NGINX itself
+# is not instrumented, so the runtime is preloaded into it.
+asan: deps
+	cmake -S core -B $(BUILD)/core-asan -DCMAKE_BUILD_TYPE=Debug \
+	    -DWSCORE_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD)/core-asan -j$(JOBS)
+	ctest --test-dir $(BUILD)/core-asan --output-on-failure
+
+bench: build
+	cmake -S core -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release \
+	    -DWSCORE_BENCH=ON -DWSCORE_TESTS=OFF >/dev/null
+	cmake --build $(BUILD)/bench -j$(JOBS)
+	$(BUILD)/bench/wscore_bench
+
+clean:
+	rm -rf $(BUILD)

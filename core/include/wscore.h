@@ -1,0 +1,221 @@
+/*
+ * wscore.h - the C ABI of the ngx_ws protocol core.
+ *
+ * The core is sans-I/O: it never touches a socket, a clock or NGINX. The
+ * caller feeds it bytes and the current time (milliseconds on any monotonic
+ * clock), reads back events, bytes to write and the next deadline.
+ *
+ * Conventions (picohttpparser-like): the caller owns every buffer it passes
+ * in; pointers handed out by the core stay valid until the next call on the
+ * same session. No function throws; errors are return codes.
+ */
+
+#ifndef WSCORE_H
+#define WSCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+
+/* Opcodes of RFC 6455 section 5.2. */
+typedef enum {
+    WSCORE_OP_CONTINUATION = 0x0,
+    WSCORE_OP_TEXT         = 0x1,
+    WSCORE_OP_BINARY       = 0x2,
+    WSCORE_OP_CLOSE        = 0x8,
+    WSCORE_OP_PING         = 0x9,
+    WSCORE_OP_PONG         = 0xA
+} wscore_opcode_e;
+
+
+/* Close codes the server itself sends (RFC 6455 section 7.4.1). */
+typedef enum {
+    WSCORE_CLOSE_NORMAL           = 1000,
+    WSCORE_CLOSE_GOING_AWAY       = 1001,
+    WSCORE_CLOSE_PROTOCOL_ERROR   = 1002,
+    WSCORE_CLOSE_UNSUPPORTED_DATA = 1003,
+    WSCORE_CLOSE_NO_STATUS        = 1005,  /* never sent on the wire */
+    WSCORE_CLOSE_ABNORMAL         = 1006,  /* never sent on the wire */
+    WSCORE_CLOSE_INVALID_PAYLOAD  = 1007,
+    WSCORE_CLOSE_POLICY_VIOLATION = 1008,
+    WSCORE_CLOSE_MESSAGE_TOO_BIG  = 1009,
+    WSCORE_CLOSE_INTERNAL_ERROR   = 1011,
+    WSCORE_CLOSE_TRY_AGAIN_LATER  = 1013
+} wscore_close_code_e;
+
+
+/* ------------------------------------------------------------------ */
+/* Handshake (RFC 6455 section 4.2.1)                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The parts of an HTTP request the opening handshake looks at. Header
+ * values that occur several times are passed joined with ", " (RFC 9110
+ * section 5.3); absent headers have data == NULL.
+ */
+typedef struct {
+    const char *data;
+    size_t      len;
+} wscore_str_t;
+
+typedef struct {
+    wscore_str_t method;        /* "GET" */
+    unsigned     http_major;
+    unsigned     http_minor;
+    wscore_str_t host;
+    wscore_str_t upgrade;
+    wscore_str_t connection;
+    wscore_str_t version;       /* Sec-WebSocket-Version */
+    wscore_str_t key;           /* Sec-WebSocket-Key */
+} wscore_handshake_request_t;
+
+/* Length of a Sec-WebSocket-Accept value (base64 of 20 bytes). */
+#define WSCORE_ACCEPT_LEN 28
+
+typedef struct {
+    /* 0 when the request is a valid upgrade; else the HTTP status to send:
+     * 405 (not GET), 426 (not an upgrade at all, or wrong version: the
+     * caller then adds "Sec-WebSocket-Version: 13"), 400 (malformed). */
+    int         status;
+    /* Why, for the error log; a static string, never NULL. */
+    const char *reason;
+    /* Sec-WebSocket-Accept, valid when status == 0, NUL-terminated. */
+    char        accept[WSCORE_ACCEPT_LEN + 1];
+} wscore_handshake_result_t;
+
+void wscore_handshake_validate(const wscore_handshake_request_t *req,
+    wscore_handshake_result_t *result);
+
+/* Is the request an upgrade attempt at all (Upgrade has "websocket")? */
+int wscore_handshake_is_upgrade(const wscore_handshake_request_t *req);
+
+
+/* ------------------------------------------------------------------ */
+/* Frame encoding (server to client: never masked)                     */
+/* ------------------------------------------------------------------ */
+
+#define WSCORE_MAX_HEADER_LEN 10
+
+/* Writes a frame header into out (at least WSCORE_MAX_HEADER_LEN bytes);
+ * returns its length. */
+size_t wscore_frame_header_encode(uint8_t *out, wscore_opcode_e opcode,
+    int fin, int rsv1, uint64_t payload_len);
+
+
+/* ------------------------------------------------------------------ */
+/* Session: one WebSocket connection after the 101                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t max_frame_size;     /* payload bytes per frame; 0 = no limit */
+    uint64_t max_message_size;   /* bytes per reassembled message; 0 = none */
+    uint64_t ping_interval_ms;   /* 0 = no pings */
+    uint32_t ping_max_missed;    /* unanswered pings before closing; >= 1 */
+    uint64_t idle_timeout_ms;    /* no data message from peer; 0 = off */
+    uint64_t close_timeout_ms;   /* wait for the peer's close after ours */
+} wscore_config_t;
+
+/* Fills cfg with the documented defaults: 1m message and frame size,
+ * ping every 30 s, 3 missed, no idle timeout, 5 s close timeout. */
+void wscore_config_default(wscore_config_t *cfg);
+
+typedef enum {
+    WSCORE_STATE_OPEN = 0,
+    WSCORE_STATE_CLOSING,  /* we sent close, waiting for the peer's */
+    WSCORE_STATE_CLOSED    /* close handshake over or failed: flush the
+                              output, then close TCP */
+} wscore_state_e;
+
+typedef enum {
+    WSCORE_EVENT_NONE = 0,  /* all input consumed, nothing to report */
+    WSCORE_EVENT_MESSAGE,   /* a complete text or binary message */
+    WSCORE_EVENT_PING,      /* a ping; the pong is already in the output */
+    WSCORE_EVENT_PONG,      /* a pong (solicited or not) */
+    WSCORE_EVENT_CLOSE,     /* the peer's close frame; our reply (if one was
+                               due) is in the output; state is CLOSED */
+    WSCORE_EVENT_ERROR      /* the peer broke the protocol or a limit; our
+                               close frame is in the output; state CLOSED */
+} wscore_event_type_e;
+
+typedef struct {
+    wscore_event_type_e type;
+    wscore_opcode_e     opcode;       /* MESSAGE: TEXT or BINARY */
+    const uint8_t      *data;         /* MESSAGE/PING/PONG payload;
+                                         CLOSE: the reason */
+    size_t              len;
+    uint16_t            close_code;   /* CLOSE: the peer's code (1005 if it
+                                         sent none); ERROR: the code we sent */
+    const char         *error;        /* ERROR: why, for the log (static) */
+} wscore_event_t;
+
+typedef struct wscore_session_s wscore_session_t;
+
+/* NULL on allocation failure. */
+wscore_session_t *wscore_session_create(const wscore_config_t *cfg,
+    uint64_t now_ms);
+void wscore_session_destroy(wscore_session_t *s);
+
+/*
+ * Feeds input bytes. Parses until one event is ready or the input is used
+ * up; returns how many bytes of data were consumed and fills *ev
+ * (WSCORE_EVENT_NONE when the input ran out first). The caller loops until
+ * all input is consumed, handling each event. ev->data stays valid until
+ * the next call on s. Once the state is CLOSED, input is consumed and
+ * ignored. Message payloads are reassembled inside the core, bounded by
+ * max_message_size; the reassembly buffer is released after large messages
+ * so idle sessions hold little memory.
+ */
+size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,
+    size_t len, uint64_t now_ms, wscore_event_t *ev);
+
+/*
+ * Control frames the core produced (pongs, pings, close frames) wait in the
+ * session's output. The caller takes them in order before queueing its own
+ * frames, so the wire order matches the event order.
+ */
+void wscore_session_output(wscore_session_t *s, const uint8_t **data,
+    size_t *len);
+void wscore_session_output_consumed(wscore_session_t *s, size_t n);
+
+/*
+ * Starts a server-initiated close: queues a close frame with code and
+ * reason (reason truncated to fit 125 bytes), state becomes CLOSING and the
+ * close timeout starts. Ignored unless the state is OPEN.
+ */
+void wscore_session_close(wscore_session_t *s, uint16_t code,
+    const char *reason, uint64_t now_ms);
+
+wscore_state_e wscore_session_state(const wscore_session_t *s);
+
+/* The close code that ended the session: sent or received, 1006 if none. */
+uint16_t wscore_session_close_code(const wscore_session_t *s);
+
+/* Is a data message partly received (a fragmented message in progress)? */
+int wscore_session_in_message(const wscore_session_t *s);
+
+/* The nearest time at which wscore_session_on_timer must run; 0 = none. */
+uint64_t wscore_session_next_deadline(const wscore_session_t *s);
+
+typedef enum {
+    WSCORE_TIMER_NONE = 0,      /* nothing due yet */
+    WSCORE_TIMER_PING_SENT,     /* a ping is in the output */
+    WSCORE_TIMER_UNRESPONSIVE,  /* ping_max_missed pings went unanswered:
+                                   close 1001 in the output, state CLOSING */
+    WSCORE_TIMER_IDLE,          /* idle timeout: close 1001 in the output */
+    WSCORE_TIMER_CLOSE_EXPIRED  /* the peer never answered our close: drop
+                                   the TCP connection now; state CLOSED */
+} wscore_timer_result_e;
+
+wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
+    uint64_t now_ms);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSCORE_H */

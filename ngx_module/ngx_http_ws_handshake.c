@@ -1,0 +1,374 @@
+
+/*
+ * ngx_ws: the opening handshake (RFC 6455 section 4.2).
+ *
+ * The content handler of a ws_listen location. It gathers the request
+ * fields the core validates, answers errors with the RFC's status and a
+ * log line, sends fallbacks elsewhere, and on success sends the 101 and
+ * hands the connection to the session.
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+static void ngx_http_ws_collect_header(ngx_http_request_t *r,
+    const char *name, size_t name_len, wscore_str_t *value);
+static ngx_int_t ngx_http_ws_reject(ngx_http_request_t *r,
+    ngx_uint_t status, const char *reason);
+static ngx_int_t ngx_http_ws_add_header(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *value);
+static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
+    ngx_http_ws_loc_conf_t *wscf);
+static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
+    const char *accept);
+
+
+#define ngx_http_ws_header(r, name, value)                                    \
+    ngx_http_ws_collect_header(r, name, sizeof(name) - 1, value)
+
+
+ngx_int_t
+ngx_http_ws_handshake(ngx_http_request_t *r)
+{
+    ngx_http_ws_loc_conf_t      *wscf;
+    wscore_handshake_request_t   req;
+    wscore_handshake_result_t    res;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+
+    if (r != r->main) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: ws_listen location reached by a subrequest");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&req, sizeof(wscore_handshake_request_t));
+
+    req.method.data = (const char *) r->method_name.data;
+    req.method.len = r->method_name.len;
+    req.http_major = r->http_major;
+    req.http_minor = r->http_minor;
+
+    if (r->headers_in.server.len) {
+        req.host.data = (const char *) r->headers_in.server.data;
+        req.host.len = r->headers_in.server.len;
+    }
+
+    ngx_http_ws_header(r, "Upgrade", &req.upgrade);
+    ngx_http_ws_header(r, "Connection", &req.connection);
+    ngx_http_ws_header(r, "Sec-WebSocket-Version", &req.version);
+    ngx_http_ws_header(r, "Sec-WebSocket-Key", &req.key);
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        if (wscf->fallback.len) {
+            return ngx_http_ws_run_fallback(r, wscf);
+        }
+
+        /*
+         * RFC 8441 needs SETTINGS_ENABLE_CONNECT_PROTOCOL, which the
+         * HTTP/2 implementation of NGINX 1.22 does not offer.
+         */
+        return ngx_http_ws_reject(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                  "WebSocket over HTTP/2 is not supported, "
+                                  "use HTTP/1.1");
+    }
+#endif
+
+    if (wscf->fallback.len && !wscore_handshake_is_upgrade(&req)) {
+        return ngx_http_ws_run_fallback(r, wscf);
+    }
+
+    wscore_handshake_validate(&req, &res);
+
+    if (res.status != 0) {
+        return ngx_http_ws_reject(r, res.status, res.reason);
+    }
+
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "upgrade request with a body");
+    }
+
+    return ngx_http_ws_send_upgrade(r, res.accept);
+}
+
+
+/*
+ * Joins every value of a header with ", ", the way RFC 9110 section 5.3
+ * lets a recipient combine repeated fields into one list.
+ */
+static void
+ngx_http_ws_collect_header(ngx_http_request_t *r, const char *name,
+    size_t name_len, wscore_str_t *value)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_uint_t        i, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *first;
+
+    value->data = NULL;
+    value->len = 0;
+
+    len = 0;
+    n = 0;
+    first = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name_len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name, name_len) != 0)
+        {
+            continue;
+        }
+
+        if (first == NULL) {
+            first = &h[i];
+        }
+
+        len += h[i].value.len + (n ? 2 : 0);
+        n++;
+    }
+
+    if (first == NULL) {
+        return;
+    }
+
+    if (n == 1) {
+        value->data = (const char *) first->value.data;
+        value->len = first->value.len;
+        return;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        /* an unjoinable list is validated as its first value alone */
+        value->data = (const char *) first->value.data;
+        value->len = first->value.len;
+        return;
+    }
+
+    value->data = (const char *) p;
+    value->len = len;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+    n = 0;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != name_len
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name, name_len) != 0)
+        {
+            continue;
+        }
+
+        if (n++) {
+            *p++ = ','; *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+    }
+}
+
+
+/*
+ * Error answers carry a short text body of our own: NGINX has no stock
+ * page for 426, and a client debugging its handshake wants the reason.
+ */
+static ngx_int_t
+ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *reason)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_str_t     key, value;
+    ngx_chain_t   out;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "ws: handshake rejected with %ui: %s", status, reason);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    switch (status) {
+
+    case NGX_HTTP_NOT_ALLOWED:
+        ngx_str_set(&r->headers_out.status_line, "405 Not Allowed");
+        ngx_str_set(&key, "Allow");
+        ngx_str_set(&value, "GET");
+        break;
+
+    case 426:
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        /* a version mismatch names the version we speak (section 4.4) */
+        if (ngx_strstr(reason, "version") != NULL) {
+            ngx_str_set(&key, "Sec-WebSocket-Version");
+            ngx_str_set(&value, "13");
+
+        } else {
+            ngx_str_set(&key, "Upgrade");
+            ngx_str_set(&value, "websocket");
+
+            if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            ngx_str_set(&key, "Connection");
+            ngx_str_set(&value, "Upgrade");
+        }
+
+        break;
+
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        ngx_str_set(&r->headers_out.status_line, "501 Not Implemented");
+        ngx_str_null(&key);
+        break;
+
+    default:
+        ngx_str_set(&r->headers_out.status_line, "400 Bad Request");
+        status = NGX_HTTP_BAD_REQUEST;
+        ngx_str_null(&key);
+        break;
+    }
+
+    if (key.len && ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(reason);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, reason, len);
+    *b->last++ = LF;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len + 1;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_http_ws_add_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *key;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_run_fallback(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
+{
+    ngx_str_t  uri;
+
+    if (wscf->fallback.data[0] == '@') {
+        return ngx_http_named_location(r, &wscf->fallback);
+    }
+
+    uri = wscf->fallback;
+
+    return ngx_http_internal_redirect(r, &uri, &r->args);
+}
+
+
+static ngx_int_t
+ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
+{
+    ngx_int_t   rc;
+    ngx_str_t   key, value;
+
+    ngx_str_set(&key, "Upgrade");
+    ngx_str_set(&value, "websocket");
+
+    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&key, "Sec-WebSocket-Accept");
+    value.len = WSCORE_ACCEPT_LEN;
+    value.data = ngx_pnalloc(r->pool, WSCORE_ACCEPT_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(value.data, accept, WSCORE_ACCEPT_LEN);
+
+    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
+    r->headers_out.content_length_n = -1;
+    r->keepalive = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_send_special(r, NGX_HTTP_FLUSH) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_ws_session_start(r,
+                            ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
+}

@@ -1,0 +1,292 @@
+
+/*
+ * ngx_ws: directives, configuration and the module definition.
+ *
+ * A location with "ws_listen" answers WebSocket upgrades; the tunables
+ * below may be set at http, server or location level and are inherited.
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+static void *ngx_http_ws_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_ws_listen(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_fallback(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
+
+
+/* Below this a single control frame could not be queued. */
+#define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
+
+
+static ngx_conf_num_bounds_t  ngx_http_ws_ping_max_missed_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000
+};
+
+static ngx_conf_post_handler_pt  ngx_http_ws_send_buffer_post =
+    ngx_http_ws_check_send_buffer;
+
+
+static ngx_command_t  ngx_http_ws_commands[] = {
+
+    { ngx_string("ws_listen"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ws_listen,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_echo"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, echo),
+      NULL },
+
+    { ngx_string("ws_max_message_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, max_message_size),
+      NULL },
+
+    { ngx_string("ws_max_frame_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, max_frame_size),
+      NULL },
+
+    { ngx_string("ws_send_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, send_buffer),
+      &ngx_http_ws_send_buffer_post },
+
+    { ngx_string("ws_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("ws_ping_max_missed"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, ping_max_missed),
+      &ngx_http_ws_ping_max_missed_bounds },
+
+    { ngx_string("ws_idle_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, idle_timeout),
+      NULL },
+
+    { ngx_string("ws_close_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, close_timeout),
+      NULL },
+
+    { ngx_string("ws_fallback"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_fallback,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ws_module_ctx = {
+    ngx_http_ws_preconfiguration,          /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_ws_create_loc_conf,           /* create location configuration */
+    ngx_http_ws_merge_loc_conf             /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ws_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ws_module_ctx,               /* module context */
+    ngx_http_ws_commands,                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_ws_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_ws_loc_conf_t  *wscf;
+
+    wscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_loc_conf_t));
+    if (wscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wscf->fallback = { 0, NULL };
+     */
+
+    wscf->enabled = NGX_CONF_UNSET;
+    wscf->echo = NGX_CONF_UNSET;
+    wscf->max_message_size = NGX_CONF_UNSET_SIZE;
+    wscf->max_frame_size = NGX_CONF_UNSET_SIZE;
+    wscf->send_buffer = NGX_CONF_UNSET_SIZE;
+    wscf->ping_interval = NGX_CONF_UNSET_MSEC;
+    wscf->ping_max_missed = NGX_CONF_UNSET_UINT;
+    wscf->idle_timeout = NGX_CONF_UNSET_MSEC;
+    wscf->close_timeout = NGX_CONF_UNSET_MSEC;
+
+    return wscf;
+}
+
+
+static char *
+ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_ws_loc_conf_t *prev = parent;
+    ngx_http_ws_loc_conf_t *conf = child;
+
+    /* ws_listen is not inherited: nested locations opt in themselves */
+    ngx_conf_init_value(conf->enabled, 0);
+
+    ngx_conf_merge_value(conf->echo, prev->echo, 0);
+    ngx_conf_merge_size_value(conf->max_message_size,
+                              prev->max_message_size, 1024 * 1024);
+    ngx_conf_merge_size_value(conf->max_frame_size,
+                              prev->max_frame_size, 0);
+    ngx_conf_merge_size_value(conf->send_buffer,
+                              prev->send_buffer, 1024 * 1024);
+    ngx_conf_merge_msec_value(conf->ping_interval,
+                              prev->ping_interval, 30000);
+    ngx_conf_merge_uint_value(conf->ping_max_missed,
+                              prev->ping_max_missed, 3);
+    ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout, 0);
+    ngx_conf_merge_msec_value(conf->close_timeout,
+                              prev->close_timeout, 5000);
+    ngx_conf_merge_str_value(conf->fallback, prev->fallback, "");
+
+    if (conf->max_message_size != 0
+        && conf->max_frame_size > conf->max_message_size)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_max_frame_size\" %uz is larger than "
+                           "\"ws_max_message_size\" %uz",
+                           conf->max_frame_size, conf->max_message_size);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->close_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_close_timeout\" must be greater than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_listen(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (wscf->enabled != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    wscf->enabled = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ws_handshake;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_fallback(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t  *value;
+
+    if (wscf->fallback.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0
+        || (value[1].data[0] != '/' && value[1].data[0] != '@'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"ws_fallback\" value \"%V\": expected "
+                           "a URI starting with \"/\" or a named location "
+                           "starting with \"@\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (value[1].data[0] == '@' && value[1].len == 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"ws_fallback\" value \"@\": "
+                           "the named location has no name");
+        return NGX_CONF_ERROR;
+    }
+
+    wscf->fallback = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < NGX_HTTP_WS_MIN_SEND_BUFFER) {
+        return "must be at least 4k";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_ws_add_variables(cf);
+}

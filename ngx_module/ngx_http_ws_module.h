@@ -1,0 +1,112 @@
+
+/*
+ * ngx_ws: a WebSocket listener for NGINX.
+ *
+ * Types shared by the files of the module: the location configuration and
+ * the per-connection session. The protocol work is done by the C++ core
+ * behind wscore.h; these files own I/O, lifetime and configuration.
+ */
+
+
+#ifndef _NGX_HTTP_WS_MODULE_H_INCLUDED_
+#define _NGX_HTTP_WS_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <wscore.h>
+
+
+typedef struct {
+    ngx_flag_t                 enabled;          /* ws_listen */
+    ngx_flag_t                 echo;             /* ws_echo */
+    size_t                     max_message_size;
+    size_t                     max_frame_size;
+    size_t                     send_buffer;
+    ngx_msec_t                 ping_interval;
+    ngx_uint_t                 ping_max_missed;
+    ngx_msec_t                 idle_timeout;
+    ngx_msec_t                 close_timeout;
+    ngx_str_t                  fallback;         /* uri or @name */
+} ngx_http_ws_loc_conf_t;
+
+
+/*
+ * A frame ready for the wire, shared by every connection it is queued on:
+ * encoded once, reference counted, freed by the last sender.
+ */
+typedef struct {
+    ngx_uint_t                 refs;
+    size_t                     len;
+    u_char                     data[1];
+} ngx_http_ws_frame_t;
+
+
+typedef struct ngx_http_ws_out_s  ngx_http_ws_out_t;
+
+struct ngx_http_ws_out_s {
+    ngx_http_ws_out_t         *next;
+    ngx_http_ws_frame_t       *frame;
+    size_t                     pos;              /* bytes already sent */
+};
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_connection_t          *connection;
+    wscore_session_t          *core;
+    ngx_http_ws_loc_conf_t    *conf;
+
+    /* queued output: a list of (frame, offset), oldest first */
+    ngx_http_ws_out_t         *out;
+    ngx_http_ws_out_t        **out_last;
+    size_t                     out_bytes;
+
+    /* the one timer of this connection, at the core's next deadline */
+    ngx_event_t                timer;
+
+    ngx_msec_t                 start;
+    uint64_t                   messages_in;
+    uint64_t                   messages_out;
+    uint64_t                   bytes_in;
+    uint64_t                   bytes_out;
+    off_t                      sent_at_upgrade;
+    ngx_uint_t                 close_code;
+    ngx_msec_t                 duration;
+
+    unsigned                   upgraded:1;
+    unsigned                   paused:1;         /* back-pressure */
+    unsigned                   shutting_down:1;
+    unsigned                   finalized:1;
+    unsigned                   flush_posted:1;
+} ngx_http_ws_session_t;
+
+
+extern ngx_module_t  ngx_http_ws_module;
+
+
+/* ngx_http_ws_handshake.c */
+ngx_int_t ngx_http_ws_handshake(ngx_http_request_t *r);
+
+/* ngx_http_ws_session.c */
+ngx_int_t ngx_http_ws_session_start(ngx_http_request_t *r,
+    ngx_http_ws_loc_conf_t *wscf);
+
+/* ngx_http_ws_output.c */
+ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,
+    wscore_opcode_e opcode, const u_char *payload, size_t len);
+void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
+ngx_int_t ngx_http_ws_queue_frame(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame);
+ngx_int_t ngx_http_ws_queue_bytes(ngx_http_ws_session_t *ws,
+    const u_char *data, size_t len);
+ngx_int_t ngx_http_ws_flush(ngx_http_ws_session_t *ws);
+void ngx_http_ws_out_free(ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_variables.c */
+ngx_int_t ngx_http_ws_add_variables(ngx_conf_t *cf);
+
+
+#endif /* _NGX_HTTP_WS_MODULE_H_INCLUDED_ */

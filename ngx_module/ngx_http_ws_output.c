@@ -1,0 +1,250 @@
+
+/*
+ * ngx_ws: the output queue of a connection.
+ *
+ * Frames are encoded once into reference-counted buffers; a connection's
+ * queue holds (frame, offset) entries pointing at them, so a broadcast
+ * costs one entry per recipient, not one copy. Memory comes from the heap,
+ * not the request pool: a pool only grows, a WebSocket lives for days.
+ * Everything queued during one event-loop pass goes out in one
+ * c->send_chain() call (a writev, or SSL_write through the SSL buffer).
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+/* Chain links built on the stack per send_chain() call. */
+#define NGX_HTTP_WS_IOV_MAX  64
+
+
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
+    const u_char *payload, size_t len)
+{
+    size_t                hlen;
+    u_char                header[WSCORE_MAX_HEADER_LEN];
+    ngx_http_ws_frame_t  *frame;
+
+    hlen = wscore_frame_header_encode(header, opcode, 1, 0, len);
+
+    frame = ngx_alloc(offsetof(ngx_http_ws_frame_t, data) + hlen + len, log);
+    if (frame == NULL) {
+        return NULL;
+    }
+
+    frame->refs = 1;
+    frame->len = hlen + len;
+
+    ngx_memcpy(frame->data, header, hlen);
+
+    if (len) {
+        ngx_memcpy(frame->data + hlen, payload, len);
+    }
+
+    return frame;
+}
+
+
+void
+ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame)
+{
+    if (--frame->refs == 0) {
+        ngx_free(frame);
+    }
+}
+
+
+ngx_int_t
+ngx_http_ws_queue_frame(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
+{
+    ngx_http_ws_out_t  *out;
+
+    out = ngx_alloc(sizeof(ngx_http_ws_out_t), ws->connection->log);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    frame->refs++;
+
+    out->next = NULL;
+    out->frame = frame;
+    out->pos = 0;
+
+    *ws->out_last = out;
+    ws->out_last = &out->next;
+    ws->out_bytes += frame->len;
+
+    return NGX_OK;
+}
+
+
+/* Queues bytes that are already framed (control frames from the core). */
+ngx_int_t
+ngx_http_ws_queue_bytes(ngx_http_ws_session_t *ws, const u_char *data,
+    size_t len)
+{
+    ngx_int_t             rc;
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_alloc(offsetof(ngx_http_ws_frame_t, data) + len,
+                      ws->connection->log);
+    if (frame == NULL) {
+        return NGX_ERROR;
+    }
+
+    frame->refs = 1;
+    frame->len = len;
+    ngx_memcpy(frame->data, data, len);
+
+    rc = ngx_http_ws_queue_frame(ws, frame);
+
+    ngx_http_ws_frame_release(frame);
+
+    return rc;
+}
+
+
+/*
+ * Writes as much of the queue as the socket takes. NGX_OK: all written;
+ * NGX_AGAIN: the rest waits for the next write event; NGX_ERROR: the
+ * connection is broken.
+ */
+ngx_int_t
+ngx_http_ws_flush(ngx_http_ws_session_t *ws)
+{
+    size_t               n;
+    ngx_uint_t           i;
+    ngx_buf_t            bufs[NGX_HTTP_WS_IOV_MAX];
+    ngx_chain_t          links[NGX_HTTP_WS_IOV_MAX], *rest;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    ngx_http_ws_out_t   *out, *next;
+
+    c = ws->connection;
+    r = ws->request;
+
+    if (c->error) {
+        return NGX_ERROR;
+    }
+
+    /* the tail of the 101 response, if the socket did not take it all */
+    if (r->out || r->buffered) {
+        if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (r->out || r->buffered) {
+            return ngx_handle_write_event(c->write, 0) == NGX_OK
+                   ? NGX_AGAIN : NGX_ERROR;
+        }
+    }
+
+    for ( ;; ) {
+
+        if (ws->out == NULL) {
+            if (!(c->buffered & NGX_LOWLEVEL_BUFFERED)) {
+                return NGX_OK;
+            }
+
+            /* bytes held in the SSL buffer from an earlier call */
+            rest = c->send_chain(c, NULL, 0);
+
+            if (rest == NGX_CHAIN_ERROR) {
+                c->error = 1;
+                return NGX_ERROR;
+            }
+
+            if (c->buffered & NGX_LOWLEVEL_BUFFERED) {
+                break;
+            }
+
+            return NGX_OK;
+        }
+
+        i = 0;
+
+        for (out = ws->out; out && i < NGX_HTTP_WS_IOV_MAX; out = out->next) {
+            ngx_memzero(&bufs[i], sizeof(ngx_buf_t));
+            bufs[i].memory = 1;
+            bufs[i].start = out->frame->data;
+            bufs[i].pos = out->frame->data + out->pos;
+            bufs[i].last = out->frame->data + out->frame->len;
+            bufs[i].end = bufs[i].last;
+
+            links[i].buf = &bufs[i];
+            links[i].next = NULL;
+
+            if (i) {
+                links[i - 1].next = &links[i];
+            }
+
+            i++;
+        }
+
+        /* the SSL layer holds data back until it sees a flush */
+        bufs[i - 1].flush = 1;
+
+        rest = c->send_chain(c, links, 0);
+
+        if (rest == NGX_CHAIN_ERROR) {
+            c->error = 1;
+            return NGX_ERROR;
+        }
+
+        /*
+         * send_chain() advances each buffer's pos past what it took (into
+         * the socket or into the SSL buffer): release the frames it took
+         * whole and remember the offset in a partly taken one.
+         */
+        out = ws->out;
+
+        for (n = 0; n < i; n++) {
+            next = out->next;
+            ws->out_bytes -= (size_t) (bufs[n].pos
+                                       - (out->frame->data + out->pos));
+
+            if (bufs[n].pos < bufs[n].last) {
+                out->pos = bufs[n].pos - out->frame->data;
+                break;
+            }
+
+            ngx_http_ws_frame_release(out->frame);
+            ngx_free(out);
+            ws->out = next;
+            out = next;
+        }
+
+        if (ws->out == NULL) {
+            ws->out_last = &ws->out;
+        }
+
+        if (rest != NULL) {
+            /* the socket is full */
+            break;
+        }
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_http_ws_out_free(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_out_t  *out, *next;
+
+    for (out = ws->out; out; out = next) {
+        next = out->next;
+        ngx_http_ws_frame_release(out->frame);
+        ngx_free(out);
+    }
+
+    ws->out = NULL;
+    ws->out_last = &ws->out;
+    ws->out_bytes = 0;
+}

@@ -1,0 +1,621 @@
+
+/*
+ * ngx_ws: one WebSocket connection after the 101.
+ *
+ * The session owns c->read->handler and c->write->handler, so NGINX's
+ * shutdown paths (ngx_close_idle_connections on quit and reload, the
+ * worker_shutdown_timeout) reach this code and a close frame goes out
+ * instead of a silent reset. Bytes read are fed to the core; its events
+ * become output; its next deadline arms the connection's one timer.
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+static void ngx_http_ws_read_handler(ngx_event_t *rev);
+static void ngx_http_ws_write_handler(ngx_event_t *wev);
+static void ngx_http_ws_timer_handler(ngx_event_t *ev);
+static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
+    const u_char *data, size_t len);
+static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+static ngx_int_t ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_start_close(ngx_http_ws_session_t *ws,
+    ngx_uint_t code, const char *reason);
+static void ngx_http_ws_after_io(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_cleanup(void *data);
+
+
+/*
+ * Bytes are read into one buffer per worker: the core copies what it keeps,
+ * so an idle connection holds no read buffer at all.
+ */
+#define NGX_HTTP_WS_RECV_SIZE      65536
+
+/* Reads per event before yielding to other connections (fairness). */
+#define NGX_HTTP_WS_READS_PER_EVENT  4
+
+static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
+
+
+ngx_int_t
+ngx_http_ws_session_start(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
+{
+    size_t                     pending;
+    ngx_connection_t          *c;
+    wscore_config_t            cfg;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_ws_session_t     *ws;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+
+    ws = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_session_t));
+    if (ws == NULL) {
+        return NGX_ERROR;
+    }
+
+    wscore_config_default(&cfg);
+    cfg.max_message_size = wscf->max_message_size;
+    cfg.max_frame_size = wscf->max_frame_size;
+    cfg.ping_interval_ms = wscf->ping_interval;
+    cfg.ping_max_missed = wscf->ping_max_missed;
+    cfg.idle_timeout_ms = wscf->idle_timeout;
+    cfg.close_timeout_ms = wscf->close_timeout;
+
+    ws->core = wscore_session_create(&cfg, ngx_current_msec);
+    if (ws->core == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        wscore_session_destroy(ws->core);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_ws_cleanup;
+    cln->data = ws;
+
+    ws->request = r;
+    ws->connection = c;
+    ws->conf = wscf;
+    ws->out_last = &ws->out;
+    ws->start = ngx_current_msec;
+    ws->sent_at_upgrade = c->sent;
+    ws->close_code = WSCORE_CLOSE_ABNORMAL;
+    ws->upgraded = 1;
+
+    ws->timer.handler = ngx_http_ws_timer_handler;
+    ws->timer.data = ws;
+    ws->timer.log = c->log;
+    ws->timer.cancelable = 1;
+
+    ngx_http_set_ctx(r, ws, ngx_http_ws_module);
+
+    /* the request lives as long as the WebSocket: finalized on close */
+    r->main->count++;
+
+    c->log->action = "serving WebSocket";
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
+        return NGX_DONE;
+    }
+
+    /*
+     * "idle" makes ngx_close_idle_connections() call our read handler
+     * with c->close set when the worker is told to quit or reload.
+     */
+    c->idle = 1;
+    c->read->handler = ngx_http_ws_read_handler;
+    c->write->handler = ngx_http_ws_write_handler;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    /* frames the client sent right behind its request line and headers */
+    pending = r->header_in->last - r->header_in->pos;
+
+    if (pending) {
+        ngx_http_ws_process(ws, r->header_in->pos, pending);
+        r->header_in->pos = r->header_in->last;
+
+        if (ws->finalized) {
+            return NGX_DONE;
+        }
+    }
+
+    if (ngx_exiting || ngx_terminate) {
+        ngx_http_ws_shutdown(ws);
+        return NGX_DONE;
+    }
+
+    ngx_http_ws_after_io(ws);
+
+    if (!ws->finalized && c->read->ready) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_ws_read_handler(ngx_event_t *rev)
+{
+    ssize_t                 n;
+    ngx_uint_t              reads;
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
+    ngx_http_ws_session_t  *ws;
+
+    c = rev->data;
+    r = c->data;
+    ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+
+    if (c->close) {
+        c->close = 0;
+
+        if (c->error) {
+            /* worker_shutdown_timeout: no time left for a close handshake */
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "ws: worker shutdown timeout, dropping connection");
+            ngx_http_ws_finalize(ws);
+            return;
+        }
+
+        ngx_http_ws_shutdown(ws);
+        return;
+    }
+
+    for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
+
+        if (ws->paused || ws->finalized) {
+            return;
+        }
+
+        if (!rev->ready) {
+            break;
+        }
+
+        n = c->recv(c, ngx_http_ws_recv_buf, NGX_HTTP_WS_RECV_SIZE);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            if (wscore_session_state(ws->core) != WSCORE_STATE_CLOSED) {
+                ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                              "ws: peer closed the TCP connection without a "
+                              "close frame");
+            }
+
+            c->read->eof = 1;
+            ngx_http_ws_finalize(ws);
+            return;
+        }
+
+        ngx_http_ws_process(ws, ngx_http_ws_recv_buf, (size_t) n);
+
+        if (ws->finalized) {
+            return;
+        }
+    }
+
+    if (rev->ready && !ws->paused) {
+        /* more to read: let other connections have their turn first */
+        ngx_post_event(rev, &ngx_posted_events);
+
+    } else if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    ngx_http_ws_after_io(ws);
+}
+
+
+static void
+ngx_http_ws_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
+    ngx_http_ws_session_t  *ws;
+
+    c = wev->data;
+    r = c->data;
+    ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+
+    ws->flush_posted = 0;
+
+    if (ngx_http_ws_flush(ws) == NGX_ERROR) {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    ngx_http_ws_after_io(ws);
+}
+
+
+static void
+ngx_http_ws_timer_handler(ngx_event_t *ev)
+{
+    ngx_http_ws_session_t  *ws;
+    ngx_connection_t       *c;
+
+    ws = ev->data;
+    c = ws->connection;
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
+        /* the peer does not read our last frames: stop waiting */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: close handshake timed out");
+        c->timedout = 1;
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    switch (wscore_session_on_timer(ws->core, ngx_current_msec)) {
+
+    case WSCORE_TIMER_UNRESPONSIVE:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: peer missed %ui pings, closing with 1001",
+                      ws->conf->ping_max_missed);
+        break;
+
+    case WSCORE_TIMER_IDLE:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: idle timeout, closing with 1001");
+        break;
+
+    case WSCORE_TIMER_CLOSE_EXPIRED:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: close handshake timed out");
+        c->timedout = 1;
+        ngx_http_ws_finalize(ws);
+        return;
+
+    default: /* WSCORE_TIMER_NONE, WSCORE_TIMER_PING_SENT */
+        break;
+    }
+
+    if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    ngx_http_ws_after_io(ws);
+}
+
+
+static void
+ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
+    size_t len)
+{
+    size_t          used;
+    wscore_event_t  ev;
+
+    ws->bytes_in += len;
+
+    while (len) {
+        used = wscore_session_receive(ws->core, data, len, ngx_current_msec,
+                                      &ev);
+        data += used;
+        len -= used;
+
+        if (ev.type != WSCORE_EVENT_NONE) {
+            ngx_http_ws_handle_event(ws, &ev);
+
+            if (ws->finalized) {
+                return;
+            }
+        }
+
+        if (used == 0 && ev.type == WSCORE_EVENT_NONE) {
+            /* the core must always make progress; never spin */
+            ngx_log_error(NGX_LOG_ALERT, ws->connection->log, 0,
+                          "ws: core consumed no input");
+            ngx_http_ws_finalize(ws);
+            return;
+        }
+    }
+}
+
+
+static void
+ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    ngx_connection_t     *c;
+    ngx_http_ws_frame_t  *frame;
+
+    c = ws->connection;
+
+    /* control replies first, so the wire order follows the input order */
+    if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    switch (ev->type) {
+
+    case WSCORE_EVENT_MESSAGE:
+        ws->messages_in++;
+
+        if (!ws->conf->echo) {
+            break;
+        }
+
+        if (ws->out_bytes >= ws->conf->send_buffer) {
+            ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                          "ws: send buffer over %uz bytes, closing with 1008",
+                          ws->conf->send_buffer);
+            ngx_http_ws_start_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                                    "send buffer full");
+            break;
+        }
+
+        frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
+                                         ev->len);
+        if (frame == NULL) {
+            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+            break;
+        }
+
+        if (ngx_http_ws_queue_frame(ws, frame) != NGX_OK) {
+            ngx_http_ws_frame_release(frame);
+            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+            break;
+        }
+
+        ngx_http_ws_frame_release(frame);
+        ws->messages_out++;
+        break;
+
+    case WSCORE_EVENT_CLOSE:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: peer closed with %ui", (ngx_uint_t) ev->close_code);
+        break;
+
+    case WSCORE_EVENT_ERROR:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: protocol error: %s, closing with %ui",
+                      ev->error, (ngx_uint_t) ev->close_code);
+        break;
+
+    default: /* WSCORE_EVENT_PING, WSCORE_EVENT_PONG */
+        break;
+    }
+}
+
+
+/* Moves the control frames the core produced onto the output queue. */
+static ngx_int_t
+ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws)
+{
+    size_t          len;
+    const uint8_t  *data;
+
+    wscore_session_output(ws->core, &data, &len);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_ws_queue_bytes(ws, data, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    wscore_session_output_consumed(ws->core, len);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
+{
+    if (ws->shutting_down) {
+        return;
+    }
+
+    ws->shutting_down = 1;
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) {
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: server shutting down, closing with 1001");
+    }
+
+    ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY,
+                            "server shutting down");
+    ngx_http_ws_after_io(ws);
+}
+
+
+static void
+ngx_http_ws_start_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
+    const char *reason)
+{
+    wscore_session_close(ws->core, (uint16_t) code, reason, ngx_current_msec);
+
+    if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
+    }
+}
+
+
+/*
+ * After every handler: schedule the write of what was queued (once per
+ * loop pass), apply back-pressure, close when the close handshake is over
+ * and the output flushed, and re-arm the timer.
+ */
+static void
+ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
+{
+    ngx_connection_t  *c;
+
+    if (ws->finalized) {
+        return;
+    }
+
+    c = ws->connection;
+
+    /* a full socket (write->ready == 0) resumes us with a write event */
+    if (!ws->flush_posted
+        && c->write->ready
+        && (ws->out || ws->request->out
+            || (c->buffered & NGX_LOWLEVEL_BUFFERED)))
+    {
+        ws->flush_posted = 1;
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
+        ws->paused = 1;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: output over high-water mark, pausing reads");
+
+    } else if (ws->paused && ws->out_bytes <= ws->conf->send_buffer / 4) {
+        ws->paused = 0;
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "ws: output below low-water mark, resuming reads");
+
+        if (c->read->ready) {
+            ngx_post_event(c->read, &ngx_posted_events);
+        }
+    }
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
+        && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
+        && ws->request->out == NULL)
+    {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    ngx_http_ws_arm_timer(ws);
+}
+
+
+static void
+ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
+{
+    uint64_t     deadline;
+    ngx_msec_t   delay;
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
+        /* only the flush of the last frames is left; bound it too */
+        if (!ws->timer.timer_set) {
+            ws->timer.cancelable = 0;
+            ngx_add_timer(&ws->timer, ws->conf->close_timeout);
+        }
+
+        return;
+    }
+
+    deadline = wscore_session_next_deadline(ws->core);
+
+    if (deadline == 0) {
+        if (ws->timer.timer_set) {
+            ngx_del_timer(&ws->timer);
+        }
+
+        return;
+    }
+
+    delay = (deadline > ngx_current_msec)
+            ? (ngx_msec_t) (deadline - ngx_current_msec) : 0;
+
+    /*
+     * Heartbeats must not keep an exiting worker alive, the bounded close
+     * handshake must: the worker waits for non-cancelable timers only.
+     */
+    ws->timer.cancelable =
+        (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) ? 1 : 0;
+
+    ngx_add_timer(&ws->timer, delay);
+}
+
+
+static void
+ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    if (ws->finalized) {
+        return;
+    }
+
+    ws->finalized = 1;
+
+    r = ws->request;
+    c = ws->connection;
+
+    if (ws->timer.timer_set) {
+        ngx_del_timer(&ws->timer);
+    }
+
+    if (ws->timer.posted) {
+        ngx_delete_posted_event(&ws->timer);
+    }
+
+    ws->close_code = wscore_session_close_code(ws->core);
+    ws->duration = ngx_current_msec - ws->start;
+    ws->bytes_out = c->sent - ws->sent_at_upgrade;
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "ws: connection closed, code %ui, %M ms, "
+                  "messages in %uL out %uL",
+                  ws->close_code, ws->duration,
+                  ws->messages_in, ws->messages_out);
+
+    ngx_http_ws_out_free(ws);
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->idle = 0;
+
+    /* no lingering close: the close handshake already ended the stream */
+    r->lingering_close = 0;
+    c->read->ready = 0;
+    r->header_in->pos = r->header_in->last;
+
+    ngx_http_finalize_request(r, NGX_DONE);
+}
+
+
+static void
+ngx_http_ws_cleanup(void *data)
+{
+    ngx_http_ws_session_t  *ws = data;
+
+    if (ws->timer.timer_set) {
+        ngx_del_timer(&ws->timer);
+    }
+
+    ngx_http_ws_out_free(ws);
+
+    if (ws->core) {
+        wscore_session_destroy(ws->core);
+        ws->core = NULL;
+    }
+}
