@@ -15,7 +15,7 @@
 static void ngx_http_ws_collect_header(ngx_http_request_t *r,
     const char *name, size_t name_len, wscore_str_t *value);
 static ngx_int_t ngx_http_ws_reject(ngx_http_request_t *r,
-    ngx_uint_t status, const char *reason);
+    ngx_uint_t status, const char *reason, ngx_uint_t is_upgrade);
 static ngx_int_t ngx_http_ws_add_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
@@ -72,7 +72,7 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
          */
         return ngx_http_ws_reject(r, NGX_HTTP_NOT_IMPLEMENTED,
                                   "WebSocket over HTTP/2 is not supported, "
-                                  "use HTTP/1.1");
+                                  "use HTTP/1.1", 0);
     }
 #endif
 
@@ -83,12 +83,13 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
     wscore_handshake_validate(&req, &res);
 
     if (res.status != 0) {
-        return ngx_http_ws_reject(r, res.status, res.reason);
+        return ngx_http_ws_reject(r, res.status, res.reason,
+                                  wscore_handshake_is_upgrade(&req));
     }
 
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
         return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "upgrade request with a body");
+                                  "upgrade request with a body", 1);
     }
 
     return ngx_http_ws_send_upgrade(r, res.accept);
@@ -203,13 +204,19 @@ ngx_http_ws_collect_header(ngx_http_request_t *r, const char *name,
  */
 static ngx_int_t
 ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
-    const char *reason)
+    const char *reason, ngx_uint_t is_upgrade)
 {
     size_t        len;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_str_t     key, value;
     ngx_chain_t   out;
+
+    if (status == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: handshake failed: %s", reason);
+        return status;
+    }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "ws: handshake rejected with %ui: %s", status, reason);
@@ -229,8 +236,14 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     case 426:
         ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
 
-        /* a version mismatch names the version we speak (section 4.4) */
-        if (ngx_strstr(reason, "version") != NULL) {
+        /*
+         * An upgrade with a version we do not speak names the one we do
+         * (RFC 6455 section 4.4); a plain request is told to upgrade
+         * (RFC 9110 section 15.5.22), with the "upgrade" connection option
+         * that must accompany Upgrade; it joins NGINX's own Connection
+         * field as a second line of the same list.
+         */
+        if (is_upgrade) {
             ngx_str_set(&key, "Sec-WebSocket-Version");
             ngx_str_set(&value, "13");
 

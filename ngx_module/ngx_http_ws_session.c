@@ -25,6 +25,7 @@ static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_start_close(ngx_http_ws_session_t *ws,
     ngx_uint_t code, const char *reason);
 static void ngx_http_ws_after_io(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_cleanup(void *data);
@@ -182,11 +183,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
-        if (ws->paused || ws->finalized) {
-            return;
-        }
-
-        if (!rev->ready) {
+        if (ws->paused || !rev->ready) {
             break;
         }
 
@@ -213,6 +210,8 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         if (ws->finalized) {
             return;
         }
+
+        ngx_http_ws_check_backpressure(ws);
     }
 
     if (rev->ready && !ws->paused) {
@@ -358,15 +357,12 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
             break;
         }
 
-        if (ws->out_bytes >= ws->conf->send_buffer) {
-            ngx_log_error(NGX_LOG_WARN, c->log, 0,
-                          "ws: send buffer over %uz bytes, closing with 1008",
-                          ws->conf->send_buffer);
-            ngx_http_ws_start_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
-                                    "send buffer full");
-            break;
-        }
-
+        /*
+         * Echo replies are not held to the send-buffer cap: reading pauses
+         * at the high-water mark, so a peer can queue at most one read's
+         * worth of replies beyond it. The cap is for output other
+         * connections push at this one.
+         */
         frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
                                          ev->len);
         if (frame == NULL) {
@@ -440,7 +436,17 @@ ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
 
     ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY,
                             "server shutting down");
-    ngx_http_ws_after_io(ws);
+
+    if (ws->finalized) {
+        return;
+    }
+
+    /*
+     * Write now rather than through a posted event: this runs from
+     * ngx_close_idle_connections(), outside the event loop pass, and the
+     * next pass would sleep until a timer before running posted events.
+     */
+    ngx_http_ws_write_handler(ws->connection->write);
 }
 
 
@@ -482,6 +488,32 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
+    ngx_http_ws_check_backpressure(ws);
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
+        && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
+        && ws->request->out == NULL)
+    {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+    ngx_http_ws_arm_timer(ws);
+}
+
+
+/*
+ * Stops reading a peer whose output is over half the send buffer, resumes
+ * below a quarter. Checked after every read, so one read event adds at
+ * most one read's worth of replies before the pause takes effect.
+ */
+static void
+ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
+{
+    ngx_connection_t  *c;
+
+    c = ws->connection;
+
     if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
         ws->paused = 1;
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -496,16 +528,6 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
             ngx_post_event(c->read, &ngx_posted_events);
         }
     }
-
-    if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
-        && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
-        && ws->request->out == NULL)
-    {
-        ngx_http_ws_finalize(ws);
-        return;
-    }
-
-    ngx_http_ws_arm_timer(ws);
 }
 
 

@@ -79,7 +79,8 @@ typedef struct {
 typedef struct {
     /* 0 when the request is a valid upgrade; else the HTTP status to send:
      * 405 (not GET), 426 (not an upgrade at all, or wrong version: the
-     * caller then adds "Sec-WebSocket-Version: 13"), 400 (malformed). */
+     * caller then adds "Sec-WebSocket-Version: 13"), 400 (malformed),
+     * 500 (only if OpenSSL's SHA-1 fails). */
     int         status;
     /* Why, for the error log; a static string, never NULL. */
     const char *reason;
@@ -133,7 +134,8 @@ typedef enum {
 typedef enum {
     WSCORE_EVENT_NONE = 0,  /* all input consumed, nothing to report */
     WSCORE_EVENT_MESSAGE,   /* a complete text or binary message */
-    WSCORE_EVENT_PING,      /* a ping; the pong is already in the output */
+    WSCORE_EVENT_PING,      /* a ping; the pong is already in the output,
+                               unless we have sent our close already */
     WSCORE_EVENT_PONG,      /* a pong (solicited or not) */
     WSCORE_EVENT_CLOSE,     /* the peer's close frame; our reply (if one was
                                due) is in the output; state is CLOSED */

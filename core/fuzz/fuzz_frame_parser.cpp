@@ -1,0 +1,96 @@
+// libFuzzer target: arbitrary bytes into a session with small limits, fed
+// in chunks whose sizes come from the input itself, with timer calls and
+// output draining in between. Checks the session's own invariants.
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "wscore.h"
+
+namespace {
+
+void check(bool ok)
+{
+    if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2) return 0;
+    // First byte: chunking seed and limits; second: close-early flag.
+    const uint8_t control = data[0];
+    const bool server_closes = (data[1] & 1) != 0;
+    data += 2;
+    size -= 2;
+
+    wscore_config_t cfg;
+    wscore_config_default(&cfg);
+    cfg.max_frame_size = 64 + (control & 0x3F) * 16;
+    cfg.max_message_size = cfg.max_frame_size * 3;
+    cfg.ping_interval_ms = 100;
+    cfg.ping_max_missed = 2;
+    cfg.idle_timeout_ms = (control & 0x40) ? 300 : 0;
+    cfg.close_timeout_ms = 50;
+
+    uint64_t now = 1000;
+    wscore_session_t *s = wscore_session_create(&cfg, now);
+    if (s == nullptr) return 0;
+
+    size_t off = 0;
+    unsigned chunk_seed = control | 1u;
+    while (off < size) {
+        // Chunk length: 1..64 from a tiny LCG seeded by the input.
+        chunk_seed = chunk_seed * 1103515245u + 12345u;
+        size_t n = 1 + (chunk_seed >> 16) % 64;
+        if (n > size - off) n = size - off;
+
+        size_t used_in_chunk = 0;
+        while (used_in_chunk < n) {
+            wscore_event_t ev;
+            const size_t used = wscore_session_receive(s, data + off + used_in_chunk,
+                n - used_in_chunk, now, &ev);
+            check(used <= n - used_in_chunk);
+            used_in_chunk += used;
+            if (ev.type == WSCORE_EVENT_MESSAGE) {
+                check(ev.len <= cfg.max_message_size);
+                check(ev.opcode == WSCORE_OP_TEXT || ev.opcode == WSCORE_OP_BINARY);
+                if (ev.len > 0) {
+                    // Copying every byte lets ASan catch a stale pointer.
+                    uint8_t *copy = static_cast<uint8_t *>(std::malloc(ev.len));
+                    check(copy != nullptr);
+                    std::memcpy(copy, ev.data, ev.len);
+                    std::free(copy);
+                }
+            } else if (ev.type == WSCORE_EVENT_ERROR) {
+                check(ev.error != nullptr);
+                check(wscore_session_state(s) == WSCORE_STATE_CLOSED);
+            } else if (ev.type == WSCORE_EVENT_CLOSE) {
+                check(wscore_session_state(s) == WSCORE_STATE_CLOSED);
+            } else if (ev.type == WSCORE_EVENT_NONE) {
+                check(used_in_chunk == n);
+            }
+        }
+        off += n;
+
+        now += (chunk_seed >> 8) % 80;
+        const uint64_t deadline = wscore_session_next_deadline(s);
+        if (deadline != 0 && now >= deadline) {
+            wscore_session_on_timer(s, now);
+        }
+        if (server_closes && off > size / 2) {
+            wscore_session_close(s, 1000, "fuzz", now);
+        }
+        const uint8_t *out;
+        size_t out_len;
+        wscore_session_output(s, &out, &out_len);
+        if (out_len > 0) {
+            check(out != nullptr);
+            wscore_session_output_consumed(s, (chunk_seed & 1) ? out_len : out_len / 2);
+        }
+    }
+    wscore_session_destroy(s);
+    return 0;
+}

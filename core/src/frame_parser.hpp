@@ -1,0 +1,76 @@
+// FrameParser: incremental parsing of client frames (RFC 6455 section 5.2).
+//
+// The header may arrive a byte at a time; it is collected in a 14-byte
+// array (the longest client header) and checked as soon as the bytes that
+// decide each rule are in. The payload then streams through read_payload,
+// which unmasks it into the caller's buffer, keeping the mask phase across
+// pieces. Rules that need message state (fragment order, size limits)
+// belong to the session; everything decided by one header is checked here.
+
+#ifndef WSCORE_FRAME_PARSER_HPP
+#define WSCORE_FRAME_PARSER_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "opcode.hpp"
+
+namespace wscore {
+
+struct FrameHeader {
+    bool fin = false;
+    bool rsv1 = false;
+    Opcode opcode = Opcode::continuation;
+    std::uint64_t payload_len = 0;
+};
+
+class FrameParser {
+public:
+    static constexpr std::size_t max_header_len = 14;  // 2 + 8 + mask 4
+
+    enum class Status : std::uint8_t { need_more, header_ready, error };
+
+    struct HeaderStep {
+        std::size_t consumed = 0;
+        Status status = Status::need_more;
+        const char *error = nullptr;  // static; the close code is 1002
+        FrameHeader header;           // valid when header_ready
+    };
+
+    // Feeds header bytes; consumes no more than the header. rsv1_allowed
+    // is the hook for permessage-deflate, which gives RSV1 a meaning.
+    HeaderStep parse_header(std::span<const std::uint8_t> in,
+        bool rsv1_allowed) noexcept;
+
+    bool header_done() const noexcept { return header_done_; }
+    Opcode opcode() const noexcept
+    {
+        return static_cast<Opcode>(header_[0] & 0x0F);
+    }
+    bool fin() const noexcept { return (header_[0] & 0x80) != 0; }
+    std::uint64_t payload_remaining() const noexcept { return remaining_; }
+
+    // Unmasks min(in.size(), payload_remaining()) bytes of in into out
+    // (which must have room for them) and returns that count.
+    std::size_t read_payload(std::span<const std::uint8_t> in,
+        std::span<std::uint8_t> out) noexcept;
+
+    // Forgets the finished frame; the next byte starts a new header.
+    void next_frame() noexcept;
+
+private:
+    std::size_t header_len() const noexcept;
+    const char *check_first_two_bytes(bool rsv1_allowed) const noexcept;
+    const char *decode_length() noexcept;
+
+    std::uint64_t remaining_ = 0;
+    std::uint8_t header_[max_header_len] = {};
+    std::uint8_t filled_ : 4 = 0;
+    std::uint8_t mask_phase_ : 2 = 0;
+    bool header_done_ : 1 = false;
+};
+
+}  // namespace wscore
+
+#endif

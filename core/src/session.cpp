@@ -1,0 +1,415 @@
+#include "session.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "close_payload.hpp"
+#include "frame_encoder.hpp"
+
+namespace wscore {
+
+// The budget is what an idle connection costs besides its (usually empty)
+// buffers: 120 bytes on x86-64 today.
+static_assert(sizeof(Session) <= 128, "session state over its budget");
+
+namespace {
+
+constexpr const char *out_of_memory = "out of memory";
+
+std::uint32_t clamp_to_32_bits(std::uint64_t v) noexcept
+{
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX));
+}
+
+// The reason we put in our own close frame: short and generic, because the
+// detailed cause belongs in our log, not on the wire.
+std::string_view wire_reason(std::uint16_t code) noexcept
+{
+    switch (code) {
+    case WSCORE_CLOSE_PROTOCOL_ERROR: return "protocol error";
+    case WSCORE_CLOSE_INVALID_PAYLOAD: return "invalid payload data";
+    case WSCORE_CLOSE_MESSAGE_TOO_BIG: return "message too big";
+    default: return "internal error";
+    }
+}
+
+// Deadlines are absolute times, but 0 means "none" in the C API, so a
+// deadline that falls at time 0 is reported as 1.
+std::uint64_t as_deadline(std::uint64_t t) noexcept { return t ? t : 1; }
+
+}  // namespace
+
+Session::Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept
+    : max_frame_size_(cfg.max_frame_size),
+      max_message_size_(cfg.max_message_size),
+      ping_interval_ms_(clamp_to_32_bits(cfg.ping_interval_ms)),
+      idle_timeout_ms_(clamp_to_32_bits(cfg.idle_timeout_ms)),
+      close_timeout_ms_(clamp_to_32_bits(cfg.close_timeout_ms)),
+      ping_max_missed_(static_cast<std::uint16_t>(
+          std::clamp<std::uint32_t>(cfg.ping_max_missed, 1, UINT16_MAX)))
+{
+    ping_due_ms_ = now_ms + ping_interval_ms_;
+    idle_due_ms_ = now_ms + idle_timeout_ms_;
+}
+
+std::size_t Session::receive(std::span<const std::uint8_t> data,
+    std::uint64_t now_ms, wscore_event_t &ev) noexcept
+{
+    ev = wscore_event_t{};
+    ev.type = WSCORE_EVENT_NONE;
+    release_last_event();
+    if (state_ == WSCORE_STATE_CLOSED) {
+        return data.size();
+    }
+    if (!data.empty()) {
+        // Any byte from the peer proves it is alive.
+        pings_missed_ = 0;
+        ping_due_ms_ = now_ms + ping_interval_ms_;
+    }
+
+    std::size_t used = 0;
+    for (;;) {
+        if (!parser_.header_done()) {
+            if (used == data.size()) {
+                return used;
+            }
+            const FrameParser::HeaderStep step =
+                parser_.parse_header(data.subspan(used), rsv1_allowed_);
+            used += step.consumed;
+            if (step.status == FrameParser::Status::error) {
+                fail(WSCORE_CLOSE_PROTOCOL_ERROR, step.error, ev);
+                return used;
+            }
+            if (step.status == FrameParser::Status::need_more) {
+                return used;
+            }
+            if (const Failure failure = begin_frame(step.header)) {
+                fail(failure, ev);
+                return used;
+            }
+        }
+        if (parser_.payload_remaining() > 0) {
+            if (used == data.size()) {
+                return used;
+            }
+            if (const Failure failure = take_payload(data, used)) {
+                fail(failure, ev);
+                return used;
+            }
+            if (parser_.payload_remaining() > 0) {
+                return used;
+            }
+        }
+        if (finish_frame(now_ms, ev)) {
+            return used;
+        }
+    }
+}
+
+// Checks the rules that need more than the header itself: fragment order
+// and the size limits, which are decided here, before any payload byte is
+// buffered.
+Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
+{
+    constexpr auto protocol_error = WSCORE_CLOSE_PROTOCOL_ERROR;
+    constexpr auto too_big = WSCORE_CLOSE_MESSAGE_TOO_BIG;
+
+    if (is_control(header.opcode)) {
+        control_len_ = static_cast<std::uint8_t>(header.payload_len);
+        return {};
+    }
+    if (header.opcode == Opcode::continuation) {
+        if (!in_message()) {
+            return {protocol_error, "continuation without message"};
+        }
+    } else {
+        if (in_message()) {
+            return {protocol_error, "data frame inside fragmented message"};
+        }
+        message_opcode_ = static_cast<std::uint8_t>(header.opcode);
+        utf8_.reset();
+    }
+    if (max_frame_size_ != 0 && header.payload_len > max_frame_size_) {
+        return {too_big, "frame too large"};
+    }
+    // Between data frames the buffer holds exactly the message so far.
+    const std::uint64_t message_limit = max_message_size_ != 0
+        ? std::min(max_message_size_, max_buffered_message)
+        : max_buffered_message;
+    if (header.payload_len > message_limit - message_.size()) {
+        return {too_big, "message too large"};
+    }
+    return {};
+}
+
+// Unmasks the next piece of payload into the reassembly buffer; text is
+// validated right away so bad UTF-8 fails at the first invalid byte.
+Session::Failure Session::take_payload(std::span<const std::uint8_t> in,
+    std::size_t &used) noexcept
+{
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(
+        parser_.payload_remaining(), in.size() - used));
+    std::uint8_t *dst = message_.extend(n);
+    if (dst == nullptr) {
+        return {WSCORE_CLOSE_INTERNAL_ERROR, out_of_memory};
+    }
+    parser_.read_payload(in.subspan(used, n), {dst, n});
+    used += n;
+    const bool text = !is_control(parser_.opcode())
+        && message_opcode_ == WSCORE_OP_TEXT;
+    if (text && utf8_.feed({dst, n})) {
+        return {WSCORE_CLOSE_INVALID_PAYLOAD, "invalid UTF-8 in text message"};
+    }
+    return {};
+}
+
+// Called when a frame's payload is complete. Returns true when ev holds
+// an event for the caller.
+bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
+{
+    const Opcode opcode = parser_.opcode();
+    const bool fin = parser_.fin();
+    parser_.next_frame();
+    if (is_control(opcode)) {
+        return finish_control_frame(ev);
+    }
+    idle_due_ms_ = now_ms + idle_timeout_ms_;
+    if (!fin) {
+        return false;
+    }
+    const auto message_opcode = static_cast<wscore_opcode_e>(message_opcode_);
+    message_opcode_ = 0;
+    if (message_opcode == WSCORE_OP_TEXT && !utf8_.at_boundary()) {
+        fail(WSCORE_CLOSE_INVALID_PAYLOAD,
+             "truncated UTF-8 sequence at end of text message", ev);
+        return true;
+    }
+    if (state_ == WSCORE_STATE_CLOSING) {
+        // We are closing: the peer's late messages are validated but
+        // nobody is there to take them.
+        message_.clear_and_trim(kept_buffer_capacity);
+        return false;
+    }
+    ev.type = WSCORE_EVENT_MESSAGE;
+    ev.opcode = message_opcode;
+    ev.data = message_.data();
+    ev.len = message_.size();
+    last_event_ = LastEvent::message;
+    return true;
+}
+
+bool Session::finish_control_frame(wscore_event_t &ev) noexcept
+{
+    // The control payload sits at the end of the reassembly buffer, after
+    // any fragmented message in progress; release_last_event drops it.
+    const std::span<const std::uint8_t> payload =
+        control_len_ == 0 ? std::span<const std::uint8_t>{}
+                          : message_.bytes().last(control_len_);
+    last_event_ = LastEvent::control;
+    ev.data = payload.data();
+    ev.len = payload.size();
+
+    switch (parser_.opcode()) {
+    case Opcode::ping:
+        // Once our close is out we send nothing more, pongs included.
+        if (state_ == WSCORE_STATE_OPEN && !queue_frame(Opcode::pong, payload)) {
+            fail(WSCORE_CLOSE_INTERNAL_ERROR, out_of_memory, ev);
+            return true;
+        }
+        ev.type = WSCORE_EVENT_PING;
+        return true;
+    case Opcode::pong:
+        ev.type = WSCORE_EVENT_PONG;
+        return true;
+    default:
+        break;
+    }
+
+    const ReceivedClose close = parse_close_payload(payload);
+    if (close.error != nullptr) {
+        fail(close.error_close_code, close.error, ev);
+        return true;
+    }
+    received_close_code_ = close.code;
+    if (state_ == WSCORE_STATE_OPEN) {
+        // Echo the peer's code; an empty close gets an empty close.
+        if (close.code == WSCORE_CLOSE_NO_STATUS) {
+            queue_frame(Opcode::close, {});
+        } else {
+            queue_close(close.code, {});
+        }
+        sent_close_code_ = close.code;
+    }
+    enter_closed();
+    ev.type = WSCORE_EVENT_CLOSE;
+    ev.close_code = close.code;
+    ev.data = close.reason.empty() ? nullptr : close.reason.data();
+    ev.len = close.reason.size();
+    return true;
+}
+
+void Session::release_last_event() noexcept
+{
+    switch (last_event_) {
+    case LastEvent::message:
+        message_.clear_and_trim(kept_buffer_capacity);
+        break;
+    case LastEvent::control:
+        message_.truncate(message_.size() - control_len_);
+        break;
+    case LastEvent::none:
+        break;
+    }
+    last_event_ = LastEvent::none;
+    if (state_ == WSCORE_STATE_CLOSED) {
+        message_.release();
+    }
+}
+
+void Session::fail(std::uint16_t code, const char *why, wscore_event_t &ev)
+    noexcept
+{
+    if (state_ == WSCORE_STATE_OPEN) {
+        queue_close(code, wire_reason(code));
+        sent_close_code_ = code;
+        we_closed_first_ = true;
+    }
+    enter_closed();
+    ev = wscore_event_t{};
+    ev.type = WSCORE_EVENT_ERROR;
+    ev.close_code = code;
+    ev.error = why;
+}
+
+void Session::enter_closed() noexcept
+{
+    state_ = WSCORE_STATE_CLOSED;
+    message_opcode_ = 0;
+}
+
+bool Session::queue_frame(Opcode opcode,
+    std::span<const std::uint8_t> payload) noexcept
+{
+    std::uint8_t header[max_server_header_len];
+    const std::size_t header_len = encode_frame_header(
+        std::span<std::uint8_t, max_server_header_len>{header}, opcode, true,
+        false, payload.size());
+    std::uint8_t *dst = output_.extend(header_len + payload.size());
+    if (dst == nullptr) {
+        return false;
+    }
+    std::memcpy(dst, header, header_len);
+    if (!payload.empty()) {
+        std::memcpy(dst + header_len, payload.data(), payload.size());
+    }
+    return true;
+}
+
+bool Session::queue_close(std::uint16_t code, std::string_view reason)
+    noexcept
+{
+    std::uint8_t payload[max_close_payload];
+    const std::size_t len = encode_close_payload(code, reason,
+        std::span<std::uint8_t, max_close_payload>{payload});
+    return queue_frame(Opcode::close, {payload, len});
+}
+
+void Session::output_consumed(std::size_t n) noexcept
+{
+    output_.erase_front(n);
+    if (output_.empty()) {
+        output_.clear_and_trim(kept_buffer_capacity);
+    }
+}
+
+void Session::close(std::uint16_t code, std::string_view reason,
+    std::uint64_t now_ms) noexcept
+{
+    if (state_ == WSCORE_STATE_OPEN) {
+        start_close(code, reason, now_ms);
+    }
+}
+
+void Session::start_close(std::uint16_t code, std::string_view reason,
+    std::uint64_t now_ms) noexcept
+{
+    // Codes a peer must reject (1005, 1006, 0, ...) never go on the wire:
+    // we send a close without a status instead.
+    if (is_valid_close_code(code)) {
+        queue_close(code, reason);
+        sent_close_code_ = code;
+    } else {
+        queue_frame(Opcode::close, {});
+        sent_close_code_ = WSCORE_CLOSE_NO_STATUS;
+    }
+    we_closed_first_ = true;
+    state_ = WSCORE_STATE_CLOSING;
+    close_due_ms_ = now_ms + close_timeout_ms_;
+}
+
+std::uint16_t Session::close_code() const noexcept
+{
+    if (we_closed_first_) {
+        return sent_close_code_;
+    }
+    if (received_close_code_ != 0) {
+        return received_close_code_;
+    }
+    return WSCORE_CLOSE_ABNORMAL;
+}
+
+std::uint64_t Session::next_deadline() const noexcept
+{
+    switch (state_) {
+    case WSCORE_STATE_CLOSING:
+        return as_deadline(close_due_ms_);
+    case WSCORE_STATE_OPEN: {
+        std::uint64_t deadline = 0;
+        if (ping_interval_ms_ != 0) {
+            deadline = ping_due_ms_;
+        }
+        if (idle_timeout_ms_ != 0 && (deadline == 0 || idle_due_ms_ < deadline)) {
+            deadline = idle_due_ms_;
+        }
+        return ping_interval_ms_ || idle_timeout_ms_ ? as_deadline(deadline)
+                                                      : 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+wscore_timer_result_e Session::on_timer(std::uint64_t now_ms) noexcept
+{
+    if (state_ == WSCORE_STATE_CLOSING) {
+        if (now_ms < close_due_ms_) {
+            return WSCORE_TIMER_NONE;
+        }
+        enter_closed();
+        return WSCORE_TIMER_CLOSE_EXPIRED;
+    }
+    if (state_ != WSCORE_STATE_OPEN) {
+        return WSCORE_TIMER_NONE;
+    }
+    if (idle_timeout_ms_ != 0 && now_ms >= idle_due_ms_) {
+        start_close(WSCORE_CLOSE_GOING_AWAY, "idle timeout", now_ms);
+        return WSCORE_TIMER_IDLE;
+    }
+    if (ping_interval_ms_ != 0 && now_ms >= ping_due_ms_) {
+        if (pings_missed_ >= ping_max_missed_) {
+            start_close(WSCORE_CLOSE_GOING_AWAY, "ping timeout", now_ms);
+            return WSCORE_TIMER_UNRESPONSIVE;
+        }
+        if (!queue_frame(Opcode::ping, {})) {
+            // Cannot even queue 2 bytes: treat like an unresponsive peer.
+            start_close(WSCORE_CLOSE_GOING_AWAY, "ping timeout", now_ms);
+            return WSCORE_TIMER_UNRESPONSIVE;
+        }
+        ++pings_missed_;
+        ping_due_ms_ = now_ms + ping_interval_ms_;
+        return WSCORE_TIMER_PING_SENT;
+    }
+    return WSCORE_TIMER_NONE;
+}
+
+}  // namespace wscore

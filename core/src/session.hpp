@@ -1,0 +1,126 @@
+// Session: one WebSocket connection after the 101, server side.
+//
+// Sans-I/O: bytes and "now" go in; events, output bytes and the next
+// deadline come out. The session owns two buffers: the reassembly buffer
+// (message payload, unmasked, plus the payload of a control frame parked
+// after it while it is reported) and the output (the control frames the
+// core produced itself: pongs, pings, close frames).
+
+#ifndef WSCORE_SESSION_HPP
+#define WSCORE_SESSION_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "byte_buffer.hpp"
+#include "frame_parser.hpp"
+#include "utf8_validator.hpp"
+#include "wscore.h"
+
+namespace wscore {
+
+class Session {
+public:
+    // Buffers are trimmed back to nothing after holding more than this.
+    static constexpr std::size_t kept_buffer_capacity = 16 * 1024;
+    // The reassembly buffer is 32-bit sized; "no limit" means this.
+    static constexpr std::uint64_t max_buffered_message =
+        ByteBuffer::max_size - 1024;
+
+    Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept;
+
+    std::size_t receive(std::span<const std::uint8_t> data,
+        std::uint64_t now_ms, wscore_event_t &ev) noexcept;
+
+    std::span<const std::uint8_t> output() const noexcept
+    {
+        return output_.bytes();
+    }
+    void output_consumed(std::size_t n) noexcept;
+
+    void close(std::uint16_t code, std::string_view reason,
+        std::uint64_t now_ms) noexcept;
+
+    wscore_state_e state() const noexcept
+    {
+        return static_cast<wscore_state_e>(state_);
+    }
+    std::uint16_t close_code() const noexcept;
+    bool in_message() const noexcept { return message_opcode_ != 0; }
+    std::uint64_t next_deadline() const noexcept;
+    wscore_timer_result_e on_timer(std::uint64_t now_ms) noexcept;
+
+    // Hook for permessage-deflate: once negotiated, RSV1 marks compressed
+    // messages instead of being a protocol error.
+    void set_rsv1_allowed(bool allowed) noexcept { rsv1_allowed_ = allowed; }
+
+    // For the memory tests: what the session holds on the heap.
+    std::size_t buffered_capacity() const noexcept
+    {
+        return message_.capacity() + output_.capacity();
+    }
+
+private:
+    enum class LastEvent : std::uint8_t { none, message, control };
+
+    // Why the peer's input is refused: the close code and the log text.
+    struct Failure {
+        std::uint16_t code = 0;
+        const char *why = nullptr;
+        explicit operator bool() const noexcept { return why != nullptr; }
+    };
+
+    Failure begin_frame(const FrameHeader &header) noexcept;
+    Failure take_payload(std::span<const std::uint8_t> in,
+        std::size_t &used) noexcept;
+    bool finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept;
+    bool finish_control_frame(wscore_event_t &ev) noexcept;
+    void release_last_event() noexcept;
+    void fail(std::uint16_t code, const char *why, wscore_event_t &ev)
+        noexcept;
+    void fail(Failure failure, wscore_event_t &ev) noexcept
+    {
+        fail(failure.code, failure.why, ev);
+    }
+    bool queue_frame(Opcode opcode, std::span<const std::uint8_t> payload)
+        noexcept;
+    bool queue_close(std::uint16_t code, std::string_view reason) noexcept;
+    void start_close(std::uint16_t code, std::string_view reason,
+        std::uint64_t now_ms) noexcept;
+    void enter_closed() noexcept;
+
+    // Heap buffers (16 bytes each).
+    ByteBuffer message_;
+    ByteBuffer output_;
+
+    FrameParser parser_;                  // 24 bytes
+
+    // Limits and timers, from wscore_config_t. Intervals are kept in
+    // 32 bits: clamped at ~49 days, far beyond any sensible setting.
+    std::uint64_t max_frame_size_;
+    std::uint64_t max_message_size_;
+    std::uint64_t ping_due_ms_ = 0;
+    std::uint64_t idle_due_ms_ = 0;
+    std::uint64_t close_due_ms_ = 0;
+    std::uint32_t ping_interval_ms_;
+    std::uint32_t idle_timeout_ms_;
+    std::uint32_t close_timeout_ms_;
+    std::uint16_t ping_max_missed_;
+    std::uint16_t pings_missed_ = 0;
+
+    std::uint16_t sent_close_code_ = 0;      // 0 = we sent no close
+    std::uint16_t received_close_code_ = 0;  // 0 = peer sent no close
+    Utf8Validator utf8_;                     // state of the text message
+    std::uint8_t control_len_ = 0;           // payload of current control
+    std::uint8_t state_ : 2 = WSCORE_STATE_OPEN;
+    std::uint8_t message_opcode_ : 2 = 0;    // 0 = no message in progress
+    LastEvent last_event_ : 2 = LastEvent::none;
+    bool we_closed_first_ : 1 = false;
+    bool rsv1_allowed_ : 1 = false;
+};
+
+}  // namespace wscore
+
+#endif
