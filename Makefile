@@ -21,7 +21,7 @@ FUZZ_SECONDS ?= 20
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
     clang libclang-rt-14-dev openssl curl procps \
-    libtest-base-perl libio-socket-ssl-perl \
+    perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws
 
 ifeq ($(NGINX_SRC),)
@@ -99,6 +99,7 @@ test: build
 	$(MAKE) test-core
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(MAKE) test-nginx
+	$(MAKE) asan
 
 test-core:
 	ctest --test-dir $(BUILD)/core --output-on-failure
@@ -127,13 +128,40 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_frame_parser
 fuzz:
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-600}
 
-# Core tests and the module under AddressSanitizer + UBSan. NGINX itself
-# is not instrumented, so the runtime is preloaded into it.
+# Core tests and the module under AddressSanitizer + UBSan. Debian's nginx
+# binary is not instrumented, so a wrapper preloads the sanitizer runtimes
+# into it; reports go to build/asan/logs and any report fails the run.
+ASAN_TREE := $(BUILD)/nginx-asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+
 asan: deps
 	cmake -S core -B $(BUILD)/core-asan -DCMAKE_BUILD_TYPE=Debug \
 	    -DWSCORE_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)/core-asan -j$(JOBS)
 	ctest --test-dir $(BUILD)/core-asan --output-on-failure
+	@if [ ! -f $(ASAN_TREE)/objs/Makefile ] \
+	        || [ config -nt $(ASAN_TREE)/objs/Makefile ]; then \
+	    rm -rf $(ASAN_TREE) && cp -r /usr/share/nginx/src $(ASAN_TREE) && \
+	    cd $(ASAN_TREE) && . ./conf_flags && \
+	    WSCORE_LIB=$(BUILD)/core-asan/libwscore.a ./configure \
+	        "$${NGX_CONF_FLAGS[@]}" --with-cc-opt="$(ASAN_FLAGS)" \
+	        --with-ld-opt="$(ASAN_FLAGS)" \
+	        --add-dynamic-module=$(CURDIR) >$(BUILD)/configure-asan.log; \
+	fi
+	rm -f $(ASAN_TREE)/objs/ngx_http_ws_module.so
+	$(MAKE) -C $(ASAN_TREE) -f objs/Makefile modules
+	@mkdir -p $(BUILD)/asan/logs && rm -f $(BUILD)/asan/logs/*
+	@printf '%s\n' '#!/bin/sh' \
+	    'LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \' \
+	    'ASAN_OPTIONS=detect_leaks=0:log_path=$(BUILD)/asan/logs/asan \' \
+	    'UBSAN_OPTIONS=print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
+	    'exec $(NGINX_BIN) "$$@"' > $(BUILD)/asan/nginx
+	@chmod +x $(BUILD)/asan/nginx
+	NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
+	    NGX_BIN=$(BUILD)/asan/nginx prove -I t/lib -r t/
+	@if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi
+	@echo "asan: no sanitizer reports"
 
 bench: build
 	cmake -S core -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release \

@@ -686,7 +686,18 @@ sub stop {
 
 sub error_log  { Test::NgxWs::slurp("$_[0]{prefix}/logs/error.log") }
 sub access_log { Test::NgxWs::slurp("$_[0]{prefix}/logs/access.log") }
-sub workers    { Test::NgxWs::worker_pids($_[0]{pid}) }
+# The master answers on its port before its workers are forked: wait for
+# them (up to 5 s) so a test never reads an empty list by accident.
+sub workers {
+    my ($self) = @_;
+    my @pids;
+    for (1 .. 100) {
+        @pids = Test::NgxWs::worker_pids($self->{pid});
+        last if @pids;
+        select(undef, undef, undef, 0.05);
+    }
+    return @pids;
+}
 
 
 package Test::NgxWs;
