@@ -19,6 +19,8 @@ static char *ngx_http_ws_fallback(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post,
+    void *data);
 static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
 
 
@@ -26,9 +28,9 @@ static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
 #define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
 
 
-static ngx_conf_num_bounds_t  ngx_http_ws_ping_max_missed_bounds = {
-    ngx_conf_check_num_bounds, 1, 1000
-};
+/* Not ngx_conf_check_num_bounds: its message does not name the directive. */
+static ngx_conf_post_handler_pt  ngx_http_ws_ping_max_missed_post =
+    ngx_http_ws_check_ping_max_missed;
 
 static ngx_conf_post_handler_pt  ngx_http_ws_send_buffer_post =
     ngx_http_ws_check_send_buffer;
@@ -83,7 +85,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, ping_max_missed),
-      &ngx_http_ws_ping_max_missed_bounds },
+      &ngx_http_ws_ping_max_missed_post },
 
     { ngx_string("ws_idle_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -279,6 +281,19 @@ ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post, void *data)
 
     if (*sp < NGX_HTTP_WS_MIN_SEND_BUFFER) {
         return "must be at least 4k";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 1000) {
+        return "must be between 1 and 1000";
     }
 
     return NGX_CONF_OK;

@@ -1,0 +1,104 @@
+# Configuration checks: every directive refuses bad values at `nginx -t`
+# with a message naming it, and accepts its documented forms.
+use Test::NgxWs;
+use Test::More;
+use File::Path qw(make_path remove_tree);
+
+my $prefix = repo_root() . '/t/servroot/013-config';
+
+# Runs `nginx -t` on a config whose one location holds $location_body
+# (and whose http block holds $http_body); returns (exit code, output).
+sub nginx_t {
+    my ($location_body, $http_body) = @_;
+    remove_tree($prefix);
+    make_path("$prefix/conf", "$prefix/logs");
+    my $module = module_path();
+    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+    print $fh <<"CONF";
+load_module $module;
+pid logs/nginx.pid;
+error_log logs/error.log;
+events {}
+http {
+    client_body_temp_path $prefix/body;
+    proxy_temp_path $prefix/proxy;
+    fastcgi_temp_path $prefix/fastcgi;
+    uwsgi_temp_path $prefix/uwsgi;
+    scgi_temp_path $prefix/scgi;
+    access_log off;
+    ${\ ($http_body // '') }
+    server {
+        listen 127.0.0.1:${\ test_port() };
+        location /ws {
+            $location_body
+        }
+        location \@named { return 200; }
+    }
+}
+CONF
+    close $fh;
+    my $bin = nginx_bin();
+    my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my @good = (
+    'ws_listen;',
+    'ws_listen; ws_echo on;',
+    'ws_listen; ws_max_message_size 16m; ws_max_frame_size 64k;',
+    'ws_listen; ws_max_message_size 0;',
+    'ws_listen; ws_send_buffer 4k;',
+    'ws_listen; ws_ping_interval 0;',
+    'ws_listen; ws_ping_interval 500ms; ws_ping_max_missed 1;',
+    'ws_listen; ws_idle_timeout 10m; ws_close_timeout 1s;',
+    'ws_listen; ws_fallback /index.html;',
+    'ws_listen; ws_fallback @named;',
+);
+
+for my $conf (@good) {
+    my ($rc, $out) = nginx_t($conf);
+    is($rc, 0, "accepted: $conf") or diag($out);
+}
+
+my ($rc, $out) = nginx_t('ws_listen;', 'ws_echo on; ws_ping_interval 10s;');
+is($rc, 0, 'tunables accepted at http level') or diag($out);
+
+# [location body, http body, message that must appear]
+my @bad = (
+    ['ws_listen; ws_listen;', undef,
+     qr/"ws_listen" directive is duplicate/],
+    ['ws_listen on;', undef,
+     qr/invalid number of arguments in "ws_listen"/],
+    ['ws_listen; ws_echo maybe;', undef,
+     qr/invalid value "maybe" in "ws_echo"/],
+    ['ws_listen; ws_max_message_size lots;', undef,
+     qr/"ws_max_message_size" directive invalid value/],
+    ['ws_listen; ws_max_message_size 1m; ws_max_frame_size 2m;', undef,
+     qr/"ws_max_frame_size" 2097152 is larger than "ws_max_message_size" 1048576/],
+    ['ws_listen; ws_send_buffer 1k;', undef,
+     qr/"ws_send_buffer" directive must be at least 4k/],
+    ['ws_listen; ws_ping_interval soon;', undef,
+     qr/"ws_ping_interval" directive invalid value/],
+    ['ws_listen; ws_ping_max_missed 0;', undef,
+     qr/"ws_ping_max_missed" directive must be between 1 and 1000/],
+    ['ws_listen; ws_ping_max_missed 1001;', undef,
+     qr/"ws_ping_max_missed" directive must be between 1 and 1000/],
+    ['ws_listen; ws_close_timeout 0;', undef,
+     qr/"ws_close_timeout" must be greater than 0/],
+    ['ws_listen; ws_fallback index.html;', undef,
+     qr/invalid "ws_fallback" value "index.html"/],
+    ['ws_listen; ws_fallback @;', undef,
+     qr/invalid "ws_fallback" value "@": the named location has no name/],
+    ['ws_listen;', 'ws_listen;',
+     qr/"ws_listen" directive is not allowed here/],
+);
+
+for my $case (@bad) {
+    my ($loc, $http, $message) = @$case;
+    my ($rc, $out) = nginx_t($loc, $http);
+    isnt($rc, 0, "refused: $loc" . ($http ? " (http: $http)" : ''));
+    like($out, $message, "message for: $loc");
+}
+
+remove_tree($prefix);
+done_testing();
