@@ -207,10 +207,8 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     const char *reason, ngx_uint_t is_upgrade)
 {
     size_t        len;
-    ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_str_t     key, value;
-    ngx_chain_t   out;
 
     if (status == NGX_HTTP_INTERNAL_SERVER_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -286,24 +284,8 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
 
     b->last = ngx_cpymem(b->last, reason, len);
     *b->last++ = LF;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len + 1;
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_ws_send_response(r, status, "text/plain", b);
 }
 
 
@@ -344,8 +326,26 @@ ngx_http_ws_run_fallback(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 static ngx_int_t
 ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 {
-    ngx_int_t   rc;
-    ngx_str_t   key, value;
+    ngx_int_t               rc;
+    ngx_str_t               key, value;
+    ngx_http_ws_session_t  *ws;
+
+    ws = ngx_http_ws_session_create(r,
+                            ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
+    if (ws == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_ws_channels_prepare(r, ws);
+
+    if (rc == NGX_HTTP_BAD_REQUEST) {
+        return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST,
+                                  "invalid channel name", 1);
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
@@ -382,6 +382,5 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_ERROR;
     }
 
-    return ngx_http_ws_session_start(r,
-                            ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
+    return ngx_http_ws_session_start(ws);
 }

@@ -10,6 +10,7 @@
 #include "ngx_http_ws_module.h"
 
 
+static void *ngx_http_ws_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_ws_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -21,7 +22,22 @@ static char *ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_channels_used(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_ws_init_process(ngx_cycle_t *cycle);
+static void ngx_http_ws_exit_process(ngx_cycle_t *cycle);
+
+
+static char *ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 /* Below this a single control frame could not be queued. */
@@ -108,15 +124,50 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_ws_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_subscribe"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_subscribe,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_publish"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_publish,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, publish),
+      NULL },
+
+    { ngx_string("ws_publisher"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_publisher,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_slow_consumer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_slow_consumer,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_ws_module_ctx = {
     ngx_http_ws_preconfiguration,          /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_ws_postconfiguration,         /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_http_ws_create_main_conf,          /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -133,14 +184,28 @@ ngx_module_t  ngx_http_ws_module = {
     ngx_http_ws_commands,                  /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_ws_init_module,               /* init module */
+    ngx_http_ws_init_process,              /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_ws_exit_process,              /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static void *
+ngx_http_ws_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wmcf->zone = NULL;
+     *     wmcf->channels_used = 0;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_main_conf_t));
+}
 
 
 static void *
@@ -157,6 +222,9 @@ ngx_http_ws_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     wscf->fallback = { 0, NULL };
+     *     wscf->subscribe = NULL;
+     *     wscf->publish = NULL;
+     *     wscf->publisher = NULL;
      */
 
     wscf->enabled = NGX_CONF_UNSET;
@@ -168,6 +236,7 @@ ngx_http_ws_create_loc_conf(ngx_conf_t *cf)
     wscf->ping_max_missed = NGX_CONF_UNSET_UINT;
     wscf->idle_timeout = NGX_CONF_UNSET_MSEC;
     wscf->close_timeout = NGX_CONF_UNSET_MSEC;
+    wscf->slow_consumer = NGX_CONF_UNSET_UINT;
 
     return wscf;
 }
@@ -197,6 +266,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->close_timeout,
                               prev->close_timeout, 5000);
     ngx_conf_merge_str_value(conf->fallback, prev->fallback, "");
+    ngx_conf_merge_uint_value(conf->slow_consumer, prev->slow_consumer,
+                              NGX_HTTP_WS_SLOW_CONSUMER_CLOSE);
 
     if (conf->max_message_size != 0
         && conf->max_frame_size > conf->max_message_size)
@@ -300,8 +371,219 @@ ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+static char *
+ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (wscf->subscribe) {
+        return "is duplicate";
+    }
+
+    wscf->subscribe = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                       sizeof(ngx_http_complex_value_t));
+    if (wscf->subscribe == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cv = ngx_array_push(wscf->subscribe);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (cv->lengths == NULL && !ngx_http_ws_channel_name_valid(&value[i]))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid channel name \"%V\" in "
+                               "\"ws_subscribe\": 1-%d printable ASCII "
+                               "characters other than quote and backslash",
+                               &value[i], NGX_HTTP_WS_MAX_CHANNEL_LEN);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return ngx_http_ws_channels_used(cf);
+}
+
+
+static char *
+ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    char  *rv;
+
+    if (wscf->publish) {
+        return "is duplicate";
+    }
+
+    rv = ngx_http_set_complex_value_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    return ngx_http_ws_channels_used(cf);
+}
+
+
+static char *
+ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (wscf->publisher) {
+        return "is duplicate";
+    }
+
+    wscf->publisher = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (wscf->publisher == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = wscf->publisher;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_ws_publisher_handler;
+
+    return ngx_http_ws_channels_used(cf);
+}
+
+
+/* Not ngx_conf_set_enum_slot: its message does not name the directive. */
+static char *
+ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t  *value;
+
+    if (wscf->slow_consumer != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "close") == 0) {
+        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_CLOSE;
+
+    } else if (ngx_strcmp(value[1].data, "drop") == 0) {
+        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_DROP;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"ws_slow_consumer\", "
+                           "it must be \"close\" or \"drop\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* Remembers where channels are first used, to name it if ws_zone lacks. */
+static char *
+ngx_http_ws_channels_used(ngx_conf_t *cf)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    if (!wmcf->channels_used) {
+        wmcf->channels_used = 1;
+        wmcf->channels_file = cf->conf_file->file.name;
+        wmcf->channels_line = cf->conf_file->line;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_ws_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_ws_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_ws_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    if (wmcf->channels_used && wmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "channels are used in %V:%ui but no \"ws_zone\" is "
+                      "defined in the http block",
+                      &wmcf->channels_file, wmcf->channels_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_init_module(ngx_cycle_t *cycle)
+{
+    return ngx_http_ws_ipc_init_module(cycle);
+}
+
+
+static ngx_int_t
+ngx_http_ws_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
+
+    if (wmcf == NULL || wmcf->zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_ws_channels_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_ws_ipc_init_process(cycle);
+}
+
+
+static void
+ngx_http_ws_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_ws_ipc_exit_process(cycle);
+    ngx_http_ws_channels_exit_process(cycle);
 }

@@ -18,6 +18,23 @@
 
 #include <wscore.h>
 
+#include "ngx_http_ws_zone.h"
+
+
+/* Longest channel name (the zone stores its length in 16 bits). */
+#define NGX_HTTP_WS_MAX_CHANNEL_LEN  255
+
+#define NGX_HTTP_WS_SLOW_CONSUMER_CLOSE  0
+#define NGX_HTTP_WS_SLOW_CONSUMER_DROP   1
+
+
+typedef struct {
+    ngx_shm_zone_t            *zone;             /* ws_zone */
+    ngx_uint_t                 channels_used;
+    ngx_str_t                  channels_file;    /* where, for the error */
+    ngx_uint_t                 channels_line;
+} ngx_http_ws_main_conf_t;
+
 
 typedef struct {
     ngx_flag_t                 enabled;          /* ws_listen */
@@ -30,6 +47,10 @@ typedef struct {
     ngx_msec_t                 idle_timeout;
     ngx_msec_t                 close_timeout;
     ngx_str_t                  fallback;         /* uri or @name */
+    ngx_array_t               *subscribe;        /* complex values */
+    ngx_http_complex_value_t  *publish;
+    ngx_http_complex_value_t  *publisher;        /* ws_publisher */
+    ngx_uint_t                 slow_consumer;
 } ngx_http_ws_loc_conf_t;
 
 
@@ -51,6 +72,17 @@ struct ngx_http_ws_out_s {
     ngx_http_ws_frame_t       *frame;
     size_t                     pos;              /* bytes already sent */
 };
+
+
+/*
+ * A channel a session receives, with the channel's sequence number when
+ * it subscribed: messages at or before it were published earlier and are
+ * not for this subscriber, even if a worker queue delivers them late.
+ */
+typedef struct {
+    ngx_str_t                  name;
+    uint64_t                   since;
+} ngx_http_ws_subscription_t;
 
 
 typedef struct {
@@ -76,6 +108,10 @@ typedef struct {
     ngx_uint_t                 close_code;
     ngx_msec_t                 duration;
 
+    ngx_array_t               *subscriptions;    /* of subscription_t */
+    ngx_str_t                  publish;          /* channel, or empty */
+    uint64_t                   dropped;          /* slow-consumer drops */
+
     unsigned                   upgraded:1;
     unsigned                   paused:1;         /* back-pressure */
     unsigned                   shutting_down:1;
@@ -91,8 +127,31 @@ extern ngx_module_t  ngx_http_ws_module;
 ngx_int_t ngx_http_ws_handshake(ngx_http_request_t *r);
 
 /* ngx_http_ws_session.c */
-ngx_int_t ngx_http_ws_session_start(ngx_http_request_t *r,
+ngx_http_ws_session_t *ngx_http_ws_session_create(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);
+ngx_int_t ngx_http_ws_session_start(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame);
+
+/* ngx_http_ws_channels.c */
+ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
+void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_ws_channel_name_valid(ngx_str_t *name);
+ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
+void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_channels_publish(ngx_http_request_t *r,
+    ngx_str_t *channel, ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_http_ws_channel_info_t *info);
+void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
+
+/* ngx_http_ws_response.c */
+ngx_int_t ngx_http_ws_send_response(ngx_http_request_t *r, ngx_uint_t status,
+    const char *content_type, ngx_buf_t *b);
+
+/* ngx_http_ws_publisher.c */
+ngx_int_t ngx_http_ws_publisher_handler(ngx_http_request_t *r);
 
 /* ngx_http_ws_output.c */
 ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,

@@ -20,6 +20,8 @@ static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+static void ngx_http_ws_publish_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_start_close(ngx_http_ws_session_t *ws,
@@ -43,21 +45,20 @@ static void ngx_http_ws_cleanup(void *data);
 static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
 
 
-ngx_int_t
-ngx_http_ws_session_start(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
+/*
+ * The session is made before the 101 so that everything that can fail
+ * (memory, channel names) fails while an HTTP error can still be sent.
+ */
+ngx_http_ws_session_t *
+ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 {
-    size_t                     pending;
-    ngx_connection_t          *c;
-    wscore_config_t            cfg;
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_ws_session_t     *ws;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    c = r->connection;
+    wscore_config_t         cfg;
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_ws_session_t  *ws;
 
     ws = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_session_t));
     if (ws == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     wscore_config_default(&cfg);
@@ -68,35 +69,50 @@ ngx_http_ws_session_start(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     cfg.idle_timeout_ms = wscf->idle_timeout;
     cfg.close_timeout_ms = wscf->close_timeout;
 
-    ws->core = wscore_session_create(&cfg, ngx_current_msec);
-    if (ws->core == NULL) {
-        return NGX_ERROR;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        wscore_session_destroy(ws->core);
-        return NGX_ERROR;
+        return NULL;
+    }
+
+    ws->core = wscore_session_create(&cfg, ngx_current_msec);
+    if (ws->core == NULL) {
+        return NULL;
     }
 
     cln->handler = ngx_http_ws_cleanup;
     cln->data = ws;
 
     ws->request = r;
-    ws->connection = c;
+    ws->connection = r->connection;
     ws->conf = wscf;
     ws->out_last = &ws->out;
-    ws->start = ngx_current_msec;
-    ws->sent_at_upgrade = c->sent;
     ws->close_code = WSCORE_CLOSE_ABNORMAL;
-    ws->upgraded = 1;
 
     ws->timer.handler = ngx_http_ws_timer_handler;
     ws->timer.data = ws;
-    ws->timer.log = c->log;
+    ws->timer.log = r->connection->log;
     ws->timer.cancelable = 1;
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
+
+    return ws;
+}
+
+
+ngx_int_t
+ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
+{
+    size_t                     pending;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = ws->request;
+    c = ws->connection;
+
+    ws->start = ngx_current_msec;
+    ws->sent_at_upgrade = c->sent;
+    ws->upgraded = 1;
 
     /* the request lives as long as the WebSocket: finalized on close */
     r->main->count++;
@@ -141,6 +157,11 @@ ngx_http_ws_session_start(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     if (ngx_exiting || ngx_terminate) {
         ngx_http_ws_shutdown(ws);
         return NGX_DONE;
+    }
+
+    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
+        ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
+                                "cannot subscribe");
     }
 
     ngx_http_ws_after_io(ws);
@@ -353,6 +374,14 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         ws->messages_in++;
 
+        if (ws->publish.len) {
+            ngx_http_ws_publish_message(ws, ev);
+
+            if (ws->finalized) {
+                return;
+            }
+        }
+
         if (!ws->conf->echo) {
             break;
         }
@@ -394,6 +423,75 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     default: /* WSCORE_EVENT_PING, WSCORE_EVENT_PONG */
         break;
     }
+}
+
+
+static void
+ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_http_ws_channel_info_t  info;
+
+    rc = ngx_http_ws_channels_publish(ws->request, &ws->publish, ev->opcode,
+                                      (u_char *) ev->data, ev->len, &info);
+
+    if (rc == NGX_OK) {
+        return;
+    }
+
+    /* without a control protocol, closing is the only way to tell */
+    ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                  "ws: ws_zone is full, cannot publish to channel \"%V\", "
+                  "closing with 1013", &ws->publish);
+    ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
+                            "server busy");
+}
+
+
+/*
+ * Queues a frame other connections pushed at this one (a channel
+ * message). Past the send-buffer cap the ws_slow_consumer policy applies:
+ * drop the message and count it, or close with 1008.
+ */
+ngx_int_t
+ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
+{
+    if (ws->finalized
+        || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ws->out_bytes >= ws->conf->send_buffer) {
+
+        if (ws->conf->slow_consumer == NGX_HTTP_WS_SLOW_CONSUMER_DROP) {
+            if (ws->dropped++ == 0) {
+                ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                              "ws: send buffer over %uz bytes, dropping "
+                              "messages", ws->conf->send_buffer);
+            }
+
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                      "ws: send buffer over %uz bytes, closing with 1008",
+                      ws->conf->send_buffer);
+        ngx_http_ws_start_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                                "slow consumer");
+        ngx_http_ws_after_io(ws);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_ws_queue_frame(ws, frame) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ws->messages_out++;
+
+    ngx_http_ws_after_io(ws);
+
+    return NGX_OK;
 }
 
 
@@ -605,6 +703,7 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
                   ws->messages_in, ws->messages_out);
 
     ngx_http_ws_out_free(ws);
+    ngx_http_ws_channels_unsubscribe(ws);
 
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
@@ -635,6 +734,7 @@ ngx_http_ws_cleanup(void *data)
     }
 
     ngx_http_ws_out_free(ws);
+    ngx_http_ws_channels_unsubscribe(ws);
 
     if (ws->core) {
         wscore_session_destroy(ws->core);

@@ -53,14 +53,23 @@ my @good = (
     'ws_listen; ws_idle_timeout 10m; ws_close_timeout 1s;',
     'ws_listen; ws_fallback /index.html;',
     'ws_listen; ws_fallback @named;',
+    'ws_listen; ws_slow_consumer drop;',
 );
+
+my ($rc, $out);
+
+($rc, $out) = nginx_t('ws_listen; ws_subscribe room:$arg_room news; ws_publish room:$arg_room;',
+                      'ws_zone z 1m;');
+is($rc, 0, 'channels with variables accepted') or diag($out);
+($rc, $out) = nginx_t('ws_publisher room:$arg_room;', 'ws_zone z 1m;');
+is($rc, 0, 'ws_publisher accepted') or diag($out);
 
 for my $conf (@good) {
     my ($rc, $out) = nginx_t($conf);
     is($rc, 0, "accepted: $conf") or diag($out);
 }
 
-my ($rc, $out) = nginx_t('ws_listen;', 'ws_echo on; ws_ping_interval 10s;');
+($rc, $out) = nginx_t('ws_listen;', 'ws_echo on; ws_ping_interval 10s;');
 is($rc, 0, 'tunables accepted at http level') or diag($out);
 
 # [location body, http body, message that must appear]
@@ -91,6 +100,24 @@ my @bad = (
      qr/invalid "ws_fallback" value "@": the named location has no name/],
     ['ws_listen;', 'ws_listen;',
      qr/"ws_listen" directive is not allowed here/],
+    ['ws_listen; ws_subscribe news;', undef,
+     qr/channels are used in \S+nginx.conf:\d+ but no "ws_zone" is defined in the http block/],
+    ['ws_publisher news;', undef,
+     qr/channels are used in \S+nginx.conf:\d+ but no "ws_zone" is defined/],
+    ['ws_listen; ws_subscribe "bad\\"name";', 'ws_zone z 1m;',
+     qr/invalid channel name "bad"name" in "ws_subscribe": 1-255 printable ASCII/],
+    ['ws_listen; ws_subscribe a; ws_subscribe b;', 'ws_zone z 1m;',
+     qr/"ws_subscribe" directive is duplicate/],
+    ['ws_listen; ws_publish a; ws_publish b;', 'ws_zone z 1m;',
+     qr/"ws_publish" directive is duplicate/],
+    ['ws_listen; ws_slow_consumer maybe;', undef,
+     qr/invalid value "maybe" in "ws_slow_consumer", it must be "close" or "drop"/],
+    ['ws_listen;', 'ws_zone z 64k;',
+     qr/"ws_zone" "z" is too small, it must be at least 128k/],
+    ['ws_listen;', 'ws_zone z 1m; ws_zone y 1m;',
+     qr/"ws_zone" directive is duplicate/],
+    ['ws_listen;', 'ws_zone z lots;',
+     qr/invalid "ws_zone" size "lots"/],
 );
 
 for my $case (@bad) {

@@ -1,6 +1,7 @@
 // Throughput of the receive path (header parse + unmask + UTF-8 check +
-// reassembly) through the C API, frame header encoding, and the UTF-8
-// validator alone.
+// reassembly) through the C API, frame header encoding, the UTF-8
+// validator alone, the channel router's fan-out and churn, and the
+// control protocol's request parser.
 
 #include <benchmark/benchmark.h>
 
@@ -106,5 +107,62 @@ void validate_utf8(benchmark::State &state, const std::string &text)
 }
 BENCHMARK_CAPTURE(validate_utf8, ascii_64k, ascii_text(64 * 1024));
 BENCHMARK_CAPTURE(validate_utf8, multibyte_64k, multibyte_text(64 * 1024));
+
+// Stands in for the module's per-subscriber work (queue a shared frame).
+void count_visit(void *subscriber, void *ctx)
+{
+    benchmark::DoNotOptimize(subscriber);
+    ++*static_cast<size_t *>(ctx);
+}
+
+// One publish to a channel with range(0) local subscribers: the walk the
+// module does per message per worker.
+void router_fan_out(benchmark::State &state)
+{
+    const size_t n = static_cast<size_t>(state.range(0));
+    wscore_router_t *r = wscore_router_create(nullptr);
+    std::vector<int> sessions(n);
+    for (int &s : sessions) wscore_router_subscribe(r, &s, "room:lobby", 10);
+    size_t visited = 0;
+    for (auto _ : state) {
+        wscore_router_for_each(r, "room:lobby", 10, count_visit, &visited);
+    }
+    benchmark::DoNotOptimize(visited);
+    wscore_router_destroy(r);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(router_fan_out)->Arg(100)->Arg(10'000);
+
+// Subscribe + unsubscribe of one session on a busy channel (connect and
+// disconnect churn next to 10,000 steady subscribers).
+void router_churn(benchmark::State &state)
+{
+    wscore_router_t *r = wscore_router_create(nullptr);
+    std::vector<int> sessions(10'000);
+    for (int &s : sessions) wscore_router_subscribe(r, &s, "room:lobby", 10);
+    int churner = 0;
+    for (auto _ : state) {
+        wscore_router_subscribe(r, &churner, "room:lobby", 10);
+        wscore_router_unsubscribe(r, &churner, "room:lobby", 10);
+    }
+    wscore_router_destroy(r);
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(router_churn);
+
+// A typical publish request, through the C API (padded copy included).
+void parse_publish_request(benchmark::State &state)
+{
+    const std::string json = R"({"op":"publish","channel":"room:lobby",)"
+        R"("id":"req-1842","data":{"user":"ana","text":")"
+        + ascii_text(static_cast<size_t>(state.range(0))) + R"("}})";
+    wscore_ctl_request_t req;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(wscore_ctl_parse(json.data(), json.size(), &req));
+    }
+    state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json.size()));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(parse_publish_request)->Arg(32)->Arg(4096);
 
 }  // namespace

@@ -216,6 +216,164 @@ wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
     uint64_t now_ms);
 
 
+/* ------------------------------------------------------------------ */
+/* Channels: the per-worker pub/sub router                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One router per NGINX worker: no threads, no shared memory (the module
+ * carries messages between workers). Subscribers are the caller's opaque
+ * handles (a session pointer); the router never dereferences them. A
+ * channel exists while it has at least one subscriber; the FIRST and LAST
+ * codes tell the caller when to start and stop listening for the channel
+ * across workers.
+ */
+typedef struct wscore_router_s wscore_router_t;
+
+typedef struct {
+    size_t max_channels_per_subscriber;  /* 0 = no limit */
+    size_t max_channel_name_len;         /* 0 = no limit */
+} wscore_router_config_t;
+
+typedef enum {
+    WSCORE_ROUTER_OK        = 0,
+    WSCORE_ROUTER_FIRST     = 1,   /* subscribe: first local subscriber of
+                                      the channel */
+    WSCORE_ROUTER_LAST      = 2,   /* unsubscribe: the channel has no local
+                                      subscriber left */
+    WSCORE_ROUTER_EXISTS    = 3,   /* subscribe: already subscribed (no
+                                      change) */
+    WSCORE_ROUTER_NOT_FOUND = 4,   /* unsubscribe: was not subscribed */
+    WSCORE_ROUTER_TOO_MANY  = -1,  /* subscriber at
+                                      max_channels_per_subscriber */
+    WSCORE_ROUTER_BAD_NAME  = -2,  /* empty, too long, or contains bytes
+                                      below 0x21 or 0x7f */
+    WSCORE_ROUTER_NOMEM     = -3   /* nothing changed */
+} wscore_router_rc_e;
+
+/* cfg NULL = no limits. NULL on allocation failure. */
+wscore_router_t *wscore_router_create(const wscore_router_config_t *cfg);
+void wscore_router_destroy(wscore_router_t *r);
+
+/*
+ * Both check the name first (BAD_NAME), so a name subscribe refuses is
+ * never reported as NOT_FOUND. channel may be NULL when len is 0.
+ */
+int wscore_router_subscribe(wscore_router_t *r, void *subscriber,
+    const char *channel, size_t len);
+int wscore_router_unsubscribe(wscore_router_t *r, void *subscriber,
+    const char *channel, size_t len);
+
+/*
+ * Removes every subscription of subscriber (call it when the session
+ * closes); calls on_last(channel, len, ctx) for each channel that lost its
+ * last local subscriber, in no particular order. on_last may be NULL. The
+ * channel name passed to it is valid only during the call; on_last may
+ * call back into the router.
+ */
+typedef void (*wscore_router_channel_pt)(const char *channel, size_t len,
+    void *ctx);
+void wscore_router_unsubscribe_all(wscore_router_t *r, void *subscriber,
+    wscore_router_channel_pt on_last, void *ctx);
+
+/* Local subscribers of channel; 0 for unknown or invalid names. */
+size_t wscore_router_subscribers(const wscore_router_t *r,
+    const char *channel, size_t len);
+
+/* Channels subscriber is subscribed to. */
+size_t wscore_router_channels_of(const wscore_router_t *r, void *subscriber);
+
+/*
+ * Calls visit(subscriber, ctx) for each local subscriber of channel, in
+ * subscription order; returns how many were visited. visit may unsubscribe
+ * the visited subscriber or any other (from this or other channels) and
+ * subscribe new ones: removed ones not yet visited are skipped, ones added
+ * during the visit are not visited. No allocation per visit. visit may be
+ * NULL (counts only).
+ */
+typedef void (*wscore_router_visit_pt)(void *subscriber, void *ctx);
+size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
+    size_t len, wscore_router_visit_pt visit, void *ctx);
+
+/*
+ * Channel patterns for allow-lists: '*' matches any run of bytes (also
+ * none), '?' exactly one byte, every other byte itself; there is no
+ * escape. A pattern without wildcards matches only the same name. Returns
+ * 1 on a match, else 0.
+ */
+int wscore_channel_pattern_match(const char *pattern, size_t plen,
+    const char *name, size_t nlen);
+
+
+/* ------------------------------------------------------------------ */
+/* Control protocol: JSON requests from clients on channel endpoints   */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    WSCORE_CTL_SUBSCRIBE = 1,
+    WSCORE_CTL_UNSUBSCRIBE,
+    WSCORE_CTL_PUBLISH
+} wscore_ctl_op_e;
+
+typedef struct {
+    wscore_ctl_op_e op;
+    wscore_str_t    channel;   /* the string's content, without quotes;
+                                  points into the caller's input */
+    wscore_str_t    data;      /* raw JSON text of "data" (any JSON value,
+                                  validated) when present (publish needs
+                                  it), points into the input; else
+                                  data == NULL */
+    wscore_str_t    id;        /* raw JSON text of "id" if present (string
+                                  with its quotes, or number), else
+                                  data == NULL; safe to echo back as is */
+    const char     *error;     /* on failure (static): "bad json", "bad id",
+                                  "unknown op", "missing channel",
+                                  "bad channel", "missing data", or "out
+                                  of memory"; else NULL */
+} wscore_ctl_request_t;
+
+/*
+ * Parses one request: a JSON object {"op":..., "channel":..., "data":...,
+ * "id":...}, where op is "subscribe", "unsubscribe" or "publish", channel
+ * a string, data (required for publish) any JSON value and id (optional)
+ * a string or number. Unknown members are ignored, but the whole input
+ * must be valid JSON (data is forwarded to other clients as is).
+ *
+ * Returns 0 when the request is usable, -1 when not: req->error says why,
+ * checked in the order of the list above ("bad json" also covers inputs
+ * that are not an object, nesting deeper than 256 and a repeated op,
+ * channel, data or id member). On failure only req->error and req->id are
+ * set: the id whenever it was read and valid, so the error reply can
+ * carry it.
+ *
+ * A channel written with escape sequences ("room\u003a1", "a\"b") is
+ * refused as "bad channel": the name must point into the input. So names
+ * holding '"' or '\\' cannot be reached through this protocol.
+ *
+ * The input is copied into a padded buffer (simdjson reads up to 64 bytes
+ * past the end); the buffer and the parser are kept per thread, and big
+ * ones are released after use.
+ */
+int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req);
+
+/*
+ * Writers of server replies. Each returns the bytes the reply needs and
+ * writes it only when that fits in cap (out may be NULL to size it first).
+ * Strings are JSON-escaped; they must be valid UTF-8. id and data_json are
+ * raw JSON copied as is (id.data == NULL writes null).
+ *
+ *   {"op":"ack","id":<id>[,"seq":N]}          seq 0 = omitted
+ *   {"op":"error","id":<id>,"code":"...","message":"..."}
+ *   {"op":"message","channel":"...","seq":N,"data":<data_json>}
+ */
+size_t wscore_ctl_write_ack(char *out, size_t cap, wscore_str_t id,
+    uint64_t seq);
+size_t wscore_ctl_write_error(char *out, size_t cap, wscore_str_t id,
+    const char *code, const char *message);
+size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
+    uint64_t seq, wscore_str_t data_json);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -604,7 +604,10 @@ sub conf_text {
     $conf .= "    access_log logs/access.log;\n" unless $has->($http, 'access_log');
     $conf .= "$http\n";
     $conf .= "    server {\n";
-    $conf .= "        listen 127.0.0.1:$port;\n";
+    # listen_options: e.g. "reuseport", which spreads connections over
+    # the workers so cross-worker tests do not depend on accept races
+    my $listen_options = $self->{listen_options} ? " $self->{listen_options}" : '';
+    $conf .= "        listen 127.0.0.1:$port$listen_options;\n";
     $conf .= "        server_name localhost;\n";
     $conf .= "$server\n";
     $conf .= "    }\n}\n";
@@ -1270,7 +1273,14 @@ sub ws_connect {
     my $uri = delete $args{uri} // '/ws';
     my $headers = delete $args{headers} // '';
     my $ws = Test::NgxWs::Client->new(%args);
+    my $expect_status = delete $args{expect_status};
     my $res = $ws->handshake("GET $uri HTTP/1.1\n$headers");
+    # expect_status => N: a refused handshake, answered with N
+    if (defined $expect_status) {
+        die "handshake to $uri answered $res->{status}, not $expect_status\n"
+            unless $res->{status} == $expect_status;
+        return $res;
+    }
     die "handshake to $uri answered $res->{status}"
         . ($res->{error} ? " ($res->{error})" : '') . "\n"
         unless $res->{status} == 101;

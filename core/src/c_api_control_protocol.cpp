@@ -1,0 +1,86 @@
+// The extern "C" face of the control protocol (wscore.h, "Control
+// protocol"). The C API has no parser handle, so each thread keeps one
+// ControlParser: NGINX workers are single-threaded, so that is one per
+// worker, reused for every request (no allocation per small request).
+
+#include "wscore.h"
+
+#include <optional>
+#include <string_view>
+
+#include "control_protocol.hpp"
+
+namespace {
+
+std::string_view view_of(const char *data, size_t len) noexcept
+{
+    return data == nullptr ? std::string_view{} : std::string_view{data, len};
+}
+
+std::optional<std::string_view> optional_view(const wscore_str_t &s) noexcept
+{
+    if (s.data == nullptr) {
+        return std::nullopt;
+    }
+    return std::string_view{s.data, s.len};
+}
+
+wscore_str_t to_str(std::optional<std::string_view> v) noexcept
+{
+    if (!v) {
+        return wscore_str_t{nullptr, 0};
+    }
+    return wscore_str_t{v->data(), v->size()};
+}
+
+std::span<char> out_span(char *out, size_t cap) noexcept
+{
+    return out == nullptr ? std::span<char>{} : std::span<char>{out, cap};
+}
+
+}  // namespace
+
+extern "C" {
+
+int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req)
+{
+    if (req == nullptr) {
+        return -1;
+    }
+    // Destroyed at thread exit; a worker that never parses builds none.
+    thread_local wscore::ControlParser parser;
+    wscore::ControlRequest parsed;
+    const bool ok = parser.parse(view_of(json, len), parsed);
+    req->op = parsed.op;
+    req->channel = parsed.channel.data() == nullptr
+        ? wscore_str_t{nullptr, 0}
+        : wscore_str_t{parsed.channel.data(), parsed.channel.size()};
+    req->data = to_str(parsed.data);
+    req->id = to_str(parsed.id);
+    req->error = parsed.error;
+    return ok ? 0 : -1;
+}
+
+size_t wscore_ctl_write_ack(char *out, size_t cap, wscore_str_t id,
+    uint64_t seq)
+{
+    return wscore::write_ack(out_span(out, cap), optional_view(id), seq);
+}
+
+size_t wscore_ctl_write_error(char *out, size_t cap, wscore_str_t id,
+    const char *code, const char *message)
+{
+    return wscore::write_error(out_span(out, cap), optional_view(id),
+        code != nullptr ? std::string_view{code} : std::string_view{},
+        message != nullptr ? std::string_view{message} : std::string_view{});
+}
+
+size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
+    uint64_t seq, wscore_str_t data_json)
+{
+    return wscore::write_message(out_span(out, cap),
+        view_of(channel.data, channel.len), seq,
+        view_of(data_json.data, data_json.len));
+}
+
+}  // extern "C"

@@ -1,0 +1,484 @@
+#include "control_protocol.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <utility>
+
+namespace wscore {
+
+namespace od = simdjson::ondemand;
+
+namespace {
+
+constexpr const char *bad_json = "bad json";
+constexpr const char *out_of_memory = "out of memory";
+
+bool is_json_space(char c) noexcept
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Reads every value it is given, which is what makes On-Demand validate
+// it: strings are unescaped, numbers converted, literals matched, and
+// missing commas or colons found while iterating containers.
+class Walk {
+public:
+    explicit Walk(od::document &doc) noexcept : doc_(doc) {}
+
+    simdjson::error_code validate(od::value &value, std::size_t depth)
+        noexcept;
+
+    // Validates value and returns its raw text. On-Demand tells where a
+    // value starts; where it ends is where the iterator stands once the
+    // value has been read, less the whitespace before the next token.
+    simdjson::error_code raw_text(od::value &value, std::string_view &out)
+        noexcept;
+
+private:
+    od::document &doc_;
+};
+
+simdjson::error_code Walk::validate(od::value &value, std::size_t depth)
+    noexcept
+{
+    if (depth > ControlParser::max_depth) {
+        return simdjson::DEPTH_ERROR;
+    }
+    od::json_type type;
+    if (auto e = value.type().get(type)) {
+        return e;
+    }
+    switch (type) {
+    case od::json_type::object: {
+        od::object object;
+        if (auto e = value.get_object().get(object)) {
+            return e;
+        }
+        for (auto member : object) {
+            od::field field;
+            std::string_view key;
+            if (auto e = std::move(member).get(field)) {
+                return e;
+            }
+            if (auto e = field.unescaped_key().get(key)) {
+                return e;
+            }
+            if (auto e = validate(field.value(), depth + 1)) {
+                return e;
+            }
+        }
+        return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+        od::array array;
+        if (auto e = value.get_array().get(array)) {
+            return e;
+        }
+        for (auto element : array) {
+            od::value item;
+            if (auto e = element.get(item)) {
+                return e;
+            }
+            if (auto e = validate(item, depth + 1)) {
+                return e;
+            }
+        }
+        return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+        std::string_view s;
+        return value.get_string().get(s);
+    }
+    case od::json_type::number: {
+        // get_double accepts every JSON number, also integers beyond 64
+        // bits; only magnitudes beyond a double's range are refused.
+        double d;
+        return value.get_double().get(d);
+    }
+    case od::json_type::boolean: {
+        bool b;
+        return value.get_bool().get(b);
+    }
+    case od::json_type::null: {
+        // type() looks at the first byte only; is_null() checks the rest.
+        bool null = false;
+        if (auto e = value.is_null().get(null)) {
+            return e;
+        }
+        return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+    }
+    return simdjson::INCORRECT_TYPE;
+}
+
+simdjson::error_code Walk::raw_text(od::value &value, std::string_view &out)
+    noexcept
+{
+    const char *start = value.raw_json_token().data();
+    if (auto e = validate(value, 1)) {
+        return e;
+    }
+    // Inside the top-level object there is always a next token (at
+    // least its closing brace), so the location is in bounds.
+    const char *end;
+    if (auto e = doc_.current_location().get(end)) {
+        return e;
+    }
+    while (end > start && is_json_space(end[-1])) {
+        --end;
+    }
+    out = std::string_view{start, static_cast<std::size_t>(end - start)};
+    return simdjson::SUCCESS;
+}
+
+enum class Member : unsigned { other = 0, op = 1, channel = 2, data = 4,
+                               id = 8 };
+
+Member member_named(std::string_view key) noexcept
+{
+    if (key == "op") return Member::op;
+    if (key == "channel") return Member::channel;
+    if (key == "data") return Member::data;
+    if (key == "id") return Member::id;
+    return Member::other;
+}
+
+bool op_named(std::string_view name, wscore_ctl_op_e &op) noexcept
+{
+    if (name == "subscribe") {
+        op = WSCORE_CTL_SUBSCRIBE;
+    } else if (name == "unsubscribe") {
+        op = WSCORE_CTL_UNSUBSCRIBE;
+    } else if (name == "publish") {
+        op = WSCORE_CTL_PUBLISH;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+const char *error_text(simdjson::error_code e) noexcept
+{
+    return e == simdjson::MEMALLOC ? out_of_memory : bad_json;
+}
+
+// Parses json (len bytes, readable up to capacity) into req; views point
+// into json. Sets req.error on failure.
+void parse_padded(od::parser &parser, const char *json, std::size_t len,
+    std::size_t capacity, ControlRequest &req) noexcept
+{
+    od::document doc;
+    if (auto e = parser.iterate(json, len, capacity).get(doc)) {
+        req.error = error_text(e);
+        return;
+    }
+    od::object top;
+    if (auto e = doc.get_object().get(top)) {
+        req.error = error_text(e);
+        return;
+    }
+
+    Walk walk(doc);
+    unsigned seen = 0;
+    bool op_known = false;
+    bool channel_is_string = false;
+    bool channel_escaped = false;
+    bool id_bad = false;
+
+    for (auto entry : top) {
+        od::field field;
+        std::string_view key;
+        simdjson::error_code e = std::move(entry).get(field);
+        if (!e) {
+            e = field.unescaped_key().get(key);
+        }
+        if (e) {
+            req.error = error_text(e);
+            return;
+        }
+        od::value &value = field.value();
+        const Member member = member_named(key);
+        const auto bit = static_cast<unsigned>(member);
+        if ((seen & bit) != 0) {
+            // A repeated member makes the request ambiguous: parsers
+            // disagree on which one wins.
+            req.error = bad_json;
+            return;
+        }
+        seen |= bit;
+
+        od::json_type type = od::json_type::null;
+        if (member != Member::other && member != Member::data) {
+            e = value.type().get(type);
+        }
+        std::string_view raw;
+        if (e) {
+            // Falls through to the error below.
+        } else if (member == Member::op && type == od::json_type::string) {
+            std::string_view name;
+            e = value.get_string().get(name);
+            op_known = !e && op_named(name, req.op);
+        } else if (member == Member::channel
+                   && type == od::json_type::string) {
+            e = walk.raw_text(value, raw);
+            if (!e) {
+                channel_is_string = true;
+                channel_escaped = raw.find('\\') != std::string_view::npos;
+                req.channel = raw.substr(1, raw.size() - 2);
+            }
+        } else if (member == Member::data) {
+            e = walk.raw_text(value, raw);
+            if (!e) {
+                req.data = raw;
+            }
+        } else if (member == Member::id
+                   && (type == od::json_type::string
+                       || type == od::json_type::number)) {
+            e = walk.raw_text(value, raw);
+            if (!e) {
+                req.id = raw;
+            }
+        } else {
+            id_bad = id_bad || member == Member::id;
+            e = walk.validate(value, 1);
+        }
+        if (e) {
+            req.error = error_text(e);
+            return;
+        }
+    }
+    // Anything after the object is trailing garbage: the document's
+    // location is out of bounds only when every token has been read.
+    const char *rest;
+    if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) {
+        req.error = bad_json;
+        return;
+    }
+
+    if (id_bad) {
+        req.error = "bad id";
+    } else if (!op_known) {
+        req.error = "unknown op";
+    } else if (!channel_is_string) {
+        req.error = "missing channel";
+    } else if (channel_escaped) {
+        req.error = "bad channel";
+    } else if (req.op == WSCORE_CTL_PUBLISH && !req.data) {
+        req.error = "missing data";
+    }
+}
+
+// Moves a view from the padded copy onto the same bytes of the caller's
+// input.
+std::string_view rebase(std::string_view v, const char *copy,
+    const char *input) noexcept
+{
+    if (v.data() == nullptr) {
+        return v;
+    }
+    return {input + (v.data() - copy), v.size()};
+}
+
+}  // namespace
+
+// Known gap: simdjson 3.0.1 does not check one of its own allocations
+// (the string buffer in ondemand::parser::allocate), so an allocation
+// failure at exactly that point crashes inside simdjson instead of
+// returning MEMALLOC. Keeping the parser for the thread's lifetime makes
+// that allocation a once-per-worker event for ordinary requests.
+struct ControlParser::State {
+    od::parser parser;
+    std::unique_ptr<char[]> input;   // copy of the request, padded
+    std::size_t capacity = 0;
+
+    // Copies json and zeroes the padding simdjson may read past its end.
+    const char *load(std::string_view json)
+    {
+        const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
+        if (needed > capacity) {
+            const std::size_t grown = std::max<std::size_t>(
+                {needed, 2 * capacity, 1024});
+            input.reset(new char[grown]);
+            capacity = grown;
+        }
+        if (!json.empty()) {
+            std::memcpy(input.get(), json.data(), json.size());
+        }
+        std::memset(input.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+        return input.get();
+    }
+};
+
+ControlParser::ControlParser() noexcept = default;
+ControlParser::~ControlParser() = default;
+
+bool ControlParser::parse(std::string_view json, ControlRequest &req)
+    noexcept
+{
+    req = ControlRequest{};
+    try {
+        if (!state_) {
+            state_ = std::make_unique<State>();
+        }
+        const char *copy = state_->load(json);
+        parse_padded(state_->parser, copy, json.size(), state_->capacity,
+                     req);
+        if (req.error != nullptr) {
+            // A failed request has an error and maybe an id, nothing else
+            // half-filled for a caller to trip over.
+            req = ControlRequest{{}, {}, {}, req.id, req.error};
+        }
+        req.channel = rebase(req.channel, copy, json.data());
+        if (req.data) {
+            req.data = rebase(*req.data, copy, json.data());
+        }
+        if (req.id) {
+            req.id = rebase(*req.id, copy, json.data());
+        }
+    } catch (...) {
+        // Only our buffer's allocation throws; simdjson reports MEMALLOC.
+        req = ControlRequest{};
+        req.error = out_of_memory;
+    }
+    if (json.size() > kept_input_size) {
+        state_.reset();
+    }
+    return req.error == nullptr;
+}
+
+std::size_t ControlParser::buffered_capacity() const noexcept
+{
+    return state_ ? state_->capacity : 0;
+}
+
+namespace {
+
+// Appends to out when given one, and counts either way, so the same
+// rendering code both sizes a reply and writes it.
+class ReplyWriter {
+public:
+    explicit ReplyWriter(char *out) noexcept : out_(out) {}
+
+    std::size_t size() const noexcept { return len_; }
+
+    void raw(std::string_view s) noexcept
+    {
+        if (out_ != nullptr && !s.empty()) {
+            std::memcpy(out_ + len_, s.data(), s.size());
+        }
+        len_ += s.size();
+    }
+
+    void number(std::uint64_t n) noexcept
+    {
+        char digits[20];
+        const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+        raw({digits, static_cast<std::size_t>(end - digits)});
+    }
+
+    void id(std::optional<std::string_view> id) noexcept
+    {
+        raw(id ? *id : std::string_view{"null"});
+    }
+
+    // A JSON string (RFC 8259 section 7): quote, backslash and control
+    // characters escaped, everything else (UTF-8 included) as is.
+    void string(std::string_view s) noexcept
+    {
+        raw("\"");
+        std::size_t run = 0;   // start of the bytes not yet written
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            const auto c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            raw(s.substr(run, i - run));
+            run = i + 1;
+            switch (c) {
+            case '"': raw("\\\""); break;
+            case '\\': raw("\\\\"); break;
+            case '\b': raw("\\b"); break;
+            case '\f': raw("\\f"); break;
+            case '\n': raw("\\n"); break;
+            case '\r': raw("\\r"); break;
+            case '\t': raw("\\t"); break;
+            default: {
+                static const char hex[] = "0123456789abcdef";
+                const char u[] = {'\\', 'u', '0', '0', hex[c >> 4],
+                                  hex[c & 15]};
+                raw({u, sizeof u});
+            }
+            }
+        }
+        raw(s.substr(run));
+        raw("\"");
+    }
+
+private:
+    char *out_;
+    std::size_t len_ = 0;
+};
+
+// Sizes the reply, then writes it only if it fits: the caller never gets
+// a truncated reply that looks complete.
+template <class Render>
+std::size_t render(std::span<char> out, Render render_reply) noexcept
+{
+    ReplyWriter sizing(nullptr);
+    render_reply(sizing);
+    if (out.data() != nullptr && sizing.size() <= out.size()) {
+        ReplyWriter writer(out.data());
+        render_reply(writer);
+    }
+    return sizing.size();
+}
+
+}  // namespace
+
+std::size_t write_ack(std::span<char> out, std::optional<std::string_view> id,
+    std::uint64_t seq) noexcept
+{
+    return render(out, [&](ReplyWriter &w) {
+        w.raw(R"({"op":"ack","id":)");
+        w.id(id);
+        if (seq != 0) {
+            w.raw(R"(,"seq":)");
+            w.number(seq);
+        }
+        w.raw("}");
+    });
+}
+
+std::size_t write_error(std::span<char> out,
+    std::optional<std::string_view> id, std::string_view code,
+    std::string_view message) noexcept
+{
+    return render(out, [&](ReplyWriter &w) {
+        w.raw(R"({"op":"error","id":)");
+        w.id(id);
+        w.raw(R"(,"code":)");
+        w.string(code);
+        w.raw(R"(,"message":)");
+        w.string(message);
+        w.raw("}");
+    });
+}
+
+std::size_t write_message(std::span<char> out, std::string_view channel,
+    std::uint64_t seq, std::string_view data_json) noexcept
+{
+    return render(out, [&](ReplyWriter &w) {
+        w.raw(R"({"op":"message","channel":)");
+        w.string(channel);
+        w.raw(R"(,"seq":)");
+        w.number(seq);
+        w.raw(R"(,"data":)");
+        w.raw(data_json);
+        w.raw("}");
+    });
+}
+
+}  // namespace wscore

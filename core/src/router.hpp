@@ -1,0 +1,151 @@
+// Router: the channels of one NGINX worker. Which local subscribers
+// listen on which channel, in subscription order, and the fan-out over
+// them. No threads and no shared memory: the module carries messages
+// between workers and asks the router only about its own sessions.
+//
+// Layout (the choice the fan-out path dictates):
+//
+//   channels_     name -> Channel { slots: vector<Slot>, live count }
+//   memberships_  (subscriber, Channel*) -> { slot index, index in the
+//                 subscriber's list }
+//   subscribers_  subscriber -> vector<Member *>  (its channels)
+//
+// A channel's slots are a vector in subscription order, so for_each over
+// 10,000 subscribers is a walk over 160 contiguous kilobytes. Removal may
+// not swap the last slot into the hole (that would break the order), so a
+// removed slot becomes a tombstone (member == nullptr) and the vector is
+// compacted once tombstones are more than half of it: O(1) amortised per
+// removal. The same tombstones make for_each safe against changes made by
+// its own visitor: it walks by index up to the size it started with,
+// skips tombstones, and while a channel is pinned (a for_each or on_last
+// is running on it) it is neither compacted nor erased from the map.
+// Nodes of std::unordered_map keep their address across rehashing, which
+// is what lets Channel * and Member * be held across calls.
+
+#ifndef WSCORE_ROUTER_HPP
+#define WSCORE_ROUTER_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "wscore.h"
+
+namespace wscore {
+
+class Router {
+public:
+    explicit Router(const wscore_router_config_t &cfg) noexcept;
+    Router(const Router &) = delete;
+    Router &operator=(const Router &) = delete;
+
+    // The name rule: 1..max_channel_name_len bytes, none of them a control
+    // character, space or DEL, so names are safe in log lines, metrics
+    // labels and the line-based cross-worker transport.
+    bool valid_name(std::string_view channel) const noexcept;
+
+    wscore_router_rc_e subscribe(void *subscriber, std::string_view channel)
+        noexcept;
+    wscore_router_rc_e unsubscribe(void *subscriber, std::string_view channel)
+        noexcept;
+    void unsubscribe_all(void *subscriber, wscore_router_channel_pt on_last,
+        void *ctx) noexcept;
+
+    std::size_t subscribers(std::string_view channel) const noexcept;
+    std::size_t channels_of(void *subscriber) const noexcept;
+    // Channels with at least one subscriber (for metrics and tests).
+    std::size_t channel_count() const noexcept;
+    // For the memory tests: slots the channel holds, tombstones included.
+    std::size_t slots_held(std::string_view channel) const noexcept;
+
+    std::size_t for_each(std::string_view channel,
+        wscore_router_visit_pt visit, void *ctx) noexcept;
+
+    // C++ callers (the tests) may pass any callable.
+    template <class Visit>
+    std::size_t for_each(std::string_view channel, Visit &visit) noexcept
+    {
+        return for_each(channel,
+            [](void *subscriber, void *ctx) {
+                (*static_cast<Visit *>(ctx))(subscriber);
+            },
+            &visit);
+    }
+
+    template <class OnLast>
+    void unsubscribe_all(void *subscriber, OnLast &on_last) noexcept
+    {
+        unsubscribe_all(subscriber,
+            [](const char *channel, std::size_t len, void *ctx) {
+                (*static_cast<OnLast *>(ctx))(std::string_view{channel, len});
+            },
+            &on_last);
+    }
+
+private:
+    struct Channel;
+
+    struct MemberKey {
+        void *subscriber;
+        Channel *channel;
+        bool operator==(const MemberKey &) const noexcept = default;
+    };
+    struct MemberKeyHash {
+        std::size_t operator()(const MemberKey &k) const noexcept;
+    };
+    struct MemberPos {
+        std::size_t slot;       // index in channel->slots
+        std::size_t position;   // index in the subscriber's list
+    };
+    using MemberMap = std::unordered_map<MemberKey, MemberPos, MemberKeyHash>;
+    using Member = MemberMap::value_type;
+
+    struct Slot {
+        void *subscriber;
+        Member *member;         // nullptr = unsubscribed (tombstone)
+    };
+
+    struct Channel {
+        std::vector<Slot> slots;    // subscription order, with tombstones
+        std::size_t live = 0;       // slots that are not tombstones
+        std::uint32_t pins = 0;     // for_each / on_last calls running
+        std::string_view name;      // the map key, owned by the map node
+    };
+
+    // Transparent, so lookups by string_view allocate no std::string.
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept
+        {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using ChannelMap = std::unordered_map<std::string, Channel, NameHash,
+        std::equal_to<>>;
+    using SubscriberMap = std::unordered_map<void *, std::vector<Member *>>;
+
+    Channel *find_channel(std::string_view name) noexcept;
+    const Channel *find_channel(std::string_view name) const noexcept;
+    wscore_router_rc_e add(void *subscriber, std::string_view name);
+    // Removes one membership; true when its channel has no one left. The
+    // channel stays in the map so the caller can still report its name;
+    // settle() then drops or compacts it.
+    bool remove(Member &member) noexcept;
+    void settle(Channel &channel) noexcept;
+    void compact(Channel &channel) noexcept;
+
+    ChannelMap channels_;
+    MemberMap memberships_;
+    SubscriberMap subscribers_;
+    std::size_t live_channels_ = 0;   // channels with live > 0
+    std::size_t max_channels_per_subscriber_;
+    std::size_t max_channel_name_len_;
+};
+
+}  // namespace wscore
+
+#endif

@@ -1,0 +1,76 @@
+#include <boost/test/unit_test.hpp>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "wscore.h"
+
+namespace {
+
+std::string_view view(wscore_str_t s)
+{
+    return s.data == nullptr ? std::string_view{} : std::string_view{s.data, s.len};
+}
+
+wscore_str_t str(std::string_view s)
+{
+    return wscore_str_t{s.data(), s.size()};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(c_api_control_protocol)
+
+BOOST_AUTO_TEST_CASE(parse_publish)
+{
+    const std::string json =
+        R"({"op":"publish","channel":"room:1","data":{"x":1},"id":"q"})";
+    wscore_ctl_request_t req;
+    std::memset(&req, 0xff, sizeof req);
+    BOOST_TEST(wscore_ctl_parse(json.data(), json.size(), &req) == 0);
+    BOOST_TEST(req.op == WSCORE_CTL_PUBLISH);
+    BOOST_TEST(view(req.channel) == "room:1");
+    BOOST_TEST(view(req.data) == R"({"x":1})");
+    BOOST_TEST(view(req.id) == R"("q")");
+    BOOST_TEST(req.error == nullptr);
+    BOOST_TEST(req.channel.data == json.data() + json.find("room:1"));
+}
+
+BOOST_AUTO_TEST_CASE(parse_errors)
+{
+    wscore_ctl_request_t req;
+    const std::string unknown = R"({"op":"x","id":4})";
+    BOOST_TEST(wscore_ctl_parse(unknown.data(), unknown.size(), &req) == -1);
+    BOOST_TEST(std::string(req.error) == "unknown op");
+    BOOST_TEST(view(req.id) == "4");
+    BOOST_TEST(req.data.data == nullptr);
+
+    BOOST_TEST(wscore_ctl_parse("{", 1, &req) == -1);
+    BOOST_TEST(std::string(req.error) == "bad json");
+    BOOST_TEST(req.id.data == nullptr);
+    BOOST_TEST(wscore_ctl_parse(nullptr, 0, &req) == -1);
+    BOOST_TEST(std::string(req.error) == "bad json");
+    BOOST_TEST(wscore_ctl_parse("{}", 2, nullptr) == -1);
+}
+
+BOOST_AUTO_TEST_CASE(writers)
+{
+    const wscore_str_t no_id{nullptr, 0};
+    const size_t n = wscore_ctl_write_ack(nullptr, 0, str("5"), 2);
+    std::string out(n, '\0');
+    BOOST_TEST(wscore_ctl_write_ack(out.data(), out.size(), str("5"), 2) == n);
+    BOOST_TEST(out == R"({"op":"ack","id":5,"seq":2})");
+
+    char buf[128];
+    size_t len = wscore_ctl_write_error(buf, sizeof buf, no_id, "forbidden", nullptr);
+    BOOST_TEST(std::string(buf, len) ==
+               R"({"op":"error","id":null,"code":"forbidden","message":""})");
+    len = wscore_ctl_write_message(buf, sizeof buf, str("c\"1"), 3, str("[true]"));
+    BOOST_TEST(std::string(buf, len) ==
+               R"({"op":"message","channel":"c\"1","seq":3,"data":[true]})");
+    // Too small: sized, not written.
+    BOOST_TEST(wscore_ctl_write_message(buf, 4, str("c"), 3, str("1")) > 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

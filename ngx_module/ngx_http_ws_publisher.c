@@ -1,0 +1,220 @@
+
+/*
+ * ngx_ws: the HTTP publish API ("ws_publisher").
+ *
+ * POST publishes the request body to the location's channel and answers
+ * with the message's sequence number and the channel's subscriber count;
+ * GET answers the channel's figures alone. Access control is NGINX's own
+ * (allow/deny, auth_request, auth_basic) in the same location.
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+static void ngx_http_ws_publisher_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_publisher_channel(ngx_http_request_t *r,
+    ngx_str_t *channel);
+static ngx_int_t ngx_http_ws_publisher_reply(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *channel, ngx_http_ws_channel_info_t *info,
+    const char *error);
+
+
+ngx_int_t
+ngx_http_ws_publisher_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   channel;
+    ngx_http_ws_main_conf_t    *wmcf;
+    ngx_http_ws_channel_info_t  info;
+
+    if (r->method == NGX_HTTP_POST) {
+        r->request_body_in_single_buf = 1;
+
+        rc = ngx_http_read_client_request_body(r, ngx_http_ws_publisher_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_ws_publisher_channel(r, &channel);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+
+    if (ngx_http_ws_zone_channel_info(wmcf->zone, &channel, &info)
+        != NGX_OK)
+    {
+        /* a channel nobody used yet: no subscribers, nothing published */
+        info.seq = 0;
+        info.subscribers = 0;
+    }
+
+    return ngx_http_ws_publisher_reply(r, NGX_HTTP_OK, &channel, &info, NULL);
+}
+
+
+static void
+ngx_http_ws_publisher_body(ngx_http_request_t *r)
+{
+    u_char                      *data;
+    size_t                       len;
+    ssize_t                      n;
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b;
+    ngx_str_t                    channel;
+    ngx_uint_t                   opcode;
+    ngx_http_ws_loc_conf_t      *wscf;
+    ngx_http_ws_channel_info_t   info;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+
+    rc = ngx_http_ws_publisher_channel(r, &channel);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    data = NULL;
+    len = 0;
+
+    if (r->request_body && r->request_body->bufs) {
+        b = r->request_body->bufs->buf;
+
+        if (r->request_body->bufs->next != NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        if (b->in_file) {
+            /* client_body_buffer_size was smaller than the message */
+            len = (size_t) (b->file_last - b->file_pos);
+            data = ngx_pnalloc(r->pool, len);
+            if (data == NULL) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            n = ngx_read_file(b->file, data, len, b->file_pos);
+
+            if (n != (ssize_t) len) {
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+        } else {
+            data = b->pos;
+            len = b->last - b->pos;
+        }
+    }
+
+    if (wscf->max_message_size && len > wscf->max_message_size) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: publish of %uz bytes to channel \"%V\" is over "
+                      "ws_max_message_size", len, &channel);
+        ngx_http_finalize_request(r,
+            ngx_http_ws_publisher_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        &channel, NULL,
+                                        "message too large"));
+        return;
+    }
+
+    /* text for "text/..." and JSON bodies, binary for everything else */
+    opcode = WSCORE_OP_BINARY;
+
+    if (r->headers_in.content_type == NULL
+        || ngx_strncasecmp(r->headers_in.content_type->value.data,
+                           (u_char *) "text/", 5) == 0
+        || ngx_strncasecmp(r->headers_in.content_type->value.data,
+                           (u_char *) "application/json", 16) == 0)
+    {
+        opcode = WSCORE_OP_TEXT;
+    }
+
+    rc = ngx_http_ws_channels_publish(r, &channel, opcode, data, len, &info);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: ws_zone is full, cannot publish to channel "
+                      "\"%V\"", &channel);
+        ngx_http_finalize_request(r,
+            ngx_http_ws_publisher_reply(r, 507, &channel, NULL,
+                                        "ws_zone is full"));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_http_ws_publisher_reply(r, NGX_HTTP_OK, &channel, &info, NULL));
+}
+
+
+static ngx_int_t
+ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
+{
+    ngx_http_ws_loc_conf_t  *wscf;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+
+    if (ngx_http_complex_value(r, wscf->publisher, channel) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ngx_http_ws_channel_name_valid(channel)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: invalid channel name \"%V\" in publish request",
+                      channel);
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Channel names need no JSON escaping: see ngx_http_ws_channel_name_valid */
+static ngx_int_t
+ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *channel, ngx_http_ws_channel_info_t *info, const char *error)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_create_temp_buf(r->pool, channel->len + NGX_INT64_LEN * 2 + 128);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (error) {
+        b->last = ngx_sprintf(b->last, "{\"channel\":\"%V\",\"error\":\"%s\"}"
+                              CRLF, channel, error);
+
+    } else {
+        b->last = ngx_sprintf(b->last, "{\"channel\":\"%V\",\"seq\":%uL,"
+                              "\"subscribers\":%ui}" CRLF,
+                              channel, info->seq, info->subscribers);
+    }
+
+    if (status == 507) {
+        ngx_str_set(&r->headers_out.status_line, "507 Insufficient Storage");
+    }
+
+    return ngx_http_ws_send_response(r, status, "application/json", b);
+}

@@ -1,0 +1,106 @@
+
+/*
+ * ngx_ws: the shared memory zone ("ws_zone"): channel registry, sequence
+ * numbers and the bounded per-worker message queues that carry a publish
+ * from any worker to the workers that have subscribers.
+ */
+
+
+#ifndef _NGX_HTTP_WS_ZONE_H_INCLUDED_
+#define _NGX_HTTP_WS_ZONE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/* Worker slots a zone serves; more worker_processes are refused. */
+#define NGX_HTTP_WS_MAX_WORKERS   64
+
+/* Messages waiting for one worker; past this, that worker misses them. */
+#define NGX_HTTP_WS_QUEUE_LEN     4096
+
+
+/* A published message in shared memory, read once by each target worker. */
+typedef struct {
+    ngx_uint_t                 refs;          /* workers yet to read it */
+    uint64_t                   seq;
+    ngx_msec_t                 published;
+    u_char                     opcode;
+    u_short                    channel_len;
+    size_t                     len;
+    u_char                     data[1];       /* channel name, payload */
+} ngx_http_ws_msg_t;
+
+
+typedef struct {
+    ngx_str_node_t             sn;            /* name and crc32 */
+    uint64_t                   seq;           /* last sequence number */
+    ngx_uint_t                 subscribers;   /* across all workers */
+    uint32_t                   per_worker[NGX_HTTP_WS_MAX_WORKERS];
+    u_char                     name[1];
+} ngx_http_ws_channel_t;
+
+
+typedef struct {
+    ngx_pid_t                  pid;           /* worker owning the slot */
+    ngx_uint_t                 head;          /* next to read */
+    ngx_uint_t                 tail;          /* next to write */
+    ngx_uint_t                 dropped;       /* lost to a full queue */
+    ngx_http_ws_msg_t        **ring;          /* NGX_HTTP_WS_QUEUE_LEN */
+} ngx_http_ws_worker_queue_t;
+
+
+typedef struct {
+    ngx_rbtree_t               channels;
+    ngx_rbtree_node_t          sentinel;
+    ngx_uint_t                 nchannels;
+    ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_MAX_WORKERS];
+} ngx_http_ws_shctx_t;
+
+
+typedef struct {
+    ngx_http_ws_shctx_t       *sh;
+    ngx_slab_pool_t           *shpool;
+} ngx_http_ws_zone_ctx_t;
+
+
+typedef struct {
+    uint64_t                   seq;
+    ngx_uint_t                 subscribers;
+} ngx_http_ws_channel_info_t;
+
+
+char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* delta +1 or -1; *seq (if not NULL) gets the channel's last sequence. */
+ngx_int_t ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
+    ngx_int_t delta, uint64_t *seq);
+
+/* NGX_OK, NGX_DECLINED (zone full), NGX_ERROR; info filled on NGX_OK. */
+ngx_int_t ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
+    ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_http_ws_channel_info_t *info);
+
+/* NGX_OK, or NGX_DECLINED for an unknown channel. */
+ngx_int_t ngx_http_ws_zone_channel_info(ngx_shm_zone_t *zone,
+    ngx_str_t *channel, ngx_http_ws_channel_info_t *info);
+
+ngx_int_t ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone);
+
+/* Moves up to n queued messages of this worker into msgs; returns count. */
+ngx_uint_t ngx_http_ws_zone_take(ngx_shm_zone_t *zone,
+    ngx_http_ws_msg_t **msgs, ngx_uint_t n);
+void ngx_http_ws_zone_release(ngx_shm_zone_t *zone,
+    ngx_http_ws_msg_t **msgs, ngx_uint_t n);
+
+
+/* ngx_http_ws_ipc.c */
+ngx_int_t ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle);
+void ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle);
+void ngx_http_ws_ipc_notify(ngx_uint_t slot);
+
+
+#endif /* _NGX_HTTP_WS_ZONE_H_INCLUDED_ */

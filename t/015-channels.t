@@ -1,0 +1,244 @@
+# Channels: ws_subscribe / ws_publish fan-out across workers, the HTTP
+# publish API (ws_publisher), slow-consumer policies and a full zone.
+use Test::NgxWs;
+use Test::More;
+
+my $port = test_port();
+
+sub post {
+    my ($uri, $body, $type) = @_;
+    $type //= 'text/plain';
+    return http_request(port => $port, raw =>
+        "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        . "Content-Type: $type\r\nContent-Length: " . length($body)
+        . "\r\n\r\n$body");
+}
+
+sub get {
+    my ($uri) = @_;
+    return http_request(port => $port, raw =>
+        "GET $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+}
+
+my $channels_http = <<'CONF';
+    ws_zone test 4m;
+    log_format ws '$pid $ws_connection_id $ws_close_code';
+    access_log logs/access.log ws;
+CONF
+
+my $channels_config = <<'CONF';
+    location ~ ^/chat/(?<room>\w+)$ {
+        ws_listen;
+        ws_subscribe room:$room;
+        ws_publish room:$room;
+    }
+    location ~ ^/listen/(?<room>\w+)$ {
+        ws_listen;
+        ws_subscribe room:$room;
+    }
+    location = /any {
+        ws_listen;
+        ws_subscribe $arg_channel;
+    }
+    location ~ ^/pub/(?<room>\w+)$ {
+        ws_publisher room:$room;
+    }
+CONF
+
+{
+    my $name = 'fan-out across 4 workers';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        main_config => 'worker_processes 4;',
+        http_config => $channels_http, config => $channels_config,
+        listen_options => 'reuseport');
+    my @clients = map { ws_connect(uri => '/chat/lobby') } 1 .. 24;
+    my $info = get('/pub/lobby');
+    is($info->{status}, 200, "$name - channel info answers");
+    like($info->{body}, qr/"subscribers":24\b/, "$name - 24 subscribers counted across workers");
+
+    my $count = 40;
+    $clients[0]->send_text("m$_") for 1 .. $count;
+    my $all_in_order = 1;
+    for my $i (0 .. $#clients) {
+        for my $n (1 .. $count) {
+            my $m = eval { $clients[$i]->read_message(5) };
+            if (!$m || $m->{op} ne 'text' || $m->{payload} ne "m$n") {
+                $all_in_order = 0;
+                diag("client $i, message $n: " . ($m ? "$m->{op} $m->{payload}" : ($@ || 'nothing')));
+                last;
+            }
+        }
+    }
+    ok($all_in_order, "$name - every client got all $count messages in publish order");
+
+    my $res = post('/pub/lobby', 'from backend');
+    is($res->{status}, 200, "$name - HTTP publish answers 200");
+    like($res->{body}, qr/^\{"channel":"room:lobby","seq":41,"subscribers":24\}/,
+         "$name - HTTP publish answer has the next sequence number");
+    my $got = 0;
+    for my $c (@clients) {
+        my $m = eval { $c->read_message(5) };
+        $got++ if $m && $m->{op} eq 'text' && $m->{payload} eq 'from backend';
+    }
+    is($got, 24, "$name - the HTTP publish reached every subscriber");
+
+    $_->send_close(1000) for @clients;
+    $_->expect('close 1000', $name) for @clients;
+    my %pids;
+    ok(wait_for(sub {
+        %pids = map { /^(\d+) \d+ 1000$/ ? ($1 => 1) : () } split /\n/, $ngx->access_log;
+        keys %pids > 1 }, 5), "$name - the clients were served by several workers");
+    like(get('/pub/lobby')->{body}, qr/"subscribers":0\b/,
+         "$name - subscribers counted down on close");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'publish API details';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        http_config => $channels_http, config => $channels_config);
+    my $ws = ws_connect(uri => '/listen/b');
+    my $res = post('/pub/b', "\x00\x01\x02", 'application/octet-stream');
+    is($res->{status}, 200, "$name - binary publish answers 200");
+    $ws->expect('binary_hex 000102', "$name - binary Content-Type gives a binary message");
+    post('/pub/b', '{"a":1}', 'application/json');
+    $ws->expect('text {"a":1}', "$name - JSON gives a text message");
+
+    my $listener_sent = $ws->send_text('ignored');
+    $res = get('/pub/b');
+    like($res->{body}, qr/^\{"channel":"room:b","seq":2,"subscribers":1\}/,
+         "$name - a location without ws_publish does not publish");
+
+    $res = get('/pub/nobody');
+    like($res->{body}, qr/^\{"channel":"room:nobody","seq":0,"subscribers":0\}/,
+         "$name - an unknown channel has no subscribers and no messages");
+
+    $res = http_request(port => $port, raw =>
+        "PUT /pub/b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    is($res->{status}, 405, "$name - PUT is not allowed");
+
+    $res = post('/pub/nobody', 'into the void');
+    like($res->{body}, qr/"seq":1,"subscribers":0\}/, "$name - publish without subscribers still counts");
+
+    my $bad = ws_connect(uri => '/any?channel=', expect_status => 400);
+    ok(wait_for(sub { $ngx->error_log =~ /ws: handshake rejected with 400: invalid channel name/ }, 3),
+       "$name - an empty channel name from the URL is refused with 400");
+
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
+    check_logs($ngx);
+}
+
+{
+    my $name = 'slow consumer closed with 1008';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        listen_options => 'sndbuf=4k',
+        http_config => $channels_http, config => <<'CONF');
+    location /slow {
+        ws_listen;
+        ws_subscribe news;
+        ws_send_buffer 4k;
+    }
+    location /pub { ws_listen; ws_publish news; }
+CONF
+    my $ws = ws_connect(uri => '/slow', rcvbuf => 4096, no_close_reply => 1);
+    my $publisher = ws_connect(uri => '/pub');
+    $publisher->send_text('x' x 2000) for 1 .. 2000;
+    ok(wait_for(sub { $ngx->error_log =~ /\*\d+ ws: send buffer over 4096 bytes, closing with 1008/ }, 5),
+       "$name - error.log has: send buffer over 4096 bytes, closing with 1008");
+    my $close;
+    while (my $m = eval { $ws->read_message(3) }) {
+        if ($m->{op} eq 'close') { $close = $m; last }
+    }
+    is($close && $close->{code}, 1008, "$name - the client got close 1008 after the queued messages");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'slow consumer with drop policy';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        listen_options => 'sndbuf=4k',
+        http_config => $channels_http, config => <<'CONF');
+    location /slow {
+        ws_listen;
+        ws_subscribe news;
+        ws_send_buffer 4k;
+        ws_slow_consumer drop;
+    }
+    location /pub { ws_listen; ws_publish news; }
+CONF
+    my $ws = ws_connect(uri => '/slow', rcvbuf => 4096);
+    my $publisher = ws_connect(uri => '/pub');
+    $publisher->send_text('y' x 2000) for 1 .. 2000;
+    ok(wait_for(sub { $ngx->error_log =~ /\*\d+ ws: send buffer over 4096 bytes, dropping messages/ }, 5),
+       "$name - error.log has: dropping messages");
+    my $n = 0;
+    while (my $m = eval { $ws->read_message(1) }) {
+        last unless $m->{op} eq 'text';
+        $n++;
+    }
+    cmp_ok($n, '>', 0, "$name - the client still gets messages");
+    $publisher->send_text('after the drop');
+    my $m = eval { $ws->read_message(3) };
+    is($m && $m->{payload}, 'after the drop', "$name - and the connection stays open");
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
+    check_logs($ngx);
+}
+
+{
+    my $name = 'full zone';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        http_config => 'ws_zone small 128k;', config => <<'CONF');
+    location ~ ^/pub/(?<c>\w+)$ { ws_publisher $c; }
+CONF
+    my ($status, $i) = (200, 0);
+    while ($status == 200 && $i < 5000) {
+        $status = post("/pub/channel$i", 'x')->{status};
+        $i++;
+    }
+    is($status, 507, "$name - publishing into a full zone answers 507 (after $i channels)");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: ws_zone is full, cannot publish to channel "channel\d+"/ }, 3),
+       "$name - error.log names the channel");
+    is(get('/pub/channel0')->{status}, 200, "$name - the server still answers");
+    check_logs($ngx);
+}
+
+{
+    # The zone outlives a reload: sequence numbers continue, old workers
+    # say 1001 to their subscribers, new subscribers get new messages.
+    my $name = 'reload while publishing';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        main_config => 'worker_processes 2;',
+        http_config => $channels_http, config => $channels_config);
+    my @old = map { ws_connect(uri => '/listen/r') } 1 .. 4;
+    post('/pub/r', "before $_") for 1 .. 5;
+    for my $c (@old) {
+        $c->expect("text before $_", "$name - before reload") for 1 .. 5;
+    }
+    $ngx->signal('HUP');
+    my $answered = 0;
+    for (1 .. 20) {
+        my $res = post('/pub/r', "during $_");
+        $answered++ if $res->{status} == 200;
+    }
+    is($answered, 20, "$name - publishing answered throughout the reload");
+    for my $i (0 .. $#old) {
+        my $close;
+        while (my $m = eval { $old[$i]->read_message(5) }) {
+            if ($m->{op} eq 'close') { $close = $m; last }
+        }
+        is($close && $close->{code}, 1001, "$name - old subscriber $i got 1001");
+    }
+    my $new = ws_connect(uri => '/listen/r');
+    ok(wait_for(sub { get('/pub/r')->{body} =~ /"subscribers":1\b/ }, 5),
+       "$name - the old subscribers are counted out, the new one in");
+    my $res = post('/pub/r', 'after');
+    like($res->{body}, qr/"seq":26,/, "$name - sequence numbers continued across the reload");
+    $new->expect('text after', "$name - a new subscriber gets new messages");
+    $new->send_close(1000);
+    $new->expect('close 1000', $name);
+    check_logs($ngx);
+}
+
+done_testing();
