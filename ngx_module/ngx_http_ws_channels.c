@@ -16,7 +16,8 @@
 
 typedef struct {
     ngx_http_ws_msg_t    *msg;
-    ngx_http_ws_frame_t  *frame;
+    ngx_http_ws_frame_t  *frame;       /* the message as published */
+    ngx_http_ws_frame_t  *envelope;    /* in the JSON envelope */
     ngx_uint_t            delivered;
 } ngx_http_ws_delivery_t;
 
@@ -142,45 +143,43 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
 }
 
 
+/* Subscribes a starting session to the channels of ws_subscribe. */
 ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 {
-    int                          rc;
-    ngx_str_t                   *name;
-    ngx_uint_t                   i;
-    ngx_http_ws_main_conf_t     *wmcf;
+    ngx_uint_t                   i, n;
+    ngx_array_t                 *configured;
     ngx_http_ws_subscription_t  *sub;
 
-    if (ws->subscriptions == NULL || ngx_http_ws_router == NULL) {
+    configured = ws->subscriptions;
+
+    if (configured == NULL && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
+    {
         return NGX_OK;
     }
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
-    sub = ws->subscriptions->elts;
+    /* room for what the control protocol may add later, bounded */
+    n = ws->conf->max_subscriptions;
 
-    for (i = 0; i < ws->subscriptions->nelts; i++) {
-        name = &sub[i].name;
+    if (configured && configured->nelts > n) {
+        n = configured->nelts;
+    }
 
-        rc = wscore_router_subscribe(ngx_http_ws_router, ws,
-                                     (const char *) name->data, name->len);
+    ws->subscriptions = ngx_array_create(ws->request->pool, n,
+                                         sizeof(ngx_http_ws_subscription_t));
+    if (ws->subscriptions == NULL) {
+        return NGX_ERROR;
+    }
 
-        if (rc == WSCORE_ROUTER_EXISTS) {
-            continue;
-        }
+    if (configured == NULL) {
+        return NGX_OK;
+    }
 
-        if (rc < 0) {
-            return NGX_ERROR;
-        }
+    sub = configured->elts;
 
-        if (ngx_http_ws_zone_subscribe(wmcf->zone, name, 1, &sub[i].since)
-            != NGX_OK)
+    for (i = 0; i < configured->nelts; i++) {
+        if (ngx_http_ws_channels_add(ws, &sub[i].name, 0, NULL) == NGX_ERROR)
         {
-            ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
-                          "ws: ws_zone is full, cannot subscribe to "
-                          "channel \"%V\"", name);
-            (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
-                                             (const char *) name->data,
-                                             name->len);
             return NGX_ERROR;
         }
     }
@@ -189,52 +188,196 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 }
 
 
-void
-ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
+/*
+ * Adds one subscription: NGX_OK, NGX_DECLINED when already subscribed,
+ * NGX_BUSY at the subscription limit, NGX_ERROR (zone full, no memory).
+ * copy: the name is transient (in a client message) and is copied.
+ */
+ngx_int_t
+ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
+    ngx_uint_t copy, uint64_t *since)
 {
     int                          rc;
+    u_char                      *p;
+    ngx_http_ws_main_conf_t     *wmcf;
+    ngx_http_ws_subscription_t  *sub;
+
+    if (ngx_http_ws_router == NULL || ws->subscriptions == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the array was sized for the limit: it never grows in the pool */
+    if (ws->subscriptions->nelts >= ws->subscriptions->nalloc) {
+        return NGX_BUSY;
+    }
+
+    rc = wscore_router_subscribe(ngx_http_ws_router, ws,
+                                 (const char *) name->data, name->len);
+
+    if (rc == WSCORE_ROUTER_EXISTS) {
+        return NGX_DECLINED;
+    }
+
+    if (rc < 0) {
+        return NGX_ERROR;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+
+    p = copy ? ngx_alloc(name->len, ws->connection->log) : name->data;
+    if (p == NULL) {
+        goto failed;
+    }
+
+    if (copy) {
+        ngx_memcpy(p, name->data, name->len);
+    }
+
+    sub = ngx_array_push(ws->subscriptions);
+
+    sub->name.data = p;
+    sub->name.len = name->len;
+    sub->heap = copy ? 1 : 0;
+
+    if (ngx_http_ws_zone_subscribe(wmcf->zone, name, 1, &sub->since)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                      "ws: ws_zone is full, cannot subscribe to "
+                      "channel \"%V\"", name);
+        ws->subscriptions->nelts--;
+        goto failed;
+    }
+
+    if (since) {
+        *since = sub->since;
+    }
+
+    return NGX_OK;
+
+failed:
+
+    if (copy && p) {
+        ngx_free(p);
+    }
+
+    (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
+                                     (const char *) name->data, name->len);
+    return NGX_ERROR;
+}
+
+
+/* NGX_OK, or NGX_DECLINED when the session was not subscribed. */
+ngx_int_t
+ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
+{
     ngx_uint_t                   i;
     ngx_http_ws_main_conf_t     *wmcf;
     ngx_http_ws_subscription_t  *sub;
 
     if (ws->subscriptions == NULL || ngx_http_ws_router == NULL) {
-        return;
+        return NGX_DECLINED;
     }
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
     sub = ws->subscriptions->elts;
 
     for (i = 0; i < ws->subscriptions->nelts; i++) {
-        rc = wscore_router_unsubscribe(ngx_http_ws_router, ws,
-                                       (const char *) sub[i].name.data,
-                                       sub[i].name.len);
-
-        if (rc == WSCORE_ROUTER_OK || rc == WSCORE_ROUTER_LAST) {
-            (void) ngx_http_ws_zone_subscribe(wmcf->zone, &sub[i].name, -1,
-                                              NULL);
+        if (sub[i].name.len == name->len
+            && ngx_memcmp(sub[i].name.data, name->data, name->len) == 0)
+        {
+            break;
         }
+    }
+
+    if (i == ws->subscriptions->nelts) {
+        return NGX_DECLINED;
+    }
+
+    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+
+    (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
+                                     (const char *) sub[i].name.data,
+                                     sub[i].name.len);
+    (void) ngx_http_ws_zone_subscribe(wmcf->zone, &sub[i].name, -1, NULL);
+
+    if (sub[i].heap) {
+        ngx_free(sub[i].name.data);
+    }
+
+    /* the order of subscriptions does not matter: move the last one here */
+    sub[i] = sub[--ws->subscriptions->nelts];
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
+{
+    ngx_str_t                    name;
+    ngx_http_ws_subscription_t  *sub;
+
+    /* before the upgrade, names were evaluated but never subscribed */
+    if (ws->subscriptions == NULL || !ws->upgraded) {
+        return;
+    }
+
+    while (ws->subscriptions->nelts) {
+        sub = ws->subscriptions->elts;
+        name = sub[0].name;
+        (void) ngx_http_ws_channels_remove(ws, &name);
     }
 
     ws->subscriptions = NULL;
 }
 
 
+ngx_int_t
+ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
+{
+    ngx_str_t   *pattern;
+    ngx_uint_t   i;
+
+    if (wscf->channels_allow == NULL) {
+        return 0;
+    }
+
+    pattern = wscf->channels_allow->elts;
+
+    for (i = 0; i < wscf->channels_allow->nelts; i++) {
+        if (wscore_channel_pattern_match((const char *) pattern[i].data,
+                                         pattern[i].len,
+                                         (const char *) name->data,
+                                         name->len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /* NGX_OK, NGX_DECLINED: the zone is full; the caller decides what then. */
 ngx_int_t
 ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
-    ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 
-    return ngx_http_ws_zone_publish(wmcf->zone, channel, opcode, data, len,
-                                    info);
+    return ngx_http_ws_zone_publish(wmcf->zone, channel, opcode, json, data,
+                                    len, info);
 }
 
 
-/* A message the zone queued for this worker: frame once, queue on all. */
+/*
+ * A message the zone queued for this worker: framed once per form (as
+ * published, and in the JSON envelope for control-protocol sessions,
+ * made only if such a subscriber exists) and queued on every subscriber.
+ */
 void
 ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
 {
@@ -248,21 +391,57 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
         return;
     }
 
-    d.frame = ngx_http_ws_frame_create(ngx_cycle->log, msg->opcode,
-                                       msg->data + msg->channel_len,
-                                       msg->len);
-    if (d.frame == NULL) {
-        return;
-    }
-
     d.msg = msg;
+    d.frame = NULL;
+    d.envelope = NULL;
     d.delivered = 0;
 
     (void) wscore_router_for_each(ngx_http_ws_router,
                                   (const char *) msg->data, msg->channel_len,
                                   ngx_http_ws_channels_visit, &d);
 
-    ngx_http_ws_frame_release(d.frame);
+    if (d.frame) {
+        ngx_http_ws_frame_release(d.frame);
+    }
+
+    if (d.envelope) {
+        ngx_http_ws_frame_release(d.envelope);
+    }
+}
+
+
+/* {"op":"message","channel":…,"seq":…,"data":…} around a text message */
+static ngx_http_ws_frame_t *
+ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
+{
+    size_t                len;
+    u_char               *p;
+    wscore_str_t          channel, data;
+    ngx_http_ws_frame_t  *frame;
+
+    channel.data = (const char *) msg->data;
+    channel.len = msg->channel_len;
+    data.data = (const char *) msg->data + msg->channel_len;
+    data.len = msg->len;
+
+    len = msg->json
+          ? wscore_ctl_write_message(NULL, 0, channel, msg->seq, data)
+          : wscore_ctl_write_text_message(NULL, 0, channel, msg->seq, data);
+
+    frame = ngx_http_ws_frame_alloc(ngx_cycle->log, WSCORE_OP_TEXT, len, &p);
+    if (frame == NULL) {
+        return NULL;
+    }
+
+    if (msg->json) {
+        (void) wscore_ctl_write_message((char *) p, len, channel, msg->seq,
+                                        data);
+    } else {
+        (void) wscore_ctl_write_text_message((char *) p, len, channel,
+                                             msg->seq, data);
+    }
+
+    return frame;
 }
 
 
@@ -272,6 +451,7 @@ ngx_http_ws_channels_visit(void *subscriber, void *data)
     ngx_http_ws_delivery_t  *d = data;
 
     ngx_uint_t                   i;
+    ngx_http_ws_frame_t         *frame;
     ngx_http_ws_session_t       *ws;
     ngx_http_ws_subscription_t  *sub;
 
@@ -295,7 +475,29 @@ ngx_http_ws_channels_visit(void *subscriber, void *data)
         }
     }
 
-    if (ngx_http_ws_session_push(ws, d->frame) == NGX_OK) {
+    /* binary messages go to JSON sessions as they are, unwrapped */
+    if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
+        && d->msg->opcode == WSCORE_OP_TEXT)
+    {
+        if (d->envelope == NULL) {
+            d->envelope = ngx_http_ws_channels_envelope(d->msg);
+        }
+
+        frame = d->envelope;
+
+    } else {
+        if (d->frame == NULL) {
+            d->frame = ngx_http_ws_frame_create(ngx_cycle->log,
+                                                d->msg->opcode,
+                                                d->msg->data
+                                                + d->msg->channel_len,
+                                                d->msg->len);
+        }
+
+        frame = d->frame;
+    }
+
+    if (frame && ngx_http_ws_session_push(ws, frame) == NGX_OK) {
         d->delivered++;
     }
 }

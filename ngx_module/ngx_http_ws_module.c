@@ -38,6 +38,15 @@ static void ngx_http_ws_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_conf_post_handler_pt  ngx_http_ws_max_subscriptions_post =
+    ngx_http_ws_check_max_subscriptions;
 
 
 /* Below this a single control frame could not be queued. */
@@ -159,6 +168,27 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_protocol"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_protocol,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_channels_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_channels_allow,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_max_subscriptions"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, max_subscriptions),
+      &ngx_http_ws_max_subscriptions_post },
+
       ngx_null_command
 };
 
@@ -237,6 +267,9 @@ ngx_http_ws_create_loc_conf(ngx_conf_t *cf)
     wscf->idle_timeout = NGX_CONF_UNSET_MSEC;
     wscf->close_timeout = NGX_CONF_UNSET_MSEC;
     wscf->slow_consumer = NGX_CONF_UNSET_UINT;
+    wscf->protocol = NGX_CONF_UNSET_UINT;
+    wscf->channels_allow = NGX_CONF_UNSET_PTR;
+    wscf->max_subscriptions = NGX_CONF_UNSET_UINT;
 
     return wscf;
 }
@@ -268,6 +301,20 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->fallback, prev->fallback, "");
     ngx_conf_merge_uint_value(conf->slow_consumer, prev->slow_consumer,
                               NGX_HTTP_WS_SLOW_CONSUMER_CLOSE);
+    ngx_conf_init_uint_value(conf->protocol, NGX_HTTP_WS_PROTOCOL_RAW);
+    ngx_conf_merge_ptr_value(conf->channels_allow, prev->channels_allow,
+                             NULL);
+    ngx_conf_merge_uint_value(conf->max_subscriptions,
+                              prev->max_subscriptions, 64);
+
+    if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
+        && conf->channels_allow == NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_protocol json\" needs \"ws_channels_allow\" "
+                           "to say which channels clients may use");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->max_message_size != 0
         && conf->max_frame_size > conf->max_message_size)
@@ -505,6 +552,91 @@ ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid value \"%V\" in \"ws_slow_consumer\", "
                            "it must be \"close\" or \"drop\"", &value[1]);
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t  *value;
+
+    if (wscf->protocol != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "raw") == 0) {
+        wscf->protocol = NGX_HTTP_WS_PROTOCOL_RAW;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strcmp(value[1].data, "json") == 0) {
+        wscf->protocol = NGX_HTTP_WS_PROTOCOL_JSON;
+        return ngx_http_ws_channels_used(cf);
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"ws_protocol\", "
+                       "it must be \"raw\" or \"json\"", &value[1]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ngx_str_t   *value, *pattern;
+    ngx_uint_t   i;
+
+    if (wscf->channels_allow != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wscf->channels_allow = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                            sizeof(ngx_str_t));
+    if (wscf->channels_allow == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0
+            || value[i].len > NGX_HTTP_WS_MAX_CHANNEL_LEN)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid pattern \"%V\" in "
+                               "\"ws_channels_allow\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        pattern = ngx_array_push(wscf->channels_allow);
+        if (pattern == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *pattern = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 1024) {
+        return "must be between 1 and 1024";
     }
 
     return NGX_CONF_OK;

@@ -27,6 +27,9 @@
 #define NGX_HTTP_WS_SLOW_CONSUMER_CLOSE  0
 #define NGX_HTTP_WS_SLOW_CONSUMER_DROP   1
 
+#define NGX_HTTP_WS_PROTOCOL_RAW   0
+#define NGX_HTTP_WS_PROTOCOL_JSON  1
+
 
 typedef struct {
     ngx_shm_zone_t            *zone;             /* ws_zone */
@@ -51,6 +54,9 @@ typedef struct {
     ngx_http_complex_value_t  *publish;
     ngx_http_complex_value_t  *publisher;        /* ws_publisher */
     ngx_uint_t                 slow_consumer;
+    ngx_uint_t                 protocol;         /* ws_protocol */
+    ngx_array_t               *channels_allow;   /* patterns, ngx_str_t */
+    ngx_uint_t                 max_subscriptions;
 } ngx_http_ws_loc_conf_t;
 
 
@@ -82,6 +88,7 @@ struct ngx_http_ws_out_s {
 typedef struct {
     ngx_str_t                  name;
     uint64_t                   since;
+    unsigned                   heap:1;           /* name from ngx_alloc */
 } ngx_http_ws_subscription_t;
 
 
@@ -142,8 +149,18 @@ ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
 void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_publish(ngx_http_request_t *r,
-    ngx_str_t *channel, ngx_uint_t opcode, u_char *data, size_t len,
-    ngx_http_ws_channel_info_t *info);
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_channel_info_t *info);
+ngx_int_t ngx_http_ws_channels_add(ngx_http_ws_session_t *ws,
+    ngx_str_t *name, ngx_uint_t copy, uint64_t *since);
+ngx_int_t ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws,
+    ngx_str_t *name);
+ngx_int_t ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf,
+    ngx_str_t *name);
+
+/* ngx_http_ws_control.c */
+void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
 void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
 
 /* ngx_http_ws_response.c */
@@ -156,6 +173,8 @@ ngx_int_t ngx_http_ws_publisher_handler(ngx_http_request_t *r);
 /* ngx_http_ws_output.c */
 ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,
     wscore_opcode_e opcode, const u_char *payload, size_t len);
+ngx_http_ws_frame_t *ngx_http_ws_frame_alloc(ngx_log_t *log,
+    wscore_opcode_e opcode, size_t len, u_char **payload);
 void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
 ngx_int_t ngx_http_ws_queue_frame(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);

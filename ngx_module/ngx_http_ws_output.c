@@ -61,9 +61,10 @@ ngx_http_ws_out_put(ngx_http_ws_out_t *out)
 }
 
 
+/* A frame with room for len payload bytes, which the caller writes. */
 ngx_http_ws_frame_t *
-ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
-    const u_char *payload, size_t len)
+ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
+    u_char **payload)
 {
     size_t                hlen;
     u_char                header[WSCORE_MAX_HEADER_LEN];
@@ -80,9 +81,23 @@ ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
     frame->len = hlen + len;
 
     ngx_memcpy(frame->data, header, hlen);
+    *payload = frame->data + hlen;
 
-    if (len) {
-        ngx_memcpy(frame->data + hlen, payload, len);
+    return frame;
+}
+
+
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
+    const u_char *payload, size_t len)
+{
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_http_ws_frame_alloc(log, opcode, len, &p);
+
+    if (frame && len) {
+        ngx_memcpy(p, payload, len);
     }
 
     return frame;

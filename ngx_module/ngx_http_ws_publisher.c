@@ -146,7 +146,22 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
         opcode = WSCORE_OP_TEXT;
     }
 
-    rc = ngx_http_ws_channels_publish(r, &channel, opcode, data, len, &info);
+    /* WebSocket text must be UTF-8 (RFC 6455 section 5.6): say so here,
+     * not by having every subscriber fail the connection with 1007 */
+    if (opcode == WSCORE_OP_TEXT && !wscore_utf8_valid(data, len)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: text publish to channel \"%V\" is not valid "
+                      "UTF-8", &channel);
+        ngx_http_finalize_request(r,
+            ngx_http_ws_publisher_reply(r, NGX_HTTP_BAD_REQUEST, &channel,
+                                        NULL, "text body is not valid "
+                                        "UTF-8; send binary with "
+                                        "another Content-Type"));
+        return;
+    }
+
+    rc = ngx_http_ws_channels_publish(r, &channel, opcode, 0, data, len,
+                                      &info);
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

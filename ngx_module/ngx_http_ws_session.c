@@ -374,6 +374,11 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         ws->messages_in++;
 
+        if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+            ngx_http_ws_control_message(ws, ev);
+            break;
+        }
+
         if (ws->publish.len) {
             ngx_http_ws_publish_message(ws, ev);
 
@@ -433,7 +438,8 @@ ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_http_ws_channel_info_t  info;
 
     rc = ngx_http_ws_channels_publish(ws->request, &ws->publish, ev->opcode,
-                                      (u_char *) ev->data, ev->len, &info);
+                                      0, (u_char *) ev->data, ev->len,
+                                      &info);
 
     if (rc == NGX_OK) {
         return;

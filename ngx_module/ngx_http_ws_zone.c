@@ -209,7 +209,7 @@ ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
 
 ngx_int_t
 ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
-    ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
     ngx_uint_t                   i, n, targets[NGX_HTTP_WS_MAX_WORKERS];
@@ -263,6 +263,7 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     msg->seq = ch->seq;
     msg->published = ngx_current_msec;
     msg->opcode = (u_char) opcode;
+    msg->json = json ? 1 : 0;
     msg->channel_len = (u_short) channel->len;
     msg->len = len;
     ngx_memcpy(msg->data, channel->data, channel->len);

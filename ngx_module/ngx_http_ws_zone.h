@@ -28,6 +28,7 @@ typedef struct {
     uint64_t                   seq;
     ngx_msec_t                 published;
     u_char                     opcode;
+    u_char                     json;          /* payload is a JSON value */
     u_short                    channel_len;
     size_t                     len;
     u_char                     data[1];       /* channel name, payload */
@@ -80,7 +81,7 @@ ngx_int_t ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
 
 /* NGX_OK, NGX_DECLINED (zone full), NGX_ERROR; info filled on NGX_OK. */
 ngx_int_t ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
-    ngx_uint_t opcode, u_char *data, size_t len,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info);
 
 /* NGX_OK, or NGX_DECLINED for an unknown channel. */

@@ -61,6 +61,9 @@ my ($rc, $out);
 ($rc, $out) = nginx_t('ws_listen; ws_subscribe room:$arg_room news; ws_publish room:$arg_room;',
                       'ws_zone z 1m;');
 is($rc, 0, 'channels with variables accepted') or diag($out);
+($rc, $out) = nginx_t('ws_listen; ws_protocol json; ws_channels_allow room:* news; ws_max_subscriptions 8;',
+                      'ws_zone z 1m;');
+is($rc, 0, 'the control protocol accepted') or diag($out);
 ($rc, $out) = nginx_t('ws_publisher room:$arg_room;', 'ws_zone z 1m;');
 is($rc, 0, 'ws_publisher accepted') or diag($out);
 
@@ -118,6 +121,16 @@ my @bad = (
      qr/"ws_zone" directive is duplicate/],
     ['ws_listen;', 'ws_zone z lots;',
      qr/invalid "ws_zone" size "lots"/],
+    ['ws_listen; ws_protocol json;', 'ws_zone z 1m;',
+     qr/"ws_protocol json" needs "ws_channels_allow"/],
+    ['ws_listen; ws_protocol json; ws_channels_allow room:*;', undef,
+     qr/channels are used in \S+nginx.conf:\d+ but no "ws_zone"/],
+    ['ws_listen; ws_protocol xml;', 'ws_zone z 1m;',
+     qr/invalid value "xml" in "ws_protocol", it must be "raw" or "json"/],
+    ['ws_listen; ws_max_subscriptions 0;', undef,
+     qr/"ws_max_subscriptions" directive must be between 1 and 1024/],
+    ['ws_listen; ws_channels_allow a; ws_channels_allow b;', undef,
+     qr/"ws_channels_allow" directive is duplicate/],
 );
 
 for my $case (@bad) {

@@ -373,6 +373,14 @@ size_t wscore_ctl_write_error(char *out, size_t cap, wscore_str_t id,
 size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
     uint64_t seq, wscore_str_t data_json);
 
+/* The same with data given as UTF-8 text, written as a JSON string:
+ *   {"op":"message","channel":"...","seq":N,"data":"<text, escaped>"} */
+size_t wscore_ctl_write_text_message(char *out, size_t cap,
+    wscore_str_t channel, uint64_t seq, wscore_str_t text);
+
+/* Is the whole of data valid UTF-8 (RFC 3629)? 1 or 0. */
+int wscore_utf8_valid(const uint8_t *data, size_t len);
+
 
 #ifdef __cplusplus
 }

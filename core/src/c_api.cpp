@@ -12,6 +12,7 @@
 #include "frame_encoder.hpp"
 #include "handshake.hpp"
 #include "session.hpp"
+#include "utf8_validator.hpp"
 
 struct wscore_session_s {
     wscore_session_s(const wscore_config_t &cfg, uint64_t now_ms) noexcept
@@ -80,6 +81,14 @@ void wscore_handshake_validate(const wscore_handshake_request_t *req,
 int wscore_handshake_is_upgrade(const wscore_handshake_request_t *req)
 {
     return req != nullptr && wscore::is_websocket_upgrade(to_request(*req));
+}
+
+int wscore_utf8_valid(const uint8_t *data, size_t len)
+{
+    if (len == 0) {
+        return 1;
+    }
+    return wscore::is_valid_utf8({data, len}) ? 1 : 0;
 }
 
 size_t wscore_frame_header_encode(uint8_t *out, wscore_opcode_e opcode,

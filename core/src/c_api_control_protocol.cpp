@@ -83,4 +83,12 @@ size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
         view_of(data_json.data, data_json.len));
 }
 
+size_t wscore_ctl_write_text_message(char *out, size_t cap,
+    wscore_str_t channel, uint64_t seq, wscore_str_t text)
+{
+    return wscore::write_text_message(out_span(out, cap),
+        view_of(channel.data, channel.len), seq,
+        view_of(text.data, text.len));
+}
+
 }  // extern "C"

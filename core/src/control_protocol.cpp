@@ -481,4 +481,21 @@ std::size_t write_message(std::span<char> out, std::string_view channel,
     });
 }
 
+// For messages that were published as plain text (a raw client, the HTTP
+// publish API): the text becomes a JSON string, so JSON subscribers can
+// read every message of a channel the same way.
+std::size_t write_text_message(std::span<char> out, std::string_view channel,
+    std::uint64_t seq, std::string_view text) noexcept
+{
+    return render(out, [&](ReplyWriter &w) {
+        w.raw(R"({"op":"message","channel":)");
+        w.string(channel);
+        w.raw(R"(,"seq":)");
+        w.number(seq);
+        w.raw(R"(,"data":)");
+        w.string(text);
+        w.raw("}");
+    });
+}
+
 }  // namespace wscore

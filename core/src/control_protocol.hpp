@@ -70,6 +70,9 @@ std::size_t write_error(std::span<char> out,
     std::string_view message) noexcept;
 std::size_t write_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view data_json) noexcept;
+// The same with data given as text (valid UTF-8), written as a JSON string.
+std::size_t write_text_message(std::span<char> out, std::string_view channel,
+    std::uint64_t seq, std::string_view text) noexcept;
 
 }  // namespace wscore
 

@@ -74,3 +74,44 @@ BOOST_AUTO_TEST_CASE(writers)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(c_api_text_message)
+
+BOOST_AUTO_TEST_CASE(text_becomes_an_escaped_json_string)
+{
+    const std::string text = "say \"hi\"\\\n\x01 caf\xc3\xa9";
+    const std::string want =
+        R"({"op":"message","channel":"room:1","seq":7,"data":"say \"hi\"\\\n\u0001 caf)"
+        "\xc3\xa9\"}";
+    const size_t need = wscore_ctl_write_text_message(nullptr, 0,
+        str("room:1"), 7, str(text));
+    BOOST_TEST(need == want.size());
+    std::string out(need, '\0');
+    BOOST_TEST(wscore_ctl_write_text_message(out.data(), out.size(),
+        str("room:1"), 7, str(text)) == need);
+    BOOST_TEST(out == want);
+
+    // too small a buffer: sized, nothing written
+    std::string small(need - 1, '#');
+    BOOST_TEST(wscore_ctl_write_text_message(small.data(), small.size(),
+        str("room:1"), 7, str(text)) == need);
+    BOOST_TEST(small == std::string(need - 1, '#'));
+}
+
+BOOST_AUTO_TEST_CASE(utf8_valid)
+{
+    const auto valid = [](std::string_view s) {
+        return wscore_utf8_valid(
+            reinterpret_cast<const uint8_t *>(s.data()), s.size());
+    };
+    BOOST_TEST(valid("") == 1);
+    BOOST_TEST(valid("plain ascii") == 1);
+    BOOST_TEST(valid("caf\xc3\xa9 \xf0\x9f\x98\x80") == 1);
+    BOOST_TEST(valid("\xc3") == 0);              // truncated
+    BOOST_TEST(valid("\xc0\xaf") == 0);          // overlong
+    BOOST_TEST(valid("\xed\xa0\x80") == 0);      // surrogate
+    BOOST_TEST(valid("\xf4\x90\x80\x80") == 0);  // above U+10FFFF
+    BOOST_TEST(valid("ok\xff") == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

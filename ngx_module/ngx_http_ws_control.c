@@ -1,0 +1,182 @@
+
+/*
+ * ngx_ws: the JSON control protocol ("ws_protocol json").
+ *
+ * Each text message of the client is one request: subscribe, unsubscribe
+ * or publish, with an optional id the reply echoes. The core parses and
+ * writes the JSON; this file applies the location's rules (allow-list,
+ * subscription limit) and answers with an ack or an error object. Errors
+ * in a request never close the connection: the protocol has a way to say
+ * what was wrong.
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
+    wscore_str_t id, const char *code, const char *message);
+static void ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws,
+    wscore_str_t id, uint64_t seq);
+static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame);
+
+
+void
+ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    channel;
+    wscore_str_t                 none;
+    wscore_ctl_request_t         req;
+    ngx_http_ws_channel_info_t   info;
+    uint64_t                     since;
+
+    none.data = NULL;
+    none.len = 0;
+
+    if (ev->opcode != WSCORE_OP_TEXT) {
+        ngx_http_ws_control_reply_error(ws, none, "unsupported",
+                                        "binary messages are not part of "
+                                        "the JSON protocol");
+        return;
+    }
+
+    if (wscore_ctl_parse((const char *) ev->data, ev->len, &req) != 0) {
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: control request refused: %s", req.error);
+        ngx_http_ws_control_reply_error(ws, req.id, "bad_request",
+                                        req.error);
+        return;
+    }
+
+    channel.data = (u_char *) req.channel.data;
+    channel.len = req.channel.len;
+
+    if (!ngx_http_ws_channel_name_valid(&channel)) {
+        ngx_http_ws_control_reply_error(ws, req.id, "bad_channel",
+                                        "channel names are 1-255 printable "
+                                        "ASCII characters");
+        return;
+    }
+
+    if (req.op != WSCORE_CTL_UNSUBSCRIBE
+        && !ngx_http_ws_channel_allowed(ws->conf, &channel))
+    {
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: channel \"%V\" not allowed", &channel);
+        ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
+                                        "channel not allowed");
+        return;
+    }
+
+    switch (req.op) {
+
+    case WSCORE_CTL_SUBSCRIBE:
+        since = 0;
+        rc = ngx_http_ws_channels_add(ws, &channel, 1, &since);
+
+        if (rc == NGX_BUSY) {
+            ngx_http_ws_control_reply_error(ws, req.id,
+                                            "too_many_subscriptions",
+                                            "subscription limit reached");
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_ws_control_reply_error(ws, req.id, "unavailable",
+                                            "cannot subscribe now");
+            return;
+        }
+
+        /* the channel's last sequence number: the next message is after */
+        ngx_http_ws_control_reply_ack(ws, req.id, since);
+        return;
+
+    case WSCORE_CTL_UNSUBSCRIBE:
+        if (ngx_http_ws_channels_remove(ws, &channel) != NGX_OK) {
+            ngx_http_ws_control_reply_error(ws, req.id, "not_subscribed",
+                                            "not subscribed to the channel");
+            return;
+        }
+
+        ngx_http_ws_control_reply_ack(ws, req.id, 0);
+        return;
+
+    default: /* WSCORE_CTL_PUBLISH */
+        rc = ngx_http_ws_channels_publish(ws->request, &channel,
+                                          WSCORE_OP_TEXT, 1,
+                                          (u_char *) req.data.data,
+                                          req.data.len, &info);
+
+        if (rc != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                          "ws: ws_zone is full, cannot publish to channel "
+                          "\"%V\"", &channel);
+            ngx_http_ws_control_reply_error(ws, req.id, "zone_full",
+                                            "the server cannot take "
+                                            "messages now");
+            return;
+        }
+
+        ngx_http_ws_control_reply_ack(ws, req.id, info.seq);
+        return;
+    }
+}
+
+
+static void
+ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws, wscore_str_t id,
+    const char *code, const char *message)
+{
+    size_t                len;
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    len = wscore_ctl_write_error(NULL, 0, id, code, message);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
+    if (frame == NULL) {
+        return;
+    }
+
+    (void) wscore_ctl_write_error((char *) p, len, id, code, message);
+
+    ngx_http_ws_control_send(ws, frame);
+}
+
+
+static void
+ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
+    uint64_t seq)
+{
+    size_t                len;
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    len = wscore_ctl_write_ack(NULL, 0, id, seq);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
+    if (frame == NULL) {
+        return;
+    }
+
+    (void) wscore_ctl_write_ack((char *) p, len, id, seq);
+
+    ngx_http_ws_control_send(ws, frame);
+}
+
+
+/* Replies are the client's own output: bounded by reading less, like echo. */
+static void
+ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame)
+{
+    if (ngx_http_ws_queue_frame(ws, frame) == NGX_OK) {
+        ws->messages_out++;
+    }
+
+    ngx_http_ws_frame_release(frame);
+}

@@ -1,0 +1,79 @@
+# The demo of `make run` (conf_examples/demo.conf) passes `nginx -t` and
+# serves what the README promises: echo over ws and wss, chat rooms, the
+# JSON protocol and the publish API. Run on the test ports instead of
+# 8080/8443, from a prefix laid out as `make run` lays out build/demo.
+use Test::NgxWs;
+use Test::More;
+use File::Path qw(make_path remove_tree);
+
+my $root = repo_root();
+my $prefix = "$root/t/servroot/017-demo";
+my $port = test_port();
+my $tls_port = $port + 1;
+
+remove_tree($prefix);
+make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp");
+symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
+system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
+       . "-keyout $prefix/conf/certs/demo.key -out $prefix/conf/certs/demo.crt "
+       . "2>/dev/null") == 0 or die "openssl failed";
+
+my $conf = do { local (@ARGV, $/) = "$root/conf_examples/demo.conf"; <> };
+like($conf, qr/listen 127\.0\.0\.1:8080;/, 'the demo listens on 8080');
+like($conf, qr/listen 127\.0\.0\.1:8443 ssl;/, 'and on 8443 with TLS');
+$conf =~ s/127\.0\.0\.1:8080/127.0.0.1:$port/g;
+$conf =~ s/127\.0\.0\.1:8443/127.0.0.1:$tls_port/g;
+$conf =~ s/^daemon off;/daemon on;/m;
+open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+print $fh $conf;
+close $fh;
+
+my $bin = nginx_bin();
+my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
+is($? >> 8, 0, 'nginx -t accepts the demo configuration') or diag($out);
+
+system($bin, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0 or BAIL_OUT('the demo did not start');
+wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 5);
+
+my $ws = ws_connect(port => $port, uri => '/echo');
+$ws->send_text('hello');
+$ws->expect('text hello', 'ws:// echo');
+$ws->send_close(1000);
+$ws->expect('close 1000', 'ws:// echo closes');
+
+my $wss = ws_connect(port => $tls_port, uri => '/echo', tls => 1);
+$wss->send_binary("\x00\xff");
+$wss->expect('binary_hex 00ff', 'wss:// echo');
+$wss->send_close(1000);
+$wss->expect('close 1000', 'wss:// echo closes');
+
+my $alice = ws_connect(port => $port, uri => '/chat/lobby');
+my $bob = ws_connect(port => $port, uri => '/chat/lobby');
+my $json = ws_connect(port => $port, uri => '/ws');
+$json->send_text('{"op":"subscribe","channel":"room:lobby","id":1}');
+$json->expect('text {"op":"ack","id":1}', '/ws subscribes to a room');
+$alice->send_text('hi bob');
+$bob->expect('text hi bob', '/chat/<room> delivers to the room');
+$json->expect('text {"op":"message","channel":"room:lobby","seq":1,"data":"hi bob"}',
+              '/ws gets the room in the envelope');
+my $res = http_request(port => $port, raw =>
+    "POST /pub/lobby HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+    . "Content-Length: 4\r\n\r\nnews");
+like($res->{body}, qr/"seq":2,"subscribers":3/, '/pub/<room> publishes');
+$alice->expect('text hi bob', 'the sender is in the room too');
+$alice->expect('text news', 'and gets the publish');
+$json->expect('text {"op":"message","channel":"room:lobby","seq":2,"data":"news"}',
+              '/ws gets the publish too');
+$json->send_text('{"op":"subscribe","channel":"admin","id":2}');
+$json->expect('text {"op":"error","id":2,"code":"forbidden","message":"channel not allowed"}',
+              '/ws allows rooms only');
+
+$res = http_request(port => $port, raw => "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, 'the index answers');
+
+system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
+ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
+my $log = do { local (@ARGV, $/) = "$prefix/logs/error.log"; <> } // '';
+unlike($log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'the error log is clean');
+
+done_testing();
