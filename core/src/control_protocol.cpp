@@ -467,8 +467,12 @@ std::size_t write_error(std::span<char> out,
     });
 }
 
-std::size_t write_message(std::span<char> out, std::string_view channel,
-    std::uint64_t seq, std::string_view data_json) noexcept
+namespace {
+
+// The envelope of a channel message; write_data renders "data".
+template <class WriteData>
+std::size_t write_envelope(std::span<char> out, std::string_view channel,
+    std::uint64_t seq, WriteData write_data) noexcept
 {
     return render(out, [&](ReplyWriter &w) {
         w.raw(R"({"op":"message","channel":)");
@@ -476,9 +480,18 @@ std::size_t write_message(std::span<char> out, std::string_view channel,
         w.raw(R"(,"seq":)");
         w.number(seq);
         w.raw(R"(,"data":)");
-        w.raw(data_json);
+        write_data(w);
         w.raw("}");
     });
+}
+
+}  // namespace
+
+std::size_t write_message(std::span<char> out, std::string_view channel,
+    std::uint64_t seq, std::string_view data_json) noexcept
+{
+    return write_envelope(out, channel, seq,
+        [&](ReplyWriter &w) { w.raw(data_json); });
 }
 
 // For messages that were published as plain text (a raw client, the HTTP
@@ -487,15 +500,8 @@ std::size_t write_message(std::span<char> out, std::string_view channel,
 std::size_t write_text_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view text) noexcept
 {
-    return render(out, [&](ReplyWriter &w) {
-        w.raw(R"({"op":"message","channel":)");
-        w.string(channel);
-        w.raw(R"(,"seq":)");
-        w.number(seq);
-        w.raw(R"(,"data":)");
-        w.string(text);
-        w.raw("}");
-    });
+    return write_envelope(out, channel, seq,
+        [&](ReplyWriter &w) { w.string(text); });
 }
 
 }  // namespace wscore
