@@ -80,6 +80,14 @@ ngx_http_ws_channel_name_valid(ngx_str_t *name)
 }
 
 
+/* The reserved channels of single connections: "conn:<connection id>". */
+ngx_int_t
+ngx_http_ws_channel_is_direct(ngx_str_t *name)
+{
+    return name->len > 5 && ngx_strncmp(name->data, "conn:", 5) == 0;
+}
+
+
 /*
  * Evaluates the channel names of the location before the 101 is sent:
  * a name that comes out invalid is the client's fault (a URL part), 400.
@@ -115,7 +123,9 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            if (!ngx_http_ws_channel_name_valid(name)) {
+            if (!ngx_http_ws_channel_name_valid(name)
+                || ngx_http_ws_channel_is_direct(name))
+            {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "ws: handshake rejected with 400: invalid "
                               "channel name \"%V\"", name);
@@ -152,6 +162,25 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t  *sub;
 
     configured = ws->subscriptions;
+
+    if (ngx_http_ws_router == NULL) {
+        return NGX_OK;
+    }
+
+    /* every connection is reachable alone: only this worker's router
+     * knows it, the zone keeps no entry per connection */
+    ws->direct.data = ws->direct_name;
+    ws->direct.len = ngx_sprintf(ws->direct_name, "conn:%uA",
+                                 ws->connection->number)
+                     - ws->direct_name;
+
+    if (wscore_router_subscribe(ngx_http_ws_router, ws,
+                                (const char *) ws->direct.data,
+                                ws->direct.len) < 0)
+    {
+        ws->direct.len = 0;
+        return NGX_ERROR;
+    }
 
     if (configured == NULL && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
     {
@@ -318,7 +347,18 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t  *sub;
 
     /* before the upgrade, names were evaluated but never subscribed */
-    if (ws->subscriptions == NULL || !ws->upgraded) {
+    if (!ws->upgraded) {
+        return;
+    }
+
+    if (ws->direct.len && ngx_http_ws_router) {
+        (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
+                                         (const char *) ws->direct.data,
+                                         ws->direct.len);
+        ws->direct.len = 0;
+    }
+
+    if (ws->subscriptions == NULL) {
         return;
     }
 

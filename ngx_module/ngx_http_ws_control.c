@@ -60,8 +60,11 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
     }
 
-    if (req.op != WSCORE_CTL_UNSUBSCRIBE
-        && !ngx_http_ws_channel_allowed(ws->conf, &channel))
+    /* direct channels are for publishing: nobody subscribes to another's */
+    if ((req.op == WSCORE_CTL_SUBSCRIBE
+         && ngx_http_ws_channel_is_direct(&channel))
+        || (req.op != WSCORE_CTL_UNSUBSCRIBE
+            && !ngx_http_ws_channel_allowed(ws->conf, &channel)))
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", &channel);

@@ -455,12 +455,15 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        if (cv->lengths == NULL && !ngx_http_ws_channel_name_valid(&value[i]))
+        if (cv->lengths == NULL
+            && (!ngx_http_ws_channel_name_valid(&value[i])
+                || ngx_http_ws_channel_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
                                "\"ws_subscribe\": 1-%d printable ASCII "
-                               "characters other than quote and backslash",
+                               "characters other than quote and backslash, "
+                               "not starting with \"conn:\"",
                                &value[i], NGX_HTTP_WS_MAX_CHANNEL_LEN);
             return NGX_CONF_ERROR;
         }

@@ -117,6 +117,8 @@ typedef struct {
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
     ngx_str_t                  publish;          /* channel, or empty */
+    ngx_str_t                  direct;           /* "conn:<id>" */
+    u_char                     direct_name[sizeof("conn:") + NGX_ATOMIC_T_LEN];
     uint64_t                   dropped;          /* slow-consumer drops */
 
     unsigned                   upgraded:1;
@@ -144,6 +146,7 @@ ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ws_channel_name_valid(ngx_str_t *name);
+ngx_int_t ngx_http_ws_channel_is_direct(ngx_str_t *name);
 ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);

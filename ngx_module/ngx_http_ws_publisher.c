@@ -178,8 +178,13 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
         return;
     }
 
+    /* a direct message is on its way; whether the connection still
+     * exists is known only in the worker that holds it */
     ngx_http_finalize_request(r,
-        ngx_http_ws_publisher_reply(r, NGX_HTTP_OK, &channel, &info, NULL));
+        ngx_http_ws_publisher_reply(r,
+                                    ngx_http_ws_channel_is_direct(&channel)
+                                    ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
+                                    &channel, &info, NULL));
 }
 
 

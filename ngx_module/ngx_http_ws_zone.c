@@ -212,7 +212,8 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
-    ngx_uint_t                   i, n, targets[NGX_HTTP_WS_MAX_WORKERS];
+    ngx_uint_t                   i, n, direct;
+    ngx_uint_t                   targets[NGX_HTTP_WS_MAX_WORKERS];
     ngx_http_ws_msg_t           *msg;
     ngx_http_ws_channel_t       *ch;
     ngx_http_ws_zone_ctx_t      *ctx;
@@ -220,19 +221,32 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     ctx = zone->data;
 
+    direct = ngx_http_ws_channel_is_direct(channel);
+
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    ch = ngx_http_ws_channel_lookup(ctx, channel, 1);
+    /*
+     * A direct channel ("conn:<id>") has no registry entry: which worker
+     * holds the connection is not recorded, so every worker gets the
+     * message and the one that has it delivers it.
+     */
+    ch = NULL;
 
-    if (ch == NULL) {
-        ngx_shmtx_unlock(&ctx->shpool->mutex);
-        return NGX_DECLINED;
+    if (!direct) {
+        ch = ngx_http_ws_channel_lookup(ctx, channel, 1);
+
+        if (ch == NULL) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_DECLINED;
+        }
     }
 
     n = 0;
 
     for (i = 0; i < NGX_HTTP_WS_MAX_WORKERS; i++) {
-        if (ch->per_worker[i] && ctx->sh->workers[i].ring) {
+        if (ctx->sh->workers[i].ring
+            && (direct ? ctx->sh->workers[i].pid != 0 : ch->per_worker[i]))
+        {
             targets[n++] = i;
         }
     }
@@ -249,10 +263,15 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
         }
     }
 
-    ch->seq++;
+    if (ch) {
+        ch->seq++;
+        info->seq = ch->seq;
+        info->subscribers = ch->subscribers;
 
-    info->seq = ch->seq;
-    info->subscribers = ch->subscribers;
+    } else {
+        info->seq = 0;
+        info->subscribers = 0;
+    }
 
     if (msg == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -260,7 +279,7 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     }
 
     msg->refs = 0;
-    msg->seq = ch->seq;
+    msg->seq = info->seq;
     msg->published = ngx_current_msec;
     msg->opcode = (u_char) opcode;
     msg->json = json ? 1 : 0;

@@ -109,6 +109,8 @@ my @bad = (
      qr/channels are used in \S+nginx.conf:\d+ but no "ws_zone" is defined/],
     ['ws_listen; ws_subscribe "bad\\"name";', 'ws_zone z 1m;',
      qr/invalid channel name "bad"name" in "ws_subscribe": 1-255 printable ASCII/],
+    ['ws_listen; ws_subscribe conn:5;', 'ws_zone z 1m;',
+     qr/invalid channel name "conn:5" in "ws_subscribe": .*not starting with "conn:"/],
     ['ws_listen; ws_subscribe a; ws_subscribe b;', 'ws_zone z 1m;',
      qr/"ws_subscribe" directive is duplicate/],
     ['ws_listen; ws_publish a; ws_publish b;', 'ws_zone z 1m;',

@@ -205,6 +205,52 @@ CONF
 }
 
 {
+    # Direct routing: conn:<id> reaches that one connection, on whichever
+    # worker holds it; nobody can subscribe to another's.
+    my $name = 'direct routing';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        main_config => 'worker_processes 2;', listen_options => 'reuseport',
+        http_config => $channels_http, config => <<'CONF');
+    location ~ ^/listen/(?<room>\w+)$ {
+        ws_listen;
+        ws_subscribe room:$room;
+        add_header X-WS-Connection-Id $ws_connection_id always;
+    }
+    location /json {
+        ws_listen;
+        ws_protocol json;
+        ws_channels_allow *;
+    }
+    location ~ ^/pub/(?<c>[\w:]+)$ { ws_publisher $c; }
+    location /bad { ws_listen; ws_subscribe $arg_c; }
+CONF
+    my @clients = map { ws_connect(uri => '/listen/d') } 1 .. 6;
+    my @ids = map { $_->{response}{header}{'x-ws-connection-id'} } @clients;
+    ok(!grep({ !defined || !/^\d+$/ } @ids), "$name - the 101 names each connection id");
+    for my $i (0 .. $#clients) {
+        my $res = post("/pub/conn:$ids[$i]", "just for $i");
+        is($res->{status}, 202, "$name - a direct publish is accepted (202)");
+    }
+    for my $i (0 .. $#clients) {
+        $clients[$i]->expect("text just for $i", "$name - client $i got its own message");
+    }
+    post('/pub/room:d', 'everyone');
+    $_->expect('text everyone', "$name - and nothing else before the room message") for @clients;
+
+    my $json = ws_connect(uri => '/json');
+    $json->send_text(qq({"op":"subscribe","channel":"conn:$ids[0]","id":1}));
+    $json->expect('text {"op":"error","id":1,"code":"forbidden","message":"channel not allowed"}',
+                  "$name - subscribing to another connection's channel is forbidden");
+    $json->send_text(qq({"op":"publish","channel":"conn:$ids[1]","data":{"dm":1},"id":2}));
+    $json->expect('text {"op":"ack","id":2}', "$name - a control-protocol client may send a direct message");
+    $clients[1]->expect('text {"dm":1}', "$name - which arrives at that connection alone");
+    is(ws_connect(uri => '/bad?c=conn:1', expect_status => 400)->{status}, 400,
+       "$name - ws_subscribe of a conn: channel from the URL is refused with 400");
+    $_->send_close(1000) for @clients, $json;
+    check_logs($ngx);
+}
+
+{
     # The zone outlives a reload: sequence numbers continue, old workers
     # say 1001 to their subscribers, new subscribers get new messages.
     my $name = 'reload while publishing';
