@@ -23,7 +23,7 @@ DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libsimdjson-dev \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
-    python3 python3-websockets nodejs node-ws
+    python3 python3-websockets nodejs node-ws chromium
 
 ifeq ($(NGINX_SRC),)
 NGX_TREE     := $(BUILD)/nginx-src
@@ -83,8 +83,10 @@ build: deps
 DEMO := $(BUILD)/demo
 
 run: build
-	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp
+	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
+	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
+	@cp conf_examples/chat.html $(DEMO)/html/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
 	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
@@ -93,6 +95,8 @@ run: build
 	    -out $(DEMO)/conf/certs/demo.crt 2>/dev/null
 	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf -t -q
 	@echo "ngx_ws demo: ws://127.0.0.1:8080/echo wss://127.0.0.1:8443/echo"
+	@echo "  chat: http://127.0.0.1:8080/chat.html, ws://127.0.0.1:8080/chat/<room>,"
+	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
@@ -105,7 +109,16 @@ test: build
 test-core:
 	ctest --test-dir $(BUILD)/core --output-on-failure
 
-test-nginx:
+# playwright-core drives Debian's chromium in the browser test; it is
+# pinned and installed into build/, never downloading a browser itself.
+PLAYWRIGHT_VERSION := 1.65.1
+
+$(BUILD)/npm/node_modules/playwright-core/package.json:
+	mkdir -p $(BUILD)/npm
+	npm install --prefix $(BUILD)/npm --no-audit --no-fund --silent \
+	    playwright-core@$(PLAYWRIGHT_VERSION)
+
+test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol

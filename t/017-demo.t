@@ -12,7 +12,9 @@ my $port = test_port();
 my $tls_port = $port + 1;
 
 remove_tree($prefix);
-make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp");
+make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp",
+          "$prefix/html");
+system('cp', "$root/conf_examples/chat.html", "$prefix/html/") == 0 or die 'cp failed';
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
 system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
        . "-keyout $prefix/conf/certs/demo.key -out $prefix/conf/certs/demo.crt "
@@ -70,6 +72,9 @@ $json->expect('text {"op":"error","id":2,"code":"forbidden","message":"channel n
 
 $res = http_request(port => $port, raw => "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the index answers');
+$res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, 'the chat page is served');
+like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
 
 system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
