@@ -106,6 +106,9 @@ typedef struct {
     /* the one timer of this connection, at the core's next deadline */
     ngx_event_t                timer;
 
+    /* finalizes the request after the current handler has returned */
+    ngx_event_t                finalizer;
+
     ngx_msec_t                 start;
     uint64_t                   messages_in;
     uint64_t                   messages_out;

@@ -30,6 +30,7 @@ static void ngx_http_ws_after_io(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_finalize_handler(ngx_event_t *ev);
 static void ngx_http_ws_cleanup(void *data);
 
 
@@ -187,6 +188,11 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     r = c->data;
     ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
 
+    if (ws->finalized) {
+        /* an event fetched in the pass that ended the session */
+        return;
+    }
+
     if (c->close) {
         c->close = 0;
 
@@ -258,6 +264,10 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
     c = wev->data;
     r = c->data;
     ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+
+    if (ws->finalized) {
+        return;
+    }
 
     ws->flush_posted = 0;
 
@@ -726,7 +736,26 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     c->read->ready = 0;
     r->header_in->pos = r->header_in->last;
 
-    ngx_http_finalize_request(r, NGX_DONE);
+    /*
+     * Finalizing frees the request pool, and the session with it, while
+     * callers up the stack (a read loop, a channel fan-out) may still look
+     * at ws->finalized: free it after the current handler, in this same
+     * loop pass.
+     */
+    ws->finalizer.handler = ngx_http_ws_finalize_handler;
+    ws->finalizer.data = ws;
+    ws->finalizer.log = c->log;
+
+    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_ws_finalize_handler(ngx_event_t *ev)
+{
+    ngx_http_ws_session_t  *ws = ev->data;
+
+    ngx_http_finalize_request(ws->request, NGX_DONE);
 }
 
 
@@ -737,6 +766,10 @@ ngx_http_ws_cleanup(void *data)
 
     if (ws->timer.timer_set) {
         ngx_del_timer(&ws->timer);
+    }
+
+    if (ws->finalizer.posted) {
+        ngx_delete_posted_event(&ws->finalizer);
     }
 
     ngx_http_ws_out_free(ws);
