@@ -13,6 +13,8 @@
 
 
 static void ngx_http_ws_publisher_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_publisher_body_bytes(ngx_http_request_t *r,
+    u_char **data, size_t *len);
 static ngx_int_t ngx_http_ws_publisher_channel(ngx_http_request_t *r,
     ngx_str_t *channel);
 static ngx_int_t ngx_http_ws_publisher_reply(ngx_http_request_t *r,
@@ -73,9 +75,7 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
 {
     u_char                      *data;
     size_t                       len;
-    ssize_t                      n;
     ngx_int_t                    rc;
-    ngx_buf_t                   *b;
     ngx_str_t                    channel;
     ngx_uint_t                   opcode;
     ngx_http_ws_loc_conf_t      *wscf;
@@ -94,32 +94,9 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
     len = 0;
 
     if (r->request_body && r->request_body->bufs) {
-        b = r->request_body->bufs->buf;
-
-        if (r->request_body->bufs->next != NULL) {
+        if (ngx_http_ws_publisher_body_bytes(r, &data, &len) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
-        }
-
-        if (b->in_file) {
-            /* client_body_buffer_size was smaller than the message */
-            len = (size_t) (b->file_last - b->file_pos);
-            data = ngx_pnalloc(r->pool, len);
-            if (data == NULL) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-            n = ngx_read_file(b->file, data, len, b->file_pos);
-
-            if (n != (ssize_t) len) {
-                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-                return;
-            }
-
-        } else {
-            data = b->pos;
-            len = b->last - b->pos;
         }
     }
 
@@ -185,6 +162,66 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
                                     ngx_http_ws_channel_is_direct(&channel)
                                     ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
                                     &channel, &info, NULL));
+}
+
+
+/*
+ * The body in one piece. It may come as several buffers (what arrived
+ * with the headers, then the rest) and partly in a temporary file (past
+ * client_body_buffer_size); one buffer in memory is used as it is.
+ */
+static ngx_int_t
+ngx_http_ws_publisher_body_bytes(ngx_http_request_t *r, u_char **data,
+    size_t *len)
+{
+    u_char       *p;
+    size_t        size, total;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        *data = cl->buf->pos;
+        *len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    total = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        total += (size_t) ngx_buf_size(cl->buf);
+    }
+
+    p = ngx_pnalloc(r->pool, total ? total : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *data = p;
+    *len = total;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            size = (size_t) (b->file_last - b->file_pos);
+            n = ngx_read_file(b->file, p, size, b->file_pos);
+
+            if (n != (ssize_t) size) {
+                return NGX_ERROR;
+            }
+
+        } else {
+            size = b->last - b->pos;
+            ngx_memcpy(p, b->pos, size);
+        }
+
+        p += size;
+    }
+
+    return NGX_OK;
 }
 
 

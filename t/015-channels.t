@@ -130,6 +130,34 @@ CONF
 }
 
 {
+    # A body that arrives in pieces, or spills into a temporary file past
+    # client_body_buffer_size, is published whole.
+    my $name = 'publish bodies in pieces';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        http_config => $channels_http . "client_body_buffer_size 1k;\n",
+        config => $channels_config);
+    my $ws = ws_connect(uri => '/listen/p');
+
+    my $head = "POST /pub/p HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             . "Content-Type: text/plain\r\nContent-Length: 10\r\n\r\n";
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die $!;
+    syswrite($sock, $head . 'first');
+    select(undef, undef, undef, 0.2);
+    syswrite($sock, '-last');
+    my $answer = '';
+    while (sysread($sock, my $chunk, 4096)) { $answer .= $chunk }
+    like($answer, qr{^HTTP/1.1 200}, "$name - a body sent in two writes is accepted");
+    $ws->expect('text first-last', "$name - and published whole");
+
+    my $big = join '', map { chr(97 + $_ % 26) } 1 .. 5000;
+    my $res = post('/pub/p', $big);
+    is($res->{status}, 200, "$name - a body past client_body_buffer_size is accepted");
+    $ws->expect("text $big", "$name - and published whole from the temporary file");
+    $ws->send_close(1000);
+    check_logs($ngx);
+}
+
+{
     my $name = 'slow consumer closed with 1008';
     my $ngx = start_nginx(name => $name, log_level => 'info',
         listen_options => 'sndbuf=4k',
