@@ -1,0 +1,32 @@
+// Command line of wsload: the two modes and their knobs.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace wsload {
+
+enum class Mode { echo, fanout };
+
+struct Options {
+    Mode mode = Mode::echo;
+    std::string url;
+    std::string publish_url;
+    std::string label;           // names the server in the output ("ngx_ws", "nchan")
+    std::size_t connections = 100;
+    std::size_t size = 64;       // payload bytes (fanout: at least the 20-digit timestamp)
+    double duration_s = 10.0;
+    double warmup_s = 1.0;
+    std::size_t pipeline = 1;
+    double rate = 100.0;         // fanout publishes per second
+    std::size_t max_publish_in_flight = 1000;
+    int source_addresses = 4;
+    std::optional<pid_t> server_pid;
+};
+
+// Parses argv; on error prints usage to stderr and returns nullopt.
+std::optional<Options> parse_options(int argc, char** argv);
+
+}  // namespace wsload
