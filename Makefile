@@ -73,7 +73,10 @@ endif
 module: core $(NGX_TREE)/objs/Makefile
 	rm -f $(NGX_TREE)/objs/ngx_http_ws_module.so
 	$(MAKE) -C $(NGX_TREE) -f objs/Makefile modules
-	cp $(NGX_TREE)/objs/ngx_http_ws_module.so $(MODULE)
+	@# a new file, renamed into place: an NGINX running the old module
+	@# keeps its mapping (cp over it in place would crash its workers)
+	cp $(NGX_TREE)/objs/ngx_http_ws_module.so $(MODULE).tmp
+	mv -f $(MODULE).tmp $(MODULE)
 
 build: deps
 	@mkdir -p $(BUILD)
