@@ -4,6 +4,8 @@
 #                (ws) and 127.0.0.1:8443 (wss, self-signed certificate)
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop
+#   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
+#                Node ws and plain NGINX (bench/results/latest.md)
 #
 # Both install the Debian packages they need first (apt-get, as root or
 # through sudo). NGINX_SRC=/path/to/nginx-x.y.z builds the module against
@@ -180,11 +182,21 @@ asan: deps
 	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi
 	@echo "asan: no sanitizer reports"
 
+# The core's Google Benchmark, then bench/run.sh: wsload against ngx_ws,
+# nchan, Node ws, NGINX proxy_pass to Node ws and NGINX `return 204`, side
+# by side, RUNS times each; writes bench/results/latest.md and the raw
+# records beside it (about 15 minutes with the defaults).
+BENCH_PACKAGES := libnginx-mod-nchan
+
 bench: build
+	$(MAKE) deps DEBIAN_PACKAGES="$(BENCH_PACKAGES)"
 	cmake -S core -B $(BUILD)/bench -DCMAKE_BUILD_TYPE=Release \
 	    -DWSCORE_BENCH=ON -DWSCORE_TESTS=OFF >/dev/null
 	cmake --build $(BUILD)/bench -j$(JOBS)
-	$(BUILD)/bench/wscore_bench
+	@mkdir -p bench/results
+	$(BUILD)/bench/wscore_bench --benchmark_out=bench/results/core.json \
+	    --benchmark_out_format=json
+	bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

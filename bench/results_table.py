@@ -1,104 +1,237 @@
 #!/usr/bin/env python3
-"""Turns wsload's JSON lines into the Markdown table of bench/results/latest.md.
+"""Turns wsload's JSON records (one per run) into bench/results/latest.md.
 
-Ratios are computed only between runs of the same workload in this file, so
-a table never mixes figures from different runs or machines.
+Runs of the same workload on the same server are summarised by their median
+with the min-max range beside it, so the noise of this machine stays visible.
+Ratios are taken between medians of the same file only: a table never mixes
+figures from different runs or machines.
 """
+import argparse
 import json
 import os
 import platform
-import sys
+import statistics
 from datetime import datetime, timezone
 
 
-def per_core(run):
-    cpu = run["server_cpu"]
-    return run["rate"] / cpu if cpu > 0 else None
+def workload_key(run):
+    """What makes two runs comparable, apart from the server."""
+    return (run["mode"], run["workers"], run["connections"], run["size"],
+            round(run.get("target_rate", 0)), run["pipeline"])
+
+
+class Summary:
+    """The runs of one server on one workload."""
+
+    def __init__(self, runs):
+        self.runs = runs
+        self.first = runs[0]
+
+    def median(self, field):
+        return statistics.median(r[field] for r in self.runs)
+
+    def spread(self, field):
+        values = [r[field] for r in self.runs]
+        return min(values), max(values)
+
+    def notes(self):
+        parts = []
+        failed = sum(r["connections_failed"] for r in self.runs)
+        lost = sum(r["connections_lost"] for r in self.runs)
+        if failed:
+            parts.append(f"{failed} connection failures over {len(self.runs)} runs")
+        if lost:
+            parts.append(f"{lost} connections closed during runs")
+        errors = sum(r.get("publish_errors", 0) for r in self.runs)
+        if errors:
+            parts.append(f"{errors} publish errors")
+        cpu = self.median("server_cpu")
+        if self.first["mode"] in ("echo", "connect") and 0 <= cpu < 0.9 * self.first["workers"]:
+            parts.append("server below 90% busy: client-bound or not saturated")
+        first_error = next((r["first_error"] for r in self.runs if r["first_error"]), "")
+        if first_error:
+            parts.append(f"first error: {first_error}")
+        return "; ".join(parts)
 
 
 def fmt(value, digits=0):
-    if value is None:
-        return "n/a"
-    return f"{value:,.{digits}f}"
+    return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def notes(run):
-    parts = []
-    if run["connections_failed"]:
-        parts.append(f"{run['connections_failed']} failed to connect")
-    if run["connections_lost"]:
-        parts.append(f"{run['connections_lost']} closed during run")
-    if run["mode"] == "fanout":
-        parts.append(f"published {run['publish_rate']:.0f}/s")
-        parts.append(f"delivered {run['delivery_ratio'] * 100:.2f}% of expected")
-        if run["publish_errors"]:
-            parts.append(f"{run['publish_errors']} publish errors")
-    if 0 <= run["server_cpu"] < 0.9:
-        parts.append("server < 90% of a core: not saturated, or client-bound")
-    if run["first_error"]:
-        parts.append(f"first error: {run['first_error']}")
-    return "; ".join(parts)
+def with_range(summary, field, scale=1.0, digits=0):
+    low, high = summary.spread(field)
+    return (f"{fmt(summary.median(field) / scale, digits)} "
+            f"({fmt(low / scale, digits)}–{fmt(high / scale, digits)})")
 
 
-def ratio_lines(runs, mode, ours, theirs):
-    """One line per workload both servers ran (fan-out: per target rate)."""
-    lines = []
-    for a in (r for r in runs if r["mode"] == mode and r["label"] == ours):
-        b = next((r for r in runs if r["mode"] == mode and r["label"] == theirs
-                  and r["connections"] == a["connections"] and r["size"] == a["size"]
-                  and r.get("target_rate") == a.get("target_rate")
-                  and r["pipeline"] == a["pipeline"]), None)
-        if b:
-            lines.append(ratio_line(a, b, mode, ours, theirs))
-    return lines
+def ms(summary, field):
+    return fmt(summary.median(field) / 1000.0, 1)
 
 
-def ratio_line(a, b, mode, ours, theirs):
-    if mode == "fanout":
-        mode = f"fanout at {a['target_rate']:.0f} msg/s"
-    def div(x, y):
-        return f"{x / y:.2f}x" if x and y else "n/a"
-    return (f"| {mode} | {ours} / {theirs} | {div(a['rate'], b['rate'])} "
-            f"| {div(per_core(a), per_core(b))} | {div(a['p50_us'], b['p50_us'])} "
-            f"| {div(a['p99_us'], b['p99_us'])} |")
+def group(runs):
+    groups = {}
+    for run in runs:
+        groups.setdefault((workload_key(run), run["label"]), []).append(run)
+    return {key: Summary(rs) for key, rs in groups.items()}
+
+
+def echo_table(summaries):
+    out = ["## Echo (round trips per second)", "",
+           "| server | conns | payload B | round trips/s median (min–max) | p50 ms | p99 ms "
+           "| server CPU | client CPU | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for (key, label), s in summaries.items():
+        if key[0] != "echo":
+            continue
+        out.append(f"| {label} | {key[2]} | {key[3]} | {with_range(s, 'rate')} "
+                   f"| {ms(s, 'p50_us')} | {ms(s, 'p99_us')} | {fmt(s.median('server_cpu'), 2)} "
+                   f"| {fmt(s.median('client_cpu'), 2)} | {s.notes()} |")
+    return out
+
+
+def fanout_table(summaries):
+    out = ["## Fan-out (deliveries per second = messages x subscribers)", "",
+           "| server | workers | subscribers | publishes/s asked (achieved) "
+           "| deliveries/s median (min–max) | delivered | p50 ms | p99 ms | server CPU | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for (key, label), s in summaries.items():
+        if key[0] != "fanout":
+            continue
+        out.append(f"| {label} | {key[1]} | {key[2]} | {key[4]} ({fmt(s.median('publish_rate'))}) "
+                   f"| {with_range(s, 'rate')} | {s.median('delivery_ratio') * 100:.1f}% "
+                   f"| {ms(s, 'p50_us')} | {ms(s, 'p99_us')} | {fmt(s.median('server_cpu'), 2)} "
+                   f"| {s.notes()} |")
+    return out
+
+
+def idle_table(summaries):
+    out = ["## Idle connections (server memory per open WebSocket)", "",
+           "| server | conns | KiB per connection median (min–max) | server Pss before → after, MiB "
+           "| notes |",
+           "|---|---:|---:|---:|---|"]
+    for (key, label), s in summaries.items():
+        if key[0] != "idle":
+            continue
+        out.append(f"| {label} | {key[2]} | {with_range(s, 'bytes_per_connection', 1024, 1)} "
+                   f"| {fmt(s.median('memory_before_bytes') / 1048576, 1)} → "
+                   f"{fmt(s.median('memory_after_bytes') / 1048576, 1)} | {s.notes()} |")
+    return out
+
+
+def connect_table(summaries):
+    out = ["## Connect storm (a connection, one request, its answer, reset)", "",
+           "| server | at once | handshakes/s median (min–max) | p50 ms | p99 ms | server CPU "
+           "| notes |",
+           "|---|---:|---:|---:|---:|---:|---|"]
+    for (key, label), s in summaries.items():
+        if key[0] != "connect":
+            continue
+        out.append(f"| {label} | {key[2]} | {with_range(s, 'rate')} | {ms(s, 'p50_us')} "
+                   f"| {ms(s, 'p99_us')} | {fmt(s.median('server_cpu'), 2)} | {s.notes()} |")
+    return out
+
+
+def find(summaries, label, **want):
+    for (key, lab), s in summaries.items():
+        if lab != label:
+            continue
+        fields = dict(zip(("mode", "workers", "connections", "size", "target_rate", "pipeline"),
+                          key))
+        if all(fields[k] == v for k, v in want.items()):
+            yield s
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def goals(summaries):
+    """Each goal of the benchmark issue, with the measured ratio of medians."""
+    rows = []
+
+    def row(goal, value, met, detail):
+        verdict = "n/a" if value is None else ("met" if met else "not met")
+        rows.append(f"| {goal} | {fmt(value, 2) + 'x' if value is not None else 'n/a'} "
+                    f"| {verdict} | {detail} |")
+
+    for ours in find(summaries, "ngx_ws", mode="echo", workers=1):
+        for peer in ("node_ws", "nginx_proxy_node"):
+            for theirs in find(summaries, peer, mode="echo", connections=ours.first["connections"],
+                               size=ours.first["size"]):
+                r = ratio(ours.median("rate"), theirs.median("rate"))
+                goal = "Echo round trips/s ≥ 4x Node ws" if peer == "node_ws" else \
+                    "Echo round trips/s vs NGINX proxy_pass to Node ws (no goal)"
+                row(goal, r, r is not None and (peer != "node_ws" or r >= 4),
+                    f"{ours.first['connections']} conns, {ours.first['size']} B")
+
+    for ours in find(summaries, "ngx_ws", mode="fanout"):
+        f = ours.first
+        for theirs in find(summaries, "nchan", mode="fanout", workers=f["workers"],
+                           connections=f["connections"], target_rate=round(f["target_rate"])):
+            r = ratio(ours.median("rate"), theirs.median("rate"))
+            p99_ok = ours.median("p99_us") <= theirs.median("p99_us")
+            row("Fan-out deliveries/s ≥ 2x nchan, p99 ≤ nchan's", r,
+                r is not None and r >= 2 and p99_ok,
+                f"{f['connections']} subscribers, {f['target_rate']:.0f} msg/s, "
+                f"{f['workers']} worker(s); p99 {ms(ours, 'p99_us')} ms vs "
+                f"{ms(theirs, 'p99_us')} ms")
+        for theirs in find(summaries, "node_ws", mode="fanout", workers=f["workers"],
+                           connections=f["connections"], target_rate=round(f["target_rate"])):
+            r = ratio(ours.median("rate"), theirs.median("rate"))
+            row("Fan-out deliveries/s vs Node ws (no goal)", r, True,
+                f"{f['connections']} subscribers, {f['target_rate']:.0f} msg/s, "
+                f"{f['workers']} worker(s); p99 {ms(ours, 'p99_us')} ms vs "
+                f"{ms(theirs, 'p99_us')} ms")
+
+    for ours in find(summaries, "ngx_ws", mode="idle"):
+        for peer, limit in (("nchan", 0.5), ("node_ws", None)):
+            for theirs in find(summaries, peer, mode="idle",
+                               connections=ours.first["connections"]):
+                r = ratio(ours.median("bytes_per_connection"),
+                          theirs.median("bytes_per_connection"))
+                goal = (f"Idle memory per connection ≤ 0.5x {peer}" if limit
+                        else f"Idle memory per connection vs {peer} (no goal; lower is better)")
+                row(goal, r, r is not None and (limit is None or r <= limit),
+                    f"{fmt(ours.median('bytes_per_connection') / 1024, 1)} KiB vs "
+                    f"{fmt(theirs.median('bytes_per_connection') / 1024, 1)} KiB")
+
+    for ours in find(summaries, "ngx_ws", mode="connect"):
+        for theirs in find(summaries, "nginx_204", mode="connect"):
+            r = ratio(ours.median("rate"), theirs.median("rate"))
+            row("Connect storm ≥ 0.5x NGINX `return 204` (keep-alive off)", r,
+                r is not None and r >= 0.5, f"{ours.first['connections']} at once")
+    if not rows:
+        return []
+    return ["## Ratios of medians and the goals", "",
+            "| goal | ngx_ws / peer | verdict | detail |", "|---|---:|---|---|", *rows]
 
 
 def main():
-    runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    out = []
+    parser = argparse.ArgumentParser()
+    parser.add_argument("jsonl")
+    parser.add_argument("--command", default="bench/run.sh")
+    parser.add_argument("--cpus", default="")
+    args = parser.parse_args()
+    runs = [json.loads(line) for line in open(args.jsonl) if line.strip()]
+    summaries = group(runs)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out.append(f"# wsload results ({now})")
-    out.append("")
-    out.append(f"Host: {platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}; "
-               "client and server on the same host over loopback; servers with 1 worker; "
-               "wsload single-threaded. Generated by bench/run.sh from "
-               f"{os.path.basename(sys.argv[1])}.")
-    out.append("")
-    out.append("| server | mode | conns | payload B | msg/s | msg/s per server core "
-               "| p50 us | p99 us | p999 us | server CPU | client CPU | notes |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for r in runs:
-        out.append(
-            f"| {r['label']} | {r['mode']}"
-            + (f" (pipeline {r['pipeline']})" if r["mode"] == "echo"
-               else f" at {r.get('target_rate', 0):.0f} msg/s")
-            + f" | {r['connections']} | {r['size']} | {fmt(r['rate'])} | {fmt(per_core(r))} "
-            f"| {fmt(r['p50_us'])} | {fmt(r['p99_us'])} | {fmt(r['p999_us'])} "
-            f"| {fmt(r['server_cpu'], 2)} | {fmt(r['client_cpu'], 2)} | {notes(r)} |")
-    ratios = (ratio_lines(runs, "fanout", "ngx_ws", "nchan")
-              + ratio_lines(runs, "echo", "ngx_ws", "node_ws"))
-    if ratios:
-        out.append("")
-        out.append("Ratios (higher msg/s is better, lower latency is better):")
-        out.append("")
-        out.append("| mode | ratio | msg/s | msg/s per server core | p50 | p99 |")
-        out.append("|---|---|---:|---:|---:|---:|")
-        out.extend(ratios)
-    out.append("")
-    out.append("Echo: msg/s are round trips; latency is send to echo received. Fan-out: "
-               "msg/s are deliveries (messages x subscribers); latency is from the "
-               "publisher's timestamp in the payload (taken just before the POST is "
-               "written) to the subscriber's read, CLOCK_MONOTONIC on both sides.")
+    out = [f"# ngx_ws benchmark ({now})", "",
+           f"Host: {platform.node()}, {os.cpu_count()} CPUs, Linux {platform.release()}; "
+           f"client and server on the same host over loopback; {args.cpus}. "
+           f"Each figure is the median of {max(len(s.runs) for s in summaries.values())} runs "
+           f"with the min–max range. Command: `{args.command}`.", ""]
+    for table in (goals(summaries), echo_table(summaries), fanout_table(summaries),
+                  idle_table(summaries), connect_table(summaries)):
+        if len(table) > 4:
+            out.extend(table)
+            out.append("")
+    out.append("Echo: a round trip is a 64 B binary message sent and echoed, one in flight per "
+               "connection. Fan-out: latency runs from the publisher's timestamp in the payload "
+               "(taken just before the POST is written) to the subscriber's read, "
+               "CLOCK_MONOTONIC on both sides; `delivered` is deliveries over published x "
+               "subscribers. Idle: Pss summed over the server's processes, after the "
+               "connections settled, minus before they opened, over the connections. Connect: "
+               "TCP connect, upgrade request (or GET), response head, reset.")
     print("\n".join(out))
 
 

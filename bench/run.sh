@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Builds wsload, starts the servers under test on private ports, runs the
-# echo and fan-out workloads, and writes bench/results/latest.md (table) and
-# bench/results/latest.jsonl (one JSON line per run).
+# The side-by-side benchmark behind `make bench`: builds wsload, starts each
+# server under test on a private port, runs every workload RUNS times, and
+# writes bench/results/latest.md (medians, min-max, ratios, goals) and
+# bench/results/latest.jsonl (one JSON record per run).
 #
-# Knobs (environment): DURATION (s, default 10), ECHO_CONNS (1000), SIZE (64),
-# PIPELINE (1), FANOUT_SUBS (1000), FANOUT_RATES (publishes/s, "100 1000":
-# one rate the servers can follow, one that saturates a worker),
+# Servers: ngx_ws (this module), nchan (Debian libnginx-mod-nchan, on the
+# same NGINX binary), Node ws (Debian node-ws), NGINX proxy_pass in front of
+# Node ws (what users run today), and NGINX `return 204` (the cost of a
+# connection without a WebSocket).
+#
+# Knobs (environment): RUNS (5), DURATION (s per run, 5), ECHO_CONNS (1000),
+# SIZE (64), FANOUT_CASES ("subscribers:publishes/s ...", "1000:100
+# 1000:1000 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
+# CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -15,96 +22,49 @@ BUILD="$REPO/build/bench-tool"
 MODULE="$REPO/build/ngx_http_ws_module.so"
 NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
 NGINX=${NGINX:-/usr/sbin/nginx}
-DURATION=${DURATION:-10}
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-5}
 ECHO_CONNS=${ECHO_CONNS:-1000}
 SIZE=${SIZE:-64}
-PIPELINE=${PIPELINE:-1}
-FANOUT_SUBS=${FANOUT_SUBS:-1000}
-FANOUT_RATES=${FANOUT_RATES:-"100 1000"}
+FANOUT_CASES=${FANOUT_CASES:-"1000:100 1000:1000 10000:100"}
+FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
+IDLE_CONNS=${IDLE_CONNS:-10000}
+CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
+WORKLOADS=${WORKLOADS:-"echo fanout idle connect"}
 BASE_PORT=${BASE_PORT:-18930}
 RESULTS="$BENCH_DIR/results"
+JSONL="$RESULTS/latest.jsonl"
+MD="$RESULTS/latest.md"
 WORK=$(mktemp -d /tmp/bench-run.XXXXXX)
 # Workers run as an unprivileged user: they must reach the prefix.
 chmod 755 "$WORK"
-JSONL="$RESULTS/latest.jsonl"
-MD="$RESULTS/latest.md"
 SERVER_NOTES="$WORK/server-notes.md"
-PIDS=()
+GROUPS_RUNNING=()
+
+# Server and client on different cores, so neither steals the other's: the
+# server gets the first core, wsload the last. Servers with two workers get
+# every core and share one with wsload (the table says so).
+LAST_CPU=$(($(nproc) - 1))
+SERVER_CPUS=0
+CLIENT_CPUS=$LAST_CPU
+if [ "$LAST_CPU" = 0 ]; then SERVER_CPUS=0; CLIENT_CPUS=0; fi
+
+# wsload holds up to IDLE_CONNS sockets at once.
+ulimit -n "$(ulimit -Hn)"
+
+stop_group() {
+    kill -TERM -- "-$1" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 -- "-$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$1" 2>/dev/null || true
+}
 
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pgid in "${GROUPS_RUNNING[@]}"; do stop_group "$pgid"; done
 }
 trap cleanup EXIT
-
-mkdir -p "$RESULTS"
-: >"$JSONL"
-
-echo "== building wsload"
-cmake -S "$BENCH_DIR" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" >/dev/null
-WSLOAD="$BUILD/wsload"
-
-[ -f "$MODULE" ] || { echo "missing $MODULE: run 'make module' first" >&2; exit 1; }
-
-# One prefix per server: own pid, logs and temp paths, foreground, 1 worker.
-# $1 name, $2 port, $3 load_module line, $4 http-level lines, $5 locations
-start_nginx() {
-    local name=$1 port=$2 load=$3 http_extra=$4 locations=$5
-    local prefix="$WORK/$name"
-    mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/temp" "$prefix/cores"
-    # Cores are written by the worker's (unprivileged) user.
-    chmod 1777 "$prefix/cores"
-    cat >"$prefix/conf/nginx.conf" <<CONF
-$load
-daemon off;
-master_process on;
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid logs/nginx.pid;
-# A crashing worker leaves a core in the prefix for gdb.
-worker_rlimit_core 1g;
-working_directory $prefix/cores;
-error_log logs/error.log warn;
-events { worker_connections 10000; }
-http {
-    client_body_temp_path temp/body;
-    proxy_temp_path temp/proxy;
-    fastcgi_temp_path temp/fastcgi;
-    uwsgi_temp_path temp/uwsgi;
-    scgi_temp_path temp/scgi;
-    # Both servers log nothing per request, so neither pays for a log line
-    # per publish.
-    access_log off;
-    # The publisher keeps one connection; the stock 1000 would close it.
-    keepalive_requests 100000000;
-    $http_extra
-    server {
-        listen 127.0.0.1:$port backlog=4096;
-        $locations
-    }
-}
-CONF
-    "$NGINX" -p "$prefix" -c conf/nginx.conf -t -q
-    "$NGINX" -p "$prefix" -c conf/nginx.conf &
-    PIDS+=($!)
-    LAST_PID=$!
-    wait_port "$port"
-}
-
-# Worker crashes and alerts do not show in wsload's figures; the table must
-# say when they happened. $1 name
-check_server_log() {
-    local log="$WORK/$1/logs/error.log"
-    local crashes alerts
-    crashes=$(grep -c 'exited on signal' "$log" || true)
-    alerts=$(grep -c '\[\(alert\|crit\|emerg\)\]' "$log" || true)
-    if [ "$crashes" != 0 ] || [ "$alerts" != 0 ]; then
-        echo "- $1: error.log has $crashes worker crash(es), $alerts alert/crit line(s); first:" \
-             "\`$(grep -m1 '\[\(alert\|crit\|emerg\)\]' "$log" | cut -c1-200)\`" \
-             "(log and any core kept in $WORK/$1)" >>"$SERVER_NOTES"
-    fi
-}
 
 wait_port() {
     for _ in $(seq 1 100); do
@@ -115,83 +75,266 @@ wait_port() {
     return 1
 }
 
-# $1 label, rest: wsload arguments. Appends the JSON line; echoes the human line.
-run_wsload() {
-    local label=$1; shift
-    local out
-    if out=$("$WSLOAD" "$@" --label "$label" 2>"$WORK/$label.$1.err"); then
-        echo "$out" | head -1
-        echo "$out" | tail -1 >>"$JSONL"
-        cat "$WORK/$label.$1.err" >&2
-    else
-        echo "wsload $label $1 failed:" >&2
-        cat "$WORK/$label.$1.err" >&2
-    fi
+# Writes an NGINX prefix under $WORK. $1 name, $2 port, $3 workers,
+# $4 load_module line, $5 http-level lines, $6 locations
+write_nginx_conf() {
+    local name=$1 port=$2 workers=$3 load=$4 http_extra=$5 locations=$6
+    local prefix="$WORK/$name" listen_extra=""
+    # Two workers: the kernel spreads connections evenly only with reuseport.
+    [ "$workers" -gt 1 ] && listen_extra=" reuseport"
+    mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/temp" "$prefix/cores"
+    # Cores are written by the worker's (unprivileged) user.
+    chmod 1777 "$prefix/cores"
+    cat >"$prefix/conf/nginx.conf" <<CONF
+$load
+daemon off;
+master_process on;
+worker_processes $workers;
+worker_rlimit_nofile 20000;
+pid logs/nginx.pid;
+# A crashing worker leaves a core in the prefix for gdb.
+worker_rlimit_core 1g;
+working_directory $prefix/cores;
+error_log logs/error.log warn;
+events { worker_connections 19000; }
+http {
+    client_body_temp_path temp/body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+    # No server logs a line per request, so none pays for one per publish.
+    access_log off;
+    # The publisher keeps one connection; the stock 1000 would close it.
+    keepalive_requests 100000000;
+    $http_extra
+    server {
+        listen 127.0.0.1:$port backlog=4096$listen_extra;
+        $locations
+    }
+}
+CONF
+    "$NGINX" -p "$prefix" -c conf/nginx.conf -t -q
 }
 
-# --- ngx_ws ---------------------------------------------------------------
-WS_PORT=$BASE_PORT
-start_nginx ngx_ws "$WS_PORT" "load_module $MODULE;" "ws_zone bench 64m;" '
+# Starts a command in its own process group, pinned to $1 cpus; sets
+# SERVER_PID (the group leader, whose tree wsload samples). $2 port, rest: cmd
+start_server() {
+    local cpus=$1 port=$2; shift 2
+    setsid taskset -c "$cpus" "$@" &
+    SERVER_PID=$!
+    GROUPS_RUNNING+=("$SERVER_PID")
+    wait_port "$port"
+}
+
+stop_server() {
+    stop_group "$SERVER_PID"
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+server_cpus_for() { if [ "$1" -gt 1 ]; then echo "0-$LAST_CPU"; else echo "$SERVER_CPUS"; fi; }
+
+start_ngx_ws() {  # $1 port, $2 workers
+    write_nginx_conf "ngx_ws-w$2" "$1" "$2" "load_module $MODULE;" "ws_zone bench 64m;" '
         location = /echo { ws_listen; ws_echo on; }
         location ~ "^/sub/(?<ch>[a-z0-9]+)$" { ws_listen; ws_subscribe bench:$ch; }
         location ~ "^/pub/(?<ch>[a-z0-9]+)$" { ws_publisher bench:$ch; }'
-WS_PID=$LAST_PID
+    start_server "$(server_cpus_for "$2")" "$1" "$NGINX" -p "$WORK/ngx_ws-w$2" -c conf/nginx.conf
+}
 
-echo "== ngx_ws echo: $ECHO_CONNS connections, $SIZE B, pipeline $PIPELINE, ${DURATION}s"
-run_wsload ngx_ws echo --url "ws://127.0.0.1:$WS_PORT/echo" --connections "$ECHO_CONNS" \
-    --size "$SIZE" --pipeline "$PIPELINE" --duration "$DURATION" --server-pid "$WS_PID"
-for rate in $FANOUT_RATES; do
-    # A fresh channel per rate, so no run inherits another's backlog.
-    echo "== ngx_ws fanout: $FANOUT_SUBS subscribers, $rate msg/s, ${DURATION}s"
-    run_wsload ngx_ws fanout --url "ws://127.0.0.1:$WS_PORT/sub/r$rate" \
-        --publish "http://127.0.0.1:$WS_PORT/pub/r$rate" --connections "$FANOUT_SUBS" \
-        --rate "$rate" --duration "$DURATION" --server-pid "$WS_PID"
-done
-kill "$WS_PID"; wait "$WS_PID" 2>/dev/null || true
-check_server_log ngx_ws
-
-# --- nchan (Debian libnginx-mod-nchan), same fan-out workload ---------------
-if [ ! -f "$NCHAN_MODULE" ]; then
-    apt-get install -y libnginx-mod-nchan >/dev/null 2>&1 || true
-fi
-if [ -f "$NCHAN_MODULE" ]; then
-    NCHAN_PORT=$((BASE_PORT + 1))
-    start_nginx nchan "$NCHAN_PORT" "load_module $NCHAN_MODULE;" "" '
+start_nchan() {  # $1 port, $2 workers
+    write_nginx_conf "nchan-w$2" "$1" "$2" "load_module $NCHAN_MODULE;" "" '
         location ~ "^/sub/([a-z0-9]+)$" { nchan_subscriber websocket; nchan_channel_id $1; }
         location ~ "^/pub/([a-z0-9]+)$" { nchan_publisher; nchan_channel_id $1; }'
-    NCHAN_PID=$LAST_PID
-    for rate in $FANOUT_RATES; do
-        echo "== nchan fanout: $FANOUT_SUBS subscribers, $rate msg/s, ${DURATION}s"
-        run_wsload nchan fanout --url "ws://127.0.0.1:$NCHAN_PORT/sub/r$rate" \
-            --publish "http://127.0.0.1:$NCHAN_PORT/pub/r$rate" --connections "$FANOUT_SUBS" \
-            --rate "$rate" --duration "$DURATION" --server-pid "$NCHAN_PID"
+    start_server "$(server_cpus_for "$2")" "$1" "$NGINX" -p "$WORK/nchan-w$2" -c conf/nginx.conf
+}
+
+start_node_echo() {  # $1 port
+    start_server "$SERVER_CPUS" "$1" env NODE_PATH=/usr/share/nodejs \
+        node "$BENCH_DIR/node_echo_server.js" "$1"
+}
+
+start_node_fanout() {  # $1 port
+    start_server "$SERVER_CPUS" "$1" env NODE_PATH=/usr/share/nodejs \
+        node "$BENCH_DIR/node_fanout_server.js" "$1"
+}
+
+# NGINX proxying WebSockets to a Node ws echo server, both in one process
+# group pinned to the server core, so the CPU figure covers both. Node is
+# started first: NGINX answering before it listens would make 502s.
+start_nginx_proxy_node() {  # $1 port
+    local node_port=$(($1 + 100))
+    write_nginx_conf nginx_proxy_node "$1" 1 "" "" "
+        location = /echo {
+            proxy_pass http://127.0.0.1:$node_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection upgrade;
+            proxy_read_timeout 1h;
+        }"
+    start_server "$SERVER_CPUS" "$1" bash -c "
+        NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
+        until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
+        '$NGINX' -p '$WORK/nginx_proxy_node' -c conf/nginx.conf &
+        wait"
+}
+
+start_nginx_204() {  # $1 port
+    write_nginx_conf nginx_204 "$1" 1 "" "keepalive_timeout 0;" '
+        location = /204 { return 204; }'
+    start_server "$SERVER_CPUS" "$1" "$NGINX" -p "$WORK/nginx_204" -c conf/nginx.conf
+}
+
+# Worker crashes and alerts do not show in wsload's figures; the table must
+# say when they happened. $1 prefix name
+check_server_log() {
+    local log="$WORK/$1/logs/error.log"
+    [ -f "$log" ] || return 0
+    local crashes alerts
+    crashes=$(grep -c 'exited on signal' "$log" || true)
+    alerts=$(grep -c '\[\(alert\|crit\|emerg\)\]' "$log" || true)
+    if [ "$crashes" != 0 ] || [ "$alerts" != 0 ]; then
+        echo "- $1: error.log has $crashes worker crash(es), $alerts alert/crit line(s); first:" \
+             "\`$(grep -m1 '\[\(alert\|crit\|emerg\)\]' "$log" | cut -c1-200)\`" \
+             "(log and any core kept in $WORK/$1)" >>"$SERVER_NOTES"
+    fi
+}
+
+# $1 label, $2 workers, $3 run number, rest: wsload mode and arguments.
+# Appends the JSON record (with the server's worker count and the run
+# number added); prints the human line.
+RUN_FAILURES=0
+run_wsload() {
+    local label=$1 workers=$2 run=$3; shift 3
+    local err="$WORK/wsload.$label.$1.$run.err" out
+    if out=$(taskset -c "$CLIENT_CPUS" "$BUILD/wsload" "$@" --label "$label" \
+                 --server-pid "$SERVER_PID" 2>"$err"); then
+        echo "  run $run: $(echo "$out" | head -1)"
+        echo "$out" | tail -1 | sed "s/^{/{\"workers\":$workers,\"run\":$run,/" >>"$JSONL"
+        sed 's/^/    /' "$err" >&2
+    else
+        echo "  run $run: wsload $label $1 failed:" >&2
+        sed 's/^/    /' "$err" >&2
+        RUN_FAILURES=$((RUN_FAILURES + 1))
+    fi
+}
+
+# --- workloads -----------------------------------------------------------------
+
+bench_echo() {
+    local port=$BASE_PORT label start
+    for label in ngx_ws node_ws nginx_proxy_node; do
+        case $label in
+            ngx_ws) start_ngx_ws "$port" 1 ;;
+            node_ws) start_node_echo "$port" ;;
+            nginx_proxy_node) start_nginx_proxy_node "$port" ;;
+        esac
+        echo "== echo $label: $ECHO_CONNS connections, $SIZE B, ${DURATION}s x $RUNS"
+        for run in $(seq 1 "$RUNS"); do
+            run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
+                --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION"
+        done
+        stop_server
+        port=$((port + 1))
     done
-    kill "$NCHAN_PID"; wait "$NCHAN_PID" 2>/dev/null || true
-    check_server_log nchan
-else
-    echo "== nchan not available (libnginx-mod-nchan could not be installed); skipped"
-fi
+    check_server_log ngx_ws-w1
+    check_server_log nginx_proxy_node
+}
 
-# --- Node ws echo server (Debian node-ws) ------------------------------------
-if command -v node >/dev/null && [ -d /usr/share/nodejs/ws ]; then
-    NODE_PORT=$((BASE_PORT + 2))
-    NODE_PATH=/usr/share/nodejs node "$BENCH_DIR/node_echo_server.js" "$NODE_PORT" \
-        >"$WORK/node.log" 2>&1 &
-    NODE_PID=$!
-    PIDS+=("$NODE_PID")
-    wait_port "$NODE_PORT"
-    echo "== node ws echo: $ECHO_CONNS connections, $SIZE B, pipeline $PIPELINE, ${DURATION}s"
-    run_wsload node_ws echo --url "ws://127.0.0.1:$NODE_PORT/echo" \
-        --connections "$ECHO_CONNS" --size "$SIZE" --pipeline "$PIPELINE" \
-        --duration "$DURATION" --server-pid "$NODE_PID"
-    kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true
-else
-    echo "== node or node-ws not available; node echo skipped"
-fi
+bench_fanout() {
+    local port=$((BASE_PORT + 10)) label workers case subs rate
+    for label in ngx_ws nchan node_ws; do
+        for workers in $FANOUT_WORKERS; do
+            # Node is one process: it runs the one-worker cases only.
+            if [ "$label" = node_ws ] && [ "$workers" != 1 ]; then continue; fi
+            case $label in
+                ngx_ws) start_ngx_ws "$port" "$workers" ;;
+                nchan) start_nchan "$port" "$workers" ;;
+                node_ws) start_node_fanout "$port" ;;
+            esac
+            for case in $FANOUT_CASES; do
+                subs=${case%%:*}
+                rate=${case##*:}
+                echo "== fanout $label ($workers worker(s)): $subs subscribers," \
+                     "$rate msg/s, ${DURATION}s x $RUNS"
+                for run in $(seq 1 "$RUNS"); do
+                    # A fresh channel per run, so no run inherits a backlog.
+                    local ch="s${subs}r${rate}n${run}"
+                    run_wsload "$label" "$workers" "$run" fanout \
+                        --url "ws://127.0.0.1:$port/sub/$ch" \
+                        --publish "http://127.0.0.1:$port/pub/$ch" \
+                        --connections "$subs" --rate "$rate" --duration "$DURATION" \
+                        --sources 8
+                done
+            done
+            stop_server
+            [ "$label" = node_ws ] || check_server_log "$label-w$workers"
+            port=$((port + 1))
+        done
+    done
+}
 
-python3 "$BENCH_DIR/results_table.py" "$JSONL" >"$MD"
+# Every run gets a fresh server, so each starts from the same memory.
+bench_idle() {
+    local port=$((BASE_PORT + 20)) label
+    for label in ngx_ws nchan node_ws; do
+        echo "== idle $label: $IDLE_CONNS connections x $RUNS"
+        for run in $(seq 1 "$RUNS"); do
+            case $label in
+                ngx_ws) start_ngx_ws "$port" 1 ;;
+                nchan) start_nchan "$port" 1 ;;
+                node_ws) start_node_fanout "$port" ;;
+            esac
+            run_wsload "$label" 1 "$run" idle --url "ws://127.0.0.1:$port/sub/idle" \
+                --connections "$IDLE_CONNS" --sources 8
+            stop_server
+        done
+        port=$((port + 1))
+    done
+}
+
+bench_connect() {
+    local port=$((BASE_PORT + 30)) label url
+    for label in ngx_ws nginx_204; do
+        case $label in
+            ngx_ws) start_ngx_ws "$port" 1; url="ws://127.0.0.1:$port/echo" ;;
+            nginx_204) start_nginx_204 "$port"; url="http://127.0.0.1:$port/204" ;;
+        esac
+        echo "== connect $label: $CONNECT_CONCURRENCY at once, ${DURATION}s x $RUNS"
+        for run in $(seq 1 "$RUNS"); do
+            run_wsload "$label" 1 "$run" connect --url "$url" \
+                --concurrency "$CONNECT_CONCURRENCY" --duration "$DURATION" --sources 16
+        done
+        stop_server
+        port=$((port + 1))
+    done
+}
+
+# --- main ----------------------------------------------------------------------
+
+[ -f "$MODULE" ] || { echo "missing $MODULE: run 'make module' first" >&2; exit 1; }
+if [ ! -f "$NCHAN_MODULE" ]; then
+    echo "== installing Debian's libnginx-mod-nchan (the fan-out peer)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnginx-mod-nchan >/dev/null
+fi
+[ -d /usr/share/nodejs/ws ] || { echo "node-ws missing: make deps" >&2; exit 1; }
+
+echo "== building wsload"
+cmake -S "$BENCH_DIR" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+
+mkdir -p "$RESULTS"
+: >"$JSONL"
+for workload in $WORKLOADS; do "bench_$workload"; done
+
+python3 "$BENCH_DIR/results_table.py" "$JSONL" \
+    --command "RUNS=$RUNS DURATION=$DURATION WORKLOADS=\"$WORKLOADS\" bench/run.sh" \
+    --cpus "server on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS" >"$MD"
 if [ -s "$SERVER_NOTES" ]; then
     { echo; echo "Server logs:"; echo; cat "$SERVER_NOTES"; } >>"$MD"
+fi
+if [ "$RUN_FAILURES" != 0 ]; then
+    echo "$RUN_FAILURES wsload run(s) failed; see above" >>"$MD"
 fi
 echo
 cat "$MD"

@@ -14,6 +14,9 @@ void usage() {
         "                --duration S [--pipeline K]\n"
         "  wsload fanout --url ws://127.0.0.1:PORT/sub/path --connections N\n"
         "                --publish http://127.0.0.1:PORT/pub/path --rate R --duration S\n"
+        "  wsload idle    --url ws://127.0.0.1:PORT/path --connections N --server-pid PID\n"
+        "                [--settle S]\n"
+        "  wsload connect --url ws://... or http://... --duration S [--concurrency N]\n"
         "common: [--warmup S] [--server-pid PID] [--label NAME] [--sources N]\n"
         "        [--size B] [--max-in-flight N]\n",
         stderr);
@@ -39,6 +42,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
         o.mode = Mode::echo;
     } else if (mode == "fanout") {
         o.mode = Mode::fanout;
+    } else if (mode == "idle") {
+        o.mode = Mode::idle;
+    } else if (mode == "connect") {
+        o.mode = Mode::connect;
     } else {
         usage();
         return std::nullopt;
@@ -89,6 +96,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
         } else if (flag == "--sources") {
             if (!need_number()) return std::nullopt;
             o.source_addresses = static_cast<int>(number);
+        } else if (flag == "--concurrency") {
+            if (!need_number()) return std::nullopt;
+            o.concurrency = static_cast<std::size_t>(number);
+        } else if (flag == "--settle") {
+            if (!need_number()) return std::nullopt;
+            o.settle_s = number;
         } else if (flag == "--server-pid") {
             if (!need_number()) return std::nullopt;
             o.server_pid = static_cast<pid_t>(number);
@@ -104,9 +117,14 @@ std::optional<Options> parse_options(int argc, char** argv) {
         usage();
         return std::nullopt;
     }
-    if (o.connections == 0 || o.pipeline == 0 || o.duration_s <= 0) {
-        std::fputs("wsload: --connections, --pipeline and --duration must be positive\n",
+    if (o.mode == Mode::idle && !o.server_pid) {
+        std::fputs("wsload: idle measures the server's memory: --server-pid is required\n",
                    stderr);
+        return std::nullopt;
+    }
+    if (o.connections == 0 || o.pipeline == 0 || o.duration_s <= 0 || o.concurrency == 0) {
+        std::fputs("wsload: --connections, --pipeline, --concurrency and --duration must be "
+                   "positive\n", stderr);
         return std::nullopt;
     }
     return o;

@@ -1,4 +1,4 @@
-// Command line of wsload: the two modes and their knobs.
+// Command line of wsload: its modes and their knobs.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +8,7 @@
 
 namespace wsload {
 
-enum class Mode { echo, fanout };
+enum class Mode { echo, fanout, idle, connect };
 
 struct Options {
     Mode mode = Mode::echo;
@@ -23,6 +23,8 @@ struct Options {
     double rate = 100.0;         // fanout publishes per second
     std::size_t max_publish_in_flight = 1000;
     int source_addresses = 4;
+    std::size_t concurrency = 64;  // connect: connections in progress at once
+    double settle_s = 3.0;         // idle: wait after the last connect before measuring
     std::optional<pid_t> server_pid;
 };
 

@@ -27,6 +27,9 @@ struct RunResult {
     std::uint64_t publish_errors = 0;
     double delivery_ratio = 0;         // fanout: deliveries / (published x subscribers)
     LatencyHistogram latency;
+    std::uint64_t memory_before_bytes = 0;  // idle: server Pss before connecting
+    std::uint64_t memory_after_bytes = 0;   // idle: and with every connection open
+    double bytes_per_connection = 0;        // idle: (after - before) / open connections
     double server_cpu = -1;            // cores used by the server, -1 if not sampled
     double client_cpu = 0;             // cores used by wsload
     std::string first_error;

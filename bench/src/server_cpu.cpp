@@ -1,6 +1,5 @@
 #include "server_cpu.h"
 
-#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -8,6 +7,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "process_tree.h"
 
 namespace wsload {
 namespace {
@@ -32,26 +33,9 @@ std::optional<std::uint64_t> ticks_of(pid_t pid) {
     return utime + stime;
 }
 
-// Children are listed per thread in /proc/PID/task/TID/children.
-std::vector<pid_t> children_of(pid_t pid) {
-    std::vector<pid_t> kids;
-    const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* dir = opendir(task_dir.c_str());
-    if (dir == nullptr) return kids;
-    while (const dirent* entry = readdir(dir)) {
-        if (entry->d_name[0] == '.') continue;
-        std::ifstream in(task_dir + "/" + entry->d_name + "/children");
-        pid_t kid = 0;
-        while (in >> kid) kids.push_back(kid);
-    }
-    closedir(dir);
-    return kids;
-}
-
-std::uint64_t tree_ticks(pid_t pid, int depth) {
-    std::uint64_t total = ticks_of(pid).value_or(0);
-    if (depth > 4) return total;  // NGINX is two levels deep; stop runaway trees
-    for (pid_t kid : children_of(pid)) total += tree_ticks(kid, depth + 1);
+std::uint64_t tree_ticks(pid_t pid) {
+    std::uint64_t total = 0;
+    for (pid_t p : process_tree(pid)) total += ticks_of(p).value_or(0);
     return total;
 }
 
@@ -60,7 +44,7 @@ std::uint64_t tree_ticks(pid_t pid, int depth) {
 std::optional<double> server_cpu_seconds(pid_t pid) {
     if (!ticks_of(pid)) return std::nullopt;
     const long hz = sysconf(_SC_CLK_TCK);
-    return static_cast<double>(tree_ticks(pid, 0)) / static_cast<double>(hz);
+    return static_cast<double>(tree_ticks(pid)) / static_cast<double>(hz);
 }
 
 double own_cpu_seconds() {
