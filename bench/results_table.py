@@ -77,13 +77,13 @@ def group(runs):
 
 def echo_table(summaries):
     out = ["## Echo (round trips per second)", "",
-           "| server | conns | payload B | round trips/s median (min–max) | p50 ms | p99 ms "
-           "| server CPU | client CPU | notes |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| server | conns | in flight per conn | payload B | round trips/s median (min–max) "
+           "| p50 ms | p99 ms | server CPU | client CPU | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for (key, label), s in summaries.items():
         if key[0] != "echo":
             continue
-        out.append(f"| {label} | {key[2]} | {key[3]} | {with_range(s, 'rate')} "
+        out.append(f"| {label} | {key[2]} | {key[5]} | {key[3]} | {with_range(s, 'rate')} "
                    f"| {ms(s, 'p50_us')} | {ms(s, 'p99_us')} | {fmt(s.median('server_cpu'), 2)} "
                    f"| {fmt(s.median('client_cpu'), 2)} | {s.notes()} |")
     return out
@@ -157,12 +157,13 @@ def goals(summaries):
     for ours in find(summaries, "ngx_ws", mode="echo", workers=1):
         for peer in ("node_ws", "nginx_proxy_node"):
             for theirs in find(summaries, peer, mode="echo", connections=ours.first["connections"],
-                               size=ours.first["size"]):
+                               size=ours.first["size"], pipeline=ours.first["pipeline"]):
                 r = ratio(ours.median("rate"), theirs.median("rate"))
                 goal = "Echo round trips/s ≥ 4x Node ws" if peer == "node_ws" else \
                     "Echo round trips/s vs NGINX proxy_pass to Node ws (no goal)"
                 row(goal, r, r is not None and (peer != "node_ws" or r >= 4),
-                    f"{ours.first['connections']} conns, {ours.first['size']} B")
+                    f"{ours.first['connections']} conns, {ours.first['size']} B, "
+                    f"{ours.first['pipeline']} in flight per connection")
 
     for ours in find(summaries, "ngx_ws", mode="fanout"):
         f = ours.first
@@ -225,8 +226,9 @@ def main():
         if len(table) > 4:
             out.extend(table)
             out.append("")
-    out.append("Echo: a round trip is a 64 B binary message sent and echoed, one in flight per "
-               "connection. Fan-out: latency runs from the publisher's timestamp in the payload "
+    out.append("Echo: a round trip is a binary message sent and echoed; with 1 in flight each "
+               "message is its own TCP segment both ways, with more the server may read and "
+               "write several per system call. Fan-out: latency runs from the publisher's timestamp in the payload "
                "(taken just before the POST is written) to the subscriber's read, "
                "CLOCK_MONOTONIC on both sides; `delivered` is deliveries over published x "
                "subscribers. Idle: Pss summed over the server's processes, after the "

@@ -10,7 +10,7 @@
 # connection without a WebSocket).
 #
 # Knobs (environment): RUNS (5), DURATION (s per run, 5), ECHO_CONNS (1000),
-# SIZE (64), FANOUT_CASES ("subscribers:publishes/s ...", "1000:100
+# SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"), FANOUT_CASES ("subscribers:publishes/s ...", "1000:100
 # 1000:1000 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
@@ -25,6 +25,7 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 RUNS=${RUNS:-5}
 DURATION=${DURATION:-5}
 ECHO_CONNS=${ECHO_CONNS:-1000}
+ECHO_PIPELINES=${ECHO_PIPELINES:-"1 16"}
 SIZE=${SIZE:-64}
 FANOUT_CASES=${FANOUT_CASES:-"1000:100 1000:1000 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
@@ -222,17 +223,21 @@ run_wsload() {
 # --- workloads -----------------------------------------------------------------
 
 bench_echo() {
-    local port=$BASE_PORT label start
+    local port=$BASE_PORT label pipeline
     for label in ngx_ws node_ws nginx_proxy_node; do
         case $label in
             ngx_ws) start_ngx_ws "$port" 1 ;;
             node_ws) start_node_echo "$port" ;;
             nginx_proxy_node) start_nginx_proxy_node "$port" ;;
         esac
-        echo "== echo $label: $ECHO_CONNS connections, $SIZE B, ${DURATION}s x $RUNS"
-        for run in $(seq 1 "$RUNS"); do
-            run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
-                --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION"
+        for pipeline in $ECHO_PIPELINES; do
+            echo "== echo $label: $ECHO_CONNS connections, $SIZE B, $pipeline in flight," \
+                 "${DURATION}s x $RUNS"
+            for run in $(seq 1 "$RUNS"); do
+                run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
+                    --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION" \
+                    --pipeline "$pipeline"
+            done
         done
         stop_server
         port=$((port + 1))
