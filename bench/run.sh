@@ -10,8 +10,9 @@
 # connection without a WebSocket).
 #
 # Knobs (environment): RUNS (5), DURATION (s per run, 5), ECHO_CONNS (1000),
-# SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"), FANOUT_CASES ("subscribers:publishes/s ...", "1000:100
-# 1000:1000 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
+# SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"),
+# FANOUT_CASES ("subscribers:publishes/s ...", "1000:1000 10000:10
+# 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
@@ -27,7 +28,7 @@ DURATION=${DURATION:-5}
 ECHO_CONNS=${ECHO_CONNS:-1000}
 ECHO_PIPELINES=${ECHO_PIPELINES:-"1 16"}
 SIZE=${SIZE:-64}
-FANOUT_CASES=${FANOUT_CASES:-"1000:100 1000:1000 10000:100"}
+FANOUT_CASES=${FANOUT_CASES:-"1000:1000 10000:10 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
