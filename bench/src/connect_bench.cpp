@@ -11,13 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "clock.h"
 #include "endpoint.h"
 #include "event_loop.h"
+#include "run_bench.h"
 #include "latency_histogram.h"
 #include "server_cpu.h"
 
@@ -43,7 +43,7 @@ public:
         }
     }
 
-    RunResult run() {
+    RunResult run(int) {
         const std::uint64_t began = now_ns();
         phase_end_ = began + static_cast<std::uint64_t>(options_.warmup_s * 1e9);
         for (std::size_t id = 0; id < slots_.size(); ++id) start(id);
@@ -238,14 +238,7 @@ RunResult run_connect(const Options& options) {
         return failed;
     }
     const bool websocket = options.url.starts_with("ws://");
-    const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    RunResult r;
-    {
-        auto bench = std::make_unique<ConnectStorm>(options, *endpoint, websocket, epoll_fd);
-        r = bench->run();
-    }
-    close(epoll_fd);
-    return r;
+    return run_bench<ConnectStorm>(options, *endpoint, websocket);
 }
 
 }  // namespace wsload

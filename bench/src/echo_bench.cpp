@@ -5,11 +5,11 @@
 
 #include <cstdio>
 #include <deque>
-#include <memory>
 #include <vector>
 
 #include "clock.h"
 #include "event_loop.h"
+#include "run_bench.h"
 #include "server_cpu.h"
 #include "ws_client_pool.h"
 
@@ -144,16 +144,7 @@ RunResult run_echo(const Options& options) {
         std::fprintf(stderr, "wsload: cannot parse --url %s\n", options.url.c_str());
         return failed;
     }
-    const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    RunResult r;
-    {
-        // The bench is large (one histogram, per-connection queues): keep it
-        // off the stack and gone before the epoll descriptor closes.
-        auto bench = std::make_unique<EchoBench>(options, *endpoint, epoll_fd);
-        r = bench->run(epoll_fd);
-    }
-    close(epoll_fd);
-    return r;
+    return run_bench<EchoBench>(options, *endpoint);
 }
 
 }  // namespace wsload

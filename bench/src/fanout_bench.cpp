@@ -6,11 +6,11 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
-#include <memory>
 #include <string>
 
 #include "clock.h"
 #include "event_loop.h"
+#include "run_bench.h"
 #include "http_publisher.h"
 #include "server_cpu.h"
 #include "ws_client_pool.h"
@@ -201,14 +201,7 @@ RunResult run_fanout(const Options& options) {
         std::fprintf(stderr, "wsload: cannot parse --url or --publish\n");
         return failed;
     }
-    const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    RunResult r;
-    {
-        auto bench = std::make_unique<FanoutBench>(options, *sub, *pub, epoll_fd);
-        r = bench->run(epoll_fd);
-    }
-    close(epoll_fd);
-    return r;
+    return run_bench<FanoutBench>(options, *sub, *pub);
 }
 
 }  // namespace wsload

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <memory>
 
 #include "clock.h"
 #include "event_loop.h"
+#include "run_bench.h"
 #include "process_memory.h"
 #include "ws_client_pool.h"
 
@@ -95,14 +95,7 @@ RunResult run_idle(const Options& options) {
         std::fprintf(stderr, "wsload: idle needs --url and --server-pid\n");
         return failed;
     }
-    const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    RunResult r;
-    {
-        auto bench = std::make_unique<IdleBench>(options, *endpoint, epoll_fd);
-        r = bench->run(epoll_fd);
-    }
-    close(epoll_fd);
-    return r;
+    return run_bench<IdleBench>(options, *endpoint);
 }
 
 }  // namespace wsload
