@@ -187,12 +187,13 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
-    /* room for what the control protocol may add later, bounded */
-    n = ws->conf->max_subscriptions;
-
-    if (configured && configured->nelts > n) {
-        n = configured->nelts;
-    }
+    /*
+     * Sized for what the location subscribes: an idle connection should
+     * not carry room for the control protocol's limit (64 entries, 2 KiB).
+     * The control protocol grows it in the pool; doubling bounds what the
+     * old copies waste to the size of the last one.
+     */
+    n = configured ? configured->nelts : 1;
 
     ws->subscriptions = ngx_array_create(ws->request->pool, n,
                                          sizeof(ngx_http_ws_subscription_t));
@@ -235,8 +236,11 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    /* the array was sized for the limit: it never grows in the pool */
-    if (ws->subscriptions->nelts >= ws->subscriptions->nalloc) {
+    /* ws_subscribe may list more channels than ws_max_subscriptions */
+    if (ws->subscriptions->nelts >= ws->conf->max_subscriptions
+        && (ws->conf->subscribe == NULL
+            || ws->subscriptions->nelts >= ws->conf->subscribe->nelts))
+    {
         return NGX_BUSY;
     }
 
@@ -263,6 +267,9 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     }
 
     sub = ngx_array_push(ws->subscriptions);
+    if (sub == NULL) {
+        goto failed;
+    }
 
     sub->name.data = p;
     sub->name.len = name->len;
