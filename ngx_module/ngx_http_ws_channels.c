@@ -285,6 +285,10 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
         goto failed;
     }
 
+    (void) wscore_router_set_since(ngx_http_ws_router, ws,
+                                   (const char *) name->data, name->len,
+                                   sub->since);
+
     if (since) {
         *since = sub->since;
     }
@@ -443,9 +447,16 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
     d.envelope = NULL;
     d.delivered = 0;
 
-    (void) wscore_router_for_each(ngx_http_ws_router,
-                                  (const char *) msg->data, msg->channel_len,
-                                  ngx_http_ws_channels_visit, &d);
+    /*
+     * Subscribers that joined after the message was published are skipped
+     * by the router (it keeps their join point). Direct messages have no
+     * sequence number (0): they go to whoever holds the connection.
+     */
+    (void) wscore_router_for_each_after(ngx_http_ws_router,
+                                        (const char *) msg->data,
+                                        msg->channel_len,
+                                        msg->seq ? msg->seq : UINT64_MAX,
+                                        ngx_http_ws_channels_visit, &d);
 
     if (d.frame) {
         ngx_http_ws_frame_release(d.frame);
@@ -497,30 +508,10 @@ ngx_http_ws_channels_visit(void *subscriber, void *data)
 {
     ngx_http_ws_delivery_t  *d = data;
 
-    ngx_uint_t                   i;
-    ngx_http_ws_frame_t         *frame;
-    ngx_http_ws_session_t       *ws;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_frame_t    *frame;
+    ngx_http_ws_session_t  *ws;
 
     ws = subscriber;
-
-    /* published before this subscriber joined: not its message */
-    if (ws->subscriptions) {
-        sub = ws->subscriptions->elts;
-
-        for (i = 0; i < ws->subscriptions->nelts; i++) {
-            if (sub[i].name.len == d->msg->channel_len
-                && ngx_memcmp(sub[i].name.data, d->msg->data,
-                              d->msg->channel_len) == 0)
-            {
-                if (d->msg->seq <= sub[i].since) {
-                    return;
-                }
-
-                break;
-            }
-        }
-    }
 
     /* binary messages go to JSON sessions as they are, unwrapped */
     if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON

@@ -83,7 +83,8 @@ struct ngx_http_ws_out_s {
 /*
  * A channel a session receives, with the channel's sequence number when
  * it subscribed: messages at or before it were published earlier and are
- * not for this subscriber, even if a worker queue delivers them late.
+ * not for this subscriber, even if a worker queue delivers them late. The
+ * router keeps the same number per subscription and does the filtering.
  */
 typedef struct {
     ngx_str_t                  name;

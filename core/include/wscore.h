@@ -296,6 +296,17 @@ size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
     size_t len, wscore_router_visit_pt visit, void *ctx);
 
 /*
+ * Records the channel's sequence number when subscriber joined it (0 after
+ * subscribe); for_each_after(seq) then skips subscribers with since >= seq:
+ * a message published before they joined, delivered late, is not theirs.
+ * Returns WSCORE_ROUTER_OK or WSCORE_ROUTER_NOT_FOUND.
+ */
+int wscore_router_set_since(wscore_router_t *r, void *subscriber,
+    const char *channel, size_t len, uint64_t since);
+size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
+    size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx);
+
+/*
  * Channel patterns for allow-lists: '*' matches any run of bytes (also
  * none), '?' exactly one byte, every other byte itself; there is no
  * escape. A pattern without wildcards matches only the same name. Returns

@@ -82,6 +82,18 @@ size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
     return r->router.for_each(name_of(channel, len), visit, ctx);
 }
 
+int wscore_router_set_since(wscore_router_t *r, void *subscriber,
+    const char *channel, size_t len, uint64_t since)
+{
+    return r->router.set_since(subscriber, name_of(channel, len), since);
+}
+
+size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
+    size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx)
+{
+    return r->router.for_each_after(name_of(channel, len), seq, visit, ctx);
+}
+
 int wscore_channel_pattern_match(const char *pattern, size_t plen,
     const char *name, size_t nlen)
 {

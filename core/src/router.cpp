@@ -121,7 +121,7 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
     }
 
     sub->second.push_back(member);
-    ch->slots.push_back(Slot{subscriber, member});
+    ch->slots.push_back(Slot{subscriber, member, 0});
     if (ch->live++ == 0) {
         ++live_channels_;
         return WSCORE_ROUTER_FIRST;
@@ -257,8 +257,23 @@ std::size_t Router::slots_held(std::string_view channel) const noexcept
     return ch == nullptr ? 0 : ch->slots.size();
 }
 
-std::size_t Router::for_each(std::string_view channel,
-    wscore_router_visit_pt visit, void *ctx) noexcept
+wscore_router_rc_e Router::set_since(void *subscriber,
+    std::string_view channel, std::uint64_t since) noexcept
+{
+    Channel *ch = find_channel(channel);
+    if (ch == nullptr) {
+        return WSCORE_ROUTER_NOT_FOUND;
+    }
+    const auto it = memberships_.find(MemberKey{subscriber, ch});
+    if (it == memberships_.end()) {
+        return WSCORE_ROUTER_NOT_FOUND;
+    }
+    ch->slots[it->second.slot].since = since;
+    return WSCORE_ROUTER_OK;
+}
+
+std::size_t Router::for_each_after(std::string_view channel,
+    std::uint64_t seq, wscore_router_visit_pt visit, void *ctx) noexcept
 {
     Channel *ch = find_channel(channel);
     if (ch == nullptr) {
@@ -271,7 +286,7 @@ std::size_t Router::for_each(std::string_view channel,
     std::size_t visited = 0;
     for (std::size_t i = 0; i < end; ++i) {
         const Slot slot = ch->slots[i];   // visit may reallocate slots
-        if (slot.member == nullptr) {
+        if (slot.member == nullptr || slot.since >= seq) {
             continue;
         }
         ++visited;

@@ -11,7 +11,7 @@
 //   subscribers_  subscriber -> vector<Member *>  (its channels)
 //
 // A channel's slots are a vector in subscription order, so for_each over
-// 10,000 subscribers is a walk over 160 contiguous kilobytes. Removal may
+// 10,000 subscribers is a walk over 240 contiguous kilobytes. Removal may
 // not swap the last slot into the hole (that would break the order), so a
 // removed slot becomes a tombstone (member == nullptr) and the vector is
 // compacted once tombstones are more than half of it: O(1) amortised per
@@ -62,7 +62,22 @@ public:
     // For the memory tests: slots the channel holds, tombstones included.
     std::size_t slots_held(std::string_view channel) const noexcept;
 
+    // The sequence number of the channel when the subscriber joined it, so
+    // that a message published earlier but delivered later (it waited in a
+    // cross-worker queue) is not delivered to it. NOT_FOUND when not
+    // subscribed.
+    wscore_router_rc_e set_since(void *subscriber, std::string_view channel,
+        std::uint64_t since) noexcept;
+
+    // Visits every subscriber, or with `seq` only those that joined before
+    // message `seq` (since < seq): one comparison per subscriber, in the
+    // walk the fan-out does anyway.
     std::size_t for_each(std::string_view channel,
+        wscore_router_visit_pt visit, void *ctx) noexcept
+    {
+        return for_each_after(channel, UINT64_MAX, visit, ctx);
+    }
+    std::size_t for_each_after(std::string_view channel, std::uint64_t seq,
         wscore_router_visit_pt visit, void *ctx) noexcept;
 
     // C++ callers (the tests) may pass any callable.
@@ -107,6 +122,7 @@ private:
     struct Slot {
         void *subscriber;
         Member *member;         // nullptr = unsubscribed (tombstone)
+        std::uint64_t since;    // see set_since()
     };
 
     struct Channel {

@@ -63,6 +63,18 @@ BOOST_AUTO_TEST_CASE(round_trip)
     BOOST_TEST(wscore_router_subscribers(r, "room:2", 6) == 0u);
     BOOST_TEST(wscore_router_channels_of(r, &b) == 0u);
 
+    // c joined room:1 at sequence number 7: message 7 is not for it.
+    BOOST_TEST(wscore_router_set_since(r, &c, "room:1", 6, 7) == WSCORE_ROUTER_OK);
+    BOOST_TEST(wscore_router_set_since(r, &b, "room:1", 6, 7) ==
+               WSCORE_ROUTER_NOT_FOUND);
+    sessions.seen.clear();
+    BOOST_TEST(wscore_router_for_each_after(r, "room:1", 6, 7, record_visit,
+                                            &sessions) == 1u);
+    BOOST_TEST(wscore_router_for_each_after(r, "room:1", 6, 8, record_visit,
+                                            &sessions) == 2u);
+    BOOST_TEST(sessions.seen == (std::vector<int *>{&a, &a, &c}),
+               boost::test_tools::per_element());
+
     BOOST_TEST(wscore_router_unsubscribe(r, &a, "room:1", 6) == WSCORE_ROUTER_OK);
     BOOST_TEST(wscore_router_unsubscribe(r, &a, "room:1", 6) ==
                WSCORE_ROUTER_NOT_FOUND);

@@ -241,6 +241,42 @@ BOOST_AUTO_TEST_CASE(for_each_visits_in_subscription_order)
     BOOST_TEST(r.for_each("c", nullptr, nullptr) == 4u);
 }
 
+// A message is for the subscribers that joined before it was published.
+BOOST_AUTO_TEST_CASE(for_each_after_skips_later_subscribers)
+{
+    Router r(no_limits);
+    for (std::uintptr_t i = 1; i <= 4; ++i) r.subscribe(sub(i), "c");
+    BOOST_TEST(r.set_since(sub(2), "c", 10) == WSCORE_ROUTER_OK);
+    BOOST_TEST(r.set_since(sub(3), "c", 12) == WSCORE_ROUTER_OK);
+    BOOST_TEST(r.set_since(sub(9), "c", 1) == WSCORE_ROUTER_NOT_FOUND);
+    BOOST_TEST(r.set_since(sub(1), "none", 1) == WSCORE_ROUTER_NOT_FOUND);
+
+    auto after = [&](std::uint64_t seq) {
+        Ids seen;
+        auto record = [&](void *s) { seen.push_back(id(s)); };
+        const std::size_t n = r.for_each_after("c", seq,
+            [](void *s, void *ctx) { (*static_cast<decltype(record) *>(ctx))(s); },
+            &record);
+        BOOST_TEST(n == seen.size());
+        return seen;
+    };
+    BOOST_TEST(after(10) == (Ids{1, 4}), boost::test_tools::per_element());
+    BOOST_TEST(after(11) == (Ids{1, 2, 4}), boost::test_tools::per_element());
+    BOOST_TEST(after(13) == (Ids{1, 2, 3, 4}), boost::test_tools::per_element());
+    // for_each delivers to everyone, whatever they joined at.
+    BOOST_TEST(visit_order(r, "c") == (Ids{1, 2, 3, 4}),
+               boost::test_tools::per_element());
+
+    // The mark stays with its subscriber when compaction moves slots, and
+    // a new subscription starts from 0 again.
+    r.unsubscribe(sub(1), "c");
+    r.unsubscribe(sub(4), "c");
+    r.unsubscribe(sub(2), "c");
+    r.subscribe(sub(2), "c");
+    BOOST_TEST(after(12) == (Ids{2}), boost::test_tools::per_element());
+    BOOST_TEST(after(13) == (Ids{3, 2}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(for_each_visitor_unsubscribes_itself)
 {
     Router r(no_limits);
