@@ -23,7 +23,7 @@ DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libsimdjson-dev \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
-    python3 python3-websockets nodejs node-ws chromium
+    python3 python3-websockets nodejs node-ws chromium prometheus
 
 ifeq ($(NGINX_SRC),)
 NGX_TREE     := $(BUILD)/nginx-src
