@@ -89,7 +89,7 @@ run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
-	@cp conf_examples/chat.html $(DEMO)/html/
+	@cp conf_examples/chat.html conf_examples/dashboard.html $(DEMO)/html/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
 	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
@@ -100,6 +100,8 @@ run: build
 	@echo "ngx_ws demo: ws://127.0.0.1:8080/echo wss://127.0.0.1:8443/echo"
 	@echo "  chat: http://127.0.0.1:8080/chat.html, ws://127.0.0.1:8080/chat/<room>,"
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
+	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
+	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
