@@ -34,7 +34,7 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run test test-core test-nginx \
-        fuzz fuzz-smoke asan bench clean
+        fuzz fuzz-smoke asan bench clean check-endpoint
 
 all: build
 
@@ -104,6 +104,12 @@ run: build
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+
+# A synthetic check for a load balancer or cron: one message round trip,
+# exit 0 or 1 with the latency, e.g. URL=ws://127.0.0.1:8080/echo
+check-endpoint:
+	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
+	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
 
 test: build
 	$(MAKE) test-core
