@@ -318,6 +318,67 @@ moved_exactly($b, scrape(), {
 
 check_logs($ngx);
 
+# ---- slow consumers and back-pressure (one worker, small buffers) ----------
+$ngx = start_nginx(name => 'slow consumers', log_level => 'info',
+    listen_options => 'sndbuf=4k', http_config => 'ws_zone metrics 1m;',
+    config => <<'CONF');
+    location = /drop { ws_listen; ws_subscribe news; ws_send_buffer 4k; ws_slow_consumer drop; }
+    location = /close { ws_listen; ws_subscribe news; ws_send_buffer 4k; }
+    location = /pub { ws_listen; ws_publish news; }
+    location = /echo { ws_listen; ws_echo on; ws_send_buffer 16k; }
+    location = /metrics { ws_status; }
+CONF
+
+$b = scrape();
+my $dropper = ws_connect(uri => '/drop', rcvbuf => 4096);
+my $closer = ws_connect(uri => '/close', rcvbuf => 4096, no_close_reply => 1);
+my $publisher = ws_connect(uri => '/pub');
+my $N = 1000;
+$publisher->send_text('y' x 2000) for 1 .. $N;
+ok(wait_for(sub { scrape()->{key('ngx_ws_publishes_total', 'kind="channel",result="ok"')}
+                  - $b->{key('ngx_ws_publishes_total', 'kind="channel",result="ok"')} == $N }, 10),
+   "$N publishes counted");
+ok(wait_for(sub { my $m = scrape(); $m->{ngx_ws_worker_queue_messages} == 0
+                  && $m->{ngx_ws_slow_consumer_closes_total} == 1 }, 10),
+   'all fanned out, the closing subscriber closed');
+my $m = scrape();
+my $drops = $m->{ngx_ws_slow_consumer_drops_total} - $b->{ngx_ws_slow_consumer_drops_total};
+my $delivered = $m->{ngx_ws_deliveries_total} - $b->{ngx_ws_deliveries_total};
+my $lost = $m->{ngx_ws_worker_queue_dropped_total} - $b->{ngx_ws_worker_queue_dropped_total};
+cmp_ok($drops, '>', 0, "the drop subscriber lost messages ($drops)");
+my $closer_got = 0;
+while (my $msg = eval { $closer->read_message(3) }) {
+    last if $msg->{op} eq 'close';
+    $closer_got++;
+}
+# every message reached the drop subscriber or was dropped for it; the
+# closing one took what fit, then was not a subscriber any more
+is($delivered + $drops + $lost - $closer_got, $N,
+   "deliveries + drops = publishes for the drop subscriber ($delivered + $drops - $closer_got)");
+ok(wait_for(sub { (scrape()->{key('ngx_ws_closes_total', 'code="1008",by="server"')} // 0) == 1 }, 5),
+   'the slow consumer closed with 1008 is counted');
+$dropper->disconnect;
+$publisher->disconnect;
+
+# an echo client that never reads: reading from it pauses once
+$b = scrape();
+my $hog = ws_connect(uri => '/echo', rcvbuf => 4096);
+$hog->{sock}->blocking(0);
+my $frame = Test::NgxWs::Client::encode_frame(op => 2, payload => 'z' x 4096);
+my ($pending, $stalled) = ('', 0);
+for (1 .. 4000) {
+    $pending = $frame unless length $pending;
+    my $n = syswrite($hog->{sock}, $pending);
+    if ($n) { substr($pending, 0, $n, ''); $stalled = 0; next }
+    last if ++$stalled > 20;
+    select(undef, undef, undef, 0.05);
+}
+ok(wait_for(sub { scrape()->{ngx_ws_backpressure_pauses_total}
+                  - $b->{ngx_ws_backpressure_pauses_total} == 1 }, 5),
+   'back-pressure: exactly one pause while the client does not read');
+$hog->disconnect;
+check_logs($ngx);
+
 # ---- nginx -t ----------------------------------------------------------------
 my $prefix = repo_root() . '/t/servroot/020-metrics-conf';
 
