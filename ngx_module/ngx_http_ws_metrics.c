@@ -132,42 +132,49 @@ ngx_http_ws_metrics_init_process(ngx_cycle_t *cycle)
 
 /*
  * Called with the slab mutex held. A slot keeps its counters when its
- * worker leaves, so totals never go down; only the gauge of a worker that
- * died without closing its connections is cleared.
+ * worker leaves, so totals never go down. A worker that died without
+ * closing its connections (a crash) left its gauge up: every dead
+ * worker's slot is cleared of it and freed here, when its replacement
+ * starts.
  */
 static ngx_http_ws_metrics_slot_t *
 ngx_http_ws_metrics_claim(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_metrics_shm_t *shm)
 {
-    ngx_uint_t                   i, free;
+    ngx_uint_t                   i, free, unused;
     ngx_http_ws_metrics_slot_t  *slot;
 
     free = NGX_HTTP_WS_METRICS_SLOTS;
+    unused = NGX_HTTP_WS_METRICS_SLOTS;
 
     for (i = 0; i < NGX_HTTP_WS_METRICS_SLOTS; i++) {
         slot = shm->slots[i];
 
         if (slot == NULL) {
-            if (free == NGX_HTTP_WS_METRICS_SLOTS) {
-                free = i;
+            if (unused == NGX_HTTP_WS_METRICS_SLOTS) {
+                unused = i;
             }
 
             continue;
         }
 
-        if (slot->pid == 0) {
-            slot->pid = ngx_pid;
-            return slot;
+        if (slot->pid && kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            ngx_memzero(slot->connections, sizeof(slot->connections));
+            slot->pid = 0;
         }
 
-        if (kill(slot->pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
-            ngx_memzero(slot->connections, sizeof(slot->connections));
-            slot->pid = ngx_pid;
-            return slot;
+        if (slot->pid == 0 && free == NGX_HTTP_WS_METRICS_SLOTS) {
+            free = i;
         }
     }
 
-    if (free == NGX_HTTP_WS_METRICS_SLOTS) {
+    if (free < NGX_HTTP_WS_METRICS_SLOTS) {
+        slot = shm->slots[free];
+        slot->pid = ngx_pid;
+        return slot;
+    }
+
+    if (unused == NGX_HTTP_WS_METRICS_SLOTS) {
         return NULL;
     }
 
@@ -178,7 +185,7 @@ ngx_http_ws_metrics_claim(ngx_http_ws_zone_ctx_t *ctx,
     }
 
     slot->pid = ngx_pid;
-    shm->slots[free] = slot;
+    shm->slots[unused] = slot;
 
     return slot;
 }

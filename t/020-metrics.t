@@ -379,6 +379,24 @@ ok(wait_for(sub { scrape()->{ngx_ws_backpressure_pauses_total}
 $hog->disconnect;
 check_logs($ngx);
 
+# ---- a worker that dies with open connections leaves no ghost in the gauge -
+$ngx = start_nginx(name => 'crash', log_level => 'info',
+    http_config => 'ws_zone metrics 1m;', config => <<'CONF');
+    location = /echo { ws_listen; ws_echo on; }
+    location = /metrics { ws_status; }
+CONF
+my @held = map { ws_connect(uri => '/echo') } 1 .. 2;
+is(scrape()->{key('ngx_ws_connections', $LOC_ECHO)}, 2, 'two connections open');
+my ($victim) = $ngx->workers;
+kill 'KILL', $victim;
+ok(wait_for(sub { my @w = $ngx->workers; @w == 1 && $w[0] != $victim }, 10),
+   'the master replaced the killed worker');
+$m = scrape();
+is($m->{key('ngx_ws_connections', $LOC_ECHO)}, 0,
+   'its connections left the gauge when its slot was taken over');
+is($m->{key('ngx_ws_connections_opened_total', $LOC_ECHO)}, 2, 'its totals stay');
+$ngx->stop;    # the error log has the crash alert, on purpose
+
 # ---- nginx -t ----------------------------------------------------------------
 my $prefix = repo_root() . '/t/servroot/020-metrics-conf';
 
