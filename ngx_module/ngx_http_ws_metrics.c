@@ -499,15 +499,22 @@ ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h, ngx_msec_t ms)
         ms = 0;
     }
 
-    for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS - 1; i++) {
+    h->count++;
+    h->sum_ms += ms;
+
+    /* the usual case: within the millisecond the cached clock resolves */
+    if (ms <= 1) {
+        h->buckets[0]++;
+        return;
+    }
+
+    for (i = 1; i < NGX_HTTP_WS_METRICS_BUCKETS - 1; i++) {
         if (ms <= ngx_http_ws_metrics_bucket_ms[i]) {
             break;
         }
     }
 
     h->buckets[i]++;
-    h->count++;
-    h->sum_ms += ms;
 }
 
 
