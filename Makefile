@@ -25,7 +25,7 @@ DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libsimdjson-dev \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
-    python3 python3-websockets nodejs node-ws chromium
+    python3 python3-websockets nodejs node-ws chromium prometheus
 
 ifeq ($(NGINX_SRC),)
 NGX_TREE     := $(BUILD)/nginx-src
@@ -36,7 +36,7 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run test test-core test-nginx \
-        fuzz fuzz-smoke asan bench clean
+        fuzz fuzz-smoke asan bench clean check-endpoint
 
 all: build
 
@@ -91,7 +91,7 @@ run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
-	@cp conf_examples/chat.html $(DEMO)/html/
+	@cp conf_examples/chat.html conf_examples/dashboard.html $(DEMO)/html/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
 	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
@@ -102,8 +102,16 @@ run: build
 	@echo "ngx_ws demo: ws://127.0.0.1:8080/echo wss://127.0.0.1:8443/echo"
 	@echo "  chat: http://127.0.0.1:8080/chat.html, ws://127.0.0.1:8080/chat/<room>,"
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
+	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
+	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+
+# A synthetic check for a load balancer or cron: one message round trip,
+# exit 0 or 1 with the latency, e.g. URL=ws://127.0.0.1:8080/echo
+check-endpoint:
+	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
+	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
 
 test: build
 	$(MAKE) test-core

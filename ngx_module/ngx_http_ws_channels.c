@@ -415,12 +415,16 @@ ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
+    ngx_int_t                 rc;
     ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 
-    return ngx_http_ws_zone_publish(wmcf->zone, channel, opcode, json, data,
-                                    len, info);
+    rc = ngx_http_ws_zone_publish(wmcf->zone, channel, opcode, json, data,
+                                  len, info);
+    ngx_http_ws_metrics_published(channel, rc);
+
+    return rc;
 }
 
 
@@ -457,6 +461,7 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
                                         msg->channel_len,
                                         msg->seq ? msg->seq : UINT64_MAX,
                                         ngx_http_ws_channels_visit, &d);
+    ngx_http_ws_metrics_delivered(msg, d.delivered);
 
     if (d.frame) {
         ngx_http_ws_frame_release(d.frame);

@@ -189,6 +189,20 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       offsetof(ngx_http_ws_loc_conf_t, max_subscriptions),
       &ngx_http_ws_max_subscriptions_post },
 
+    { ngx_string("ws_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_ws_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_health,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -686,7 +700,7 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_http_ws_metrics_postconfiguration(cf);
 }
 
 
@@ -708,6 +722,10 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    if (ngx_http_ws_metrics_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_ws_channels_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -721,4 +739,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ws_ipc_exit_process(cycle);
     ngx_http_ws_channels_exit_process(cycle);
+    ngx_http_ws_metrics_exit_process(cycle);
 }

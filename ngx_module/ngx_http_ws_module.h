@@ -19,6 +19,7 @@
 #include <wscore.h>
 
 #include "ngx_http_ws_zone.h"
+#include "ngx_http_ws_metrics.h"
 
 
 /* Longest channel name (the zone stores its length in 16 bits). */
@@ -36,7 +37,12 @@ typedef struct {
     ngx_uint_t                 channels_used;
     ngx_str_t                  channels_file;    /* where, for the error */
     ngx_uint_t                 channels_line;
+    ngx_str_t                  status_file;      /* ws_status, ws_health */
+    ngx_uint_t                 status_line;      /* ready: needs ws_zone */
 } ngx_http_ws_main_conf_t;
+
+
+typedef struct ngx_http_ws_health_conf_s  ngx_http_ws_health_conf_t;
 
 
 typedef struct {
@@ -57,6 +63,8 @@ typedef struct {
     ngx_uint_t                 protocol;         /* ws_protocol */
     ngx_array_t               *channels_allow;   /* patterns, ngx_str_t */
     ngx_uint_t                 max_subscriptions;
+    ngx_uint_t                 metrics_location; /* label index + 1 */
+    ngx_http_ws_health_conf_t *health;           /* ws_health */
 } ngx_http_ws_loc_conf_t;
 
 
@@ -77,6 +85,7 @@ struct ngx_http_ws_out_s {
     ngx_http_ws_out_t         *next;
     ngx_http_ws_frame_t       *frame;
     size_t                     pos;              /* bytes already sent */
+    ngx_msec_t                 queued;           /* for the send delay */
 };
 
 
@@ -130,6 +139,8 @@ typedef struct {
     unsigned                   shutting_down:1;
     unsigned                   finalized:1;
     unsigned                   flush_posted:1;
+    unsigned                   counted:1;        /* in the metrics gauge */
+    unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
 } ngx_http_ws_session_t;
 
 
@@ -189,6 +200,27 @@ ngx_int_t ngx_http_ws_queue_bytes(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 ngx_int_t ngx_http_ws_flush(ngx_http_ws_session_t *ws);
 void ngx_http_ws_out_free(ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_metrics.c, ngx_http_ws_status.c, ngx_http_ws_health.c */
+ngx_int_t ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_ws_metrics_init_process(ngx_cycle_t *cycle);
+void ngx_http_ws_metrics_exit_process(ngx_cycle_t *cycle);
+void ngx_http_ws_metrics_session_start(ngx_http_ws_session_t *ws);
+void ngx_http_ws_metrics_session_end(ngx_http_ws_session_t *ws);
+void ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+void ngx_http_ws_metrics_timer(ngx_http_ws_session_t *ws,
+    wscore_timer_result_e result);
+void ngx_http_ws_metrics_closed_by(ngx_http_ws_session_t *ws,
+    ngx_uint_t who);
+void ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out);
+void ngx_http_ws_metrics_published(ngx_str_t *channel, ngx_int_t rc);
+void ngx_http_ws_metrics_delivered(ngx_http_ws_msg_t *msg,
+    ngx_uint_t delivered);
+ngx_int_t ngx_http_ws_metrics_sum(ngx_http_request_t *r,
+    ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t **shm);
+char *ngx_http_ws_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_ws_variables.c */
 ngx_int_t ngx_http_ws_add_variables(ngx_conf_t *cf);

@@ -128,6 +128,7 @@ ngx_http_ws_queue_frame(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
     out->next = NULL;
     out->frame = frame;
     out->pos = 0;
+    out->queued = ngx_current_msec;
 
     *ws->out_last = out;
     ws->out_last = &out->next;
@@ -259,6 +260,8 @@ ngx_http_ws_flush(ngx_http_ws_session_t *ws)
 
         for (n = 0; n < i; n++) {
             next = out->next;
+            ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_OUT],
+                               bufs[n].pos - (out->frame->data + out->pos));
             ws->out_bytes -= (size_t) (bufs[n].pos
                                        - (out->frame->data + out->pos));
 
@@ -267,6 +270,7 @@ ngx_http_ws_flush(ngx_http_ws_session_t *ws)
                 break;
             }
 
+            ngx_http_ws_metrics_frame_sent(out);
             ngx_http_ws_frame_release(out->frame);
             ngx_http_ws_out_put(out);
             ws->out = next;

@@ -114,6 +114,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     ws->start = ngx_current_msec;
     ws->sent_at_upgrade = c->sent;
     ws->upgraded = 1;
+    ngx_http_ws_metrics_session_start(ws);
 
     /* the request lives as long as the WebSocket: finalized on close */
     r->main->count++;
@@ -285,6 +286,7 @@ ngx_http_ws_timer_handler(ngx_event_t *ev)
 {
     ngx_http_ws_session_t  *ws;
     ngx_connection_t       *c;
+    wscore_timer_result_e   rc;
 
     ws = ev->data;
     c = ws->connection;
@@ -298,7 +300,10 @@ ngx_http_ws_timer_handler(ngx_event_t *ev)
         return;
     }
 
-    switch (wscore_session_on_timer(ws->core, ngx_current_msec)) {
+    rc = wscore_session_on_timer(ws->core, ngx_current_msec);
+    ngx_http_ws_metrics_timer(ws, rc);
+
+    switch (rc) {
 
     case WSCORE_TIMER_UNRESPONSIVE:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
@@ -339,6 +344,7 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     wscore_event_t  ev;
 
     ws->bytes_in += len;
+    ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
 
     while (len) {
         used = wscore_session_receive(ws->core, data, len, ngx_current_msec,
@@ -372,6 +378,8 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_http_ws_frame_t  *frame;
 
     c = ws->connection;
+
+    ngx_http_ws_metrics_event(ws, ev);
 
     /* control replies first, so the wire order follows the input order */
     if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
@@ -481,6 +489,8 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
     if (ws->out_bytes >= ws->conf->send_buffer) {
 
         if (ws->conf->slow_consumer == NGX_HTTP_WS_SLOW_CONSUMER_DROP) {
+            ngx_http_ws_metric_inc(slow_consumer_drops);
+
             if (ws->dropped++ == 0) {
                 ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                               "ws: send buffer over %uz bytes, dropping "
@@ -493,6 +503,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
         ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                       "ws: send buffer over %uz bytes, closing with 1008",
                       ws->conf->send_buffer);
+        ngx_http_ws_metric_inc(slow_consumer_closes);
         ngx_http_ws_start_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                                 "slow consumer");
         ngx_http_ws_after_io(ws);
@@ -568,6 +579,7 @@ static void
 ngx_http_ws_start_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
     const char *reason)
 {
+    ngx_http_ws_metrics_closed_by(ws, NGX_HTTP_WS_CLOSED_BY_SERVER);
     wscore_session_close(ws->core, (uint16_t) code, reason, ngx_current_msec);
 
     if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
@@ -630,6 +642,7 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 
     if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
         ws->paused = 1;
+        ngx_http_ws_metric_inc(backpressure_pauses);
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: output over high-water mark, pausing reads");
 
@@ -711,6 +724,7 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     ws->close_code = wscore_session_close_code(ws->core);
     ws->duration = ngx_current_msec - ws->start;
     ws->bytes_out = c->sent - ws->sent_at_upgrade;
+    ngx_http_ws_metrics_session_end(ws);
 
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "ws: connection closed, code %ui, %M ms, "
@@ -774,6 +788,7 @@ ngx_http_ws_cleanup(void *data)
 
     ngx_http_ws_out_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
+    ngx_http_ws_metrics_session_end(ws);
 
     if (ws->core) {
         wscore_session_destroy(ws->core);

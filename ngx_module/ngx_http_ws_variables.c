@@ -17,7 +17,8 @@ typedef enum {
     NGX_HTTP_WS_VAR_MESSAGES_IN,
     NGX_HTTP_WS_VAR_MESSAGES_OUT,
     NGX_HTTP_WS_VAR_BYTES_IN,
-    NGX_HTTP_WS_VAR_BYTES_OUT
+    NGX_HTTP_WS_VAR_BYTES_OUT,
+    NGX_HTTP_WS_VAR_CLOSED_BY
 } ngx_http_ws_var_e;
 
 
@@ -47,6 +48,9 @@ static ngx_http_variable_t  ngx_http_ws_vars[] = {
 
     { ngx_string("ws_bytes_out"), NULL, ngx_http_ws_variable,
       NGX_HTTP_WS_VAR_BYTES_OUT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_closed_by"), NULL, ngx_http_ws_variable,
+      NGX_HTTP_WS_VAR_CLOSED_BY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -98,6 +102,16 @@ ngx_http_ws_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         /* seconds with milliseconds, like $request_time */
         ms = ws->finalized ? ws->duration : ngx_current_msec - ws->start;
         v->len = ngx_sprintf(p, "%T.%03M", (time_t) (ms / 1000), ms % 1000)
+                 - p;
+        goto found;
+
+    case NGX_HTTP_WS_VAR_CLOSED_BY:
+        /* who sent the first close frame, as ngx_ws_closes_total says */
+        v->len = ngx_sprintf(p, "%s",
+                             ws->closed_by == NGX_HTTP_WS_CLOSED_BY_CLIENT
+                             ? "client"
+                             : ws->closed_by == NGX_HTTP_WS_CLOSED_BY_SERVER
+                             ? "server" : "none")
                  - p;
         goto found;
 

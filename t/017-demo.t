@@ -14,7 +14,8 @@ my $tls_port = $port + 1;
 remove_tree($prefix);
 make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp",
           "$prefix/html");
-system('cp', "$root/conf_examples/chat.html", "$prefix/html/") == 0 or die 'cp failed';
+system('cp', "$root/conf_examples/chat.html", "$root/conf_examples/dashboard.html",
+       "$prefix/html/") == 0 or die 'cp failed';
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
 system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
        . "-keyout $prefix/conf/certs/demo.key -out $prefix/conf/certs/demo.crt "
@@ -72,6 +73,20 @@ $json->expect('text {"op":"error","id":2,"code":"forbidden","message":"channel n
 
 $res = http_request(port => $port, raw => "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the index answers');
+like($res->{body}, qr{<title>ngx_ws dashboard</title>}, 'with the dashboard');
+$res = http_request(port => $port, raw => "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+like($res->{body}, qr/^ngx_ws_connections\{server="localhost",location="\/ws"\} 1$/m,
+     '/metrics: Prometheus text, the JSON client still open');
+like($res->{body}, qr/^ngx_ws_publishes_total\{kind="channel",result="ok"\} 2$/m,
+     '/metrics: the two publishes');
+$res = http_request(port => $port, raw => "GET /metrics?format=json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+like($res->{body}, qr/"channels":\{"count":1,"subscribers":3,"top":\[\{"channel":"room:lobby"/,
+     '/metrics?format=json: the room is the top channel');
+$res = http_request(port => $port, raw => "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, '/healthz: live');
+$res = http_request(port => $port, raw => "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, '/readyz: ready');
+like($res->{body}, qr/"connections":\{"ok":true,"open":3,"max":3500\}/, '/readyz: with detail');
 $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the chat page is served');
 like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');

@@ -1,0 +1,232 @@
+
+/*
+ * ngx_ws: "ws_health", endpoints for load balancers and orchestrators.
+ *
+ * "live" answers 200 whenever a worker answers at all. "ready" answers
+ * 200 or 503 with the checks as JSON: the worker is not shutting down,
+ * the ws_zone has room and holds the metrics, and the connections of all
+ * workers are under the max_connections high-water mark (if set).
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+#define NGX_HTTP_WS_HEALTH_LIVE   0
+#define NGX_HTTP_WS_HEALTH_READY  1
+
+
+struct ngx_http_ws_health_conf_s {
+    ngx_uint_t                 kind;
+    ngx_uint_t                 max_connections;  /* 0: no limit */
+    size_t                     min_zone_free;
+};
+
+
+static ngx_int_t ngx_http_ws_health_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_health_ready(ngx_http_request_t *r,
+    ngx_http_ws_health_conf_t *hc, ngx_buf_t *b);
+
+
+char *
+ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_loc_conf_t *wscf = conf;
+
+    ssize_t                     size;
+    ngx_int_t                   n;
+    ngx_str_t                  *value, arg;
+    ngx_uint_t                  i;
+    ngx_http_ws_main_conf_t    *wmcf;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_ws_health_conf_t  *hc;
+
+    if (wscf->health) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler) {
+        return "conflicts with another content handler in this location "
+               "(ws_listen, ws_publisher, ws_status, proxy_pass...)";
+    }
+
+    hc = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_health_conf_t));
+    if (hc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "live") == 0) {
+        hc->kind = NGX_HTTP_WS_HEALTH_LIVE;
+
+        if (cf->args->nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"ws_health live\" takes no parameters");
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (ngx_strcmp(value[1].data, "ready") == 0) {
+        hc->kind = NGX_HTTP_WS_HEALTH_READY;
+        hc->min_zone_free = ngx_pagesize;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"ws_health\", "
+                           "it must be \"live\" or \"ready\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "max_connections=", 16) == 0) {
+            n = ngx_atoi(value[i].data + 16, value[i].len - 16);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            hc->max_connections = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "min_zone_free=", 14) == 0) {
+            arg.data = value[i].data + 14;
+            arg.len = value[i].len - 14;
+
+            size = ngx_parse_size(&arg);
+
+            if (size == NGX_ERROR) {
+                goto invalid;
+            }
+
+            hc->min_zone_free = size;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    wscf->health = hc;
+    clcf->handler = ngx_http_ws_health_handler;
+
+    if (hc->kind == NGX_HTTP_WS_HEALTH_READY) {
+        wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+        if (!wmcf->status_line) {
+            wmcf->status_file = cf->conf_file->file.name;
+            wmcf->status_line = cf->conf_file->line;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in \"ws_health\", expected "
+                       "\"max_connections=<number above 0>\" or "
+                       "\"min_zone_free=<size>\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_ws_health_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_buf_t                  *b;
+    ngx_http_ws_loc_conf_t     *wscf;
+    ngx_http_ws_health_conf_t  *hc;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+    hc = wscf->health;
+
+    b = ngx_create_temp_buf(r->pool, 512);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (hc->kind == NGX_HTTP_WS_HEALTH_LIVE) {
+        b->last = ngx_sprintf(b->last, "{\"status\":\"live\",\"pid\":%P}\n",
+                              ngx_pid);
+        return ngx_http_ws_send_response(r, NGX_HTTP_OK, "application/json",
+                                         b);
+    }
+
+    rc = ngx_http_ws_health_ready(r, hc, b);
+
+    return ngx_http_ws_send_response(r, rc, "application/json", b);
+}
+
+
+static ngx_int_t
+ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
+    ngx_buf_t *b)
+{
+    u_char                     *p;
+    size_t                      free;
+    ngx_uint_t                  ok, zone_ok, conn_ok, worker_ok;
+    ngx_http_ws_zone_ctx_t     *ctx;
+    ngx_http_ws_main_conf_t    *wmcf;
+    ngx_http_ws_metrics_shm_t  *shm;
+    ngx_http_ws_metrics_sum_t   sum;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    ctx = wmcf->zone->data;
+
+    /* a worker told to quit still answers, but takes no new clients */
+    worker_ok = !(ngx_exiting || ngx_terminate || ngx_quit);
+
+    free = ctx->shpool->pfree * ngx_pagesize;
+
+    zone_ok = (ngx_http_ws_metrics_sum(r, &sum, &shm) == NGX_OK
+               && free >= hc->min_zone_free);
+
+    conn_ok = (hc->max_connections == 0
+               || sum.connections < (int64_t) hc->max_connections);
+
+    ok = worker_ok && zone_ok && conn_ok;
+
+    p = b->last;
+
+    p = ngx_slprintf(p, b->end, "{\"status\":\"%s\",\"checks\":{"
+                     "\"worker\":{\"ok\":%s,\"pid\":%P},"
+                     "\"zone\":{\"ok\":%s,\"free\":%uz,\"min_free\":%uz},"
+                     "\"connections\":{\"ok\":%s,\"open\":%L",
+                     ok ? "ready" : "not ready",
+                     worker_ok ? "true" : "false", ngx_pid,
+                     zone_ok ? "true" : "false", free, hc->min_zone_free,
+                     conn_ok ? "true" : "false", sum.connections);
+
+    if (hc->max_connections) {
+        p = ngx_slprintf(p, b->end, ",\"max\":%ui", hc->max_connections);
+    }
+
+    p = ngx_slprintf(p, b->end, "}}}\n");
+
+    b->last = p;
+
+    if (!ok) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: not ready:%s%s%s",
+                      worker_ok ? "" : " worker shutting down",
+                      zone_ok ? "" : " ws_zone short of memory",
+                      conn_ok ? "" : " over max_connections");
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    return NGX_HTTP_OK;
+}
