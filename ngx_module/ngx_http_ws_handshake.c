@@ -23,7 +23,7 @@ static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
     const char *accept);
 static ngx_int_t ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws);
+    ngx_http_ws_session_t *ws, const char **reason);
 
 
 #define ngx_http_ws_header(r, name, value)                                    \
@@ -330,6 +330,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 {
     ngx_int_t               rc;
     ngx_str_t               key, value;
+    const char             *reason;
     ngx_http_ws_session_t  *ws;
 
     ws = ngx_http_ws_session_create(r,
@@ -350,7 +351,11 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     if (ws->conf->deflate) {
-        rc = ngx_http_ws_negotiate_deflate(r, ws);
+        rc = ngx_http_ws_negotiate_deflate(r, ws, &reason);
+
+        if (rc == NGX_HTTP_BAD_REQUEST) {
+            return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST, reason, 1);
+        }
 
         if (rc != NGX_OK) {
             return rc;
@@ -400,11 +405,12 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
  * permessage-deflate (RFC 7692 section 7.1): the first acceptable offer
  * is answered; the rest, and unacceptable offers, are declined by
  * omission. Only a Sec-WebSocket-Extensions header that breaks the
- * grammar of RFC 6455 section 9.1 fails the handshake.
+ * grammar of RFC 6455 section 9.1 fails the handshake: NGX_HTTP_BAD_REQUEST
+ * with *reason set.
  */
 static ngx_int_t
 ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws)
+    ngx_http_ws_session_t *ws, const char **reason)
 {
     ngx_str_t                      key, value;
     wscore_str_t                   offers;
@@ -428,7 +434,8 @@ ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
     wscore_deflate_negotiate(&policy, offers.data, offers.len, &n);
 
     if (n.outcome == WSCORE_DEFLATE_MALFORMED) {
-        return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST, n.reason, 1);
+        *reason = n.reason;
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     if (n.outcome == WSCORE_DEFLATE_DECLINED) {
