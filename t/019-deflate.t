@@ -244,6 +244,66 @@ CONF
     check_logs($ngx);
 }
 
+# The directives at `nginx -t`: documented forms pass, bad values fail
+# with a message naming the directive.
+{
+    use File::Path qw(make_path remove_tree);
+    my $prefix = "$root/t/servroot/019-deflate-config";
+    my $nginx_t = sub {
+        my ($location_body) = @_;
+        remove_tree($prefix);
+        make_path("$prefix/conf", "$prefix/logs");
+        open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+        print $fh "load_module ${\ module_path()};\npid logs/nginx.pid;\n"
+            . "error_log logs/error.log;\nevents {}\nhttp {\n"
+            . join('', map { "    ${_}_temp_path $prefix/$_;\n" }
+                           qw(client_body proxy fastcgi uwsgi scgi))
+            . "    access_log off;\n    server {\n"
+            . "        listen 127.0.0.1:$port;\n"
+            . "        location /ws { $location_body }\n    }\n}\n";
+        close $fh;
+        my $out = `${\ nginx_bin()} -t -p $prefix/ -c conf/nginx.conf 2>&1`;
+        return ($? >> 8, $out);
+    };
+    for my $good ('ws_listen; ws_deflate on;',
+                  'ws_listen; ws_deflate off; ws_max_message_size 0;',
+                  'ws_listen; ws_deflate on; ws_deflate_server_max_window_bits 9; '
+                  . 'ws_deflate_client_max_window_bits 8; ws_deflate_level 9; '
+                  . 'ws_deflate_mem_level 1; ws_deflate_min_size 0; '
+                  . 'ws_deflate_server_no_context_takeover on;') {
+        my ($rc, $out) = $nginx_t->($good);
+        is($rc, 0, "nginx -t accepts: $good") or diag($out);
+    }
+    my @bad = (
+        ['ws_listen; ws_deflate maybe;',
+         qr/invalid value "maybe" in "ws_deflate" directive/],
+        ['ws_listen; ws_deflate_server_max_window_bits 8;',
+         qr/"ws_deflate_server_max_window_bits" directive must be between 9 and 15/],
+        ['ws_listen; ws_deflate_server_max_window_bits 16;',
+         qr/"ws_deflate_server_max_window_bits" directive must be between 9 and 15/],
+        ['ws_listen; ws_deflate_client_max_window_bits 7;',
+         qr/"ws_deflate_client_max_window_bits" directive must be between 8 and 15/],
+        ['ws_listen; ws_deflate_level 0;',
+         qr/"ws_deflate_level" directive must be between 1 and 9/],
+        ['ws_listen; ws_deflate_level fast;',
+         qr/"ws_deflate_level" directive invalid number/],
+        ['ws_listen; ws_deflate_mem_level 10;',
+         qr/"ws_deflate_mem_level" directive must be between 1 and 9/],
+        ['ws_listen; ws_deflate_min_size lots;',
+         qr/"ws_deflate_min_size" directive invalid value/],
+        ['ws_listen; ws_deflate_server_no_context_takeover yes;',
+         qr/invalid value "yes" in "ws_deflate_server_no_context_takeover" directive/],
+        ['ws_listen; ws_deflate on; ws_max_message_size 0;',
+         qr/"ws_deflate" needs a "ws_max_message_size" other than 0/],
+    );
+    for my $case (@bad) {
+        my ($rc, $out) = $nginx_t->($case->[0]);
+        isnt($rc, 0, "nginx -t refuses: $case->[0]");
+        like($out, $case->[1], "message for: $case->[0]");
+    }
+    remove_tree($prefix);
+}
+
 run_tests();
 done_testing();
 
