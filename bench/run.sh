@@ -6,6 +6,9 @@
 # Knobs (environment): DURATION (s, default 10), ECHO_CONNS (1000), SIZE (64),
 # PIPELINE (1), FANOUT_SUBS (1000), FANOUT_RATES (publishes/s, "100 1000":
 # one rate the servers can follow, one that saturates a worker),
+# DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
+# without deflate, and with shared and per-connection compression, "1000";
+# empty skips it),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -21,6 +24,8 @@ SIZE=${SIZE:-64}
 PIPELINE=${PIPELINE:-1}
 FANOUT_SUBS=${FANOUT_SUBS:-1000}
 FANOUT_RATES=${FANOUT_RATES:-"100 1000"}
+DEFLATE_RATES=${DEFLATE_RATES-"1000"}
+DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
 RESULTS="$BENCH_DIR/results"
 WORK=$(mktemp -d /tmp/bench-run.XXXXXX)
@@ -134,6 +139,9 @@ WS_PORT=$BASE_PORT
 start_nginx ngx_ws "$WS_PORT" "load_module $MODULE;" "ws_zone bench 64m;" '
         location = /echo { ws_listen; ws_echo on; }
         location ~ "^/sub/(?<ch>[a-z0-9]+)$" { ws_listen; ws_subscribe bench:$ch; }
+        location ~ "^/zsub/(?<ch>[a-z0-9]+)$" {
+            ws_listen; ws_subscribe bench:$ch; ws_deflate on;
+        }
         location ~ "^/pub/(?<ch>[a-z0-9]+)$" { ws_publisher bench:$ch; }'
 WS_PID=$LAST_PID
 
@@ -146,6 +154,22 @@ for rate in $FANOUT_RATES; do
     run_wsload ngx_ws fanout --url "ws://127.0.0.1:$WS_PORT/sub/r$rate" \
         --publish "http://127.0.0.1:$WS_PORT/pub/r$rate" --connections "$FANOUT_SUBS" \
         --rate "$rate" --duration "$DURATION" --server-pid "$WS_PID"
+done
+# permessage-deflate: "shared" subscribers agree to no server context
+# takeover and get one frame compressed once per worker; "own" ones are
+# compressed one by one, each in its own context.
+for rate in $DEFLATE_RATES; do
+    for mode in off shared own; do
+        echo "== ngx_ws fanout, deflate $mode: $FANOUT_SUBS subscribers, $DEFLATE_SIZE B," \
+             "$rate msg/s, ${DURATION}s"
+        sub=zsub; deflate=(--deflate "$mode")
+        if [ "$mode" = off ]; then sub=sub; deflate=(); fi
+        run_wsload "ngx_ws_deflate_$mode" fanout \
+            --url "ws://127.0.0.1:$WS_PORT/$sub/z$mode$rate" \
+            --publish "http://127.0.0.1:$WS_PORT/pub/z$mode$rate" --connections "$FANOUT_SUBS" \
+            --size "$DEFLATE_SIZE" --rate "$rate" --duration "$DURATION" \
+            --server-pid "$WS_PID" "${deflate[@]}"
+    done
 done
 kill "$WS_PID"; wait "$WS_PID" 2>/dev/null || true
 check_server_log ngx_ws

@@ -24,6 +24,10 @@ struct Options {
     std::size_t max_publish_in_flight = 1000;
     int source_addresses = 4;
     std::optional<pid_t> server_pid;
+    // permessage-deflate offer: empty (none), or the header value for
+    // "--deflate own" (context takeover) / "--deflate shared" (no server
+    // context takeover: the server may share one compressed frame).
+    std::string deflate_offer;
 };
 
 // Parses argv; on error prints usage to stderr and returns nullopt.
