@@ -144,20 +144,23 @@ ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
     if (shared && zlen >= len) {
         /*
          * Incompressible: without context takeover nothing ties the next
-         * message to this one, so the plain frame is the smaller answer.
-         * (With takeover the client must see what our window saw.)
+         * message to this one, so the plain frame is the smaller answer
+         * (and is what the cache hands to the other subscribers). With
+         * takeover the client must see what our window saw.
          */
         frame->refs++;
-        return frame;
-    }
+        out = frame;
 
-    out = ngx_http_ws_frame_alloc_compressed(ws->connection->log, opcode,
-                                             zlen, &p);
-    if (out == NULL) {
-        return NULL;
-    }
+    } else {
+        /* made with the caller's reference */
+        out = ngx_http_ws_frame_alloc_compressed(ws->connection->log, opcode,
+                                                 zlen, &p);
+        if (out == NULL) {
+            return NULL;
+        }
 
-    ngx_memcpy(p, z, zlen);
+        ngx_memcpy(p, z, zlen);
+    }
 
     if (shared && cache && cache->n < NGX_HTTP_WS_DEFLATE_CACHE) {
         cache->key[cache->n] = key;

@@ -153,12 +153,18 @@ CONF
         config => <<'CONF');
     location = /sub { ws_listen; ws_subscribe news; ws_deflate on; }
     location = /pub { ws_publisher news; }
+    location = /json {
+        ws_listen; ws_protocol json; ws_channels_allow news; ws_deflate on;
+    }
 CONF
     my $nct = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\n";
     my @shared = map { ws_connect(uri => '/sub', headers => $nct) } 1 .. 3;
     my $own = ws_connect(uri => '/sub',
         headers => "Sec-WebSocket-Extensions: permessage-deflate\n");
     my $plain = ws_connect(uri => '/sub');
+    my $json = ws_connect(uri => '/json', headers => $nct);
+    $json->send_text('{"op":"subscribe","channel":"news","id":1}');
+    $json->expect('text {"op":"ack","id":1}', "$name - JSON subscriber joins");
     my $msg = chat_json(30);
     for my $round (1 .. 2) {
         my $res = http_request(port => $port, raw => "POST /pub HTTP/1.1\r\n"
@@ -193,6 +199,32 @@ CONF
         ok($f->{rsv} == 0 && $f->{payload} eq $msg,
            "$name plain #$round - a client without deflate gets plain text");
     }
+    (my $escaped = $msg) =~ s/(["\\])/\\$1/g;  # a text body is a JSON string there
+    for my $round (1 .. 2) {
+        my $f = read_data_frame($json, "$name json #$round") or next;
+        is($f->{rsv}, 4, "$name json #$round - the envelope is compressed");
+        ok(inflate_message(inflater(15), $f->{payload}) eq
+           qq({"op":"message","channel":"news","seq":$round,"data":"$escaped"}),
+           "$name json #$round - and inflates to the envelope");
+    }
+
+    # Incompressible data: no-context-takeover subscribers get the plain
+    # frame (smaller), the same for all; the takeover one must get it
+    # compressed (its window has to see it).
+    my $noise = join '', map { chr(int rand 256) } 1 .. 2000;
+    my $res = http_request(port => $port, raw => "POST /pub HTTP/1.1\r\n"
+        . "Host: localhost\r\nConnection: close\r\n"
+        . "Content-Type: application/octet-stream\r\n"
+        . "Content-Length: " . length($noise) . "\r\n\r\n$noise");
+    like($res->{status}, qr/^20[0-9]$/, "$name noise - published");
+    for my $i (0 .. $#shared) {
+        my $f = read_data_frame($shared[$i], "$name noise shared $i") or next;
+        ok($f->{rsv} == 0 && $f->{op} == 2 && $f->{payload} eq $noise,
+           "$name noise shared $i - plain binary, unchanged");
+    }
+    my $f = read_data_frame($own, "$name noise own");
+    ok($f && $f->{rsv} == 4 && inflate_message($own_inf, $f->{payload}) eq $noise,
+       "$name noise own - compressed in its context, inflates unchanged");
     check_logs($ngx);
 }
 
