@@ -134,7 +134,8 @@ $(BUILD)/npm/node_modules/playwright-core/package.json:
 test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
-FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol
+FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
+           fuzz_deflate
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

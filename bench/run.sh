@@ -13,7 +13,9 @@
 # SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"),
 # FANOUT_CASES ("subscribers:publishes/s ...", "1000:1000 10000:10
 # 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
-# CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout idle connect"),
+# DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
+# without deflate, and with shared and per-connection compression, "1000"),
+# CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout deflate idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -32,7 +34,9 @@ FANOUT_CASES=${FANOUT_CASES:-"1000:1000 10000:10 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
-WORKLOADS=${WORKLOADS:-"echo fanout idle connect"}
+WORKLOADS=${WORKLOADS:-"echo fanout deflate idle connect"}
+DEFLATE_RATES=${DEFLATE_RATES:-"1000"}
+DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
 RESULTS="$BENCH_DIR/results"
 JSONL="$RESULTS/latest.jsonl"
@@ -140,6 +144,9 @@ start_ngx_ws() {  # $1 port, $2 workers
     write_nginx_conf "ngx_ws-w$2" "$1" "$2" "load_module $MODULE;" "ws_zone bench 64m;" '
         location = /echo { ws_listen; ws_echo on; }
         location ~ "^/sub/(?<ch>[a-z0-9]+)$" { ws_listen; ws_subscribe bench:$ch; }
+        location ~ "^/zsub/(?<ch>[a-z0-9]+)$" {
+            ws_listen; ws_subscribe bench:$ch; ws_deflate on;
+        }
         location ~ "^/pub/(?<ch>[a-z0-9]+)$" { ws_publisher bench:$ch; }'
     start_server "$(server_cpus_for "$2")" "$1" "$NGINX" -p "$WORK/ngx_ws-w$2" -c conf/nginx.conf
 }
@@ -278,6 +285,33 @@ bench_fanout() {
             port=$((port + 1))
         done
     done
+}
+
+# permessage-deflate: "shared" subscribers agree to no server context
+# takeover and get one frame compressed once per worker; "own" ones are
+# compressed one by one, each in its own context; "off" is the baseline.
+# The 1,000 subscribers get DEFLATE_SIZE-byte chat-like JSON messages.
+bench_deflate() {
+    local port=$((BASE_PORT + 40)) rate mode sub
+    start_ngx_ws "$port" 1
+    for rate in $DEFLATE_RATES; do
+        for mode in off shared own; do
+            echo "== fanout ngx_ws, deflate $mode: 1000 subscribers, $DEFLATE_SIZE B," \
+                 "$rate msg/s, ${DURATION}s x $RUNS"
+            for run in $(seq 1 "$RUNS"); do
+                local deflate=(--deflate "$mode") ch="z$mode${rate}n$run"
+                sub=zsub
+                if [ "$mode" = off ]; then sub=sub; deflate=(); fi
+                run_wsload "ngx_ws_deflate_$mode" 1 "$run" fanout \
+                    --url "ws://127.0.0.1:$port/$sub/$ch" \
+                    --publish "http://127.0.0.1:$port/pub/$ch" --connections 1000 \
+                    --size "$DEFLATE_SIZE" --rate "$rate" --duration "$DURATION" \
+                    --sources 8 "${deflate[@]}"
+            done
+        done
+    done
+    stop_server
+    check_server_log ngx_ws-w1
 }
 
 # Every run gets a fresh server, so each starts from the same memory.

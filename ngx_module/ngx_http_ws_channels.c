@@ -15,10 +15,14 @@
 
 
 typedef struct {
-    ngx_http_ws_msg_t    *msg;
-    ngx_http_ws_frame_t  *frame;       /* the message as published */
-    ngx_http_ws_frame_t  *envelope;    /* in the JSON envelope */
-    ngx_uint_t            delivered;
+    ngx_http_ws_msg_t            *msg;
+    ngx_http_ws_frame_t          *frame;      /* the message as published */
+    ngx_http_ws_frame_t          *envelope;   /* in the JSON envelope */
+    ngx_uint_t                    delivered;
+
+    /* their compressed forms, shared by subscribers that allow it */
+    ngx_http_ws_deflate_cache_t   frame_deflated;
+    ngx_http_ws_deflate_cache_t   envelope_deflated;
 } ngx_http_ws_delivery_t;
 
 
@@ -98,7 +102,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
     ngx_str_t                   *name;
     ngx_uint_t                   i;
     ngx_http_complex_value_t    *cv;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_subscription_t   *sub;
 
     if (ws->conf->subscribe) {
         ws->subscriptions = ngx_array_create(r->pool,
@@ -159,7 +163,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 {
     ngx_uint_t                   i, n;
     ngx_array_t                 *configured;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_subscription_t   *sub;
 
     configured = ws->subscriptions;
 
@@ -230,7 +234,7 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     int                          rc;
     u_char                      *p;
     ngx_http_ws_main_conf_t     *wmcf;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_subscription_t   *sub;
 
     if (ngx_http_ws_router == NULL || ws->subscriptions == NULL) {
         return NGX_ERROR;
@@ -313,7 +317,7 @@ ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
 {
     ngx_uint_t                   i;
     ngx_http_ws_main_conf_t     *wmcf;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_subscription_t   *sub;
 
     if (ws->subscriptions == NULL || ngx_http_ws_router == NULL) {
         return NGX_DECLINED;
@@ -355,7 +359,7 @@ void
 ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 {
     ngx_str_t                    name;
-    ngx_http_ws_subscription_t  *sub;
+    ngx_http_ws_subscription_t   *sub;
 
     /* before the upgrade, names were evaluated but never subscribed */
     if (!ws->upgraded) {
@@ -450,6 +454,8 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
     d.frame = NULL;
     d.envelope = NULL;
     d.delivered = 0;
+    d.frame_deflated.n = 0;
+    d.envelope_deflated.n = 0;
 
     /*
      * Subscribers that joined after the message was published are skipped
@@ -462,6 +468,9 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
                                         msg->seq ? msg->seq : UINT64_MAX,
                                         ngx_http_ws_channels_visit, &d);
     ngx_http_ws_metrics_delivered(msg, d.delivered);
+
+    ngx_http_ws_deflate_cache_release(&d.frame_deflated);
+    ngx_http_ws_deflate_cache_release(&d.envelope_deflated);
 
     if (d.frame) {
         ngx_http_ws_frame_release(d.frame);
@@ -511,10 +520,11 @@ ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
 static void
 ngx_http_ws_channels_visit(void *subscriber, void *data)
 {
-    ngx_http_ws_delivery_t  *d = data;
+    ngx_http_ws_delivery_t       *d = data;
 
-    ngx_http_ws_frame_t    *frame;
-    ngx_http_ws_session_t  *ws;
+    ngx_http_ws_frame_t          *frame;
+    ngx_http_ws_session_t        *ws;
+    ngx_http_ws_deflate_cache_t  *cache;
 
     ws = subscriber;
 
@@ -527,6 +537,7 @@ ngx_http_ws_channels_visit(void *subscriber, void *data)
         }
 
         frame = d->envelope;
+        cache = &d->envelope_deflated;
 
     } else {
         if (d->frame == NULL) {
@@ -538,9 +549,10 @@ ngx_http_ws_channels_visit(void *subscriber, void *data)
         }
 
         frame = d->frame;
+        cache = &d->frame_deflated;
     }
 
-    if (frame && ngx_http_ws_session_push(ws, frame) == NGX_OK) {
+    if (frame && ngx_http_ws_session_push(ws, frame, cache) == NGX_OK) {
         d->delivered++;
     }
 }

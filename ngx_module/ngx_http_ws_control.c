@@ -177,7 +177,7 @@ static void
 ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    if (ngx_http_ws_queue_frame(ws, frame) == NGX_OK) {
+    if (ngx_http_ws_queue_message(ws, frame, NULL) == NGX_OK) {
         ws->messages_out++;
     }
 

@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);
 static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
     const char *accept);
+static ngx_int_t ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, const char **reason);
 
 
 #define ngx_http_ws_header(r, name, value)                                    \
@@ -328,6 +330,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 {
     ngx_int_t               rc;
     ngx_str_t               key, value;
+    const char             *reason;
     ngx_http_ws_session_t  *ws;
 
     ws = ngx_http_ws_session_create(r,
@@ -345,6 +348,18 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (ws->conf->deflate) {
+        rc = ngx_http_ws_negotiate_deflate(r, ws, &reason);
+
+        if (rc == NGX_HTTP_BAD_REQUEST) {
+            return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST, reason, 1);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     ngx_str_set(&key, "Upgrade");
@@ -383,4 +398,75 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     return ngx_http_ws_session_start(ws);
+}
+
+
+/*
+ * permessage-deflate (RFC 7692 section 7.1): the first acceptable offer
+ * is answered; the rest, and unacceptable offers, are declined by
+ * omission. Only a Sec-WebSocket-Extensions header that breaks the
+ * grammar of RFC 6455 section 9.1 fails the handshake: NGX_HTTP_BAD_REQUEST
+ * with *reason set.
+ */
+static ngx_int_t
+ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, const char **reason)
+{
+    ngx_str_t                      key, value;
+    wscore_str_t                   offers;
+    ngx_http_ws_loc_conf_t        *wscf;
+    wscore_deflate_policy_t        policy;
+    wscore_deflate_negotiation_t   n;
+
+    wscf = ws->conf;
+
+    ngx_http_ws_header(r, "Sec-WebSocket-Extensions", &offers);
+
+    if (offers.data == NULL) {
+        return NGX_OK;
+    }
+
+    policy.server_max_window_bits = wscf->deflate_server_max_window_bits;
+    policy.client_max_window_bits = wscf->deflate_client_max_window_bits;
+    policy.server_no_context_takeover =
+                                   wscf->deflate_server_no_context_takeover;
+
+    wscore_deflate_negotiate(&policy, offers.data, offers.len, &n);
+
+    if (n.outcome == WSCORE_DEFLATE_MALFORMED) {
+        *reason = n.reason;
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    if (n.outcome == WSCORE_DEFLATE_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: permessage-deflate declined: %s", n.reason);
+        return NGX_OK;
+    }
+
+    if (wscore_session_enable_deflate(ws->core, &n.params) != 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ws->deflate = n.params;
+    ws->deflate_on = 1;
+
+    value.len = n.answer_len;
+    value.data = ngx_pnalloc(r->pool, n.answer_len);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(value.data, n.answer, n.answer_len);
+
+    ngx_str_set(&key, "Sec-WebSocket-Extensions");
+
+    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws: permessage-deflate agreed: \"%V\"", &value);
+
+    return NGX_OK;
 }

@@ -49,6 +49,30 @@ static ngx_conf_post_handler_pt  ngx_http_ws_max_subscriptions_post =
     ngx_http_ws_check_max_subscriptions;
 
 
+/* Bounds of a number directive, checked with a message that names it. */
+typedef struct {
+    ngx_conf_post_handler_pt  post_handler;
+    ngx_uint_t                low;
+    ngx_uint_t                high;
+} ngx_http_ws_bounds_t;
+
+static char *ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post,
+    void *data);
+
+/* zlib's raw deflate cannot compress with a 256-byte (8-bit) window */
+static ngx_http_ws_bounds_t  ngx_http_ws_server_window_bounds =
+    { ngx_http_ws_check_bounds, 9, 15 };
+
+static ngx_http_ws_bounds_t  ngx_http_ws_client_window_bounds =
+    { ngx_http_ws_check_bounds, 8, 15 };
+
+static ngx_http_ws_bounds_t  ngx_http_ws_deflate_level_bounds =
+    { ngx_http_ws_check_bounds, 1, 9 };
+
+static ngx_http_ws_bounds_t  ngx_http_ws_mem_level_bounds =
+    { ngx_http_ws_check_bounds, 1, 9 };
+
+
 /* Below this a single control frame could not be queued. */
 #define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
 
@@ -203,6 +227,55 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_deflate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate),
+      NULL },
+
+    { ngx_string("ws_deflate_server_max_window_bits"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_server_max_window_bits),
+      &ngx_http_ws_server_window_bounds },
+
+    { ngx_string("ws_deflate_client_max_window_bits"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_client_max_window_bits),
+      &ngx_http_ws_client_window_bounds },
+
+    { ngx_string("ws_deflate_server_no_context_takeover"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_server_no_context_takeover),
+      NULL },
+
+    { ngx_string("ws_deflate_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_level),
+      &ngx_http_ws_deflate_level_bounds },
+
+    { ngx_string("ws_deflate_mem_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_mem_level),
+      &ngx_http_ws_mem_level_bounds },
+
+    { ngx_string("ws_deflate_min_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_loc_conf_t, deflate_min_size),
+      NULL },
+
       ngx_null_command
 };
 
@@ -284,6 +357,13 @@ ngx_http_ws_create_loc_conf(ngx_conf_t *cf)
     wscf->protocol = NGX_CONF_UNSET_UINT;
     wscf->channels_allow = NGX_CONF_UNSET_PTR;
     wscf->max_subscriptions = NGX_CONF_UNSET_UINT;
+    wscf->deflate = NGX_CONF_UNSET;
+    wscf->deflate_server_max_window_bits = NGX_CONF_UNSET_UINT;
+    wscf->deflate_client_max_window_bits = NGX_CONF_UNSET_UINT;
+    wscf->deflate_server_no_context_takeover = NGX_CONF_UNSET;
+    wscf->deflate_level = NGX_CONF_UNSET_UINT;
+    wscf->deflate_mem_level = NGX_CONF_UNSET_UINT;
+    wscf->deflate_min_size = NGX_CONF_UNSET_SIZE;
 
     return wscf;
 }
@@ -320,6 +400,28 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NULL);
     ngx_conf_merge_uint_value(conf->max_subscriptions,
                               prev->max_subscriptions, 64);
+
+    ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
+    ngx_conf_merge_uint_value(conf->deflate_server_max_window_bits,
+                              prev->deflate_server_max_window_bits, 15);
+    ngx_conf_merge_uint_value(conf->deflate_client_max_window_bits,
+                              prev->deflate_client_max_window_bits, 15);
+    ngx_conf_merge_value(conf->deflate_server_no_context_takeover,
+                         prev->deflate_server_no_context_takeover, 0);
+    /* level 1, as gzip_comp_level: most of the gain for little CPU */
+    ngx_conf_merge_uint_value(conf->deflate_level, prev->deflate_level, 1);
+    ngx_conf_merge_uint_value(conf->deflate_mem_level,
+                              prev->deflate_mem_level, 8);
+    ngx_conf_merge_size_value(conf->deflate_min_size,
+                              prev->deflate_min_size, 64);
+
+    /* the message limit is what stops a small frame inflating forever */
+    if (conf->enabled && conf->deflate && conf->max_message_size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_deflate\" needs a \"ws_max_message_size\" "
+                           "other than 0, which bounds inflated messages");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
         && conf->channels_allow == NULL)
@@ -648,6 +750,32 @@ ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 static char *
+ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_ws_bounds_t  *bounds = post;
+    ngx_uint_t            *np = data;
+
+    u_char  *msg;
+
+    if (*np >= bounds->low && *np <= bounds->high) {
+        return NGX_CONF_OK;
+    }
+
+    /* NGINX prints it as: "<directive>" directive <msg> */
+    msg = ngx_pnalloc(cf->pool, sizeof("must be between  and ")
+                                + 2 * NGX_INT_T_LEN);
+    if (msg == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *ngx_sprintf(msg, "must be between %ui and %ui", bounds->low,
+                 bounds->high) = '\0';
+
+    return (char *) msg;
+}
+
+
+static char *
 ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_uint_t  *np = data;
@@ -740,4 +868,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
     ngx_http_ws_ipc_exit_process(cycle);
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
+    ngx_http_ws_deflate_exit_process(cycle);
 }

@@ -65,6 +65,15 @@ typedef struct {
     ngx_uint_t                 max_subscriptions;
     ngx_uint_t                 metrics_location; /* label index + 1 */
     ngx_http_ws_health_conf_t *health;           /* ws_health */
+
+    /* permessage-deflate (ws_deflate*) */
+    ngx_flag_t                 deflate;
+    ngx_uint_t                 deflate_server_max_window_bits;
+    ngx_uint_t                 deflate_client_max_window_bits;
+    ngx_flag_t                 deflate_server_no_context_takeover;
+    ngx_uint_t                 deflate_level;
+    ngx_uint_t                 deflate_mem_level;
+    size_t                     deflate_min_size;
 } ngx_http_ws_loc_conf_t;
 
 
@@ -77,6 +86,19 @@ typedef struct {
     size_t                     len;
     u_char                     data[1];
 } ngx_http_ws_frame_t;
+
+
+/*
+ * Compressed forms of one message made during one delivery, by compressor
+ * settings: subscribers without server context takeover share them.
+ */
+#define NGX_HTTP_WS_DEFLATE_CACHE  4
+
+typedef struct {
+    ngx_uint_t                 key[NGX_HTTP_WS_DEFLATE_CACHE];
+    ngx_http_ws_frame_t       *frame[NGX_HTTP_WS_DEFLATE_CACHE];
+    ngx_uint_t                 n;
+} ngx_http_ws_deflate_cache_t;
 
 
 typedef struct ngx_http_ws_out_s  ngx_http_ws_out_t;
@@ -134,6 +156,10 @@ typedef struct {
     u_char                     direct_name[sizeof("conn:") + NGX_ATOMIC_T_LEN];
     uint64_t                   dropped;          /* slow-consumer drops */
 
+    /* permessage-deflate, when negotiated */
+    wscore_deflate_params_t    deflate;
+    wscore_deflater_t         *deflater;         /* own, context takeover */
+
     unsigned                   upgraded:1;
     unsigned                   paused:1;         /* back-pressure */
     unsigned                   shutting_down:1;
@@ -141,6 +167,7 @@ typedef struct {
     unsigned                   flush_posted:1;
     unsigned                   counted:1;        /* in the metrics gauge */
     unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
+    unsigned                   deflate_on:1;
 } ngx_http_ws_session_t;
 
 
@@ -155,7 +182,7 @@ ngx_http_ws_session_t *ngx_http_ws_session_create(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);
 ngx_int_t ngx_http_ws_session_start(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
-    ngx_http_ws_frame_t *frame);
+    ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 
 /* ngx_http_ws_channels.c */
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
@@ -188,10 +215,19 @@ ngx_int_t ngx_http_ws_send_response(ngx_http_request_t *r, ngx_uint_t status,
 /* ngx_http_ws_publisher.c */
 ngx_int_t ngx_http_ws_publisher_handler(ngx_http_request_t *r);
 
+/* ngx_http_ws_deflate.c */
+ngx_int_t ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
+void ngx_http_ws_deflate_cache_release(ngx_http_ws_deflate_cache_t *cache);
+void ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws);
+void ngx_http_ws_deflate_exit_process(ngx_cycle_t *cycle);
+
 /* ngx_http_ws_output.c */
 ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,
     wscore_opcode_e opcode, const u_char *payload, size_t len);
 ngx_http_ws_frame_t *ngx_http_ws_frame_alloc(ngx_log_t *log,
+    wscore_opcode_e opcode, size_t len, u_char **payload);
+ngx_http_ws_frame_t *ngx_http_ws_frame_alloc_compressed(ngx_log_t *log,
     wscore_opcode_e opcode, size_t len, u_char **payload);
 void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
 ngx_int_t ngx_http_ws_queue_frame(ngx_http_ws_session_t *ws,

@@ -24,6 +24,8 @@
 
 static ngx_http_ws_out_t *ngx_http_ws_out_alloc(ngx_log_t *log);
 static void ngx_http_ws_out_put(ngx_http_ws_out_t *out);
+static ngx_http_ws_frame_t *ngx_http_ws_frame_new(ngx_log_t *log,
+    wscore_opcode_e opcode, ngx_uint_t rsv1, size_t len, u_char **payload);
 
 
 static ngx_http_ws_out_t  *ngx_http_ws_out_cache;
@@ -66,11 +68,28 @@ ngx_http_ws_frame_t *
 ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
     u_char **payload)
 {
+    return ngx_http_ws_frame_new(log, opcode, 0, len, payload);
+}
+
+
+/* The same with RSV1 set: a permessage-deflate message (RFC 7692). */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_alloc_compressed(ngx_log_t *log, wscore_opcode_e opcode,
+    size_t len, u_char **payload)
+{
+    return ngx_http_ws_frame_new(log, opcode, 1, len, payload);
+}
+
+
+static ngx_http_ws_frame_t *
+ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
+    ngx_uint_t rsv1, size_t len, u_char **payload)
+{
     size_t                hlen;
     u_char                header[WSCORE_MAX_HEADER_LEN];
     ngx_http_ws_frame_t  *frame;
 
-    hlen = wscore_frame_header_encode(header, opcode, 1, 0, len);
+    hlen = wscore_frame_header_encode(header, opcode, 1, (int) rsv1, len);
 
     frame = ngx_alloc(offsetof(ngx_http_ws_frame_t, data) + hlen + len, log);
     if (frame == NULL) {

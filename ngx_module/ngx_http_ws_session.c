@@ -422,7 +422,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
             break;
         }
 
-        if (ngx_http_ws_queue_frame(ws, frame) != NGX_OK) {
+        if (ngx_http_ws_queue_message(ws, frame, NULL) != NGX_OK) {
             ngx_http_ws_frame_release(frame);
             ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             break;
@@ -474,11 +474,13 @@ ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
 /*
  * Queues a frame other connections pushed at this one (a channel
- * message). Past the send-buffer cap the ws_slow_consumer policy applies:
- * drop the message and count it, or close with 1008.
+ * message), compressed through cache where the connection allows it. Past
+ * the send-buffer cap the ws_slow_consumer policy applies: drop the
+ * message and count it, or close with 1008.
  */
 ngx_int_t
-ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
+ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
+    ngx_http_ws_deflate_cache_t *cache)
 {
     if (ws->finalized
         || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
@@ -510,7 +512,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
         return NGX_DECLINED;
     }
 
-    if (ngx_http_ws_queue_frame(ws, frame) != NGX_OK) {
+    if (ngx_http_ws_queue_message(ws, frame, cache) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -789,6 +791,7 @@ ngx_http_ws_cleanup(void *data)
     ngx_http_ws_out_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
     ngx_http_ws_metrics_session_end(ws);
+    ngx_http_ws_deflate_cleanup(ws);
 
     if (ws->core) {
         wscore_session_destroy(ws->core);

@@ -38,13 +38,18 @@ is($? >> 8, 0, 'nginx -t accepts the demo configuration') or diag($out);
 system($bin, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0 or BAIL_OUT('the demo did not start');
 wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 5);
 
-my $ws = ws_connect(port => $port, uri => '/echo');
+my $offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\n";
+my $ws = ws_connect(port => $port, uri => '/echo', headers => $offer);
+is($ws->{response}{header}{'sec-websocket-extensions'}, 'permessage-deflate',
+   'ws:// echo agrees to permessage-deflate');
 $ws->send_text('hello');
 $ws->expect('text hello', 'ws:// echo');
 $ws->send_close(1000);
 $ws->expect('close 1000', 'ws:// echo closes');
 
-my $wss = ws_connect(port => $tls_port, uri => '/echo', tls => 1);
+my $wss = ws_connect(port => $tls_port, uri => '/echo', tls => 1, headers => $offer);
+is($wss->{response}{header}{'sec-websocket-extensions'}, 'permessage-deflate',
+   'wss:// echo agrees to permessage-deflate');
 $wss->send_binary("\x00\xff");
 $wss->expect('binary_hex 00ff', 'wss:// echo');
 $wss->send_close(1000);

@@ -27,10 +27,19 @@ class FanoutBench final : public WsHandler {
 public:
     FanoutBench(const Options& o, const Endpoint& sub, const Endpoint& pub, int epoll_fd)
         : options_(o),
-          pool_(epoll_fd, sub, PoolOptions{o.connections, o.source_addresses, 256}, *this),
+          pool_(epoll_fd, sub,
+                PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer}, *this),
           publisher_(epoll_fd, publisher_key, pub),
           cpu_(o.server_pid) {
-        body_.assign(o.size > timestamp_digits ? o.size : timestamp_digits, 'x');
+        // After the timestamp, chat-like JSON rather than one repeated
+        // byte, so that permessage-deflate runs compress realistic text.
+        const std::size_t size = o.size > timestamp_digits ? o.size : timestamp_digits;
+        body_.assign(timestamp_digits, '0');
+        for (std::size_t seq = 0; body_.size() < size; ++seq) {
+            body_ += R"({"op":"message","channel":"room:lobby","seq":)" + std::to_string(seq) +
+                     R"(,"data":{"user":"ana","text":"the deploy is done, see the numbers"}})";
+        }
+        body_.resize(size);
     }
 
     RunResult run(int epoll_fd) {

@@ -20,7 +20,8 @@ class IdleBench final : public WsHandler {
 public:
     IdleBench(const Options& o, const Endpoint& ep, int epoll_fd)
         : options_(o),
-          pool_(epoll_fd, ep, PoolOptions{o.connections, o.source_addresses, 256}, *this) {}
+          pool_(epoll_fd, ep, PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer},
+                *this) {}
 
     RunResult run(int epoll_fd) {
         RunResult r;

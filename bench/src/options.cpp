@@ -18,7 +18,7 @@ void usage() {
         "                [--settle S]\n"
         "  wsload connect --url ws://... or http://... --duration S [--concurrency N]\n"
         "common: [--warmup S] [--server-pid PID] [--label NAME] [--sources N]\n"
-        "        [--size B] [--max-in-flight N]\n",
+        "        [--size B] [--max-in-flight N] [--deflate own|shared]\n",
         stderr);
 }
 
@@ -105,6 +105,15 @@ std::optional<Options> parse_options(int argc, char** argv) {
         } else if (flag == "--server-pid") {
             if (!need_number()) return std::nullopt;
             o.server_pid = static_cast<pid_t>(number);
+        } else if (flag == "--deflate") {
+            if (value == "own") {
+                o.deflate_offer = "permessage-deflate";
+            } else if (value == "shared") {
+                o.deflate_offer = "permessage-deflate; server_no_context_takeover";
+            } else {
+                std::fputs("wsload: --deflate wants own or shared\n", stderr);
+                return std::nullopt;
+            }
         } else {
             std::fprintf(stderr, "wsload: unknown option %s\n", argv[i - 1]);
             usage();

@@ -26,6 +26,10 @@ struct Options {
     std::size_t concurrency = 64;  // connect: connections in progress at once
     double settle_s = 3.0;         // idle: wait after the last connect before measuring
     std::optional<pid_t> server_pid;
+    // permessage-deflate offer: empty (none), or the header value for
+    // "--deflate own" (context takeover) / "--deflate shared" (no server
+    // context takeover: the server may share one compressed frame).
+    std::string deflate_offer;
 };
 
 // Parses argv; on error prints usage to stderr and returns nullopt.

@@ -38,7 +38,11 @@ WsClientPool::WsClientPool(int epoll_fd, Endpoint endpoint, PoolOptions options,
                          endpoint_.host_header +
                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n";
+                         "Sec-WebSocket-Version: 13\r\n";
+    if (!options_.deflate_offer.empty()) {
+        handshake_request_ += "Sec-WebSocket-Extensions: " + options_.deflate_offer + "\r\n";
+    }
+    handshake_request_ += "\r\n";
 }
 
 WsClientPool::~WsClientPool() {
@@ -110,6 +114,7 @@ void WsClientPool::fail(std::size_t id, std::string_view why) {
     }
     c.out.clear();
     c.in.clear();
+    c.inflater.release();
     start_connects();
 }
 
@@ -222,6 +227,14 @@ bool WsClientPool::check_handshake(std::size_t id) {
         fail(id, "handshake answered: " + std::string(text.substr(0, eol)));
         return false;
     }
+    if (!options_.deflate_offer.empty()) {
+        // Compressed frames would be miscounted without the agreement.
+        const std::string head(text.substr(0, end + 2));
+        if (head.find("\r\nSec-WebSocket-Extensions: permessage-deflate") == std::string::npos) {
+            fail(id, "permessage-deflate not agreed");
+            return false;
+        }
+    }
     // Frames the server sent right after the 101 stay in the buffer.
     c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(end + 4));
     c.state = State::open;
@@ -260,25 +273,45 @@ void WsClientPool::dispatch_frames(std::size_t id) {
             if (f.fin) {
                 const std::string whole = std::move(c.fragments);
                 c.fragments.clear();
-                handler_.on_message(id, c.fragment_opcode,
-                                    {reinterpret_cast<const std::uint8_t*>(whole.data()),
-                                     whole.size()});
+                deliver(id, c.fragment_opcode, c.fragments_compressed,
+                        {reinterpret_cast<const std::uint8_t*>(whole.data()), whole.size()});
             }
             break;
         default:
             if (f.fin) {
-                handler_.on_message(id, f.opcode, f.payload);
+                deliver(id, f.opcode, f.rsv1, f.payload);
             } else {
                 c.fragment_opcode = f.opcode;
+                c.fragments_compressed = f.rsv1;
                 c.fragments.assign(reinterpret_cast<const char*>(f.payload.data()),
                                    f.payload.size());
             }
             break;
         }
+        if (c.state != State::open) return;
     }
     if (c.state == State::open) {
         c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(offset));
     }
+}
+
+void WsClientPool::deliver(std::size_t id, Opcode opcode, bool compressed,
+                           std::span<const std::uint8_t> payload) {
+    if (!compressed) {
+        handler_.on_message(id, opcode, payload);
+        return;
+    }
+    Connection& c = conns_[id];
+    if (options_.deflate_offer.empty()) {
+        fail(id, "compressed message without permessage-deflate");
+        return;
+    }
+    const auto message = c.inflater.inflate(payload);
+    if (!message) {
+        fail(id, "corrupt compressed message");
+        return;
+    }
+    handler_.on_message(id, opcode, *message);
 }
 
 }  // namespace wsload

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "endpoint.h"
+#include "message_inflater.h"
 #include "ws_frame.h"
 
 namespace wsload {
@@ -30,6 +31,10 @@ struct PoolOptions {
     // Handshakes in progress at once: more would overflow the listen backlog
     // and turn into SYN retries that stall the connect phase for a second.
     std::size_t max_pending = 256;
+    // Sec-WebSocket-Extensions to offer; empty: none. When set, the server
+    // must agree, and its compressed messages are inflated before
+    // on_message (the client itself sends uncompressed messages).
+    std::string deflate_offer;
 };
 
 class WsClientPool {
@@ -67,6 +72,8 @@ private:
         std::vector<std::uint8_t> in;
         std::string fragments;  // a fragmented message being reassembled
         Opcode fragment_opcode = Opcode::binary;
+        bool fragments_compressed = false;
+        MessageInflater inflater;  // permessage-deflate, when agreed
     };
 
     void start_one(std::size_t id);
@@ -75,6 +82,8 @@ private:
     bool check_handshake(std::size_t id);
     void dispatch_frames(std::size_t id);
     void watch_output(std::size_t id, bool on);
+    void deliver(std::size_t id, Opcode opcode, bool compressed,
+                 std::span<const std::uint8_t> payload);
 
     int epoll_fd_;
     Endpoint endpoint_;

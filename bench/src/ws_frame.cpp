@@ -61,6 +61,7 @@ FrameParse parse_server_frame(std::span<const std::uint8_t> bytes) {
 
     result.status = FrameStatus::complete;
     result.frame.fin = (b0 & 0x80) != 0;
+    result.frame.rsv1 = (b0 & 0x40) != 0;
     result.frame.opcode = static_cast<Opcode>(b0 & 0x0f);
     result.frame.payload = bytes.subspan(header, static_cast<std::size_t>(len));
     result.frame.wire_size = header + static_cast<std::size_t>(len);

@@ -26,6 +26,7 @@ std::string build_masked_frame(Opcode opcode, std::span<const std::uint8_t> payl
 
 struct ServerFrame {
     bool fin = true;
+    bool rsv1 = false;  // permessage-deflate: a compressed message
     Opcode opcode = Opcode::binary;
     std::span<const std::uint8_t> payload;  // points into the caller's buffer
     std::size_t wire_size = 0;              // header + payload bytes consumed

@@ -217,6 +217,94 @@ wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
 
 
 /* ------------------------------------------------------------------ */
+/* permessage-deflate (RFC 7692)                                       */
+/* ------------------------------------------------------------------ */
+
+/* What the server is willing to agree to. */
+typedef struct {
+    unsigned  server_max_window_bits;   /* 9..15: our compressor's largest
+                                           window; zlib cannot do 8, so
+                                           offers that insist on 8 are
+                                           declined */
+    unsigned  client_max_window_bits;   /* 8..15: asked of clients whose
+                                           offer names the parameter */
+    int       server_no_context_takeover;  /* 1: promise it even unasked */
+} wscore_deflate_policy_t;
+
+/* The agreed parameters. */
+typedef struct {
+    unsigned  server_max_window_bits;
+    unsigned  client_max_window_bits;
+    int       server_no_context_takeover;
+    int       client_no_context_takeover;
+} wscore_deflate_params_t;
+
+#define WSCORE_DEFLATE_ANSWER_MAX  160
+
+typedef enum {
+    WSCORE_DEFLATE_MALFORMED = -1,  /* the header breaks the grammar of
+                                       RFC 6455 section 9.1: answer 400 */
+    WSCORE_DEFLATE_DECLINED  = 0,   /* no acceptable offer: no extension */
+    WSCORE_DEFLATE_ACCEPTED  = 1
+} wscore_deflate_outcome_e;
+
+typedef struct {
+    wscore_deflate_outcome_e  outcome;
+    wscore_deflate_params_t   params;    /* ACCEPTED */
+    /* ACCEPTED: the Sec-WebSocket-Extensions value to answer with */
+    char                      answer[WSCORE_DEFLATE_ANSWER_MAX];
+    size_t                    answer_len;
+    const char               *reason;    /* why declined or malformed
+                                            (static), for the log */
+} wscore_deflate_negotiation_t;
+
+/*
+ * Picks the first acceptable permessage-deflate offer of the request's
+ * Sec-WebSocket-Extensions (every value joined with ", "); unknown or
+ * repeated parameters and bad values decline that offer only.
+ */
+void wscore_deflate_negotiate(const wscore_deflate_policy_t *policy,
+    const char *header, size_t len, wscore_deflate_negotiation_t *result);
+
+/*
+ * Turns on decompression in a session: RSV1 on the first frame of a data
+ * message then means the message is compressed; it is inflated within
+ * max_message_size (close 1009 past it, 1007 for corrupt data) before it
+ * is reported. 0, or -1 when out of memory.
+ */
+int wscore_session_enable_deflate(wscore_session_t *s,
+    const wscore_deflate_params_t *params);
+
+/* Bytes the session's decompressor holds now (0 when idle without
+ * client context takeover). */
+size_t wscore_session_inflater_memory(const wscore_session_t *s);
+
+/*
+ * A compressor of whole messages. With context_takeover 0 it is reset
+ * after each message, so one compressor may serve every connection that
+ * agreed to no server context takeover with a window of at least
+ * window_bits, and its output may be shared between them.
+ */
+typedef struct wscore_deflater_s wscore_deflater_t;
+
+/* window_bits 9..15, level 0..9, mem_level 1..9; NULL when out of memory. */
+wscore_deflater_t *wscore_deflater_create(unsigned window_bits, int level,
+    int mem_level, int context_takeover);
+void wscore_deflater_destroy(wscore_deflater_t *d);
+
+/*
+ * Compresses one message (RFC 7692 section 7.2.1: sync flush, the
+ * 0x00 0x00 0xff 0xff tail removed). *out stays valid until the next call
+ * on d. 0, or -1 when out of memory.
+ */
+int wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
+    size_t len, const uint8_t **out, size_t *out_len);
+
+/* Bytes the compressor holds now. */
+size_t wscore_deflater_memory(const wscore_deflater_t *d);
+
+
+/* ------------------------------------------------------------------ */
 /* Channels: the per-worker pub/sub router                             */
 /* ------------------------------------------------------------------ */
 

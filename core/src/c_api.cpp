@@ -200,4 +200,25 @@ wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
     return s->session.on_timer(now_ms);
 }
 
+int wscore_session_enable_deflate(wscore_session_t *s,
+    const wscore_deflate_params_t *params)
+{
+    if (params == nullptr) {
+        return -1;
+    }
+    wscore::DeflateParams p;
+    p.server_max_window_bits =
+        static_cast<std::uint8_t>(params->server_max_window_bits);
+    p.client_max_window_bits =
+        static_cast<std::uint8_t>(params->client_max_window_bits);
+    p.server_no_context_takeover = params->server_no_context_takeover != 0;
+    p.client_no_context_takeover = params->client_no_context_takeover != 0;
+    return s->session.enable_deflate(p) ? 0 : -1;
+}
+
+size_t wscore_session_inflater_memory(const wscore_session_t *s)
+{
+    return s->session.inflater_memory();
+}
+
 }  // extern "C"

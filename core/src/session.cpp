@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "close_payload.hpp"
 #include "frame_encoder.hpp"
@@ -9,12 +10,24 @@
 namespace wscore {
 
 // The budget is what an idle connection costs besides its (usually empty)
-// buffers: 120 bytes on x86-64 today.
+// buffers: 128 bytes on x86-64 today.
 static_assert(sizeof(Session) <= 128, "session state over its budget");
 
 namespace {
 
 constexpr const char *out_of_memory = "out of memory";
+
+// Compressed payload is unmasked through a stack buffer of this size on
+// its way into the inflater.
+constexpr std::size_t unmask_chunk = 4096;
+
+// Deflate can make incompressible data slightly larger (5 bytes per
+// stored block of up to 64 KiB): the compressed size of a message may
+// exceed the message limit by this much before it is refused as such.
+constexpr std::uint64_t compressed_slack(std::uint64_t limit) noexcept
+{
+    return limit / 256 + 64;
+}
 
 std::uint32_t clamp_to_32_bits(std::uint64_t v) noexcept
 {
@@ -115,6 +128,7 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
     constexpr auto too_big = WSCORE_CLOSE_MESSAGE_TOO_BIG;
 
     if (is_control(header.opcode)) {
+        // RSV1 on a control frame was refused by the parser already.
         control_len_ = static_cast<std::uint8_t>(header.payload_len);
         return {};
     }
@@ -122,24 +136,61 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
         if (!in_message()) {
             return {protocol_error, "continuation without message"};
         }
+        // RFC 7692 section 6.1: only the first frame carries the bit.
+        if (header.rsv1) {
+            return {protocol_error, "RSV1 set on a continuation frame"};
+        }
     } else {
         if (in_message()) {
             return {protocol_error, "data frame inside fragmented message"};
         }
         message_opcode_ = static_cast<std::uint8_t>(header.opcode);
         utf8_.reset();
+        if (inflater_) {
+            inflater_->message_compressed = header.rsv1;
+            inflater_->compressed_bytes = 0;
+        }
     }
     if (max_frame_size_ != 0 && header.payload_len > max_frame_size_) {
         return {too_big, "frame too large"};
     }
+    const std::uint64_t limit = message_limit();
+    if (inflater_ && inflater_->message_compressed) {
+        // The inflated size is checked while inflating; this bounds the
+        // compressed bytes, so a peer cannot stream a message that never
+        // produces output.
+        const std::uint64_t cap = limit + compressed_slack(limit);
+        if (header.payload_len > cap - inflater_->compressed_bytes) {
+            return {too_big, "compressed message too large"};
+        }
+        inflater_->compressed_bytes += header.payload_len;
+        return {};
+    }
     // Between data frames the buffer holds exactly the message so far.
-    const std::uint64_t message_limit = max_message_size_ != 0
-        ? std::min(max_message_size_, max_buffered_message)
-        : max_buffered_message;
-    if (header.payload_len > message_limit - message_.size()) {
+    if (header.payload_len > limit - message_.size()) {
         return {too_big, "message too large"};
     }
     return {};
+}
+
+std::uint64_t Session::message_limit() const noexcept
+{
+    return max_message_size_ != 0
+        ? std::min(max_message_size_, max_buffered_message)
+        : max_buffered_message;
+}
+
+bool Session::enable_deflate(const DeflateParams &params) noexcept
+{
+    // The inflater allocates nothing until the first compressed message.
+    auto *inflater = new (std::nothrow) MessageInflater(
+        params.client_max_window_bits, params.client_no_context_takeover);
+    if (inflater == nullptr) {
+        return false;
+    }
+    inflater_.reset(inflater);
+    rsv1_allowed_ = true;
+    return true;
 }
 
 // Unmasks the next piece of payload into the reassembly buffer; text is
@@ -147,6 +198,12 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
 Session::Failure Session::take_payload(std::span<const std::uint8_t> in,
     std::size_t &used) noexcept
 {
+    const bool text = !is_control(parser_.opcode())
+        && message_opcode_ == WSCORE_OP_TEXT;
+    if (inflater_ && inflater_->message_compressed
+        && !is_control(parser_.opcode())) {
+        return take_compressed_payload(in, used, text);
+    }
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(
         parser_.payload_remaining(), in.size() - used));
     std::uint8_t *dst = message_.extend(n);
@@ -155,9 +212,49 @@ Session::Failure Session::take_payload(std::span<const std::uint8_t> in,
     }
     parser_.read_payload(in.subspan(used, n), {dst, n});
     used += n;
-    const bool text = !is_control(parser_.opcode())
-        && message_opcode_ == WSCORE_OP_TEXT;
     if (text && utf8_.feed({dst, n})) {
+        return {WSCORE_CLOSE_INVALID_PAYLOAD, "invalid UTF-8 in text message"};
+    }
+    return {};
+}
+
+// Compressed payload: unmasked in chunks on the stack, inflated into the
+// reassembly buffer, which is held to the message limit while inflating.
+Session::Failure Session::take_compressed_payload(
+    std::span<const std::uint8_t> in, std::size_t &used, bool text) noexcept
+{
+    std::uint8_t chunk[unmask_chunk];
+    std::size_t left = static_cast<std::size_t>(std::min<std::uint64_t>(
+        parser_.payload_remaining(), in.size() - used));
+    while (left > 0) {
+        const std::size_t n = std::min(left, sizeof chunk);
+        parser_.read_payload(in.subspan(used, n), {chunk, n});
+        used += n;
+        left -= n;
+        const std::size_t before = message_.size();
+        const MessageInflater::Result result = inflater_->inflate(
+            {chunk, n}, message_, message_limit());
+        if (const Failure failure = inflate_result(result, before, text)) {
+            return failure;
+        }
+    }
+    return {};
+}
+
+Session::Failure Session::inflate_result(MessageInflater::Result result,
+    std::size_t produced_from, bool text) noexcept
+{
+    switch (result) {
+    case MessageInflater::Result::ok:
+        break;
+    case MessageInflater::Result::too_big:
+        return {WSCORE_CLOSE_MESSAGE_TOO_BIG, "message too large when inflated"};
+    case MessageInflater::Result::corrupt:
+        return {WSCORE_CLOSE_INVALID_PAYLOAD, "invalid compressed data"};
+    case MessageInflater::Result::no_memory:
+        return {WSCORE_CLOSE_INTERNAL_ERROR, out_of_memory};
+    }
+    if (text && utf8_.feed(message_.bytes().subspan(produced_from))) {
         return {WSCORE_CLOSE_INVALID_PAYLOAD, "invalid UTF-8 in text message"};
     }
     return {};
@@ -178,6 +275,16 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
         return false;
     }
     const auto message_opcode = static_cast<wscore_opcode_e>(message_opcode_);
+    if (inflater_ && inflater_->message_compressed) {
+        const std::size_t before = message_.size();
+        const Failure failure = inflate_result(
+            inflater_->finish_message(message_, message_limit()), before,
+            message_opcode == WSCORE_OP_TEXT);
+        if (failure) {
+            fail(failure, ev);
+            return true;
+        }
+    }
     message_opcode_ = 0;
     if (message_opcode == WSCORE_OP_TEXT && !utf8_.at_boundary()) {
         fail(WSCORE_CLOSE_INVALID_PAYLOAD,
@@ -263,6 +370,9 @@ void Session::release_last_event() noexcept
     last_event_ = LastEvent::none;
     if (state_ == WSCORE_STATE_CLOSED) {
         message_.release();
+        if (inflater_) {
+            inflater_->release();
+        }
     }
 }
 

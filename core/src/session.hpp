@@ -11,11 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 
 #include "byte_buffer.hpp"
+#include "deflate_offer.hpp"
 #include "frame_parser.hpp"
+#include "message_inflater.hpp"
 #include "utf8_validator.hpp"
 #include "wscore.h"
 
@@ -52,14 +55,22 @@ public:
     std::uint64_t next_deadline() const noexcept;
     wscore_timer_result_e on_timer(std::uint64_t now_ms) noexcept;
 
-    // Hook for permessage-deflate: once negotiated, RSV1 marks compressed
-    // messages instead of being a protocol error.
-    void set_rsv1_allowed(bool allowed) noexcept { rsv1_allowed_ = allowed; }
+    // permessage-deflate was negotiated: from now on RSV1 on the first
+    // frame of a data message means the message is compressed. False when
+    // memory runs out (the session is unchanged).
+    bool enable_deflate(const DeflateParams &params) noexcept;
 
     // For the memory tests: what the session holds on the heap.
     std::size_t buffered_capacity() const noexcept
     {
         return message_.capacity() + output_.capacity();
+    }
+
+    // What the decompressor holds now (0 without deflate, and between
+    // messages when the client compresses without context takeover).
+    std::size_t inflater_memory() const noexcept
+    {
+        return inflater_ ? sizeof(MessageInflater) + inflater_->memory() : 0;
     }
 
 private:
@@ -75,6 +86,11 @@ private:
     Failure begin_frame(const FrameHeader &header) noexcept;
     Failure take_payload(std::span<const std::uint8_t> in,
         std::size_t &used) noexcept;
+    Failure take_compressed_payload(std::span<const std::uint8_t> in,
+        std::size_t &used, bool text) noexcept;
+    Failure inflate_result(MessageInflater::Result result,
+        std::size_t produced_from, bool text) noexcept;
+    std::uint64_t message_limit() const noexcept;
     bool finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept;
     bool finish_control_frame(wscore_event_t &ev) noexcept;
     void release_last_event() noexcept;
@@ -96,6 +112,9 @@ private:
     ByteBuffer output_;
 
     FrameParser parser_;                  // 24 bytes
+
+    // permessage-deflate: null unless negotiated (8 bytes).
+    std::unique_ptr<MessageInflater> inflater_;
 
     // Limits and timers, from wscore_config_t. Intervals are kept in
     // 32 bits: clamped at ~49 days, far beyond any sensible setting.

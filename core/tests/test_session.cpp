@@ -551,18 +551,6 @@ BOOST_AUTO_TEST_CASE(output_consumed_in_parts)
     BOOST_TEST(s.output().empty());
 }
 
-BOOST_AUTO_TEST_CASE(rsv1_hook)
-{
-    Session s(test_config(), 0);
-    s.set_rsv1_allowed(true);
-    FrameSpec rsv1;
-    rsv1.rsv = 4;
-    std::vector<Recorded> events;
-    feed_chunk(s, text("z", rsv1), 0, events);
-    BOOST_TEST(events.size() == 1u);
-    BOOST_TEST(events[0].type == WSCORE_EVENT_MESSAGE);
-}
-
 BOOST_AUTO_TEST_CASE(one_long_conversation_in_any_split)
 {
     FrameSpec first;

@@ -1,0 +1,247 @@
+
+/*
+ * ngx_ws: permessage-deflate on output (RFC 7692).
+ *
+ * Data messages to a connection that negotiated the extension are
+ * compressed when they have at least ws_deflate_min_size bytes. A
+ * connection with server context takeover has a compressor of its own,
+ * whose window carries over from message to message. One without it uses
+ * a compressor per worker and setting, shared by every such connection:
+ * it holds no zlib state of its own, and a channel message is compressed
+ * once per worker and setting, the compressed frame queued on every such
+ * subscriber like the plain frame (encode once, send many).
+ *
+ * Decompression of client messages is the core's (see the session).
+ */
+
+
+#include "ngx_http_ws_module.h"
+
+
+/* Distinct compressor settings (window, level, memLevel) per worker. */
+#define NGX_HTTP_WS_SHARED_DEFLATERS  16
+
+
+typedef struct {
+    ngx_uint_t                    key;
+    wscore_deflater_t            *deflater;
+} ngx_http_ws_shared_deflater_t;
+
+
+static ngx_http_ws_frame_t *ngx_http_ws_deflate_frame(
+    ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
+    ngx_http_ws_deflate_cache_t *cache);
+static wscore_deflater_t *ngx_http_ws_shared_deflater(ngx_uint_t key,
+    ngx_log_t *log);
+
+
+static ngx_http_ws_shared_deflater_t
+    ngx_http_ws_shared_deflaters[NGX_HTTP_WS_SHARED_DEFLATERS];
+static ngx_uint_t  ngx_http_ws_shared_deflaters_n;
+
+
+#define ngx_http_ws_deflate_key(bits, level, mem)                             \
+    (((bits) << 8) | ((level) << 4) | (mem))
+
+
+/* Queues a data message frame on ws, compressed where it applies. */
+ngx_int_t
+ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache)
+{
+    ngx_int_t             rc;
+    ngx_http_ws_frame_t  *out;
+
+    if (!ws->deflate_on) {
+        return ngx_http_ws_queue_frame(ws, frame);
+    }
+
+    out = ngx_http_ws_deflate_frame(ws, frame, cache);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_ws_queue_frame(ws, out);
+
+    ngx_http_ws_frame_release(out);
+
+    return rc;
+}
+
+
+/*
+ * The frame to send ws for a plain, unfragmented data frame, with a
+ * reference for the caller: the frame itself or a compressed copy.
+ */
+static ngx_http_ws_frame_t *
+ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache)
+{
+    u_char                  *payload, *p;
+    size_t                   hlen, len, zlen;
+    ngx_uint_t               i, key, shared;
+    const uint8_t           *z;
+    wscore_opcode_e          opcode;
+    wscore_deflater_t       *d;
+    ngx_http_ws_frame_t     *out;
+    ngx_http_ws_loc_conf_t  *wscf;
+
+    wscf = ws->conf;
+
+    /* our own header: 2, 4 or 10 bytes by the 7-bit length field */
+    hlen = (frame->data[1] & 0x7f) == 127 ? 10
+           : (frame->data[1] & 0x7f) == 126 ? 4 : 2;
+    opcode = frame->data[0] & 0x0f;
+    payload = frame->data + hlen;
+    len = frame->len - hlen;
+
+    if (len < wscf->deflate_min_size) {
+        frame->refs++;
+        return frame;
+    }
+
+    shared = ws->deflate.server_no_context_takeover;
+    key = ngx_http_ws_deflate_key(ws->deflate.server_max_window_bits,
+                                  wscf->deflate_level,
+                                  wscf->deflate_mem_level);
+
+    if (shared) {
+        if (cache) {
+            for (i = 0; i < cache->n; i++) {
+                if (cache->key[i] == key) {
+                    cache->frame[i]->refs++;
+                    return cache->frame[i];
+                }
+            }
+        }
+
+        d = ngx_http_ws_shared_deflater(key, ws->connection->log);
+
+    } else {
+        if (ws->deflater == NULL) {
+            ws->deflater = wscore_deflater_create(
+                                     ws->deflate.server_max_window_bits,
+                                     (int) wscf->deflate_level,
+                                     (int) wscf->deflate_mem_level, 1);
+            if (ws->deflater == NULL) {
+                ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                              "ws: cannot create a compressor");
+                return NULL;
+            }
+        }
+
+        d = ws->deflater;
+    }
+
+    if (d == NULL
+        || wscore_deflater_compress(d, payload, len, &z, &zlen) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                      "ws: compression failed, out of memory");
+        return NULL;
+    }
+
+    if (shared && zlen >= len) {
+        /*
+         * Incompressible: without context takeover nothing ties the next
+         * message to this one, so the plain frame is the smaller answer
+         * (and is what the cache hands to the other subscribers). With
+         * takeover the client must see what our window saw.
+         */
+        frame->refs++;
+        out = frame;
+
+    } else {
+        /* made with the caller's reference */
+        out = ngx_http_ws_frame_alloc_compressed(ws->connection->log, opcode,
+                                                 zlen, &p);
+        if (out == NULL) {
+            return NULL;
+        }
+
+        ngx_memcpy(p, z, zlen);
+    }
+
+    if (shared && cache && cache->n < NGX_HTTP_WS_DEFLATE_CACHE) {
+        cache->key[cache->n] = key;
+        cache->frame[cache->n] = out;
+        cache->n++;
+        out->refs++;
+    }
+
+    return out;
+}
+
+
+void
+ngx_http_ws_deflate_cache_release(ngx_http_ws_deflate_cache_t *cache)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < cache->n; i++) {
+        ngx_http_ws_frame_release(cache->frame[i]);
+    }
+
+    cache->n = 0;
+}
+
+
+/*
+ * Compressors without context takeover are reset after every message, so
+ * one per setting serves the whole worker; made when first needed.
+ */
+static wscore_deflater_t *
+ngx_http_ws_shared_deflater(ngx_uint_t key, ngx_log_t *log)
+{
+    ngx_uint_t                      i;
+    ngx_http_ws_shared_deflater_t  *sd;
+
+    for (i = 0; i < ngx_http_ws_shared_deflaters_n; i++) {
+        if (ngx_http_ws_shared_deflaters[i].key == key) {
+            return ngx_http_ws_shared_deflaters[i].deflater;
+        }
+    }
+
+    if (ngx_http_ws_shared_deflaters_n == NGX_HTTP_WS_SHARED_DEFLATERS) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ws: more than %d distinct ws_deflate settings",
+                      NGX_HTTP_WS_SHARED_DEFLATERS);
+        return NULL;
+    }
+
+    sd = &ngx_http_ws_shared_deflaters[ngx_http_ws_shared_deflaters_n];
+
+    sd->deflater = wscore_deflater_create(key >> 8, (int) (key >> 4) & 0xf,
+                                          (int) key & 0xf, 0);
+    if (sd->deflater == NULL) {
+        return NULL;
+    }
+
+    sd->key = key;
+    ngx_http_ws_shared_deflaters_n++;
+
+    return sd->deflater;
+}
+
+
+void
+ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws)
+{
+    if (ws->deflater) {
+        wscore_deflater_destroy(ws->deflater);
+        ws->deflater = NULL;
+    }
+}
+
+
+void
+ngx_http_ws_deflate_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_http_ws_shared_deflaters_n; i++) {
+        wscore_deflater_destroy(ngx_http_ws_shared_deflaters[i].deflater);
+    }
+
+    ngx_http_ws_shared_deflaters_n = 0;
+}
