@@ -20,7 +20,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev \
+    libsimdjson-dev libjwt-dev \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium
@@ -90,6 +90,7 @@ run: build
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
 	@cp conf_examples/chat.html $(DEMO)/html/
+	@cp conf_examples/demo-jwt.key $(DEMO)/conf/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
 	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
@@ -100,6 +101,7 @@ run: build
 	@echo "ngx_ws demo: ws://127.0.0.1:8080/echo wss://127.0.0.1:8443/echo"
 	@echo "  chat: http://127.0.0.1:8080/chat.html, ws://127.0.0.1:8080/chat/<room>,"
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
+	@echo "  with a token (README): ws://127.0.0.1:8080/secure/echo?token=..."
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
@@ -124,7 +126,7 @@ $(BUILD)/npm/node_modules/playwright-core/package.json:
 test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
-FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol
+FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol fuzz_jwt_claims
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

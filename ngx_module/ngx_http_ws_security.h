@@ -31,16 +31,66 @@ typedef struct {
 } ngx_http_ws_origin_t;
 
 
+#define NGX_HTTP_WS_JWT_FROM_HEADER    0
+#define NGX_HTTP_WS_JWT_FROM_ARG       1
+#define NGX_HTTP_WS_JWT_FROM_COOKIE    2
+#define NGX_HTTP_WS_JWT_FROM_PROTOCOL  3
+
+
+/* Where ws_auth_jwt_token looks: "header", "arg=", "cookie=", "protocol=". */
+typedef struct {
+    ngx_uint_t                 type;
+    ngx_str_t                  name;          /* arg, $cookie_<name>, or
+                                                 protocol prefix */
+    ngx_uint_t                 hash;          /* of the cookie variable */
+} ngx_http_ws_jwt_source_t;
+
+
+typedef struct ngx_http_ws_jwt_alg_s  ngx_http_ws_jwt_alg_t;
+
+/* One ws_auth_jwt_key: the algorithm it is for and the key itself. */
+typedef struct {
+    ngx_http_ws_jwt_alg_t     *alg;
+    ngx_str_t                  data;          /* secret, or PEM (libjwt) */
+    void                      *pkey;          /* EVP_PKEY, not for HS* */
+} ngx_http_ws_jwt_key_t;
+
+
+/* A verified token. */
+typedef struct {
+    ngx_str_t                  user;          /* "sub", or empty */
+    ngx_str_t                  claims;        /* the payload JSON */
+    time_t                     exp;           /* 0: does not expire */
+} ngx_http_ws_jwt_result_t;
+
+
 typedef struct {
     ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
     ngx_array_t               *subprotocols;  /* of ngx_str_t */
     ngx_flag_t                 subprotocol_required;
+
+    ngx_flag_t                 jwt;           /* ws_auth_jwt */
+    ngx_array_t               *jwt_keys;      /* of ngx_http_ws_jwt_key_t */
+    ngx_array_t               *jwt_sources;   /* of ..._jwt_source_t */
+    ngx_str_t                  jwt_issuer;
+    ngx_str_t                  jwt_audience;
+    time_t                     jwt_leeway;
+    ngx_flag_t                 jwt_user_channel;
 } ngx_http_ws_security_conf_t;
 
 
 /* What the guards learned about one request, kept for its whole life. */
 typedef struct {
     ngx_str_t                  subprotocol;   /* chosen, or empty */
+    ngx_http_ws_jwt_result_t   jwt;
+
+    ngx_str_t                  user_channel;  /* "user:<sub>" */
+
+    /* token expiry during the session */
+    ngx_event_t                expiry;
+    ngx_http_ws_session_t     *session;
+
+    unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
 } ngx_http_ws_security_ctx_t;
 
 
@@ -70,11 +120,31 @@ ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
 
+/* ngx_http_ws_auth_session.c: hooks of the session, channels, control */
+ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
+ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
+    ngx_str_t *token, const char **error);
+
 /* ngx_http_ws_origin.c */
 char *ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_ws_origin_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal);
+
+/* ngx_http_ws_jwt.c */
+char *ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_auth_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
+    ngx_http_ws_security_conf_t *conf);
+ngx_int_t ngx_http_ws_jwt_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_jwt_result_t *res,
+    ngx_http_ws_refusal_t *refusal);
+ngx_int_t ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    ngx_http_ws_jwt_result_t *res);
 
 /* ngx_http_ws_subprotocol.c */
 char *ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,

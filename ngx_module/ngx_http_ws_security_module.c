@@ -4,7 +4,7 @@
  * the hooks the handshake calls. Each guard lives in its own file; this
  * one decides their order:
  *
- *   origin (403) -> subprotocol (400)
+ *   origin (403) -> subprotocol (400) -> token (401)
  *
  * Cheap checks that need no state come first, so a refused request costs
  * as little as possible.
@@ -15,11 +15,14 @@
 
 
 typedef enum {
-    NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL = 0
+    NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL = 0,
+    NGX_HTTP_WS_SEC_VAR_USER
 } ngx_http_ws_security_var_e;
 
 
 static ngx_int_t ngx_http_ws_security_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ws_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
@@ -48,6 +51,55 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, subprotocol_required),
+      NULL },
+
+    { ngx_string("ws_auth_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_ws_auth_jwt_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_auth_jwt_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_auth_jwt_token,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_auth_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_audience),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_user_channel"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
       NULL },
 
       ngx_null_command
@@ -90,6 +142,12 @@ static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
     { ngx_string("ws_subprotocol"), NULL, ngx_http_ws_security_variable,
       NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("ws_user"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_USER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_jwt_claim_"), NULL, ngx_http_ws_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
       ngx_http_null_variable
 };
 
@@ -114,7 +172,12 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
         return rc;
     }
 
-    return ngx_http_ws_subprotocol_select(r, wsscf, ctx, refusal);
+    rc = ngx_http_ws_subprotocol_select(r, wsscf, ctx, refusal);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_ws_jwt_check(r, wsscf, &ctx->jwt, refusal);
 }
 
 
@@ -190,6 +253,10 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
 
     switch (data) {
 
+    case NGX_HTTP_WS_SEC_VAR_USER:
+        s = &ctx->jwt.user;
+        break;
+
     default: /* NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL */
         s = &ctx->subprotocol;
         break;
@@ -210,6 +277,53 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
 }
 
 
+/*
+ * $ws_jwt_claim_<name>: a claim of the verified token; strings as they
+ * are, other values as JSON text (numbers, true, ["a","b"]).
+ */
+static ngx_int_t
+ngx_http_ws_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                   *name = (ngx_str_t *) data;
+
+    u_char                      *p;
+    size_t                       prefix;
+    wscore_claim_t               claim;
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
+
+    prefix = sizeof("ws_jwt_claim_") - 1;
+
+    if (ctx == NULL || ctx->jwt.claims.len == 0
+        || wscore_claim_get((const char *) ctx->jwt.claims.data,
+                            ctx->jwt.claims.len,
+                            (const char *) name->data + prefix,
+                            name->len - prefix, &claim) != 0
+        || claim.type == WSCORE_CLAIM_ABSENT)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, claim.text.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, claim.text.data, claim.text.len);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->len = claim.text.len;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 {
@@ -223,6 +337,11 @@ ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 
         var->get_handler = v->get_handler;
         var->data = v->data;
+
+        if (v->flags & NGX_HTTP_VAR_PREFIX) {
+            /* NGINX passes prefix variables their full name as data */
+            var->data = 0;
+        }
     }
 
     return NGX_OK;
@@ -242,6 +361,11 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
     wsscf->origins = NGX_CONF_UNSET_PTR;
     wsscf->subprotocols = NGX_CONF_UNSET_PTR;
     wsscf->subprotocol_required = NGX_CONF_UNSET;
+    wsscf->jwt = NGX_CONF_UNSET;
+    wsscf->jwt_keys = NGX_CONF_UNSET_PTR;
+    wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
+    wsscf->jwt_leeway = NGX_CONF_UNSET;
+    wsscf->jwt_user_channel = NGX_CONF_UNSET;
 
     return wsscf;
 }
@@ -266,5 +390,5 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_http_ws_jwt_merge(cf, prev, conf);
 }

@@ -5,13 +5,19 @@ use Test::More;
 use File::Path qw(make_path remove_tree);
 
 my $prefix = repo_root() . '/t/servroot/025-security-config';
+my $keydir = repo_root() . '/t/servroot/025-security-keys';
+make_path($keydir);
+use Test::NgxWsJwt;
+my $k = make_keys($keydir);
 
 # `nginx -t` on a config with $location_body in one location and
-# $http_body in the http block; returns (exit code, output).
+# $http_body in the http block, $files copied next to nginx.conf;
+# returns (exit code, output).
 sub nginx_t {
-    my ($location_body, $http_body) = @_;
+    my ($location_body, $http_body, $files) = @_;
     remove_tree($prefix);
     make_path("$prefix/conf", "$prefix/logs");
+    system('cp', $_, "$prefix/conf/") == 0 or die "cp $_" for @{ $files // [] };
     my $module = module_path();
     open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
     print $fh <<"CONF";
@@ -48,6 +54,14 @@ our @good = (
     ['ws_listen;', 'ws_allowed_origins https://a.example.com;'],
     ['ws_listen; ws_subprotocols chat.v1 mqtt graphql-ws;'],
     ['ws_listen; ws_subprotocols chat; ws_subprotocol_required on;'],
+    ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public};"],
+    ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key RS256 $k->{RSA}{public}; "
+     . "ws_auth_jwt_key ES256 $k->{P256}{public}; ws_auth_jwt_key ES384 $k->{P384}{public}; "
+     . "ws_auth_jwt_key EdDSA $k->{Ed25519}{public}; ws_auth_jwt_key HS512 $k->{HS512}{public};"],
+    ["ws_listen; ws_auth_jwt on; ws_auth_jwt_token header arg=t cookie=Jwt protocol=bearer.; "
+     . "ws_auth_jwt_issuer https://i; ws_auth_jwt_audience a; ws_auth_jwt_leeway 1m; "
+     . "ws_auth_jwt_user_channel off;", "ws_auth_jwt_key HS256 $k->{HS256}{public};"],
+    ['ws_listen; ws_auth_jwt off;'],
 );
 
 # [location body, http body, message that must appear]
@@ -78,11 +92,43 @@ our @bad = (
      qr/"ws_subprotocol_required on" needs "ws_subprotocols"/],
     ['ws_listen; ws_subprotocol_required yes;', undef,
      qr/invalid value "yes" in "ws_subprotocol_required"/],
+    ['ws_listen; ws_auth_jwt on;', undef,
+     qr/"ws_auth_jwt on" needs at least one "ws_auth_jwt_key"/],
+    ["ws_listen; ws_auth_jwt_key HS257 $k->{HS256}{public};", undef,
+     qr/unknown algorithm "HS257" in "ws_auth_jwt_key"/],
+    ["ws_listen; ws_auth_jwt_key HS256 $keydir/missing.key;", undef,
+     qr/"ws_auth_jwt_key" cannot open "\S+missing.key"/],
+    ["ws_listen; ws_auth_jwt_key HS256 $k->{short};", undef,
+     qr/"ws_auth_jwt_key" HS256 secret in "\S+" is 9 bytes, RFC 7518 requires at least 32/],
+    ["ws_listen; ws_auth_jwt_key HS512 $k->{HS256}{public};", undef,
+     qr/HS512 secret in "\S+" is 32 bytes, RFC 7518 requires at least 64/],
+    ["ws_listen; ws_auth_jwt_key RS256 $k->{RSA}{private};", undef,
+     qr/"ws_auth_jwt_key" RS256 needs a PEM public key/],
+    ["ws_listen; ws_auth_jwt_key RS256 $k->{HS256}{public};", undef,
+     qr/"ws_auth_jwt_key" RS256 needs a PEM public key/],
+    ["ws_listen; ws_auth_jwt_key RS256 $k->{P256}{public};", undef,
+     qr/"ws_auth_jwt_key" RS256: the key in "\S+" is a id-ecPublicKey key, not rsaEncryption/],
+    ["ws_listen; ws_auth_jwt_key RS256 $k->{RSA1k}{public};", undef,
+     qr/RS256: the RSA key in "\S+" has 1024 bits, RFC 7518 requires at least 2048/],
+    ["ws_listen; ws_auth_jwt_key ES384 $k->{P256}{public};", undef,
+     qr/"ws_auth_jwt_key" ES384 needs a key on curve secp384r1/],
+    ["ws_listen; ws_auth_jwt_key EdDSA $k->{RSA}{public};", undef,
+     qr/"ws_auth_jwt_key" EdDSA: the key in "\S+" is a rsaEncryption key, not ED25519/],
+    ['ws_listen; ws_auth_jwt_token query;', undef,
+     qr/invalid token source "query" in "ws_auth_jwt_token"/],
+    ['ws_listen; ws_auth_jwt_token arg=;', undef,
+     qr/invalid token source "arg=" in "ws_auth_jwt_token"/],
+    ['ws_listen; ws_auth_jwt_token header; ws_auth_jwt_token header;', undef,
+     qr/"ws_auth_jwt_token" directive is duplicate/],
+    ['ws_listen; ws_auth_jwt_leeway soon;', undef,
+     qr/"ws_auth_jwt_leeway" directive invalid value/],
 );
 
 {
+    # with the demo key next to nginx.conf, as `make run` has it
     my ($rc, $out) = nginx_t('ws_listen;',
-                             'include ' . repo_root() . '/conf_examples/secure.conf;');
+                             'include ' . repo_root() . '/conf_examples/secure.conf;',
+                             [repo_root() . '/conf_examples/demo-jwt.key']);
     is($rc, 0, 'conf_examples/secure.conf passes nginx -t') or diag($out);
 }
 
