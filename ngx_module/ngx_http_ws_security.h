@@ -64,6 +64,33 @@ typedef struct {
 } ngx_http_ws_jwt_result_t;
 
 
+#define NGX_HTTP_WS_LIMIT_CONNECTION   0
+#define NGX_HTTP_WS_LIMIT_IP           1
+#define NGX_HTTP_WS_LIMIT_USER         2
+
+#define NGX_HTTP_WS_LIMIT_CLOSE        0
+#define NGX_HTTP_WS_LIMIT_DROP         1
+
+
+/* One ws_limit_rate. */
+typedef struct {
+    ngx_uint_t                 scope;         /* connection, ip, user */
+    ngx_uint_t                 bytes;         /* 0: messages, 1: bytes */
+    uint64_t                   rate_per_min;
+    uint64_t                   burst;         /* messages or bytes */
+    ngx_uint_t                 action;        /* close or drop */
+    uint32_t                   id;            /* its keys in ws_zone */
+    ngx_str_t                  text;          /* "ip 10r/s", for logs */
+} ngx_http_ws_rate_t;
+
+
+/* ws_max_connections and its per-ip and per-user siblings. */
+typedef struct {
+    ngx_uint_t                 max;           /* NGX_CONF_UNSET_UINT: none */
+    uint32_t                   id;
+} ngx_http_ws_cap_t;
+
+
 typedef struct {
     ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
     ngx_array_t               *subprotocols;  /* of ngx_str_t */
@@ -76,6 +103,11 @@ typedef struct {
     ngx_str_t                  jwt_audience;
     time_t                     jwt_leeway;
     ngx_flag_t                 jwt_user_channel;
+
+    ngx_array_t               *rates;         /* of ngx_http_ws_rate_t */
+    ngx_http_ws_cap_t          max_conns;
+    ngx_http_ws_cap_t          max_per_ip;
+    ngx_http_ws_cap_t          max_per_user;
 } ngx_http_ws_security_conf_t;
 
 
@@ -89,6 +121,10 @@ typedef struct {
     /* token expiry during the session */
     ngx_event_t                expiry;
     ngx_http_ws_session_t     *session;
+
+    /* per-connection rate buckets, one per ws_limit_rate */
+    wscore_bucket_t           *buckets;
+    ngx_uint_t                 rate_limited;  /* messages refused */
 
     unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
 } ngx_http_ws_security_ctx_t;
@@ -125,6 +161,19 @@ ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
 ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
     ngx_str_t *token, const char **error);
+
+/* ngx_http_ws_limits.c */
+char *ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_limits_merge(ngx_conf_t *cf,
+    ngx_http_ws_security_conf_t *prev, ngx_http_ws_security_conf_t *conf);
+ngx_int_t ngx_http_ws_limits_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_refusal_t *refusal);
+/* Each received message: NGX_OK to handle it, NGX_DECLINED if refused. */
+ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
+    size_t len);
 
 /* ngx_http_ws_origin.c */
 char *ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,

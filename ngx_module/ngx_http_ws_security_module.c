@@ -4,7 +4,7 @@
  * the hooks the handshake calls. Each guard lives in its own file; this
  * one decides their order:
  *
- *   origin (403) -> subprotocol (400) -> token (401)
+ *   origin (403) -> subprotocol (400) -> token (401) -> caps (503, 429)
  *
  * Cheap checks that need no state come first, so a refused request costs
  * as little as possible.
@@ -16,7 +16,8 @@
 
 typedef enum {
     NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL = 0,
-    NGX_HTTP_WS_SEC_VAR_USER
+    NGX_HTTP_WS_SEC_VAR_USER,
+    NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
 } ngx_http_ws_security_var_e;
 
 
@@ -102,6 +103,34 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
       NULL },
 
+    { ngx_string("ws_limit_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_ws_limit_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_max_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_conns),
+      NULL },
+
+    { ngx_string("ws_max_connections_per_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_per_ip),
+      NULL },
+
+    { ngx_string("ws_max_connections_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_per_user),
+      NULL },
+
       ngx_null_command
 };
 
@@ -145,6 +174,9 @@ static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
     { ngx_string("ws_user"), NULL, ngx_http_ws_security_variable,
       NGX_HTTP_WS_SEC_VAR_USER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("ws_rate_limited"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_RATE_LIMITED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
     { ngx_string("ws_jwt_claim_"), NULL, ngx_http_ws_claim_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
@@ -177,7 +209,13 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
         return rc;
     }
 
-    return ngx_http_ws_jwt_check(r, wsscf, &ctx->jwt, refusal);
+    rc = ngx_http_ws_jwt_check(r, wsscf, &ctx->jwt, refusal);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* last: a refused request must not hold a connection slot */
+    return ngx_http_ws_limits_check(r, wsscf, ctx, refusal);
 }
 
 
@@ -241,6 +279,7 @@ static ngx_int_t
 ngx_http_ws_security_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    u_char                       *p;
     ngx_str_t                    *s;
     ngx_http_ws_security_ctx_t   *ctx;
 
@@ -252,6 +291,19 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
     }
 
     switch (data) {
+
+    case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        v->len = ngx_sprintf(p, "%ui", ctx->rate_limited) - p;
+        v->data = p;
+        return NGX_OK;
 
     case NGX_HTTP_WS_SEC_VAR_USER:
         s = &ctx->jwt.user;
@@ -366,6 +418,10 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
     wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
     wsscf->jwt_leeway = NGX_CONF_UNSET;
     wsscf->jwt_user_channel = NGX_CONF_UNSET;
+    wsscf->rates = NGX_CONF_UNSET_PTR;
+    wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
+    wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
+    wsscf->max_per_user.max = NGX_CONF_UNSET_UINT;
 
     return wsscf;
 }
@@ -390,5 +446,9 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_ws_jwt_merge(cf, prev, conf);
+    if (ngx_http_ws_jwt_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_ws_limits_merge(cf, prev, conf);
 }

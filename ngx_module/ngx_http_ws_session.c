@@ -391,6 +391,11 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         ws->messages_in++;
 
+        /* rate limits: see ngx_http_ws_limits.c */
+        if (ngx_http_ws_security_message(ws, ev->len) != NGX_OK) {
+            break;
+        }
+
         if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
             ngx_http_ws_control_message(ws, ev);
             break;

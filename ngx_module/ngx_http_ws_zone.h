@@ -58,6 +58,7 @@ typedef struct {
     ngx_rbtree_node_t          sentinel;
     ngx_uint_t                 nchannels;
     ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_MAX_WORKERS];
+    void                      *limits;        /* ngx_http_ws_limits.c */
 } ngx_http_ws_shctx_t;
 
 

@@ -62,6 +62,11 @@ our @good = (
      . "ws_auth_jwt_issuer https://i; ws_auth_jwt_audience a; ws_auth_jwt_leeway 1m; "
      . "ws_auth_jwt_user_channel off;", "ws_auth_jwt_key HS256 $k->{HS256}{public};"],
     ['ws_listen; ws_auth_jwt off;'],
+    ['ws_listen; ws_limit_rate connection 100r/s; ws_limit_rate connection 64k/s burst=1m drop;'],
+    ['ws_listen; ws_limit_rate ip 10r/m burst=20 close; ws_limit_rate user 1m/m;
+      ws_max_connections 1000; ws_max_connections_per_ip 10; ws_max_connections_per_user 3;',
+     'ws_zone z 1m;'],
+    ['ws_listen;', 'ws_zone z 1m; ws_max_connections 10; ws_limit_rate ip 5r/s;'],
 );
 
 # [location body, http body, message that must appear]
@@ -122,6 +127,34 @@ our @bad = (
      qr/"ws_auth_jwt_token" directive is duplicate/],
     ['ws_listen; ws_auth_jwt_leeway soon;', undef,
      qr/"ws_auth_jwt_leeway" directive invalid value/],
+    ['ws_listen; ws_limit_rate conn 10r/s;', undef,
+     qr/invalid scope "conn" in "ws_limit_rate", it must be "connection", "ip" or "user"/],
+    ['ws_listen; ws_limit_rate connection 10;', undef,
+     qr/invalid rate "10" in "ws_limit_rate", expected messages/],
+    ['ws_listen; ws_limit_rate connection 10r/h;', undef,
+     qr/invalid rate "10r\/h" in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate connection 0r/s;', undef,
+     qr/invalid rate "0r\/s" in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate connection lots/s;', undef,
+     qr/invalid rate "lots\/s" in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate connection 10r/s burst=0;', undef,
+     qr/invalid burst "burst=0" in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate connection 10r/s burst=1k;', undef,
+     qr/invalid burst "burst=1k" in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate connection 10r/s reject;', undef,
+     qr/invalid parameter "reject" in "ws_limit_rate", expected "burst=", "drop" or "close"/],
+    ['ws_listen; ws_limit_rate connection;', undef,
+     qr/invalid number of arguments in "ws_limit_rate"/],
+    ['ws_listen; ws_limit_rate ip 10r/s;', undef,
+     qr/per-ip or per-user rates are counted in "ws_zone", which the http block does not define/],
+    ['ws_listen; ws_max_connections 10;', undef,
+     qr/connection caps and per-ip or per-user rates are counted in "ws_zone"/],
+    ['ws_listen; ws_max_connections 0;', 'ws_zone z 1m;',
+     qr/invalid value "0" in "ws_max_connections", it must be a number greater than 0/],
+    ['ws_listen; ws_max_connections_per_ip many;', 'ws_zone z 1m;',
+     qr/invalid value "many" in "ws_max_connections_per_ip"/],
+    ['ws_listen; ws_max_connections_per_user 1; ws_max_connections_per_user 2;', 'ws_zone z 1m;',
+     qr/"ws_max_connections_per_user" directive is duplicate/],
 );
 
 {

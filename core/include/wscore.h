@@ -430,6 +430,28 @@ long wscore_claim_strings(const char *json, size_t len, const char *name,
     size_t nlen, wscore_claim_visit_pt visit, void *ctx);
 
 
+/* ------------------------------------------------------------------ */
+/* Rate limits: a token bucket as plain data (fits shared memory)      */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t units;          /* tokens held, in 1/60000 */
+    uint64_t last_ms;        /* when it was last refilled */
+    uint64_t started;        /* 0: new, starts full */
+} wscore_bucket_t;
+
+/*
+ * Refills b at rate_per_min tokens a minute (60 x the rate per second)
+ * up to burst tokens (at least 1),
+ * then takes cost tokens if it holds that many: returns 1, else 0 and
+ * takes nothing. now_ms is a monotonic clock in milliseconds; a value
+ * older than the last one adds nothing. Rates, bursts and costs are
+ * clamped to 2^40. A zeroed bucket starts full.
+ */
+int wscore_bucket_take(wscore_bucket_t *b, uint64_t rate_per_min,
+    uint64_t burst, uint64_t cost, uint64_t now_ms);
+
+
 #ifdef __cplusplus
 }
 #endif
