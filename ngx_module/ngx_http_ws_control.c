@@ -86,8 +86,19 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", &channel);
+        ngx_http_ws_security_acl_count(ws->request);
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
                                         "channel not allowed");
+        return;
+    }
+
+    /* the token's own limits: ngx_http_ws_channel_acl.c */
+    if (req.op != WSCORE_CTL_UNSUBSCRIBE
+        && ngx_http_ws_security_channel_allowed(ws->request, &channel)
+           != NGX_OK)
+    {
+        ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
+                                        "channel not allowed by the token");
         return;
     }
 

@@ -369,6 +369,12 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return rc;
     }
 
+    /* channels outside the token's claim: ngx_http_ws_channel_acl.c */
+    if (ngx_http_ws_security_channels_check(r, ws) != NGX_OK) {
+        return ngx_http_ws_reject(r, NGX_HTTP_FORBIDDEN,
+                                  "channel not allowed by the token", 1);
+    }
+
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
 

@@ -346,6 +346,8 @@ ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_conf_merge_ptr_value(conf->jwt_sources, prev->jwt_sources, NULL);
     ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
     ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
+    ngx_conf_merge_str_value(conf->jwt_channels_claim,
+                             prev->jwt_channels_claim, "");
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 0);
     ngx_conf_merge_value(conf->jwt_user_channel, prev->jwt_user_channel, 1);
 

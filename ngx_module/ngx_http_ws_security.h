@@ -103,6 +103,7 @@ typedef struct {
     ngx_str_t                  jwt_audience;
     time_t                     jwt_leeway;
     ngx_flag_t                 jwt_user_channel;
+    ngx_str_t                  jwt_channels_claim;
 
     ngx_array_t               *rates;         /* of ngx_http_ws_rate_t */
     ngx_http_ws_cap_t          max_conns;
@@ -125,6 +126,7 @@ typedef struct {
     /* per-connection rate buckets, one per ws_limit_rate */
     wscore_bucket_t           *buckets;
     ngx_uint_t                 rate_limited;  /* messages refused */
+    ngx_uint_t                 acl_denied;    /* channel requests refused */
 
     unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
 } ngx_http_ws_security_ctx_t;
@@ -174,6 +176,13 @@ ngx_int_t ngx_http_ws_limits_check(ngx_http_request_t *r,
 /* Each received message: NGX_OK to handle it, NGX_DECLINED if refused. */
 ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
     size_t len);
+
+/* ngx_http_ws_channel_acl.c */
+ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_request_t *r,
+    ngx_str_t *name);
+void ngx_http_ws_security_acl_count(ngx_http_request_t *r);
+ngx_int_t ngx_http_ws_security_channels_check(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws);
 
 /* ngx_http_ws_origin.c */
 char *ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,

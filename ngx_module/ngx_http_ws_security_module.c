@@ -17,7 +17,8 @@
 typedef enum {
     NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL = 0,
     NGX_HTTP_WS_SEC_VAR_USER,
-    NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
+    NGX_HTTP_WS_SEC_VAR_RATE_LIMITED,
+    NGX_HTTP_WS_SEC_VAR_ACL_DENIED
 } ngx_http_ws_security_var_e;
 
 
@@ -103,6 +104,13 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
       NULL },
 
+    { ngx_string("ws_auth_jwt_channels_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_channels_claim),
+      NULL },
+
     { ngx_string("ws_limit_rate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
       ngx_http_ws_limit_rate,
@@ -176,6 +184,9 @@ static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
 
     { ngx_string("ws_rate_limited"), NULL, ngx_http_ws_security_variable,
       NGX_HTTP_WS_SEC_VAR_RATE_LIMITED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_acl_denied"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_ACL_DENIED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("ws_jwt_claim_"), NULL, ngx_http_ws_claim_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
@@ -293,6 +304,7 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
     switch (data) {
 
     case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
+    case NGX_HTTP_WS_SEC_VAR_ACL_DENIED:
         p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;
@@ -301,7 +313,10 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
         v->valid = 1;
         v->no_cacheable = 1;
         v->not_found = 0;
-        v->len = ngx_sprintf(p, "%ui", ctx->rate_limited) - p;
+        v->len = ngx_sprintf(p, "%ui",
+                             data == NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
+                             ? ctx->rate_limited : ctx->acl_denied)
+                 - p;
         v->data = p;
         return NGX_OK;
 

@@ -429,6 +429,15 @@ typedef void (*wscore_claim_visit_pt)(void *ctx, const char *s, size_t len);
 long wscore_claim_strings(const char *json, size_t len, const char *name,
     size_t nlen, wscore_claim_visit_pt visit, void *ctx);
 
+/*
+ * Does the claim of json (one channel pattern, or a list of them, in the
+ * syntax of wscore_channel_pattern_match) allow channel? 1 or 0; a
+ * missing claim, an invalid document or a claim of another type allow
+ * nothing.
+ */
+int wscore_claim_allows_channel(const char *json, size_t len,
+    const char *claim, size_t clen, const char *channel, size_t chlen);
+
 
 /* ------------------------------------------------------------------ */
 /* Rate limits: a token bucket as plain data (fits shared memory)      */

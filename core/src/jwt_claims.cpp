@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include "channel_acl.hpp"
+
 #include <new>
 
 namespace wscore {
@@ -189,6 +191,13 @@ int wscore_claim_get(const char *json, size_t len, const char *name,
     }
     return reader().get(view_of(json, len), view_of(name, nlen), *claim)
         ? 0 : -1;
+}
+
+int wscore_claim_allows_channel(const char *json, size_t len,
+    const char *claim, size_t clen, const char *channel, size_t chlen)
+{
+    return wscore::claim_allows_channel(reader(), view_of(json, len),
+        view_of(claim, clen), view_of(channel, chlen)) ? 1 : 0;
 }
 
 long wscore_claim_strings(const char *json, size_t len, const char *name,
