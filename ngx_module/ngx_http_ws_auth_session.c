@@ -151,7 +151,9 @@ ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
     }
 
     if (res.user.len != ctx->jwt.user.len
-        || ngx_strncmp(res.user.data, ctx->jwt.user.data, res.user.len) != 0)
+        || (res.user.len
+            && ngx_strncmp(res.user.data, ctx->jwt.user.data, res.user.len)
+               != 0))
     {
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "ws: token refresh for user \"%V\" refused: the "

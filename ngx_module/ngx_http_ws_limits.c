@@ -667,7 +667,10 @@ ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
     p = buf;
     *p++ = type;
     p = ngx_cpymem(p, &id, sizeof(uint32_t));
-    p = ngx_cpymem(p, value->data, len);
+
+    if (len) {
+        p = ngx_cpymem(p, value->data, len);
+    }
 
     return p - buf;
 }

@@ -259,7 +259,8 @@ ngx_http_ws_origin_match(ngx_http_ws_origin_t *o, ngx_str_t *origin,
     }
 
     if (o->port.len != parts->port.len
-        || ngx_strncmp(o->port.data, parts->port.data, o->port.len) != 0)
+        || (o->port.len
+            && ngx_strncmp(o->port.data, parts->port.data, o->port.len) != 0))
     {
         return 0;
     }

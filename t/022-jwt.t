@@ -315,5 +315,17 @@ refused('/sources', undef, 'a bad token in the first source wins', 'bad signatur
     $ws->disconnect;
 }
 
+{
+    my $name = 'refresh without sub';
+    my $ws = ws_connect(uri => '/json', headers => "Authorization: Bearer "
+                        . hs(json_obj(role => 'anon', exp => time + 60)) . "\n");
+    $ws->send_text('{"op":"auth","id":1,"token":"' . hs(json_obj(role => 'anon', exp => time + 3600)) . '"}');
+    $ws->expect('text {"op":"ack","id":1}', "$name - a token without sub refreshes one without sub");
+    $ws->send_text('{"op":"auth","id":2,"token":"' . hs(json_obj(sub => 'x', exp => time + 3600)) . '"}');
+    $ws->expect('text {"op":"error","id":2,"code":"unauthorized","message":"token is for another user"}',
+                "$name - but not into a user");
+    $ws->disconnect;
+}
+
 check_logs($ngx);
 done_testing();
