@@ -22,7 +22,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev \
+    libsimdjson-dev libjwt-dev \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium prometheus
@@ -92,6 +92,7 @@ run: build
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
 	@cp conf_examples/chat.html conf_examples/dashboard.html $(DEMO)/html/
+	@cp conf_examples/demo-jwt.key $(DEMO)/conf/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
 	    -newkey rsa:2048 -days 365 -subj /CN=127.0.0.1 \
@@ -104,6 +105,7 @@ run: build
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
 	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
+	@echo "  with a token (README): ws://127.0.0.1:8080/secure/echo?token=..."
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
@@ -135,7 +137,7 @@ test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
-           fuzz_deflate
+           fuzz_deflate fuzz_jwt_claims
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security.h"
 
 
 typedef struct {
@@ -161,6 +162,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
 ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 {
+    ngx_str_t                   *user;
     ngx_uint_t                   i, n;
     ngx_array_t                 *configured;
     ngx_http_ws_subscription_t   *sub;
@@ -186,7 +188,11 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
         return NGX_ERROR;
     }
 
-    if (configured == NULL && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
+    /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
+    user = ngx_http_ws_security_user_channel(ws);
+
+    if (configured == NULL && user == NULL
+        && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
     {
         return NGX_OK;
     }
@@ -199,9 +205,13 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
      */
     n = configured ? configured->nelts : 1;
 
-    ws->subscriptions = ngx_array_create(ws->request->pool, n,
+    ws->subscriptions = ngx_array_create(ws->request->pool, n + (user != NULL),
                                          sizeof(ngx_http_ws_subscription_t));
     if (ws->subscriptions == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (user && ngx_http_ws_channels_add(ws, user, 0, NULL) == NGX_ERROR) {
         return NGX_ERROR;
     }
 

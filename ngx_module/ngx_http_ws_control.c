@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security.h"
 
 
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
@@ -27,6 +28,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     ngx_int_t                    rc;
     ngx_str_t                    channel;
+    const char                  *error;
     wscore_str_t                 none;
     wscore_ctl_request_t         req;
     ngx_http_ws_channel_info_t   info;
@@ -50,6 +52,22 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
     }
 
+    if (req.op == WSCORE_CTL_AUTH) {
+        /* a fresh token: ngx_http_ws_auth_session.c */
+        channel.data = (u_char *) req.token.data;
+        channel.len = req.token.len;
+
+        if (ngx_http_ws_security_refresh(ws, &channel, &error) == NGX_OK) {
+            ngx_http_ws_control_reply_ack(ws, req.id, 0);
+
+        } else {
+            ngx_http_ws_control_reply_error(ws, req.id, "unauthorized",
+                                            error);
+        }
+
+        return;
+    }
+
     channel.data = (u_char *) req.channel.data;
     channel.len = req.channel.len;
 
@@ -68,8 +86,19 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", &channel);
+        ngx_http_ws_security_acl_count(ws->request);
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
                                         "channel not allowed");
+        return;
+    }
+
+    /* the token's own limits: ngx_http_ws_channel_acl.c */
+    if (req.op != WSCORE_CTL_UNSUBSCRIBE
+        && ngx_http_ws_security_channel_allowed(ws->request, &channel)
+           != NGX_OK)
+    {
+        ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
+                                        "channel not allowed by the token");
         return;
     }
 

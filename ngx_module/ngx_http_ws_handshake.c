@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security.h"
 
 
 static void ngx_http_ws_collect_header(ngx_http_request_t *r,
@@ -33,6 +34,8 @@ static ngx_int_t ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_ws_handshake(ngx_http_request_t *r)
 {
+    ngx_int_t                    rc;
+    ngx_http_ws_refusal_t        refusal;
     ngx_http_ws_loc_conf_t      *wscf;
     wscore_handshake_request_t   req;
     wscore_handshake_result_t    res;
@@ -92,6 +95,17 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
     if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
         return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST,
                                   "upgrade request with a body", 1);
+    }
+
+    /* origin, subprotocol, token, caps: see ngx_http_ws_security_module.c */
+    rc = ngx_http_ws_security_check(r, &refusal);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_ws_send_upgrade(r, res.accept);
@@ -266,6 +280,14 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_null(&key);
         break;
 
+    case NGX_HTTP_UNAUTHORIZED:
+    case NGX_HTTP_FORBIDDEN:
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        /* a security guard: it added the headers its answer needs */
+        ngx_str_null(&key);
+        break;
+
     default:
         ngx_str_set(&r->headers_out.status_line, "400 Bad Request");
         status = NGX_HTTP_BAD_REQUEST;
@@ -362,6 +384,12 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         }
     }
 
+    /* channels outside the token's claim: ngx_http_ws_channel_acl.c */
+    if (ngx_http_ws_security_channels_check(r, ws) != NGX_OK) {
+        return ngx_http_ws_reject(r, NGX_HTTP_FORBIDDEN,
+                                  "channel not allowed by the token", 1);
+    }
+
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
 
@@ -379,6 +407,10 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     ngx_memcpy(value.data, accept, WSCORE_ACCEPT_LEN);
 
     if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_ws_security_upgrade_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

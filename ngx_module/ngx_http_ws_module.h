@@ -183,6 +183,8 @@ ngx_http_ws_session_t *ngx_http_ws_session_create(ngx_http_request_t *r,
 ngx_int_t ngx_http_ws_session_start(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
+void ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
+    const char *reason);
 
 /* ngx_http_ws_channels.c */
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security.h"
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
@@ -158,6 +159,12 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 
     if (ngx_exiting || ngx_terminate) {
         ngx_http_ws_shutdown(ws);
+        return NGX_DONE;
+    }
+
+    /* token expiry: see ngx_http_ws_auth_session.c */
+    if (ngx_http_ws_security_session_start(ws) != NGX_OK) {
+        ngx_http_ws_finalize(ws);
         return NGX_DONE;
     }
 
@@ -392,6 +399,11 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         ws->messages_in++;
 
+        /* rate limits: see ngx_http_ws_limits.c */
+        if (ngx_http_ws_security_message(ws, ev->len) != NGX_OK) {
+            break;
+        }
+
         if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
             ngx_http_ws_control_message(ws, ev);
             break;
@@ -521,6 +533,20 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_after_io(ws);
 
     return NGX_OK;
+}
+
+
+/* Closes the session from outside its handlers (a guard's timer). */
+void
+ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
+    const char *reason)
+{
+    if (ws->finalized) {
+        return;
+    }
+
+    ngx_http_ws_start_close(ws, code, reason);
+    ngx_http_ws_after_io(ws);
 }
 
 

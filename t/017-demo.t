@@ -16,6 +16,7 @@ make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp
           "$prefix/html");
 system('cp', "$root/conf_examples/chat.html", "$root/conf_examples/dashboard.html",
        "$prefix/html/") == 0 or die 'cp failed';
+system('cp', "$root/conf_examples/demo-jwt.key", "$prefix/conf/") == 0 or die 'cp failed';
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
 system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
        . "-keyout $prefix/conf/certs/demo.key -out $prefix/conf/certs/demo.crt "
@@ -95,6 +96,37 @@ like($res->{body}, qr/"connections":\{"ok":true,"open":3,"max":3500\}/, '/readyz
 $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the chat page is served');
 like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
+
+# /secure/echo, with a token minted by the README's own openssl recipe
+eval {
+    my $readme = do { local (@ARGV, $/) = "$root/README.md"; <> };
+    my ($recipe) = $readme =~ /```sh\n(b64url\(\).*?)```/s;
+    ok($recipe, 'the README has the token recipe');
+    my $token = do {
+        open my $sh, '-|', 'bash', '-c', "cd '$root' && $recipe" or die $!;
+        local $/;
+        <$sh>;
+    } // '';
+    chomp $token;
+    like($token, qr/^[\w-]+\.[\w-]+\.[\w-]+$/, 'the recipe mints a token');
+    my $sec = ws_connect(port => $port, uri => "/secure/echo?token=$token",
+                         headers => "Origin: http://localhost:8080\n");
+    $sec->send_text('signed in');
+    $sec->expect('text signed in', '/secure/echo with the token in ?token=');
+    $sec->send_close(1000);
+    $sec->expect('close 1000', '/secure/echo closes');
+    $sec = ws_connect(port => $port, uri => '/secure/echo',
+                      headers => "Authorization: Bearer $token\n");
+    $sec->send_text('bearer');
+    $sec->expect('text bearer', '/secure/echo with the token in Authorization');
+    $sec->disconnect;
+    ok(ws_connect(port => $port, uri => '/secure/echo', expect_status => 401),
+       '/secure/echo without a token: 401');
+    ok(ws_connect(port => $port, uri => "/secure/echo?token=$token",
+                  headers => "Origin: http://evil.example\n", expect_status => 403),
+       '/secure/echo from another origin: 403');
+    1;
+} or fail("/secure/echo: $@");
 
 system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');

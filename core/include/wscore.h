@@ -411,7 +411,8 @@ int wscore_channel_pattern_match(const char *pattern, size_t plen,
 typedef enum {
     WSCORE_CTL_SUBSCRIBE = 1,
     WSCORE_CTL_UNSUBSCRIBE,
-    WSCORE_CTL_PUBLISH
+    WSCORE_CTL_PUBLISH,
+    WSCORE_CTL_AUTH        /* {"op":"auth","token":"..."}: a fresh token */
 } wscore_ctl_op_e;
 
 typedef struct {
@@ -428,13 +429,18 @@ typedef struct {
     const char     *error;     /* on failure (static): "bad json", "bad id",
                                   "unknown op", "missing channel",
                                   "bad channel", "missing data", or "out
-                                  of memory"; else NULL */
+                                  of memory"; for auth "missing token" or
+                                  "bad token" instead of the channel
+                                  ones; else NULL */
+    wscore_str_t    token;     /* auth: the string's content, without
+                                  quotes, never escaped; points into the
+                                  input */
 } wscore_ctl_request_t;
 
 /*
  * Parses one request: a JSON object {"op":..., "channel":..., "data":...,
  * "id":...}, where op is "subscribe", "unsubscribe" or "publish", channel
- * a string, data (required for publish) any JSON value and id (optional)
+ * a string (not needed by "auth", which takes a string "token" instead), data (required for publish) any JSON value and id (optional)
  * a string or number. Unknown members are ignored, but the whole input
  * must be valid JSON (data is forwarded to other clients as is).
  *
@@ -479,6 +485,79 @@ size_t wscore_ctl_write_text_message(char *out, size_t cap,
 
 /* Is the whole of data valid UTF-8 (RFC 3629)? 1 or 0. */
 int wscore_utf8_valid(const uint8_t *data, size_t len);
+
+
+/* ------------------------------------------------------------------ */
+/* Token claims: members of a verified JWT payload (RFC 7519)          */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    WSCORE_CLAIM_ABSENT = 0,
+    WSCORE_CLAIM_STRING,
+    WSCORE_CLAIM_NUMBER,
+    WSCORE_CLAIM_BOOL,
+    WSCORE_CLAIM_NULL,
+    WSCORE_CLAIM_ARRAY,
+    WSCORE_CLAIM_OBJECT
+} wscore_claim_type_e;
+
+typedef struct {
+    wscore_claim_type_e type;
+    wscore_str_t        text;    /* strings unescaped, other values as
+                                    minified JSON; valid until the next
+                                    claim call of the thread */
+    double              number;  /* WSCORE_CLAIM_NUMBER */
+} wscore_claim_t;
+
+/*
+ * Looks up the member name of json, which must be one valid JSON object
+ * of at most 16 KiB (the whole document is validated). Returns 0 and
+ * fills claim (type ABSENT when there is no such member), or -1 when json
+ * is not a valid object or repeats the member. Also reads JOSE headers.
+ */
+int wscore_claim_get(const char *json, size_t len, const char *name,
+    size_t nlen, wscore_claim_t *claim);
+
+/*
+ * Visits each string of a member that is a string or an array of strings
+ * ("aud", a list of channel patterns). Returns how many were visited, 0
+ * when the member is absent, -1 when json is invalid or the member is of
+ * another type (then nothing is visited).
+ */
+typedef void (*wscore_claim_visit_pt)(void *ctx, const char *s, size_t len);
+long wscore_claim_strings(const char *json, size_t len, const char *name,
+    size_t nlen, wscore_claim_visit_pt visit, void *ctx);
+
+/*
+ * Does the claim of json (one channel pattern, or a list of them, in the
+ * syntax of wscore_channel_pattern_match) allow channel? 1 or 0; a
+ * missing claim, an invalid document or a claim of another type allow
+ * nothing.
+ */
+int wscore_claim_allows_channel(const char *json, size_t len,
+    const char *claim, size_t clen, const char *channel, size_t chlen);
+
+
+/* ------------------------------------------------------------------ */
+/* Rate limits: a token bucket as plain data (fits shared memory)      */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t units;          /* tokens held, in 1/60000 */
+    uint64_t last_ms;        /* when it was last refilled */
+    uint64_t started;        /* 0: new, starts full */
+} wscore_bucket_t;
+
+/*
+ * Refills b at rate_per_min tokens a minute (60 x the rate per second)
+ * up to burst tokens (at least 1),
+ * then takes cost tokens if it holds that many: returns 1, else 0 and
+ * takes nothing. now_ms is a monotonic clock in milliseconds; a value
+ * older than the last one adds nothing. Rates, bursts and costs are
+ * clamped to 2^40. A zeroed bucket starts full.
+ */
+int wscore_bucket_take(wscore_bucket_t *b, uint64_t rate_per_min,
+    uint64_t burst, uint64_t cost, uint64_t now_ms);
 
 
 #ifdef __cplusplus

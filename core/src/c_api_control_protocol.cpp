@@ -58,6 +58,9 @@ int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req)
     req->data = to_str(parsed.data);
     req->id = to_str(parsed.id);
     req->error = parsed.error;
+    req->token = parsed.token.data() == nullptr
+        ? wscore_str_t{nullptr, 0}
+        : wscore_str_t{parsed.token.data(), parsed.token.size()};
     return ok ? 0 : -1;
 }
 

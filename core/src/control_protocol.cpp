@@ -135,7 +135,7 @@ simdjson::error_code Walk::raw_text(od::value &value, std::string_view &out)
 }
 
 enum class Member : unsigned { other = 0, op = 1, channel = 2, data = 4,
-                               id = 8 };
+                               id = 8, token = 16 };
 
 Member member_named(std::string_view key) noexcept
 {
@@ -143,6 +143,7 @@ Member member_named(std::string_view key) noexcept
     if (key == "channel") return Member::channel;
     if (key == "data") return Member::data;
     if (key == "id") return Member::id;
+    if (key == "token") return Member::token;
     return Member::other;
 }
 
@@ -154,6 +155,8 @@ bool op_named(std::string_view name, wscore_ctl_op_e &op) noexcept
         op = WSCORE_CTL_UNSUBSCRIBE;
     } else if (name == "publish") {
         op = WSCORE_CTL_PUBLISH;
+    } else if (name == "auth") {
+        op = WSCORE_CTL_AUTH;
     } else {
         return false;
     }
@@ -187,6 +190,8 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
     bool channel_is_string = false;
     bool channel_escaped = false;
     bool id_bad = false;
+    bool token_is_string = false;
+    bool token_escaped = false;
 
     for (auto entry : top) {
         od::field field;
@@ -229,6 +234,14 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
                 channel_escaped = raw.find('\\') != std::string_view::npos;
                 req.channel = raw.substr(1, raw.size() - 2);
             }
+        } else if (member == Member::token
+                   && type == od::json_type::string) {
+            e = walk.raw_text(value, raw);
+            if (!e) {
+                token_is_string = true;
+                token_escaped = raw.find('\\') != std::string_view::npos;
+                req.token = raw.substr(1, raw.size() - 2);
+            }
         } else if (member == Member::data) {
             e = walk.raw_text(value, raw);
             if (!e) {
@@ -262,6 +275,13 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
         req.error = "bad id";
     } else if (!op_known) {
         req.error = "unknown op";
+    } else if (req.op == WSCORE_CTL_AUTH) {
+        // A token is base64url and dots: escapes mean it is not one.
+        if (!token_is_string) {
+            req.error = "missing token";
+        } else if (token_escaped) {
+            req.error = "bad token";
+        }
     } else if (!channel_is_string) {
         req.error = "missing channel";
     } else if (channel_escaped) {
@@ -329,9 +349,10 @@ bool ControlParser::parse(std::string_view json, ControlRequest &req)
         if (req.error != nullptr) {
             // A failed request has an error and maybe an id, nothing else
             // half-filled for a caller to trip over.
-            req = ControlRequest{{}, {}, {}, req.id, req.error};
+            req = ControlRequest{{}, {}, {}, req.id, req.error, {}};
         }
         req.channel = rebase(req.channel, copy, json.data());
+        req.token = rebase(req.token, copy, json.data());
         if (req.data) {
             req.data = rebase(*req.data, copy, json.data());
         }

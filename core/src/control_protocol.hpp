@@ -28,6 +28,7 @@ struct ControlRequest {
     std::optional<std::string_view> data;   // raw JSON, validated
     std::optional<std::string_view> id;     // raw JSON: string or number
     const char *error = nullptr;            // static text; null = usable
+    std::string_view token;                 // "auth": unquoted, unescaped
 };
 
 // Owns the simdjson parser and the padded copy of the input. Reuse one per

@@ -198,6 +198,33 @@ BOOST_AUTO_TEST_CASE(missing_or_bad_channel)
                    .req.channel == "caf\xc3\xa9");
 }
 
+BOOST_AUTO_TEST_CASE(auth_takes_a_token_and_no_channel)
+{
+    const std::string json = R"({"op":"auth","token":"aGk.e30.c2ln","id":3})";
+    const Parsed p = parse(json);
+    BOOST_TEST(p.ok);
+    BOOST_TEST(p.req.op == WSCORE_CTL_AUTH);
+    BOOST_TEST(p.req.token == "aGk.e30.c2ln");
+    BOOST_TEST(within(p.req.token, json));
+    BOOST_TEST(p.req.channel.empty());
+    BOOST_TEST_REQUIRE(p.req.id.has_value());
+    BOOST_TEST(*p.req.id == "3");
+
+    for (const std::string_view bad :
+         {R"({"op":"auth"})"sv, R"({"op":"auth","token":1})"sv,
+          R"({"op":"auth","token":null})"sv,
+          R"({"op":"auth","channel":"c"})"sv}) {
+        BOOST_TEST(error_of(bad) == "missing token", bad);
+    }
+    BOOST_TEST(error_of(R"({"op":"auth","token":"a\u002eb"})") == "bad token");
+    BOOST_TEST(error_of(R"({"op":"auth","token":"a","token":"b"})")
+               == "bad json");
+    // A token member means nothing to the other ops.
+    const Parsed s = parse(R"({"op":"subscribe","channel":"c","token":"t"})");
+    BOOST_TEST(s.ok);
+    BOOST_TEST(s.req.channel == "c");
+}
+
 BOOST_AUTO_TEST_CASE(missing_data)
 {
     BOOST_TEST(error_of(R"({"op":"publish","channel":"c"})") == "missing data");

@@ -1,0 +1,269 @@
+
+/*
+ * ngx_ws: the verified identity during a session.
+ *
+ * A token has an end ("exp"): when it passes, the session is closed with
+ * 1008 and the reason "token expired", unless the client sent a fresh
+ * token for the same user through the control protocol
+ * ({"op":"auth","token":...}). The user's own channel "user:<sub>" is
+ * joined when the session starts, so a backend can reach every
+ * connection of one user, on any worker, with one publish.
+ */
+
+
+#include "ngx_http_ws_security.h"
+
+
+static void ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_security_conf_t *wsscf);
+static void ngx_http_ws_auth_expired(ngx_event_t *ev);
+static void ngx_http_ws_auth_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
+{
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_request_t           *r;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    r = ws->request;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL || !wsscf->jwt) {
+        return NGX_OK;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_ws_auth_cleanup;
+    cln->data = ctx;
+
+    ctx->session = ws;
+
+    ctx->expiry.handler = ngx_http_ws_auth_expired;
+    ctx->expiry.data = ctx;
+    ctx->expiry.log = r->connection->log;
+
+    /* an exiting worker closes its sessions itself: do not wait for this */
+    ctx->expiry.cancelable = 1;
+
+    ngx_http_ws_auth_arm(ctx, wsscf);
+
+    return NGX_OK;
+}
+
+
+/* "user:<sub>" for a session with a verified user, else NULL. */
+ngx_str_t *
+ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
+{
+    u_char                       *p;
+    ngx_http_request_t           *r;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    r = ws->request;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
+        || ctx->jwt.user.len == 0)
+    {
+        return NULL;
+    }
+
+    if (ctx->user_channel.len) {
+        return &ctx->user_channel;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("user:") - 1 + ctx->jwt.user.len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ctx->user_channel.data = p;
+    p = ngx_cpymem(p, "user:", sizeof("user:") - 1);
+    p = ngx_cpymem(p, ctx->jwt.user.data, ctx->jwt.user.len);
+    ctx->user_channel.len = p - ctx->user_channel.data;
+
+    if (!ngx_http_ws_channel_name_valid(&ctx->user_channel)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: user \"%V\" cannot have a user channel: the "
+                      "name is not a valid channel name", &ctx->jwt.user);
+        ctx->user_channel.len = 0;
+        return NULL;
+    }
+
+    return &ctx->user_channel;
+}
+
+
+/*
+ * {"op":"auth","token":...}: a fresh token for the same user moves the
+ * session's end. NGX_OK, or NGX_DECLINED with *error for the reply.
+ */
+ngx_int_t
+ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
+    const char **error)
+{
+    u_char                       *claims;
+    ngx_int_t                     rc;
+    ngx_log_t                    *log;
+    ngx_pool_t                   *pool;
+    ngx_http_request_t           *r;
+    ngx_http_ws_jwt_result_t      res;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    r = ws->request;
+    log = ws->connection->log;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
+        *error = "this endpoint does not use tokens";
+        return NGX_DECLINED;
+    }
+
+    /* a refresh may come every minute for days: nothing stays in r->pool */
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        *error = "server error";
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&res, sizeof(ngx_http_ws_jwt_result_t));
+
+    rc = ngx_http_ws_jwt_verify(pool, log, wsscf, token, &res);
+
+    if (rc != NGX_OK) {
+        *error = "invalid token";
+        goto done;
+    }
+
+    if (res.user.len != ctx->jwt.user.len
+        || (res.user.len
+            && ngx_strncmp(res.user.data, ctx->jwt.user.data, res.user.len)
+               != 0))
+    {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "ws: token refresh for user \"%V\" refused: the "
+                      "session belongs to \"%V\"", &res.user,
+                      &ctx->jwt.user);
+        *error = "token is for another user";
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    claims = ngx_alloc(res.claims.len, log);
+    if (claims == NULL) {
+        *error = "server error";
+        rc = NGX_DECLINED;
+        goto done;
+    }
+
+    ngx_memcpy(claims, res.claims.data, res.claims.len);
+
+    if (ctx->claims_heap) {
+        ngx_free(ctx->jwt.claims.data);
+    }
+
+    ctx->jwt.claims.data = claims;
+    ctx->jwt.claims.len = res.claims.len;
+    ctx->claims_heap = 1;
+    ctx->jwt.exp = res.exp;
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ws: token refreshed for user \"%V\", expires at %T",
+                  &ctx->jwt.user, ctx->jwt.exp);
+
+    ngx_http_ws_auth_arm(ctx, wsscf);
+
+done:
+
+    ngx_destroy_pool(pool);
+
+    return rc;
+}
+
+
+static void
+ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_security_conf_t *wsscf)
+{
+    time_t  left;
+
+    if (ctx->jwt.exp == 0) {
+        if (ctx->expiry.timer_set) {
+            ngx_del_timer(&ctx->expiry);
+        }
+
+        return;
+    }
+
+    left = ctx->jwt.exp + wsscf->jwt_leeway - ngx_time();
+
+    /* a timer's range is bounded; a far end is re-armed when reached */
+    if (left > 86400) {
+        left = 86400;
+    }
+
+    ngx_add_timer(&ctx->expiry, left > 0 ? (ngx_msec_t) left * 1000 : 1);
+}
+
+
+static void
+ngx_http_ws_auth_expired(ngx_event_t *ev)
+{
+    ngx_http_ws_security_ctx_t   *ctx = ev->data;
+
+    ngx_http_ws_session_t        *ws;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    ws = ctx->session;
+
+    if (ws->finalized) {
+        return;
+    }
+
+    wsscf = ngx_http_get_module_loc_conf(ws->request,
+                                         ngx_http_ws_security_module);
+
+    if (ctx->jwt.exp + wsscf->jwt_leeway > ngx_time()) {
+        ngx_http_ws_auth_arm(ctx, wsscf);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                  "ws: token of user \"%V\" expired, closing with 1008",
+                  &ctx->jwt.user);
+
+    ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                              "token expired");
+}
+
+
+static void
+ngx_http_ws_auth_cleanup(void *data)
+{
+    ngx_http_ws_security_ctx_t  *ctx = data;
+
+    if (ctx->expiry.timer_set) {
+        ngx_del_timer(&ctx->expiry);
+    }
+
+    if (ctx->claims_heap) {
+        ngx_free(ctx->jwt.claims.data);
+        ctx->claims_heap = 0;
+        ngx_str_null(&ctx->jwt.claims);
+    }
+}

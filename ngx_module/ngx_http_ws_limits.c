@@ -1,0 +1,859 @@
+
+/*
+ * ngx_ws: rate limits and connection caps ("ws_limit_rate",
+ * "ws_max_connections", "ws_max_connections_per_ip",
+ * "ws_max_connections_per_user").
+ *
+ * Caps are checked before the 101: over the cap of the whole zone, the
+ * server is full and says 503; over a per-client cap, that client is
+ * asking too much and gets 429 (RFC 6585), so clients and load balancers
+ * do not take one greedy client for an outage. Both carry Retry-After.
+ *
+ * Rates are token buckets (the core's wscore_bucket_take) charged per
+ * message: one token per message for "r/s" and "r/m" rates, the payload
+ * size for byte rates. Per connection they live in the request; per
+ * client address and per user they live in ws_zone, shared by all
+ * workers. Over the rate the message is dropped and counted, or the
+ * session is closed with 1008; both are logged.
+ */
+
+
+#include "ngx_http_ws_security.h"
+
+
+#define NGX_HTTP_WS_RETRY_AFTER      "10"
+
+/* Idle rate entries older than this are full buckets: forget them. */
+#define NGX_HTTP_WS_LIMIT_IDLE_MS    60000
+
+#define NGX_HTTP_WS_LIMIT_RATE       'r'
+#define NGX_HTTP_WS_LIMIT_COUNT      'c'
+
+
+/* One key in the zone: a shared bucket, or a connection count. */
+typedef struct {
+    ngx_str_node_t             sn;
+    ngx_queue_t                lru;           /* rate entries only */
+    ngx_uint_t                 count;         /* connections */
+    wscore_bucket_t            bucket;
+    ngx_msec_t                 last;
+    u_char                     key[1];
+} ngx_http_ws_limit_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t               rbtree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_queue_t                lru;           /* rate entries, newest first */
+} ngx_http_ws_limits_sh_t;
+
+
+/* The caps one request counted, released when the request ends. */
+typedef struct {
+    ngx_shm_zone_t            *zone;
+    ngx_uint_t                 n;
+    u_char                     keys[3][1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+    size_t                     lens[3];
+} ngx_http_ws_limits_held_t;
+
+
+static ngx_http_ws_limits_sh_t *ngx_http_ws_limits_sh(
+    ngx_http_ws_zone_ctx_t *zctx);
+static ngx_http_ws_limit_node_t *ngx_http_ws_limits_lookup(
+    ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_limits_sh_t *sh,
+    u_char *key, size_t len, ngx_uint_t create);
+static void ngx_http_ws_limits_delete(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, ngx_http_ws_limit_node_t *node);
+static void ngx_http_ws_limits_expire(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, ngx_uint_t n, ngx_uint_t force);
+static size_t ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
+    ngx_str_t *value);
+static ngx_int_t ngx_http_ws_limits_client(ngx_http_request_t *r,
+    ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
+static void ngx_http_ws_limits_release(void *data);
+static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
+static ngx_shm_zone_t *ngx_http_ws_limits_zone(ngx_http_request_t *r);
+
+
+/*
+ * ws_limit_rate connection|ip|user 100r/s|10r/m|64k/s|1m/m
+ *               [burst=N|size] [drop|close];
+ */
+char *
+ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_security_conf_t *wsscf = conf;
+
+    u_char              *p, *slash;
+    ssize_t              size;
+    ngx_str_t           *value, s;
+    ngx_int_t            n;
+    ngx_uint_t           i, per_min;
+    ngx_http_ws_rate_t  *rate;
+
+    if (wsscf->rates == NGX_CONF_UNSET_PTR) {
+        wsscf->rates = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_http_ws_rate_t));
+        if (wsscf->rates == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rate = ngx_array_push(wsscf->rates);
+    if (rate == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(rate, sizeof(ngx_http_ws_rate_t));
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "connection") == 0) {
+        rate->scope = NGX_HTTP_WS_LIMIT_CONNECTION;
+
+    } else if (ngx_strcmp(value[1].data, "ip") == 0) {
+        rate->scope = NGX_HTTP_WS_LIMIT_IP;
+
+    } else if (ngx_strcmp(value[1].data, "user") == 0) {
+        rate->scope = NGX_HTTP_WS_LIMIT_USER;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid scope \"%V\" in \"ws_limit_rate\", it "
+                           "must be \"connection\", \"ip\" or \"user\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the rate: N r/s, N r/m (messages) or size/s, size/m (bytes) */
+    slash = ngx_strlchr(value[2].data, value[2].data + value[2].len, '/');
+
+    if (slash == NULL || slash + 2 != value[2].data + value[2].len
+        || (slash[1] != 's' && slash[1] != 'm') || slash == value[2].data)
+    {
+        goto bad_rate;
+    }
+
+    per_min = (slash[1] == 's') ? 60 : 1;
+
+    if (slash[-1] == 'r') {
+        n = ngx_atoi(value[2].data, slash - 1 - value[2].data);
+        if (n <= 0) {
+            goto bad_rate;
+        }
+
+        rate->bytes = 0;
+        rate->rate_per_min = (uint64_t) n * per_min;
+
+    } else {
+        s.data = value[2].data;
+        s.len = slash - value[2].data;
+        size = ngx_parse_size(&s);
+        if (size <= 0) {
+            goto bad_rate;
+        }
+
+        rate->bytes = 1;
+        rate->rate_per_min = (uint64_t) size * per_min;
+    }
+
+    /* one second's worth by default, and never less than one message */
+    rate->burst = (rate->rate_per_min + 59) / 60;
+    rate->action = NGX_HTTP_WS_LIMIT_CLOSE;
+    rate->text = value[2];
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            size = rate->bytes ? ngx_parse_size(&s) : ngx_atoi(s.data, s.len);
+
+            if (size <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid burst \"%V\" in "
+                                   "\"ws_limit_rate\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rate->burst = (uint64_t) size;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "drop") == 0) {
+            rate->action = NGX_HTTP_WS_LIMIT_DROP;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "close") == 0) {
+            rate->action = NGX_HTTP_WS_LIMIT_CLOSE;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"ws_limit_rate\", "
+                           "expected \"burst=\", \"drop\" or \"close\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    rate->id = ngx_http_ws_limits_id(cf, wsscf->rates->nelts);
+
+    /* the scope and the rate, for the log lines */
+    p = ngx_pnalloc(cf->pool, value[1].len + 1 + value[2].len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rate->text.data = p;
+    p = ngx_cpymem(p, value[1].data, value[1].len);
+    *p++ = ' ';
+    p = ngx_cpymem(p, value[2].data, value[2].len);
+    rate->text.len = p - rate->text.data;
+
+    return NGX_CONF_OK;
+
+bad_rate:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid rate \"%V\" in \"ws_limit_rate\", expected "
+                       "messages (\"100r/s\", \"10r/m\") or bytes (\"64k/s\", "
+                       "\"1m/m\")", &value[2]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* ws_max_connections N; ws_max_connections_per_ip N; ..._per_user N; */
+char *
+ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t           n;
+    ngx_str_t          *value;
+    ngx_http_ws_cap_t  *cap;
+
+    cap = (ngx_http_ws_cap_t *) (p + cmd->offset);
+
+    if (cap->max != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\", it must be a "
+                           "number greater than 0", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    cap->max = (ngx_uint_t) n;
+    cap->id = ngx_http_ws_limits_id(cf, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
+    ngx_http_ws_security_conf_t *conf)
+{
+    ngx_uint_t                i, shared;
+    ngx_http_ws_rate_t       *rate;
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    ngx_conf_merge_ptr_value(conf->rates, prev->rates, NULL);
+
+    if (conf->max_conns.max == NGX_CONF_UNSET_UINT) {
+        conf->max_conns = prev->max_conns;
+    }
+
+    if (conf->max_per_ip.max == NGX_CONF_UNSET_UINT) {
+        conf->max_per_ip = prev->max_per_ip;
+    }
+
+    if (conf->max_per_user.max == NGX_CONF_UNSET_UINT) {
+        conf->max_per_user = prev->max_per_user;
+    }
+
+    shared = (conf->max_conns.max != NGX_CONF_UNSET_UINT
+              || conf->max_per_ip.max != NGX_CONF_UNSET_UINT
+              || conf->max_per_user.max != NGX_CONF_UNSET_UINT);
+
+    if (conf->rates) {
+        rate = conf->rates->elts;
+
+        for (i = 0; i < conf->rates->nelts; i++) {
+            if (rate[i].scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
+                shared = 1;
+            }
+        }
+    }
+
+    if (!shared) {
+        return NGX_CONF_OK;
+    }
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    if (wmcf->zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "connection caps and per-ip or per-user rates "
+                           "are counted in \"ws_zone\", which the http "
+                           "block does not define");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* The caps, before the upgrade: NGX_OK, NGX_DECLINED, NGX_ERROR. */
+ngx_int_t
+ngx_http_ws_limits_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_refusal_t *refusal)
+{
+    ngx_str_t                   value, retry;
+    ngx_uint_t                  i, over, scope[3];
+    ngx_shm_zone_t             *zone;
+    ngx_http_ws_cap_t          *caps[3];
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_ws_zone_ctx_t     *zctx;
+    ngx_http_ws_limits_sh_t    *sh;
+    ngx_http_ws_limit_node_t   *node[3];
+    ngx_http_ws_limits_held_t  *held;
+
+    if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
+        && wsscf->max_per_ip.max == NGX_CONF_UNSET_UINT
+        && wsscf->max_per_user.max == NGX_CONF_UNSET_UINT)
+    {
+        return NGX_OK;
+    }
+
+    zone = ngx_http_ws_limits_zone(r);
+    zctx = zone->data;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_ws_limits_held_t));
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    held = cln->data;
+    held->zone = zone;
+    held->n = 0;
+
+    node[0] = NULL;
+    node[1] = NULL;
+    node[2] = NULL;
+
+    /* the keys first, outside the lock */
+    caps[0] = &wsscf->max_conns;
+    caps[1] = &wsscf->max_per_ip;
+    caps[2] = &wsscf->max_per_user;
+    scope[0] = 0;
+    scope[1] = NGX_HTTP_WS_LIMIT_IP;
+    scope[2] = NGX_HTTP_WS_LIMIT_USER;
+
+    for (i = 0; i < 3; i++) {
+        if (caps[i]->max == NGX_CONF_UNSET_UINT) {
+            continue;
+        }
+
+        ngx_str_null(&value);
+
+        if (scope[i]
+            && ngx_http_ws_limits_client(r, ctx, scope[i], &value) != NGX_OK)
+        {
+            /* no user (no token): the per-user cap does not apply */
+            continue;
+        }
+
+        held->lens[held->n] = ngx_http_ws_limits_key(held->keys[held->n],
+                                                     NGX_HTTP_WS_LIMIT_COUNT,
+                                                     caps[i]->id, &value);
+        caps[held->n] = caps[i];
+        scope[held->n] = i;
+        held->n++;
+    }
+
+    ngx_shmtx_lock(&zctx->shpool->mutex);
+
+    sh = ngx_http_ws_limits_sh(zctx);
+    over = 3;
+
+    for (i = 0; sh && i < held->n; i++) {
+        node[i] = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
+                                            held->lens[i], 1);
+        if (node[i] == NULL) {
+            break;
+        }
+
+        if (node[i]->count >= caps[i]->max && over == 3) {
+            over = scope[i];
+        }
+    }
+
+    if (sh == NULL || i < held->n) {
+        /* the zone is full: nothing counted, so nothing to let in */
+        for (i = 0; sh && i < held->n; i++) {
+            if (node[i] && node[i]->count == 0) {
+                ngx_http_ws_limits_delete(zctx, sh, node[i]);
+            }
+        }
+
+        held->n = 0;
+        ngx_shmtx_unlock(&zctx->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: ws_zone is full, cannot count connections");
+        over = 0;
+        goto refused;
+    }
+
+    if (over == 3) {
+        for (i = 0; i < held->n; i++) {
+            node[i]->count++;
+        }
+
+        ngx_shmtx_unlock(&zctx->shpool->mutex);
+
+        cln->handler = ngx_http_ws_limits_release;
+
+        return NGX_OK;
+    }
+
+    for (i = 0; i < held->n; i++) {
+        if (node[i]->count == 0) {
+            ngx_http_ws_limits_delete(zctx, sh, node[i]);
+        }
+    }
+
+    held->n = 0;
+
+    ngx_shmtx_unlock(&zctx->shpool->mutex);
+
+    switch (over) {
+
+    case 1:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections from this address, the "
+                      "ws_max_connections_per_ip limit, refusing with 429",
+                      wsscf->max_per_ip.max);
+        break;
+
+    case 2:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: user \"%V\" has %ui connections, the "
+                      "ws_max_connections_per_user limit, refusing with 429",
+                      &ctx->jwt.user, wsscf->max_per_user.max);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections, the ws_max_connections limit, "
+                      "refusing with 503", wsscf->max_conns.max);
+        break;
+    }
+
+refused:
+
+    ngx_str_set(&retry, NGX_HTTP_WS_RETRY_AFTER);
+
+    if (ngx_http_ws_security_add_header(r, "Retry-After", &retry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (over == 1 || over == 2) {
+        refusal->status = NGX_HTTP_TOO_MANY_REQUESTS;
+        refusal->reason = "too many connections from this client";
+        ngx_str_set(&r->headers_out.status_line, "429 Too Many Requests");
+
+    } else {
+        refusal->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        refusal->reason = "server at its connection limit";
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Charges one received message to every rate of the location: NGX_OK to
+ * deliver it, NGX_DECLINED when it is dropped or the session closes.
+ */
+ngx_int_t
+ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
+{
+    size_t                        klen;
+    uint64_t                      cost;
+    ngx_int_t                     ok;
+    ngx_str_t                     value;
+    ngx_uint_t                    i;
+    ngx_shm_zone_t               *zone;
+    wscore_bucket_t              *b;
+    ngx_http_request_t           *r;
+    ngx_http_ws_rate_t           *rate;
+    ngx_http_ws_zone_ctx_t       *zctx;
+    ngx_http_ws_limits_sh_t      *sh;
+    ngx_http_ws_limit_node_t     *node;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+    u_char                        key[1 + 4 + NGX_SOCKADDRLEN
+                                      + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+
+    r = ws->request;
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    if (wsscf->rates == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_ws_security_ctx(r);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (ctx->buckets == NULL) {
+        ctx->buckets = ngx_pcalloc(r->pool, wsscf->rates->nelts
+                                            * sizeof(wscore_bucket_t));
+        if (ctx->buckets == NULL) {
+            return NGX_OK;
+        }
+    }
+
+    rate = wsscf->rates->elts;
+
+    for (i = 0; i < wsscf->rates->nelts; i++) {
+        cost = rate[i].bytes ? (uint64_t) len : 1;
+
+        if (rate[i].scope == NGX_HTTP_WS_LIMIT_CONNECTION) {
+            b = &ctx->buckets[i];
+            ok = wscore_bucket_take(b, rate[i].rate_per_min, rate[i].burst,
+                                    cost, ngx_current_msec);
+
+        } else {
+            if (ngx_http_ws_limits_client(r, ctx, rate[i].scope, &value)
+                != NGX_OK)
+            {
+                continue;
+            }
+
+            klen = ngx_http_ws_limits_key(key, NGX_HTTP_WS_LIMIT_RATE,
+                                          rate[i].id, &value);
+
+            zone = ngx_http_ws_limits_zone(r);
+            zctx = zone->data;
+
+            ngx_shmtx_lock(&zctx->shpool->mutex);
+
+            sh = ngx_http_ws_limits_sh(zctx);
+            node = sh ? ngx_http_ws_limits_lookup(zctx, sh, key, klen, 1)
+                      : NULL;
+
+            if (node == NULL) {
+                /* a full zone must not stop the traffic: let it through */
+                ngx_shmtx_unlock(&zctx->shpool->mutex);
+                continue;
+            }
+
+            ok = wscore_bucket_take(&node->bucket, rate[i].rate_per_min,
+                                    rate[i].burst, cost, ngx_current_msec);
+            node->last = ngx_current_msec;
+
+            ngx_queue_remove(&node->lru);
+            ngx_queue_insert_head(&sh->lru, &node->lru);
+
+            ngx_shmtx_unlock(&zctx->shpool->mutex);
+        }
+
+        if (ok) {
+            continue;
+        }
+
+        ctx->rate_limited++;
+
+        if (rate[i].action == NGX_HTTP_WS_LIMIT_DROP) {
+            if (ctx->rate_limited == 1) {
+                ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                              "ws: over ws_limit_rate %V, dropping "
+                              "messages", &rate[i].text);
+            }
+
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                      "ws: over ws_limit_rate %V, closing with 1008",
+                      &rate[i].text);
+
+        ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                                  "rate limit exceeded");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_ws_limits_zone(ngx_http_request_t *r)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+
+    return wmcf->zone;
+}
+
+
+/* The client's address or user as a key part; NGX_DECLINED if none. */
+static ngx_int_t
+ngx_http_ws_limits_client(ngx_http_request_t *r,
+    ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value)
+{
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    if (scope == NGX_HTTP_WS_LIMIT_USER) {
+        if (ctx->jwt.user.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        *value = ctx->jwt.user;
+        return NGX_OK;
+    }
+
+    /* the address bytes, as $binary_remote_addr has them */
+    switch (r->connection->sockaddr->sa_family) {
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        value->data = sin6->sin6_addr.s6_addr;
+        value->len = 16;
+        return NGX_OK;
+#endif
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        value->data = (u_char *) &sin->sin_addr;
+        value->len = 4;
+        return NGX_OK;
+
+    default:
+        /* unix sockets: one client */
+        ngx_str_set(value, "unix");
+        return NGX_OK;
+    }
+}
+
+
+static size_t
+ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
+    ngx_str_t *value)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_min(value->len, NGX_HTTP_WS_MAX_CHANNEL_LEN);
+
+    p = buf;
+    *p++ = type;
+    p = ngx_cpymem(p, &id, sizeof(uint32_t));
+
+    if (len) {
+        p = ngx_cpymem(p, value->data, len);
+    }
+
+    return p - buf;
+}
+
+
+/* Called with the lock held: the limits' root in the zone, made once. */
+static ngx_http_ws_limits_sh_t *
+ngx_http_ws_limits_sh(ngx_http_ws_zone_ctx_t *zctx)
+{
+    ngx_http_ws_limits_sh_t  *sh;
+
+    sh = zctx->sh->limits;
+
+    if (sh) {
+        return sh;
+    }
+
+    sh = ngx_slab_calloc_locked(zctx->shpool,
+                                sizeof(ngx_http_ws_limits_sh_t));
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->lru);
+
+    zctx->sh->limits = sh;
+
+    return sh;
+}
+
+
+/* Called with the lock held. */
+static ngx_http_ws_limit_node_t *
+ngx_http_ws_limits_lookup(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_uint_t create)
+{
+    uint32_t                   hash;
+    ngx_str_t                  name;
+    ngx_str_node_t            *sn;
+    ngx_http_ws_limit_node_t  *node;
+
+    name.data = key;
+    name.len = len;
+    hash = ngx_crc32_short(key, len);
+
+    sn = ngx_str_rbtree_lookup(&sh->rbtree, &name, hash);
+
+    if (sn) {
+        return (ngx_http_ws_limit_node_t *) sn;
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    /* forget a couple of idle rate entries on every new one */
+    ngx_http_ws_limits_expire(zctx, sh, 2, 0);
+
+    node = ngx_slab_calloc_locked(zctx->shpool,
+                                  offsetof(ngx_http_ws_limit_node_t, key)
+                                  + len);
+    if (node == NULL) {
+        /* full: make room from the least recently used rate entries */
+        ngx_http_ws_limits_expire(zctx, sh, 16, 1);
+
+        node = ngx_slab_calloc_locked(zctx->shpool,
+                                      offsetof(ngx_http_ws_limit_node_t, key)
+                                      + len);
+        if (node == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memcpy(node->key, key, len);
+
+    node->sn.node.key = hash;
+    node->sn.str.len = len;
+    node->sn.str.data = node->key;
+    node->last = ngx_current_msec;
+
+    ngx_rbtree_insert(&sh->rbtree, &node->sn.node);
+
+    if (key[0] == NGX_HTTP_WS_LIMIT_RATE) {
+        ngx_queue_insert_head(&sh->lru, &node->lru);
+
+    } else {
+        ngx_queue_init(&node->lru);
+    }
+
+    return node;
+}
+
+
+static void
+ngx_http_ws_limits_delete(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, ngx_http_ws_limit_node_t *node)
+{
+    if (node->key[0] == NGX_HTTP_WS_LIMIT_RATE) {
+        ngx_queue_remove(&node->lru);
+    }
+
+    ngx_rbtree_delete(&sh->rbtree, &node->sn.node);
+    ngx_slab_free_locked(zctx->shpool, node);
+}
+
+
+/* Removes up to n least recently used rate entries: idle ones, or any. */
+static void
+ngx_http_ws_limits_expire(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, ngx_uint_t n, ngx_uint_t force)
+{
+    ngx_queue_t               *q;
+    ngx_http_ws_limit_node_t  *node;
+
+    while (n-- && !ngx_queue_empty(&sh->lru)) {
+        q = ngx_queue_last(&sh->lru);
+        node = ngx_queue_data(q, ngx_http_ws_limit_node_t, lru);
+
+        if (!force
+            && ngx_current_msec - node->last < NGX_HTTP_WS_LIMIT_IDLE_MS)
+        {
+            return;
+        }
+
+        ngx_http_ws_limits_delete(zctx, sh, node);
+    }
+}
+
+
+static void
+ngx_http_ws_limits_release(void *data)
+{
+    ngx_http_ws_limits_held_t  *held = data;
+
+    ngx_uint_t                 i;
+    ngx_http_ws_zone_ctx_t    *zctx;
+    ngx_http_ws_limits_sh_t   *sh;
+    ngx_http_ws_limit_node_t  *node;
+
+    zctx = held->zone->data;
+
+    ngx_shmtx_lock(&zctx->shpool->mutex);
+
+    sh = zctx->sh->limits;
+
+    for (i = 0; sh && i < held->n; i++) {
+        node = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
+                                         held->lens[i], 0);
+        if (node == NULL) {
+            continue;
+        }
+
+        if (node->count > 0) {
+            node->count--;
+        }
+
+        if (node->count == 0) {
+            ngx_http_ws_limits_delete(zctx, sh, node);
+        }
+    }
+
+    ngx_shmtx_unlock(&zctx->shpool->mutex);
+}
+
+
+/*
+ * Keys of a directive in the zone: a hash of where it is written, so the
+ * same configuration reloaded counts in the same entries, and old
+ * workers' sessions still count against the new caps.
+ */
+static uint32_t
+ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n)
+{
+    uint32_t  crc;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, cf->conf_file->file.name.data,
+                     cf->conf_file->file.name.len);
+    ngx_crc32_update(&crc, (u_char *) &cf->conf_file->line,
+                     sizeof(ngx_uint_t));
+    ngx_crc32_update(&crc, (u_char *) &n, sizeof(ngx_uint_t));
+    ngx_crc32_final(crc);
+
+    return crc;
+}

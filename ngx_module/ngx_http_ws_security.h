@@ -1,0 +1,215 @@
+
+/*
+ * ngx_ws: security and limits of WebSocket endpoints.
+ *
+ * A second NGINX module in the same shared object, with its own location
+ * configuration, request context and variables, so that the guards
+ * (origin, subprotocols, token auth, rate limits, connection caps) stay
+ * out of the files of the WebSocket core module: those call the short
+ * hooks declared at the end of this header.
+ */
+
+
+#ifndef _NGX_HTTP_WS_SECURITY_H_INCLUDED_
+#define _NGX_HTTP_WS_SECURITY_H_INCLUDED_
+
+
+#include "ngx_http_ws_module.h"
+
+
+/* One entry of ws_allowed_origins. */
+typedef struct {
+    ngx_str_t                  scheme;        /* empty: http or https */
+    ngx_str_t                  host;          /* lowercase; for wildcards
+                                                 the suffix ".example.com" */
+    ngx_str_t                  port;          /* empty: no port */
+    ngx_str_t                  text;          /* as configured, for logs */
+#if (NGX_PCRE)
+    ngx_regex_t               *regex;         /* "~" and "~*" entries */
+#endif
+    unsigned                   wildcard:1;
+} ngx_http_ws_origin_t;
+
+
+#define NGX_HTTP_WS_JWT_FROM_HEADER    0
+#define NGX_HTTP_WS_JWT_FROM_ARG       1
+#define NGX_HTTP_WS_JWT_FROM_COOKIE    2
+#define NGX_HTTP_WS_JWT_FROM_PROTOCOL  3
+
+
+/* Where ws_auth_jwt_token looks: "header", "arg=", "cookie=", "protocol=". */
+typedef struct {
+    ngx_uint_t                 type;
+    ngx_str_t                  name;          /* arg, $cookie_<name>, or
+                                                 protocol prefix */
+    ngx_uint_t                 hash;          /* of the cookie variable */
+} ngx_http_ws_jwt_source_t;
+
+
+typedef struct ngx_http_ws_jwt_alg_s  ngx_http_ws_jwt_alg_t;
+
+/* One ws_auth_jwt_key: the algorithm it is for and the key itself. */
+typedef struct {
+    ngx_http_ws_jwt_alg_t     *alg;
+    ngx_str_t                  data;          /* secret, or PEM (libjwt) */
+    void                      *pkey;          /* EVP_PKEY, not for HS* */
+} ngx_http_ws_jwt_key_t;
+
+
+/* A verified token. */
+typedef struct {
+    ngx_str_t                  user;          /* "sub", or empty */
+    ngx_str_t                  claims;        /* the payload JSON */
+    time_t                     exp;           /* 0: does not expire */
+} ngx_http_ws_jwt_result_t;
+
+
+#define NGX_HTTP_WS_LIMIT_CONNECTION   0
+#define NGX_HTTP_WS_LIMIT_IP           1
+#define NGX_HTTP_WS_LIMIT_USER         2
+
+#define NGX_HTTP_WS_LIMIT_CLOSE        0
+#define NGX_HTTP_WS_LIMIT_DROP         1
+
+
+/* One ws_limit_rate. */
+typedef struct {
+    ngx_uint_t                 scope;         /* connection, ip, user */
+    ngx_uint_t                 bytes;         /* 0: messages, 1: bytes */
+    uint64_t                   rate_per_min;
+    uint64_t                   burst;         /* messages or bytes */
+    ngx_uint_t                 action;        /* close or drop */
+    uint32_t                   id;            /* its keys in ws_zone */
+    ngx_str_t                  text;          /* "ip 10r/s", for logs */
+} ngx_http_ws_rate_t;
+
+
+/* ws_max_connections and its per-ip and per-user siblings. */
+typedef struct {
+    ngx_uint_t                 max;           /* NGX_CONF_UNSET_UINT: none */
+    uint32_t                   id;
+} ngx_http_ws_cap_t;
+
+
+typedef struct {
+    ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
+    ngx_array_t               *subprotocols;  /* of ngx_str_t */
+    ngx_flag_t                 subprotocol_required;
+
+    ngx_flag_t                 jwt;           /* ws_auth_jwt */
+    ngx_array_t               *jwt_keys;      /* of ngx_http_ws_jwt_key_t */
+    ngx_array_t               *jwt_sources;   /* of ..._jwt_source_t */
+    ngx_str_t                  jwt_issuer;
+    ngx_str_t                  jwt_audience;
+    time_t                     jwt_leeway;
+    ngx_flag_t                 jwt_user_channel;
+    ngx_str_t                  jwt_channels_claim;
+
+    ngx_array_t               *rates;         /* of ngx_http_ws_rate_t */
+    ngx_http_ws_cap_t          max_conns;
+    ngx_http_ws_cap_t          max_per_ip;
+    ngx_http_ws_cap_t          max_per_user;
+} ngx_http_ws_security_conf_t;
+
+
+/* What the guards learned about one request, kept for its whole life. */
+typedef struct {
+    ngx_str_t                  subprotocol;   /* chosen, or empty */
+    ngx_http_ws_jwt_result_t   jwt;
+
+    ngx_str_t                  user_channel;  /* "user:<sub>" */
+
+    /* token expiry during the session */
+    ngx_event_t                expiry;
+    ngx_http_ws_session_t     *session;
+
+    /* per-connection rate buckets, one per ws_limit_rate */
+    wscore_bucket_t           *buckets;
+    ngx_uint_t                 rate_limited;  /* messages refused */
+    ngx_uint_t                 acl_denied;    /* channel requests refused */
+
+    unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
+} ngx_http_ws_security_ctx_t;
+
+
+/*
+ * A guard's refusal: the HTTP status and a short reason for the body and
+ * the log. Headers the answer needs (WWW-Authenticate, Retry-After) are
+ * already added to r->headers_out by the guard.
+ */
+typedef struct {
+    ngx_uint_t                 status;
+    const char                *reason;
+} ngx_http_ws_refusal_t;
+
+
+extern ngx_module_t  ngx_http_ws_security_module;
+
+
+/* ngx_http_ws_security_module.c: the hooks of the handshake */
+
+/* NGX_OK, NGX_DECLINED with *refusal filled, NGX_ERROR. */
+ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
+    ngx_http_ws_refusal_t *refusal);
+/* Adds the 101's own headers (Sec-WebSocket-Protocol). */
+ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
+
+ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value);
+
+/* ngx_http_ws_auth_session.c: hooks of the session, channels, control */
+ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
+ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
+    ngx_str_t *token, const char **error);
+
+/* ngx_http_ws_limits.c */
+char *ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_limits_merge(ngx_conf_t *cf,
+    ngx_http_ws_security_conf_t *prev, ngx_http_ws_security_conf_t *conf);
+ngx_int_t ngx_http_ws_limits_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_refusal_t *refusal);
+/* Each received message: NGX_OK to handle it, NGX_DECLINED if refused. */
+ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
+    size_t len);
+
+/* ngx_http_ws_channel_acl.c */
+ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_request_t *r,
+    ngx_str_t *name);
+void ngx_http_ws_security_acl_count(ngx_http_request_t *r);
+ngx_int_t ngx_http_ws_security_channels_check(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_origin.c */
+char *ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_ws_origin_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal);
+
+/* ngx_http_ws_jwt.c */
+char *ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_auth_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
+    ngx_http_ws_security_conf_t *conf);
+ngx_int_t ngx_http_ws_jwt_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_jwt_result_t *res,
+    ngx_http_ws_refusal_t *refusal);
+ngx_int_t ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
+    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    ngx_http_ws_jwt_result_t *res);
+
+/* ngx_http_ws_subprotocol.c */
+char *ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_refusal_t *refusal);
+
+
+#endif /* _NGX_HTTP_WS_SECURITY_H_INCLUDED_ */

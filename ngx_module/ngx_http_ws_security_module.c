@@ -1,0 +1,469 @@
+
+/*
+ * ngx_ws: the security module: directives, configuration, variables and
+ * the hooks the handshake calls. Each guard lives in its own file; this
+ * one decides their order:
+ *
+ *   origin (403) -> subprotocol (400) -> token (401) -> caps (503, 429)
+ *
+ * Cheap checks that need no state come first, so a refused request costs
+ * as little as possible.
+ */
+
+
+#include "ngx_http_ws_security.h"
+
+
+typedef enum {
+    NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL = 0,
+    NGX_HTTP_WS_SEC_VAR_USER,
+    NGX_HTTP_WS_SEC_VAR_RATE_LIMITED,
+    NGX_HTTP_WS_SEC_VAR_ACL_DENIED
+} ngx_http_ws_security_var_e;
+
+
+static ngx_int_t ngx_http_ws_security_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ws_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
+static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+
+
+static ngx_command_t  ngx_http_ws_security_commands[] = {
+
+    { ngx_string("ws_allowed_origins"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_allowed_origins,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_subprotocols"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_subprotocols,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_subprotocol_required"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, subprotocol_required),
+      NULL },
+
+    { ngx_string("ws_auth_jwt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_ws_auth_jwt_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_auth_jwt_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_auth_jwt_token,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_auth_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_audience),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_user_channel"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
+      NULL },
+
+    { ngx_string("ws_auth_jwt_channels_claim"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, jwt_channels_claim),
+      NULL },
+
+    { ngx_string("ws_limit_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_http_ws_limit_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_max_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_conns),
+      NULL },
+
+    { ngx_string("ws_max_connections_per_ip"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_per_ip),
+      NULL },
+
+    { ngx_string("ws_max_connections_per_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_max_connections,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, max_per_user),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ws_security_module_ctx = {
+    ngx_http_ws_security_preconfiguration, /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_ws_security_create_loc_conf,  /* create location configuration */
+    ngx_http_ws_security_merge_loc_conf    /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ws_security_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ws_security_module_ctx,      /* module context */
+    ngx_http_ws_security_commands,         /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
+
+    { ngx_string("ws_subprotocol"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_user"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_USER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_rate_limited"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_RATE_LIMITED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_acl_denied"), NULL, ngx_http_ws_security_variable,
+      NGX_HTTP_WS_SEC_VAR_ACL_DENIED, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("ws_jwt_claim_"), NULL, ngx_http_ws_claim_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_ws_security_check(ngx_http_request_t *r,
+    ngx_http_ws_refusal_t *refusal)
+{
+    ngx_int_t                     rc;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    ctx = ngx_http_ws_security_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_ws_origin_check(r, wsscf, refusal);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_ws_subprotocol_select(r, wsscf, ctx, refusal);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_ws_jwt_check(r, wsscf, &ctx->jwt, refusal);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* last: a refused request must not hold a connection slot */
+    return ngx_http_ws_limits_check(r, wsscf, ctx, refusal);
+}
+
+
+ngx_int_t
+ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r)
+{
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL || ctx->subprotocol.len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_ws_security_add_header(r, "Sec-WebSocket-Protocol",
+                                           &ctx->subprotocol);
+}
+
+
+ngx_http_ws_security_ctx_t *
+ngx_http_ws_security_ctx(ngx_http_request_t *r)
+{
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_security_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_ws_security_module);
+    }
+
+    return ctx;
+}
+
+
+ngx_int_t
+ngx_http_ws_security_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_security_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                       *p;
+    ngx_str_t                    *s;
+    ngx_http_ws_security_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
+
+    case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
+    case NGX_HTTP_WS_SEC_VAR_ACL_DENIED:
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->valid = 1;
+        v->no_cacheable = 1;
+        v->not_found = 0;
+        v->len = ngx_sprintf(p, "%ui",
+                             data == NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
+                             ? ctx->rate_limited : ctx->acl_denied)
+                 - p;
+        v->data = p;
+        return NGX_OK;
+
+    case NGX_HTTP_WS_SEC_VAR_USER:
+        s = &ctx->jwt.user;
+        break;
+
+    default: /* NGX_HTTP_WS_SEC_VAR_SUBPROTOCOL */
+        s = &ctx->subprotocol;
+        break;
+    }
+
+    if (s->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->len = s->len;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $ws_jwt_claim_<name>: a claim of the verified token; strings as they
+ * are, other values as JSON text (numbers, true, ["a","b"]).
+ */
+static ngx_int_t
+ngx_http_ws_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t                   *name = (ngx_str_t *) data;
+
+    u_char                      *p;
+    size_t                       prefix;
+    wscore_claim_t               claim;
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
+
+    prefix = sizeof("ws_jwt_claim_") - 1;
+
+    if (ctx == NULL || ctx->jwt.claims.len == 0
+        || wscore_claim_get((const char *) ctx->jwt.claims.data,
+                            ctx->jwt.claims.len,
+                            (const char *) name->data + prefix,
+                            name->len - prefix, &claim) != 0
+        || claim.type == WSCORE_CLAIM_ABSENT)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, claim.text.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, claim.text.data, claim.text.len);
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->len = claim.text.len;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_ws_security_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+
+        if (v->flags & NGX_HTTP_VAR_PREFIX) {
+            /* NGINX passes prefix variables their full name as data */
+            var->data = 0;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_security_conf_t));
+    if (wsscf == NULL) {
+        return NULL;
+    }
+
+    wsscf->origins = NGX_CONF_UNSET_PTR;
+    wsscf->subprotocols = NGX_CONF_UNSET_PTR;
+    wsscf->subprotocol_required = NGX_CONF_UNSET;
+    wsscf->jwt = NGX_CONF_UNSET;
+    wsscf->jwt_keys = NGX_CONF_UNSET_PTR;
+    wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
+    wsscf->jwt_leeway = NGX_CONF_UNSET;
+    wsscf->jwt_user_channel = NGX_CONF_UNSET;
+    wsscf->rates = NGX_CONF_UNSET_PTR;
+    wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
+    wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
+    wsscf->max_per_user.max = NGX_CONF_UNSET_UINT;
+
+    return wsscf;
+}
+
+
+static char *
+ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child)
+{
+    ngx_http_ws_security_conf_t *prev = parent;
+    ngx_http_ws_security_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+    ngx_conf_merge_ptr_value(conf->subprotocols, prev->subprotocols, NULL);
+    ngx_conf_merge_value(conf->subprotocol_required,
+                         prev->subprotocol_required, 0);
+
+    if (conf->subprotocol_required && conf->subprotocols == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_subprotocol_required on\" needs "
+                           "\"ws_subprotocols\" to list the protocols");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_ws_jwt_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_ws_limits_merge(cf, prev, conf);
+}

@@ -1,0 +1,179 @@
+
+/*
+ * ngx_ws: subprotocol negotiation ("ws_subprotocols",
+ * "ws_subprotocol_required"), RFC 6455 sections 1.9 and 4.2.2.
+ *
+ * The client lists the protocols it speaks in Sec-WebSocket-Protocol, in
+ * its order of preference; the server answers with the first of them it
+ * lists itself, or with none. With ws_subprotocol_required a client that
+ * offers none of ours gets 400 instead of a connection it cannot use.
+ */
+
+
+#include "ngx_http_ws_security.h"
+
+
+static ngx_uint_t ngx_http_ws_subprotocol_is_token(ngx_str_t *s);
+
+
+char *
+ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_security_conf_t *wsscf = conf;
+
+    ngx_str_t   *value, *p;
+    ngx_uint_t   i;
+
+    if (wsscf->subprotocols != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    wsscf->subprotocols = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                           sizeof(ngx_str_t));
+    if (wsscf->subprotocols == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (!ngx_http_ws_subprotocol_is_token(&value[i])) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid protocol \"%V\" in "
+                               "\"ws_subprotocols\": it must be an HTTP "
+                               "token (RFC 9110 section 5.6.2)", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        p = ngx_array_push(wsscf->subprotocols);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *p = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_refusal_t *refusal)
+{
+    u_char           *p, *last, *start, *end;
+    ngx_str_t         offer, *ours;
+    ngx_uint_t        i, k, offered;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (wsscf->subprotocols == NULL) {
+        return NGX_OK;
+    }
+
+    ours = wsscf->subprotocols->elts;
+    offered = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    /* repeated headers are one list, in order (RFC 9110 section 5.3) */
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Sec-WebSocket-Protocol") - 1
+            || ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "Sec-WebSocket-Protocol",
+                               sizeof("Sec-WebSocket-Protocol") - 1) != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        while (p < last) {
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ',') {
+                p++;
+            }
+
+            end = p;
+
+            while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+                end--;
+            }
+
+            if (end == start) {
+                continue;
+            }
+
+            offer.data = start;
+            offer.len = end - start;
+            offered++;
+
+            /* protocol names are case-sensitive (RFC 6455 section 11.5) */
+            for (k = 0; k < wsscf->subprotocols->nelts; k++) {
+                if (ours[k].len == offer.len
+                    && ngx_strncmp(ours[k].data, offer.data, offer.len) == 0)
+                {
+                    ctx->subprotocol = ours[k];
+                    return NGX_OK;
+                }
+            }
+        }
+    }
+
+    if (!wsscf->subprotocol_required) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "ws: client offered %ui subprotocols, none of "
+                  "ws_subprotocols", offered);
+
+    refusal->status = NGX_HTTP_BAD_REQUEST;
+    refusal->reason = "no supported subprotocol offered";
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_uint_t
+ngx_http_ws_subprotocol_is_token(ngx_str_t *s)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (s->len == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if (c <= 0x20 || c >= 0x7f
+            || ngx_strlchr((u_char *) "()<>@,;:\\\"/[]?={}",
+                           (u_char *) "()<>@,;:\\\"/[]?={}" + 17, c))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
