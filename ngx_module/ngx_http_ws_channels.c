@@ -173,6 +173,9 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
+    /* from here on, whatever part succeeded is undone at cleanup */
+    ws->subscribed = 1;
+
     /* every connection is reachable alone: only this worker's router
      * knows it, the zone keeps no entry per connection */
     ws->direct.data = ws->direct_name;
@@ -371,8 +374,8 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
     ngx_str_t                    name;
     ngx_http_ws_subscription_t   *sub;
 
-    /* before the upgrade, names were evaluated but never subscribed */
-    if (!ws->upgraded) {
+    /* a refused handshake evaluated names but never subscribed */
+    if (!ws->subscribed) {
         return;
     }
 

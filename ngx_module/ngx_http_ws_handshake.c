@@ -390,6 +390,17 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
                                   "channel not allowed by the token", 1);
     }
 
+    /*
+     * Subscribed before the 101 is made (a refusal must not carry its
+     * headers) and sent: a client holding its 101 may be sent a message
+     * at once (a backend publishing as it sees the client connect), and
+     * another worker may publish it within microseconds.
+     */
+    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
+        return ngx_http_ws_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "cannot subscribe to its channels", 1);
+    }
+
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
 

@@ -161,6 +161,7 @@ typedef struct {
     wscore_deflater_t         *deflater;         /* own, context takeover */
 
     unsigned                   upgraded:1;
+    unsigned                   subscribed:1;     /* in the router and zone */
     unsigned                   paused:1;         /* back-pressure */
     unsigned                   shutting_down:1;
     unsigned                   finalized:1;

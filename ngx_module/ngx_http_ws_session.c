@@ -168,11 +168,6 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         return NGX_DONE;
     }
 
-    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
-        ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
-                                "cannot subscribe");
-    }
-
     ngx_http_ws_after_io(ws);
 
     if (!ws->finalized && c->read->ready) {

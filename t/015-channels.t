@@ -215,6 +215,32 @@ CONF
 }
 
 {
+    # The subscription is made before the 101: a zone with no room for a
+    # new channel gets an HTTP answer, not a WebSocket that closes at once.
+    my $name = 'subscribing into a full zone';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        http_config => 'ws_zone small 128k;', config => <<'CONF');
+    location ~ ^/sub/(?<c>\w+)$ { ws_listen; ws_subscribe $c; }
+CONF
+    my @open;
+    for my $j (0 .. 999) {
+        my $c = eval { ws_connect(uri => "/sub/fill$j") } or last;
+        push @open, $c;
+    }
+    cmp_ok(scalar(@open), '<', 1000, "$name - the zone filled up after " . @open . " channels");
+    # the one that did not fit, asked again with a status check
+    is(ws_connect(uri => '/sub/fill' . @open, expect_status => 503)->{status}, 503,
+       "$name - a new channel that does not fit is answered 503");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: ws_zone is full, cannot subscribe to channel "fill\d+"/
+                      && $ngx->error_log =~ /\*\d+ ws: handshake rejected with 503: cannot subscribe to its channels/ }, 3),
+       "$name - error.log says why, with the connection id");
+    $open[0]->send_text('still here');
+    $open[0]->send_close(1000);
+    $open[0]->expect('close 1000', "$name - the open ones are unharmed");
+    check_logs($ngx);
+}
+
+{
     my $name = 'full zone';
     my $ngx = start_nginx(name => $name, log_level => 'info',
         http_config => 'ws_zone small 128k;', config => <<'CONF');
