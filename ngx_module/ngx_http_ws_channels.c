@@ -12,6 +12,7 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis.h"
 
 
 typedef struct {
@@ -398,13 +399,23 @@ ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
 }
 
 
-/* NGX_OK, NGX_DECLINED: the zone is full; the caller decides what then. */
+/*
+ * NGX_OK, NGX_DECLINED: the zone is full; the caller decides what then.
+ * A cross-node channel goes through Redis: NGX_AGAIN (sent, numbered
+ * later, info not filled) or NGX_BUSY (Redis is down).
+ */
 ngx_int_t
 ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
     ngx_http_ws_main_conf_t  *wmcf;
+
+    if (ngx_http_ws_redis_channel(r, channel)) {
+        return ngx_http_ws_redis_publish(r, channel, opcode, json, data, len,
+                                         NULL, NULL) == NGX_OK
+               ? NGX_AGAIN : NGX_BUSY;
+    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 

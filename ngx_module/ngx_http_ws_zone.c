@@ -212,6 +212,21 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
+    return ngx_http_ws_zone_publish_seq(zone, channel, 0, opcode, json, data,
+                                        len, info);
+}
+
+
+/*
+ * seq 0 numbers the message here; a message numbered elsewhere (by Redis
+ * for a cross-node channel) keeps its number, and one at or below the
+ * channel's last is a duplicate: NGX_DONE, nothing delivered.
+ */
+ngx_int_t
+ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
+    uint64_t seq, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_channel_info_t *info)
+{
     ngx_uint_t                   i, n, direct;
     ngx_uint_t                   targets[NGX_HTTP_WS_MAX_WORKERS];
     ngx_http_ws_msg_t           *msg;
@@ -239,6 +254,13 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return NGX_DECLINED;
         }
+
+        if (seq && seq <= ch->seq) {
+            info->seq = ch->seq;
+            info->subscribers = ch->subscribers;
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_DONE;
+        }
     }
 
     n = 0;
@@ -264,7 +286,7 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     }
 
     if (ch) {
-        ch->seq++;
+        ch->seq = seq ? seq : ch->seq + 1;
         info->seq = ch->seq;
         info->subscribers = ch->subscribers;
 

@@ -84,6 +84,11 @@ ngx_int_t ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info);
 
+/* The same with a sequence number given (0: the next); NGX_DONE: a dup. */
+ngx_int_t ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone,
+    ngx_str_t *channel, uint64_t seq, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len, ngx_http_ws_channel_info_t *info);
+
 /* NGX_OK, or NGX_DECLINED for an unknown channel. */
 ngx_int_t ngx_http_ws_zone_channel_info(ngx_shm_zone_t *zone,
     ngx_str_t *channel, ngx_http_ws_channel_info_t *info);
