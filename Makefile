@@ -2,6 +2,8 @@
 #
 #   make run     build, then serve conf_examples/demo.conf on 127.0.0.1:8080
 #                (ws) and 127.0.0.1:8443 (wss, self-signed certificate)
+#   make run-cluster  a private redis-server and two NGINX nodes
+#                (127.0.0.1:8081, :8082) sharing channels through it
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
@@ -35,7 +37,7 @@ endif
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps core module build run test test-core test-nginx \
+.PHONY: all deps core module build run run-cluster test test-core test-nginx \
         fuzz fuzz-smoke asan bench clean
 
 all: build
@@ -104,6 +106,18 @@ run: build
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+
+# conf_examples/cluster: Redis on 127.0.0.1:6390, nodes on 8081 and 8082,
+# all from one prefix (build/cluster); docker/compose.yaml runs the same.
+CLUSTER := $(BUILD)/cluster
+
+run-cluster: build
+	@mkdir -p $(CLUSTER)/conf $(CLUSTER)/logs $(CLUSTER)/modules \
+	    $(CLUSTER)/temp $(CLUSTER)/html $(CLUSTER)/redis
+	@cp conf_examples/cluster/*.conf $(CLUSTER)/conf/
+	@cp conf_examples/chat.html $(CLUSTER)/html/
+	@ln -sf $(MODULE) $(CLUSTER)/modules/ngx_http_ws_module.so
+	conf_examples/cluster/run.sh $(CLUSTER) $(NGINX_BIN)
 
 test: build
 	$(MAKE) test-core
