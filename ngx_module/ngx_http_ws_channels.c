@@ -158,6 +158,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
 ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 {
+    uint64_t                     since;
     ngx_uint_t                   i, n;
     ngx_array_t                 *configured;
     ngx_http_ws_subscription_t  *sub;
@@ -208,10 +209,14 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     sub = configured->elts;
 
     for (i = 0; i < configured->nelts; i++) {
-        if (ngx_http_ws_channels_add(ws, &sub[i].name, 0, NULL) == NGX_ERROR)
+        if (ngx_http_ws_channels_add(ws, &sub[i].name, 0, &since)
+            == NGX_ERROR)
         {
             return NGX_ERROR;
         }
+
+        /* ?last_seq=N: what the client missed first, then live */
+        ngx_http_ws_history_resume(ws, &sub[i].name, since);
     }
 
     return NGX_OK;
@@ -462,7 +467,7 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
 
 
 /* {"op":"message","channel":…,"seq":…,"data":…} around a text message */
-static ngx_http_ws_frame_t *
+ngx_http_ws_frame_t *
 ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
 {
     size_t                len;

@@ -112,6 +112,11 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
         /* the channel's last sequence number: the next message is after */
         ngx_http_ws_control_reply_ack(ws, req.id, since);
+
+        if (req.has_last_seq) {
+            ngx_http_ws_history_replay(ws, &channel, req.last_seq, since);
+        }
+
         return;
 
     case WSCORE_CTL_UNSUBSCRIBE:

@@ -10,6 +10,7 @@ use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
 use JSON::PP;
+use Time::HiRes qw(sleep time);
 
 plan(skip_all => 'redis-server is not installed')
     unless Test::NgxWs::Redis::available();

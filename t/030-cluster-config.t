@@ -1,11 +1,12 @@
-# Configuration checks of the Redis directives at `nginx -t`: each refuses
-# bad values with a message naming it. No Redis server is needed: nothing
-# connects at configuration time (a host name is resolved, once, there).
+# Configuration checks of the Redis and history directives at `nginx -t`:
+# each refuses bad values with a message naming it. No Redis server is
+# needed: nothing connects at configuration time (a host name is
+# resolved, once, there).
 use Test::NgxWs;
 use Test::More;
 use File::Path qw(make_path remove_tree);
 
-my $prefix = repo_root() . '/t/servroot/030-redis-config';
+my $prefix = repo_root() . '/t/servroot/030-cluster-config';
 
 sub nginx_t {
     my ($http_body, $location_body) = @_;
@@ -46,6 +47,9 @@ my @good = (
     'ws_zone z 1m; ws_redis unix:/run/redis.sock password=secret;',
     'ws_zone z 1m; ws_redis [::1]:6379 user=ws password=secret;',
     'ws_zone z 1m; ws_redis 127.0.0.1:6379; ws_redis_channels room:* news;',
+    'ws_zone z 1m; ws_channel_history 100 5m;',
+    'ws_zone z 1m; ws_channel_history 1 500ms;',
+    'ws_zone z 1m; ws_channel_history 65536 1h;',
 );
 
 for my $conf (@good) {
@@ -82,6 +86,20 @@ my @bad = (
      qr/invalid "ws_redis_channels" pattern "conn:\*"/],
     ['ws_zone z 1m; ws_redis 127.0.0.1; ws_redis_channels a; ws_redis_channels b;',
      qr/"ws_redis_channels" directive is duplicate/],
+    ['ws_zone z 1m; ws_channel_history 0 5m;',
+     qr/invalid "ws_channel_history" number "0", it must be between 1 and 65536/],
+    ['ws_zone z 1m; ws_channel_history 65537 5m;',
+     qr/invalid "ws_channel_history" number "65537"/],
+    ['ws_zone z 1m; ws_channel_history 100 soon;',
+     qr/invalid "ws_channel_history" time "soon"/],
+    ['ws_zone z 1m; ws_channel_history 100 0;',
+     qr/invalid "ws_channel_history" time "0"/],
+    ['ws_zone z 1m; ws_channel_history 100;',
+     qr/invalid number of arguments in "ws_channel_history"/],
+    ['ws_zone z 1m; ws_channel_history 10 1m; ws_channel_history 20 1m;',
+     qr/"ws_channel_history" directive is duplicate/],
+    ['ws_channel_history 10 1m;',
+     qr/"ws_channel_history" needs "ws_zone" in the http block/, 'ws_listen; ws_echo on;'],
 );
 
 for my $case (@bad) {
