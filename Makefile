@@ -199,7 +199,9 @@ asan: deps
 # The core's Google Benchmark, then bench/run.sh: wsload against ngx_ws,
 # nchan, Node ws, NGINX proxy_pass to Node ws and NGINX `return 204`, side
 # by side, RUNS times each; writes bench/results/latest.md and the raw
-# records beside it (about 15 minutes with the defaults).
+# records beside it (about 15 minutes with the defaults); then
+# bench/cluster.sh: fan-out through Redis between two nodes against local
+# fan-out (bench/results/cluster.md, about 2 minutes).
 BENCH_PACKAGES := libnginx-mod-nchan
 
 bench: build
@@ -211,6 +213,7 @@ bench: build
 	$(BUILD)/bench/wscore_bench --benchmark_out=bench/results/core.json \
 	    --benchmark_out_format=json
 	bench/run.sh
+	bench/cluster.sh
 
 clean:
 	rm -rf $(BUILD)
