@@ -72,6 +72,14 @@ is($res->{status}, 200, 'the chat page is served');
 
 $_->disconnect for $one, $two;
 
+SKIP: {
+    skip 'no /usr/bin/python3 with websockets', 1
+        unless system('/usr/bin/python3 -c "import websockets" 2>/dev/null') == 0;
+    my $out = `/usr/bin/python3 $root/t/interop/python_cluster_client.py 127.0.0.1:$port{8081} 127.0.0.1:$port{8082} 2>&1`;
+    ok($? == 0 && $out =~ /^ok /m, 'python websockets: cross-node delivery and resume')
+        or diag($out);
+}
+
 my %pids = map { $_ => (Test::NgxWs::slurp("$prefix/$_") =~ /(\d+)/ ? $1 : 0) }
            qw(logs/node1.pid logs/node2.pid redis/redis.pid);
 kill 'TERM', $pid;
