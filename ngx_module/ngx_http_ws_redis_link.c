@@ -252,13 +252,30 @@ ngx_http_ws_redis_del_read(void *data)
 }
 
 
+/*
+ * Commands are written at the end of the current event-loop pass (a posted
+ * event): all commands of one pass go out in one write, and none waits for
+ * the next epoll round, which would add a whole loop pass (a busy worker's
+ * fan-out) to every Redis round trip. The write event stays registered
+ * for what the socket does not take at once, and for the connect.
+ */
 static void
 ngx_http_ws_redis_add_write(void *data)
 {
     ngx_http_ws_redis_link_t *link = data;
 
-    if (link->c && !link->c->write->active) {
+    if (link->c == NULL) {
+        return;
+    }
+
+    if (!link->c->write->active) {
         (void) ngx_add_event(link->c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    if (link->ac && (link->ac->c.flags & REDIS_CONNECTED)
+        && !link->c->write->posted)
+    {
+        ngx_post_event(link->c->write, &ngx_posted_events);
     }
 }
 
