@@ -230,6 +230,25 @@ for my $ws (@raw) {
 ok($back, 'every subscriber on both nodes gets messages again');
 
 # ---------------------------------------------------------------- #
+# Redis slow (busy for half the 1 s timeout): publishes wait, none fails
+# ---------------------------------------------------------------- #
+
+my %before = map { $_ => count_lines($_, qr/is down \(/) } qw(a b);
+system("/usr/bin/redis-cli -p $rport DEBUG SLEEP 0.5 >/dev/null 2>&1 &");
+sleep 0.1;
+$res = post('b', 'room:a', 'slow');
+is($res->{status}, 200, 'publish to a slow redis: 200, once it answers');
+$res = post('a', 'room:a', 'slow again');
+is($res->{status}, 200, 'and the next one');
+is(join(',', map { count_lines($_, qr/is down \(/) - $before{$_} } qw(a b)), '0,0',
+   'a slow redis within the timeout is not an outage');
+my $slow = 1;
+for my $ws (@raw) {
+    $slow = 0 unless text_of($ws) eq 'slow' && text_of($ws) eq 'slow again';
+}
+ok($slow, 'both messages reach every subscriber');
+
+# ---------------------------------------------------------------- #
 # Redis hung (SIGSTOP): replies time out, then it recovers
 # ---------------------------------------------------------------- #
 

@@ -46,6 +46,8 @@ sub start {
                     '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
                     '--dir', $self->{dir}, '--daemonize', 'yes',
                     '--pidfile', "$self->{dir}/redis.pid",
+                    # DEBUG SLEEP plays a slow Redis
+                    '--enable-debug-command', 'local',
                     '--logfile', "$self->{dir}/redis.log");
     die "redis-server did not start\n" if $rc != 0;
     Test::NgxWs::wait_for(sub { $self->cli('PING') eq 'PONG' }, 5)
