@@ -198,10 +198,15 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
         info.seq = 0;
     }
 
-    /* key and channel names, and the message with its one-byte flag */
-    key = ngx_pnalloc(r->pool, rmcf->seq_prefix.len + channel->len
-                               + rmcf->msg_prefix.len + channel->len
-                               + 1 + len);
+    /*
+     * Key and channel names, and the message with its one-byte flag, in a
+     * buffer freed right after hiredis has copied the command: not in the
+     * request pool, which for a WebSocket lives as long as the connection
+     * and would grow with every message it publishes.
+     */
+    key = ngx_alloc(rmcf->seq_prefix.len + channel->len
+                    + rmcf->msg_prefix.len + channel->len + 1 + len,
+                    r->connection->log);
     if (key == NULL) {
         return NGX_ERROR;
     }
@@ -222,6 +227,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
         pub = ngx_alloc(sizeof(ngx_http_ws_redis_publish_t),
                         r->connection->log);
         if (pub == NULL) {
+            ngx_free(key);
             return NGX_ERROR;
         }
 
@@ -248,6 +254,8 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
                                         ngx_http_ws_redis_publish_reply, pub,
                                         7, argv, argvlen);
+
+    ngx_free(key);
 
     if (rc != NGX_OK && pub) {
         ngx_free(pub);

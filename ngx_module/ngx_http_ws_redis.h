@@ -67,6 +67,7 @@ struct ngx_http_ws_redis_link_s {
 
     unsigned                     connected:1;
     unsigned                     no_ping:1;   /* a subscribed link */
+    unsigned                     saturated:1; /* refusing: too much waits */
     unsigned                     stopped:1;
 };
 

@@ -30,6 +30,15 @@
 
 #define NGX_HTTP_WS_REDIS_BACKOFF_MIN  100
 
+/*
+ * Bounds of what one link holds for a Redis that is slow but within its
+ * timeout: commands awaiting a reply, and bytes not yet written. Past
+ * either, commands are refused (publishers get 503 / 1013) rather than
+ * growing the worker's memory.
+ */
+#define NGX_HTTP_WS_REDIS_MAX_PENDING  10000
+#define NGX_HTTP_WS_REDIS_MAX_UNSENT   (16 * 1024 * 1024)
+
 
 static void ngx_http_ws_redis_connect(ngx_http_ws_redis_link_t *link);
 static ngx_int_t ngx_http_ws_redis_attach(ngx_http_ws_redis_link_t *link);
@@ -121,6 +130,22 @@ ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
     if (!link->connected || link->ac == NULL) {
         return NGX_ERROR;
     }
+
+    if (link->pending >= NGX_HTTP_WS_REDIS_MAX_PENDING
+        || sdslen(link->ac->c.obuf) >= NGX_HTTP_WS_REDIS_MAX_UNSENT)
+    {
+        if (!link->saturated) {
+            link->saturated = 1;
+            ngx_log_error(NGX_LOG_WARN, link->log, 0,
+                          "ws: redis %V is not keeping up (%ui commands "
+                          "waiting): refusing commands until it does",
+                          &link->server->name, link->pending);
+        }
+
+        return NGX_ERROR;
+    }
+
+    link->saturated = 0;
 
     return ngx_http_ws_redis_send(link, fn, privdata, argc, argv, argvlen);
 }
