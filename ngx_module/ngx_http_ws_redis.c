@@ -335,6 +335,16 @@ ngx_http_ws_redis_message(redisAsyncContext *ac, void *r, void *privdata)
     redisReply                  *name, *body;
     ngx_http_ws_channel_info_t   info;
 
+    /* the subscription is confirmed: only now is the node really up */
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 10
+        && ngx_strncmp(reply->element[0]->str, "psubscribe", 10) == 0)
+    {
+        ngx_http_ws_redis_link_up(ac->ev.data);
+        return;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 4
         || reply->element[0]->type != REDIS_REPLY_STRING

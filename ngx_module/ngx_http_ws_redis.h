@@ -31,7 +31,10 @@
 
 typedef struct ngx_http_ws_redis_link_s  ngx_http_ws_redis_link_t;
 
-/* Called when the link has connected (and sent AUTH / SELECT). */
+/*
+ * Called when the link has connected (AUTH / SELECT done); the link then
+ * calls ngx_http_ws_redis_link_up() itself once it is really usable.
+ */
 typedef void (*ngx_http_ws_redis_ready_pt)(ngx_http_ws_redis_link_t *link);
 
 
@@ -87,6 +90,7 @@ ngx_int_t ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
     redisCallbackFn *fn, void *privdata, int argc, const char **argv,
     const size_t *argvlen);
 void ngx_http_ws_redis_link_replied(ngx_http_ws_redis_link_t *link);
+void ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link);
 
 
 /* ngx_http_ws_redis.c */

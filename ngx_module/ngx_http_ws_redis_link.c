@@ -518,21 +518,31 @@ ngx_http_ws_redis_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
         link->connected = 1;
         link->backoff = NGX_HTTP_WS_REDIS_BACKOFF_MIN;
 
-        if (link->logged != NGX_HTTP_WS_REDIS_LOGGED_UP) {
-            link->logged = NGX_HTTP_WS_REDIS_LOGGED_UP;
-            ngx_log_error(NGX_LOG_NOTICE, link->log, 0,
-                          "ws: redis %V is up (%s link)",
-                          &link->server->name, link->role);
-        }
-
+        /* a link with more to do first (subscribe) announces itself */
         if (link->ready) {
             link->ready(link);
+
+        } else {
+            ngx_http_ws_redis_link_up(link);
         }
     }
 
     /* hiredis 0.14 has no way to PING a subscribed connection */
     if (link->server->ping_interval && link->ac && !link->no_ping) {
         ngx_add_timer(&link->ping, link->server->ping_interval);
+    }
+}
+
+
+/* Logs the change to up, once. */
+void
+ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link)
+{
+    if (link->logged != NGX_HTTP_WS_REDIS_LOGGED_UP && !link->stopped) {
+        link->logged = NGX_HTTP_WS_REDIS_LOGGED_UP;
+        ngx_log_error(NGX_LOG_NOTICE, link->log, 0,
+                      "ws: redis %V is up (%s link)",
+                      &link->server->name, link->role);
     }
 }
 

@@ -68,6 +68,15 @@ sub post {
     return $res;
 }
 
+# The channel's subscribers on one node, as its publish API reports them.
+sub subscribers {
+    my ($n, $channel) = @_;
+    my $res = http_request(port => $port{$n}, timeout => 5,
+        raw => "GET /pub/$channel HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    my $j = eval { decode_json($res->{body}) } // {};
+    return $j->{subscribers} // -1;
+}
+
 sub count_lines {
     my ($n, $re) = @_;
     my @l = grep { $_ =~ $re } split /\n/, $node{$n}->error_log;
@@ -95,6 +104,8 @@ like($res->{json}{error} // '', qr/cross-node delivery is down/, '503 says why')
 
 # local channels do not depend on Redis
 my $local = ws_connect(port => $port{a}, uri => '/local');
+# the 101 may reach the client before its worker has subscribed
+ok(wait_for(sub { subscribers('a', 'local:x') == 1 }, 5), 'the local subscriber is registered');
 $res = post('a', 'local:x', 'local works');
 is($res->{status}, 200, 'a local channel publishes while redis is down');
 is(text_of($local), 'local works', 'and its subscriber receives');
@@ -124,6 +135,8 @@ for my $n (qw(a b)) {
     like(text_of($json{$n}), qr/^\{"op":"ack","id":1/, "json client on node $n subscribed");
 }
 my @raw = (@raw_a, @raw_b);
+ok(wait_for(sub { subscribers('a', 'room:a') == 5 && subscribers('b', 'room:a') == 3 }, 5),
+   'every subscriber registered on its node');
 
 my @sent;
 my $last_seq = 0;

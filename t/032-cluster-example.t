@@ -54,6 +54,16 @@ ok(wait_for(sub { my @up = Test::NgxWs::slurp("$prefix/logs/node1-error.log")
 my $one = ws_connect(port => $port{8081}, uri => '/chat/lobby');
 my $two = ws_connect(port => $port{8082}, uri => '/chat/lobby');
 
+# the 101 may reach a client before its worker has subscribed
+sub subscribers {
+    my ($port) = @_;
+    my $res = http_request(port => $port, timeout => 5, raw => "GET /pub/lobby HTTP/1.1\r\n"
+        . "Host: localhost\r\nConnection: close\r\n\r\n");
+    return $res->{body} =~ /"subscribers":(\d+)/ ? $1 : -1;
+}
+ok(wait_for(sub { subscribers($port{8081}) == 1 && subscribers($port{8082}) == 1 }, 5),
+   'one subscriber on each node');
+
 my $res = http_request(port => $port{8082}, raw => "POST /pub/lobby HTTP/1.1\r\n"
     . "Host: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
 is($res->{status}, 200, 'POST /pub/lobby on node 2');

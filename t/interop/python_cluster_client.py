@@ -32,6 +32,12 @@ async def main(node1, node2):
             websockets.connect(f"ws://{node2}/ws") as js:
         await js.send(json.dumps({"op": "subscribe", "channel": f"room:{room}", "id": 1}))
         assert json.loads(await recv(js))["op"] == "ack"
+        # the 101 may reach the raw client before its worker subscribed it
+        for _ in range(100):
+            with urllib.request.urlopen(f"http://{node1}/pub/{room}", timeout=10) as res:
+                if json.loads(res.read())["subscribers"] >= 1:
+                    break
+            await asyncio.sleep(0.05)
 
         seqs = [publish(node2, room, "from node 2"), publish(node1, room, "from node 1")]
         assert seqs[1] == seqs[0] + 1, seqs
@@ -43,6 +49,12 @@ async def main(node1, node2):
 
     # gone for a while; three messages published meanwhile, on node 1
     missed = [publish(node1, room, f"missed {i}") for i in range(3)]
+    # answered once Redis numbered them; node 1 has them a moment later
+    for _ in range(100):
+        with urllib.request.urlopen(f"http://{node1}/pub/{room}", timeout=10) as res:
+            if json.loads(res.read())["seq"] >= missed[-1]:
+                break
+        await asyncio.sleep(0.05)
     async with websockets.connect(f"ws://{node1}/ws") as js:
         await js.send(json.dumps({"op": "subscribe", "channel": f"room:{room}",
                                   "last_seq": last, "id": 2}))

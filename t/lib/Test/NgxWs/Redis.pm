@@ -74,7 +74,9 @@ sub resume { my $pid = $_[0]->pid; kill 'CONT', $pid if $pid }
 
 sub cli {
     my ($self, @args) = @_;
-    open my $fh, '-|', '/usr/bin/redis-cli', '-p', $self->{port}, @args
+    # "could not connect" while it starts is expected: not for the output
+    my $args = join ' ', map { quotemeta } @args;
+    open my $fh, '-|', "/usr/bin/redis-cli -p $self->{port} $args 2>/dev/null"
         or return '';
     local $/;
     my $out = <$fh> // '';
