@@ -2,6 +2,8 @@
 #
 #   make run     build, then serve conf_examples/demo.conf on 127.0.0.1:8080
 #                (ws) and 127.0.0.1:8443 (wss, self-signed certificate)
+#   make run-cluster  a private redis-server and two NGINX nodes
+#                (127.0.0.1:8081, :8082) sharing channels through it
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
@@ -22,7 +24,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev libjwt-dev \
+    libsimdjson-dev libjwt-dev libhiredis-dev redis-server \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium prometheus
@@ -35,7 +37,7 @@ endif
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps core module build run test test-core test-nginx \
+.PHONY: all deps core module build run run-cluster test test-core test-nginx \
         fuzz fuzz-smoke asan bench clean check-endpoint
 
 all: build
@@ -114,6 +116,18 @@ run: build
 check-endpoint:
 	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
 	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
+
+# conf_examples/cluster: Redis on 127.0.0.1:6390, nodes on 8081 and 8082,
+# all from one prefix (build/cluster); docker/compose.yaml runs the same.
+CLUSTER := $(BUILD)/cluster
+
+run-cluster: build
+	@mkdir -p $(CLUSTER)/conf $(CLUSTER)/logs $(CLUSTER)/modules \
+	    $(CLUSTER)/temp $(CLUSTER)/html $(CLUSTER)/redis
+	@cp conf_examples/cluster/*.conf $(CLUSTER)/conf/
+	@cp conf_examples/chat.html $(CLUSTER)/html/
+	@ln -sf $(MODULE) $(CLUSTER)/modules/ngx_http_ws_module.so
+	conf_examples/cluster/run.sh $(CLUSTER) $(NGINX_BIN)
 
 test: build
 	$(MAKE) test-core
@@ -196,7 +210,9 @@ asan: deps
 # The core's Google Benchmark, then bench/run.sh: wsload against ngx_ws,
 # nchan, Node ws, NGINX proxy_pass to Node ws and NGINX `return 204`, side
 # by side, RUNS times each; writes bench/results/latest.md and the raw
-# records beside it (about 15 minutes with the defaults).
+# records beside it (about 15 minutes with the defaults); then
+# bench/cluster.sh: fan-out through Redis between two nodes against local
+# fan-out (bench/results/cluster.md, about 2 minutes).
 BENCH_PACKAGES := libnginx-mod-nchan
 
 bench: build
@@ -208,6 +224,7 @@ bench: build
 	$(BUILD)/bench/wscore_bench --benchmark_out=bench/results/core.json \
 	    --benchmark_out_format=json
 	bench/run.sh
+	bench/cluster.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -13,6 +13,7 @@
 
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_security.h"
+#include "ngx_http_ws_redis.h"
 
 
 typedef struct {
@@ -163,6 +164,7 @@ ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 {
     ngx_str_t                   *user;
+    uint64_t                     since;
     ngx_uint_t                   i, n;
     ngx_array_t                 *configured;
     ngx_http_ws_subscription_t   *sub;
@@ -225,10 +227,14 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     sub = configured->elts;
 
     for (i = 0; i < configured->nelts; i++) {
-        if (ngx_http_ws_channels_add(ws, &sub[i].name, 0, NULL) == NGX_ERROR)
+        if (ngx_http_ws_channels_add(ws, &sub[i].name, 0, &since)
+            == NGX_ERROR)
         {
             return NGX_ERROR;
         }
+
+        /* ?last_seq=N: what the client missed first, then live */
+        ngx_http_ws_history_resume(ws, &sub[i].name, since);
     }
 
     return NGX_OK;
@@ -426,7 +432,11 @@ ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
 }
 
 
-/* NGX_OK, NGX_DECLINED: the zone is full; the caller decides what then. */
+/*
+ * NGX_OK, NGX_DECLINED: the zone is full; the caller decides what then.
+ * A cross-node channel goes through Redis: NGX_AGAIN (sent, numbered
+ * later, info not filled) or NGX_BUSY (Redis is down).
+ */
 ngx_int_t
 ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
@@ -434,6 +444,12 @@ ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
 {
     ngx_int_t                 rc;
     ngx_http_ws_main_conf_t  *wmcf;
+
+    if (ngx_http_ws_redis_channel(r, channel)) {
+        return ngx_http_ws_redis_publish(r, channel, opcode, json, data, len,
+                                         NULL, NULL) == NGX_OK
+               ? NGX_AGAIN : NGX_BUSY;
+    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 
@@ -496,7 +512,7 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
 
 
 /* {"op":"message","channel":…,"seq":…,"data":…} around a text message */
-static ngx_http_ws_frame_t *
+ngx_http_ws_frame_t *
 ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
 {
     size_t                len;

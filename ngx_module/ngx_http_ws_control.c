@@ -13,6 +13,21 @@
 
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_security.h"
+#include "ngx_http_ws_redis.h"
+
+
+/*
+ * A publish waiting for Redis. The session may be gone by the time the
+ * answer comes: the connection's number tells whether it is still the
+ * same one (NGINX reuses connection structures, never their numbers).
+ */
+typedef struct {
+    ngx_connection_t          *connection;
+    ngx_atomic_uint_t          number;
+    ngx_http_ws_session_t     *ws;
+    size_t                     id_len;
+    u_char                     id[1];
+} ngx_http_ws_control_pending_t;
 
 
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
@@ -21,6 +36,9 @@ static void ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws,
     wscore_str_t id, uint64_t seq);
 static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);
+static void ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, wscore_ctl_request_t *req);
+static void ngx_http_ws_control_published(void *data, uint64_t seq);
 
 
 void
@@ -123,6 +141,11 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
         /* the channel's last sequence number: the next message is after */
         ngx_http_ws_control_reply_ack(ws, req.id, since);
+
+        if (req.has_last_seq) {
+            ngx_http_ws_history_replay(ws, &channel, req.last_seq, since);
+        }
+
         return;
 
     case WSCORE_CTL_UNSUBSCRIBE:
@@ -136,6 +159,11 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
 
     default: /* WSCORE_CTL_PUBLISH */
+        if (ngx_http_ws_redis_channel(ws->request, &channel)) {
+            ngx_http_ws_control_publish_redis(ws, &channel, &req);
+            return;
+        }
+
         rc = ngx_http_ws_channels_publish(ws->request, &channel,
                                           WSCORE_OP_TEXT, 1,
                                           (u_char *) req.data.data,
@@ -154,6 +182,95 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ngx_http_ws_control_reply_ack(ws, req.id, info.seq);
         return;
     }
+}
+
+
+/* A cross-node channel: the ack (with the number Redis gave) comes later. */
+static void
+ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, wscore_ctl_request_t *req)
+{
+    ngx_http_ws_control_pending_t  *p;
+
+    p = ngx_alloc(offsetof(ngx_http_ws_control_pending_t, id) + req->id.len,
+                  ws->connection->log);
+    if (p == NULL) {
+        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                        "cannot publish now");
+        return;
+    }
+
+    p->connection = ws->connection;
+    p->number = ws->connection->number;
+    p->ws = ws;
+    p->id_len = req->id.len;
+    ngx_memcpy(p->id, req->id.data, req->id.len);
+
+    if (ngx_http_ws_redis_publish(ws->request, channel, WSCORE_OP_TEXT, 1,
+                                  (u_char *) req->data.data, req->data.len,
+                                  ngx_http_ws_control_published, p)
+        != NGX_OK)
+    {
+        ngx_free(p);
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: redis is down, cannot publish to channel "
+                      "\"%V\"", channel);
+        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                        "cross-node delivery is down, "
+                                        "try again later");
+    }
+}
+
+
+static void
+ngx_http_ws_control_published(void *data, uint64_t seq)
+{
+    ngx_http_ws_control_pending_t  *p = data;
+
+    size_t                  len;
+    u_char                 *out;
+    wscore_str_t            id;
+    ngx_http_ws_frame_t    *frame;
+    ngx_http_ws_session_t  *ws;
+
+    if (p->connection->fd == (ngx_socket_t) -1
+        || p->connection->number != p->number)
+    {
+        ngx_free(p);
+        return;
+    }
+
+    ws = p->ws;
+    id.data = p->id_len ? (const char *) p->id : NULL;
+    id.len = p->id_len;
+
+    if (seq) {
+        len = wscore_ctl_write_ack(NULL, 0, id, seq);
+
+    } else {
+        len = wscore_ctl_write_error(NULL, 0, id, "unavailable",
+                                     "cross-node delivery failed, try "
+                                     "again later");
+    }
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &out);
+    if (frame) {
+        if (seq) {
+            (void) wscore_ctl_write_ack((char *) out, len, id, seq);
+
+        } else {
+            (void) wscore_ctl_write_error((char *) out, len, id,
+                                          "unavailable", "cross-node "
+                                          "delivery failed, try again "
+                                          "later");
+        }
+
+        (void) ngx_http_ws_session_push(ws, frame, NULL);
+        ngx_http_ws_frame_release(frame);
+    }
+
+    ngx_free(p);
 }
 
 

@@ -164,6 +164,13 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       0,
       NULL },
 
+    { ngx_string("ws_channel_history"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_ws_channel_history,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("ws_subscribe"),
       NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ws_subscribe,
@@ -816,6 +823,7 @@ ngx_http_ws_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ws_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_ws_zone_ctx_t   *ctx;
     ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
@@ -826,6 +834,19 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
                       "defined in the http block",
                       &wmcf->channels_file, wmcf->channels_line);
         return NGX_ERROR;
+    }
+
+    if (wmcf->history_max && wmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_channel_history\" needs \"ws_zone\" in the "
+                      "http block: the history is kept there");
+        return NGX_ERROR;
+    }
+
+    if (wmcf->zone) {
+        ctx = wmcf->zone->data;
+        ctx->history_max = wmcf->history_max;
+        ctx->history_time = wmcf->history_time;
     }
 
     return ngx_http_ws_metrics_postconfiguration(cf);

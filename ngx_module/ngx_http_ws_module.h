@@ -39,6 +39,8 @@ typedef struct {
     ngx_uint_t                 channels_line;
     ngx_str_t                  status_file;      /* ws_status, ws_health */
     ngx_uint_t                 status_line;      /* ready: needs ws_zone */
+    ngx_uint_t                 history_max;      /* ws_channel_history */
+    ngx_msec_t                 history_time;
 } ngx_http_ws_main_conf_t;
 
 
@@ -205,6 +207,16 @@ ngx_int_t ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws,
     ngx_str_t *name);
 ngx_int_t ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf,
     ngx_str_t *name);
+
+ngx_http_ws_frame_t *ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg);
+
+/* ngx_http_ws_history.c */
+char *ngx_http_ws_channel_history(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_ws_history_resume(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, uint64_t since);
+void ngx_http_ws_history_replay(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since);
 
 /* ngx_http_ws_control.c */
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,

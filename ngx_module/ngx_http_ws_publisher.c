@@ -10,6 +10,13 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis.h"
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_str_t                  channel;
+} ngx_http_ws_publisher_redis_t;
 
 
 static void ngx_http_ws_publisher_body(ngx_http_request_t *r);
@@ -17,6 +24,9 @@ static ngx_int_t ngx_http_ws_publisher_body_bytes(ngx_http_request_t *r,
     u_char **data, size_t *len);
 static ngx_int_t ngx_http_ws_publisher_channel(ngx_http_request_t *r,
     ngx_str_t *channel);
+static void ngx_http_ws_publisher_redis(ngx_http_request_t *r,
+    ngx_str_t *channel, ngx_uint_t opcode, u_char *data, size_t len);
+static void ngx_http_ws_publisher_redis_done(void *data, uint64_t seq);
 static ngx_int_t ngx_http_ws_publisher_reply(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *channel, ngx_http_ws_channel_info_t *info,
     const char *error);
@@ -137,6 +147,11 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
         return;
     }
 
+    if (ngx_http_ws_redis_channel(r, &channel)) {
+        ngx_http_ws_publisher_redis(r, &channel, opcode, data, len);
+        return;
+    }
+
     rc = ngx_http_ws_channels_publish(r, &channel, opcode, 0, data, len,
                                       &info);
 
@@ -162,6 +177,82 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
                                     ngx_http_ws_channel_is_direct(&channel)
                                     ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
                                     &channel, &info, NULL));
+}
+
+
+/*
+ * A cross-node channel: the answer waits for Redis, which numbers the
+ * message; a Redis that is down, or does not answer in its timeout, is a
+ * 503 the publisher can retry on.
+ */
+static void
+ngx_http_ws_publisher_redis(ngx_http_request_t *r, ngx_str_t *channel,
+    ngx_uint_t opcode, u_char *data, size_t len)
+{
+    ngx_http_ws_publisher_redis_t  *ctx;
+
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_ws_publisher_redis_t));
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->request = r;
+    ctx->channel = *channel;
+
+    if (ngx_http_ws_redis_publish(r, channel, opcode, 0, data, len,
+                                  ngx_http_ws_publisher_redis_done, ctx)
+        != NGX_OK)
+    {
+        ngx_http_ws_publisher_redis_done(ctx, 0);
+    }
+
+    /* the request lives on (its count from reading the body) until done */
+}
+
+
+static void
+ngx_http_ws_publisher_redis_done(void *data, uint64_t seq)
+{
+    ngx_http_ws_publisher_redis_t  *ctx = data;
+
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_ws_main_conf_t     *wmcf;
+    ngx_http_ws_channel_info_t   info;
+
+    r = ctx->request;
+    c = r->connection;
+
+    if (seq == 0) {
+        /* the outage itself is logged once, by the link */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: redis is down, cannot publish to channel \"%V\"",
+                      &ctx->channel);
+        ngx_http_finalize_request(r,
+            ngx_http_ws_publisher_reply(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        &ctx->channel, NULL,
+                                        "cross-node delivery is down, "
+                                        "try again later"));
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    /* subscribers: this node's; the message reaches every node's */
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+
+    if (ngx_http_ws_zone_channel_info(wmcf->zone, &ctx->channel, &info)
+        != NGX_OK)
+    {
+        info.subscribers = 0;
+    }
+
+    info.seq = seq;
+
+    ngx_http_finalize_request(r,
+        ngx_http_ws_publisher_reply(r, NGX_HTTP_OK, &ctx->channel, &info,
+                                    NULL));
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -466,14 +466,17 @@ ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                                       0, (u_char *) ev->data, ev->len,
                                       &info);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK || rc == NGX_AGAIN) {
         return;
     }
 
     /* without a control protocol, closing is the only way to tell */
-    ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
-                  "ws: ws_zone is full, cannot publish to channel \"%V\", "
-                  "closing with 1013", &ws->publish);
+    ngx_log_error((ngx_uint_t) (rc == NGX_BUSY ? NGX_LOG_INFO : NGX_LOG_ERR),
+                  ws->connection->log, 0,
+                  "ws: %s, cannot publish to channel \"%V\", "
+                  "closing with 1013",
+                  rc == NGX_BUSY ? "redis is down" : "ws_zone is full",
+                  &ws->publish);
     ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
                             "server busy");
 }

@@ -18,6 +18,10 @@
 static ngx_int_t ngx_http_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
 static ngx_http_ws_channel_t *ngx_http_ws_channel_lookup(
     ngx_http_ws_zone_ctx_t *ctx, ngx_str_t *name, ngx_uint_t create);
+static void ngx_http_ws_history_keep(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch, ngx_http_ws_msg_t *msg);
+static void ngx_http_ws_history_expire(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch);
 
 
 char *
@@ -212,6 +216,21 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info)
 {
+    return ngx_http_ws_zone_publish_seq(zone, channel, 0, opcode, json, data,
+                                        len, info);
+}
+
+
+/*
+ * seq 0 numbers the message here; a message numbered elsewhere (by Redis
+ * for a cross-node channel) keeps its number, and one at or below the
+ * channel's last is a duplicate: NGX_DONE, nothing delivered.
+ */
+ngx_int_t
+ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
+    uint64_t seq, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_channel_info_t *info)
+{
     ngx_uint_t                   i, n, direct;
     ngx_uint_t                   targets[NGX_HTTP_WS_MAX_WORKERS];
     ngx_http_ws_msg_t           *msg;
@@ -239,6 +258,13 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return NGX_DECLINED;
         }
+
+        if (seq && seq <= ch->seq) {
+            info->seq = ch->seq;
+            info->subscribers = ch->subscribers;
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_DONE;
+        }
     }
 
     n = 0;
@@ -253,18 +279,21 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     msg = NULL;
 
-    if (n) {
+    /* with ws_channel_history a message is kept even if nobody listens */
+    if (n || (ch && ctx->history_max)) {
         msg = ngx_slab_alloc_locked(ctx->shpool,
                                     offsetof(ngx_http_ws_msg_t, data)
                                     + channel->len + len);
-        if (msg == NULL) {
+
+        /* no room only for the history: the publish itself goes on */
+        if (msg == NULL && n) {
             ngx_shmtx_unlock(&ctx->shpool->mutex);
             return NGX_DECLINED;
         }
     }
 
     if (ch) {
-        ch->seq++;
+        ch->seq = seq ? seq : ch->seq + 1;
         info->seq = ch->seq;
         info->subscribers = ch->subscribers;
 
@@ -287,6 +316,10 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     msg->len = len;
     ngx_memcpy(msg->data, channel->data, channel->len);
     ngx_memcpy(msg->data + channel->len, data, len);
+
+    if (ch && ctx->history_max) {
+        ngx_http_ws_history_keep(ctx, ch, msg);
+    }
 
     /* push in lock order: every worker sees a channel in publish order */
     for (i = 0; i < n; i++) {
@@ -320,6 +353,126 @@ ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The last ws_channel_history messages of a channel, in a ring of message
+ * references: a kept message is one more reader of the zone's copy, so
+ * history costs no copy. Called with the slab mutex held.
+ */
+static void
+ngx_http_ws_history_keep(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch, ngx_http_ws_msg_t *msg)
+{
+    ngx_http_ws_msg_t  *old;
+
+    if (ch->history == NULL || ch->history_cap != ctx->history_max) {
+
+        /* a reload changed the depth: start the ring over */
+        while (ch->history && ch->history_len) {
+            old = ch->history[ch->history_first];
+            ch->history_first = (ch->history_first + 1) % ch->history_cap;
+            ch->history_len--;
+
+            if (--old->refs == 0) {
+                ngx_slab_free_locked(ctx->shpool, old);
+            }
+        }
+
+        if (ch->history) {
+            ngx_slab_free_locked(ctx->shpool, ch->history);
+        }
+
+        ch->history = ngx_slab_alloc_locked(ctx->shpool, ctx->history_max
+                                            * sizeof(ngx_http_ws_msg_t *));
+        if (ch->history == NULL) {
+            /* the zone is full: this channel keeps no history for now */
+            return;
+        }
+
+        ch->history_cap = ctx->history_max;
+        ch->history_first = 0;
+        ch->history_len = 0;
+    }
+
+    ngx_http_ws_history_expire(ctx, ch);
+
+    if (ch->history_len == ch->history_cap) {
+        old = ch->history[ch->history_first];
+        ch->history_first = (ch->history_first + 1) % ch->history_cap;
+        ch->history_len--;
+
+        if (--old->refs == 0) {
+            ngx_slab_free_locked(ctx->shpool, old);
+        }
+    }
+
+    ch->history[(ch->history_first + ch->history_len) % ch->history_cap] =
+                                                                        msg;
+    ch->history_len++;
+    msg->refs++;
+}
+
+
+/* Drops kept messages older than the history time; mutex held. */
+static void
+ngx_http_ws_history_expire(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch)
+{
+    ngx_http_ws_msg_t  *old;
+
+    while (ch->history_len) {
+        old = ch->history[ch->history_first];
+
+        if ((ngx_msec_int_t) (ngx_current_msec - old->published)
+            < (ngx_msec_int_t) ctx->history_time)
+        {
+            return;
+        }
+
+        ch->history_first = (ch->history_first + 1) % ch->history_cap;
+        ch->history_len--;
+
+        if (--old->refs == 0) {
+            ngx_slab_free_locked(ctx->shpool, old);
+        }
+    }
+}
+
+
+ngx_uint_t
+ngx_http_ws_zone_history(ngx_shm_zone_t *zone, ngx_str_t *channel,
+    uint64_t after, uint64_t upto, ngx_http_ws_msg_t **msgs, ngx_uint_t n)
+{
+    ngx_uint_t               i, count;
+    ngx_http_ws_msg_t       *msg;
+    ngx_http_ws_channel_t   *ch;
+    ngx_http_ws_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+    count = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    ch = ngx_http_ws_channel_lookup(ctx, channel, 0);
+
+    if (ch && ch->history) {
+        ngx_http_ws_history_expire(ctx, ch);
+
+        for (i = 0; i < ch->history_len && count < n; i++) {
+            msg = ch->history[(ch->history_first + i) % ch->history_cap];
+
+            if (msg->seq > after && msg->seq <= upto) {
+                msg->refs++;
+                msgs[count++] = msg;
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return count;
 }
 
 

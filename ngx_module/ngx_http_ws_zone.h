@@ -40,6 +40,10 @@ typedef struct {
     uint64_t                   seq;           /* last sequence number */
     ngx_uint_t                 subscribers;   /* across all workers */
     uint32_t                   per_worker[NGX_HTTP_WS_MAX_WORKERS];
+    ngx_http_ws_msg_t        **history;       /* ring, or NULL */
+    ngx_uint_t                 history_cap;
+    ngx_uint_t                 history_first;
+    ngx_uint_t                 history_len;
     u_char                     name[1];
 } ngx_http_ws_channel_t;
 
@@ -66,6 +70,8 @@ typedef struct {
 typedef struct {
     ngx_http_ws_shctx_t       *sh;
     ngx_slab_pool_t           *shpool;
+    ngx_uint_t                 history_max;   /* ws_channel_history */
+    ngx_msec_t                 history_time;
 } ngx_http_ws_zone_ctx_t;
 
 
@@ -86,9 +92,22 @@ ngx_int_t ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_channel_info_t *info);
 
+/* The same with a sequence number given (0: the next); NGX_DONE: a dup. */
+ngx_int_t ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone,
+    ngx_str_t *channel, uint64_t seq, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len, ngx_http_ws_channel_info_t *info);
+
 /* NGX_OK, or NGX_DECLINED for an unknown channel. */
 ngx_int_t ngx_http_ws_zone_channel_info(ngx_shm_zone_t *zone,
     ngx_str_t *channel, ngx_http_ws_channel_info_t *info);
+
+/*
+ * References to the kept messages of a channel numbered after "after" and
+ * at most "upto", oldest first, at most n; release them with
+ * ngx_http_ws_zone_release(). Returns the count.
+ */
+ngx_uint_t ngx_http_ws_zone_history(ngx_shm_zone_t *zone, ngx_str_t *channel,
+    uint64_t after, uint64_t upto, ngx_http_ws_msg_t **msgs, ngx_uint_t n);
 
 ngx_int_t ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone);
 

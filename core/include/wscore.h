@@ -426,12 +426,15 @@ typedef struct {
     wscore_str_t    id;        /* raw JSON text of "id" if present (string
                                   with its quotes, or number), else
                                   data == NULL; safe to echo back as is */
+    uint64_t        last_seq;  /* "last_seq" of a subscribe: the last
+                                  message the client saw, to resume after */
+    int             has_last_seq;
     const char     *error;     /* on failure (static): "bad json", "bad id",
                                   "unknown op", "missing channel",
-                                  "bad channel", "missing data", or "out
-                                  of memory"; for auth "missing token" or
-                                  "bad token" instead of the channel
-                                  ones; else NULL */
+                                  "bad channel", "missing data", "bad
+                                  last_seq" or "out of memory"; for auth
+                                  "missing token" or "bad token" instead
+                                  of the channel ones; else NULL */
     wscore_str_t    token;     /* auth: the string's content, without
                                   quotes, never escaped; points into the
                                   input */
@@ -440,9 +443,11 @@ typedef struct {
 /*
  * Parses one request: a JSON object {"op":..., "channel":..., "data":...,
  * "id":...}, where op is "subscribe", "unsubscribe" or "publish", channel
- * a string (not needed by "auth", which takes a string "token" instead), data (required for publish) any JSON value and id (optional)
- * a string or number. Unknown members are ignored, but the whole input
- * must be valid JSON (data is forwarded to other clients as is).
+ * a string (not needed by "auth", which takes a string "token" instead),
+ * data (required for publish) any JSON value and id (optional) a string or
+ * number; "last_seq" (optional, a non-negative integer) asks a subscribe to
+ * resume after that message. Unknown members are ignored, but the whole
+ * input must be valid JSON (data is forwarded to other clients as is).
  *
  * Returns 0 when the request is usable, -1 when not: req->error says why,
  * checked in the order of the list above ("bad json" also covers inputs

@@ -57,6 +57,8 @@ int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req)
         : wscore_str_t{parsed.channel.data(), parsed.channel.size()};
     req->data = to_str(parsed.data);
     req->id = to_str(parsed.id);
+    req->has_last_seq = parsed.last_seq.has_value() ? 1 : 0;
+    req->last_seq = parsed.last_seq.value_or(0);
     req->error = parsed.error;
     req->token = parsed.token.data() == nullptr
         ? wscore_str_t{nullptr, 0}

@@ -135,7 +135,7 @@ simdjson::error_code Walk::raw_text(od::value &value, std::string_view &out)
 }
 
 enum class Member : unsigned { other = 0, op = 1, channel = 2, data = 4,
-                               id = 8, token = 16 };
+                               id = 8, token = 16, last_seq = 32 };
 
 Member member_named(std::string_view key) noexcept
 {
@@ -144,6 +144,7 @@ Member member_named(std::string_view key) noexcept
     if (key == "data") return Member::data;
     if (key == "id") return Member::id;
     if (key == "token") return Member::token;
+    if (key == "last_seq") return Member::last_seq;
     return Member::other;
 }
 
@@ -192,6 +193,7 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
     bool id_bad = false;
     bool token_is_string = false;
     bool token_escaped = false;
+    bool last_seq_bad = false;
 
     for (auto entry : top) {
         od::field field;
@@ -254,8 +256,19 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
             if (!e) {
                 req.id = raw;
             }
+        } else if (member == Member::last_seq
+                   && type == od::json_type::number) {
+            // a non-negative integer that fits 64 bits, nothing else
+            std::uint64_t n = 0;
+            if (value.get_uint64().get(n)) {
+                last_seq_bad = true;
+                e = walk.validate(value, 1);
+            } else {
+                req.last_seq = n;
+            }
         } else {
             id_bad = id_bad || member == Member::id;
+            last_seq_bad = last_seq_bad || member == Member::last_seq;
             e = walk.validate(value, 1);
         }
         if (e) {
@@ -288,6 +301,8 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
         req.error = "bad channel";
     } else if (req.op == WSCORE_CTL_PUBLISH && !req.data) {
         req.error = "missing data";
+    } else if (last_seq_bad) {
+        req.error = "bad last_seq";
     }
 }
 
@@ -349,7 +364,7 @@ bool ControlParser::parse(std::string_view json, ControlRequest &req)
         if (req.error != nullptr) {
             // A failed request has an error and maybe an id, nothing else
             // half-filled for a caller to trip over.
-            req = ControlRequest{{}, {}, {}, req.id, req.error, {}};
+            req = ControlRequest{{}, {}, {}, req.id, {}, req.error, {}};
         }
         req.channel = rebase(req.channel, copy, json.data());
         req.token = rebase(req.token, copy, json.data());

@@ -27,6 +27,7 @@ struct ControlRequest {
     std::string_view channel;               // unquoted, never escaped
     std::optional<std::string_view> data;   // raw JSON, validated
     std::optional<std::string_view> id;     // raw JSON: string or number
+    std::optional<std::uint64_t> last_seq;  // subscribe: resume after it
     const char *error = nullptr;            // static text; null = usable
     std::string_view token;                 // "auth": unquoted, unescaped
 };

@@ -141,6 +141,34 @@ BOOST_AUTO_TEST_CASE(id_as_string_or_number)
                == "-1.5e3");
 }
 
+BOOST_AUTO_TEST_CASE(last_seq_to_resume)
+{
+    const Parsed p =
+        parse(R"({"op":"subscribe","channel":"c","last_seq":17,"id":1})");
+    BOOST_TEST(p.ok);
+    BOOST_TEST_REQUIRE(p.req.last_seq.has_value());
+    BOOST_TEST(*p.req.last_seq == 17u);
+
+    const Parsed big = parse(
+        R"({"op":"subscribe","channel":"c","last_seq":18446744073709551615})");
+    BOOST_TEST(big.ok);
+    BOOST_TEST(*big.req.last_seq == 18446744073709551615u);
+
+    BOOST_TEST(!parse(R"({"op":"subscribe","channel":"c"})").req.last_seq);
+
+    for (const std::string_view v : {"-1"sv, "1.5"sv, "1e3"sv, R"("17")"sv,
+                                     "null"sv, "[]"sv,
+                                     "18446744073709551616"sv}) {
+        BOOST_TEST_CONTEXT("last_seq " << v)
+        {
+            const Parsed b = parse(R"({"op":"subscribe","channel":"c",)"
+                                   R"("last_seq":)" + std::string(v) + "}");
+            BOOST_TEST(!b.ok);
+            BOOST_TEST(std::string(b.req.error) == "bad last_seq");
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(bad_id)
 {
     for (const std::string_view id : {"null"sv, "true"sv, "{}"sv, "[1]"sv,

@@ -583,7 +583,8 @@ sub conf_text {
     my $http   = $self->{http_config} // '';
     my $server = $self->{config} // '';
     my $level  = $self->{log_level} // 'debug';
-    my $port   = Test::NgxWs::test_port();
+    # port: another listen port, for tests that run several NGINX at once
+    my $port   = $self->{port} // Test::NgxWs::test_port();
     my $has = sub { my ($text, $d) = @_; $text =~ /^\s*\Q$d\E\b/m };
 
     my $conf = '';

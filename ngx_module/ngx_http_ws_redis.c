@@ -1,0 +1,724 @@
+
+/*
+ * ngx_ws: cross-node channels through Redis.
+ *
+ * "ws_redis" names the server, "ws_redis_channels" the channels that are
+ * shared by every node using it. A publish to such a channel is not
+ * delivered here directly: it goes to Redis, where one script numbers it
+ * (INCR of the channel's counter) and publishes it, atomically, so every
+ * node sees the channel's messages in the same order with the same
+ * sequence numbers. Worker 0 of every node holds the node's one Redis
+ * subscription and puts what arrives into ws_zone, which carries it to
+ * the workers with subscribers, once per worker, as for a local publish.
+ * The publishing node gets its own messages back the same way: no
+ * message is delivered twice, and no node id is needed to tell.
+ *
+ * The zone drops a message whose number is not above the channel's last
+ * one: during a reload the old and the new worker 0 are both subscribed
+ * for a moment, and each message is still delivered once.
+ *
+ * While this worker's link to Redis is down, publishes to cross-node
+ * channels are refused (HTTP 503, a control-protocol error, close 1013
+ * for ws_publish), never queued: a publisher learns at once and can retry.
+ */
+
+
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis.h"
+
+
+#define NGX_HTTP_WS_REDIS_DEFAULT_PORT     6379
+#define NGX_HTTP_WS_REDIS_BACKOFF_MAX      3000
+
+
+typedef struct {
+    ngx_http_ws_redis_server_t  *server;        /* ws_redis, or NULL */
+    ngx_array_t                 *channels;      /* patterns, ngx_str_t */
+    ngx_str_t                    prefix;        /* of keys and channels */
+    ngx_str_t                    seq_prefix;    /* prefix "seq:" */
+    ngx_str_t                    msg_prefix;    /* prefix "msg:" */
+    ngx_str_t                    msg_pattern;   /* prefix "msg:*" */
+} ngx_http_ws_redis_main_conf_t;
+
+
+typedef struct {
+    ngx_http_ws_redis_done_pt    done;
+    void                        *data;
+} ngx_http_ws_redis_publish_t;
+
+
+static void ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link);
+static void ngx_http_ws_redis_message(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void *ngx_http_ws_redis_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_redis_channels(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_redis_init_process(ngx_cycle_t *cycle);
+static void ngx_http_ws_redis_exit_process(ngx_cycle_t *cycle);
+
+
+/*
+ * KEYS[1] the channel's counter, ARGV[1] the Redis channel, ARGV[2] the
+ * message ("<flag><payload>"), ARGV[3] the last number the publishing
+ * node saw: a Redis that lost its data (restarted without persistence)
+ * continues above it instead of numbering from 1 again.
+ */
+static const char  ngx_http_ws_redis_publish_script[] =
+    "local s = redis.call('INCR', KEYS[1]) "
+    "local floor = tonumber(ARGV[3]) "
+    "if s <= floor then s = floor + 1 redis.call('SET', KEYS[1], s) end "
+    "redis.call('PUBLISH', ARGV[1], s .. ' ' .. ARGV[2]) "
+    "return s";
+
+
+static ngx_command_t  ngx_http_ws_redis_commands[] = {
+
+    { ngx_string("ws_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_redis_channels"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_redis_channels,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_ws_redis_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_ws_redis_postconfiguration,   /* postconfiguration */
+
+    ngx_http_ws_redis_create_main_conf,    /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_ws_redis_module = {
+    NGX_MODULE_V1,
+    &ngx_http_ws_redis_module_ctx,         /* module context */
+    ngx_http_ws_redis_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_ws_redis_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_ws_redis_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* this worker's links: every worker publishes, worker 0 also subscribes */
+static ngx_http_ws_redis_link_t        ngx_http_ws_redis_publisher;
+static ngx_http_ws_redis_link_t        ngx_http_ws_redis_subscriber;
+static ngx_http_ws_redis_main_conf_t  *ngx_http_ws_redis_conf;
+static ngx_shm_zone_t                 *ngx_http_ws_redis_zone;
+
+
+ngx_int_t
+ngx_http_ws_redis_connected(void)
+{
+    return ngx_http_ws_redis_conf != NULL
+           && ngx_http_ws_redis_publisher.connected;
+}
+
+
+ngx_int_t
+ngx_http_ws_redis_channel(ngx_http_request_t *r, ngx_str_t *channel)
+{
+    ngx_str_t                      *pattern;
+    ngx_uint_t                      i;
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+
+    if (rmcf->channels == NULL || ngx_http_ws_channel_is_direct(channel)) {
+        return 0;
+    }
+
+    pattern = rmcf->channels->elts;
+
+    for (i = 0; i < rmcf->channels->nelts; i++) {
+        if (wscore_channel_pattern_match((const char *) pattern[i].data,
+                                         pattern[i].len,
+                                         (const char *) channel->data,
+                                         channel->len))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
+    ngx_http_ws_redis_done_pt done, void *done_data)
+{
+    u_char                         *key, *target, *message;
+    u_char                          floor[NGX_INT64_LEN];
+    size_t                          argvlen[7];
+    ngx_int_t                       rc;
+    const char                     *argv[7];
+    ngx_http_ws_redis_publish_t    *pub;
+    ngx_http_ws_main_conf_t        *wmcf;
+    ngx_http_ws_channel_info_t      info;
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+
+    if (!ngx_http_ws_redis_publisher.connected) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ws_zone_channel_info(wmcf->zone, channel, &info) != NGX_OK)
+    {
+        info.seq = 0;
+    }
+
+    /*
+     * Key and channel names, and the message with its one-byte flag, in a
+     * buffer freed right after hiredis has copied the command: not in the
+     * request pool, which for a WebSocket lives as long as the connection
+     * and would grow with every message it publishes.
+     */
+    key = ngx_alloc(rmcf->seq_prefix.len + channel->len
+                    + rmcf->msg_prefix.len + channel->len + 1 + len,
+                    r->connection->log);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    target = ngx_cpymem(ngx_cpymem(key, rmcf->seq_prefix.data,
+                                   rmcf->seq_prefix.len),
+                        channel->data, channel->len);
+    message = ngx_cpymem(ngx_cpymem(target, rmcf->msg_prefix.data,
+                                    rmcf->msg_prefix.len),
+                         channel->data, channel->len);
+
+    message[0] = (opcode == WSCORE_OP_BINARY) ? 'b' : (json ? 'j' : 't');
+    ngx_memcpy(message + 1, data, len);
+
+    pub = NULL;
+
+    if (done) {
+        pub = ngx_alloc(sizeof(ngx_http_ws_redis_publish_t),
+                        r->connection->log);
+        if (pub == NULL) {
+            ngx_free(key);
+            return NGX_ERROR;
+        }
+
+        pub->done = done;
+        pub->data = done_data;
+    }
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_ws_redis_publish_script;
+    argvlen[1] = sizeof(ngx_http_ws_redis_publish_script) - 1;
+    argv[2] = "1";
+    argvlen[2] = 1;
+    argv[3] = (const char *) key;
+    argvlen[3] = target - key;
+    argv[4] = (const char *) target;
+    argvlen[4] = message - target;
+    argv[5] = (const char *) message;
+    argvlen[5] = 1 + len;
+    argv[6] = (const char *) floor;
+    argvlen[6] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+
+    /* hiredis copies the command into its output buffer here */
+    rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
+                                        ngx_http_ws_redis_publish_reply, pub,
+                                        7, argv, argvlen);
+
+    ngx_free(key);
+
+    if (rc != NGX_OK && pub) {
+        ngx_free(pub);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                   *reply = r;
+    ngx_http_ws_redis_publish_t  *pub = privdata;
+
+    uint64_t                   seq;
+    ngx_http_ws_redis_link_t  *link;
+
+    link = ac->ev.data;
+
+    ngx_http_ws_redis_link_replied(link);
+
+    seq = 0;
+
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+        seq = (uint64_t) reply->integer;
+
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "ws: redis %V refused a publish: %*s",
+                      &link->server->name, (size_t) reply->len, reply->str);
+    }
+
+    if (pub) {
+        pub->done(pub->data, seq);
+        ngx_free(pub);
+    }
+}
+
+
+static void
+ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link)
+{
+    ngx_http_ws_redis_main_conf_t  *rmcf = link->data;
+
+    size_t       argvlen[2];
+    const char  *argv[2];
+
+    argv[0] = "PSUBSCRIBE";
+    argvlen[0] = 10;
+    argv[1] = (const char *) rmcf->msg_pattern.data;
+    argvlen[1] = rmcf->msg_pattern.len;
+
+    /* the callback stays registered for every message of the pattern */
+    if (redisAsyncCommandArgv(link->ac, ngx_http_ws_redis_message, rmcf, 2,
+                              argv, argvlen)
+        != REDIS_OK)
+    {
+        ngx_http_ws_redis_link_drop(link, "PSUBSCRIBE failed");
+    }
+}
+
+
+/* ["pmessage", pattern, "<prefix>msg:<channel>", "<seq> <flag><data>"] */
+static void
+ngx_http_ws_redis_message(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply                     *reply = r;
+    ngx_http_ws_redis_main_conf_t  *rmcf = privdata;
+
+    u_char                      *p, *last;
+    uint64_t                     seq;
+    ngx_int_t                    rc;
+    ngx_str_t                    channel;
+    ngx_uint_t                   opcode, json;
+    redisReply                  *name, *body;
+    ngx_http_ws_channel_info_t   info;
+
+    /* the subscription is confirmed: only now is the node really up */
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 10
+        && ngx_strncmp(reply->element[0]->str, "psubscribe", 10) == 0)
+    {
+        ngx_http_ws_redis_link_up(ac->ev.data);
+        return;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 4
+        || reply->element[0]->type != REDIS_REPLY_STRING
+        || reply->element[0]->len != 8
+        || ngx_strncmp(reply->element[0]->str, "pmessage", 8) != 0
+        || ngx_http_ws_redis_zone == NULL)
+    {
+        return;
+    }
+
+    name = reply->element[2];
+    body = reply->element[3];
+
+    if (name->type != REDIS_REPLY_STRING || body->type != REDIS_REPLY_STRING
+        || (size_t) name->len <= rmcf->msg_prefix.len)
+    {
+        return;
+    }
+
+    channel.data = (u_char *) name->str + rmcf->msg_prefix.len;
+    channel.len = name->len - rmcf->msg_prefix.len;
+
+    p = (u_char *) body->str;
+    last = p + body->len;
+    seq = 0;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        seq = seq * 10 + (*p++ - '0');
+    }
+
+    if (seq == 0 || last - p < 2 || *p != ' '
+        || !ngx_http_ws_channel_name_valid(&channel))
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws: malformed message from redis on \"%*s\" ignored",
+                      (size_t) name->len, name->str);
+        return;
+    }
+
+    p++;
+
+    json = (*p == 'j');
+    opcode = (*p == 'b') ? WSCORE_OP_BINARY : WSCORE_OP_TEXT;
+    p++;
+
+    rc = ngx_http_ws_zone_publish_seq(ngx_http_ws_redis_zone, &channel, seq,
+                                      opcode, json, p, last - p, &info);
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "ws: ws_zone is full, message %uL of channel \"%V\" "
+                      "from redis is lost on this node", seq, &channel);
+    }
+}
+
+
+static void *
+ngx_http_ws_redis_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rmcf->server = NULL;
+     *     rmcf->channels = NULL;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_redis_main_conf_t));
+}
+
+
+/* ws_redis host:port|unix:/path [user=] [password=] [db=] [timeout=]
+ *          [prefix=] */
+static char *
+ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_redis_main_conf_t *rmcf = conf;
+
+    u_char                      *p;
+    ngx_int_t                    n;
+    ngx_str_t                   *value, s;
+    ngx_url_t                    u;
+    ngx_uint_t                   i;
+    ngx_http_ws_redis_server_t  *srv;
+
+    if (rmcf->server) {
+        return "is duplicate";
+    }
+
+    srv = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_redis_server_t));
+    if (srv == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    srv->name = value[1];
+    srv->timeout = 2000;
+    srv->backoff_max = NGX_HTTP_WS_REDIS_BACKOFF_MAX;
+    ngx_str_set(&rmcf->prefix, "ngx_ws:");
+
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
+        srv->unix_path.len = value[1].len - 5;
+        srv->unix_path.data = ngx_pnalloc(cf->pool, srv->unix_path.len + 1);
+        if (srv->unix_path.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        (void) ngx_cpystrn(srv->unix_path.data, value[1].data + 5,
+                           srv->unix_path.len + 1);
+
+    } else {
+        /* resolved here, once: a worker never waits for a name lookup */
+        ngx_memzero(&u, sizeof(ngx_url_t));
+        u.url = value[1];
+        u.default_port = NGX_HTTP_WS_REDIS_DEFAULT_PORT;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"ws_redis\" address \"%V\"%s%s",
+                               &value[1], u.err ? ": " : "",
+                               u.err ? u.err : "");
+            return NGX_CONF_ERROR;
+        }
+
+        srv->port = u.port;
+        srv->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
+        if (srv->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        srv->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
+                                      u.addrs[0].socklen, srv->host.data,
+                                      NGX_SOCKADDR_STRLEN, 0);
+        srv->host.data[srv->host.len] = '\0';
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            srv->password.data = value[i].data + 9;
+            srv->password.len = value[i].len - 9;
+
+            if (srv->password.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            srv->user.data = value[i].data + 5;
+            srv->user.len = value[i].len - 5;
+
+            if (srv->user.len == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
+
+            if (n == NGX_ERROR || n > 1023) {
+                goto invalid;
+            }
+
+            srv->db = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            n = ngx_parse_time(&s, 0);
+
+            if (n == NGX_ERROR || n == 0) {
+                goto invalid;
+            }
+
+            srv->timeout = (ngx_msec_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            rmcf->prefix.data = value[i].data + 7;
+            rmcf->prefix.len = value[i].len - 7;
+
+            for (p = rmcf->prefix.data;
+                 p < rmcf->prefix.data + rmcf->prefix.len;
+                 p++)
+            {
+                /* no glob characters: the prefix is part of a pattern */
+                if (*p <= 0x20 || *p >= 0x7f || *p == '*' || *p == '?'
+                    || *p == '[' || *p == ']' || *p == '\\')
+                {
+                    goto invalid;
+                }
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (srv->user.len && srv->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_redis\" user= needs password=");
+        return NGX_CONF_ERROR;
+    }
+
+    srv->ping_interval = srv->timeout;
+
+    rmcf->seq_prefix.len = rmcf->prefix.len + 4;
+    rmcf->seq_prefix.data = ngx_pnalloc(cf->pool, rmcf->seq_prefix.len);
+    rmcf->msg_prefix.len = rmcf->prefix.len + 4;
+    rmcf->msg_prefix.data = ngx_pnalloc(cf->pool, rmcf->msg_prefix.len);
+    rmcf->msg_pattern.len = rmcf->prefix.len + 5;
+    rmcf->msg_pattern.data = ngx_pnalloc(cf->pool, rmcf->msg_pattern.len + 1);
+
+    if (rmcf->seq_prefix.data == NULL || rmcf->msg_prefix.data == NULL
+        || rmcf->msg_pattern.data == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(rmcf->seq_prefix.data, "%Vseq:", &rmcf->prefix);
+    ngx_sprintf(rmcf->msg_prefix.data, "%Vmsg:", &rmcf->prefix);
+    ngx_sprintf(rmcf->msg_pattern.data, "%Vmsg:*%Z", &rmcf->prefix);
+
+    rmcf->server = srv;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"ws_redis\" parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_ws_redis_channels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_redis_main_conf_t *rmcf = conf;
+
+    ngx_str_t   *value, *pattern;
+    ngx_uint_t   i;
+
+    if (rmcf->channels) {
+        return "is duplicate";
+    }
+
+    rmcf->channels = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(ngx_str_t));
+    if (rmcf->channels == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0 || value[i].len > NGX_HTTP_WS_MAX_CHANNEL_LEN
+            || (value[i].len > 5
+                && ngx_strncmp(value[i].data, "conn:", 5) == 0))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"ws_redis_channels\" pattern "
+                               "\"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        pattern = ngx_array_push(rmcf->channels);
+        *pattern = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_ws_main_conf_t        *wmcf;
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_redis_module);
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    if (rmcf->channels && rmcf->server == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_redis_channels\" needs \"ws_redis\" in the "
+                      "http block");
+        return NGX_ERROR;
+    }
+
+    if (rmcf->server && wmcf->zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_redis\" needs \"ws_zone\" in the http block: "
+                      "messages from redis reach the workers through it");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_redis_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_ws_redis_link_t       *link;
+    ngx_http_ws_main_conf_t        *wmcf;
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_ws_redis_module);
+    wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
+
+    if (rmcf == NULL || rmcf->server == NULL
+        || ngx_process != NGX_PROCESS_WORKER)
+    {
+        return NGX_OK;
+    }
+
+    ngx_http_ws_redis_conf = rmcf;
+    ngx_http_ws_redis_zone = wmcf->zone;
+
+    link = &ngx_http_ws_redis_publisher;
+    ngx_memzero(link, sizeof(ngx_http_ws_redis_link_t));
+    link->server = rmcf->server;
+    link->role = "publish";
+    link->log = cycle->log;
+    link->data = rmcf;
+
+    /*
+     * One subscription per node: it costs Redis one copy of each message
+     * per node rather than per worker, and the zone fans it out to the
+     * workers exactly as it does a local publish.
+     */
+    if (ngx_worker == 0) {
+        link->follower = &ngx_http_ws_redis_subscriber;
+
+        link = &ngx_http_ws_redis_subscriber;
+        ngx_memzero(link, sizeof(ngx_http_ws_redis_link_t));
+        link->server = rmcf->server;
+        link->role = "subscribe";
+        link->log = cycle->log;
+        link->data = rmcf;
+        link->ready = ngx_http_ws_redis_subscribe;
+        link->no_ping = 1;
+
+        ngx_http_ws_redis_link_start(link);
+    }
+
+    ngx_http_ws_redis_link_start(&ngx_http_ws_redis_publisher);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_redis_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_http_ws_redis_conf == NULL) {
+        return;
+    }
+
+    ngx_http_ws_redis_publisher.follower = NULL;
+
+    ngx_http_ws_redis_link_stop(&ngx_http_ws_redis_subscriber);
+    ngx_http_ws_redis_link_stop(&ngx_http_ws_redis_publisher);
+
+    ngx_http_ws_redis_conf = NULL;
+}

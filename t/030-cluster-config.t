@@ -1,0 +1,113 @@
+# Configuration checks of the Redis and history directives at `nginx -t`:
+# each refuses bad values with a message naming it. No Redis server is
+# needed: nothing connects at configuration time (a host name is
+# resolved, once, there).
+use Test::NgxWs;
+use Test::More;
+use File::Path qw(make_path remove_tree);
+
+my $prefix = repo_root() . '/t/servroot/030-cluster-config';
+
+sub nginx_t {
+    my ($http_body, $location_body) = @_;
+    $location_body //= 'ws_listen; ws_subscribe room:a; ws_publish room:a;';
+    remove_tree($prefix);
+    make_path("$prefix/conf", "$prefix/logs");
+    my $module = module_path();
+    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+    print $fh <<"CONF";
+load_module $module;
+pid logs/nginx.pid;
+error_log logs/error.log;
+events {}
+http {
+    client_body_temp_path $prefix/body;
+    proxy_temp_path $prefix/proxy;
+    fastcgi_temp_path $prefix/fastcgi;
+    uwsgi_temp_path $prefix/uwsgi;
+    scgi_temp_path $prefix/scgi;
+    access_log off;
+    $http_body
+    server {
+        listen 127.0.0.1:${\ test_port() };
+        location /ws { $location_body }
+    }
+}
+CONF
+    close $fh;
+    my $bin = nginx_bin();
+    my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my @good = (
+    'ws_zone z 1m; ws_redis 127.0.0.1:6379; ws_redis_channels room:*;',
+    'ws_zone z 1m; ws_redis 127.0.0.1;',
+    'ws_zone z 1m; ws_redis localhost:6390 db=3 timeout=500ms prefix=app1:;',
+    'ws_zone z 1m; ws_redis unix:/run/redis.sock password=secret;',
+    'ws_zone z 1m; ws_redis [::1]:6379 user=ws password=secret;',
+    'ws_zone z 1m; ws_redis 127.0.0.1:6379; ws_redis_channels room:* news;',
+    'ws_zone z 1m; ws_channel_history 100 5m;',
+    'ws_zone z 1m; ws_channel_history 1 500ms;',
+    'ws_zone z 1m; ws_channel_history 65536 1h;',
+);
+
+for my $conf (@good) {
+    my ($rc, $out) = nginx_t($conf);
+    is($rc, 0, "accepted: $conf") or diag($out);
+}
+
+my @bad = (
+    ['ws_zone z 1m; ws_redis 127.0.0.1:6379; ws_redis 127.0.0.1:6380;',
+     qr/"ws_redis" directive is duplicate/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1:99999;',
+     qr/invalid "ws_redis" address "127.0.0.1:99999": invalid port/],
+    ['ws_zone z 1m; ws_redis no-such-host.invalid:6379;',
+     qr/invalid "ws_redis" address "no-such-host.invalid:6379": host not found/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 db=x;',
+     qr/invalid "ws_redis" parameter "db=x"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 db=2000;',
+     qr/invalid "ws_redis" parameter "db=2000"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 timeout=0;',
+     qr/invalid "ws_redis" parameter "timeout=0"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 password=;',
+     qr/invalid "ws_redis" parameter "password="/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 prefix=a*;',
+     qr/invalid "ws_redis" parameter "prefix=a\*"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 tls=on;',
+     qr/invalid "ws_redis" parameter "tls=on"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1 user=ws;',
+     qr/"ws_redis" user= needs password=/],
+    ['ws_redis 127.0.0.1:6379;',
+     qr/"ws_redis" needs "ws_zone" in the http block/, 'ws_listen; ws_echo on;'],
+    ['ws_zone z 1m; ws_redis_channels room:*;',
+     qr/"ws_redis_channels" needs "ws_redis" in the http block/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1; ws_redis_channels conn:*;',
+     qr/invalid "ws_redis_channels" pattern "conn:\*"/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1; ws_redis_channels a; ws_redis_channels b;',
+     qr/"ws_redis_channels" directive is duplicate/],
+    ['ws_zone z 1m; ws_channel_history 0 5m;',
+     qr/invalid "ws_channel_history" number "0", it must be between 1 and 65536/],
+    ['ws_zone z 1m; ws_channel_history 65537 5m;',
+     qr/invalid "ws_channel_history" number "65537"/],
+    ['ws_zone z 1m; ws_channel_history 100 soon;',
+     qr/invalid "ws_channel_history" time "soon"/],
+    ['ws_zone z 1m; ws_channel_history 100 0;',
+     qr/invalid "ws_channel_history" time "0"/],
+    ['ws_zone z 1m; ws_channel_history 100;',
+     qr/invalid number of arguments in "ws_channel_history"/],
+    ['ws_zone z 1m; ws_channel_history 10 1m; ws_channel_history 20 1m;',
+     qr/"ws_channel_history" directive is duplicate/],
+    ['ws_channel_history 10 1m;',
+     qr/"ws_channel_history" needs "ws_zone" in the http block/, 'ws_listen; ws_echo on;'],
+);
+
+for my $case (@bad) {
+    my ($http, $message, $location) = @$case;
+    my ($rc, $out) = nginx_t($http, $location);
+    isnt($rc, 0, "refused: $http");
+    like($out, $message, "message for: $http");
+}
+
+remove_tree($prefix);
+done_testing();
