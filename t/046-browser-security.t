@@ -11,7 +11,7 @@ my $root = repo_root();
 my $node_path = $ENV{NGX_WS_NODE_PATH} // "$root/build/npm/node_modules";
 my $port = test_port();
 my $port2 = $port + 1;
-my $dir = "$root/t/servroot/027-browser-keys";
+my $dir = "$root/t/servroot/046-browser-keys";
 make_path($dir);
 my $secret = 'browser-test-secret-of-at-least-32-bytes';
 open my $kf, '>', "$dir/hs.key" or die $!;

@@ -8,7 +8,7 @@ use Test::More;
 use File::Path qw(make_path);
 
 my $port = test_port();
-my $dir = repo_root() . '/t/servroot/026-acl-keys';
+my $dir = repo_root() . '/t/servroot/045-acl-keys';
 make_path($dir);
 my $secret = 'acl-test-secret-of-at-least-32-bytes!!';
 open my $kf, '>', "$dir/hs.key" or die $!;

@@ -8,7 +8,7 @@ use Test::More;
 use File::Path qw(make_path);
 
 my $port = test_port();
-my $dir = repo_root() . '/t/servroot/023-limits-keys';
+my $dir = repo_root() . '/t/servroot/042-limits-keys';
 make_path($dir);
 my $secret = 'limits-test-secret-of-at-least-32-bytes';
 open my $kf, '>', "$dir/hs.key" or die $!;

@@ -8,7 +8,7 @@ use Test::More;
 use File::Path qw(make_path);
 
 my $port = test_port();
-my $dir = repo_root() . '/t/servroot/022-jwt-keys';
+my $dir = repo_root() . '/t/servroot/041-jwt-keys';
 make_path($dir);
 my $k = make_keys($dir);
 

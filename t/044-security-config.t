@@ -4,8 +4,8 @@ use Test::NgxWs;
 use Test::More;
 use File::Path qw(make_path remove_tree);
 
-my $prefix = repo_root() . '/t/servroot/025-security-config';
-my $keydir = repo_root() . '/t/servroot/025-security-keys';
+my $prefix = repo_root() . '/t/servroot/044-security-config';
+my $keydir = repo_root() . '/t/servroot/044-security-keys';
 make_path($keydir);
 use Test::NgxWsJwt;
 my $k = make_keys($keydir);
