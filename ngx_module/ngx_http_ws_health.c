@@ -5,11 +5,13 @@
  * "live" answers 200 whenever a worker answers at all. "ready" answers
  * 200 or 503 with the checks as JSON: the worker is not shutting down,
  * the ws_zone has room and holds the metrics, and the connections of all
- * workers are under the max_connections high-water mark (if set).
+ * workers are under the max_connections high-water mark (if set), and
+ * Redis is reachable when ws_redis is set.
  */
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis.h"
 
 
 #define NGX_HTTP_WS_HEALTH_LIVE   0
@@ -178,7 +180,7 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
 {
     u_char                     *p;
     size_t                      free;
-    ngx_uint_t                  ok, zone_ok, conn_ok, worker_ok;
+    ngx_uint_t                  ok, zone_ok, conn_ok, worker_ok, redis_ok;
     ngx_http_ws_zone_ctx_t     *ctx;
     ngx_http_ws_main_conf_t    *wmcf;
     ngx_http_ws_metrics_shm_t  *shm;
@@ -198,7 +200,11 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
     conn_ok = (hc->max_connections == 0
                || sum.connections < (int64_t) hc->max_connections);
 
-    ok = worker_ok && zone_ok && conn_ok;
+    /* cross-node channels cannot be published to while Redis is away */
+    redis_ok = !ngx_http_ws_redis_configured()
+               || ngx_http_ws_redis_connected();
+
+    ok = worker_ok && zone_ok && conn_ok && redis_ok;
 
     p = b->last;
 
@@ -215,16 +221,24 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
         p = ngx_slprintf(p, b->end, ",\"max\":%ui", hc->max_connections);
     }
 
-    p = ngx_slprintf(p, b->end, "}}}\n");
+    p = ngx_slprintf(p, b->end, "}");
+
+    if (ngx_http_ws_redis_configured()) {
+        p = ngx_slprintf(p, b->end, ",\"redis\":{\"ok\":%s}",
+                         redis_ok ? "true" : "false");
+    }
+
+    p = ngx_slprintf(p, b->end, "}}\n");
 
     b->last = p;
 
     if (!ok) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: not ready:%s%s%s",
+                      "ws: not ready:%s%s%s%s",
                       worker_ok ? "" : " worker shutting down",
                       zone_ok ? "" : " ws_zone short of memory",
-                      conn_ok ? "" : " over max_connections");
+                      conn_ok ? "" : " over max_connections",
+                      redis_ok ? "" : " redis unreachable");
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 

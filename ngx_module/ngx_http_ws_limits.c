@@ -576,6 +576,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
         }
 
         ctx->rate_limited++;
+        ngx_http_ws_metric_inc(rate_limited);
 
         if (rate[i].action == NGX_HTTP_WS_LIMIT_DROP) {
             if (ctx->rate_limited == 1) {

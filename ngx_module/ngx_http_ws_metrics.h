@@ -91,6 +91,10 @@ typedef struct {
     uint64_t                   slow_consumer_closes;
     uint64_t                   publishes[2][2]; /* kind, result */
     uint64_t                   deliveries;
+    uint64_t                   rate_limited;    /* ws_limit_rate hits */
+    uint64_t                   redis_up;        /* 1: publish link is up */
+    uint64_t                   redis_disconnects;
+    uint64_t                   redis_refused;   /* publishes, Redis down */
 
     ngx_http_ws_histogram_t    publish_delay;   /* publish to fan-out */
     ngx_http_ws_histogram_t    send_delay;      /* queued to written */

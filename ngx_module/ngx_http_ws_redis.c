@@ -135,6 +135,13 @@ static ngx_shm_zone_t                 *ngx_http_ws_redis_zone;
 
 
 ngx_int_t
+ngx_http_ws_redis_configured(void)
+{
+    return ngx_http_ws_redis_conf != NULL;
+}
+
+
+ngx_int_t
 ngx_http_ws_redis_connected(void)
 {
     return ngx_http_ws_redis_conf != NULL
@@ -190,6 +197,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 
     if (!ngx_http_ws_redis_publisher.connected) {
+        ngx_http_ws_metric_inc(redis_refused);
         return NGX_ERROR;
     }
 

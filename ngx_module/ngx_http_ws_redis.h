@@ -110,7 +110,9 @@ ngx_int_t ngx_http_ws_redis_publish(ngx_http_request_t *r,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_redis_done_pt done, void *done_data);
 
-/* For readiness checks: this worker can publish to Redis right now. */
+/* For readiness checks: ws_redis is set, and this worker can publish to
+ * Redis right now. */
+ngx_int_t ngx_http_ws_redis_configured(void);
 ngx_int_t ngx_http_ws_redis_connected(void);
 
 

@@ -540,6 +540,11 @@ ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link)
 {
     if (link->logged != NGX_HTTP_WS_REDIS_LOGGED_UP && !link->stopped) {
         link->logged = NGX_HTTP_WS_REDIS_LOGGED_UP;
+
+        if (ngx_strcmp(link->role, "publish") == 0) {
+            ngx_http_ws_metrics->redis_up = 1;
+        }
+
         ngx_log_error(NGX_LOG_NOTICE, link->log, 0,
                       "ws: redis %V is up (%s link)",
                       &link->server->name, link->role);
@@ -643,6 +648,11 @@ ngx_http_ws_redis_report_down(ngx_http_ws_redis_link_t *link,
     }
 
     link->logged = NGX_HTTP_WS_REDIS_LOGGED_DOWN;
+    ngx_http_ws_metric_inc(redis_disconnects);
+
+    if (ngx_strcmp(link->role, "publish") == 0) {
+        ngx_http_ws_metrics->redis_up = 0;
+    }
 
     ngx_log_error(NGX_LOG_ERR, link->log, 0,
                   "ws: redis %V is down (%s link): %s; retrying with "

@@ -439,6 +439,29 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
     p = ngx_slprintf(p, end, "ngx_ws_slow_consumer_closes_total %uL\n",
                      t->slow_consumer_closes);
 
+    p = ngx_http_ws_family(p, end, "ngx_ws_rate_limited_total", "counter",
+                           "Client messages over ws_limit_rate (dropped, or "
+                           "the connection closed).");
+    p = ngx_slprintf(p, end, "ngx_ws_rate_limited_total %uL\n",
+                     t->rate_limited);
+
+    p = ngx_http_ws_family(p, end, "ngx_ws_redis_connected_workers", "gauge",
+                           "Workers whose ws_redis publish link is up.");
+    p = ngx_slprintf(p, end, "ngx_ws_redis_connected_workers %uL\n",
+                     t->redis_up);
+
+    p = ngx_http_ws_family(p, end, "ngx_ws_redis_disconnects_total",
+                           "counter", "Redis links that went down (each "
+                           "outage once per link, not per retry).");
+    p = ngx_slprintf(p, end, "ngx_ws_redis_disconnects_total %uL\n",
+                     t->redis_disconnects);
+
+    p = ngx_http_ws_family(p, end, "ngx_ws_redis_publishes_refused_total",
+                           "counter", "Publishes to cross-node channels "
+                           "refused because Redis was down.");
+    p = ngx_slprintf(p, end, "ngx_ws_redis_publishes_refused_total %uL\n",
+                     t->redis_refused);
+
     p = ngx_http_ws_family(p, end, "ngx_ws_publishes_total", "counter",
                            "Messages published (clients, control protocol, "
                            "HTTP API) by channel kind and result.");
@@ -636,6 +659,8 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      "\"publishes\":{\"channel\":{\"ok\":%uL,"
                      "\"zone_full\":%uL},\"direct\":{\"ok\":%uL,"
                      "\"zone_full\":%uL}},\"deliveries\":%uL,"
+                     "\"rate_limited\":%uL,\"redis\":{\"connected_workers\":%uL,"
+                     "\"disconnects\":%uL,\"publishes_refused\":%uL},"
                      "\"worker_queue\":{\"messages\":%uL,\"dropped\":%uL},"
                      "\"latency\":{",
                      t->pings_sent, t->pongs_received, t->ping_timeouts,
@@ -643,7 +668,8 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      t->slow_consumer_drops, t->slow_consumer_closes,
                      t->publishes[0][0], t->publishes[0][1],
                      t->publishes[1][0], t->publishes[1][1], t->deliveries,
-                     zf->queued, zf->queue_dropped);
+                     t->rate_limited, t->redis_up, t->redis_disconnects,
+                     t->redis_refused, zf->queued, zf->queue_dropped);
 
     p = ngx_http_ws_status_histogram(p, end, "publish_delay_seconds",
                                      &t->publish_delay, 1);

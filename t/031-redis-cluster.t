@@ -41,6 +41,8 @@ my $config = <<'CONF';
         ws_subscribe local:x;
     }
     location ~ ^/pub/(?<c>[\w:]+)$ { ws_publisher $c; }
+    location = /readyz { ws_health ready; }
+    location = /metrics { ws_status; }
 CONF
 
 my %port = (a => test_port() + 2, b => test_port() + 3);
@@ -66,6 +68,22 @@ sub post {
     my $res = http_request(raw => $raw, port => $port{$n}, timeout => 10);
     $res->{json} = eval { decode_json($res->{body}) } // {};
     return $res;
+}
+
+sub get {
+    my ($n, $uri) = @_;
+    my $res = http_request(raw => "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                                  . "Connection: close\r\n\r\n",
+                           port => $port{$n}, timeout => 10);
+    $res->{json} = eval { decode_json($res->{body}) } // {};
+    return $res;
+}
+
+# One sample of the node's Prometheus text.
+sub metric {
+    my ($n, $name) = @_;
+    my ($value) = get($n, '/metrics')->{body} =~ /^\Q$name\E (\S+)$/m;
+    return $value;
 }
 
 # The channel's subscribers on one node, as its publish API reports them.
@@ -209,6 +227,15 @@ ok($next_ok, 'no duplicate anywhere: the marker comes next on every raw client')
 my %ups = map { my $n = $_; ($n => { map { $_ => count_lines($n, qr/is up \($_ link\)/) }
                                            qw(publish subscribe) }) } qw(a b);
 my %downs = map { $_ => count_lines($_, qr/is down \(subscribe link\)/) } qw(a b);
+
+# Readiness and metrics follow Redis (node b has one worker).
+my $ready = get('b', '/readyz');
+is($ready->{status}, 200, 'readiness with redis up: 200');
+is($ready->{json}{checks}{redis}{ok}, JSON::PP::true, 'readiness reports redis ok');
+is(metric('b', 'ngx_ws_redis_connected_workers'), 1, 'metrics: the worker is connected to redis');
+my $disconnects = metric('b', 'ngx_ws_redis_disconnects_total');
+my $refused = metric('b', 'ngx_ws_redis_publishes_refused_total');
+
 $redis->kill_server;
 
 for my $n (qw(a b)) {
@@ -217,6 +244,16 @@ for my $n (qw(a b)) {
 }
 $res = post('b', 'room:a', 'while down');
 is($res->{status}, 503, 'publish while redis is down: 503');
+
+ok(wait_for(sub { get('b', '/readyz')->{status} == 503 }, 5), 'readiness with redis down: 503');
+is(get('b', '/readyz')->{json}{checks}{redis}{ok}, JSON::PP::false, 'readiness says redis is the cause');
+ok(wait_for(sub { $node{b}->error_log =~ /ws: not ready: redis unreachable/ }, 3),
+   'error.log says why it is not ready');
+is(metric('b', 'ngx_ws_redis_connected_workers'), 0, 'metrics: no worker connected to redis');
+cmp_ok(metric('b', 'ngx_ws_redis_disconnects_total'), '>', $disconnects,
+       'metrics: the outage is counted');
+is(metric('b', 'ngx_ws_redis_publishes_refused_total'), $refused + 1,
+   'metrics: the refused publish is counted');
 
 $res = post('a', 'local:x', 'still local');
 is(text_of($local), 'still local', 'local subscribers still served without redis');
@@ -232,6 +269,9 @@ for my $n (qw(a b)) {
                       && count_lines($n, qr/is up \(publish link\)/) == $ups{$n}{publish} * 2 }, 10),
        "node $n: every link up again after redis is back");
 }
+
+is(get('b', '/readyz')->{status}, 200, 'readiness with redis back: 200');
+is(metric('b', 'ngx_ws_redis_connected_workers'), 1, 'metrics: connected again');
 
 $res = post('a', 'room:a', 'after restart');
 is($res->{status}, 200, 'publish after the restart: 200');

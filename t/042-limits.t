@@ -55,6 +55,7 @@ sub drain {
         ws_limit_rate connection 1r/m burst=10;
         ws_limit_rate connection 100/m burst=100 drop;
     }
+    location = /metrics { ws_status; }
 CONF
     my $ws = ws_connect(uri => '/close');
     $ws->send_text("m$_") for 1 .. 5;
@@ -66,6 +67,12 @@ CONF
        "$name, close - logged");
     $ws->disconnect;
 
+    my $metric = sub {
+        my ($v) = http_request(raw => "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                  ->{body} =~ /^ngx_ws_rate_limited_total (\d+)$/m;
+        return $v;
+    };
+    my $limited_before = $metric->();
     $ws = ws_connect(uri => '/drop');
     $ws->send_text("d$_") for 1 .. 5;
     $ws->send_close(1000);
@@ -76,6 +83,7 @@ CONF
        "$name, drop - \$ws_rate_limited counts the 3 dropped");
     my @lines = $ngx->error_log =~ /ws: over ws_limit_rate connection 1r\/m, dropping messages/g;
     is(scalar @lines, 1, "$name, drop - logged once per connection");
+    is($metric->() - $limited_before, 3, "$name, drop - ngx_ws_rate_limited_total counts them");
     $ws->disconnect;
 
     $ws = ws_connect(uri => '/bytes');
