@@ -105,8 +105,9 @@ ngx_http_ws_metrics_init_process(ngx_cycle_t *cycle)
             return NGX_OK;
         }
 
-        /* label 0 gathers the locations past the table */
+        /* label 0 gathers the locations (and classes) past the table */
         shm->nlocations = 1;
+        shm->nclasses = 1;
         ctx->sh->metrics = shm;
     }
 
@@ -467,9 +468,69 @@ ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out)
 }
 
 
+/*
+ * The class of a channel: its name up to the first ':' ("room" of
+ * "room:lobby", "conn" of "conn:17"), or the whole name without one.
+ */
+static ngx_uint_t
+ngx_http_ws_metrics_class(u_char *name, size_t len)
+{
+    u_char                     *colon;
+    ngx_uint_t                  i;
+    ngx_http_ws_metrics_shm_t  *shm;
+
+    shm = ngx_http_ws_metrics_shm;
+
+    if (shm == NULL) {
+        return 0;
+    }
+
+    colon = ngx_strlchr(name, name + len, ':');
+
+    if (colon) {
+        len = colon - name;
+    }
+
+    len = ngx_min(len, NGX_HTTP_WS_METRICS_CLASS_LEN);
+
+    for ( ;; ) {
+        for (i = 1; i < shm->nclasses; i++) {
+            if (shm->classes[i].len == len
+                && ngx_memcmp(shm->classes[i].data, name, len) == 0)
+            {
+                return i;
+            }
+        }
+
+        if (shm->nclasses >= NGX_HTTP_WS_METRICS_CLASSES) {
+            return 0;
+        }
+
+        /* a new class: looked for again under the lock, then appended */
+        ngx_shmtx_lock(&ngx_http_ws_metrics_zone->shpool->mutex);
+
+        if (i == shm->nclasses && i < NGX_HTTP_WS_METRICS_CLASSES) {
+            shm->classes[i].len = (u_char) len;
+            ngx_memcpy(shm->classes[i].data, name, len);
+            ngx_memory_barrier();
+            shm->nclasses++;
+            ngx_shmtx_unlock(&ngx_http_ws_metrics_zone->shpool->mutex);
+            return i;
+        }
+
+        ngx_shmtx_unlock(&ngx_http_ws_metrics_zone->shpool->mutex);
+    }
+}
+
+
 void
 ngx_http_ws_metrics_published(ngx_str_t *channel, ngx_int_t rc)
 {
+    if (rc == NGX_OK) {
+        ngx_http_ws_metrics->class_publishes
+            [ngx_http_ws_metrics_class(channel->data, channel->len)]++;
+    }
+
     ngx_http_ws_metrics->publishes
         [ngx_http_ws_channel_is_direct(channel) ? NGX_HTTP_WS_PUBLISH_DIRECT
                                                 : NGX_HTTP_WS_PUBLISH_CHANNEL]
@@ -483,6 +544,8 @@ void
 ngx_http_ws_metrics_delivered(ngx_http_ws_msg_t *msg, ngx_uint_t delivered)
 {
     ngx_http_ws_metrics->deliveries += delivered;
+    ngx_http_ws_metrics->class_deliveries
+        [ngx_http_ws_metrics_class(msg->data, msg->channel_len)] += delivered;
 
     ngx_http_ws_metrics_observe(&ngx_http_ws_metrics->publish_delay,
                                 ngx_current_msec - msg->published);

@@ -27,6 +27,10 @@
 /* (server, location) labels of the connection gauge; 0 is "other". */
 #define NGX_HTTP_WS_METRICS_LOCATIONS   32
 #define NGX_HTTP_WS_METRICS_LABEL_LEN   120
+/* Channel classes: the name up to its first ':' ("room" of "room:lobby"),
+ * the first ones seen, so that a label set stays bounded. */
+#define NGX_HTTP_WS_METRICS_CLASSES     16
+#define NGX_HTTP_WS_METRICS_CLASS_LEN   32
 
 /* Histogram buckets (upper bounds in ms), the last one is +Inf. */
 #define NGX_HTTP_WS_METRICS_BUCKETS     12
@@ -91,6 +95,8 @@ typedef struct {
     uint64_t                   slow_consumer_closes;
     uint64_t                   publishes[2][2]; /* kind, result */
     uint64_t                   deliveries;
+    uint64_t                   class_publishes[NGX_HTTP_WS_METRICS_CLASSES];
+    uint64_t                   class_deliveries[NGX_HTTP_WS_METRICS_CLASSES];
     uint64_t                   rate_limited;    /* ws_limit_rate hits */
     uint64_t                   redis_up;        /* 1: publish link is up */
     uint64_t                   redis_disconnects;
@@ -107,11 +113,21 @@ typedef struct {
 } ngx_http_ws_metrics_label_t;
 
 
+typedef struct {
+    u_char                     len;
+    u_char                     data[NGX_HTTP_WS_METRICS_CLASS_LEN];
+} ngx_http_ws_metrics_class_t;
+
+
 /* In the ws_zone; created by the first worker that starts. */
 typedef struct {
     ngx_uint_t                 nlocations;
     ngx_http_ws_metrics_label_t  servers[NGX_HTTP_WS_METRICS_LOCATIONS];
     ngx_http_ws_metrics_label_t  locations[NGX_HTTP_WS_METRICS_LOCATIONS];
+    /* class 0 gathers the classes past the table; appended under the
+     * zone mutex, read without it (a class is written before counted) */
+    ngx_uint_t                 nclasses;
+    ngx_http_ws_metrics_class_t  classes[NGX_HTTP_WS_METRICS_CLASSES];
     ngx_http_ws_metrics_slot_t  *slots[NGX_HTTP_WS_METRICS_SLOTS];
 } ngx_http_ws_metrics_shm_t;
 

@@ -54,6 +54,9 @@ static u_char *ngx_http_ws_status_escape(u_char *p, u_char *end,
     u_char *s, size_t len, ngx_uint_t json);
 static u_char *ngx_http_ws_status_close_code(u_char *p, u_char *end,
     ngx_uint_t i);
+static u_char *ngx_http_ws_status_classes(u_char *p, u_char *end,
+    const char *name, const char *help, uint64_t *values,
+    ngx_http_ws_metrics_shm_t *shm);
 
 
 static const char  *ngx_http_ws_closed_by_names[] = {
@@ -481,6 +484,16 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
                            "(fan-out).");
     p = ngx_slprintf(p, end, "ngx_ws_deliveries_total %uL\n", t->deliveries);
 
+    p = ngx_http_ws_status_classes(p, end, "ngx_ws_channel_publishes_total",
+                                   "Messages published, by channel class "
+                                   "(the name up to its first ':'; "
+                                   "\"(other)\" past the first 15).",
+                                   t->class_publishes, shm);
+    p = ngx_http_ws_status_classes(p, end, "ngx_ws_channel_deliveries_total",
+                                   "Channel messages queued on subscribers, "
+                                   "by channel class.",
+                                   t->class_deliveries, shm);
+
     p = ngx_http_ws_family(p, end, "ngx_ws_worker_queue_dropped_total",
                            "counter", "Messages a worker missed because its "
                            "queue in the zone was full.");
@@ -662,7 +675,7 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      "\"rate_limited\":%uL,\"redis\":{\"connected_workers\":%uL,"
                      "\"disconnects\":%uL,\"publishes_refused\":%uL},"
                      "\"worker_queue\":{\"messages\":%uL,\"dropped\":%uL},"
-                     "\"latency\":{",
+                     "\"channel_classes\":{",
                      t->pings_sent, t->pongs_received, t->ping_timeouts,
                      t->idle_timeouts, t->backpressure_pauses,
                      t->slow_consumer_drops, t->slow_consumer_closes,
@@ -670,6 +683,23 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      t->publishes[1][0], t->publishes[1][1], t->deliveries,
                      t->rate_limited, t->redis_up, t->redis_disconnects,
                      t->redis_refused, zf->queued, zf->queue_dropped);
+
+    for (i = 0; i < shm->nclasses; i++) {
+        if (i == 0 && t->class_publishes[0] == 0
+            && t->class_deliveries[0] == 0)
+        {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "%s\"", (p[-1] == '{') ? "" : ",");
+        p = i ? ngx_http_ws_status_escape(p, end, shm->classes[i].data,
+                                          shm->classes[i].len, 1)
+              : ngx_slprintf(p, end, "(other)");
+        p = ngx_slprintf(p, end, "\":{\"publishes\":%uL,\"deliveries\":%uL}",
+                         t->class_publishes[i], t->class_deliveries[i]);
+    }
+
+    p = ngx_slprintf(p, end, "},\"latency\":{");
 
     p = ngx_http_ws_status_histogram(p, end, "publish_delay_seconds",
                                      &t->publish_delay, 1);
@@ -738,6 +768,33 @@ ngx_http_ws_status_escape(u_char *p, u_char *end, u_char *s, size_t len,
         } else {
             *p++ = c;
         }
+    }
+
+    return p;
+}
+
+
+/* One counter family labelled by channel class; "(other)" only when used. */
+static u_char *
+ngx_http_ws_status_classes(u_char *p, u_char *end, const char *name,
+    const char *help, uint64_t *values, ngx_http_ws_metrics_shm_t *shm)
+{
+    ngx_uint_t  i;
+
+    /* ngx_http_ws_family() pastes literals: these are variables */
+    p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
+                     name, help, name);
+
+    for (i = 0; i < shm->nclasses; i++) {
+        if (i == 0 && values[0] == 0) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "%s{class=\"", name);
+        p = i ? ngx_http_ws_status_escape(p, end, shm->classes[i].data,
+                                          shm->classes[i].len, 0)
+              : ngx_slprintf(p, end, "(other)");
+        p = ngx_slprintf(p, end, "\"} %uL\n", values[i]);
     }
 
     return p;

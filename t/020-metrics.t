@@ -222,6 +222,8 @@ $bob->expect('text direct', 'bob gets the direct message');
 my $json = decode_json(get('/metrics?format=json')->{body});
 is_deeply($json->{channels}{top}[0], { channel => 'room:lobby', subscribers => 2, seq => 2 },
           'JSON: room:lobby is the top channel');
+is_deeply($json->{channel_classes}{room}, { publishes => 2, deliveries => 4 },
+          'JSON: publishes and deliveries of the room class');
 
 my @closes;
 for my $c ($alice, $bob) {
@@ -240,6 +242,12 @@ moved_exactly($b, $a, {
     key('ngx_ws_publishes_total', 'kind="channel",result="ok"') => 2,
     key('ngx_ws_publishes_total', 'kind="direct",result="ok"') => 1,
     'ngx_ws_deliveries_total' => 5,
+    # alice's message and the HTTP publish go to room:lobby, the direct one
+    # to conn:<id>: by class, room 2 published and 4 delivered, conn 1 and 1
+    key('ngx_ws_channel_publishes_total', 'class="room"') => 2,
+    key('ngx_ws_channel_deliveries_total', 'class="room"') => 4,
+    key('ngx_ws_channel_publishes_total', 'class="conn"') => 1,
+    key('ngx_ws_channel_deliveries_total', 'class="conn"') => 1,
     'ngx_ws_channels' => 1,
     key('ngx_ws_messages_total', 'direction="in",opcode="text"') => 1,
     key('ngx_ws_messages_total', 'direction="out",opcode="text"') => 5,
