@@ -485,9 +485,10 @@ refused:
 /*
  * Charges one received message to every rate of the location: NGX_OK to
  * deliver it, NGX_DECLINED when it is dropped or the session closes.
+ * A token awaited as the first message is taken before that.
  */
 ngx_int_t
-ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
+ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     size_t                        klen;
     uint64_t                      cost;
@@ -509,6 +510,13 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
     r = ws->request;
     wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
 
+    /* the token as the first message: ngx_http_ws_auth_session.c */
+    if (wsscf->auth_first_message
+        && ngx_http_ws_auth_first_message(ws, ev) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     if (wsscf->rates == NULL) {
         return NGX_OK;
     }
@@ -529,7 +537,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
     rate = wsscf->rates->elts;
 
     for (i = 0; i < wsscf->rates->nelts; i++) {
-        cost = rate[i].bytes ? (uint64_t) len : 1;
+        cost = rate[i].bytes ? (uint64_t) ev->len : 1;
 
         if (rate[i].scope == NGX_HTTP_WS_LIMIT_CONNECTION) {
             b = &ctx->buckets[i];

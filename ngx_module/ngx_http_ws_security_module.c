@@ -104,6 +104,20 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
       NULL },
 
+    { ngx_string("ws_auth_first_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, auth_first_message),
+      NULL },
+
+    { ngx_string("ws_auth_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, auth_timeout),
+      NULL },
+
     { ngx_string("ws_auth_jwt_channels_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -433,6 +447,8 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
     wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
     wsscf->jwt_leeway = NGX_CONF_UNSET;
     wsscf->jwt_user_channel = NGX_CONF_UNSET;
+    wsscf->auth_first_message = NGX_CONF_UNSET;
+    wsscf->auth_timeout = NGX_CONF_UNSET_MSEC;
     wsscf->rates = NGX_CONF_UNSET_PTR;
     wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
     wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
