@@ -111,6 +111,7 @@ typedef struct {
     ngx_http_ws_cap_t          max_conns;
     ngx_http_ws_cap_t          max_per_ip;
     ngx_http_ws_cap_t          max_per_user;
+    ngx_uint_t                 reserve_connections;
 } ngx_http_ws_security_conf_t;
 
 

@@ -69,6 +69,7 @@ our @good = (
       ws_max_connections 1000; ws_max_connections_per_ip 10; ws_max_connections_per_user 3;',
      'ws_zone z 1m;'],
     ['ws_listen;', 'ws_zone z 1m; ws_max_connections 10; ws_limit_rate ip 5r/s;'],
+    ['ws_listen; ws_reserve_connections 100;'],
 );
 
 # [location body, http body, message that must appear]
@@ -129,6 +130,10 @@ our @bad = (
      qr/"ws_auth_jwt_token" directive is duplicate/],
     ['ws_listen; ws_auth_jwt_leeway soon;', undef,
      qr/"ws_auth_jwt_leeway" directive invalid value/],
+    ['ws_listen; ws_reserve_connections 0;', undef,
+     qr/"ws_reserve_connections" directive must be between 1 and 1000000/],
+    ['ws_listen; ws_reserve_connections some;', undef,
+     qr/"ws_reserve_connections" directive invalid number/],
     ['ws_listen; ws_auth_first_message on;', undef,
      qr/"ws_auth_first_message on" needs "ws_auth_jwt on"/],
     ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public}; ws_auth_first_message on; ws_subscribe a;",
