@@ -66,12 +66,34 @@ ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
     if (ctx->auth_pending) {
         /* the token is to come first; channels are joined after it */
         ngx_add_timer(&ctx->expiry, wsscf->auth_timeout);
-        return NGX_AGAIN;
+        return NGX_OK;
     }
 
     ngx_http_ws_auth_arm(ctx, wsscf);
 
     return NGX_OK;
+}
+
+
+/*
+ * Called where the channels are joined: while the token is awaited they
+ * are not (the client may receive nothing yet); the token's arrival
+ * joins them. Returns 1 to defer.
+ */
+ngx_uint_t
+ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+
+    if (ctx == NULL || !ctx->auth_pending) {
+        return 0;
+    }
+
+    ctx->channels_deferred = 1;
+
+    return 1;
 }
 
 
@@ -161,12 +183,21 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
     ngx_http_ws_auth_reply(ws, id, NULL);
 
     if (ctx->session) {
-        /* started already: the expiry and the channels follow the token */
+        /* started already: the expiry follows the token */
         if (ctx->expiry.timer_set) {
             ngx_del_timer(&ctx->expiry);
         }
 
         ngx_http_ws_auth_arm(ctx, wsscf);
+    }
+
+    /*
+     * Channels put off for the token are joined now; if their turn has
+     * not come yet (a token sent right behind the handshake), they are
+     * joined then, as for any session.
+     */
+    if (ctx->channels_deferred) {
+        ctx->channels_deferred = 0;
 
         if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
             ngx_http_ws_session_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,

@@ -133,6 +133,7 @@ typedef struct {
 
     unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
     unsigned                   auth_pending:1; /* token to come first */
+    unsigned                   channels_deferred:1; /* until the token */
 } ngx_http_ws_security_ctx_t;
 
 
@@ -167,6 +168,7 @@ ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
 ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+ngx_uint_t ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
     ngx_str_t *token, const char **error);
 

@@ -105,7 +105,6 @@ ngx_int_t
 ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 {
     size_t                     pending;
-    ngx_int_t                  rc;
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
@@ -162,18 +161,13 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         return NGX_DONE;
     }
 
-    /*
-     * token expiry: see ngx_http_ws_auth_session.c; NGX_AGAIN: the token
-     * comes as the first message, and channels are joined after it
-     */
-    rc = ngx_http_ws_security_session_start(ws);
-
-    if (rc == NGX_ERROR) {
+    /* token expiry: see ngx_http_ws_auth_session.c */
+    if (ngx_http_ws_security_session_start(ws) != NGX_OK) {
         ngx_http_ws_finalize(ws);
         return NGX_DONE;
     }
 
-    if (rc == NGX_OK && ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
+    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
         ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
                                 "cannot subscribe");
     }

@@ -351,6 +351,27 @@ refused('/sources', undef, 'a bad token in the first source wins', 'bad signatur
     $ws->expect('text you', "$name - the user channel is joined after the token");
     $ws->disconnect;
 
+    {
+        # the token right behind the handshake, in the same write: taken
+        # before the session has started, channels joined all the same
+        my $piped = hs(json_obj(sub => 'hugo', exp => time + 600));
+        my $frame = Test::NgxWs::Client::encode_frame(op => 1, payload => $piped);
+        my $c = Test::NgxWs::Client->new(port => $port);
+        no warnings 'redefine';
+        my $orig = \&Test::NgxWs::write_all;
+        local *Test::NgxWs::write_all = sub { my ($sock, $b) = @_;
+            *Test::NgxWs::write_all = $orig; $orig->($sock, $b . $frame) };
+        my $r = $c->handshake("GET /first HTTP/1.1\n");
+        is($r->{status}, 101, "$name - token sent with the handshake: 101");
+        ok(wait_for(sub { $ngx->error_log =~ /ws: user "hugo" authenticated by its first message/ }, 3),
+           "$name - token sent with the handshake: taken");
+        $res = http_request(port => $port, raw => "POST /pub/user:hugo HTTP/1.1\r\nHost: x\r\n"
+            . "Connection: close\r\nContent-Length: 4\r\n\r\nhugo");
+        like($res->{body}, qr/"subscribers":1\b/, "$name - token sent with the handshake: user channel joined");
+        $c->expect('text hugo', "$name - token sent with the handshake: and delivered");
+        $c->disconnect;
+    }
+
     $ws = ws_connect(uri => '/first', headers => "Authorization: Bearer $fm\n");
     $ws->send_text('no wait');
     $ws->expect('text no wait', "$name - a token in the request still works");
