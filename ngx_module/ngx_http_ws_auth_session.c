@@ -8,6 +8,11 @@
  * ({"op":"auth","token":...}). The user's own channel "user:<sub>" is
  * joined when the session starts, so a backend can reach every
  * connection of one user, on any worker, with one publish.
+ *
+ * With ws_auth_first_message, a client that brought no token may send it
+ * as its first message (the token itself, or {"op":"auth",...} with the
+ * JSON protocol) within ws_auth_timeout; until then it gets nothing and
+ * may do nothing, and channels are joined only once it is verified.
  */
 
 
@@ -16,6 +21,10 @@
 
 static void ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_security_conf_t *wsscf);
+static ngx_int_t ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
+    ngx_http_ws_security_ctx_t *ctx, ngx_http_ws_jwt_result_t *res);
+static void ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws,
+    wscore_str_t id, const char *error);
 static void ngx_http_ws_auth_expired(ngx_event_t *ev);
 static void ngx_http_ws_auth_cleanup(void *data);
 
@@ -54,9 +63,240 @@ ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
     /* an exiting worker closes its sessions itself: do not wait for this */
     ctx->expiry.cancelable = 1;
 
+    if (ctx->auth_pending) {
+        /* the token is to come first; channels are joined after it */
+        ngx_add_timer(&ctx->expiry, wsscf->auth_timeout);
+        return NGX_OK;
+    }
+
     ngx_http_ws_auth_arm(ctx, wsscf);
 
     return NGX_OK;
+}
+
+
+/*
+ * Called where the channels are joined: while the token is awaited they
+ * are not (the client may receive nothing yet); the token's arrival
+ * joins them. Returns 1 to defer.
+ */
+ngx_uint_t
+ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+
+    if (ctx == NULL || !ctx->auth_pending) {
+        return 0;
+    }
+
+    ctx->channels_deferred = 1;
+
+    return 1;
+}
+
+
+/*
+ * A message while the token is still awaited (ws_auth_first_message):
+ * NGX_OK when no token is awaited, else NGX_DECLINED (the message was
+ * the token, or the session is closing).
+ */
+ngx_int_t
+ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     token;
+    ngx_log_t                    *log;
+    ngx_pool_t                   *pool;
+    wscore_str_t                  id;
+    ngx_http_request_t           *r;
+    wscore_ctl_request_t          req;
+    ngx_http_ws_jwt_result_t      res;
+    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    r = ws->request;
+    log = ws->connection->log;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+
+    if (ctx == NULL || !ctx->auth_pending) {
+        return NGX_OK;
+    }
+
+    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+
+    id.data = NULL;
+    id.len = 0;
+
+    if (ev->opcode != WSCORE_OP_TEXT) {
+        goto required;
+    }
+
+    if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+        if (wscore_ctl_parse((const char *) ev->data, ev->len, &req) != 0
+            || req.op != WSCORE_CTL_AUTH)
+        {
+            goto required;
+        }
+
+        id = req.id;
+        token.data = (u_char *) req.token.data;
+        token.len = req.token.len;
+
+    } else {
+        token.data = (u_char *) ev->data;
+        token.len = ev->len;
+    }
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&res, sizeof(ngx_http_ws_jwt_result_t));
+
+    rc = ngx_http_ws_jwt_verify(pool, log, wsscf, &token, &res);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_ws_auth_adopt(ws, ctx, &res);
+    }
+
+    ngx_destroy_pool(pool);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "ws: first-message token refused, closing with 1008");
+        ngx_http_ws_auth_reply(ws, id, "invalid token");
+        ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                                  "invalid token");
+        return NGX_DECLINED;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ws: user \"%V\" authenticated by its first message",
+                  &ctx->jwt.user);
+
+    ngx_http_ws_auth_reply(ws, id, NULL);
+
+    if (ctx->session) {
+        /* started already: the expiry follows the token */
+        if (ctx->expiry.timer_set) {
+            ngx_del_timer(&ctx->expiry);
+        }
+
+        ngx_http_ws_auth_arm(ctx, wsscf);
+    }
+
+    /*
+     * Channels put off for the token are joined now; if their turn has
+     * not come yet (a token sent right behind the handshake), they are
+     * joined then, as for any session.
+     */
+    if (ctx->channels_deferred) {
+        ctx->channels_deferred = 0;
+
+        if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
+            ngx_http_ws_session_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
+                                      "cannot subscribe");
+        }
+    }
+
+    return NGX_DECLINED;
+
+required:
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "ws: a message before the token, closing with 1008");
+    ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                              "authentication required");
+    return NGX_DECLINED;
+}
+
+
+/* Takes over a token verified in a temporary pool. */
+static ngx_int_t
+ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
+    ngx_http_ws_security_ctx_t *ctx, ngx_http_ws_jwt_result_t *res)
+{
+    u_char              *claims, *user;
+    ngx_http_request_t  *r;
+
+    r = ws->request;
+
+    claims = ngx_alloc(res->claims.len, ws->connection->log);
+    if (claims == NULL) {
+        return NGX_ERROR;
+    }
+
+    user = NULL;
+
+    if (res->user.len) {
+        /* once per session: the user never changes afterwards */
+        user = ngx_pnalloc(r->pool, res->user.len);
+        if (user == NULL) {
+            ngx_free(claims);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(user, res->user.data, res->user.len);
+    }
+
+    ngx_memcpy(claims, res->claims.data, res->claims.len);
+
+    if (ctx->claims_heap) {
+        ngx_free(ctx->jwt.claims.data);
+    }
+
+    ctx->jwt.claims.data = claims;
+    ctx->jwt.claims.len = res->claims.len;
+    ctx->claims_heap = 1;
+    ctx->jwt.user.data = user;
+    ctx->jwt.user.len = res->user.len;
+    ctx->jwt.exp = res->exp;
+    ctx->auth_pending = 0;
+
+    return NGX_OK;
+}
+
+
+/* The JSON protocol's answer to a first-message token. */
+static void
+ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
+    const char *error)
+{
+    size_t                len;
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    if (ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON) {
+        return;
+    }
+
+    len = error ? wscore_ctl_write_error(NULL, 0, id, "unauthorized", error)
+                : wscore_ctl_write_ack(NULL, 0, id, 0);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
+    if (frame == NULL) {
+        return;
+    }
+
+    if (error) {
+        (void) wscore_ctl_write_error((char *) p, len, id, "unauthorized",
+                                      error);
+    } else {
+        (void) wscore_ctl_write_ack((char *) p, len, id, 0);
+    }
+
+    if (ngx_http_ws_queue_frame(ws, frame) == NGX_OK) {
+        ws->messages_out++;
+    }
+
+    ngx_http_ws_frame_release(frame);
 }
 
 
@@ -131,6 +371,11 @@ ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
 
     if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
         *error = "this endpoint does not use tokens";
+        return NGX_DECLINED;
+    }
+
+    if (ctx->auth_pending) {
+        *error = "not authenticated";
         return NGX_DECLINED;
     }
 
@@ -237,6 +482,15 @@ ngx_http_ws_auth_expired(ngx_event_t *ev)
 
     wsscf = ngx_http_get_module_loc_conf(ws->request,
                                          ngx_http_ws_security_module);
+
+    if (ctx->auth_pending) {
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: no token within ws_auth_timeout, closing with "
+                      "1008");
+        ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
+                                  "authentication timeout");
+        return;
+    }
 
     if (ctx->jwt.exp + wsscf->jwt_leeway > ngx_time()) {
         ngx_http_ws_auth_arm(ctx, wsscf);

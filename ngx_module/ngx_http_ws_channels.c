@@ -169,6 +169,11 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_array_t                 *configured;
     ngx_http_ws_subscription_t   *sub;
 
+    /* a token still to come as the first message: joined after it */
+    if (ngx_http_ws_security_channels_deferred(ws)) {
+        return NGX_OK;
+    }
+
     configured = ws->subscriptions;
 
     if (ngx_http_ws_router == NULL) {

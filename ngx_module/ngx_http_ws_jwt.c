@@ -339,6 +339,7 @@ char *
 ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_http_ws_security_conf_t *conf)
 {
+    ngx_http_ws_loc_conf_t    *wscf;
     ngx_http_ws_jwt_source_t  *src;
 
     ngx_conf_merge_value(conf->jwt, prev->jwt, 0);
@@ -348,6 +349,30 @@ ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
     ngx_conf_merge_str_value(conf->jwt_channels_claim,
                              prev->jwt_channels_claim, "");
+    ngx_conf_merge_value(conf->auth_first_message, prev->auth_first_message,
+                         0);
+    ngx_conf_merge_msec_value(conf->auth_timeout, prev->auth_timeout, 10000);
+
+    if (conf->auth_first_message && !conf->jwt) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_auth_first_message on\" needs "
+                           "\"ws_auth_jwt on\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->auth_first_message) {
+        wscf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ws_module);
+
+        /* evaluated at the handshake, before the token: $ws_user is empty */
+        if (wscf->subscribe || wscf->publish) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"ws_auth_first_message on\" cannot be "
+                               "used with \"ws_subscribe\" or "
+                               "\"ws_publish\", which are evaluated before "
+                               "the token arrives");
+            return NGX_CONF_ERROR;
+        }
+    }
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 0);
     ngx_conf_merge_value(conf->jwt_user_channel, prev->jwt_user_channel, 1);
 
@@ -398,6 +423,12 @@ ngx_http_ws_jwt_check(ngx_http_request_t *r,
     }
 
     if (ngx_http_ws_jwt_find(r, wsscf, &token) != NGX_OK) {
+        if (wsscf->auth_first_message) {
+            /* ngx_http_ws_auth_session.c takes it from the first message */
+            ngx_http_ws_security_ctx(r)->auth_pending = 1;
+            return NGX_OK;
+        }
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ws: JWT rejected: no token in the request");
         goto refused;

@@ -4,8 +4,10 @@
  * "ws_max_connections", "ws_max_connections_per_ip",
  * "ws_max_connections_per_user").
  *
- * Caps are checked before the 101: over the cap of the whole zone, the
- * server is full and says 503; over a per-client cap, that client is
+ * Caps are checked before the 101: over the cap of the whole zone, or
+ * when the worker is down to its reserve of free connections (which
+ * keeps room for the sessions it has: their upstreams, their internal
+ * requests), the server is full and says 503; over a per-client cap, that client is
  * asking too much and gets 429 (RFC 6585), so clients and load balancers
  * do not take one greedy client for an outage. Both carry Retry-After.
  *
@@ -267,6 +269,8 @@ ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_http_ws_main_conf_t  *wmcf;
 
     ngx_conf_merge_ptr_value(conf->rates, prev->rates, NULL);
+    ngx_conf_merge_uint_value(conf->reserve_connections,
+                              prev->reserve_connections, 0);
 
     if (conf->max_conns.max == NGX_CONF_UNSET_UINT) {
         conf->max_conns = prev->max_conns;
@@ -327,6 +331,18 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_limits_sh_t    *sh;
     ngx_http_ws_limit_node_t   *node[3];
     ngx_http_ws_limits_held_t  *held;
+
+    if (wsscf->reserve_connections
+        && ngx_cycle->free_connection_n < wsscf->reserve_connections)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui free connections in this worker, under "
+                      "ws_reserve_connections %ui, refusing with 503",
+                      ngx_cycle->free_connection_n,
+                      wsscf->reserve_connections);
+        over = 0;
+        goto refused;
+    }
 
     if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
         && wsscf->max_per_ip.max == NGX_CONF_UNSET_UINT
@@ -485,9 +501,10 @@ refused:
 /*
  * Charges one received message to every rate of the location: NGX_OK to
  * deliver it, NGX_DECLINED when it is dropped or the session closes.
+ * A token awaited as the first message is taken before that.
  */
 ngx_int_t
-ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
+ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     size_t                        klen;
     uint64_t                      cost;
@@ -509,6 +526,13 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
     r = ws->request;
     wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
 
+    /* the token as the first message: ngx_http_ws_auth_session.c */
+    if (wsscf->auth_first_message
+        && ngx_http_ws_auth_first_message(ws, ev) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
     if (wsscf->rates == NULL) {
         return NGX_OK;
     }
@@ -529,7 +553,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, size_t len)
     rate = wsscf->rates->elts;
 
     for (i = 0; i < wsscf->rates->nelts; i++) {
-        cost = rate[i].bytes ? (uint64_t) len : 1;
+        cost = rate[i].bytes ? (uint64_t) ev->len : 1;
 
         if (rate[i].scope == NGX_HTTP_WS_LIMIT_CONNECTION) {
             b = &ctx->buckets[i];

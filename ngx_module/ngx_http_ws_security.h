@@ -104,11 +104,14 @@ typedef struct {
     time_t                     jwt_leeway;
     ngx_flag_t                 jwt_user_channel;
     ngx_str_t                  jwt_channels_claim;
+    ngx_flag_t                 auth_first_message;
+    ngx_msec_t                 auth_timeout;
 
     ngx_array_t               *rates;         /* of ngx_http_ws_rate_t */
     ngx_http_ws_cap_t          max_conns;
     ngx_http_ws_cap_t          max_per_ip;
     ngx_http_ws_cap_t          max_per_user;
+    ngx_uint_t                 reserve_connections;
 } ngx_http_ws_security_conf_t;
 
 
@@ -129,6 +132,8 @@ typedef struct {
     ngx_uint_t                 acl_denied;    /* channel requests refused */
 
     unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
+    unsigned                   auth_pending:1; /* token to come first */
+    unsigned                   channels_deferred:1; /* until the token */
 } ngx_http_ws_security_ctx_t;
 
 
@@ -161,6 +166,9 @@ ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
 /* ngx_http_ws_auth_session.c: hooks of the session, channels, control */
 ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
 ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+ngx_uint_t ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
     ngx_str_t *token, const char **error);
 
@@ -175,7 +183,7 @@ ngx_int_t ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_refusal_t *refusal);
 /* Each received message: NGX_OK to handle it, NGX_DECLINED if refused. */
 ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
-    size_t len);
+    wscore_event_t *ev);
 
 /* ngx_http_ws_channel_acl.c */
 ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_request_t *r,

@@ -30,6 +30,13 @@ static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
+static char *ngx_http_ws_check_reserve_connections(ngx_conf_t *cf,
+    void *post, void *data);
+
+
+/* Not ngx_conf_check_num_bounds: its message does not name the directive. */
+static ngx_conf_post_handler_pt  ngx_http_ws_reserve_connections_post =
+    ngx_http_ws_check_reserve_connections;
 
 
 static ngx_command_t  ngx_http_ws_security_commands[] = {
@@ -104,6 +111,20 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
       NULL },
 
+    { ngx_string("ws_auth_first_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, auth_first_message),
+      NULL },
+
+    { ngx_string("ws_auth_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, auth_timeout),
+      NULL },
+
     { ngx_string("ws_auth_jwt_channels_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -117,6 +138,13 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("ws_reserve_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_security_conf_t, reserve_connections),
+      &ngx_http_ws_reserve_connections_post },
 
     { ngx_string("ws_max_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -433,7 +461,10 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
     wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
     wsscf->jwt_leeway = NGX_CONF_UNSET;
     wsscf->jwt_user_channel = NGX_CONF_UNSET;
+    wsscf->auth_first_message = NGX_CONF_UNSET;
+    wsscf->auth_timeout = NGX_CONF_UNSET_MSEC;
     wsscf->rates = NGX_CONF_UNSET_PTR;
+    wsscf->reserve_connections = NGX_CONF_UNSET_UINT;
     wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
     wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
     wsscf->max_per_user.max = NGX_CONF_UNSET_UINT;
@@ -466,4 +497,17 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return ngx_http_ws_limits_merge(cf, prev, conf);
+}
+
+
+static char *
+ngx_http_ws_check_reserve_connections(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 1000000) {
+        return "must be between 1 and 1000000";
+    }
+
+    return NGX_CONF_OK;
 }

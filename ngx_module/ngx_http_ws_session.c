@@ -395,7 +395,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ws->messages_in++;
 
         /* rate limits: see ngx_http_ws_limits.c */
-        if (ngx_http_ws_security_message(ws, ev->len) != NGX_OK) {
+        if (ngx_http_ws_security_message(ws, ev) != NGX_OK) {
             break;
         }
 

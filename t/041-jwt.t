@@ -64,6 +64,15 @@ $config .= <<"CONF";
         ws_listen; ws_protocol json; ws_channels_allow room:*;
         ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public};
     }
+    location = /first {
+        ws_listen; ws_echo on; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public};
+        ws_auth_first_message on; ws_auth_timeout 1s;
+    }
+    location = /firstjson {
+        ws_listen; ws_protocol json; ws_channels_allow room:*;
+        ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public};
+        ws_auth_first_message on; ws_auth_timeout 1s;
+    }
     location = /nouserchannel {
         ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public};
         ws_auth_jwt_user_channel off;
@@ -324,6 +333,88 @@ refused('/sources', undef, 'a bad token in the first source wins', 'bad signatur
     $ws->send_text('{"op":"auth","id":2,"token":"' . hs(json_obj(sub => 'x', exp => time + 3600)) . '"}');
     $ws->expect('text {"op":"error","id":2,"code":"unauthorized","message":"token is for another user"}',
                 "$name - but not into a user");
+    $ws->disconnect;
+}
+
+# --- the token as the first message --------------------------------------
+{
+    my $name = 'first message, raw';
+    my $fm = hs(json_obj(sub => 'fiona', exp => time + 600));
+    my $ws = ws_connect(uri => '/first');
+    $ws->send_text($fm);
+    $ws->send_text('after the token');
+    $ws->expect('text after the token', "$name - the token is taken, not echoed; then echo works");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: user "fiona" authenticated by its first message/ }, 3),
+       "$name - logged");
+    my $res = http_request(port => $port, raw => "POST /pub/user:fiona HTTP/1.1\r\nHost: x\r\n"
+        . "Connection: close\r\nContent-Length: 3\r\n\r\nyou");
+    $ws->expect('text you', "$name - the user channel is joined after the token");
+    $ws->disconnect;
+
+    {
+        # the token right behind the handshake, in the same write: taken
+        # before the session has started, channels joined all the same
+        my $piped = hs(json_obj(sub => 'hugo', exp => time + 600));
+        my $frame = Test::NgxWs::Client::encode_frame(op => 1, payload => $piped);
+        my $c = Test::NgxWs::Client->new(port => $port);
+        no warnings 'redefine';
+        my $orig = \&Test::NgxWs::write_all;
+        local *Test::NgxWs::write_all = sub { my ($sock, $b) = @_;
+            *Test::NgxWs::write_all = $orig; $orig->($sock, $b . $frame) };
+        my $r = $c->handshake("GET /first HTTP/1.1\n");
+        is($r->{status}, 101, "$name - token sent with the handshake: 101");
+        ok(wait_for(sub { $ngx->error_log =~ /ws: user "hugo" authenticated by its first message/ }, 3),
+           "$name - token sent with the handshake: taken");
+        $res = http_request(port => $port, raw => "POST /pub/user:hugo HTTP/1.1\r\nHost: x\r\n"
+            . "Connection: close\r\nContent-Length: 4\r\n\r\nhugo");
+        like($res->{body}, qr/"subscribers":1\b/, "$name - token sent with the handshake: user channel joined");
+        $c->expect('text hugo', "$name - token sent with the handshake: and delivered");
+        $c->disconnect;
+    }
+
+    $ws = ws_connect(uri => '/first', headers => "Authorization: Bearer $fm\n");
+    $ws->send_text('no wait');
+    $ws->expect('text no wait', "$name - a token in the request still works");
+    $ws->disconnect;
+
+    $ws = ws_connect(uri => '/first');
+    $ws->send_text('not a token');
+    $ws->expect('close 1008 invalid token', "$name - a bad first message closes with 1008");
+    $ws->disconnect;
+
+    $ws = ws_connect(uri => '/first');
+    $ws->send_binary("\x01");
+    $ws->expect('close 1008 authentication required', "$name - a binary first message: 1008");
+    $ws->disconnect;
+
+    $ws = ws_connect(uri => '/first');
+    my $m = eval { $ws->read_message(5) };
+    is($m && $m->{op}, 'close', "$name - silence: the server closes");
+    is($m && $m->{code}, 1008, "$name - with 1008");
+    is($m && $m->{reason}, 'authentication timeout', "$name - reason: authentication timeout");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: no token within ws_auth_timeout, closing with 1008/ }, 3),
+       "$name - logged");
+    $ws->disconnect;
+}
+{
+    my $name = 'first message, JSON protocol';
+    my $ws = ws_connect(uri => '/firstjson');
+    $ws->send_text('{"op":"subscribe","id":1,"channel":"room:a"}');
+    $ws->expect('close 1008 authentication required', "$name - a request before the token: 1008");
+    $ws->disconnect;
+
+    $ws = ws_connect(uri => '/firstjson');
+    $ws->send_text('{"op":"auth","id":1,"token":"' . hs(json_obj(sub => 'gus', exp => time + 600)) . '"}');
+    $ws->expect('text {"op":"ack","id":1}', "$name - the auth request is acknowledged");
+    $ws->send_text('{"op":"subscribe","id":2,"channel":"room:a"}');
+    $ws->expect('text {"op":"ack","id":2}', "$name - then requests work");
+    $ws->disconnect;
+
+    $ws = ws_connect(uri => '/firstjson');
+    $ws->send_text('{"op":"auth","id":1,"token":"' . hs(json_obj(sub => 'gus', exp => time - 600)) . '"}');
+    $ws->expect('text {"op":"error","id":1,"code":"unauthorized","message":"invalid token"}',
+                "$name - an expired token is answered");
+    $ws->expect('close 1008 invalid token', "$name - and the session closed");
     $ws->disconnect;
 }
 

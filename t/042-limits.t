@@ -224,4 +224,45 @@ CONF
     check_logs($ngx);
 }
 
+{
+    my $name = 'worker connection reserve';
+    my $ngx = start_nginx(name => $name, log_level => 'info', http_config => $http,
+        main_config => "worker_processes 1;\nevents { worker_connections 40; }",
+        config => <<'CONF');
+    location /ws {
+        ws_listen; ws_echo on;
+        ws_reserve_connections 20;
+    }
+CONF
+    my (@open, $refused);
+    for (1 .. 35) {
+        my $ws = eval { Test::NgxWs::Client->new(port => $port) };
+        last unless $ws;
+        my $res = eval { $ws->handshake("GET /ws HTTP/1.1\n") };
+        last unless $res;
+        if ($res->{status} != 101) {
+            $refused = $ws->finish_http_response($res);
+            last;
+        }
+        push @open, $ws;
+    }
+    ok($refused, "$name - upgrades stop before the worker runs out ("
+       . scalar(@open) . " open)");
+    is($refused && $refused->{status}, 503, "$name - with 503");
+    is($refused && $refused->{header}{'retry-after'}, '10', "$name - and Retry-After");
+    cmp_ok(scalar @open, '>=', 10, "$name - the connections below the reserve were served");
+    $open[0]->send_text('still');
+    $open[0]->expect('text still', "$name - open sessions go on");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: \d+ free connections in this worker, under ws_reserve_connections 20, refusing with 503/ }, 3),
+       "$name - logged");
+    $_->send_close(1000) for @open[0 .. 4];
+    $_->expect('close 1000', $name) for @open[0 .. 4];
+    $_->disconnect for @open[0 .. 4];
+    my $again;
+    ok(wait_for(sub { $again = eval { ws_connect(uri => '/ws') } }, 3),
+       "$name - closed sessions give the room back");
+    $_->disconnect for @open[5 .. $#open], grep { $_ } $again;
+    check_logs($ngx);
+}
+
 done_testing();

@@ -62,12 +62,14 @@ our @good = (
      . "ws_auth_jwt_issuer https://i; ws_auth_jwt_audience a; ws_auth_jwt_leeway 1m; "
      . "ws_auth_jwt_user_channel off;", "ws_auth_jwt_key HS256 $k->{HS256}{public};"],
     ['ws_listen; ws_auth_jwt off;'],
+    ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public}; ws_auth_first_message on; ws_auth_timeout 5s;"],
     ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public}; ws_auth_jwt_channels_claim channels;"],
     ['ws_listen; ws_limit_rate connection 100r/s; ws_limit_rate connection 64k/s burst=1m drop;'],
     ['ws_listen; ws_limit_rate ip 10r/m burst=20 close; ws_limit_rate user 1m/m;
       ws_max_connections 1000; ws_max_connections_per_ip 10; ws_max_connections_per_user 3;',
      'ws_zone z 1m;'],
     ['ws_listen;', 'ws_zone z 1m; ws_max_connections 10; ws_limit_rate ip 5r/s;'],
+    ['ws_listen; ws_reserve_connections 100;'],
 );
 
 # [location body, http body, message that must appear]
@@ -128,6 +130,17 @@ our @bad = (
      qr/"ws_auth_jwt_token" directive is duplicate/],
     ['ws_listen; ws_auth_jwt_leeway soon;', undef,
      qr/"ws_auth_jwt_leeway" directive invalid value/],
+    ['ws_listen; ws_reserve_connections 0;', undef,
+     qr/"ws_reserve_connections" directive must be between 1 and 1000000/],
+    ['ws_listen; ws_reserve_connections some;', undef,
+     qr/"ws_reserve_connections" directive invalid number/],
+    ['ws_listen; ws_auth_first_message on;', undef,
+     qr/"ws_auth_first_message on" needs "ws_auth_jwt on"/],
+    ["ws_listen; ws_auth_jwt on; ws_auth_jwt_key HS256 $k->{HS256}{public}; ws_auth_first_message on; ws_subscribe a;",
+     'ws_zone z 1m;',
+     qr/"ws_auth_first_message on" cannot be used with "ws_subscribe" or "ws_publish"/],
+    ['ws_listen; ws_auth_timeout never;', undef,
+     qr/"ws_auth_timeout" directive invalid value/],
     ['ws_listen; ws_auth_jwt_channels_claim a b;', undef,
      qr/invalid number of arguments in "ws_auth_jwt_channels_claim"/],
     ['ws_listen; ws_limit_rate conn 10r/s;', undef,
