@@ -25,7 +25,7 @@ static ngx_int_t ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
     ngx_http_ws_security_ctx_t *ctx, ngx_http_ws_jwt_result_t *res);
 static void ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *error);
-static void ngx_http_ws_auth_expired(ngx_event_t *ev);
+static void ngx_http_ws_auth_expired(void *session);
 static void ngx_http_ws_auth_cleanup(void *data);
 
 
@@ -56,16 +56,11 @@ ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
 
     ctx->session = ws;
 
-    ctx->expiry.handler = ngx_http_ws_auth_expired;
-    ctx->expiry.data = ctx;
-    ctx->expiry.log = r->connection->log;
-
-    /* an exiting worker closes its sessions itself: do not wait for this */
-    ctx->expiry.cancelable = 1;
-
+    /* deadlines go to the session's one timer (DESIGN: one per connection) */
     if (ctx->auth_pending) {
         /* the token is to come first; channels are joined after it */
-        ngx_add_timer(&ctx->expiry, wsscf->auth_timeout);
+        ngx_http_ws_session_set_guard(ws, wsscf->auth_timeout,
+                                      ngx_http_ws_auth_expired);
         return NGX_OK;
     }
 
@@ -184,10 +179,6 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
 
     if (ctx->session) {
         /* started already: the expiry follows the token */
-        if (ctx->expiry.timer_set) {
-            ngx_del_timer(&ctx->expiry);
-        }
-
         ngx_http_ws_auth_arm(ctx, wsscf);
     }
 
@@ -448,10 +439,7 @@ ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
     time_t  left;
 
     if (ctx->jwt.exp == 0) {
-        if (ctx->expiry.timer_set) {
-            ngx_del_timer(&ctx->expiry);
-        }
-
+        ngx_http_ws_session_set_guard(ctx->session, 0, NULL);
         return;
     }
 
@@ -462,19 +450,21 @@ ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
         left = 86400;
     }
 
-    ngx_add_timer(&ctx->expiry, left > 0 ? (ngx_msec_t) left * 1000 : 1);
+    ngx_http_ws_session_set_guard(ctx->session,
+                                  left > 0 ? (ngx_msec_t) left * 1000 : 1,
+                                  ngx_http_ws_auth_expired);
 }
 
 
 static void
-ngx_http_ws_auth_expired(ngx_event_t *ev)
+ngx_http_ws_auth_expired(void *session)
 {
-    ngx_http_ws_security_ctx_t   *ctx = ev->data;
+    ngx_http_ws_session_t        *ws = session;
 
-    ngx_http_ws_session_t        *ws;
+    ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ws = ctx->session;
+    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
 
     if (ws->finalized) {
         return;
@@ -510,10 +500,6 @@ static void
 ngx_http_ws_auth_cleanup(void *data)
 {
     ngx_http_ws_security_ctx_t  *ctx = data;
-
-    if (ctx->expiry.timer_set) {
-        ngx_del_timer(&ctx->expiry);
-    }
 
     if (ctx->claims_heap) {
         ngx_free(ctx->jwt.claims.data);

@@ -139,6 +139,9 @@ typedef struct {
 
     /* the one timer of this connection, at the core's next deadline */
     ngx_event_t                timer;
+    /* a deadline of a guard (token expiry), kept by the same timer */
+    ngx_msec_t                 guard_at;
+    void                     (*guard)(void *session);
 
     /* finalizes the request after the current handler has returned */
     ngx_event_t                finalizer;
@@ -188,6 +191,8 @@ ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 void ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
     const char *reason);
+void ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws,
+    ngx_msec_t delay, void (*guard)(void *session));
 
 /* ngx_http_ws_channels.c */
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);

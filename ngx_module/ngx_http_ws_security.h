@@ -122,8 +122,6 @@ typedef struct {
 
     ngx_str_t                  user_channel;  /* "user:<sub>" */
 
-    /* token expiry during the session */
-    ngx_event_t                expiry;
     ngx_http_ws_session_t     *session;
 
     /* per-connection rate buckets, one per ws_limit_rate */

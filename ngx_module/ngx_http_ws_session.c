@@ -289,6 +289,7 @@ ngx_http_ws_timer_handler(ngx_event_t *ev)
     ngx_http_ws_session_t  *ws;
     ngx_connection_t       *c;
     wscore_timer_result_e   rc;
+    void                  (*guard)(void *session);
 
     ws = ev->data;
     c = ws->connection;
@@ -300,6 +301,18 @@ ngx_http_ws_timer_handler(ngx_event_t *ev)
         c->timedout = 1;
         ngx_http_ws_finalize(ws);
         return;
+    }
+
+    if (ws->guard
+        && (ngx_msec_int_t) (ngx_current_msec - ws->guard_at) >= 0)
+    {
+        guard = ws->guard;
+        ws->guard = NULL;
+        guard(ws);
+
+        if (ws->finalized) {
+            return;
+        }
     }
 
     rc = wscore_session_on_timer(ws->core, ngx_current_msec);
@@ -534,7 +547,25 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
 }
 
 
-/* Closes the session from outside its handlers (a guard's timer). */
+/*
+ * Gives a guard (the token's expiry, the first-message timeout) a deadline
+ * in the session's one timer: guard(ws) runs once, after delay, from the
+ * timer handler. A NULL guard clears it.
+ */
+void
+ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
+    void (*guard)(void *session))
+{
+    ws->guard = guard;
+    ws->guard_at = ngx_current_msec + delay;
+
+    if (!ws->finalized) {
+        ngx_http_ws_arm_timer(ws);
+    }
+}
+
+
+/* Closes the session from outside its handlers (a guard's deadline). */
 void
 ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
     const char *reason)
@@ -701,6 +732,14 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     }
 
     deadline = wscore_session_next_deadline(ws->core);
+
+    /* one timer per connection: the nearer of the core's and the guard's */
+    if (ws->guard
+        && (deadline == 0
+            || (ngx_msec_int_t) (ws->guard_at - (ngx_msec_t) deadline) < 0))
+    {
+        deadline = ws->guard_at;
+    }
 
     if (deadline == 0) {
         if (ws->timer.timer_set) {
