@@ -595,61 +595,18 @@ static ngx_int_t
 ngx_http_ws_jwt_from_protocol(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_str_t *token)
 {
-    u_char           *p, *last, *start, *end;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t                   element;
+    ngx_http_ws_header_list_t   list;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_ws_header_list_init(&list, r, "Sec-WebSocket-Protocol");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != sizeof("Sec-WebSocket-Protocol") - 1
-            || ngx_strncasecmp(h[i].key.data,
-                               (u_char *) "Sec-WebSocket-Protocol",
-                               sizeof("Sec-WebSocket-Protocol") - 1) != 0)
+    while (ngx_http_ws_header_list_next(&list, &element)) {
+        if (element.len > prefix->len
+            && ngx_strncmp(element.data, prefix->data, prefix->len) == 0)
         {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
-
-        while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
-
-            start = p;
-
-            while (p < last && *p != ',') {
-                p++;
-            }
-
-            end = p;
-
-            while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-                end--;
-            }
-
-            if ((size_t) (end - start) > prefix->len
-                && ngx_strncmp(start, prefix->data, prefix->len) == 0)
-            {
-                token->data = start + prefix->len;
-                token->len = end - start - prefix->len;
-                return NGX_OK;
-            }
+            token->data = element.data + prefix->len;
+            token->len = element.len - prefix->len;
+            return NGX_OK;
         }
     }
 

@@ -183,6 +183,20 @@ extern ngx_module_t  ngx_http_ws_module;
 /* ngx_http_ws_handshake.c */
 ngx_int_t ngx_http_ws_handshake(ngx_http_request_t *r);
 
+/* ngx_http_ws_header_list.c: the elements of a list-valued header */
+typedef struct {
+    ngx_list_part_t           *part;
+    ngx_uint_t                 i;
+    u_char                    *p;
+    u_char                    *last;
+    ngx_str_t                  name;
+} ngx_http_ws_header_list_t;
+
+void ngx_http_ws_header_list_init(ngx_http_ws_header_list_t *list,
+    ngx_http_request_t *r, const char *name);
+ngx_uint_t ngx_http_ws_header_list_next(ngx_http_ws_header_list_t *list,
+    ngx_str_t *element);
+
 /* ngx_http_ws_session.c */
 ngx_http_ws_session_t *ngx_http_ws_session_create(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);

@@ -62,11 +62,9 @@ ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
-    u_char           *p, *last, *start, *end;
-    ngx_str_t         offer, *ours;
-    ngx_uint_t        i, k, offered;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t                   offer, *ours;
+    ngx_uint_t                  k, offered;
+    ngx_http_ws_header_list_t   list;
 
     if (wsscf->subprotocols == NULL) {
         return NGX_OK;
@@ -75,66 +73,19 @@ ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
     ours = wsscf->subprotocols->elts;
     offered = 0;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    /* the client's order of preference decides */
+    ngx_http_ws_header_list_init(&list, r, "Sec-WebSocket-Protocol");
 
-    /* repeated headers are one list, in order (RFC 9110 section 5.3) */
-    for (i = 0; /* void */; i++) {
+    while (ngx_http_ws_header_list_next(&list, &offer)) {
+        offered++;
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != sizeof("Sec-WebSocket-Protocol") - 1
-            || ngx_strncasecmp(h[i].key.data,
-                               (u_char *) "Sec-WebSocket-Protocol",
-                               sizeof("Sec-WebSocket-Protocol") - 1) != 0)
-        {
-            continue;
-        }
-
-        p = h[i].value.data;
-        last = p + h[i].value.len;
-
-        while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
-
-            start = p;
-
-            while (p < last && *p != ',') {
-                p++;
-            }
-
-            end = p;
-
-            while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-                end--;
-            }
-
-            if (end == start) {
-                continue;
-            }
-
-            offer.data = start;
-            offer.len = end - start;
-            offered++;
-
-            /* protocol names are case-sensitive (RFC 6455 section 11.5) */
-            for (k = 0; k < wsscf->subprotocols->nelts; k++) {
-                if (ours[k].len == offer.len
-                    && ngx_strncmp(ours[k].data, offer.data, offer.len) == 0)
-                {
-                    ctx->subprotocol = ours[k];
-                    return NGX_OK;
-                }
+        /* protocol names are case-sensitive (RFC 6455 section 11.5) */
+        for (k = 0; k < wsscf->subprotocols->nelts; k++) {
+            if (ours[k].len == offer.len
+                && ngx_strncmp(ours[k].data, offer.data, offer.len) == 0)
+            {
+                ctx->subprotocol = ours[k];
+                return NGX_OK;
             }
         }
     }
