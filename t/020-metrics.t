@@ -408,22 +408,11 @@ is($m->{key('ngx_ws_connections_opened_total', $LOC_ECHO)}, 2, 'its totals stay'
 $ngx->stop;    # the error log has the crash alert, on purpose
 
 # ---- nginx -t ----------------------------------------------------------------
-my $prefix = repo_root() . '/t/servroot/020-metrics-conf';
 
 sub nginx_t {
     my ($location, $http) = @_;
-    remove_tree($prefix);
-    make_path("$prefix/conf", "$prefix/logs");
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh 'load_module ' . module_path() . ";\npid logs/nginx.pid;\n"
-        . "error_log logs/error.log;\nevents {}\nhttp {\n    access_log off;\n"
-        . "    client_body_temp_path $prefix/body;\n"
-        . '    ' . ($http // '') . "\n    server {\n        listen 127.0.0.1:"
-        . test_port() . ";\n        location /x {\n            $location\n        }\n"
-        . "    }\n}\n";
-    close $fh;
-    my $out = `@{[nginx_bin()]} -t -p $prefix/ -c conf/nginx.conf 2>&1`;
-    return ($? >> 8, $out);
+    return nginx_check_config(dir => '020-metrics-conf', location => $location,
+                              http => $http);
 }
 
 for my $good (['ws_status;', 'ws_zone z 1m;'], ['ws_health live;'],

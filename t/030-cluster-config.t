@@ -10,34 +10,8 @@ my $prefix = repo_root() . '/t/servroot/030-cluster-config';
 
 sub nginx_t {
     my ($http_body, $location_body) = @_;
-    $location_body //= 'ws_listen; ws_subscribe room:a; ws_publish room:a;';
-    remove_tree($prefix);
-    make_path("$prefix/conf", "$prefix/logs");
-    my $module = module_path();
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh <<"CONF";
-load_module $module;
-pid logs/nginx.pid;
-error_log logs/error.log;
-events {}
-http {
-    client_body_temp_path $prefix/body;
-    proxy_temp_path $prefix/proxy;
-    fastcgi_temp_path $prefix/fastcgi;
-    uwsgi_temp_path $prefix/uwsgi;
-    scgi_temp_path $prefix/scgi;
-    access_log off;
-    $http_body
-    server {
-        listen 127.0.0.1:${\ test_port() };
-        location /ws { $location_body }
-    }
-}
-CONF
-    close $fh;
-    my $bin = nginx_bin();
-    my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
-    return ($? >> 8, $out);
+    return nginx_check_config(dir => '030-cluster-config', http => $http_body,
+        location => $location_body // 'ws_listen; ws_subscribe room:a; ws_publish room:a;');
 }
 
 my @good = (

@@ -4,7 +4,6 @@ use Test::NgxWs;
 use Test::More;
 use File::Path qw(make_path remove_tree);
 
-my $prefix = repo_root() . '/t/servroot/044-security-config';
 my $keydir = repo_root() . '/t/servroot/044-security-keys';
 make_path($keydir);
 use Test::NgxWsJwt;
@@ -15,36 +14,8 @@ my $k = make_keys($keydir);
 # returns (exit code, output).
 sub nginx_t {
     my ($location_body, $http_body, $files) = @_;
-    remove_tree($prefix);
-    make_path("$prefix/conf", "$prefix/logs");
-    system('cp', $_, "$prefix/conf/") == 0 or die "cp $_" for @{ $files // [] };
-    my $module = module_path();
-    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
-    print $fh <<"CONF";
-load_module $module;
-pid logs/nginx.pid;
-error_log logs/error.log;
-events {}
-http {
-    client_body_temp_path $prefix/body;
-    proxy_temp_path $prefix/proxy;
-    fastcgi_temp_path $prefix/fastcgi;
-    uwsgi_temp_path $prefix/uwsgi;
-    scgi_temp_path $prefix/scgi;
-    access_log off;
-    ${\ ($http_body // '') }
-    server {
-        listen 127.0.0.1:${\ test_port() };
-        location /ws {
-            $location_body
-        }
-    }
-}
-CONF
-    close $fh;
-    my $bin = nginx_bin();
-    my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
-    return ($? >> 8, $out);
+    return nginx_check_config(dir => '044-security-config', location => $location_body,
+                              http => $http_body, files => $files);
 }
 
 our @good = (

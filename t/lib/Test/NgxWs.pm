@@ -194,7 +194,7 @@ our @EXPORT = qw(
     run_tests done_testing note is_deeply subtest
     start_nginx ws_connect http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
-    worker_pids vm_rss_kb
+    worker_pids vm_rss_kb nginx_check_config
 );
 
 # Test::Base runs its own comparisons at END unless a plan went through
@@ -250,6 +250,54 @@ sub nginx_bin {
 
 sub test_port {
     return $ENV{NGX_WS_TEST_PORT} || 1984;
+}
+
+# nginx_check_config(dir => 't/servroot/<dir>', location => 'directives',
+#     http => 'http-level lines', extra => 'more server lines',
+#     files => [paths copied next to nginx.conf])
+# Writes a configuration with `location` in "location /ws", runs
+# `nginx -t` on it and returns (exit code, output): what the config tests
+# check directive validation with.
+sub nginx_check_config {
+    my (%args) = @_;
+    my $prefix = repo_root() . "/t/servroot/$args{dir}";
+    remove_tree($prefix);
+    make_path("$prefix/conf", "$prefix/logs");
+    for my $file (@{ $args{files} // [] }) {
+        system('cp', $file, "$prefix/conf/") == 0 or die "cp $file failed\n";
+    }
+    my $module = module_path();
+    my $http = $args{http} // '';
+    my $location = $args{location} // '';
+    my $extra = $args{extra} // '';
+    my $port = test_port();
+    open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
+    print $fh <<"CONF";
+load_module $module;
+pid logs/nginx.pid;
+error_log logs/error.log;
+events {}
+http {
+    client_body_temp_path $prefix/body;
+    proxy_temp_path $prefix/proxy;
+    fastcgi_temp_path $prefix/fastcgi;
+    uwsgi_temp_path $prefix/uwsgi;
+    scgi_temp_path $prefix/scgi;
+    access_log off;
+    $http
+    server {
+        listen 127.0.0.1:$port;
+        location /ws {
+            $location
+        }
+        $extra
+    }
+}
+CONF
+    close $fh;
+    my $bin = nginx_bin();
+    my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
 }
 
 sub test_file_name {
