@@ -14,7 +14,7 @@
 # FANOUT_CASES ("subscribers:publishes/s ...", "1000:1000 10000:10
 # 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
-# without deflate, and with shared and per-connection compression, "1000"),
+# without deflate, and with shared and per-connection compression, "100"),
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout deflate idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
@@ -35,7 +35,7 @@ FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
 WORKLOADS=${WORKLOADS:-"echo fanout deflate idle connect"}
-DEFLATE_RATES=${DEFLATE_RATES:-"1000"}
+DEFLATE_RATES=${DEFLATE_RATES:-"100"}
 DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
 RESULTS="$BENCH_DIR/results"
