@@ -21,6 +21,8 @@ static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+static uint8_t *ngx_http_ws_place_echo(void *ctx, wscore_opcode_e opcode,
+    size_t len);
 static void ngx_http_ws_publish_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws);
@@ -45,6 +47,14 @@ static void ngx_http_ws_cleanup(void *data);
 #define NGX_HTTP_WS_READS_PER_EVENT  4
 
 static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
+
+/*
+ * Echo: a message that arrives whole is unmasked by the core straight into
+ * the payload of its reply frame (wscore_payload_sink_t), so the payload
+ * is written once instead of twice. The frame lives only within one
+ * wscore_session_receive_to() call and its event, hence one per worker.
+ */
+static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
 
 
 /*
@@ -355,24 +365,39 @@ static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     size_t len)
 {
-    size_t          used;
-    wscore_event_t  ev;
+    size_t                 used;
+    ngx_uint_t             echo;
+    wscore_event_t         ev;
+    wscore_payload_sink_t  sink;
 
     ws->bytes_in += len;
     ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
 
+    sink.alloc = ngx_http_ws_place_echo;
+    sink.ctx = ws->connection->log;
+
+    /* the JSON protocol answers with its own frames, never an echo */
+    echo = ws->conf->echo && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON;
+
     while (len) {
-        used = wscore_session_receive(ws->core, data, len, ngx_current_msec,
-                                      &ev);
+        used = wscore_session_receive_to(ws->core, data, len,
+                                         ngx_current_msec,
+                                         echo ? &sink : NULL, &ev);
         data += used;
         len -= used;
 
         if (ev.type != WSCORE_EVENT_NONE) {
             ngx_http_ws_handle_event(ws, &ev);
+        }
 
-            if (ws->finalized) {
-                return;
-            }
+        if (ngx_http_ws_placed_frame) {
+            /* not taken by an echo: an error, or the session is closing */
+            ngx_http_ws_frame_release(ngx_http_ws_placed_frame);
+            ngx_http_ws_placed_frame = NULL;
+        }
+
+        if (ws->finalized) {
+            return;
         }
 
         if (used == 0 && ev.type == WSCORE_EVENT_NONE) {
@@ -435,8 +460,16 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
          * worth of replies beyond it. The cap is for output other
          * connections push at this one.
          */
-        frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
-                                         ev->len);
+        if (ev->placed) {
+            /* the payload is already in place: take the frame */
+            frame = ngx_http_ws_placed_frame;
+            ngx_http_ws_placed_frame = NULL;
+
+        } else {
+            frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
+                                             ev->len);
+        }
+
         if (frame == NULL) {
             ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             break;
@@ -466,6 +499,19 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     default: /* WSCORE_EVENT_PING, WSCORE_EVENT_PONG */
         break;
     }
+}
+
+
+/* The core's sink for echo: the reply frame, its payload still to fill. */
+static uint8_t *
+ngx_http_ws_place_echo(void *ctx, wscore_opcode_e opcode, size_t len)
+{
+    u_char  *payload;
+
+    ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc(ctx, opcode, len,
+                                                       &payload);
+
+    return ngx_http_ws_placed_frame ? payload : NULL;
 }
 
 

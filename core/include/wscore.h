@@ -152,6 +152,8 @@ typedef struct {
     uint16_t            close_code;   /* CLOSE: the peer's code (1005 if it
                                          sent none); ERROR: the code we sent */
     const char         *error;        /* ERROR: why, for the log (static) */
+    int                 placed;       /* MESSAGE: data is the caller's own
+                                         buffer from wscore_payload_sink_t */
 } wscore_event_t;
 
 typedef struct wscore_session_s wscore_session_t;
@@ -173,6 +175,30 @@ void wscore_session_destroy(wscore_session_t *s);
  */
 size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,
     size_t len, uint64_t now_ms, wscore_event_t *ev);
+
+/*
+ * Where a message that arrives whole may go instead of the core's buffer:
+ * a message in one uncompressed frame (FIN set, RSV1 clear) whose payload
+ * is all in the input of this call, while the state is OPEN. The core
+ * asks alloc for len bytes (len may be 0), unmasks the payload straight
+ * into them, and reports the MESSAGE with ev->data pointing there and
+ * ev->placed set: an echo can send a buffer laid out as its output frame
+ * without copying the payload again. The buffer is the caller's and the
+ * core keeps no pointer to it. alloc is called at most once per call; if
+ * that call then reports anything but the placed MESSAGE (an ERROR for
+ * invalid UTF-8), the caller frees the buffer. alloc may return NULL: the
+ * message then goes through the core's buffer as usual. Fragmented and
+ * compressed messages, and payloads split across calls, always do.
+ */
+typedef struct {
+    uint8_t  *(*alloc)(void *ctx, wscore_opcode_e opcode, size_t len);
+    void      *ctx;
+} wscore_payload_sink_t;
+
+/* wscore_session_receive with a sink (NULL: none). */
+size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
+    size_t len, uint64_t now_ms, const wscore_payload_sink_t *sink,
+    wscore_event_t *ev);
 
 /*
  * Control frames the core produced (pongs, pings, close frames) wait in the

@@ -137,13 +137,20 @@ void wscore_session_destroy(wscore_session_t *s)
 size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,
     size_t len, uint64_t now_ms, wscore_event_t *ev)
 {
+    return wscore_session_receive_to(s, data, len, now_ms, nullptr, ev);
+}
+
+size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
+    size_t len, uint64_t now_ms, const wscore_payload_sink_t *sink,
+    wscore_event_t *ev)
+{
     wscore_event_t ignored;
     wscore_event_t &out = ev != nullptr ? *ev : ignored;
     if (data == nullptr) {
         len = 0;
     }
     try {
-        return s->session.receive({data, len}, now_ms, out);
+        return s->session.receive({data, len}, now_ms, out, sink);
     } catch (...) {
         out = wscore_event_t{};
         out.type = WSCORE_EVENT_ERROR;

@@ -91,42 +91,84 @@ const char *FrameParser::decode_length() noexcept
 FrameParser::HeaderStep FrameParser::parse_header(
     std::span<const std::uint8_t> in, bool rsv1_allowed) noexcept
 {
-    HeaderStep step;
+    if (filled_ != 0 || in.size() < 2) {
+        return parse_header_in_pieces(in, rsv1_allowed);
+    }
+    // The usual case: a new header, most likely all of it in the buffer.
+    // Same checks in the same order as byte-at-a-time, without the steps.
+    header_[0] = in[0];
+    header_[1] = in[1];
+    filled_ = 2;
+    if (const char *error = check_first_two_bytes(rsv1_allowed)) {
+        return failed(2, error);
+    }
+    const std::size_t len = header_len();
+    if (in.size() < len) {
+        HeaderStep step = parse_header_in_pieces(in.subspan(2), rsv1_allowed);
+        step.consumed += 2;
+        return step;
+    }
+    std::memcpy(header_ + 2, in.data() + 2, len - 2);
+    filled_ = static_cast<std::uint8_t>(len);
+    return header_complete(len);
+}
+
+FrameParser::HeaderStep FrameParser::parse_header_in_pieces(
+    std::span<const std::uint8_t> in, bool rsv1_allowed) noexcept
+{
+    std::size_t consumed = 0;
     for (;;) {
         const std::size_t needed = filled_ < 2 ? 2 : header_len();
         const std::size_t take =
-            std::min(needed - filled_, in.size() - step.consumed);
-        std::memcpy(header_ + filled_, in.data() + step.consumed, take);
+            std::min(needed - filled_, in.size() - consumed);
+        std::memcpy(header_ + filled_, in.data() + consumed, take);
         const bool reached_two = filled_ < 2 && filled_ + take == 2;
         filled_ = static_cast<std::uint8_t>(filled_ + take);
-        step.consumed += take;
+        consumed += take;
         if (filled_ < needed) {
+            HeaderStep step;
+            step.consumed = consumed;
             return step;  // need_more
         }
         if (reached_two) {
             // The first two bytes decide most rules: fail before waiting
             // for the rest of the header.
             if (const char *error = check_first_two_bytes(rsv1_allowed)) {
-                step.status = Status::error;
-                step.error = error;
-                return step;
+                return failed(consumed, error);
             }
             continue;
         }
-        if (const char *error = decode_length()) {
-            step.status = Status::error;
-            step.error = error;
-            return step;
-        }
-        header_done_ = true;
-        mask_phase_ = 0;
-        step.status = Status::header_ready;
-        step.header.fin = fin();
-        step.header.rsv1 = (header_[0] & 0x40) != 0;
-        step.header.opcode = opcode();
-        step.header.payload_len = remaining_;
-        return step;
+        return header_complete(consumed);
     }
+}
+
+// The whole header is in header_: decodes the length and reports it.
+FrameParser::HeaderStep FrameParser::header_complete(std::size_t consumed)
+    noexcept
+{
+    if (const char *error = decode_length()) {
+        return failed(consumed, error);
+    }
+    header_done_ = true;
+    mask_phase_ = 0;
+    HeaderStep step;
+    step.consumed = consumed;
+    step.status = Status::header_ready;
+    step.header.fin = fin();
+    step.header.rsv1 = (header_[0] & 0x40) != 0;
+    step.header.opcode = opcode();
+    step.header.payload_len = remaining_;
+    return step;
+}
+
+FrameParser::HeaderStep FrameParser::failed(std::size_t consumed,
+    const char *error) noexcept
+{
+    HeaderStep step;
+    step.consumed = consumed;
+    step.status = Status::error;
+    step.error = error;
+    return step;
 }
 
 std::size_t FrameParser::read_payload(std::span<const std::uint8_t> in,

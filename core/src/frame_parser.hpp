@@ -2,7 +2,8 @@
 //
 // The header may arrive a byte at a time; it is collected in a 14-byte
 // array (the longest client header) and checked as soon as the bytes that
-// decide each rule are in. The payload then streams through read_payload,
+// decide each rule are in. A header that arrives whole (the usual case)
+// takes a fast path with the same checks in the same order. The payload then streams through read_payload,
 // which unmasks it into the caller's buffer, keeping the mask phase across
 // pieces. Rules that need message state (fragment order, size limits)
 // belong to the session; everything decided by one header is checked here.
@@ -60,6 +61,11 @@ public:
     void next_frame() noexcept;
 
 private:
+    HeaderStep parse_header_in_pieces(std::span<const std::uint8_t> in,
+        bool rsv1_allowed) noexcept;
+    HeaderStep header_complete(std::size_t consumed) noexcept;
+    static HeaderStep failed(std::size_t consumed, const char *error)
+        noexcept;
     std::size_t header_len() const noexcept;
     const char *check_first_two_bytes(bool rsv1_allowed) const noexcept;
     const char *decode_length() noexcept;

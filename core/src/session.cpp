@@ -66,7 +66,8 @@ Session::Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept
 }
 
 std::size_t Session::receive(std::span<const std::uint8_t> data,
-    std::uint64_t now_ms, wscore_event_t &ev) noexcept
+    std::uint64_t now_ms, wscore_event_t &ev,
+    const wscore_payload_sink_t *sink) noexcept
 {
     ev = wscore_event_t{};
     ev.type = WSCORE_EVENT_NONE;
@@ -98,6 +99,11 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
             }
             if (const Failure failure = begin_frame(step.header)) {
                 fail(failure, ev);
+                return used;
+            }
+            if (sink != nullptr
+                && placeable(step.header, data.size() - used)
+                && place_message(data, used, *sink, now_ms, ev)) {
                 return used;
             }
         }
@@ -190,6 +196,56 @@ bool Session::enable_deflate(const DeflateParams &params) noexcept
     }
     inflater_.reset(inflater);
     rsv1_allowed_ = true;
+    return true;
+}
+
+// A message the caller's sink may take: one uncompressed frame, all of it
+// in this input, while there is a caller to report it to. The sink's
+// buffer is then filled and reported within this call, so the core never
+// holds on to it, and its size is bounded by input already received.
+bool Session::placeable(const FrameHeader &header, std::size_t available)
+    const noexcept
+{
+    return header.fin && !header.rsv1 && state_ == WSCORE_STATE_OPEN
+        && (header.opcode == Opcode::text || header.opcode == Opcode::binary)
+        && header.payload_len <= available;
+}
+
+// Unmasks the whole message into the sink's buffer and reports it: what
+// take_payload and finish_frame do for a message in one frame. False when
+// the sink has no memory for it (nothing consumed, nothing changed).
+bool Session::place_message(std::span<const std::uint8_t> in,
+    std::size_t &used, const wscore_payload_sink_t &sink,
+    std::uint64_t now_ms, wscore_event_t &ev) noexcept
+{
+    const auto opcode = static_cast<wscore_opcode_e>(message_opcode_);
+    const auto n = static_cast<std::size_t>(parser_.payload_remaining());
+    std::uint8_t *dst = sink.alloc(sink.ctx, opcode, n);
+    if (dst == nullptr) {
+        return false;
+    }
+    parser_.read_payload(in.subspan(used, n), {dst, n});
+    used += n;
+    parser_.next_frame();
+    message_opcode_ = 0;
+    idle_due_ms_ = now_ms + idle_timeout_ms_;
+    if (opcode == WSCORE_OP_TEXT) {
+        if (utf8_.feed({dst, n})) {
+            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
+                 "invalid UTF-8 in text message", ev);
+            return true;
+        }
+        if (!utf8_.at_boundary()) {
+            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
+                 "truncated UTF-8 sequence at end of text message", ev);
+            return true;
+        }
+    }
+    ev.type = WSCORE_EVENT_MESSAGE;
+    ev.opcode = opcode;
+    ev.data = dst;
+    ev.len = n;
+    ev.placed = 1;
     return true;
 }
 

@@ -34,8 +34,11 @@ public:
 
     Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept;
 
+    // sink: see wscore_payload_sink_t (null: every message goes through
+    // the reassembly buffer).
     std::size_t receive(std::span<const std::uint8_t> data,
-        std::uint64_t now_ms, wscore_event_t &ev) noexcept;
+        std::uint64_t now_ms, wscore_event_t &ev,
+        const wscore_payload_sink_t *sink = nullptr) noexcept;
 
     std::span<const std::uint8_t> output() const noexcept
     {
@@ -84,6 +87,11 @@ private:
     };
 
     Failure begin_frame(const FrameHeader &header) noexcept;
+    bool placeable(const FrameHeader &header, std::size_t available) const
+        noexcept;
+    bool place_message(std::span<const std::uint8_t> in, std::size_t &used,
+        const wscore_payload_sink_t &sink, std::uint64_t now_ms,
+        wscore_event_t &ev) noexcept;
     Failure take_payload(std::span<const std::uint8_t> in,
         std::size_t &used) noexcept;
     Failure take_compressed_payload(std::span<const std::uint8_t> in,

@@ -181,4 +181,57 @@ BOOST_AUTO_TEST_CASE(huge_length_is_parsed_without_payload)
     BOOST_TEST(step.header.payload_len == 0x7fffffffffffffffULL);
 }
 
+// The whole-header fast path and the byte-at-a-time steps must agree:
+// every header form, valid or not, split at every point.
+BOOST_AUTO_TEST_CASE(whole_header_and_every_split_agree)
+{
+    FrameSpec f16;
+    f16.form = LengthForm::force16;
+    FrameSpec f64;
+    f64.form = LengthForm::force64;
+    FrameSpec rsv1;
+    rsv1.rsv = 0x4;
+    FrameSpec unmasked;
+    unmasked.masked = false;
+    const std::vector<Bytes> headers = {
+        header_only(0x2, 0), header_only(0x1, 125), header_only(0x2, 126),
+        header_only(0x2, 65535), header_only(0x2, 65536),
+        header_only(0x2, 0x7fffffffffffffffULL),
+        client_frame(0x2, Bytes(125, 0), f16),   // non-minimal 16-bit
+        client_frame(0x2, Bytes(10, 0), f64),    // non-minimal 64-bit
+        {0x82, 0x80 | 127, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4},
+        client_frame(0x2, Bytes(3, 1), rsv1),    // RSV1, allowed or not
+        client_frame(0x2, Bytes(3, 1), unmasked),
+        {0x83, 0x85, 1, 2, 3, 4},                // unknown opcode
+        {0x09, 0x80, 1, 2, 3, 4},                // fragmented ping
+    };
+    for (const bool rsv1_allowed : {false, true}) {
+        for (const Bytes &frame : headers) {
+            FrameParser whole;
+            const auto expected = whole.parse_header(frame, rsv1_allowed);
+            BOOST_TEST((expected.status != Status::need_more));
+            for (std::size_t cut = 0; cut <= frame.size(); ++cut) {
+                FrameParser p;
+                const std::span<const std::uint8_t> in(frame);
+                auto step = p.parse_header(in.first(cut), rsv1_allowed);
+                std::size_t off = step.consumed;
+                if (step.status == Status::need_more) {
+                    BOOST_TEST(off == cut);
+                    step = p.parse_header(in.subspan(off), rsv1_allowed);
+                    off += step.consumed;
+                }
+                BOOST_TEST((step.status == expected.status));
+                BOOST_TEST(std::string(step.error ? step.error : "")
+                    == std::string(expected.error ? expected.error : ""));
+                BOOST_TEST(step.header.payload_len
+                    == expected.header.payload_len);
+                BOOST_TEST(step.header.rsv1 == expected.header.rsv1);
+                if (expected.status == Status::header_ready) {
+                    BOOST_TEST(off == expected.consumed);
+                }
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
