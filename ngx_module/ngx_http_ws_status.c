@@ -49,11 +49,19 @@ static u_char *ngx_http_ws_status_json(u_char *p, u_char *end,
     ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t *shm,
     ngx_http_ws_zone_figures_t *zf);
 static u_char *ngx_http_ws_status_histogram(u_char *p, u_char *end,
-    const char *name, ngx_http_ws_histogram_t *h, ngx_uint_t json);
+    const char *name, const char *help, ngx_http_ws_histogram_t *h,
+    ngx_uint_t json);
 static u_char *ngx_http_ws_status_escape(u_char *p, u_char *end,
     u_char *s, size_t len, ngx_uint_t json);
 static u_char *ngx_http_ws_status_close_code(u_char *p, u_char *end,
     ngx_uint_t i);
+static u_char *ngx_http_ws_status_locations(u_char *p, u_char *end,
+    const char *name, ngx_uint_t opened, ngx_http_ws_metrics_sum_t *sum,
+    ngx_http_ws_metrics_shm_t *shm);
+static u_char *ngx_http_ws_status_scalars_prometheus(u_char *p, u_char *end,
+    ngx_http_ws_metrics_slot_t *t);
+static u_char *ngx_http_ws_status_scalars_json(u_char *p, u_char *end,
+    ngx_http_ws_metrics_slot_t *t);
 static u_char *ngx_http_ws_status_classes(u_char *p, u_char *end,
     const char *name, const char *help, uint64_t *values,
     ngx_http_ws_metrics_shm_t *shm);
@@ -71,6 +79,66 @@ static const char  *ngx_http_ws_direction_names[] = { "in", "out" };
 static const char  *ngx_http_ws_opcode_names[] = { "text", "binary" };
 static const char  *ngx_http_ws_publish_kinds[] = { "channel", "direct" };
 static const char  *ngx_http_ws_publish_results[] = { "ok", "zone_full" };
+
+
+/*
+ * The counters that are one number each: printed by one loop in both
+ * formats. "json" is the key in the JSON answer, "group" the object it
+ * sits in there (NULL: top level).
+ */
+typedef struct {
+    const char                *name;
+    const char                *type;
+    const char                *help;
+    const char                *group;
+    const char                *json;
+    size_t                     offset;
+} ngx_http_ws_status_scalar_t;
+
+
+#define ngx_http_ws_scalar(name, type, help, group, json, field)              \
+    { name, type, help, group, json,                                          \
+      offsetof(ngx_http_ws_metrics_slot_t, field) }
+
+static const ngx_http_ws_status_scalar_t  ngx_http_ws_status_scalars[] = {
+    ngx_http_ws_scalar("ngx_ws_pings_sent_total", "counter",
+        "Heartbeat pings sent.", NULL, "pings_sent", pings_sent),
+    ngx_http_ws_scalar("ngx_ws_pongs_received_total", "counter",
+        "Pongs received.", NULL, "pongs_received", pongs_received),
+    ngx_http_ws_scalar("ngx_ws_ping_timeouts_total", "counter",
+        "Connections closed after ws_ping_max_missed unanswered pings.",
+        NULL, "ping_timeouts", ping_timeouts),
+    ngx_http_ws_scalar("ngx_ws_idle_timeouts_total", "counter",
+        "Connections closed by ws_idle_timeout.",
+        NULL, "idle_timeouts", idle_timeouts),
+    ngx_http_ws_scalar("ngx_ws_backpressure_pauses_total", "counter",
+        "Times reading from a client paused because its output was over "
+        "the high-water mark.", NULL, "backpressure_pauses",
+        backpressure_pauses),
+    ngx_http_ws_scalar("ngx_ws_slow_consumer_drops_total", "counter",
+        "Channel messages dropped for clients over ws_send_buffer "
+        "(ws_slow_consumer drop).", NULL, "slow_consumer_drops",
+        slow_consumer_drops),
+    ngx_http_ws_scalar("ngx_ws_slow_consumer_closes_total", "counter",
+        "Clients closed with 1008 for being over ws_send_buffer "
+        "(ws_slow_consumer close).", NULL, "slow_consumer_closes",
+        slow_consumer_closes),
+    ngx_http_ws_scalar("ngx_ws_rate_limited_total", "counter",
+        "Client messages over ws_limit_rate (dropped, or the connection "
+        "closed).", NULL, "rate_limited", rate_limited),
+    ngx_http_ws_scalar("ngx_ws_deliveries_total", "counter",
+        "Channel messages queued on subscribers (fan-out).",
+        NULL, "deliveries", deliveries),
+    ngx_http_ws_scalar("ngx_ws_redis_connected_workers", "gauge",
+        "Workers whose ws_redis publish link is up.",
+        "redis", "connected_workers", redis_up),
+    ngx_http_ws_scalar("ngx_ws_redis_disconnects_total", "counter",
+        "Redis links that went down (each outage once per link, not per "
+        "retry).", "redis", "disconnects", redis_disconnects),
+    ngx_http_ws_scalar("ngx_ws_redis_publishes_refused_total", "counter",
+        "Publishes to cross-node channels refused because Redis was down.",
+        "redis", "publishes_refused", redis_refused),
+};
 
 
 char *
@@ -300,41 +368,14 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
 
     p = ngx_http_ws_family(p, end, "ngx_ws_connections", "gauge",
                            "WebSocket connections open now.");
-
-    for (i = 0; i < sum->nlocations; i++) {
-        if (i == 0 && t->upgrades[0] == 0) {
-            continue;   /* no location past the label table */
-        }
-
-        p = ngx_slprintf(p, end, "ngx_ws_connections{server=\"");
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, 0);
-        p = ngx_slprintf(p, end, "\",location=\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, 0);
-        p = ngx_slprintf(p, end, "\"} %L\n", t->connections[i]);
-    }
+    p = ngx_http_ws_status_locations(p, end, "ngx_ws_connections", 0, sum,
+                                     shm);
 
     p = ngx_http_ws_family(p, end, "ngx_ws_connections_opened_total",
                            "counter", "WebSocket connections opened (101).");
-
-    for (i = 0; i < sum->nlocations; i++) {
-        if (i == 0 && t->upgrades[0] == 0) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "ngx_ws_connections_opened_total{server=\"");
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, 0);
-        p = ngx_slprintf(p, end, "\",location=\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, 0);
-        p = ngx_slprintf(p, end, "\"} %uL\n", t->upgrades[i]);
-    }
+    p = ngx_http_ws_status_locations(p, end,
+                                     "ngx_ws_connections_opened_total", 1,
+                                     sum, shm);
 
     p = ngx_http_ws_family(p, end, "ngx_ws_handshakes_total", "counter",
                            "Answers to requests of ws_listen locations, "
@@ -403,67 +444,7 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
                          ngx_http_ws_reject_names[i], t->rejected[i]);
     }
 
-    p = ngx_http_ws_family(p, end, "ngx_ws_pings_sent_total", "counter",
-                           "Heartbeat pings sent.");
-    p = ngx_slprintf(p, end, "ngx_ws_pings_sent_total %uL\n", t->pings_sent);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_pongs_received_total", "counter",
-                           "Pongs received.");
-    p = ngx_slprintf(p, end, "ngx_ws_pongs_received_total %uL\n",
-                     t->pongs_received);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_ping_timeouts_total", "counter",
-                           "Connections closed after ws_ping_max_missed "
-                           "unanswered pings.");
-    p = ngx_slprintf(p, end, "ngx_ws_ping_timeouts_total %uL\n",
-                     t->ping_timeouts);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_idle_timeouts_total", "counter",
-                           "Connections closed by ws_idle_timeout.");
-    p = ngx_slprintf(p, end, "ngx_ws_idle_timeouts_total %uL\n",
-                     t->idle_timeouts);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_backpressure_pauses_total",
-                           "counter", "Times reading from a client paused "
-                           "because its output was over the high-water "
-                           "mark.");
-    p = ngx_slprintf(p, end, "ngx_ws_backpressure_pauses_total %uL\n",
-                     t->backpressure_pauses);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_slow_consumer_drops_total",
-                           "counter", "Channel messages dropped for clients "
-                           "over ws_send_buffer (ws_slow_consumer drop).");
-    p = ngx_slprintf(p, end, "ngx_ws_slow_consumer_drops_total %uL\n",
-                     t->slow_consumer_drops);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_slow_consumer_closes_total",
-                           "counter", "Clients closed with 1008 for being "
-                           "over ws_send_buffer (ws_slow_consumer close).");
-    p = ngx_slprintf(p, end, "ngx_ws_slow_consumer_closes_total %uL\n",
-                     t->slow_consumer_closes);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_rate_limited_total", "counter",
-                           "Client messages over ws_limit_rate (dropped, or "
-                           "the connection closed).");
-    p = ngx_slprintf(p, end, "ngx_ws_rate_limited_total %uL\n",
-                     t->rate_limited);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_redis_connected_workers", "gauge",
-                           "Workers whose ws_redis publish link is up.");
-    p = ngx_slprintf(p, end, "ngx_ws_redis_connected_workers %uL\n",
-                     t->redis_up);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_redis_disconnects_total",
-                           "counter", "Redis links that went down (each "
-                           "outage once per link, not per retry).");
-    p = ngx_slprintf(p, end, "ngx_ws_redis_disconnects_total %uL\n",
-                     t->redis_disconnects);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_redis_publishes_refused_total",
-                           "counter", "Publishes to cross-node channels "
-                           "refused because Redis was down.");
-    p = ngx_slprintf(p, end, "ngx_ws_redis_publishes_refused_total %uL\n",
-                     t->redis_refused);
+    p = ngx_http_ws_status_scalars_prometheus(p, end, t);
 
     p = ngx_http_ws_family(p, end, "ngx_ws_publishes_total", "counter",
                            "Messages published (clients, control protocol, "
@@ -478,11 +459,6 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
                              t->publishes[i][j]);
         }
     }
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_deliveries_total", "counter",
-                           "Channel messages queued on subscribers "
-                           "(fan-out).");
-    p = ngx_slprintf(p, end, "ngx_ws_deliveries_total %uL\n", t->deliveries);
 
     p = ngx_http_ws_status_classes(p, end, "ngx_ws_channel_publishes_total",
                                    "Messages published, by channel class "
@@ -506,8 +482,15 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
                      zf->queued);
 
     p = ngx_http_ws_status_histogram(p, end, "ngx_ws_publish_delay_seconds",
+                                     "Time from a publish to its fan-out in "
+                                     "each worker with subscribers "
+                                     "(millisecond clock).",
                                      &t->publish_delay, 0);
     p = ngx_http_ws_status_histogram(p, end, "ngx_ws_send_delay_seconds",
+                                     "Time a data frame waited in a "
+                                     "connection's output until the socket "
+                                     "took it; for echo, receive to write "
+                                     "(millisecond clock).",
                                      &t->send_delay, 0);
 
     p = ngx_http_ws_family(p, end, "ngx_ws_channels", "gauge",
@@ -538,7 +521,7 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
 /* Buckets are stored one by one; Prometheus wants them cumulative. */
 static u_char *
 ngx_http_ws_status_histogram(u_char *p, u_char *end, const char *name,
-    ngx_http_ws_histogram_t *h, ngx_uint_t json)
+    const char *help, ngx_http_ws_histogram_t *h, ngx_uint_t json)
 {
     uint64_t    cumulative;
     ngx_uint_t  i, ms;
@@ -568,13 +551,7 @@ ngx_http_ws_status_histogram(u_char *p, u_char *end, const char *name,
     }
 
     p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s histogram\n", name,
-                     ngx_strcmp(name, "ngx_ws_publish_delay_seconds") == 0
-                     ? "Time from a publish to its fan-out in each worker "
-                       "with subscribers (millisecond clock)."
-                     : "Time a data frame waited in a connection's output "
-                       "until the socket took it; for echo, receive to "
-                       "write (millisecond clock).",
-                     name);
+                     help, name);
 
     for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS; i++) {
         cumulative += h->buckets[i];
@@ -664,25 +641,16 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                          ngx_http_ws_reject_names[i], t->rejected[i]);
     }
 
-    p = ngx_slprintf(p, end, "},\"pings_sent\":%uL,\"pongs_received\":%uL,"
-                     "\"ping_timeouts\":%uL,\"idle_timeouts\":%uL,"
-                     "\"backpressure_pauses\":%uL,"
-                     "\"slow_consumer_drops\":%uL,"
-                     "\"slow_consumer_closes\":%uL,"
-                     "\"publishes\":{\"channel\":{\"ok\":%uL,"
+    p = ngx_slprintf(p, end, "},\"publishes\":{\"channel\":{\"ok\":%uL,"
                      "\"zone_full\":%uL},\"direct\":{\"ok\":%uL,"
-                     "\"zone_full\":%uL}},\"deliveries\":%uL,"
-                     "\"rate_limited\":%uL,\"redis\":{\"connected_workers\":%uL,"
-                     "\"disconnects\":%uL,\"publishes_refused\":%uL},"
-                     "\"worker_queue\":{\"messages\":%uL,\"dropped\":%uL},"
-                     "\"channel_classes\":{",
-                     t->pings_sent, t->pongs_received, t->ping_timeouts,
-                     t->idle_timeouts, t->backpressure_pauses,
-                     t->slow_consumer_drops, t->slow_consumer_closes,
+                     "\"zone_full\":%uL}},\"worker_queue\":{\"messages\":%uL,"
+                     "\"dropped\":%uL},",
                      t->publishes[0][0], t->publishes[0][1],
-                     t->publishes[1][0], t->publishes[1][1], t->deliveries,
-                     t->rate_limited, t->redis_up, t->redis_disconnects,
-                     t->redis_refused, zf->queued, zf->queue_dropped);
+                     t->publishes[1][0], t->publishes[1][1],
+                     zf->queued, zf->queue_dropped);
+
+    p = ngx_http_ws_status_scalars_json(p, end, t);
+    p = ngx_slprintf(p, end, ",\"channel_classes\":{");
 
     for (i = 0; i < shm->nclasses; i++) {
         if (i == 0 && t->class_publishes[0] == 0
@@ -701,10 +669,10 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
 
     p = ngx_slprintf(p, end, "},\"latency\":{");
 
-    p = ngx_http_ws_status_histogram(p, end, "publish_delay_seconds",
+    p = ngx_http_ws_status_histogram(p, end, "publish_delay_seconds", NULL,
                                      &t->publish_delay, 1);
     p = ngx_slprintf(p, end, ",");
-    p = ngx_http_ws_status_histogram(p, end, "send_delay_seconds",
+    p = ngx_http_ws_status_histogram(p, end, "send_delay_seconds", NULL,
                                      &t->send_delay, 1);
 
     p = ngx_slprintf(p, end, "},\"channels\":{\"count\":%ui,"
@@ -798,4 +766,106 @@ ngx_http_ws_status_classes(u_char *p, u_char *end, const char *name,
     }
 
     return p;
+}
+
+
+/* A per-location family: open connections, or connections opened. */
+static u_char *
+ngx_http_ws_status_locations(u_char *p, u_char *end, const char *name,
+    ngx_uint_t opened, ngx_http_ws_metrics_sum_t *sum,
+    ngx_http_ws_metrics_shm_t *shm)
+{
+    ngx_uint_t                   i;
+    ngx_http_ws_metrics_slot_t  *t;
+
+    t = &sum->total;
+
+    for (i = 0; i < sum->nlocations; i++) {
+        if (i == 0 && t->upgrades[0] == 0) {
+            continue;   /* no location past the label table */
+        }
+
+        p = ngx_slprintf(p, end, "%s{server=\"", name);
+        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
+                                      shm->servers[i].len, 0);
+        p = ngx_slprintf(p, end, "\",location=\"");
+        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
+                     : ngx_http_ws_status_escape(p, end,
+                                                 shm->locations[i].data,
+                                                 shm->locations[i].len, 0);
+        p = opened ? ngx_slprintf(p, end, "\"} %uL\n", t->upgrades[i])
+                   : ngx_slprintf(p, end, "\"} %L\n", t->connections[i]);
+    }
+
+    return p;
+}
+
+
+static uint64_t
+ngx_http_ws_status_scalar_value(ngx_http_ws_metrics_slot_t *t, ngx_uint_t i)
+{
+    return *(uint64_t *) ((u_char *) t + ngx_http_ws_status_scalars[i].offset);
+}
+
+
+static u_char *
+ngx_http_ws_status_scalars_prometheus(u_char *p, u_char *end,
+    ngx_http_ws_metrics_slot_t *t)
+{
+    ngx_uint_t                          i;
+    const ngx_http_ws_status_scalar_t  *sc;
+
+    for (i = 0; i < sizeof(ngx_http_ws_status_scalars)
+                    / sizeof(ngx_http_ws_status_scalars[0]); i++)
+    {
+        sc = &ngx_http_ws_status_scalars[i];
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s %s\n%s %uL\n",
+                         sc->name, sc->help, sc->name, sc->type, sc->name,
+                         ngx_http_ws_status_scalar_value(t, i));
+    }
+
+    return p;
+}
+
+
+/*
+ * "key":n,... for the table, the members of a group inside one object;
+ * written after a comma-free point, ends without a trailing comma.
+ */
+static u_char *
+ngx_http_ws_status_scalars_json(u_char *p, u_char *end,
+    ngx_http_ws_metrics_slot_t *t)
+{
+    ngx_uint_t                          i, n, comma;
+    const char                         *group;
+    const ngx_http_ws_status_scalar_t  *sc;
+
+    group = NULL;
+    comma = 0;
+    n = sizeof(ngx_http_ws_status_scalars)
+        / sizeof(ngx_http_ws_status_scalars[0]);
+
+    for (i = 0; i < n; i++) {
+        sc = &ngx_http_ws_status_scalars[i];
+
+        if (sc->group != group) {
+            if (group) {
+                p = ngx_slprintf(p, end, "}");
+            }
+
+            if (sc->group) {
+                p = ngx_slprintf(p, end, "%s\"%s\":{", comma ? "," : "",
+                                 sc->group);
+                comma = 0;
+            }
+
+            group = sc->group;
+        }
+
+        p = ngx_slprintf(p, end, "%s\"%s\":%uL", comma ? "," : "", sc->json,
+                         ngx_http_ws_status_scalar_value(t, i));
+        comma = 1;
+    }
+
+    return group ? ngx_slprintf(p, end, "}") : p;
 }
