@@ -13,8 +13,8 @@
 #include "ngx_http_ws_security.h"
 
 
-static void ngx_http_ws_collect_header(ngx_http_request_t *r,
-    const char *name, size_t name_len, wscore_str_t *value);
+static void ngx_http_ws_header(ngx_http_request_t *r, const char *name,
+    wscore_str_t *value);
 static ngx_int_t ngx_http_ws_reject(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, ngx_uint_t is_upgrade);
 static ngx_int_t ngx_http_ws_add_header(ngx_http_request_t *r,
@@ -25,10 +25,6 @@ static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
     const char *accept);
 static ngx_int_t ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws, const char **reason);
-
-
-#define ngx_http_ws_header(r, name, value)                                    \
-    ngx_http_ws_collect_header(r, name, sizeof(name) - 1, value)
 
 
 ngx_int_t
@@ -117,14 +113,14 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
  * lets a recipient combine repeated fields into one list.
  */
 static void
-ngx_http_ws_collect_header(ngx_http_request_t *r, const char *name,
-    size_t name_len, wscore_str_t *value)
+ngx_http_ws_header(ngx_http_request_t *r, const char *name,
+    wscore_str_t *value)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *first;
+    u_char                     *p;
+    size_t                      len;
+    ngx_uint_t                  n;
+    ngx_table_elt_t            *h, *first;
+    ngx_http_ws_header_list_t   list;
 
     value->data = NULL;
     value->len = 0;
@@ -133,32 +129,14 @@ ngx_http_ws_collect_header(ngx_http_request_t *r, const char *name,
     n = 0;
     first = NULL;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_ws_header_list_init(&list, r, name);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != name_len
-            || ngx_strncasecmp(h[i].key.data, (u_char *) name, name_len) != 0)
-        {
-            continue;
-        }
-
+    while ((h = ngx_http_ws_header_list_next_header(&list)) != NULL) {
         if (first == NULL) {
-            first = &h[i];
+            first = h;
         }
 
-        len += h[i].value.len + (n ? 2 : 0);
+        len += h->value.len + (n ? 2 : 0);
         n++;
     }
 
@@ -183,33 +161,15 @@ ngx_http_ws_collect_header(ngx_http_request_t *r, const char *name,
     value->data = (const char *) p;
     value->len = len;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_ws_header_list_init(&list, r, name);
     n = 0;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != name_len
-            || ngx_strncasecmp(h[i].key.data, (u_char *) name, name_len) != 0)
-        {
-            continue;
-        }
-
+    while ((h = ngx_http_ws_header_list_next_header(&list)) != NULL) {
         if (n++) {
             *p++ = ','; *p++ = ' ';
         }
 
-        p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+        p = ngx_cpymem(p, h->value.data, h->value.len);
     }
 }
 

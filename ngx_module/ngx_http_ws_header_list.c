@@ -1,8 +1,10 @@
 
 /*
- * ngx_ws: the elements of a list-valued request header, such as
- * Sec-WebSocket-Protocol, over every occurrence of the header in order
- * (a header repeated is one list: RFC 9110 sections 5.3 and 5.6.1).
+ * ngx_ws: the occurrences of a request header in the order they came
+ * (NGINX keeps repeated headers as separate list entries), and the
+ * elements of a list-valued header such as Sec-WebSocket-Protocol over
+ * all its occurrences (a header repeated is one list: RFC 9110 sections
+ * 5.3 and 5.6.1).
  */
 
 
@@ -19,6 +21,36 @@ ngx_http_ws_header_list_init(ngx_http_ws_header_list_t *list,
     list->last = NULL;
     list->name.data = (u_char *) name;
     list->name.len = ngx_strlen(name);
+}
+
+
+/* The next occurrence of the header, NULL after the last one. */
+ngx_table_elt_t *
+ngx_http_ws_header_list_next_header(ngx_http_ws_header_list_t *list)
+{
+    ngx_table_elt_t  *h;
+
+    for ( ;; ) {
+        if (list->i >= list->part->nelts) {
+            if (list->part->next == NULL) {
+                return NULL;
+            }
+
+            list->part = list->part->next;
+            list->i = 0;
+            continue;
+        }
+
+        h = list->part->elts;
+        h = &h[list->i++];
+
+        if (h->key.len == list->name.len
+            && ngx_strncasecmp(h->key.data, list->name.data,
+                               list->name.len) == 0)
+        {
+            return h;
+        }
+    }
 }
 
 
@@ -62,29 +94,13 @@ ngx_http_ws_header_list_next(ngx_http_ws_header_list_t *list,
             }
         }
 
-        /* the next header of that name */
-        for ( ;; ) {
-            if (list->i >= list->part->nelts) {
-                if (list->part->next == NULL) {
-                    return 0;
-                }
+        h = ngx_http_ws_header_list_next_header(list);
 
-                list->part = list->part->next;
-                list->i = 0;
-                continue;
-            }
-
-            h = list->part->elts;
-            h = &h[list->i++];
-
-            if (h->key.len == list->name.len
-                && ngx_strncasecmp(h->key.data, list->name.data,
-                                   list->name.len) == 0)
-            {
-                list->p = h->value.data;
-                list->last = h->value.data + h->value.len;
-                break;
-            }
+        if (h == NULL) {
+            return 0;
         }
+
+        list->p = h->value.data;
+        list->last = h->value.data + h->value.len;
     }
 }

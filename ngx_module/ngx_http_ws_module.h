@@ -183,7 +183,10 @@ extern ngx_module_t  ngx_http_ws_module;
 /* ngx_http_ws_handshake.c */
 ngx_int_t ngx_http_ws_handshake(ngx_http_request_t *r);
 
-/* ngx_http_ws_header_list.c: the elements of a list-valued header */
+/*
+ * ngx_http_ws_header_list.c: every occurrence of a request header, or the
+ * elements of a list-valued one
+ */
 typedef struct {
     ngx_list_part_t           *part;
     ngx_uint_t                 i;
@@ -194,6 +197,8 @@ typedef struct {
 
 void ngx_http_ws_header_list_init(ngx_http_ws_header_list_t *list,
     ngx_http_request_t *r, const char *name);
+ngx_table_elt_t *ngx_http_ws_header_list_next_header(
+    ngx_http_ws_header_list_t *list);
 ngx_uint_t ngx_http_ws_header_list_next(ngx_http_ws_header_list_t *list,
     ngx_str_t *element);
 

@@ -369,38 +369,20 @@ ngx_http_ws_origin_split(ngx_str_t *origin, ngx_http_ws_origin_parts_t *parts,
 static ngx_table_elt_t *
 ngx_http_ws_origin_header(ngx_http_request_t *r, ngx_uint_t *count)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *found;
+    ngx_table_elt_t            *h, *found;
+    ngx_http_ws_header_list_t   list;
 
     *count = 0;
     found = NULL;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_ws_header_list_init(&list, r, "Origin");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
+    while ((h = ngx_http_ws_header_list_next_header(&list)) != NULL) {
+        if (found == NULL) {
+            found = h;
         }
 
-        if (h[i].key.len == sizeof("Origin") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
-                               sizeof("Origin") - 1) == 0)
-        {
-            if (found == NULL) {
-                found = &h[i];
-            }
-
-            (*count)++;
-        }
+        (*count)++;
     }
 
     return found;

@@ -231,35 +231,19 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
 static ngx_uint_t
 ngx_http_ws_status_wants_json(ngx_http_request_t *r)
 {
-    ngx_str_t         value;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t                   value;
+    ngx_table_elt_t            *h;
+    ngx_http_ws_header_list_t   list;
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
         return value.len == 4 && ngx_strncmp(value.data, "json", 4) == 0;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_ws_header_list_init(&list, r, "Accept");
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == 6
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept", 6) == 0
-            && ngx_strlcasestrn(h[i].value.data,
-                                h[i].value.data + h[i].value.len,
-                                (u_char *) "application/json", 16 - 1))
+    while ((h = ngx_http_ws_header_list_next_header(&list)) != NULL) {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             (u_char *) "application/json", 16 - 1))
         {
             return 1;
         }
