@@ -74,35 +74,47 @@ static void ngx_http_ws_redis_exit_process(ngx_cycle_t *cycle);
 
 
 /*
- * KEYS[1] the channel's counter, KEYS[2] its history stream, ARGV[1] the
- * Redis channel, ARGV[2] the message ("<flag><payload>"), ARGV[3] the
- * last number the publishing node saw: a Redis that lost its data
- * (restarted without persistence) continues above it instead of
- * numbering from 1 again. ARGV[4] and ARGV[5], ws_channel_history's
- * number and time in milliseconds (0: no history): the message is also
- * added to the stream, in the same script, so the stream holds exactly
- * the numbers that were published, in order. Entry ids are Redis's own
- * (time-based), so that MINID trims by age; the stream expires a minute
- * after its history time, so an idle channel's stream goes away.
+ * KEYS[1] the channel's counter, ARGV[1] the Redis channel, ARGV[2] the
+ * message ("<flag><payload>"), ARGV[3] the last number the publishing
+ * node saw: a Redis that lost its data (restarted without persistence)
+ * continues above it instead of numbering from 1 again.
  */
-static const char  ngx_http_ws_redis_publish_script[] =
-    "local s = redis.call('INCR', KEYS[1]) "
-    "local floor = tonumber(ARGV[3]) "
-    "if s <= floor then s = floor + 1 redis.call('SET', KEYS[1], s) end "
+#define NGX_HTTP_WS_REDIS_PUBLISH                                            \
+    "local s = redis.call('INCR', KEYS[1]) "                                 \
+    "local floor = tonumber(ARGV[3]) "                                       \
+    "if s <= floor then s = floor + 1 redis.call('SET', KEYS[1], s) end "    \
     "redis.call('PUBLISH', ARGV[1], s .. ' ' .. ARGV[2]) "
-    "local n = tonumber(ARGV[4]) "
-    "if n > 0 then "
-      "local age = tonumber(ARGV[5]) "
-      "local t = redis.call('TIME') "
-      "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
-      "redis.call('XADD', KEYS[2], 'MAXLEN', '~', n, '*', "
-                 "'s', s, 'm', ARGV[2]) "
-      "if now > age then "
-        "redis.call('XTRIM', KEYS[2], 'MINID', '~', "
-                   "string.format('%d', now - age)) "
-      "end "
-      "redis.call('PEXPIRE', KEYS[2], age + 60000) "
+
+static const char  ngx_http_ws_redis_publish_script[] =
+    NGX_HTTP_WS_REDIS_PUBLISH
+    "return s";
+
+
+/*
+ * The same with ws_channel_history, KEYS[2] the channel's history stream,
+ * ARGV[4] and ARGV[5] the history's number and time in milliseconds: the
+ * message is also added to the stream in the same script, so the stream
+ * holds exactly the numbers that were published, in order. Entry ids are
+ * Redis's own (time-based), so that MINID trims by age; the stream expires
+ * a minute after the history time, so an idle channel's stream goes away.
+ * A separate script because every EVAL carries its text: channels without
+ * history do not pay for it. TIME before a write needs effects
+ * replication: Redis 7 always does it, 6.2 only when asked, before any
+ * write.
+ */
+static const char  ngx_http_ws_redis_publish_history_script[] =
+    "redis.replicate_commands() "
+    NGX_HTTP_WS_REDIS_PUBLISH
+    "local t = redis.call('TIME') "
+    "local age = tonumber(ARGV[5]) "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', "
+               "'s', s, 'm', ARGV[2]) "
+    "if now > age then "
+      "redis.call('XTRIM', KEYS[2], 'MINID', '~', "
+                 "string.format('%d', now - age)) "
     "end "
+    "redis.call('PEXPIRE', KEYS[2], age + 60000) "
     "return s";
 
 
@@ -231,6 +243,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     u_char                         *key, *hist, *target, *message;
     u_char                          floor[NGX_INT64_LEN];
     u_char                          hmax[NGX_INT_T_LEN], htime[NGX_INT_T_LEN];
+    int                             argc;
     size_t                          argvlen[10];
     ngx_int_t                       rc;
     const char                     *argv[10];
@@ -297,27 +310,41 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     argvlen[0] = 4;
     argv[1] = ngx_http_ws_redis_publish_script;
     argvlen[1] = sizeof(ngx_http_ws_redis_publish_script) - 1;
-    argv[2] = "2";
+    argv[2] = "1";
     argvlen[2] = 1;
     argv[3] = (const char *) key;
     argvlen[3] = hist - key;
-    argv[4] = (const char *) hist;
-    argvlen[4] = target - hist;
-    argv[5] = (const char *) target;
-    argvlen[5] = message - target;
-    argv[6] = (const char *) message;
-    argvlen[6] = 1 + len;
-    argv[7] = (const char *) floor;
-    argvlen[7] = ngx_sprintf(floor, "%uL", info.seq) - floor;
-    argv[8] = (const char *) hmax;
-    argvlen[8] = ngx_sprintf(hmax, "%ui", wmcf->history_max) - hmax;
-    argv[9] = (const char *) htime;
-    argvlen[9] = ngx_sprintf(htime, "%M", wmcf->history_time) - htime;
+    argv[4] = (const char *) target;
+    argvlen[4] = message - target;
+    argv[5] = (const char *) message;
+    argvlen[5] = 1 + len;
+    argv[6] = (const char *) floor;
+    argvlen[6] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+    argc = 7;
+
+    if (wmcf->history_max) {
+        argv[1] = ngx_http_ws_redis_publish_history_script;
+        argvlen[1] = sizeof(ngx_http_ws_redis_publish_history_script) - 1;
+        argv[2] = "2";
+        argv[4] = (const char *) hist;
+        argvlen[4] = target - hist;
+        argv[5] = (const char *) target;
+        argvlen[5] = message - target;
+        argv[6] = (const char *) message;
+        argvlen[6] = 1 + len;
+        argv[7] = (const char *) floor;
+        argvlen[7] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+        argv[8] = (const char *) hmax;
+        argvlen[8] = ngx_sprintf(hmax, "%ui", wmcf->history_max) - hmax;
+        argv[9] = (const char *) htime;
+        argvlen[9] = ngx_sprintf(htime, "%M", wmcf->history_time) - htime;
+        argc = 10;
+    }
 
     /* hiredis copies the command into its output buffer here */
     rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
                                         ngx_http_ws_redis_publish_reply, pub,
-                                        10, argv, argvlen);
+                                        argc, argv, argvlen);
 
     ngx_free(key);
 
