@@ -9,6 +9,7 @@ use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 plan(skip_all => 'redis-server is not installed')
@@ -155,6 +156,41 @@ post('a', 'room:feed', 'f4');
 is(read_until($feed, qr/^4:/), '4:f4', 'then live');
 
 $_->disconnect for $ws, $ws2, $wj, $wt, $feed;
+
+# ---------------------------------------------------------------- #
+# Resuming while messages are being published: whatever the timing of
+# Redis's answer against the live messages, every number comes exactly
+# once, in order, as a message or inside a gap
+# ---------------------------------------------------------------- #
+
+my $pid = fork // die "fork: $!";
+if ($pid == 0) {
+    post('a', 'room:r', "r$_") for 1 .. 20;
+    POSIX::_exit(0);    # no END blocks or destructors: they are the parent's
+}
+wait_for(sub { ($redis->cli('GET', 'ngx_ws:seq:room:r') || 0) >= 8 }, 10);
+my $wr = resume('b', 'room:r', 0);
+my ($next, $fine, @seen) = (1, 1);
+while ($next <= 20) {
+    my $m = eval { $wr->read_message(10) } or do { $fine = 0; push @seen, 'nothing'; last };
+    my $o = eval { decode_json($m->{payload}) } // {};
+    next if ($o->{op} // '') eq 'ack';
+    if (($o->{op} // '') eq 'gap' && $o->{from} == $next && $o->{to} >= $next) {
+        push @seen, "gap $o->{from}-$o->{to}";
+        $next = $o->{to} + 1;
+    } elsif (($o->{op} // '') eq 'message' && $o->{seq} == $next && $o->{data} eq "r$next") {
+        push @seen, $next++;
+    } else {
+        push @seen, $m->{payload};
+        $fine = 0;
+        last;
+    }
+}
+waitpid $pid, 0;
+ok($fine && $next == 21, 'resume during a burst: 1..20 each once, in order, messages or gaps')
+    or diag("@seen");
+note("seen: @seen");
+$wr->disconnect;
 
 # ---------------------------------------------------------------- #
 # Redis hung at resume: the reply times out (timeout=1s)
