@@ -123,6 +123,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
             }
 
             sub->since = 0;
+            sub->resuming = 0;
             name = &sub->name;
 
             if (ngx_http_complex_value(r, &cv[i], name) != NGX_OK) {
@@ -302,6 +303,7 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     sub->name.data = p;
     sub->name.len = name->len;
     sub->heap = copy ? 1 : 0;
+    sub->resuming = 0;
 
     if (ngx_http_ws_zone_subscribe(wmcf->zone, name, 1, &sub->since)
         != NGX_OK)
@@ -332,6 +334,78 @@ failed:
     (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
                                      (const char *) name->data, name->len);
     return NGX_ERROR;
+}
+
+
+static ngx_http_ws_subscription_t *
+ngx_http_ws_channels_find(ngx_http_ws_session_t *ws, ngx_str_t *name)
+{
+    ngx_uint_t                   i;
+    ngx_http_ws_subscription_t  *sub;
+
+    if (ws->subscriptions == NULL || ngx_http_ws_router == NULL) {
+        return NULL;
+    }
+
+    sub = ws->subscriptions->elts;
+
+    for (i = 0; i < ws->subscriptions->nelts; i++) {
+        if (sub[i].name.len == name->len
+            && ngx_memcmp(sub[i].name.data, name->data, name->len) == 0)
+        {
+            return &sub[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * While a replay waits for Redis, live messages of the channel must not
+ * overtake it: the router skips them all (they stay in the zone's ring,
+ * which the replay reads when Redis has answered). The token tells the
+ * answer whether it is still for this subscription: the client may have
+ * unsubscribed, or unsubscribed and subscribed again, meanwhile.
+ */
+ngx_int_t
+ngx_http_ws_channels_hold(ngx_http_ws_session_t *ws, ngx_str_t *name,
+    ngx_uint_t token)
+{
+    ngx_http_ws_subscription_t  *sub;
+
+    sub = ngx_http_ws_channels_find(ws, name);
+    if (sub == NULL) {
+        return NGX_DECLINED;
+    }
+
+    sub->resuming = token;
+
+    (void) wscore_router_set_since(ngx_http_ws_router, ws,
+                                   (const char *) name->data, name->len,
+                                   (uint64_t) -1);
+    return NGX_OK;
+}
+
+
+/* The replay is done up to "since": later messages come live. */
+ngx_int_t
+ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws, ngx_str_t *name,
+    ngx_uint_t token, uint64_t since)
+{
+    ngx_http_ws_subscription_t  *sub;
+
+    sub = ngx_http_ws_channels_find(ws, name);
+    if (sub == NULL || sub->resuming != token) {
+        return NGX_DECLINED;
+    }
+
+    sub->resuming = 0;
+
+    (void) wscore_router_set_since(ngx_http_ws_router, ws,
+                                   (const char *) name->data, name->len,
+                                   since);
+    return NGX_OK;
 }
 
 

@@ -11,19 +11,53 @@
  *
  *   {"op":"gap","channel":"room:a","from":18,"to":41}
  *
- * A cross-node channel's history is each node's own, filled by the node's
- * Redis subscription; messages the node missed while Redis was away are
- * holes in it, reported as gaps like the rest.
+ * A cross-node channel's history is also kept in Redis, in a stream the
+ * publish script appends to (ngx_http_ws_redis.c): a node that was not
+ * running, or cut off, when messages were published still has them for
+ * its clients. Resuming such a channel asks Redis, without waiting: the
+ * subscription is held back (live messages skipped, they stay in the
+ * zone's ring) until the answer, which is merged with the ring (the
+ * ring's copy preferred), holes reported as gaps, and then the
+ * subscription goes live after the last number replayed. If Redis is
+ * down or does not answer in time, the ring alone is replayed, as for a
+ * channel of this node.
  */
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis.h"
 
 
+typedef struct {
+    ngx_connection_t            *connection;
+    ngx_atomic_uint_t            number;
+    ngx_http_ws_session_t       *ws;
+    ngx_uint_t                   token;
+    uint64_t                     last_seq;
+    uint64_t                     since;
+    ngx_str_t                    channel;
+    u_char                       name[1];
+} ngx_http_ws_history_fetch_t;
+
+
+static ngx_int_t ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since);
+static void ngx_http_ws_history_fetched(void *data, ngx_uint_t ok,
+    uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries);
+static uint64_t ngx_http_ws_history_merge(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since,
+    ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries);
 static void ngx_http_ws_history_gap(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, uint64_t from, uint64_t to);
 static void ngx_http_ws_history_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_msg_t *msg);
+static void ngx_http_ws_history_send_entry(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, ngx_http_ws_redis_entry_t *e);
+
+
+/* Redis unavailable for history: logged once until it works again. */
+static ngx_uint_t  ngx_http_ws_history_redis_failed;
+static ngx_uint_t  ngx_http_ws_history_tokens;
 
 
 /* ws_channel_history number time; */
@@ -107,15 +141,174 @@ void
 ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     uint64_t last_seq, uint64_t since)
 {
-    uint64_t                  expected;
-    ngx_uint_t                i, n, count;
-    ngx_http_ws_msg_t       **msgs;
-    ngx_http_ws_zone_ctx_t   *ctx;
     ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+
+    /*
+     * A cross-node channel: this node's number may be behind Redis's (the
+     * node started late, or was cut off), so Redis is asked even when the
+     * ring seems to cover everything.
+     */
+    if (wmcf->history_max
+        && ngx_http_ws_redis_channel(ws->request, channel)
+        && ngx_http_ws_history_fetch(ws, channel, last_seq, since) == NGX_OK)
+    {
+        return;
+    }
 
     if (last_seq >= since) {
         return;
     }
+
+    (void) ngx_http_ws_history_merge(ws, channel, last_seq, since, NULL, 0);
+}
+
+
+static ngx_int_t
+ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
+    uint64_t last_seq, uint64_t since)
+{
+    ngx_http_ws_main_conf_t      *wmcf;
+    ngx_http_ws_history_fetch_t  *f;
+
+    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+
+    f = ngx_alloc(offsetof(ngx_http_ws_history_fetch_t, name) + channel->len,
+                  ws->connection->log);
+    if (f == NULL) {
+        return NGX_ERROR;
+    }
+
+    f->connection = ws->connection;
+    f->number = ws->connection->number;
+    f->ws = ws;
+    f->token = ++ngx_http_ws_history_tokens;
+    f->last_seq = last_seq;
+    f->since = since;
+    f->channel.data = f->name;
+    f->channel.len = channel->len;
+    ngx_memcpy(f->name, channel->data, channel->len);
+
+    if (f->token == 0) {
+        f->token = ++ngx_http_ws_history_tokens;
+    }
+
+    if (ngx_http_ws_channels_hold(ws, channel, f->token) != NGX_OK) {
+        ngx_free(f);
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ws_redis_history(ws->request, channel, last_seq,
+                                  wmcf->history_max,
+                                  ngx_http_ws_history_fetched, f)
+        != NGX_OK)
+    {
+        if (!ngx_http_ws_history_redis_failed) {
+            ngx_http_ws_history_redis_failed = 1;
+            ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                          "ws: redis is down, resuming \"%V\" from this "
+                          "node's history only: what it lacks is reported "
+                          "as gaps", channel);
+        }
+
+        (void) ngx_http_ws_channels_go_live(ws, channel, f->token, since);
+        ngx_free(f);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ws->connection->log, 0,
+                   "ws: resuming \"%V\" after %uL: asking redis",
+                   channel, last_seq);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_history_fetched(void *data, ngx_uint_t ok, uint64_t top,
+    ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries)
+{
+    ngx_http_ws_history_fetch_t  *f = data;
+
+    uint64_t                     upto;
+    ngx_http_ws_session_t       *ws;
+    ngx_http_ws_main_conf_t     *wmcf;
+    ngx_http_ws_channel_info_t   info;
+
+    /* the client may have gone while Redis answered */
+    if (f->connection->fd == (ngx_socket_t) -1
+        || f->connection->number != f->number)
+    {
+        ngx_free(f);
+        return;
+    }
+
+    ws = f->ws;
+
+    if (!ok) {
+        if (!ngx_http_ws_history_redis_failed) {
+            ngx_http_ws_history_redis_failed = 1;
+            ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
+                          "ws: redis did not answer a history read of "
+                          "\"%V\": resuming from this node's history "
+                          "only, what it lacks is reported as gaps",
+                          &f->channel);
+        }
+
+        top = 0;
+        nentries = 0;
+
+    } else {
+        ngx_http_ws_history_redis_failed = 0;
+    }
+
+    /* what this node has now: live messages skipped meanwhile included */
+    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+
+    upto = f->since;
+
+    if (ngx_http_ws_zone_channel_info(wmcf->zone, &f->channel, &info)
+        == NGX_OK && info.seq > upto)
+    {
+        upto = info.seq;
+    }
+
+    if (top > upto) {
+        upto = top;
+    }
+
+    /* still subscribed, and not subscribed again meanwhile? */
+    if (ngx_http_ws_channels_go_live(ws, &f->channel, f->token, upto)
+        != NGX_OK)
+    {
+        ngx_free(f);
+        return;
+    }
+
+    if (f->last_seq < upto) {
+        (void) ngx_http_ws_history_merge(ws, &f->channel, f->last_seq, upto,
+                                         entries, nentries);
+    }
+
+    ngx_free(f);
+}
+
+
+/*
+ * Sends numbers (last_seq, upto] from the ring and, for what it lacks,
+ * from Redis's entries (oldest first), and gaps for what neither has.
+ */
+static uint64_t
+ngx_http_ws_history_merge(ngx_http_ws_session_t *ws, ngx_str_t *channel,
+    uint64_t last_seq, uint64_t upto, ngx_http_ws_redis_entry_t *entries,
+    ngx_uint_t nentries)
+{
+    uint64_t                  expected, seq;
+    ngx_uint_t                i, j, n, count;
+    ngx_http_ws_msg_t       **msgs;
+    ngx_http_ws_zone_ctx_t   *ctx;
+    ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
     ctx = wmcf->zone->data;
@@ -133,28 +326,55 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     }
 
     if (n) {
-        count = ngx_http_ws_zone_history(wmcf->zone, channel, last_seq, since,
+        count = ngx_http_ws_zone_history(wmcf->zone, channel, last_seq, upto,
                                          msgs, n);
     }
 
     expected = last_seq + 1;
+    i = 0;
+    j = 0;
 
-    for (i = 0; i < count; i++) {
-        if (msgs[i]->seq > expected) {
-            ngx_http_ws_history_gap(ws, channel, expected, msgs[i]->seq - 1);
+    while (i < count || j < nentries) {
+
+        if (j < nentries
+            && (entries[j].seq < expected || entries[j].seq > upto))
+        {
+            j++;
+            continue;
         }
 
-        ngx_http_ws_history_send(ws, msgs[i]);
-        expected = msgs[i]->seq + 1;
+        if (i < count && (j == nentries || msgs[i]->seq <= entries[j].seq)) {
+            seq = msgs[i]->seq;
+
+            if (seq > expected) {
+                ngx_http_ws_history_gap(ws, channel, expected, seq - 1);
+            }
+
+            ngx_http_ws_history_send(ws, msgs[i]);
+            i++;
+
+        } else {
+            seq = entries[j].seq;
+
+            if (seq > expected) {
+                ngx_http_ws_history_gap(ws, channel, expected, seq - 1);
+            }
+
+            ngx_http_ws_history_send_entry(ws, channel, &entries[j]);
+            j++;
+        }
+
+        expected = seq + 1;
     }
 
-    if (expected <= since) {
-        ngx_http_ws_history_gap(ws, channel, expected, since);
+    if (expected <= upto) {
+        ngx_http_ws_history_gap(ws, channel, expected, upto);
     }
 
-    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, ws->connection->log, 0,
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, ws->connection->log, 0,
                    "ws: resumed \"%V\" after %uL: %ui kept messages, "
-                   "up to %uL", channel, last_seq, count, since);
+                   "%ui from redis, up to %uL", channel, last_seq, count,
+                   nentries, upto);
 
     if (count) {
         ngx_http_ws_zone_release(wmcf->zone, msgs, count);
@@ -163,9 +383,47 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     if (msgs) {
         ngx_free(msgs);
     }
+
+    return expected;
 }
 
 
+/* A message from Redis, in the same envelope as a live one. */
+static void
+ngx_http_ws_history_send_entry(ngx_http_ws_session_t *ws, ngx_str_t *channel,
+    ngx_http_ws_redis_entry_t *e)
+{
+    ngx_http_ws_msg_t    *msg;
+    ngx_http_ws_frame_t  *frame;
+
+    if (e->opcode != WSCORE_OP_TEXT) {
+        frame = ngx_http_ws_frame_create(ws->connection->log, e->opcode,
+                                         e->data, e->len);
+
+    } else {
+        msg = ngx_alloc(offsetof(ngx_http_ws_msg_t, data) + channel->len
+                        + e->len, ws->connection->log);
+        if (msg == NULL) {
+            return;
+        }
+
+        msg->seq = e->seq;
+        msg->opcode = (u_char) e->opcode;
+        msg->json = (u_char) e->json;
+        msg->channel_len = (u_short) channel->len;
+        msg->len = e->len;
+        ngx_memcpy(ngx_cpymem(msg->data, channel->data, channel->len),
+                   e->data, e->len);
+
+        frame = ngx_http_ws_channels_envelope(msg);
+        ngx_free(msg);
+    }
+
+    if (frame) {
+        (void) ngx_http_ws_session_push(ws, frame, NULL);
+        ngx_http_ws_frame_release(frame);
+    }
+}
 static void
 ngx_http_ws_history_send(ngx_http_ws_session_t *ws, ngx_http_ws_msg_t *msg)
 {

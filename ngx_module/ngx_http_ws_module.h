@@ -122,6 +122,7 @@ struct ngx_http_ws_out_s {
 typedef struct {
     ngx_str_t                  name;
     uint64_t                   since;
+    ngx_uint_t                 resuming;         /* a Redis replay's token */
     unsigned                   heap:1;           /* name from ngx_alloc */
 } ngx_http_ws_subscription_t;
 
@@ -241,6 +242,12 @@ void ngx_http_ws_history_resume(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, uint64_t since);
 void ngx_http_ws_history_replay(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, uint64_t last_seq, uint64_t since);
+
+/* ngx_http_ws_channels.c: a subscription held back during a replay */
+ngx_int_t ngx_http_ws_channels_hold(ngx_http_ws_session_t *ws,
+    ngx_str_t *name, ngx_uint_t token);
+ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
+    ngx_str_t *name, ngx_uint_t token, uint64_t since);
 
 /* ngx_http_ws_control.c */
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,

@@ -38,6 +38,7 @@ typedef struct {
     ngx_str_t                    seq_prefix;    /* prefix "seq:" */
     ngx_str_t                    msg_prefix;    /* prefix "msg:" */
     ngx_str_t                    msg_pattern;   /* prefix "msg:*" */
+    ngx_str_t                    hist_prefix;   /* prefix "hist:" */
 } ngx_http_ws_redis_main_conf_t;
 
 
@@ -47,8 +48,18 @@ typedef struct {
 } ngx_http_ws_redis_publish_t;
 
 
+typedef struct {
+    ngx_http_ws_redis_history_pt  done;
+    void                         *data;
+} ngx_http_ws_redis_fetch_t;
+
+
 static void ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
     void *privdata);
+static void ngx_http_ws_redis_history_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static ngx_uint_t ngx_http_ws_redis_history_entry(redisReply *e,
+    ngx_http_ws_redis_entry_t *entry);
 static void ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_message(redisAsyncContext *ac, void *r,
     void *privdata);
@@ -68,12 +79,58 @@ static void ngx_http_ws_redis_exit_process(ngx_cycle_t *cycle);
  * node saw: a Redis that lost its data (restarted without persistence)
  * continues above it instead of numbering from 1 again.
  */
-static const char  ngx_http_ws_redis_publish_script[] =
-    "local s = redis.call('INCR', KEYS[1]) "
-    "local floor = tonumber(ARGV[3]) "
-    "if s <= floor then s = floor + 1 redis.call('SET', KEYS[1], s) end "
+#define NGX_HTTP_WS_REDIS_PUBLISH                                            \
+    "local s = redis.call('INCR', KEYS[1]) "                                 \
+    "local floor = tonumber(ARGV[3]) "                                       \
+    "if s <= floor then s = floor + 1 redis.call('SET', KEYS[1], s) end "    \
     "redis.call('PUBLISH', ARGV[1], s .. ' ' .. ARGV[2]) "
+
+static const char  ngx_http_ws_redis_publish_script[] =
+    NGX_HTTP_WS_REDIS_PUBLISH
     "return s";
+
+
+/*
+ * The same with ws_channel_history, KEYS[2] the channel's history stream,
+ * ARGV[4] and ARGV[5] the history's number and time in milliseconds: the
+ * message is also added to the stream in the same script, so the stream
+ * holds exactly the numbers that were published, in order. Entry ids are
+ * Redis's own (time-based), so that MINID trims by age; the stream expires
+ * a minute after the history time, so an idle channel's stream goes away.
+ * A separate script because every EVAL carries its text: channels without
+ * history do not pay for it. TIME before a write needs effects
+ * replication: Redis 7 always does it, 6.2 only when asked, before any
+ * write.
+ */
+static const char  ngx_http_ws_redis_publish_history_script[] =
+    "redis.replicate_commands() "
+    NGX_HTTP_WS_REDIS_PUBLISH
+    "local t = redis.call('TIME') "
+    "local age = tonumber(ARGV[5]) "
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) "
+    "redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', "
+               "'s', s, 'm', ARGV[2]) "
+    "if now > age then "
+      "redis.call('XTRIM', KEYS[2], 'MINID', '~', "
+                 "string.format('%d', now - age)) "
+    "end "
+    "redis.call('PEXPIRE', KEYS[2], age + 60000) "
+    "return s";
+
+
+/*
+ * KEYS[1] the channel's counter, KEYS[2] its history stream, ARGV[1] the
+ * client's last number, ARGV[2] ws_channel_history's number. Returns the
+ * channel's last number and the entries after the client's, newest
+ * first: the stream holds consecutive numbers, so they are the last
+ * (top - last) entries at most, and no more than the history keeps.
+ */
+static const char  ngx_http_ws_redis_history_script[] =
+    "local top = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "local n = top - tonumber(ARGV[1]) "
+    "if n > tonumber(ARGV[2]) then n = tonumber(ARGV[2]) end "
+    "if n <= 0 then return {top} end "
+    "return {top, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', n)}";
 
 
 static ngx_command_t  ngx_http_ws_redis_commands[] = {
@@ -183,11 +240,13 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
     ngx_http_ws_redis_done_pt done, void *done_data)
 {
-    u_char                         *key, *target, *message;
+    u_char                         *key, *hist, *target, *message;
     u_char                          floor[NGX_INT64_LEN];
-    size_t                          argvlen[7];
+    u_char                          hmax[NGX_INT_T_LEN], htime[NGX_INT_T_LEN];
+    int                             argc;
+    size_t                          argvlen[10];
     ngx_int_t                       rc;
-    const char                     *argv[7];
+    const char                     *argv[10];
     ngx_http_ws_redis_publish_t    *pub;
     ngx_http_ws_main_conf_t        *wmcf;
     ngx_http_ws_channel_info_t      info;
@@ -213,14 +272,18 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
      * and would grow with every message it publishes.
      */
     key = ngx_alloc(rmcf->seq_prefix.len + channel->len
+                    + rmcf->hist_prefix.len + channel->len
                     + rmcf->msg_prefix.len + channel->len + 1 + len,
                     r->connection->log);
     if (key == NULL) {
         return NGX_ERROR;
     }
 
-    target = ngx_cpymem(ngx_cpymem(key, rmcf->seq_prefix.data,
-                                   rmcf->seq_prefix.len),
+    hist = ngx_cpymem(ngx_cpymem(key, rmcf->seq_prefix.data,
+                                 rmcf->seq_prefix.len),
+                      channel->data, channel->len);
+    target = ngx_cpymem(ngx_cpymem(hist, rmcf->hist_prefix.data,
+                                   rmcf->hist_prefix.len),
                         channel->data, channel->len);
     message = ngx_cpymem(ngx_cpymem(target, rmcf->msg_prefix.data,
                                     rmcf->msg_prefix.len),
@@ -250,18 +313,38 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     argv[2] = "1";
     argvlen[2] = 1;
     argv[3] = (const char *) key;
-    argvlen[3] = target - key;
+    argvlen[3] = hist - key;
     argv[4] = (const char *) target;
     argvlen[4] = message - target;
     argv[5] = (const char *) message;
     argvlen[5] = 1 + len;
     argv[6] = (const char *) floor;
     argvlen[6] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+    argc = 7;
+
+    if (wmcf->history_max) {
+        argv[1] = ngx_http_ws_redis_publish_history_script;
+        argvlen[1] = sizeof(ngx_http_ws_redis_publish_history_script) - 1;
+        argv[2] = "2";
+        argv[4] = (const char *) hist;
+        argvlen[4] = target - hist;
+        argv[5] = (const char *) target;
+        argvlen[5] = message - target;
+        argv[6] = (const char *) message;
+        argvlen[6] = 1 + len;
+        argv[7] = (const char *) floor;
+        argvlen[7] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+        argv[8] = (const char *) hmax;
+        argvlen[8] = ngx_sprintf(hmax, "%ui", wmcf->history_max) - hmax;
+        argv[9] = (const char *) htime;
+        argvlen[9] = ngx_sprintf(htime, "%M", wmcf->history_time) - htime;
+        argc = 10;
+    }
 
     /* hiredis copies the command into its output buffer here */
     rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
                                         ngx_http_ws_redis_publish_reply, pub,
-                                        7, argv, argvlen);
+                                        argc, argv, argvlen);
 
     ngx_free(key);
 
@@ -302,6 +385,200 @@ ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
         pub->done(pub->data, seq);
         ngx_free(pub);
     }
+}
+
+
+/*
+ * Asks Redis for a cross-node channel's history after last_seq, at most
+ * "max" entries. done() runs once, later (ok 0 if Redis failed or timed
+ * out). NGX_ERROR now when Redis is down or saturated.
+ */
+ngx_int_t
+ngx_http_ws_redis_history(ngx_http_request_t *r, ngx_str_t *channel,
+    uint64_t last_seq, ngx_uint_t max, ngx_http_ws_redis_history_pt done,
+    void *data)
+{
+    u_char                         *key, *hist, *end;
+    u_char                          last[NGX_INT64_LEN], count[NGX_INT_T_LEN];
+    size_t                          argvlen[7];
+    ngx_int_t                       rc;
+    const char                     *argv[7];
+    ngx_http_ws_redis_fetch_t      *fetch;
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+
+    if (!ngx_http_ws_redis_publisher.connected) {
+        return NGX_ERROR;
+    }
+
+    key = ngx_alloc(rmcf->seq_prefix.len + rmcf->hist_prefix.len
+                    + 2 * channel->len, r->connection->log);
+    fetch = ngx_alloc(sizeof(ngx_http_ws_redis_fetch_t), r->connection->log);
+
+    if (key == NULL || fetch == NULL) {
+        ngx_free(key);
+        ngx_free(fetch);
+        return NGX_ERROR;
+    }
+
+    fetch->done = done;
+    fetch->data = data;
+
+    hist = ngx_cpymem(ngx_cpymem(key, rmcf->seq_prefix.data,
+                                 rmcf->seq_prefix.len),
+                      channel->data, channel->len);
+    end = ngx_cpymem(ngx_cpymem(hist, rmcf->hist_prefix.data,
+                                rmcf->hist_prefix.len),
+                     channel->data, channel->len);
+
+    argv[0] = "EVAL";
+    argvlen[0] = 4;
+    argv[1] = ngx_http_ws_redis_history_script;
+    argvlen[1] = sizeof(ngx_http_ws_redis_history_script) - 1;
+    argv[2] = "2";
+    argvlen[2] = 1;
+    argv[3] = (const char *) key;
+    argvlen[3] = hist - key;
+    argv[4] = (const char *) hist;
+    argvlen[4] = end - hist;
+    argv[5] = (const char *) last;
+    argvlen[5] = ngx_sprintf(last, "%uL", last_seq) - last;
+    argv[6] = (const char *) count;
+    argvlen[6] = ngx_sprintf(count, "%ui", max) - count;
+
+    rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
+                                        ngx_http_ws_redis_history_reply,
+                                        fetch, 7, argv, argvlen);
+
+    ngx_free(key);
+
+    if (rc != NGX_OK) {
+        ngx_free(fetch);
+    }
+
+    return rc;
+}
+
+
+/* {top} or {top, {{id, {"s", seq, "m", "<flag><payload>"}}, ...}} */
+static void
+ngx_http_ws_redis_history_reply(redisAsyncContext *ac, void *r,
+    void *privdata)
+{
+    redisReply                 *reply = r;
+    ngx_http_ws_redis_fetch_t  *fetch = privdata;
+
+    size_t                      i, n;
+    uint64_t                    top;
+    redisReply                 *list;
+    ngx_http_ws_redis_link_t   *link;
+    ngx_http_ws_redis_entry_t  *entries;
+
+    link = ac->ev.data;
+
+    ngx_http_ws_redis_link_replied(link);
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+        || reply->elements < 1
+        || reply->element[0]->type != REDIS_REPLY_INTEGER
+        || reply->element[0]->integer < 0)
+    {
+        if (reply && reply->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                          "ws: redis %V refused a history read: %*s",
+                          &link->server->name, (size_t) reply->len,
+                          reply->str);
+        }
+
+        fetch->done(fetch->data, 0, 0, NULL, 0);
+        ngx_free(fetch);
+        return;
+    }
+
+    top = (uint64_t) reply->element[0]->integer;
+    entries = NULL;
+    n = 0;
+
+    if (reply->elements > 1 && reply->element[1]->type == REDIS_REPLY_ARRAY
+        && reply->element[1]->elements)
+    {
+        list = reply->element[1];
+
+        entries = ngx_alloc(list->elements
+                            * sizeof(ngx_http_ws_redis_entry_t), link->log);
+        if (entries == NULL) {
+            fetch->done(fetch->data, 0, 0, NULL, 0);
+            ngx_free(fetch);
+            return;
+        }
+
+        /* newest first from XREVRANGE: handed over oldest first */
+        for (i = list->elements; i > 0; i--) {
+            if (ngx_http_ws_redis_history_entry(list->element[i - 1],
+                                                &entries[n]))
+            {
+                n++;
+            }
+        }
+    }
+
+    fetch->done(fetch->data, 1, top, entries, n);
+
+    if (entries) {
+        ngx_free(entries);
+    }
+
+    ngx_free(fetch);
+}
+
+
+static ngx_uint_t
+ngx_http_ws_redis_history_entry(redisReply *e,
+    ngx_http_ws_redis_entry_t *entry)
+{
+    u_char      *p, *last;
+    size_t       i;
+    redisReply  *fields, *f, *v;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2
+        || e->element[1]->type != REDIS_REPLY_ARRAY)
+    {
+        return 0;
+    }
+
+    fields = e->element[1];
+    entry->seq = 0;
+    entry->data = NULL;
+
+    for (i = 0; i + 1 < fields->elements; i += 2) {
+        f = fields->element[i];
+        v = fields->element[i + 1];
+
+        if (f->type != REDIS_REPLY_STRING || f->len != 1
+            || v->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        if (f->str[0] == 's') {
+            p = (u_char *) v->str;
+            last = p + v->len;
+
+            while (p < last && *p >= '0' && *p <= '9') {
+                entry->seq = entry->seq * 10 + (*p++ - '0');
+            }
+
+        } else if (f->str[0] == 'm' && v->len >= 1) {
+            entry->json = (v->str[0] == 'j');
+            entry->opcode = (v->str[0] == 'b') ? WSCORE_OP_BINARY
+                                               : WSCORE_OP_TEXT;
+            entry->data = (u_char *) v->str + 1;
+            entry->len = v->len - 1;
+        }
+    }
+
+    return entry->seq && entry->data;
 }
 
 
@@ -574,9 +851,11 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rmcf->msg_prefix.data = ngx_pnalloc(cf->pool, rmcf->msg_prefix.len);
     rmcf->msg_pattern.len = rmcf->prefix.len + 5;
     rmcf->msg_pattern.data = ngx_pnalloc(cf->pool, rmcf->msg_pattern.len + 1);
+    rmcf->hist_prefix.len = rmcf->prefix.len + 5;
+    rmcf->hist_prefix.data = ngx_pnalloc(cf->pool, rmcf->hist_prefix.len);
 
     if (rmcf->seq_prefix.data == NULL || rmcf->msg_prefix.data == NULL
-        || rmcf->msg_pattern.data == NULL)
+        || rmcf->msg_pattern.data == NULL || rmcf->hist_prefix.data == NULL)
     {
         return NGX_CONF_ERROR;
     }
@@ -584,6 +863,7 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_sprintf(rmcf->seq_prefix.data, "%Vseq:", &rmcf->prefix);
     ngx_sprintf(rmcf->msg_prefix.data, "%Vmsg:", &rmcf->prefix);
     ngx_sprintf(rmcf->msg_pattern.data, "%Vmsg:*%Z", &rmcf->prefix);
+    ngx_sprintf(rmcf->hist_prefix.data, "%Vhist:", &rmcf->prefix);
 
     rmcf->server = srv;
 

@@ -110,6 +110,23 @@ ngx_int_t ngx_http_ws_redis_publish(ngx_http_request_t *r,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_redis_done_pt done, void *done_data);
 
+/* A message of a channel's history in Redis, valid during the callback. */
+typedef struct {
+    uint64_t                   seq;
+    ngx_uint_t                 opcode;
+    ngx_uint_t                 json;
+    u_char                    *data;
+    size_t                     len;
+} ngx_http_ws_redis_entry_t;
+
+/* ok 0: Redis failed or did not answer in time; entries oldest first. */
+typedef void (*ngx_http_ws_redis_history_pt)(void *data, ngx_uint_t ok,
+    uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t n);
+
+ngx_int_t ngx_http_ws_redis_history(ngx_http_request_t *r,
+    ngx_str_t *channel, uint64_t last_seq, ngx_uint_t max,
+    ngx_http_ws_redis_history_pt done, void *data);
+
 /* For readiness checks: ws_redis is set, and this worker can publish to
  * Redis right now. */
 ngx_int_t ngx_http_ws_redis_configured(void);
