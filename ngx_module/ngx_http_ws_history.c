@@ -78,7 +78,9 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     ngx_int_t  n;
     ngx_str_t  arg;
 
+    /* channels are joined before the request is freed, or with it kept */
     if (ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON
+        || ws->request == NULL
         || ngx_http_arg(ws->request, (u_char *) "last_seq", 8, &arg)
            != NGX_OK)
     {
@@ -117,7 +119,7 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
         return;
     }
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
     ctx = wmcf->zone->data;
 
     n = ctx->history_max;

@@ -150,13 +150,13 @@ ngx_http_ws_redis_connected(void)
 
 
 ngx_int_t
-ngx_http_ws_redis_channel(ngx_http_request_t *r, ngx_str_t *channel)
+ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel)
 {
     ngx_str_t                      *pattern;
     ngx_uint_t                      i;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+    rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
     if (rmcf->channels == NULL || ngx_http_ws_channel_is_direct(channel)) {
         return 0;
@@ -179,9 +179,9 @@ ngx_http_ws_redis_channel(ngx_http_request_t *r, ngx_str_t *channel)
 
 
 ngx_int_t
-ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
-    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
-    ngx_http_ws_redis_done_pt done, void *done_data)
+ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_redis_done_pt done, void *done_data)
 {
     u_char                         *key, *target, *message;
     u_char                          floor[NGX_INT64_LEN];
@@ -193,8 +193,8 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_http_ws_channel_info_t      info;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
+    wmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_module);
 
     if (!ngx_http_ws_redis_publisher.connected) {
         ngx_http_ws_metric_inc(redis_refused);
@@ -214,7 +214,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
      */
     key = ngx_alloc(rmcf->seq_prefix.len + channel->len
                     + rmcf->msg_prefix.len + channel->len + 1 + len,
-                    r->connection->log);
+                    log);
     if (key == NULL) {
         return NGX_ERROR;
     }
@@ -233,7 +233,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
 
     if (done) {
         pub = ngx_alloc(sizeof(ngx_http_ws_redis_publish_t),
-                        r->connection->log);
+                        log);
         if (pub == NULL) {
             ngx_free(key);
             return NGX_ERROR;

@@ -96,8 +96,7 @@ void ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link);
 /* ngx_http_ws_redis.c */
 
 /* 1 if the location's channel is delivered through Redis. */
-ngx_int_t ngx_http_ws_redis_channel(ngx_http_request_t *r,
-    ngx_str_t *channel);
+ngx_int_t ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel);
 
 /*
  * Publishes to a cross-node channel. done(data, seq) runs once, later:
@@ -106,7 +105,7 @@ ngx_int_t ngx_http_ws_redis_channel(ngx_http_request_t *r,
  */
 typedef void (*ngx_http_ws_redis_done_pt)(void *data, uint64_t seq);
 
-ngx_int_t ngx_http_ws_redis_publish(ngx_http_request_t *r,
+ngx_int_t ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_redis_done_pt done, void *done_data);
 
