@@ -80,7 +80,7 @@ ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return 0;
@@ -106,22 +106,20 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
     ngx_log_t                    *log;
     ngx_pool_t                   *pool;
     wscore_str_t                  id;
-    ngx_http_request_t           *r;
     wscore_ctl_request_t          req;
     ngx_http_ws_jwt_result_t      res;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    r = ws->request;
     log = ws->connection->log;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return NGX_OK;
     }
 
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     id.data = NULL;
     id.len = 0;
@@ -302,9 +300,10 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
 
     r = ws->request;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
+    /* with a token the request is kept: r is there past this */
     if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
         || ctx->jwt.user.len == 0)
     {
@@ -349,16 +348,14 @@ ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
     ngx_int_t                     rc;
     ngx_log_t                    *log;
     ngx_pool_t                   *pool;
-    ngx_http_request_t           *r;
     ngx_http_ws_jwt_result_t      res;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    r = ws->request;
     log = ws->connection->log;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
         *error = "this endpoint does not use tokens";
@@ -464,14 +461,13 @@ ngx_http_ws_auth_expired(void *session)
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
 
     if (ws->finalized) {
         return;
     }
 
-    wsscf = ngx_http_get_module_loc_conf(ws->request,
-                                         ngx_http_ws_security_module);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx->auth_pending) {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,

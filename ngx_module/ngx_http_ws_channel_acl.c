@@ -16,23 +16,24 @@
 #include "ngx_http_ws_security.h"
 
 
-static ngx_int_t ngx_http_ws_channel_acl_match(ngx_http_request_t *r,
+static ngx_int_t ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
     ngx_str_t *name);
 
 
 /* NGX_OK, or NGX_DECLINED (logged and counted). */
 ngx_int_t
-ngx_http_ws_security_channel_allowed(ngx_http_request_t *r, ngx_str_t *name)
+ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
+    ngx_str_t *name)
 {
-    if (ngx_http_ws_channel_acl_match(r, name) == NGX_OK) {
+    if (ngx_http_ws_channel_acl_match(ws, name) == NGX_OK) {
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+    ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                   "ws: channel \"%V\" not allowed by the token's claim",
                   name);
 
-    ngx_http_ws_security_acl_count(r);
+    ngx_http_ws_security_acl_count(ws);
 
     return NGX_DECLINED;
 }
@@ -40,11 +41,13 @@ ngx_http_ws_security_channel_allowed(ngx_http_request_t *r, ngx_str_t *name)
 
 /* A refusal by any channel rule, for $ws_acl_denied. */
 void
-ngx_http_ws_security_acl_count(ngx_http_request_t *r)
+ngx_http_ws_security_acl_count(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_ctx(r);
+    /* before the 101 the counter may be the first use of the state */
+    ctx = ws->request ? ngx_http_ws_security_ctx(ws->request)
+                      : ws->security_ctx;
 
     if (ctx) {
         ctx->acl_denied++;
@@ -64,7 +67,7 @@ ngx_http_ws_security_channels_check(ngx_http_request_t *r,
         sub = ws->subscriptions->elts;
 
         for (i = 0; i < ws->subscriptions->nelts; i++) {
-            if (ngx_http_ws_security_channel_allowed(r, &sub[i].name)
+            if (ngx_http_ws_security_channel_allowed(ws, &sub[i].name)
                 != NGX_OK)
             {
                 return NGX_HTTP_FORBIDDEN;
@@ -73,7 +76,7 @@ ngx_http_ws_security_channels_check(ngx_http_request_t *r,
     }
 
     if (ws->publish.len
-        && ngx_http_ws_security_channel_allowed(r, &ws->publish) != NGX_OK)
+        && ngx_http_ws_security_channel_allowed(ws, &ws->publish) != NGX_OK)
     {
         return NGX_HTTP_FORBIDDEN;
     }
@@ -83,18 +86,18 @@ ngx_http_ws_security_channels_check(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_ws_channel_acl_match(ngx_http_request_t *r, ngx_str_t *name)
+ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws, ngx_str_t *name)
 {
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (!wsscf->jwt || wsscf->jwt_channels_claim.len == 0) {
         return NGX_OK;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_session_security(ws);
 
     if (ctx == NULL || ctx->jwt.claims.len == 0) {
         return NGX_DECLINED;

@@ -248,6 +248,71 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 
 
 /*
+ * Before the request is freed: the subscriptions and the publish channel
+ * move to the connection's pool (a few dozen bytes; the control protocol
+ * grows the array there from now on).
+ */
+ngx_int_t
+ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws)
+{
+    u_char                      *p;
+    ngx_uint_t                   i;
+    ngx_pool_t                  *pool;
+    ngx_array_t                 *moved;
+    ngx_http_ws_subscription_t  *sub, *to;
+
+    pool = ws->connection->pool;
+
+    if (ws->publish.len) {
+        p = ngx_pnalloc(pool, ws->publish.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, ws->publish.data, ws->publish.len);
+        ws->publish.data = p;
+    }
+
+    if (ws->subscriptions == NULL) {
+        return NGX_OK;
+    }
+
+    moved = ngx_array_create(pool, ngx_max(ws->subscriptions->nelts, 1),
+                             sizeof(ngx_http_ws_subscription_t));
+    if (moved == NULL) {
+        return NGX_ERROR;
+    }
+
+    sub = ws->subscriptions->elts;
+
+    for (i = 0; i < ws->subscriptions->nelts; i++) {
+        to = ngx_array_push(moved);
+        if (to == NULL) {
+            return NGX_ERROR;
+        }
+
+        *to = sub[i];
+
+        if (sub[i].heap || sub[i].name.len == 0) {
+            continue;
+        }
+
+        p = ngx_pnalloc(pool, sub[i].name.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(p, sub[i].name.data, sub[i].name.len);
+        to->name.data = p;
+    }
+
+    ws->subscriptions = moved;
+
+    return NGX_OK;
+}
+
+
+/*
  * Adds one subscription: NGX_OK, NGX_DECLINED when already subscribed,
  * NGX_BUSY at the subscription limit, NGX_ERROR (zone full, no memory).
  * copy: the name is transient (in a client message) and is copied.
@@ -284,7 +349,7 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
     p = copy ? ngx_alloc(name->len, ws->connection->log) : name->data;
     if (p == NULL) {
@@ -435,7 +500,7 @@ ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
         return NGX_DECLINED;
     }
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
     (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
                                      (const char *) sub[i].name.data,
@@ -517,20 +582,21 @@ ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
  * later, info not filled) or NGX_BUSY (Redis is down).
  */
 ngx_int_t
-ngx_http_ws_channels_publish(ngx_http_request_t *r, ngx_str_t *channel,
-    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
-    ngx_http_ws_channel_info_t *info)
+ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_channel_info_t *info)
 {
     ngx_int_t                 rc;
     ngx_http_ws_main_conf_t  *wmcf;
 
-    if (ngx_http_ws_redis_channel(r, channel)) {
-        return ngx_http_ws_redis_publish(r, channel, opcode, json, data, len,
-                                         NULL, NULL) == NGX_OK
+    if (ngx_http_ws_redis_channel(main_conf, channel)) {
+        return ngx_http_ws_redis_publish(main_conf, log, channel, opcode,
+                                         json, data, len, NULL, NULL)
+               == NGX_OK
                ? NGX_AGAIN : NGX_BUSY;
     }
 
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    wmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_module);
 
     rc = ngx_http_ws_zone_publish(wmcf->zone, channel, opcode, json, data,
                                   len, info);

@@ -104,7 +104,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", &channel);
-        ngx_http_ws_security_acl_count(ws->request);
+        ngx_http_ws_security_acl_count(ws);
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
                                         "channel not allowed");
         return;
@@ -112,7 +112,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* the token's own limits: ngx_http_ws_channel_acl.c */
     if (req.op != WSCORE_CTL_UNSUBSCRIBE
-        && ngx_http_ws_security_channel_allowed(ws->request, &channel)
+        && ngx_http_ws_security_channel_allowed(ws, &channel)
            != NGX_OK)
     {
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
@@ -159,13 +159,13 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
 
     default: /* WSCORE_CTL_PUBLISH */
-        if (ngx_http_ws_redis_channel(ws->request, &channel)) {
+        if (ngx_http_ws_redis_channel(ws->main_conf, &channel)) {
             ngx_http_ws_control_publish_redis(ws, &channel, &req);
             return;
         }
 
-        rc = ngx_http_ws_channels_publish(ws->request, &channel,
-                                          WSCORE_OP_TEXT, 1,
+        rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
+                                          &channel, WSCORE_OP_TEXT, 1,
                                           (u_char *) req.data.data,
                                           req.data.len, &info);
 
@@ -206,7 +206,8 @@ ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
     p->id_len = req->id.len;
     ngx_memcpy(p->id, req->id.data, req->id.len);
 
-    if (ngx_http_ws_redis_publish(ws->request, channel, WSCORE_OP_TEXT, 1,
+    if (ngx_http_ws_redis_publish(ws->main_conf, ws->connection->log,
+                                  channel, WSCORE_OP_TEXT, 1,
                                   (u_char *) req->data.data, req->data.len,
                                   ngx_http_ws_control_published, p)
         != NGX_OK)

@@ -112,7 +112,9 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     ngx_int_t  n;
     ngx_str_t  arg;
 
+    /* channels are joined before the request is freed, or with it kept */
     if (ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON
+        || ws->request == NULL
         || ngx_http_arg(ws->request, (u_char *) "last_seq", 8, &arg)
            != NGX_OK)
     {
@@ -143,7 +145,7 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
     /*
      * A cross-node channel: this node's number may be behind Redis's (the
@@ -151,7 +153,7 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
      * ring seems to cover everything.
      */
     if (wmcf->history_max
-        && ngx_http_ws_redis_channel(ws->request, channel)
+        && ngx_http_ws_redis_channel(ws->main_conf, channel)
         && ngx_http_ws_history_fetch(ws, channel, last_seq, since) == NGX_OK)
     {
         return;
@@ -172,7 +174,7 @@ ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     ngx_http_ws_main_conf_t      *wmcf;
     ngx_http_ws_history_fetch_t  *f;
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
     f = ngx_alloc(offsetof(ngx_http_ws_history_fetch_t, name) + channel->len,
                   ws->connection->log);
@@ -199,7 +201,8 @@ ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
         return NGX_ERROR;
     }
 
-    if (ngx_http_ws_redis_history(ws->request, channel, last_seq,
+    if (ngx_http_ws_redis_history(ws->main_conf, ws->connection->log,
+                                  channel, last_seq,
                                   wmcf->history_max,
                                   ngx_http_ws_history_fetched, f)
         != NGX_OK)
@@ -264,7 +267,7 @@ ngx_http_ws_history_fetched(void *data, ngx_uint_t ok, uint64_t top,
     }
 
     /* what this node has now: live messages skipped meanwhile included */
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
     upto = f->since;
 
@@ -310,7 +313,7 @@ ngx_http_ws_history_merge(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     ngx_http_ws_zone_ctx_t   *ctx;
     ngx_http_ws_main_conf_t  *wmcf;
 
-    wmcf = ngx_http_get_module_main_conf(ws->request, ngx_http_ws_module);
+    wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
     ctx = wmcf->zone->data;
 
     n = ctx->history_max;

@@ -70,11 +70,11 @@ static void ngx_http_ws_limits_expire(ngx_http_ws_zone_ctx_t *zctx,
     ngx_http_ws_limits_sh_t *sh, ngx_uint_t n, ngx_uint_t force);
 static size_t ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
     ngx_str_t *value);
-static ngx_int_t ngx_http_ws_limits_client(ngx_http_request_t *r,
+static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
-static ngx_shm_zone_t *ngx_http_ws_limits_zone(ngx_http_request_t *r);
+static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
 
 
 /*
@@ -351,7 +351,7 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    zone = ngx_http_ws_limits_zone(r);
+    zone = ngx_http_ws_limits_zone(r->main_conf);
     zctx = zone->data;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_ws_limits_held_t));
@@ -383,7 +383,8 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
         ngx_str_null(&value);
 
         if (scope[i]
-            && ngx_http_ws_limits_client(r, ctx, scope[i], &value) != NGX_OK)
+            && ngx_http_ws_limits_client(r->connection, ctx, scope[i],
+                                         &value) != NGX_OK)
         {
             /* no user (no token): the per-user cap does not apply */
             continue;
@@ -524,7 +525,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                                       + NGX_HTTP_WS_MAX_CHANNEL_LEN];
 
     r = ws->request;
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     /* the token as the first message: ngx_http_ws_auth_session.c */
     if (wsscf->auth_first_message
@@ -537,7 +538,8 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return NGX_OK;
     }
 
-    ctx = ngx_http_ws_security_ctx(r);
+    /* without the request the buckets came with the state: detach */
+    ctx = r ? ngx_http_ws_security_ctx(r) : ws->security_ctx;
     if (ctx == NULL) {
         return NGX_OK;
     }
@@ -561,7 +563,8 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                                     cost, ngx_current_msec);
 
         } else {
-            if (ngx_http_ws_limits_client(r, ctx, rate[i].scope, &value)
+            if (ngx_http_ws_limits_client(ws->connection, ctx, rate[i].scope,
+                                          &value)
                 != NGX_OK)
             {
                 continue;
@@ -570,7 +573,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
             klen = ngx_http_ws_limits_key(key, NGX_HTTP_WS_LIMIT_RATE,
                                           rate[i].id, &value);
 
-            zone = ngx_http_ws_limits_zone(r);
+            zone = ngx_http_ws_limits_zone(ws->main_conf);
             zctx = zone->data;
 
             ngx_shmtx_lock(&zctx->shpool->mutex);
@@ -625,12 +628,50 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
+/*
+ * Before the request of a WebSocket is freed: the connections it counts
+ * against ws_max_connections* stay counted until the connection closes.
+ */
+ngx_int_t
+ngx_http_ws_limits_detach(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln, *moved;
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler != ngx_http_ws_limits_release) {
+            continue;
+        }
+
+        moved = ngx_pool_cleanup_add(r->connection->pool,
+                                     sizeof(ngx_http_ws_limits_held_t));
+        if (moved == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(moved->data, cln->data,
+                   sizeof(ngx_http_ws_limits_held_t));
+        moved->handler = ngx_http_ws_limits_release;
+        cln->handler = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/* 1 if a cleanup of the request pool is one that detach moves. */
+ngx_uint_t
+ngx_http_ws_limits_cleanup(ngx_pool_cleanup_pt handler)
+{
+    return handler == ngx_http_ws_limits_release;
+}
+
+
 static ngx_shm_zone_t *
-ngx_http_ws_limits_zone(ngx_http_request_t *r)
+ngx_http_ws_limits_zone(void **main_conf)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    wmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_module);
 
     return wmcf->zone;
 }
@@ -638,7 +679,7 @@ ngx_http_ws_limits_zone(ngx_http_request_t *r)
 
 /* The client's address or user as a key part; NGX_DECLINED if none. */
 static ngx_int_t
-ngx_http_ws_limits_client(ngx_http_request_t *r,
+ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value)
 {
     struct sockaddr_in   *sin;
@@ -656,18 +697,18 @@ ngx_http_ws_limits_client(ngx_http_request_t *r,
     }
 
     /* the address bytes, as $binary_remote_addr has them */
-    switch (r->connection->sockaddr->sa_family) {
+    switch (c->sockaddr->sa_family) {
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
-        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        sin6 = (struct sockaddr_in6 *) c->sockaddr;
         value->data = sin6->sin6_addr.s6_addr;
         value->len = 16;
         return NGX_OK;
 #endif
 
     case AF_INET:
-        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        sin = (struct sockaddr_in *) c->sockaddr;
         value->data = (u_char *) &sin->sin_addr;
         value->len = 4;
         return NGX_OK;

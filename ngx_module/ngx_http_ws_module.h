@@ -127,9 +127,39 @@ typedef struct {
 } ngx_http_ws_subscription_t;
 
 
+/* main_conf[] of a request, for code that runs without one */
+#define ngx_http_ws_main_conf_of(main_conf, module)                          \
+    ((main_conf)[module.ctx_index])
+#define ngx_http_ws_session_main_conf(ws, module)                            \
+    ((ws)->main_conf[module.ctx_index])
+#define ngx_http_ws_session_loc_conf(ws, module)                             \
+    ((ws)->loc_conf[module.ctx_index])
+
+
+/* ngx_http_ws_log_record.c: what the access-log line needs at close */
+typedef struct ngx_http_ws_log_record_s  ngx_http_ws_log_record_t;
+
+
+/* c->data of a detached session: not NGX_HTTP_MODULE, the request's */
+#define NGX_HTTP_WS_SESSION_SIGNATURE  0x5357474E  /* "NGWS" */
+
+
 typedef struct {
-    ngx_http_request_t        *request;
+    /* first, as in ngx_http_request_t: c->data may be either */
+    uint32_t                   signature;
+
+    ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
+    ngx_http_ws_log_record_t  *log_record;
+
+    /*
+     * Configuration and guard state, from the request while there is one,
+     * then kept here: the request is freed once the 101 is out (issue 7).
+     */
+    void                     **main_conf;
+    void                     **loc_conf;
+    void                      *security_ctx;     /* once detached */
+    ngx_pool_cleanup_t        *request_cleanup;  /* in r->pool until then */
     wscore_session_t          *core;
     ngx_http_ws_loc_conf_t    *conf;
 
@@ -144,7 +174,10 @@ typedef struct {
     ngx_msec_t                 guard_at;
     void                     (*guard)(void *session);
 
-    /* finalizes the request after the current handler has returned */
+    /*
+     * Frees the request (detach) or ends the session (finalize) after the
+     * current handler has returned.
+     */
     ngx_event_t                finalizer;
 
     ngx_msec_t                 start;
@@ -219,13 +252,18 @@ ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ws_channel_name_valid(ngx_str_t *name);
 ngx_int_t ngx_http_ws_channel_is_direct(ngx_str_t *name);
+ngx_http_ws_log_record_t *ngx_http_ws_log_record_take(ngx_http_request_t *r);
+void ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
+    ngx_connection_t *c, ngx_http_ws_session_t *ws, void *security_ctx);
+
 ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
 void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
-ngx_int_t ngx_http_ws_channels_publish(ngx_http_request_t *r,
+ngx_int_t ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_channel_info_t *info);
+ngx_int_t ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_add(ngx_http_ws_session_t *ws,
     ngx_str_t *name, ngx_uint_t copy, uint64_t *since);
 ngx_int_t ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws,

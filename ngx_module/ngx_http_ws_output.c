@@ -206,8 +206,11 @@ ngx_http_ws_flush(ngx_http_ws_session_t *ws)
         return NGX_ERROR;
     }
 
-    /* the tail of the 101 response, if the socket did not take it all */
-    if (r->out || r->buffered) {
+    /*
+     * The tail of the 101 response, if the socket did not take it all: the
+     * request is kept until it is out (a detached session has none).
+     */
+    if (r && (r->out || r->buffered)) {
         if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
             return NGX_ERROR;
         }

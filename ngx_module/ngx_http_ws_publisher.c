@@ -147,13 +147,13 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
         return;
     }
 
-    if (ngx_http_ws_redis_channel(r, &channel)) {
+    if (ngx_http_ws_redis_channel(r->main_conf, &channel)) {
         ngx_http_ws_publisher_redis(r, &channel, opcode, data, len);
         return;
     }
 
-    rc = ngx_http_ws_channels_publish(r, &channel, opcode, 0, data, len,
-                                      &info);
+    rc = ngx_http_ws_channels_publish(r->main_conf, r->connection->log,
+                                      &channel, opcode, 0, data, len, &info);
 
     if (rc == NGX_DECLINED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -200,7 +200,8 @@ ngx_http_ws_publisher_redis(ngx_http_request_t *r, ngx_str_t *channel,
     ctx->request = r;
     ctx->channel = *channel;
 
-    if (ngx_http_ws_redis_publish(r, channel, opcode, 0, data, len,
+    if (ngx_http_ws_redis_publish(r->main_conf, r->connection->log,
+                                  channel, opcode, 0, data, len,
                                   ngx_http_ws_publisher_redis_done, ctx)
         != NGX_OK)
     {

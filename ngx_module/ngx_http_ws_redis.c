@@ -207,13 +207,13 @@ ngx_http_ws_redis_connected(void)
 
 
 ngx_int_t
-ngx_http_ws_redis_channel(ngx_http_request_t *r, ngx_str_t *channel)
+ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel)
 {
     ngx_str_t                      *pattern;
     ngx_uint_t                      i;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+    rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
     if (rmcf->channels == NULL || ngx_http_ws_channel_is_direct(channel)) {
         return 0;
@@ -236,9 +236,9 @@ ngx_http_ws_redis_channel(ngx_http_request_t *r, ngx_str_t *channel)
 
 
 ngx_int_t
-ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
-    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
-    ngx_http_ws_redis_done_pt done, void *done_data)
+ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_http_ws_redis_done_pt done, void *done_data)
 {
     u_char                         *key, *hist, *target, *message;
     u_char                          floor[NGX_INT64_LEN];
@@ -252,8 +252,8 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_http_ws_channel_info_t      info;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
+    wmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_module);
 
     if (!ngx_http_ws_redis_publisher.connected) {
         ngx_http_ws_metric_inc(redis_refused);
@@ -274,7 +274,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
     key = ngx_alloc(rmcf->seq_prefix.len + channel->len
                     + rmcf->hist_prefix.len + channel->len
                     + rmcf->msg_prefix.len + channel->len + 1 + len,
-                    r->connection->log);
+                    log);
     if (key == NULL) {
         return NGX_ERROR;
     }
@@ -296,7 +296,7 @@ ngx_http_ws_redis_publish(ngx_http_request_t *r, ngx_str_t *channel,
 
     if (done) {
         pub = ngx_alloc(sizeof(ngx_http_ws_redis_publish_t),
-                        r->connection->log);
+                        log);
         if (pub == NULL) {
             ngx_free(key);
             return NGX_ERROR;
@@ -394,9 +394,9 @@ ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
  * out). NGX_ERROR now when Redis is down or saturated.
  */
 ngx_int_t
-ngx_http_ws_redis_history(ngx_http_request_t *r, ngx_str_t *channel,
-    uint64_t last_seq, ngx_uint_t max, ngx_http_ws_redis_history_pt done,
-    void *data)
+ngx_http_ws_redis_history(void **main_conf, ngx_log_t *log,
+    ngx_str_t *channel, uint64_t last_seq, ngx_uint_t max,
+    ngx_http_ws_redis_history_pt done, void *data)
 {
     u_char                         *key, *hist, *end;
     u_char                          last[NGX_INT64_LEN], count[NGX_INT_T_LEN];
@@ -406,15 +406,15 @@ ngx_http_ws_redis_history(ngx_http_request_t *r, ngx_str_t *channel,
     ngx_http_ws_redis_fetch_t      *fetch;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_redis_module);
+    rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
     if (!ngx_http_ws_redis_publisher.connected) {
         return NGX_ERROR;
     }
 
     key = ngx_alloc(rmcf->seq_prefix.len + rmcf->hist_prefix.len
-                    + 2 * channel->len, r->connection->log);
-    fetch = ngx_alloc(sizeof(ngx_http_ws_redis_fetch_t), r->connection->log);
+                    + 2 * channel->len, log);
+    fetch = ngx_alloc(sizeof(ngx_http_ws_redis_fetch_t), log);
 
     if (key == NULL || fetch == NULL) {
         ngx_free(key);

@@ -96,8 +96,7 @@ void ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link);
 /* ngx_http_ws_redis.c */
 
 /* 1 if the location's channel is delivered through Redis. */
-ngx_int_t ngx_http_ws_redis_channel(ngx_http_request_t *r,
-    ngx_str_t *channel);
+ngx_int_t ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel);
 
 /*
  * Publishes to a cross-node channel. done(data, seq) runs once, later:
@@ -106,7 +105,7 @@ ngx_int_t ngx_http_ws_redis_channel(ngx_http_request_t *r,
  */
 typedef void (*ngx_http_ws_redis_done_pt)(void *data, uint64_t seq);
 
-ngx_int_t ngx_http_ws_redis_publish(ngx_http_request_t *r,
+ngx_int_t ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_redis_done_pt done, void *done_data);
 
@@ -123,7 +122,7 @@ typedef struct {
 typedef void (*ngx_http_ws_redis_history_pt)(void *data, ngx_uint_t ok,
     uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t n);
 
-ngx_int_t ngx_http_ws_redis_history(ngx_http_request_t *r,
+ngx_int_t ngx_http_ws_redis_history(void **main_conf, ngx_log_t *log,
     ngx_str_t *channel, uint64_t last_seq, ngx_uint_t max,
     ngx_http_ws_redis_history_pt done, void *data);
 

@@ -158,6 +158,12 @@ ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
 ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
 
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
+ngx_http_ws_security_ctx_t *ngx_http_ws_session_security(
+    ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_security_detach(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_limits_detach(ngx_http_request_t *r);
+ngx_uint_t ngx_http_ws_limits_cleanup(ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
 
@@ -184,9 +190,9 @@ ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 
 /* ngx_http_ws_channel_acl.c */
-ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_request_t *r,
+ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
     ngx_str_t *name);
-void ngx_http_ws_security_acl_count(ngx_http_request_t *r);
+void ngx_http_ws_security_acl_count(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_channels_check(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws);
 

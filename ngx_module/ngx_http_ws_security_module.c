@@ -294,6 +294,93 @@ ngx_http_ws_security_ctx(ngx_http_request_t *r)
 }
 
 
+/* The guards' state of a session, with or without its request. */
+ngx_http_ws_security_ctx_t *
+ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
+{
+    if (ws->request) {
+        return ngx_http_get_module_ctx(ws->request,
+                                       ngx_http_ws_security_module);
+    }
+
+    return ws->security_ctx;
+}
+
+
+/*
+ * A session with a token keeps its request: the token can be awaited,
+ * refreshed and replaced during the session (ngx_http_ws_auth_session.c),
+ * all of it in the request pool.
+ */
+ngx_int_t
+ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    return wsscf->jwt ? NGX_DECLINED : NGX_OK;
+}
+
+
+/*
+ * Before the request is freed: its guard state moves to one heap block
+ * with the chosen subprotocol (for $ws_subprotocol) and the rate buckets,
+ * freed with the session.
+ */
+ngx_int_t
+ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
+{
+    u_char                       *p;
+    size_t                        size, nrates;
+    ngx_http_ws_security_ctx_t   *ctx, *heap;
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+    nrates = wsscf->rates ? wsscf->rates->nelts : 0;
+
+    size = sizeof(ngx_http_ws_security_ctx_t)
+           + nrates * sizeof(wscore_bucket_t) + ctx->subprotocol.len;
+
+    heap = ngx_alloc(size, ws->connection->log);
+    if (heap == NULL) {
+        return NGX_ERROR;
+    }
+
+    *heap = *ctx;
+    p = (u_char *) (heap + 1);
+
+    if (nrates) {
+        heap->buckets = (wscore_bucket_t *) p;
+        p += nrates * sizeof(wscore_bucket_t);
+
+        if (ctx->buckets) {
+            ngx_memcpy(heap->buckets, ctx->buckets,
+                       nrates * sizeof(wscore_bucket_t));
+
+        } else {
+            ngx_memzero(heap->buckets, nrates * sizeof(wscore_bucket_t));
+        }
+    }
+
+    heap->subprotocol.data = p;
+
+    if (ctx->subprotocol.len) {
+        ngx_memcpy(p, ctx->subprotocol.data, ctx->subprotocol.len);
+    }
+
+    ws->security_ctx = heap;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_ws_security_add_header(ngx_http_request_t *r, const char *key,
     ngx_str_t *value)

@@ -34,6 +34,10 @@ static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize_handler(ngx_event_t *ev);
+static void ngx_http_ws_detach_handler(ngx_event_t *ev);
+static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
+static ngx_http_ws_session_t *ngx_http_ws_connection_session(
+    ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
 
 
@@ -68,7 +72,11 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     ngx_pool_cleanup_t     *cln;
     ngx_http_ws_session_t  *ws;
 
-    ws = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_session_t));
+    /*
+     * Not from the request pool: the session outlives its request, which
+     * is freed once the 101 is out (see ngx_http_ws_detach()).
+     */
+    ws = ngx_calloc(sizeof(ngx_http_ws_session_t), r->connection->log);
     if (ws == NULL) {
         return NULL;
     }
@@ -83,20 +91,27 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
+        ngx_free(ws);
         return NULL;
     }
 
     ws->core = wscore_session_create(&cfg, ngx_current_msec);
     if (ws->core == NULL) {
+        ngx_free(ws);
         return NULL;
     }
 
     cln->handler = ngx_http_ws_cleanup;
     cln->data = ws;
 
+    ws->signature = NGX_HTTP_WS_SESSION_SIGNATURE;
+    ws->request_cleanup = cln;
+
     ws->request = r;
     ws->connection = r->connection;
     ws->conf = wscf;
+    ws->main_conf = r->main_conf;
+    ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
     ws->close_code = WSCORE_CLOSE_ABNORMAL;
 
@@ -127,8 +142,15 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     ws->upgraded = 1;
     ngx_http_ws_metrics_session_start(ws);
 
-    /* the request lives as long as the WebSocket: finalized on close */
+    /* the request is the session's: freed after the 101, or on close */
     r->main->count++;
+
+    /* the access-log line is written from this at close */
+    ws->log_record = ngx_http_ws_log_record_take(r);
+    if (ws->log_record == NULL) {
+        ngx_http_ws_finalize(ws);
+        return NGX_DONE;
+    }
 
     c->log->action = "serving WebSocket";
 
@@ -180,11 +202,163 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 
     ngx_http_ws_after_io(ws);
 
-    if (!ws->finalized && c->read->ready) {
+    if (ws->finalized) {
+        return NGX_DONE;
+    }
+
+    if (c->read->ready) {
         ngx_post_event(c->read, &ngx_posted_events);
     }
 
+    /*
+     * NGINX still uses the request when this handler returns (finalizing
+     * it, its posted subrequests): it is freed after, in this loop pass.
+     * Closing first takes the event over (ngx_http_ws_finalize()).
+     */
+    ws->finalizer.handler = ngx_http_ws_detach_handler;
+    ws->finalizer.data = ws;
+    ws->finalizer.log = c->log;
+
+    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+
     return NGX_DONE;
+}
+
+
+/*
+ * The request of a WebSocket is freed once the 101 is out: its pool (two
+ * 4 KiB blocks) and the header buffer would otherwise stay for the whole
+ * life of an idle connection (issue 7). What the session still needs is
+ * its own (the session, the guard state, the subscriptions), in the
+ * connection's pool, or in the log record that writes the access-log line
+ * at close. A request that something else still holds is kept.
+ */
+static void
+ngx_http_ws_detach_handler(ngx_event_t *ev)
+{
+    ngx_http_ws_detach(ev->data);
+}
+
+
+static void
+ngx_http_ws_detach(ngx_http_ws_session_t *ws)
+{
+    ngx_chain_t            *cl, *ln;
+    ngx_connection_t       *c;
+    ngx_pool_cleanup_t     *cln, *own;
+    ngx_http_cleanup_t     *hcln;
+    ngx_http_log_ctx_t     *ctx;
+    ngx_http_request_t     *r;
+    ngx_http_connection_t  *hc;
+
+    r = ws->request;
+    c = ws->connection;
+
+    if (ws->finalized || r == NULL || ws->log_record == NULL) {
+        return;
+    }
+
+    /* the tail of the 101 goes through the request's filters */
+    if (r->out || r->buffered || r != r->main || r->count != 1) {
+        return;
+    }
+
+    /* a session with a token keeps it (ngx_http_ws_security_module.c) */
+    if (ngx_http_ws_security_detachable(ws) != NGX_OK) {
+        return;
+    }
+
+    /* another module's cleanup (limit_conn, say) expects the request */
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
+            && !ngx_http_ws_limits_cleanup(cln->handler))
+        {
+            return;
+        }
+    }
+
+    for (hcln = r->cleanup; hcln; hcln = hcln->next) {
+        if (hcln->handler) {
+            return;
+        }
+    }
+
+    own = ngx_pool_cleanup_add(c->pool, 0);
+    if (own == NULL) {
+        return;
+    }
+
+    if (ngx_http_ws_security_detach(ws) != NGX_OK
+        || ngx_http_ws_channels_detach(ws) != NGX_OK
+        || ngx_http_ws_limits_detach(r) != NGX_OK)
+    {
+        /* what moved stays valid; the request is kept */
+        return;
+    }
+
+    /* from now on the session ends with the connection */
+    own->handler = ngx_http_ws_cleanup;
+    own->data = ws;
+    ws->request_cleanup->handler = NULL;
+    ws->request_cleanup = NULL;
+
+    /* the header buffers, freed as ngx_http_set_keepalive() does */
+    hc = r->http_connection;
+
+    if (c->buffer && c->buffer->start
+        && ngx_pfree(c->pool, c->buffer->start) == NGX_OK)
+    {
+        c->buffer->pos = NULL;
+    }
+
+    for (cl = hc->free; cl; /* void */) {
+        ln = cl;
+        cl = cl->next;
+        ngx_pfree(c->pool, ln->buf->start);
+        ngx_free_chain(c->pool, ln);
+    }
+
+    hc->free = NULL;
+
+    for (cl = hc->busy; cl; /* void */) {
+        ln = cl;
+        cl = cl->next;
+        ngx_pfree(c->pool, ln->buf->start);
+        ngx_free_chain(c->pool, ln);
+    }
+
+    hc->busy = NULL;
+    hc->nbusy = 0;
+
+    /* the access-log line comes from ws->log_record at close */
+    r->logged = 1;
+
+    c->data = ws;
+    ws->request = NULL;
+
+    ngx_http_free_request(r, 0);
+
+    c->destroyed = 0;
+
+    ctx = c->log->data;
+    ctx->request = NULL;
+    ctx->current_request = NULL;
+}
+
+
+/* c->data: the request until the session is detached, then the session */
+static ngx_http_ws_session_t *
+ngx_http_ws_connection_session(ngx_connection_t *c)
+{
+    ngx_http_request_t  *r;
+
+    r = c->data;
+
+    if (r->signature == NGX_HTTP_MODULE) {
+        return ngx_http_get_module_ctx(r, ngx_http_ws_module);
+    }
+
+    return c->data;
 }
 
 
@@ -194,12 +368,10 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     ssize_t                 n;
     ngx_uint_t              reads;
     ngx_connection_t       *c;
-    ngx_http_request_t     *r;
     ngx_http_ws_session_t  *ws;
 
     c = rev->data;
-    r = c->data;
-    ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+    ws = ngx_http_ws_connection_session(c);
 
     if (ws->finalized) {
         /* an event fetched in the pass that ended the session */
@@ -271,12 +443,10 @@ static void
 ngx_http_ws_write_handler(ngx_event_t *wev)
 {
     ngx_connection_t       *c;
-    ngx_http_request_t     *r;
     ngx_http_ws_session_t  *ws;
 
     c = wev->data;
-    r = c->data;
-    ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+    ws = ngx_http_ws_connection_session(c);
 
     if (ws->finalized) {
         return;
@@ -521,9 +691,9 @@ ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_int_t                   rc;
     ngx_http_ws_channel_info_t  info;
 
-    rc = ngx_http_ws_channels_publish(ws->request, &ws->publish, ev->opcode,
-                                      0, (u_char *) ev->data, ev->len,
-                                      &info);
+    rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
+                                      &ws->publish, ev->opcode, 0,
+                                      (u_char *) ev->data, ev->len, &info);
 
     if (rc == NGX_OK || rc == NGX_AGAIN) {
         return;
@@ -710,7 +880,7 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
     /* a full socket (write->ready == 0) resumes us with a write event */
     if (!ws->flush_posted
         && c->write->ready
-        && (ws->out || ws->request->out
+        && (ws->out || (ws->request && ws->request->out)
             || (c->buffered & NGX_LOWLEVEL_BUFFERED)))
     {
         ws->flush_posted = 1;
@@ -721,7 +891,7 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
         && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
-        && ws->request->out == NULL)
+        && (ws->request == NULL || ws->request->out == NULL))
     {
         ngx_http_ws_finalize(ws);
         return;
@@ -857,9 +1027,12 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     c->idle = 0;
 
     /* no lingering close: the close handshake already ended the stream */
-    r->lingering_close = 0;
     c->read->ready = 0;
-    r->header_in->pos = r->header_in->last;
+
+    if (r) {
+        r->lingering_close = 0;
+        r->header_in->pos = r->header_in->last;
+    }
 
     /*
      * Finalizing frees the request pool, and the session with it, while
@@ -878,9 +1051,37 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_finalize_handler(ngx_event_t *ev)
 {
+    ngx_connection_t       *c;
+    ngx_http_log_ctx_t     *ctx;
+    ngx_http_request_t     *r;
     ngx_http_ws_session_t  *ws = ev->data;
 
-    ngx_http_finalize_request(ws->request, NGX_DONE);
+    r = ws->request;
+    c = ws->connection;
+
+    if (r == NULL) {
+        /* detached: the line from the record, then the connection goes */
+        ngx_http_ws_log_record_write(ws->log_record, c, ws,
+                                     ws->security_ctx);
+        ngx_http_close_connection(c);
+        return;
+    }
+
+    if (ws->log_record) {
+        ngx_http_ws_log_record_write(ws->log_record, c, ws,
+                                     ngx_http_get_module_ctx(r,
+                                         ngx_http_ws_security_module));
+
+        /* the line is written: the request is only freed */
+        r->logged = 1;
+        c->destroyed = 0;
+
+        ctx = c->log->data;
+        ctx->request = r;
+        ctx->current_request = r;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
 }
 
 
@@ -906,4 +1107,14 @@ ngx_http_ws_cleanup(void *data)
         wscore_session_destroy(ws->core);
         ws->core = NULL;
     }
+
+    if (ws->log_record) {
+        ngx_free(ws->log_record);
+    }
+
+    if (ws->security_ctx) {
+        ngx_free(ws->security_ctx);
+    }
+
+    ngx_free(ws);
 }
