@@ -890,4 +890,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);
+    ngx_http_ws_output_exit_process(cycle);
 }

@@ -320,6 +320,7 @@ ngx_int_t ngx_http_ws_queue_bytes(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 ngx_int_t ngx_http_ws_flush(ngx_http_ws_session_t *ws);
 void ngx_http_ws_out_free(ngx_http_ws_session_t *ws);
+void ngx_http_ws_output_exit_process(ngx_cycle_t *cycle);
 
 /* ngx_http_ws_metrics.c, ngx_http_ws_status.c, ngx_http_ws_health.c */
 ngx_int_t ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf);
