@@ -87,6 +87,8 @@ sub cli {
 
 sub DESTROY {
     my ($self) = @_;
+    # at exit, waitpid here must not replace the test's exit status
+    local $?;
     $self->kill_server if $self->{started};
 }
 
