@@ -204,6 +204,15 @@ def goals(summaries):
                     f"{ours.first['connections']} conns, {ours.first['size']} B, "
                     f"{ours.first['pipeline']} in flight per connection")
 
+    for ours in find(summaries, "ngx_ws_wss", mode="echo", workers=1):
+        for theirs in find(summaries, "nginx_tls_proxy_node", mode="echo",
+                           connections=ours.first["connections"], size=ours.first["size"],
+                           pipeline=ours.first["pipeline"]):
+            r = ratio(ours.median("rate"), theirs.median("rate"))
+            row("Echo over TLS vs NGINX TLS + proxy_pass to Node ws (no goal)", r,
+                r is not None, f"{ours.first['connections']} conns, {ours.first['size']} B, "
+                f"{ours.first['pipeline']} in flight per connection, wss://")
+
     for ours in find(summaries, "ngx_ws", mode="fanout"):
         f = ours.first
         for peer in ("nchan", "node_ws"):

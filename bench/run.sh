@@ -6,8 +6,9 @@
 #
 # Servers: ngx_ws (this module), nchan (Debian libnginx-mod-nchan, on the
 # same NGINX binary), Node ws (Debian node-ws), NGINX proxy_pass in front of
-# Node ws (what users run today), and NGINX `return 204` (the cost of a
-# connection without a WebSocket).
+# Node ws (what users run today), the same two over TLS (ngx_ws's own wss://
+# against NGINX terminating TLS in front of Node ws), and NGINX `return 204`
+# (the cost of a connection without a WebSocket).
 #
 # Knobs (environment): RUNS (5), DURATION (s per run, 5), ECHO_CONNS (1000),
 # SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"),
@@ -15,7 +16,7 @@
 # 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
 # without deflate, and with shared and per-connection compression, "100"),
-# CONNECT_CONCURRENCY (64), WORKLOADS ("echo fanout deflate idle connect"),
+# CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect"),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -34,7 +35,7 @@ FANOUT_CASES=${FANOUT_CASES:-"1000:1000 10000:10 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
-WORKLOADS=${WORKLOADS:-"echo fanout deflate idle connect"}
+WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect"}
 DEFLATE_RATES=${DEFLATE_RATES:-"100"}
 DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
@@ -85,9 +86,15 @@ wait_port() {
 # $4 load_module line, $5 http-level lines, $6 locations
 write_nginx_conf() {
     local name=$1 port=$2 workers=$3 load=$4 http_extra=$5 locations=$6
-    local prefix="$WORK/$name" listen_extra=""
+    local prefix="$WORK/$name" listen_extra="" tls_lines=""
     # Two workers: the kernel spreads connections evenly only with reuseport.
     [ "$workers" -gt 1 ] && listen_extra=" reuseport"
+    # LISTEN_TLS=1 (set by the caller): wss:// with the run's self-signed pair.
+    if [ "${LISTEN_TLS:-0}" = 1 ]; then
+        make_certificate
+        listen_extra="$listen_extra ssl"
+        tls_lines="ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem;"
+    fi
     mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/temp" "$prefix/cores"
     # Cores are written by the worker's (unprivileged) user.
     chmod 1777 "$prefix/cores"
@@ -116,11 +123,21 @@ http {
     $http_extra
     server {
         listen 127.0.0.1:$port backlog=4096$listen_extra;
+        $tls_lines
         $locations
     }
 }
 CONF
     "$NGINX" -p "$prefix" -c conf/nginx.conf -t -q
+}
+
+# One self-signed certificate for the run's TLS servers (wsload does not
+# verify it: see its --ca-file).
+make_certificate() {
+    [ -f "$WORK/cert.pem" ] && return 0
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+    chmod 644 "$WORK/key.pem"
 }
 
 # Starts a command in its own process group, pinned to $1 cpus; sets
@@ -188,6 +205,25 @@ start_nginx_proxy_node() {  # $1 port
         wait"
 }
 
+# NGINX terminating TLS and proxying to a Node ws echo server: how users
+# add wss:// to a Node WebSocket server today. Pinned like the plain one.
+start_nginx_tls_proxy_node() {  # $1 port
+    local node_port=$(($1 + 100))
+    LISTEN_TLS=1 write_nginx_conf nginx_tls_proxy_node "$1" 1 "" "" "
+        location = /echo {
+            proxy_pass http://127.0.0.1:$node_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection upgrade;
+            proxy_read_timeout 1h;
+        }"
+    start_server "$SERVER_CPUS" "$1" bash -c "
+        NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
+        until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
+        '$NGINX' -p '$WORK/nginx_tls_proxy_node' -c conf/nginx.conf &
+        wait"
+}
+
 start_nginx_204() {  # $1 port
     write_nginx_conf nginx_204 "$1" 1 "" "keepalive_timeout 0;" '
         location = /204 { return 204; }'
@@ -252,6 +288,35 @@ bench_echo() {
     done
     check_server_log ngx_ws-w1
     check_server_log nginx_proxy_node
+}
+
+# Echo over wss://: ngx_ws terminating TLS itself against NGINX terminating
+# TLS in front of Node ws. Both pay for the same ciphers, so the ratio shows
+# what is left of the WebSocket path's lead once TLS is in the bill.
+bench_echo_tls() {
+    local port=$((BASE_PORT + 5)) label pipeline
+    for label in ngx_ws_wss nginx_tls_proxy_node; do
+        case $label in
+            ngx_ws_wss) LISTEN_TLS=1 write_nginx_conf ngx_ws_wss "$port" 1 \
+                            "load_module $MODULE;" "" 'location = /echo { ws_listen; ws_echo on; }'
+                        start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_wss" \
+                            -c conf/nginx.conf ;;
+            nginx_tls_proxy_node) start_nginx_tls_proxy_node "$port" ;;
+        esac
+        for pipeline in $ECHO_PIPELINES; do
+            echo "== echo over TLS $label: $ECHO_CONNS connections, $SIZE B, $pipeline in flight," \
+                 "${DURATION}s x $RUNS"
+            for run in $(seq 1 "$RUNS"); do
+                run_wsload "$label" 1 "$run" echo --url "wss://127.0.0.1:$port/echo" \
+                    --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION" \
+                    --pipeline "$pipeline"
+            done
+        done
+        stop_server
+        port=$((port + 1))
+    done
+    check_server_log ngx_ws_wss
+    check_server_log nginx_tls_proxy_node
 }
 
 bench_fanout() {

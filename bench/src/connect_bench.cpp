@@ -233,8 +233,10 @@ RunResult run_connect(const Options& options) {
     RunResult failed;
     failed.mode = "connect";
     const auto endpoint = parse_endpoint(options.url);
-    if (!endpoint) {
-        std::fprintf(stderr, "wsload: cannot parse --url %s\n", options.url.c_str());
+    if (!endpoint || endpoint->tls) {
+        // A storm over TLS would measure key exchange, not the upgrade path.
+        std::fprintf(stderr, "wsload: connect wants a ws:// or http:// --url, not %s\n",
+                     options.url.c_str());
         return failed;
     }
     const bool websocket = options.url.starts_with("ws://");

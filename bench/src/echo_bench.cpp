@@ -23,7 +23,7 @@ public:
     EchoBench(const Options& o, const Endpoint& ep, int epoll_fd)
         : options_(o),
           pool_(epoll_fd, ep,
-                PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer}, *this),
+                PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer, o.ca_file}, *this),
           sent_at_(o.connections),
           cpu_(o.server_pid) {
         // Binary, so the server's UTF-8 check does not enter the figures.

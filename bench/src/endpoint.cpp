@@ -7,15 +7,24 @@ namespace wsload {
 std::optional<Endpoint> parse_endpoint(std::string_view url) {
     std::string_view rest;
     std::uint16_t default_port = 80;
+    bool tls = false;
     if (url.starts_with("ws://")) {
         rest = url.substr(5);
     } else if (url.starts_with("http://")) {
         rest = url.substr(7);
+    } else if (url.starts_with("wss://")) {
+        rest = url.substr(6);
+        tls = true;
+    } else if (url.starts_with("https://")) {
+        rest = url.substr(8);
+        tls = true;
     } else {
         return std::nullopt;
     }
+    if (tls) default_port = 443;
 
     Endpoint ep;
+    ep.tls = tls;
     const auto slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
     ep.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));

@@ -13,10 +13,11 @@ struct Endpoint {
     std::uint16_t port = 80;
     std::string path = "/";
     std::string host_header;   // host[:port] as the URL spelled it
+    bool tls = false;          // wss:// or https://
 };
 
-// Accepts "ws://" and "http://" only: TLS would measure OpenSSL, not the
-// server's WebSocket path, and the bench runs on loopback.
+// Accepts ws://, wss://, http:// and https:// (wss and https: port 443 by
+// default).
 std::optional<Endpoint> parse_endpoint(std::string_view url);
 
 }  // namespace wsload

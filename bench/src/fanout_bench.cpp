@@ -28,7 +28,7 @@ public:
     FanoutBench(const Options& o, const Endpoint& sub, const Endpoint& pub, int epoll_fd)
         : options_(o),
           pool_(epoll_fd, sub,
-                PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer}, *this),
+                PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer, o.ca_file}, *this),
           publisher_(epoll_fd, publisher_key, pub),
           cpu_(o.server_pid) {
         // After the timestamp, chat-like JSON rather than one repeated
@@ -206,8 +206,8 @@ RunResult run_fanout(const Options& options) {
     failed.mode = "fanout";
     const auto sub = parse_endpoint(options.url);
     const auto pub = parse_endpoint(options.publish_url);
-    if (!sub || !pub) {
-        std::fprintf(stderr, "wsload: cannot parse --url or --publish\n");
+    if (!sub || !pub || pub->tls) {
+        std::fprintf(stderr, "wsload: cannot parse --url, or --publish is not http://\n");
         return failed;
     }
     return run_bench<FanoutBench>(options, *sub, *pub);

@@ -20,7 +20,7 @@ class IdleBench final : public WsHandler {
 public:
     IdleBench(const Options& o, const Endpoint& ep, int epoll_fd)
         : options_(o),
-          pool_(epoll_fd, ep, PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer},
+          pool_(epoll_fd, ep, PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer, o.ca_file},
                 *this) {}
 
     RunResult run(int epoll_fd) {

@@ -18,7 +18,12 @@ void usage() {
         "                [--settle S]\n"
         "  wsload connect --url ws://... or http://... --duration S [--concurrency N]\n"
         "common: [--warmup S] [--server-pid PID] [--label NAME] [--sources N]\n"
-        "        [--size B] [--max-in-flight N] [--deflate own|shared]\n",
+        "        [--size B] [--max-in-flight N] [--deflate own|shared]\n"
+        "        [--ca-file PEM]\n"
+        "echo, fanout and idle take wss:// URLs (TLS); the server's certificate\n"
+        "is NOT verified unless --ca-file names the CA to verify it against\n"
+        "(the bench's servers use self-signed certificates on loopback).\n"
+        "connect and fanout's --publish are plain: ws:// and http:// only.\n",
         stderr);
 }
 
@@ -105,6 +110,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
         } else if (flag == "--server-pid") {
             if (!need_number()) return std::nullopt;
             o.server_pid = static_cast<pid_t>(number);
+        } else if (flag == "--ca-file") {
+            o.ca_file = value;
         } else if (flag == "--deflate") {
             if (value == "own") {
                 o.deflate_offer = "permessage-deflate";

@@ -30,6 +30,7 @@ struct Options {
     // "--deflate own" (context takeover) / "--deflate shared" (no server
     // context takeover: the server may share one compressed frame).
     std::string deflate_offer;
+    std::string ca_file;           // wss://: verify the server against it
 };
 
 // Parses argv; on error prints usage to stderr and returns nullopt.

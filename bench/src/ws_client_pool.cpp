@@ -6,9 +6,12 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "stream_io.h"
 
 namespace wsload {
 namespace {
@@ -32,6 +35,7 @@ WsClientPool::WsClientPool(int epoll_fd, Endpoint endpoint, PoolOptions options,
       options_(options),
       handler_(handler),
       conns_(options.connections) {
+    if (endpoint_.tls) tls_ = std::make_unique<TlsContext>(options_.ca_file);
     // The key is fixed: the tool does not check Sec-WebSocket-Accept (only the
     // 101), so a random key would buy nothing but setup time.
     handshake_request_ = "GET " + endpoint_.path + " HTTP/1.1\r\nHost: " +
@@ -46,8 +50,17 @@ WsClientPool::WsClientPool(int epoll_fd, Endpoint endpoint, PoolOptions options,
 }
 
 WsClientPool::~WsClientPool() {
-    for (auto& c : conns_) {
-        if (c.fd >= 0) close(c.fd);
+    for (auto& c : conns_) close_socket(c);
+}
+
+void WsClientPool::close_socket(Connection& c) {
+    if (c.ssl != nullptr) {
+        SSL_free(c.ssl);
+        c.ssl = nullptr;
+    }
+    if (c.fd >= 0) {
+        close(c.fd);  // also removes it from epoll
+        c.fd = -1;
     }
 }
 
@@ -108,10 +121,7 @@ void WsClientPool::fail(std::size_t id, std::string_view why) {
     }
     if (c.state != State::closed) ++failed_;
     c.state = State::closed;
-    if (c.fd >= 0) {
-        close(c.fd);  // also removes it from epoll
-        c.fd = -1;
-    }
+    close_socket(c);
     c.out.clear();
     c.in.clear();
     c.inflater.release();
@@ -137,18 +147,18 @@ void WsClientPool::queue(std::size_t id, std::string_view bytes) {
 void WsClientPool::flush(std::size_t id) {
     Connection& c = conns_[id];
     while (c.out_sent < c.out.size()) {
-        const ssize_t n = send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent,
-                               MSG_NOSIGNAL);
-        if (n > 0) {
-            c.out_sent += static_cast<std::size_t>(n);
+        const IoResult r = stream_send(c.fd, c.ssl, c.out.data() + c.out_sent,
+                                       c.out.size() - c.out_sent);
+        if (r.status == IoStatus::progress) {
+            c.out_sent += r.bytes;
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (r.status == IoStatus::want_write) {
             watch_output(id, true);
             return;
         }
-        if (n < 0 && errno == EINTR) continue;
-        fail(id, std::string("send: ") + std::strerror(errno));
+        if (r.status == IoStatus::want_read) return;  // TLS: resumes after the next read
+        fail(id, r.status == IoStatus::eof ? "server closed the connection" : r.error);
         return;
     }
     c.out.clear();
@@ -169,14 +179,22 @@ void WsClientPool::on_event(std::size_t id, std::uint32_t events) {
             fail(id, std::string("connect: ") + std::strerror(err));
             return;
         }
-        c.state = State::handshaking;
-        c.out = handshake_request_;
-        c.out_sent = 0;
-        // flush() only turns output watching off for open connections; keep
-        // it on here until the 101 arrives is harmless but wasteful.
-        flush(id);
-        if (c.state == State::closed) return;
-        if (c.out.empty()) watch_output(id, false);
+        if (tls_) {
+            c.ssl = tls_->open(c.fd, endpoint_.host);
+            if (c.ssl == nullptr) {
+                fail(id, "TLS: cannot create the connection's SSL");
+                return;
+            }
+            c.state = State::tls_handshaking;
+            advance_tls(id);
+            return;
+        }
+        send_upgrade(id);
+        return;
+    }
+
+    if (c.state == State::tls_handshaking) {
+        advance_tls(id);
         return;
     }
 
@@ -186,6 +204,36 @@ void WsClientPool::on_event(std::size_t id, std::uint32_t events) {
     if (c.state == State::open && !c.out.empty()) flush(id);
 }
 
+void WsClientPool::advance_tls(std::size_t id) {
+    const IoResult r = tls_handshake_step(conns_[id].ssl);
+    switch (r.status) {
+    case IoStatus::progress:
+        send_upgrade(id);
+        return;
+    case IoStatus::want_read:
+        watch_output(id, false);
+        return;
+    case IoStatus::want_write:
+        watch_output(id, true);
+        return;
+    default:
+        fail(id, r.error);
+        return;
+    }
+}
+
+void WsClientPool::send_upgrade(std::size_t id) {
+    Connection& c = conns_[id];
+    c.state = State::handshaking;
+    c.out = handshake_request_;
+    c.out_sent = 0;
+    // flush() only turns output watching off for open connections; keep
+    // it on here until the 101 arrives is harmless but wasteful.
+    flush(id);
+    if (c.state == State::closed) return;
+    if (c.out.empty()) watch_output(id, false);
+}
+
 void WsClientPool::read_all(std::size_t id) {
     Connection& c = conns_[id];
     bool peer_closed = false;
@@ -193,19 +241,25 @@ void WsClientPool::read_all(std::size_t id) {
     // buffer by 64 KiB per read would zero-fill it every time.
     static std::array<std::uint8_t, read_chunk> scratch;
     for (;;) {
-        const ssize_t n = recv(c.fd, scratch.data(), scratch.size(), 0);
-        if (n > 0) {
-            c.in.insert(c.in.end(), scratch.begin(), scratch.begin() + n);
-            if (static_cast<std::size_t>(n) < read_chunk) break;
+        const IoResult r = stream_recv(c.fd, c.ssl, scratch.data(), scratch.size());
+        if (r.status == IoStatus::progress) {
+            c.in.insert(c.in.end(), scratch.begin(),
+                        scratch.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+            // A short plain read emptied the socket (epoll is level-triggered);
+            // TLS must read on until OpenSSL's own buffer is empty too.
+            if (c.ssl == nullptr && r.bytes < read_chunk) break;
             continue;
         }
-        if (n == 0) {
+        if (r.status == IoStatus::eof) {
             peer_closed = true;
             break;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        if (errno == EINTR) continue;
-        fail(id, std::string("recv: ") + std::strerror(errno));
+        if (r.status == IoStatus::want_read) break;
+        if (r.status == IoStatus::want_write) {
+            watch_output(id, true);
+            break;
+        }
+        fail(id, r.error);
         return;
     }
 

@@ -1,10 +1,12 @@
 // Many client WebSockets driven by one epoll loop: non-blocking connect from a
-// rotating set of loopback source addresses, the upgrade handshake, framed
-// reads, and batched writes (one send per connection per read pass).
+// rotating set of loopback source addresses, TLS for wss://, the upgrade
+// handshake, framed reads, and batched writes (one send per connection per
+// read pass).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 
 #include "endpoint.h"
 #include "message_inflater.h"
+#include "tls_context.h"
 #include "ws_frame.h"
 
 namespace wsload {
@@ -35,6 +38,9 @@ struct PoolOptions {
     // must agree, and its compressed messages are inflated before
     // on_message (the client itself sends uncompressed messages).
     std::string deflate_offer;
+    // wss:// only: verify the server's certificate against this CA file;
+    // empty: no verification (the bench's own self-signed servers).
+    std::string ca_file;
 };
 
 class WsClientPool {
@@ -61,10 +67,11 @@ public:
     std::size_t closed_after_open() const { return closed_after_open_; }
 
 private:
-    enum class State { idle, connecting, handshaking, open, closed };
+    enum class State { idle, connecting, tls_handshaking, handshaking, open, closed };
 
     struct Connection {
         int fd = -1;
+        SSL* ssl = nullptr;  // wss:// only
         State state = State::idle;
         bool watching_output = false;
         std::string out;
@@ -77,6 +84,9 @@ private:
     };
 
     void start_one(std::size_t id);
+    void close_socket(Connection& c);
+    void advance_tls(std::size_t id);
+    void send_upgrade(std::size_t id);
     void fail(std::size_t id, std::string_view why);
     void read_all(std::size_t id);
     bool check_handshake(std::size_t id);
@@ -89,6 +99,7 @@ private:
     Endpoint endpoint_;
     PoolOptions options_;
     WsHandler& handler_;
+    std::unique_ptr<TlsContext> tls_;
     std::string handshake_request_;
     std::vector<Connection> conns_;
     std::size_t next_to_start_ = 0;
