@@ -187,10 +187,12 @@ start_node_fanout() {  # $1 port
 
 # NGINX proxying WebSockets to a Node ws echo server, both in one process
 # group pinned to the server core, so the CPU figure covers both. Node is
-# started first: NGINX answering before it listens would make 502s.
-start_nginx_proxy_node() {  # $1 port
-    local node_port=$(($1 + 100))
-    write_nginx_conf nginx_proxy_node "$1" 1 "" "" "
+# started first: NGINX answering before it listens would make 502s. With
+# LISTEN_TLS=1 NGINX terminates TLS in front of Node (how users add wss://
+# to a Node WebSocket server today).
+start_nginx_proxy_node() {  # $1 port, $2 prefix name
+    local node_port=$(($1 + 100)) name=$2
+    write_nginx_conf "$name" "$1" 1 "" "" "
         location = /echo {
             proxy_pass http://127.0.0.1:$node_port;
             proxy_http_version 1.1;
@@ -201,26 +203,7 @@ start_nginx_proxy_node() {  # $1 port
     start_server "$SERVER_CPUS" "$1" bash -c "
         NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
         until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
-        '$NGINX' -p '$WORK/nginx_proxy_node' -c conf/nginx.conf &
-        wait"
-}
-
-# NGINX terminating TLS and proxying to a Node ws echo server: how users
-# add wss:// to a Node WebSocket server today. Pinned like the plain one.
-start_nginx_tls_proxy_node() {  # $1 port
-    local node_port=$(($1 + 100))
-    LISTEN_TLS=1 write_nginx_conf nginx_tls_proxy_node "$1" 1 "" "" "
-        location = /echo {
-            proxy_pass http://127.0.0.1:$node_port;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection upgrade;
-            proxy_read_timeout 1h;
-        }"
-    start_server "$SERVER_CPUS" "$1" bash -c "
-        NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
-        until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
-        '$NGINX' -p '$WORK/nginx_tls_proxy_node' -c conf/nginx.conf &
+        '$NGINX' -p '$WORK/$name' -c conf/nginx.conf &
         wait"
 }
 
@@ -266,57 +249,46 @@ run_wsload() {
 
 # --- workloads -----------------------------------------------------------------
 
-bench_echo() {
-    local port=$BASE_PORT label pipeline
-    for label in ngx_ws node_ws nginx_proxy_node; do
+# $1 scheme (ws or wss), $2 first port, rest: the servers' labels.
+echo_servers() {
+    local scheme=$1 port=$2 label pipeline; shift 2
+    for label in "$@"; do
         case $label in
             ngx_ws) start_ngx_ws "$port" 1 ;;
+            ngx_ws_wss) LISTEN_TLS=1 write_nginx_conf ngx_ws_wss "$port" 1 \
+                            "load_module $MODULE;" "" 'location = /echo { ws_listen; ws_echo on; }'
+                        start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_wss" \
+                            -c conf/nginx.conf ;;
             node_ws) start_node_echo "$port" ;;
-            nginx_proxy_node) start_nginx_proxy_node "$port" ;;
+            nginx_proxy_node) start_nginx_proxy_node "$port" nginx_proxy_node ;;
+            nginx_tls_proxy_node) LISTEN_TLS=1 start_nginx_proxy_node "$port" \
+                                      nginx_tls_proxy_node ;;
         esac
         for pipeline in $ECHO_PIPELINES; do
-            echo "== echo $label: $ECHO_CONNS connections, $SIZE B, $pipeline in flight," \
-                 "${DURATION}s x $RUNS"
+            echo "== echo $label ($scheme://): $ECHO_CONNS connections, $SIZE B," \
+                 "$pipeline in flight, ${DURATION}s x $RUNS"
             for run in $(seq 1 "$RUNS"); do
-                run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
+                run_wsload "$label" 1 "$run" echo --url "$scheme://127.0.0.1:$port/echo" \
                     --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION" \
                     --pipeline "$pipeline"
             done
         done
         stop_server
+        # the NGINX prefix of the label (ngx_ws's is shared with fan-out)
+        if [ "$label" = ngx_ws ]; then check_server_log ngx_ws-w1; else check_server_log "$label"; fi
         port=$((port + 1))
     done
-    check_server_log ngx_ws-w1
-    check_server_log nginx_proxy_node
+}
+
+bench_echo() {
+    echo_servers ws "$BASE_PORT" ngx_ws node_ws nginx_proxy_node
 }
 
 # Echo over wss://: ngx_ws terminating TLS itself against NGINX terminating
 # TLS in front of Node ws. Both pay for the same ciphers, so the ratio shows
 # what is left of the WebSocket path's lead once TLS is in the bill.
 bench_echo_tls() {
-    local port=$((BASE_PORT + 5)) label pipeline
-    for label in ngx_ws_wss nginx_tls_proxy_node; do
-        case $label in
-            ngx_ws_wss) LISTEN_TLS=1 write_nginx_conf ngx_ws_wss "$port" 1 \
-                            "load_module $MODULE;" "" 'location = /echo { ws_listen; ws_echo on; }'
-                        start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_wss" \
-                            -c conf/nginx.conf ;;
-            nginx_tls_proxy_node) start_nginx_tls_proxy_node "$port" ;;
-        esac
-        for pipeline in $ECHO_PIPELINES; do
-            echo "== echo over TLS $label: $ECHO_CONNS connections, $SIZE B, $pipeline in flight," \
-                 "${DURATION}s x $RUNS"
-            for run in $(seq 1 "$RUNS"); do
-                run_wsload "$label" 1 "$run" echo --url "wss://127.0.0.1:$port/echo" \
-                    --connections "$ECHO_CONNS" --size "$SIZE" --duration "$DURATION" \
-                    --pipeline "$pipeline"
-            done
-        done
-        stop_server
-        port=$((port + 1))
-    done
-    check_server_log ngx_ws_wss
-    check_server_log nginx_tls_proxy_node
+    echo_servers wss "$((BASE_PORT + 5))" ngx_ws_wss nginx_tls_proxy_node
 }
 
 bench_fanout() {
