@@ -162,6 +162,26 @@ struct Run {
     wscore_state_e state;
 };
 
+/*
+ * How much of the input the next receive call gets: all that is left
+ * (split 0), one byte (split 1), or 1..split bytes at random, so every
+ * parser state meets a buffer boundary somewhere.
+ */
+inline std::size_t next_chunk_size(std::size_t left, unsigned split,
+    std::mt19937 &rng)
+{
+    if (split == 1) {
+        return 1;
+    }
+
+    if (split > 1) {
+        return std::min<std::size_t>(left,
+            std::uniform_int_distribution<std::size_t>(1, split)(rng));
+    }
+
+    return left;
+}
+
 inline Run feed(const wscore_config_t &cfg, const Bytes &input,
     unsigned split, unsigned seed = 1)
 {
@@ -170,13 +190,7 @@ inline Run feed(const wscore_config_t &cfg, const Bytes &input,
     std::mt19937 rng(seed);
     std::size_t off = 0;
     while (off < input.size()) {
-        std::size_t n = input.size() - off;
-        if (split == 1) {
-            n = 1;
-        } else if (split > 1) {
-            n = std::min<std::size_t>(n,
-                std::uniform_int_distribution<std::size_t>(1, split)(rng));
-        }
+        const std::size_t n = next_chunk_size(input.size() - off, split, rng);
         feed_chunk(s, std::span(input).subspan(off, n), 0, run.events);
         off += n;
     }

@@ -39,13 +39,7 @@ DeflateRun feed_deflate(const Bytes &input, unsigned split, unsigned seed,
     std::mt19937 rng(seed);
     std::size_t off = 0;
     while (off < input.size()) {
-        std::size_t n = input.size() - off;
-        if (split == 1) {
-            n = 1;
-        } else if (split > 1) {
-            n = std::min<std::size_t>(n,
-                std::uniform_int_distribution<std::size_t>(1, split)(rng));
-        }
+        const std::size_t n = next_chunk_size(input.size() - off, split, rng);
         feed_chunk(s, std::span(input).subspan(off, n), 0, run.events);
         off += n;
     }

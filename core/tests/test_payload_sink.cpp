@@ -60,13 +60,7 @@ SinkRun feed_with_sink(const Bytes &input, unsigned split, unsigned seed,
     std::mt19937 rng(seed);
     std::size_t off = 0;
     while (off < input.size()) {
-        std::size_t n = input.size() - off;
-        if (split == 1) {
-            n = 1;
-        } else if (split > 1) {
-            n = std::min<std::size_t>(n,
-                std::uniform_int_distribution<std::size_t>(1, split)(rng));
-        }
+        const std::size_t n = next_chunk_size(input.size() - off, split, rng);
         const auto chunk = std::span(input).subspan(off, n);
         std::size_t used = 0;
         do {
