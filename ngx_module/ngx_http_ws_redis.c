@@ -39,6 +39,7 @@ typedef struct {
     ngx_str_t                    msg_prefix;    /* prefix "msg:" */
     ngx_str_t                    msg_pattern;   /* prefix "msg:*" */
     ngx_str_t                    hist_prefix;   /* prefix "hist:" */
+    ngx_http_ws_redis_ssl_conf_t  ssl;          /* ws_redis_ssl_* */
 } ngx_http_ws_redis_main_conf_t;
 
 
@@ -54,19 +55,23 @@ typedef struct {
 } ngx_http_ws_redis_fetch_t;
 
 
-static void ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
-static void ngx_http_ws_redis_history_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
+static void ngx_http_ws_redis_publish_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
+static void ngx_http_ws_redis_history_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
 static ngx_uint_t ngx_http_ws_redis_history_entry(redisReply *e,
     ngx_http_ws_redis_entry_t *entry);
 static void ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link);
-static void ngx_http_ws_redis_message(redisAsyncContext *ac, void *r,
-    void *privdata);
+static void ngx_http_ws_redis_subscribed(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
+static void ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
 static void *ngx_http_ws_redis_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_redis_channels(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_ws_redis_ssl_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_redis_init_process(ngx_cycle_t *cycle);
@@ -147,6 +152,41 @@ static ngx_command_t  ngx_http_ws_redis_commands[] = {
       ngx_http_ws_redis_channels,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("ws_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_redis_main_conf_t, ssl.verify),
+      NULL },
+
+    { ngx_string("ws_redis_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_redis_main_conf_t, ssl.name),
+      NULL },
+
+    { ngx_string("ws_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_redis_ssl_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_redis_main_conf_t, ssl.trusted_certificate),
+      NULL },
+
+    { ngx_string("ws_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_redis_ssl_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_redis_main_conf_t, ssl.certificate),
+      NULL },
+
+    { ngx_string("ws_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_redis_ssl_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_redis_main_conf_t, ssl.certificate_key),
       NULL },
 
       ngx_null_command
@@ -341,7 +381,7 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
         argc = 10;
     }
 
-    /* hiredis copies the command into its output buffer here */
+    /* the link copies the command into its output buffer here */
     rc = ngx_http_ws_redis_link_command(&ngx_http_ws_redis_publisher,
                                         ngx_http_ws_redis_publish_reply, pub,
                                         argc, argv, argvlen);
@@ -357,18 +397,12 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
 
 
 static void
-ngx_http_ws_redis_publish_reply(redisAsyncContext *ac, void *r,
-    void *privdata)
+ngx_http_ws_redis_publish_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
 {
-    redisReply                   *reply = r;
-    ngx_http_ws_redis_publish_t  *pub = privdata;
+    ngx_http_ws_redis_publish_t  *pub = data;
 
-    uint64_t                   seq;
-    ngx_http_ws_redis_link_t  *link;
-
-    link = ac->ev.data;
-
-    ngx_http_ws_redis_link_replied(link);
+    uint64_t  seq;
 
     seq = 0;
 
@@ -463,21 +497,15 @@ ngx_http_ws_redis_history(void **main_conf, ngx_log_t *log,
 
 /* {top} or {top, {{id, {"s", seq, "m", "<flag><payload>"}}, ...}} */
 static void
-ngx_http_ws_redis_history_reply(redisAsyncContext *ac, void *r,
-    void *privdata)
+ngx_http_ws_redis_history_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
 {
-    redisReply                 *reply = r;
-    ngx_http_ws_redis_fetch_t  *fetch = privdata;
+    ngx_http_ws_redis_fetch_t  *fetch = data;
 
     size_t                      i, n;
     uint64_t                    top;
     redisReply                 *list;
-    ngx_http_ws_redis_link_t   *link;
     ngx_http_ws_redis_entry_t  *entries;
-
-    link = ac->ev.data;
-
-    ngx_http_ws_redis_link_replied(link);
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
         || reply->elements < 1
@@ -595,22 +623,44 @@ ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link)
     argv[1] = (const char *) rmcf->msg_pattern.data;
     argvlen[1] = rmcf->msg_pattern.len;
 
-    /* the callback stays registered for every message of the pattern */
-    if (redisAsyncCommandArgv(link->ac, ngx_http_ws_redis_message, rmcf, 2,
-                              argv, argvlen)
-        != REDIS_OK)
+    /* the messages of the pattern come to link->push */
+    if (ngx_http_ws_redis_link_command(link, ngx_http_ws_redis_subscribed,
+                                       NULL, 2, argv, argvlen)
+        != NGX_OK)
     {
         ngx_http_ws_redis_link_drop(link, "PSUBSCRIBE failed");
     }
 }
 
 
+/* ["psubscribe", pattern, count]: only now is the node really up */
+static void
+ngx_http_ws_redis_subscribed(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
+{
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 10
+        && ngx_strncmp(reply->element[0]->str, "psubscribe", 10) == 0)
+    {
+        ngx_http_ws_redis_link_up(link);
+        return;
+    }
+
+    ngx_http_ws_redis_link_drop(link, "PSUBSCRIBE refused");
+}
+
+
 /* ["pmessage", pattern, "<prefix>msg:<channel>", "<seq> <flag><data>"] */
 static void
-ngx_http_ws_redis_message(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link, redisReply *reply,
+    void *data)
 {
-    redisReply                     *reply = r;
-    ngx_http_ws_redis_main_conf_t  *rmcf = privdata;
+    ngx_http_ws_redis_main_conf_t  *rmcf = data;
 
     u_char                      *p, *last;
     uint64_t                     seq;
@@ -620,17 +670,7 @@ ngx_http_ws_redis_message(redisAsyncContext *ac, void *r, void *privdata)
     redisReply                  *name, *body;
     ngx_http_ws_channel_info_t   info;
 
-    /* the subscription is confirmed: only now is the node really up */
-    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3
-        && reply->element[0]->type == REDIS_REPLY_STRING
-        && reply->element[0]->len == 10
-        && ngx_strncmp(reply->element[0]->str, "psubscribe", 10) == 0)
-    {
-        ngx_http_ws_redis_link_up(ac->ev.data);
-        return;
-    }
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY
+    if (reply->type != REDIS_REPLY_ARRAY
         || reply->elements != 4
         || reply->element[0]->type != REDIS_REPLY_STRING
         || reply->element[0]->len != 8
@@ -689,19 +729,31 @@ ngx_http_ws_redis_message(redisAsyncContext *ac, void *r, void *privdata)
 static void *
 ngx_http_ws_redis_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_http_ws_redis_main_conf_t  *rmcf;
+
     /*
      * set by ngx_pcalloc():
      *
      *     rmcf->server = NULL;
      *     rmcf->channels = NULL;
+     *     rmcf->ssl.name = { 0, NULL };
+     *     rmcf->ssl.certificate = { 0, NULL };
+     *     ...
      */
 
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_redis_main_conf_t));
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_redis_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    rmcf->ssl.verify = NGX_CONF_UNSET;
+
+    return rmcf;
 }
 
 
-/* ws_redis host:port|unix:/path [user=] [password=] [db=] [timeout=]
- *          [prefix=] */
+/* ws_redis host:port|unix:/path [ssl] [user=] [password=] [db=]
+ *          [timeout=] [prefix=] */
 static char *
 ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -730,43 +782,35 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     srv->backoff_max = NGX_HTTP_WS_REDIS_BACKOFF_MAX;
     ngx_str_set(&rmcf->prefix, "ngx_ws:");
 
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "unix:", 5) == 0) {
-        srv->unix_path.len = value[1].len - 5;
-        srv->unix_path.data = ngx_pnalloc(cf->pool, srv->unix_path.len + 1);
-        if (srv->unix_path.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    /* resolved here, once: a worker never waits for a name lookup */
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = value[1];
+    u.default_port = NGX_HTTP_WS_REDIS_DEFAULT_PORT;
 
-        (void) ngx_cpystrn(srv->unix_path.data, value[1].data + 5,
-                           srv->unix_path.len + 1);
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"ws_redis\" address \"%V\"%s%s",
+                           &value[1], u.err ? ": " : "",
+                           u.err ? u.err : "");
+        return NGX_CONF_ERROR;
+    }
 
-    } else {
-        /* resolved here, once: a worker never waits for a name lookup */
-        ngx_memzero(&u, sizeof(ngx_url_t));
-        u.url = value[1];
-        u.default_port = NGX_HTTP_WS_REDIS_DEFAULT_PORT;
+    srv->sockaddr = u.addrs[0].sockaddr;
+    srv->socklen = u.addrs[0].socklen;
+    srv->host = u.host;
 
-        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"ws_redis\" address \"%V\"%s%s",
-                               &value[1], u.err ? ": " : "",
-                               u.err ? u.err : "");
-            return NGX_CONF_ERROR;
-        }
-
-        srv->port = u.port;
-        srv->host.data = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-        if (srv->host.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        srv->host.len = ngx_sock_ntop(u.addrs[0].sockaddr,
-                                      u.addrs[0].socklen, srv->host.data,
-                                      NGX_SOCKADDR_STRLEN, 0);
-        srv->host.data[srv->host.len] = '\0';
+    /* "[::1]": the address itself is what a certificate names */
+    if (srv->host.len > 2 && srv->host.data[0] == '[') {
+        srv->host.data++;
+        srv->host.len -= 2;
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "ssl") == 0) {
+            srv->ssl = 1;
+            continue;
+        }
 
         if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
             srv->password.data = value[i].data + 9;
@@ -916,6 +960,29 @@ ngx_http_ws_redis_channels(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* ws_redis_ssl_certificate and friends: a file, relative to the prefix */
+static char *
+ngx_http_ws_redis_ssl_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char       *rv;
+    ngx_str_t  *file;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    file = (ngx_str_t *) ((u_char *) conf + cmd->offset);
+
+    if (file->len == 0) {
+        return "needs a file name";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
 {
@@ -932,7 +999,28 @@ ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (rmcf->server && wmcf->zone == NULL) {
+    if (rmcf->server == NULL) {
+        if (rmcf->ssl.name.len || rmcf->ssl.certificate.len
+            || rmcf->ssl.certificate_key.len
+            || rmcf->ssl.trusted_certificate.len
+            || rmcf->ssl.verify != NGX_CONF_UNSET)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"ws_redis_ssl_*\" directives need \"ws_redis\" "
+                          "in the http block");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_http_ws_redis_tls_configure(cf, rmcf->server, &rmcf->ssl)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (wmcf->zone == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"ws_redis\" needs \"ws_zone\" in the http block: "
                       "messages from redis reach the workers through it");
@@ -976,8 +1064,6 @@ ngx_http_ws_redis_init_process(ngx_cycle_t *cycle)
      * workers exactly as it does a local publish.
      */
     if (ngx_worker == 0) {
-        link->follower = &ngx_http_ws_redis_subscriber;
-
         link = &ngx_http_ws_redis_subscriber;
         ngx_memzero(link, sizeof(ngx_http_ws_redis_link_t));
         link->server = rmcf->server;
@@ -985,7 +1071,7 @@ ngx_http_ws_redis_init_process(ngx_cycle_t *cycle)
         link->log = cycle->log;
         link->data = rmcf;
         link->ready = ngx_http_ws_redis_subscribe;
-        link->no_ping = 1;
+        link->push = ngx_http_ws_redis_message;
 
         ngx_http_ws_redis_link_start(link);
     }
@@ -1002,8 +1088,6 @@ ngx_http_ws_redis_exit_process(ngx_cycle_t *cycle)
     if (ngx_http_ws_redis_conf == NULL) {
         return;
     }
-
-    ngx_http_ws_redis_publisher.follower = NULL;
 
     ngx_http_ws_redis_link_stop(&ngx_http_ws_redis_subscriber);
     ngx_http_ws_redis_link_stop(&ngx_http_ws_redis_publisher);

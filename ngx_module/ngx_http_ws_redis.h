@@ -4,10 +4,11 @@
  *
  * A second NGINX module in the same shared object, so that its
  * directives, configuration and process hooks live in their own files:
- * ngx_http_ws_redis_link.c drives hiredis's async context from NGINX's
- * event loop (one link is one Redis connection, with reconnects and
- * timeouts), ngx_http_ws_redis.c carries publishes of cross-node
- * channels to Redis and the messages Redis sends back into ws_zone.
+ * ngx_http_ws_redis_link.c is one Redis connection on NGINX's event loop
+ * (an NGINX peer connection, with reconnects and timeouts; hiredis only
+ * parses the replies), ngx_http_ws_redis_tls.c puts NGINX's client TLS
+ * on it, ngx_http_ws_redis.c carries publishes of cross-node channels to
+ * Redis and the messages Redis sends back into ws_zone.
  */
 
 
@@ -20,7 +21,6 @@
 #include <ngx_http.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 
 
 /* The state a link last logged: each change is logged once. */
@@ -37,39 +37,80 @@ typedef struct ngx_http_ws_redis_link_s  ngx_http_ws_redis_link_t;
  */
 typedef void (*ngx_http_ws_redis_ready_pt)(ngx_http_ws_redis_link_t *link);
 
+/*
+ * A reply, or NULL when the link went down or the reply did not come in
+ * time; the reply is freed when the handler returns.
+ */
+typedef void (*ngx_http_ws_redis_reply_pt)(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
+
+
+/* ws_redis_ssl_*, as written (applied once ws_redis is known) */
+typedef struct {
+    ngx_flag_t                 verify;
+    ngx_str_t                  name;
+    ngx_str_t                  certificate;
+    ngx_str_t                  certificate_key;
+    ngx_str_t                  trusted_certificate;
+} ngx_http_ws_redis_ssl_conf_t;
+
 
 typedef struct {
     ngx_str_t                  name;          /* as written, for logs */
-    ngx_str_t                  host;          /* numeric, resolved at -t */
-    in_port_t                  port;
-    ngx_str_t                  unix_path;     /* or empty */
+    ngx_str_t                  host;          /* as written, no port */
+    struct sockaddr           *sockaddr;      /* resolved at -t */
+    socklen_t                  socklen;
     ngx_str_t                  user;          /* ACL user, or empty */
     ngx_str_t                  password;      /* or empty */
     ngx_uint_t                 db;
     ngx_msec_t                 timeout;       /* connect and reply */
     ngx_msec_t                 ping_interval; /* liveness when idle */
     ngx_msec_t                 backoff_max;
+
+    unsigned                   ssl:1;         /* "ssl" given */
+    unsigned                   ssl_verify:1;
+    unsigned                   ssl_name_is_ip:1;
+#if (NGX_SSL)
+    ngx_ssl_t                 *ssl_ctx;
+    ngx_str_t                  ssl_name;      /* null-terminated */
+#endif
 } ngx_http_ws_redis_server_t;
+
+
+/* A command waiting for its reply. */
+typedef struct {
+    ngx_http_ws_redis_reply_pt  handler;
+    void                       *data;
+} ngx_http_ws_redis_call_t;
 
 
 struct ngx_http_ws_redis_link_s {
     ngx_http_ws_redis_server_t  *server;
     const char                  *role;        /* "publish", "subscribe" */
-    redisAsyncContext           *ac;          /* NULL while down */
-    ngx_connection_t            *c;           /* the adapter's events */
+    ngx_connection_t            *c;           /* NULL while down */
+    redisReader                 *reader;
+    ngx_buf_t                    out;         /* commands not yet sent */
+
+    ngx_http_ws_redis_call_t    *calls;       /* a ring, oldest first */
+    ngx_uint_t                   calls_head;
+    ngx_uint_t                   calls_size;
+    ngx_uint_t                   pending;     /* replies awaited */
+
+    /* pub/sub messages, which answer no command */
+    ngx_http_ws_redis_reply_pt   push;
+
     ngx_event_t                  timer;       /* connect, reply, retry */
     ngx_event_t                  ping;
     ngx_msec_t                   backoff;
-    ngx_uint_t                   pending;     /* replies awaited */
     ngx_log_t                   *log;
+    ngx_log_t                    conn_log;    /* quiet while down */
+    ngx_uint_t                   epoch;       /* counts connections */
     ngx_http_ws_redis_ready_pt   ready;
-    ngx_http_ws_redis_link_t    *follower;    /* dropped with this one */
     void                        *data;
 
     ngx_uint_t                   logged;      /* last state logged */
 
-    unsigned                     connected:1;
-    unsigned                     no_ping:1;   /* a subscribed link */
+    unsigned                     connected:1; /* handshake answered */
     unsigned                     saturated:1; /* refusing: too much waits */
     unsigned                     stopped:1;
 };
@@ -82,15 +123,28 @@ void ngx_http_ws_redis_link_drop(ngx_http_ws_redis_link_t *link,
     const char *why);
 
 /*
- * Sends a command expecting one reply (not for SUBSCRIBE): the callback
- * runs exactly once, with a NULL reply if the link goes down first or the
- * reply takes longer than the server's timeout. NGX_ERROR if down now.
+ * Sends a command expecting one reply: the handler runs exactly once, with
+ * NULL if the link goes down first or the reply takes longer than the
+ * server's timeout. NGX_ERROR if down now, or too much is waiting.
  */
 ngx_int_t ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen);
-void ngx_http_ws_redis_link_replied(ngx_http_ws_redis_link_t *link);
+    ngx_http_ws_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
 void ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link);
+void ngx_http_ws_redis_link_connected(ngx_http_ws_redis_link_t *link);
+
+
+/* ngx_http_ws_redis_tls.c */
+ngx_int_t ngx_http_ws_redis_tls_configure(ngx_conf_t *cf,
+    ngx_http_ws_redis_server_t *srv, ngx_http_ws_redis_ssl_conf_t *scf);
+
+/*
+ * Starts the TLS handshake on a connected link: NGX_OK when it is done at
+ * once, NGX_AGAIN when ngx_http_ws_redis_link_connected() will be called,
+ * NGX_ERROR with *why set.
+ */
+ngx_int_t ngx_http_ws_redis_tls_start(ngx_http_ws_redis_link_t *link,
+    const char **why);
 
 
 /* ngx_http_ws_redis.c */

@@ -2,25 +2,27 @@
 /*
  * ngx_ws: one Redis connection driven by NGINX's event loop.
  *
- * hiredis's async context does the protocol; this adapter gives it an
- * ngx_connection_t for its socket and maps its addRead / delRead /
- * addWrite / delWrite / cleanup hooks onto that connection's events
- * (level-triggered, as hiredis expects: it reads and writes what it can
- * and asks again). Nothing here blocks: the address was resolved at
+ * The connection is an NGINX peer connection (ngx_event_connect_peer()),
+ * so plain TCP, unix sockets and NGINX's own client TLS
+ * (ngx_http_ws_redis_tls.c) all read and write through c->recv and
+ * c->send, edge-triggered like any other NGINX connection. Commands are
+ * written in Redis's protocol into one output buffer; replies are parsed
+ * by hiredis's reply reader and handed, in order, to the handler queued
+ * with each command. Nothing here blocks: the address was resolved at
  * configuration time, the connect is non-blocking, replies are awaited
  * with a timer.
  *
  * States: down (a retry timer runs, with exponential backoff and
- * jitter), connecting (a connect timer runs), handshake (AUTH, SELECT
- * and a PING are on their way) and up. Only the changes between down and
- * up are logged, once each, never once per message or per retry.
+ * jitter), connecting (a connect timer runs, through the TLS handshake),
+ * handshake (AUTH, SELECT and a PING are on their way) and up. Only the
+ * changes between down and up are logged, once each, never once per
+ * message or per retry: while a link is known to be down, what NGINX
+ * itself would log about its connection attempts is silenced too.
  *
- * A command link also sends a PING when it has been idle for the ping
- * interval, so a Redis that stopped answering (a partition, a stopped
- * process) is noticed by the reply timeout. A subscribed connection
- * cannot be pinged through hiredis 0.14, so a subscriber link is made the
- * follower of a command link to the same server: when the leader is
- * dropped, the follower is dropped with it.
+ * A link that has been idle for the ping interval sends a PING, so a
+ * Redis that stopped answering (a partition, a stopped process) is
+ * noticed by the reply timeout. A subscribed link is pinged the same way:
+ * Redis answers a PING in pub/sub mode too.
  */
 
 
@@ -39,32 +41,43 @@
 #define NGX_HTTP_WS_REDIS_MAX_PENDING  10000
 #define NGX_HTTP_WS_REDIS_MAX_UNSENT   (16 * 1024 * 1024)
 
+#define NGX_HTTP_WS_REDIS_OUT_SIZE     16384
+#define NGX_HTTP_WS_REDIS_CALLS        64
+
+/* read per event before giving the rest of the worker a turn */
+#define NGX_HTTP_WS_REDIS_READ_TURN    (256 * 1024)
+
 
 static void ngx_http_ws_redis_connect(ngx_http_ws_redis_link_t *link);
-static ngx_int_t ngx_http_ws_redis_attach(ngx_http_ws_redis_link_t *link);
-static void ngx_http_ws_redis_add_read(void *data);
-static void ngx_http_ws_redis_del_read(void *data);
-static void ngx_http_ws_redis_add_write(void *data);
-static void ngx_http_ws_redis_del_write(void *data);
-static void ngx_http_ws_redis_cleanup(void *data);
+static void ngx_http_ws_redis_connect_handler(ngx_event_t *wev);
+static void ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link);
+static void ngx_http_ws_redis_close(ngx_http_ws_redis_link_t *link);
+static void ngx_http_ws_redis_fail_calls(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_read_handler(ngx_event_t *rev);
+static void ngx_http_ws_redis_dispatch(ngx_http_ws_redis_link_t *link,
+    ngx_uint_t epoch);
+static ngx_uint_t ngx_http_ws_redis_is_push(redisReply *reply);
 static void ngx_http_ws_redis_write_handler(ngx_event_t *wev);
-static void ngx_http_ws_redis_on_connect(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_ws_redis_on_disconnect(const redisAsyncContext *ac,
-    int status);
-static void ngx_http_ws_redis_handshake_reply(redisAsyncContext *ac,
-    void *r, void *privdata);
-static void ngx_http_ws_redis_ping_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
 static ngx_int_t ngx_http_ws_redis_send(ngx_http_ws_redis_link_t *link,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen);
+    ngx_http_ws_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+static ngx_int_t ngx_http_ws_redis_append(ngx_http_ws_redis_link_t *link,
+    int argc, const char **argv, const size_t *argvlen);
+static ngx_int_t ngx_http_ws_redis_queue_call(ngx_http_ws_redis_link_t *link,
+    ngx_http_ws_redis_reply_pt handler, void *data);
+static void ngx_http_ws_redis_handshake_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
+static void ngx_http_ws_redis_ping_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
 static void ngx_http_ws_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_ws_redis_ping_handler(ngx_event_t *ev);
 static void ngx_http_ws_redis_retry(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_report_down(ngx_http_ws_redis_link_t *link,
     const char *why);
+static const char *ngx_http_ws_redis_io_error(const char *what,
+    ngx_err_t err);
+static u_char *ngx_http_ws_redis_log_context(ngx_log_t *log, u_char *buf,
+    size_t len);
 
 
 void
@@ -100,39 +113,46 @@ ngx_http_ws_redis_link_stop(ngx_http_ws_redis_link_t *link)
         ngx_del_timer(&link->ping);
     }
 
-    if (link->ac) {
-        /* pending callbacks run now, with NULL replies */
-        redisAsyncFree(link->ac);
+    if (link->c) {
+        ngx_http_ws_redis_close(link);
     }
+
+    /* pending handlers run now, with NULL replies */
+    ngx_http_ws_redis_fail_calls(link);
+
+    ngx_free(link->calls);
+    link->calls = NULL;
+    link->calls_size = 0;
 }
 
 
-/* Gives up the connection (its callbacks get NULL replies) and retries. */
+/* Gives up the connection (its handlers get NULL replies) and retries. */
 void
 ngx_http_ws_redis_link_drop(ngx_http_ws_redis_link_t *link, const char *why)
 {
-    if (link->ac == NULL) {
+    if (link->c == NULL) {
         return;
     }
 
     ngx_http_ws_redis_report_down(link, why);
-
-    /* inside a hiredis callback this is deferred until it returns */
-    redisAsyncFree(link->ac);
+    ngx_http_ws_redis_close(link);
+    ngx_http_ws_redis_fail_calls(link);
+    ngx_http_ws_redis_retry(link);
 }
 
 
 ngx_int_t
 ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
-    redisCallbackFn *fn, void *privdata, int argc, const char **argv,
-    const size_t *argvlen)
+    ngx_http_ws_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
 {
-    if (!link->connected || link->ac == NULL) {
+    if (!link->connected || link->c == NULL) {
         return NGX_ERROR;
     }
 
     if (link->pending >= NGX_HTTP_WS_REDIS_MAX_PENDING
-        || sdslen(link->ac->c.obuf) >= NGX_HTTP_WS_REDIS_MAX_UNSENT)
+        || (size_t) (link->out.last - link->out.pos)
+           >= NGX_HTTP_WS_REDIS_MAX_UNSENT)
     {
         if (!link->saturated) {
             link->saturated = 1;
@@ -147,284 +167,174 @@ ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
 
     link->saturated = 0;
 
-    return ngx_http_ws_redis_send(link, fn, privdata, argc, argv, argvlen);
-}
-
-
-/* Every reply callback of a command link calls this once. */
-void
-ngx_http_ws_redis_link_replied(ngx_http_ws_redis_link_t *link)
-{
-    if (link->pending) {
-        link->pending--;
-    }
-
-    if (link->ac == NULL || link->stopped) {
-        return;
-    }
-
-    /* the timer measures the wait for the oldest reply still missing */
-    if (link->pending) {
-        ngx_add_timer(&link->timer, link->server->timeout);
-
-    } else if (link->timer.timer_set) {
-        ngx_del_timer(&link->timer);
-    }
+    return ngx_http_ws_redis_send(link, handler, data, argc, argv, argvlen);
 }
 
 
 static void
 ngx_http_ws_redis_connect(ngx_http_ws_redis_link_t *link)
 {
-    redisAsyncContext           *ac;
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_peer_connection_t        peer;
     ngx_http_ws_redis_server_t  *srv;
 
     srv = link->server;
 
-    if (srv->unix_path.len) {
-        ac = redisAsyncConnectUnix((const char *) srv->unix_path.data);
+    /*
+     * The connection logs through a copy of the link's log: at full level
+     * until the link is known to be down, then silenced, so a Redis that
+     * stays away does not fill the error log with one line per retry.
+     */
+    link->conn_log = *link->log;
+    link->conn_log.handler = ngx_http_ws_redis_log_context;
+    link->conn_log.data = link;
+    link->conn_log.action = NULL;
 
-    } else {
-        /* a numeric address: no name lookup happens in the worker */
-        ac = redisAsyncConnect((const char *) srv->host.data, srv->port);
+    if (link->logged == NGX_HTTP_WS_REDIS_LOGGED_DOWN) {
+        link->conn_log.log_level = NGX_LOG_EMERG;
     }
 
-    if (ac == NULL) {
+    ngx_memzero(&peer, sizeof(ngx_peer_connection_t));
+    peer.sockaddr = srv->sockaddr;
+    peer.socklen = srv->socklen;
+    peer.name = &srv->name;
+    peer.get = ngx_event_get_peer;
+    peer.log = &link->conn_log;
+    peer.log_error = NGX_ERROR_INFO;
+
+    rc = ngx_event_connect_peer(&peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_http_ws_redis_report_down(link,
+                                      rc == NGX_DECLINED
+                                      ? "connect() failed"
+                                      : "no connection could be made");
+        ngx_http_ws_redis_retry(link);
+        return;
+    }
+
+    c = peer.connection;
+
+    c->pool = ngx_create_pool(1024, &link->conn_log);
+    link->reader = redisReaderCreate();
+
+    link->out.start = ngx_alloc(NGX_HTTP_WS_REDIS_OUT_SIZE, link->log);
+
+    if (c->pool == NULL || link->reader == NULL || link->out.start == NULL) {
+        link->c = c;
         ngx_http_ws_redis_report_down(link, "out of memory");
+        ngx_http_ws_redis_close(link);
         ngx_http_ws_redis_retry(link);
         return;
     }
 
-    if (ac->err) {
-        ngx_http_ws_redis_report_down(link, ac->errstr);
-        redisAsyncFree(ac);
-        ngx_http_ws_redis_retry(link);
-        return;
-    }
-
-    link->ac = ac;
-    link->pending = 0;
-    link->connected = 0;
-
-    if (ngx_http_ws_redis_attach(link) != NGX_OK) {
-        link->ac = NULL;
-        redisAsyncFree(ac);
-        ngx_http_ws_redis_report_down(link, "no free connection");
-        ngx_http_ws_redis_retry(link);
-        return;
-    }
-
-    redisAsyncSetDisconnectCallback(ac, ngx_http_ws_redis_on_disconnect);
-
-    /* adds the write event: a connected socket becomes writable */
-    redisAsyncSetConnectCallback(ac, ngx_http_ws_redis_on_connect);
-
-    ngx_add_timer(&link->timer, link->server->timeout);
-}
-
-
-static ngx_int_t
-ngx_http_ws_redis_attach(ngx_http_ws_redis_link_t *link)
-{
-    ngx_connection_t   *c;
-    redisAsyncContext  *ac;
-
-    ac = link->ac;
-
-    c = ngx_get_connection(ac->c.fd, link->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
+    link->out.pos = link->out.start;
+    link->out.last = link->out.start;
+    link->out.end = link->out.start + NGX_HTTP_WS_REDIS_OUT_SIZE;
 
     c->data = link;
-    c->read->handler = ngx_http_ws_redis_read_handler;
-    c->write->handler = ngx_http_ws_redis_write_handler;
-    c->read->log = link->log;
-    c->write->log = link->log;
-
+    c->sendfile = 0;
     link->c = c;
+    link->pending = 0;
+    link->connected = 0;
+    link->epoch++;
 
-    ac->ev.data = link;
-    ac->ev.addRead = ngx_http_ws_redis_add_read;
-    ac->ev.delRead = ngx_http_ws_redis_del_read;
-    ac->ev.addWrite = ngx_http_ws_redis_add_write;
-    ac->ev.delWrite = ngx_http_ws_redis_del_write;
-    ac->ev.cleanup = ngx_http_ws_redis_cleanup;
+    ngx_add_timer(&link->timer, srv->timeout);
 
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_ws_redis_add_read(void *data)
-{
-    ngx_http_ws_redis_link_t *link = data;
-
-    if (link->c && !link->c->read->active) {
-        (void) ngx_add_event(link->c->read, NGX_READ_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_http_ws_redis_del_read(void *data)
-{
-    ngx_http_ws_redis_link_t *link = data;
-
-    if (link->c && link->c->read->active) {
-        (void) ngx_del_event(link->c->read, NGX_READ_EVENT, 0);
-    }
-}
-
-
-/*
- * Commands are written at the end of the current event-loop pass (a posted
- * event): all commands of one pass go out in one write, and none waits for
- * the next epoll round, which would add a whole loop pass (a busy worker's
- * fan-out) to every Redis round trip. The write event stays registered
- * for what the socket does not take at once, and for the connect.
- */
-static void
-ngx_http_ws_redis_add_write(void *data)
-{
-    ngx_http_ws_redis_link_t *link = data;
-
-    if (link->c == NULL) {
+    if (rc == NGX_AGAIN) {
+        /* the write event tells when the connect has finished */
+        c->read->handler = ngx_http_ws_redis_connect_handler;
+        c->write->handler = ngx_http_ws_redis_connect_handler;
         return;
     }
 
-    if (!link->c->write->active) {
-        (void) ngx_add_event(link->c->write, NGX_WRITE_EVENT, 0);
-    }
-
-    if (link->ac && (link->ac->c.flags & REDIS_CONNECTED)
-        && !link->c->write->posted)
-    {
-        ngx_post_event(link->c->write, &ngx_posted_events);
-    }
+    ngx_http_ws_redis_tcp_connected(link);
 }
 
 
 static void
-ngx_http_ws_redis_del_write(void *data)
+ngx_http_ws_redis_connect_handler(ngx_event_t *ev)
 {
-    ngx_http_ws_redis_link_t *link = data;
+    int                        err;
+    socklen_t                  len;
+    ngx_connection_t          *c;
+    ngx_http_ws_redis_link_t  *link;
 
-    if (link->c && link->c->write->active) {
-        (void) ngx_del_event(link->c->write, NGX_WRITE_EVENT, 0);
+    c = ev->data;
+    link = c->data;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
     }
+
+    if (err) {
+        ngx_http_ws_redis_link_drop(link,
+                                    ngx_http_ws_redis_io_error("connect()",
+                                                               err));
+        return;
+    }
+
+    if (!c->write->ready && !c->read->ready) {
+        return;
+    }
+
+    ngx_http_ws_redis_tcp_connected(link);
 }
 
 
-/*
- * hiredis frees the context: every way down ends here (connect failure,
- * EOF, error, our own drop). The socket is closed by hiredis right after;
- * here it only leaves the event loop.
- */
 static void
-ngx_http_ws_redis_cleanup(void *data)
+ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link)
 {
-    ngx_http_ws_redis_link_t *link = data;
-
+    ngx_int_t          rc;
+    const char        *why;
     ngx_connection_t  *c;
 
     c = link->c;
 
-    if (link->ac) {
-        ngx_http_ws_redis_report_down(link,
-                                      link->ac->err ? link->ac->errstr
-                                                    : "connection closed");
+    if (link->server->sockaddr->sa_family != AF_UNIX) {
+        /* commands are small and each waits for its answer */
+        (void) ngx_tcp_nodelay(c);
     }
 
-    link->ac = NULL;
-    link->c = NULL;
-    link->connected = 0;
-    link->pending = 0;
+    if (link->server->ssl) {
+        why = "TLS handshake failed";
 
-    if (c) {
-        if (c->read->active) {
-            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        rc = ngx_http_ws_redis_tls_start(link, &why);
+
+        if (rc == NGX_AGAIN) {
+            return;
         }
 
-        if (c->write->active) {
-            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        if (rc != NGX_OK) {
+            ngx_http_ws_redis_link_drop(link, why);
+            return;
         }
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
-        }
-
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
-        }
-
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
     }
 
-    if (link->ping.timer_set) {
-        ngx_del_timer(&link->ping);
-    }
-
-    if (link->follower) {
-        ngx_http_ws_redis_link_drop(link->follower, "its command link was "
-                                    "lost");
-    }
-
-    if (!link->stopped) {
-        ngx_http_ws_redis_retry(link);
-    }
+    ngx_http_ws_redis_link_connected(link);
 }
 
 
-static void
-ngx_http_ws_redis_read_handler(ngx_event_t *rev)
-{
-    ngx_connection_t          *c;
-    ngx_http_ws_redis_link_t  *link;
-
-    c = rev->data;
-    link = c->data;
-
-    if (link->ac) {
-        redisAsyncHandleRead(link->ac);
-    }
-}
-
-
-static void
-ngx_http_ws_redis_write_handler(ngx_event_t *wev)
-{
-    ngx_connection_t          *c;
-    ngx_http_ws_redis_link_t  *link;
-
-    c = wev->data;
-    link = c->data;
-
-    if (link->ac) {
-        redisAsyncHandleWrite(link->ac);
-    }
-}
-
-
-/* The TCP (or unix) connect finished; now AUTH, SELECT and a PING. */
-static void
-ngx_http_ws_redis_on_connect(const redisAsyncContext *ac, int status)
+/* Connected (and TLS done if asked): now AUTH, SELECT and a PING. */
+void
+ngx_http_ws_redis_link_connected(ngx_http_ws_redis_link_t *link)
 {
     int                          argc;
     size_t                       argvlen[3];
     u_char                       db[NGX_INT_T_LEN];
     const char                  *argv[3];
-    ngx_http_ws_redis_link_t    *link;
+    ngx_connection_t            *c;
     ngx_http_ws_redis_server_t  *srv;
 
-    link = ac->ev.data;
+    c = link->c;
     srv = link->server;
 
-    if (status != REDIS_OK) {
-        /* hiredis frees the context next: cleanup reports and retries */
-        return;
-    }
+    c->read->handler = ngx_http_ws_redis_read_handler;
+    c->write->handler = ngx_http_ws_redis_write_handler;
 
     if (link->timer.timer_set) {
         ngx_del_timer(&link->timer);
@@ -443,8 +353,12 @@ ngx_http_ws_redis_on_connect(const redisAsyncContext *ac, int status)
         argv[argc] = (const char *) srv->password.data;
         argvlen[argc++] = srv->password.len;
 
-        (void) ngx_http_ws_redis_send(link, ngx_http_ws_redis_handshake_reply,
-                                      "AUTH", argc, argv, argvlen);
+        if (ngx_http_ws_redis_send(link, ngx_http_ws_redis_handshake_reply,
+                                   "AUTH", argc, argv, argvlen)
+            != NGX_OK)
+        {
+            goto failed;
+        }
     }
 
     if (srv->db) {
@@ -453,41 +367,431 @@ ngx_http_ws_redis_on_connect(const redisAsyncContext *ac, int status)
         argv[1] = (const char *) db;
         argvlen[1] = ngx_sprintf(db, "%ui", srv->db) - db;
 
-        (void) ngx_http_ws_redis_send(link, ngx_http_ws_redis_handshake_reply,
-                                      "SELECT", 2, argv, argvlen);
+        if (ngx_http_ws_redis_send(link, ngx_http_ws_redis_handshake_reply,
+                                   "SELECT", 2, argv, argvlen)
+            != NGX_OK)
+        {
+            goto failed;
+        }
     }
 
     argv[0] = "PING";
     argvlen[0] = 4;
 
-    (void) ngx_http_ws_redis_send(link, ngx_http_ws_redis_ping_reply,
-                                  NULL, 1, argv, argvlen);
+    if (ngx_http_ws_redis_send(link, ngx_http_ws_redis_ping_reply, NULL,
+                               1, argv, argvlen)
+        == NGX_OK)
+    {
+        /* Redis may have spoken first (an error, say, before closing) */
+        if (c->read->ready) {
+            ngx_post_event(c->read, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+failed:
+
+    ngx_http_ws_redis_link_drop(link, "out of memory");
+}
+
+
+/*
+ * Every way down ends here (connect failure, EOF, error, timeout, our own
+ * drop or stop): the connection, its TLS state and the unsent commands
+ * go; the handlers still queued are failed by the caller.
+ */
+static void
+ngx_http_ws_redis_close(ngx_http_ws_redis_link_t *link)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    c = link->c;
+
+    link->c = NULL;
+    link->connected = 0;
+    link->epoch++;
+
+    if (link->ping.timer_set) {
+        ngx_del_timer(&link->ping);
+    }
+
+    if (link->timer.timer_set) {
+        ngx_del_timer(&link->timer);
+    }
+
+    if (link->reader) {
+        redisReaderFree(link->reader);
+        link->reader = NULL;
+    }
+
+    ngx_free(link->out.start);
+    ngx_memzero(&link->out, sizeof(ngx_buf_t));
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        /* a quiet end: no close_notify to wait for, or to get stuck on */
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+    pool = c->pool;
+
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+/* Runs the queued handlers with NULL replies, oldest first. */
+static void
+ngx_http_ws_redis_fail_calls(ngx_http_ws_redis_link_t *link)
+{
+    ngx_http_ws_redis_call_t  call;
+
+    while (link->pending) {
+        call = link->calls[link->calls_head];
+
+        link->calls_head = (link->calls_head + 1) % link->calls_size;
+        link->pending--;
+
+        /* a handler may send again: the link refuses while it is down */
+        call.handler(link, NULL, call.data);
+    }
+
+    link->calls_head = 0;
 }
 
 
 static void
-ngx_http_ws_redis_on_disconnect(const redisAsyncContext *ac, int status)
+ngx_http_ws_redis_read_handler(ngx_event_t *rev)
 {
-    /* cleanup, which runs just before, did the work */
-}
-
-
-static void
-ngx_http_ws_redis_handshake_reply(redisAsyncContext *ac, void *r,
-    void *privdata)
-{
-    redisReply                *reply = r;
+    size_t                     total;
+    ssize_t                    n;
+    ngx_err_t                  err;
+    ngx_uint_t                 epoch;
+    ngx_connection_t          *c;
     ngx_http_ws_redis_link_t  *link;
 
-    link = ac->ev.data;
+    /* replies are parsed as they arrive: one buffer serves every link */
+    static u_char              buf[16384];
 
-    ngx_http_ws_redis_link_replied(link);
+    c = rev->data;
+    link = c->data;
+    epoch = link->epoch;
 
+    for (total = 0; total < NGX_HTTP_WS_REDIS_READ_TURN; total += n) {
+
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_ws_redis_link_drop(link, "epoll failed");
+            }
+
+            return;
+        }
+
+        if (n == 0) {
+            ngx_http_ws_redis_link_drop(link, "the connection was closed "
+                                        "by redis");
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            err = ngx_socket_errno;
+            ngx_http_ws_redis_link_drop(link,
+                                        ngx_http_ws_redis_io_error("recv()",
+                                                                   err));
+            return;
+        }
+
+        if (redisReaderFeed(link->reader, (const char *) buf, n) != REDIS_OK)
+        {
+            ngx_http_ws_redis_link_drop(link, "out of memory");
+            return;
+        }
+
+        ngx_http_ws_redis_dispatch(link, epoch);
+
+        if (link->epoch != epoch) {
+            /* a handler dropped or stopped the link */
+            return;
+        }
+    }
+
+    /* more is waiting: after the rest of this loop pass */
+    ngx_post_event(rev, &ngx_posted_events);
+}
+
+
+/* Hands each complete reply to the oldest waiting command's handler. */
+static void
+ngx_http_ws_redis_dispatch(ngx_http_ws_redis_link_t *link, ngx_uint_t epoch)
+{
+    void                      *r;
+    redisReply                *reply;
+    ngx_http_ws_redis_call_t   call;
+
+    for ( ;; ) {
+        r = NULL;
+
+        if (redisReaderGetReply(link->reader, &r) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                          "ws: redis %V sent what is not its protocol: %s",
+                          &link->server->name, link->reader->errstr);
+            ngx_http_ws_redis_link_drop(link, "protocol error");
+            return;
+        }
+
+        reply = r;
+
+        if (reply == NULL) {
+            return;
+        }
+
+        if (link->push && ngx_http_ws_redis_is_push(reply)) {
+            link->push(link, reply, link->data);
+
+        } else if (link->pending == 0) {
+            freeReplyObject(reply);
+            ngx_http_ws_redis_link_drop(link, "a reply to no command");
+            return;
+
+        } else {
+            call = link->calls[link->calls_head];
+
+            link->calls_head = (link->calls_head + 1) % link->calls_size;
+            link->pending--;
+
+            /* the timer measures the wait for the oldest reply missing */
+            if (link->pending) {
+                ngx_add_timer(&link->timer, link->server->timeout);
+
+            } else if (link->timer.timer_set) {
+                ngx_del_timer(&link->timer);
+            }
+
+            call.handler(link, reply, call.data);
+        }
+
+        freeReplyObject(reply);
+
+        if (link->epoch != epoch) {
+            return;
+        }
+    }
+}
+
+
+/* ["message", ...] or ["pmessage", ...]: pub/sub, not a command's reply */
+static ngx_uint_t
+ngx_http_ws_redis_is_push(redisReply *reply)
+{
+    redisReply  *kind;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
+        return 0;
+    }
+
+    kind = reply->element[0];
+
+    if (kind->type != REDIS_REPLY_STRING) {
+        return 0;
+    }
+
+    return (kind->len == 7 && ngx_strncmp(kind->str, "message", 7) == 0)
+           || (kind->len == 8 && ngx_strncmp(kind->str, "pmessage", 8) == 0);
+}
+
+
+/*
+ * Commands are written at the end of the current event-loop pass (a posted
+ * event): all commands of one pass go out in one write, and none waits for
+ * the next epoll round, which would add a whole loop pass (a busy worker's
+ * fan-out) to every Redis round trip. What the socket does not take at
+ * once waits for the write event.
+ */
+static void
+ngx_http_ws_redis_write_handler(ngx_event_t *wev)
+{
+    ssize_t                    n;
+    ngx_err_t                  err;
+    ngx_buf_t                 *out;
+    ngx_connection_t          *c;
+    ngx_http_ws_redis_link_t  *link;
+
+    c = wev->data;
+    link = c->data;
+    out = &link->out;
+
+    while (out->pos < out->last && wev->ready) {
+
+        n = c->send(c, out->pos, out->last - out->pos);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR) {
+            err = ngx_socket_errno;
+            ngx_http_ws_redis_link_drop(link,
+                                        ngx_http_ws_redis_io_error("send()",
+                                                                   err));
+            return;
+        }
+
+        out->pos += n;
+    }
+
+    if (out->pos == out->last) {
+        out->pos = out->start;
+        out->last = out->start;
+    }
+
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_ws_redis_link_drop(link, "epoll failed");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_ws_redis_send(ngx_http_ws_redis_link_t *link,
+    ngx_http_ws_redis_reply_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (ngx_http_ws_redis_queue_call(link, handler, data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ws_redis_append(link, argc, argv, argvlen) != NGX_OK) {
+        /* the call just queued is the newest: take it back */
+        link->pending--;
+        return NGX_ERROR;
+    }
+
+    if (link->pending == 1) {
+        ngx_add_timer(&link->timer, link->server->timeout);
+    }
+
+    if (!link->c->write->posted) {
+        ngx_post_event(link->c->write, &ngx_posted_events);
+    }
+
+    return NGX_OK;
+}
+
+
+/* A command in Redis's protocol: *argc, then $len and bytes for each. */
+static ngx_int_t
+ngx_http_ws_redis_append(ngx_http_ws_redis_link_t *link, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int         i;
+    u_char     *p, *start;
+    size_t      need, size, unsent;
+    ngx_buf_t  *out;
+
+    out = &link->out;
+
+    need = 1 + NGX_INT_T_LEN + 2;
+
+    for (i = 0; i < argc; i++) {
+        need += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
+    }
+
+    if ((size_t) (out->end - out->last) < need) {
+        unsent = out->last - out->pos;
+
+        if ((size_t) (out->end - out->start) >= unsent + need) {
+            /* room enough once what was sent is gone */
+            ngx_memmove(out->start, out->pos, unsent);
+
+        } else {
+            size = ngx_max((size_t) (out->end - out->start) * 2,
+                           unsent + need);
+
+            start = ngx_alloc(size, link->log);
+            if (start == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(start, out->pos, unsent);
+            ngx_free(out->start);
+
+            out->start = start;
+            out->end = start + size;
+        }
+
+        out->pos = out->start;
+        out->last = out->start + unsent;
+    }
+
+    p = ngx_sprintf(out->last, "*%d\r\n", argc);
+
+    for (i = 0; i < argc; i++) {
+        p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR; *p++ = LF;
+    }
+
+    out->last = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_redis_queue_call(ngx_http_ws_redis_link_t *link,
+    ngx_http_ws_redis_reply_pt handler, void *data)
+{
+    ngx_uint_t                 i, size;
+    ngx_http_ws_redis_call_t  *calls;
+
+    if (link->pending == link->calls_size) {
+        size = link->calls_size ? link->calls_size * 2
+                                : NGX_HTTP_WS_REDIS_CALLS;
+
+        calls = ngx_alloc(size * sizeof(ngx_http_ws_redis_call_t), link->log);
+        if (calls == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < link->pending; i++) {
+            calls[i] = link->calls[(link->calls_head + i) % link->calls_size];
+        }
+
+        ngx_free(link->calls);
+
+        link->calls = calls;
+        link->calls_size = size;
+        link->calls_head = 0;
+    }
+
+    i = (link->calls_head + link->pending) % link->calls_size;
+
+    link->calls[i].handler = handler;
+    link->calls[i].data = data;
+    link->pending++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_redis_handshake_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
+{
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         /* a configuration mistake: say it every time it is retried */
         ngx_log_error(NGX_LOG_ERR, link->log, 0,
                       "ws: redis %V refused %s: %*s", &link->server->name,
-                      (char *) privdata, (size_t) reply->len, reply->str);
+                      (char *) data, (size_t) reply->len, reply->str);
 
         ngx_http_ws_redis_link_drop(link, "handshake refused");
     }
@@ -496,16 +800,10 @@ ngx_http_ws_redis_handshake_reply(redisAsyncContext *ac, void *r,
 
 /* The last answer of the handshake, or of an idle-time liveness check. */
 static void
-ngx_http_ws_redis_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
+ngx_http_ws_redis_ping_reply(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
 {
-    redisReply                *reply = r;
-    ngx_http_ws_redis_link_t  *link;
-
-    link = ac->ev.data;
-
-    ngx_http_ws_redis_link_replied(link);
-
-    if (reply == NULL || link->ac == NULL || link->stopped) {
+    if (reply == NULL || link->c == NULL || link->stopped) {
         return;
     }
 
@@ -527,8 +825,7 @@ ngx_http_ws_redis_ping_reply(redisAsyncContext *ac, void *r, void *privdata)
         }
     }
 
-    /* hiredis 0.14 has no way to PING a subscribed connection */
-    if (link->server->ping_interval && link->ac && !link->no_ping) {
+    if (link->server->ping_interval && link->c) {
         ngx_add_timer(&link->ping, link->server->ping_interval);
     }
 }
@@ -540,33 +837,17 @@ ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link)
 {
     if (link->logged != NGX_HTTP_WS_REDIS_LOGGED_UP && !link->stopped) {
         link->logged = NGX_HTTP_WS_REDIS_LOGGED_UP;
+        link->conn_log.log_level = link->log->log_level;
 
         if (ngx_strcmp(link->role, "publish") == 0) {
             ngx_http_ws_metrics->redis_up = 1;
         }
 
         ngx_log_error(NGX_LOG_NOTICE, link->log, 0,
-                      "ws: redis %V is up (%s link)",
-                      &link->server->name, link->role);
+                      "ws: redis %V is up (%s link%s)",
+                      &link->server->name, link->role,
+                      link->server->ssl ? ", TLS" : "");
     }
-}
-
-
-static ngx_int_t
-ngx_http_ws_redis_send(ngx_http_ws_redis_link_t *link, redisCallbackFn *fn,
-    void *privdata, int argc, const char **argv, const size_t *argvlen)
-{
-    if (redisAsyncCommandArgv(link->ac, fn, privdata, argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (link->pending++ == 0) {
-        ngx_add_timer(&link->timer, link->server->timeout);
-    }
-
-    return NGX_OK;
 }
 
 
@@ -580,14 +861,13 @@ ngx_http_ws_redis_timer_handler(ngx_event_t *ev)
         return;
     }
 
-    if (link->ac == NULL) {
+    if (link->c == NULL) {
         ngx_http_ws_redis_connect(link);
         return;
     }
 
-    ngx_http_ws_redis_link_drop(link, link->c && link->pending
-                                      ? "reply timed out"
-                                      : "connect timed out");
+    ngx_http_ws_redis_link_drop(link, link->pending ? "reply timed out"
+                                                    : "connect timed out");
 }
 
 
@@ -598,7 +878,7 @@ ngx_http_ws_redis_ping_handler(ngx_event_t *ev)
     const char                *argv;
     ngx_http_ws_redis_link_t  *link = ev->data;
 
-    if (link->stopped || !link->connected || link->ac == NULL) {
+    if (link->stopped || !link->connected || link->c == NULL) {
         return;
     }
 
@@ -611,8 +891,12 @@ ngx_http_ws_redis_ping_handler(ngx_event_t *ev)
     argv = "PING";
     len = 4;
 
-    (void) ngx_http_ws_redis_send(link, ngx_http_ws_redis_ping_reply, NULL,
-                                  1, &argv, &len);
+    if (ngx_http_ws_redis_send(link, ngx_http_ws_redis_ping_reply, NULL,
+                               1, &argv, &len)
+        != NGX_OK)
+    {
+        ngx_http_ws_redis_link_drop(link, "out of memory");
+    }
 }
 
 
@@ -657,4 +941,37 @@ ngx_http_ws_redis_report_down(ngx_http_ws_redis_link_t *link,
     ngx_log_error(NGX_LOG_ERR, link->log, 0,
                   "ws: redis %V is down (%s link): %s; retrying with "
                   "backoff", &link->server->name, link->role, why);
+}
+
+
+/* "recv() failed: Connection reset by peer", valid until the next call */
+static const char *
+ngx_http_ws_redis_io_error(const char *what, ngx_err_t err)
+{
+    u_char         *p, *last;
+    static u_char   text[128];
+
+    last = text + sizeof(text) - 1;
+
+    p = ngx_slprintf(text, last, "%s failed", what);
+
+    if (err) {
+        p = ngx_slprintf(p, last, ": ");
+        p = ngx_strerror(err, p, last - p);
+    }
+
+    *p = '\0';
+
+    return (const char *) text;
+}
+
+
+/* What NGINX logs about the connection says which link it is about. */
+static u_char *
+ngx_http_ws_redis_log_context(ngx_log_t *log, u_char *buf, size_t len)
+{
+    ngx_http_ws_redis_link_t  *link = log->data;
+
+    return ngx_snprintf(buf, len, ", ws redis %s link to %V", link->role,
+                        &link->server->name);
 }

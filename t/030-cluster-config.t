@@ -8,11 +8,19 @@ use File::Path qw(make_path remove_tree);
 
 my $prefix = repo_root() . '/t/servroot/030-cluster-config';
 
+# a certificate and key, copied next to nginx.conf for the TLS cases
+my $certs = repo_root() . '/t/servroot/030-cluster-config-certs';
+make_path($certs);
+Test::NgxWs::make_cert($certs);
+
 sub nginx_t {
     my ($http_body, $location_body) = @_;
     return nginx_check_config(dir => '030-cluster-config', http => $http_body,
-        location => $location_body // 'ws_listen; ws_subscribe room:a; ws_publish room:a;');
+        location => $location_body // 'ws_listen; ws_subscribe room:a; ws_publish room:a;',
+        files => ["$certs/cert.pem", "$certs/cert.key"]);
 }
+
+my $tls = 'ws_zone z 1m; ws_redis 127.0.0.1:6380 ssl;';
 
 my @good = (
     'ws_zone z 1m; ws_redis 127.0.0.1:6379; ws_redis_channels room:*;',
@@ -24,6 +32,11 @@ my @good = (
     'ws_zone z 1m; ws_channel_history 100 5m;',
     'ws_zone z 1m; ws_channel_history 1 500ms;',
     'ws_zone z 1m; ws_channel_history 65536 1h;',
+    "$tls ws_redis_ssl_verify off;",
+    "$tls ws_redis_ssl_trusted_certificate cert.pem;",
+    'ws_zone z 1m; ws_redis localhost:6380 ssl password=secret;'
+        . ' ws_redis_ssl_trusted_certificate cert.pem; ws_redis_ssl_name redis.internal;'
+        . ' ws_redis_ssl_certificate cert.pem; ws_redis_ssl_certificate_key cert.key;',
 );
 
 for my $conf (@good) {
@@ -74,6 +87,26 @@ my @bad = (
      qr/"ws_channel_history" directive is duplicate/],
     ['ws_channel_history 10 1m;',
      qr/"ws_channel_history" needs "ws_zone" in the http block/, 'ws_listen; ws_echo on;'],
+    [$tls,
+     qr/"ws_redis" 127.0.0.1:6380 with "ssl" verifies the server's certificate: name the CA with "ws_redis_ssl_trusted_certificate", or set "ws_redis_ssl_verify off"/],
+    ['ws_zone z 1m; ws_redis unix:/run/redis.sock ssl; ws_redis_ssl_verify off;',
+     qr/"ws_redis" unix:\/run\/redis.sock: "ssl" needs a host:port address/],
+    ['ws_zone z 1m; ws_redis 127.0.0.1:6380; ws_redis_ssl_verify off;',
+     qr/"ws_redis_ssl_\*" directives need the "ssl" parameter of "ws_redis"/],
+    ['ws_zone z 1m; ws_redis_ssl_name redis.internal;',
+     qr/"ws_redis_ssl_\*" directives need "ws_redis" in the http block/],
+    ["$tls ws_redis_ssl_verify off; ws_redis_ssl_certificate cert.pem;",
+     qr/no "ws_redis_ssl_certificate_key" is defined for "ws_redis_ssl_certificate" "cert.pem"/],
+    ["$tls ws_redis_ssl_verify off; ws_redis_ssl_certificate_key cert.key;",
+     qr/"ws_redis_ssl_certificate_key" needs "ws_redis_ssl_certificate"/],
+    ["$tls ws_redis_ssl_trusted_certificate missing.pem;",
+     qr/missing.pem/],
+    ["$tls ws_redis_ssl_verify maybe;",
+     qr/invalid value "maybe" in "ws_redis_ssl_verify" directive/],
+    ["$tls ws_redis_ssl_verify off; ws_redis_ssl_name a; ws_redis_ssl_name b;",
+     qr/"ws_redis_ssl_name" directive is duplicate/],
+    ["$tls ws_redis_ssl_trusted_certificate '';",
+     qr/"ws_redis_ssl_trusted_certificate" directive needs a file name/],
 );
 
 for my $case (@bad) {
@@ -83,5 +116,5 @@ for my $case (@bad) {
     like($out, $message, "message for: $http");
 }
 
-remove_tree($prefix);
+remove_tree($prefix, $certs);
 done_testing();

@@ -2,7 +2,9 @@ package Test::NgxWs::Redis;
 
 # A private redis-server for the tests: loopback, its own port (from
 # NGX_WS_REDIS_PORT, else NGX_WS_TEST_PORT + 90), its own data directory,
-# no persistence, stopped when the test ends.
+# no persistence, stopped when the test ends. With tls => { cert, key, ca,
+# auth_clients } it serves TLS only, on that port; cli() then speaks TLS
+# too, with tls => { client_cert, client_key } as its own certificate.
 
 use strict;
 use warnings;
@@ -17,6 +19,7 @@ sub redis_port {
 sub new {
     my ($class, %args) = @_;
     my $self = bless { port => $args{port} // redis_port(),
+                       tls => $args{tls},
                        dir => $args{dir} // Test::NgxWs::servroot() . '-redis',
                      }, $class;
     return $self;
@@ -42,7 +45,14 @@ sub start {
     remove_tree($self->{dir}) unless $self->{keep};
     make_path($self->{dir});
     unlink "$self->{dir}/redis.pid";
-    my $rc = system('/usr/bin/redis-server', '--port', $self->{port},
+    my $tls = $self->{tls};
+    my @listen = $tls
+        ? ('--port', 0, '--tls-port', $self->{port},
+           '--tls-cert-file', $tls->{cert}, '--tls-key-file', $tls->{key},
+           '--tls-ca-cert-file', $tls->{ca},
+           '--tls-auth-clients', $tls->{auth_clients} // 'yes')
+        : ('--port', $self->{port});
+    my $rc = system('/usr/bin/redis-server', @listen,
                     '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
                     '--dir', $self->{dir}, '--daemonize', 'yes',
                     '--pidfile', "$self->{dir}/redis.pid",
@@ -75,6 +85,10 @@ sub resume { my $pid = $_[0]->pid; kill 'CONT', $pid if $pid }
 sub cli {
     my ($self, @args) = @_;
     # "could not connect" while it starts is expected: not for the output
+    my $tls = $self->{tls};
+    unshift @args, '--tls', '--cacert', $tls->{ca},
+                   '--cert', $tls->{client_cert}, '--key', $tls->{client_key}
+        if $tls;
     my $args = join ' ', map { quotemeta } @args;
     open my $fh, '-|', "/usr/bin/redis-cli -p $self->{port} $args 2>/dev/null"
         or return '';
