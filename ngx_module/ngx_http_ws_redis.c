@@ -26,6 +26,8 @@
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
 
+#include <ngx_sha1.h>
+
 
 #define NGX_HTTP_WS_REDIS_DEFAULT_PORT     6379
 #define NGX_HTTP_WS_REDIS_BACKOFF_MAX      3000
@@ -61,6 +63,12 @@ static void ngx_http_ws_redis_history_reply(ngx_http_ws_redis_link_t *link,
     redisReply *reply, void *data);
 static ngx_uint_t ngx_http_ws_redis_history_entry(redisReply *e,
     ngx_http_ws_redis_entry_t *entry);
+static void ngx_http_ws_redis_script_digests(void);
+static void ngx_http_ws_redis_load_scripts(ngx_http_ws_redis_link_t *link);
+static void ngx_http_ws_redis_script_loaded(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data);
+static ngx_uint_t ngx_http_ws_redis_refused(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, const char *what);
 static void ngx_http_ws_redis_subscribe(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_subscribed(ngx_http_ws_redis_link_t *link,
     redisReply *reply, void *data);
@@ -102,8 +110,8 @@ static const char  ngx_http_ws_redis_publish_script[] =
  * holds exactly the numbers that were published, in order. Entry ids are
  * Redis's own (time-based), so that MINID trims by age; the stream expires
  * a minute after the history time, so an idle channel's stream goes away.
- * A separate script because every EVAL carries its text: channels without
- * history do not pay for it. TIME before a write needs effects
+ * A separate script so that channels without history do not run its
+ * commands. TIME before a write needs effects
  * replication: Redis 7 always does it, 6.2 only when asked, before any
  * write.
  */
@@ -136,6 +144,32 @@ static const char  ngx_http_ws_redis_history_script[] =
     "if n > tonumber(ARGV[2]) then n = tonumber(ARGV[2]) end "
     "if n <= 0 then return {top} end "
     "return {top, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', n)}";
+
+
+/*
+ * The scripts go to Redis once per connection (SCRIPT LOAD, right after
+ * the handshake, before anything that runs them); every publish and
+ * history read then names its script by SHA1 (EVALSHA) instead of
+ * carrying its text.
+ */
+#define NGX_HTTP_WS_REDIS_PUBLISH_SCRIPT          0
+#define NGX_HTTP_WS_REDIS_PUBLISH_HISTORY_SCRIPT  1
+#define NGX_HTTP_WS_REDIS_HISTORY_SCRIPT          2
+
+typedef struct {
+    const char                  *text;
+    size_t                       len;
+    u_char                       sha1[40];      /* hex, set at start */
+} ngx_http_ws_redis_script_t;
+
+static ngx_http_ws_redis_script_t  ngx_http_ws_redis_scripts[] = {
+    { ngx_http_ws_redis_publish_script,
+      sizeof(ngx_http_ws_redis_publish_script) - 1, "" },
+    { ngx_http_ws_redis_publish_history_script,
+      sizeof(ngx_http_ws_redis_publish_history_script) - 1, "" },
+    { ngx_http_ws_redis_history_script,
+      sizeof(ngx_http_ws_redis_history_script) - 1, "" },
+};
 
 
 static ngx_command_t  ngx_http_ws_redis_commands[] = {
@@ -287,6 +321,7 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
     size_t                          argvlen[10];
     ngx_int_t                       rc;
     const char                     *argv[10];
+    ngx_http_ws_redis_script_t     *script;
     ngx_http_ws_redis_publish_t    *pub;
     ngx_http_ws_main_conf_t        *wmcf;
     ngx_http_ws_channel_info_t      info;
@@ -346,10 +381,12 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
         pub->data = done_data;
     }
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_ws_redis_publish_script;
-    argvlen[1] = sizeof(ngx_http_ws_redis_publish_script) - 1;
+    script = &ngx_http_ws_redis_scripts[NGX_HTTP_WS_REDIS_PUBLISH_SCRIPT];
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (const char *) script->sha1;
+    argvlen[1] = 40;
     argv[2] = "1";
     argvlen[2] = 1;
     argv[3] = (const char *) key;
@@ -363,8 +400,9 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
     argc = 7;
 
     if (wmcf->history_max) {
-        argv[1] = ngx_http_ws_redis_publish_history_script;
-        argvlen[1] = sizeof(ngx_http_ws_redis_publish_history_script) - 1;
+        script = &ngx_http_ws_redis_scripts
+                           [NGX_HTTP_WS_REDIS_PUBLISH_HISTORY_SCRIPT];
+        argv[1] = (const char *) script->sha1;
         argv[2] = "2";
         argv[4] = (const char *) hist;
         argvlen[4] = target - hist;
@@ -409,10 +447,8 @@ ngx_http_ws_redis_publish_reply(ngx_http_ws_redis_link_t *link,
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
         seq = (uint64_t) reply->integer;
 
-    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, link->log, 0,
-                      "ws: redis %V refused a publish: %*s",
-                      &link->server->name, (size_t) reply->len, reply->str);
+    } else {
+        (void) ngx_http_ws_redis_refused(link, reply, "a publish");
     }
 
     if (pub) {
@@ -437,6 +473,7 @@ ngx_http_ws_redis_history(void **main_conf, ngx_log_t *log,
     size_t                          argvlen[7];
     ngx_int_t                       rc;
     const char                     *argv[7];
+    ngx_http_ws_redis_script_t     *script;
     ngx_http_ws_redis_fetch_t      *fetch;
     ngx_http_ws_redis_main_conf_t  *rmcf;
 
@@ -466,10 +503,12 @@ ngx_http_ws_redis_history(void **main_conf, ngx_log_t *log,
                                 rmcf->hist_prefix.len),
                      channel->data, channel->len);
 
-    argv[0] = "EVAL";
-    argvlen[0] = 4;
-    argv[1] = ngx_http_ws_redis_history_script;
-    argvlen[1] = sizeof(ngx_http_ws_redis_history_script) - 1;
+    script = &ngx_http_ws_redis_scripts[NGX_HTTP_WS_REDIS_HISTORY_SCRIPT];
+
+    argv[0] = "EVALSHA";
+    argvlen[0] = 7;
+    argv[1] = (const char *) script->sha1;
+    argvlen[1] = 40;
     argv[2] = "2";
     argvlen[2] = 1;
     argv[3] = (const char *) key;
@@ -512,12 +551,7 @@ ngx_http_ws_redis_history_reply(ngx_http_ws_redis_link_t *link,
         || reply->element[0]->type != REDIS_REPLY_INTEGER
         || reply->element[0]->integer < 0)
     {
-        if (reply && reply->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, link->log, 0,
-                          "ws: redis %V refused a history read: %*s",
-                          &link->server->name, (size_t) reply->len,
-                          reply->str);
-        }
+        (void) ngx_http_ws_redis_refused(link, reply, "a history read");
 
         fetch->done(fetch->data, 0, 0, NULL, 0);
         ngx_free(fetch);
@@ -607,6 +641,113 @@ ngx_http_ws_redis_history_entry(redisReply *e,
     }
 
     return entry->seq && entry->data;
+}
+
+
+/* An error reply is logged; NOSCRIPT also renews the connection. */
+static ngx_uint_t
+ngx_http_ws_redis_refused(ngx_http_ws_redis_link_t *link, redisReply *reply,
+    const char *what)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                  "ws: redis %V refused %s: %*s",
+                  &link->server->name, what, (size_t) reply->len,
+                  reply->str);
+
+    if (reply->len >= 8 && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+        /* SCRIPT FLUSH, or a failover to a server without them */
+        ngx_http_ws_redis_link_drop(link, "its scripts were flushed: "
+                                    "loading them again");
+    }
+
+    return 1;
+}
+
+
+/* The hex SHA1 that EVALSHA names each script by. */
+static void
+ngx_http_ws_redis_script_digests(void)
+{
+    u_char                       digest[20];
+    ngx_uint_t                   i;
+    ngx_sha1_t                   sha1;
+    ngx_http_ws_redis_script_t  *script;
+
+    for (i = 0; i < sizeof(ngx_http_ws_redis_scripts)
+                    / sizeof(ngx_http_ws_redis_script_t); i++)
+    {
+        script = &ngx_http_ws_redis_scripts[i];
+
+        ngx_sha1_init(&sha1);
+        ngx_sha1_update(&sha1, script->text, script->len);
+        ngx_sha1_final(digest, &sha1);
+
+        (void) ngx_hex_dump(script->sha1, digest, sizeof(digest));
+    }
+}
+
+
+/*
+ * The command link's first commands after the handshake: Redis runs a
+ * connection's commands in order, so every EVALSHA sent after these finds
+ * its script, and the link is up at once.
+ */
+static void
+ngx_http_ws_redis_load_scripts(ngx_http_ws_redis_link_t *link)
+{
+    size_t       argvlen[3];
+    ngx_uint_t   i, n;
+    const char  *argv[3];
+
+    n = sizeof(ngx_http_ws_redis_scripts) / sizeof(ngx_http_ws_redis_script_t);
+
+    argv[0] = "SCRIPT";
+    argvlen[0] = 6;
+    argv[1] = "LOAD";
+    argvlen[1] = 4;
+
+    for (i = 0; i < n; i++) {
+        argv[2] = ngx_http_ws_redis_scripts[i].text;
+        argvlen[2] = ngx_http_ws_redis_scripts[i].len;
+
+        if (ngx_http_ws_redis_link_command(link,
+                                           ngx_http_ws_redis_script_loaded,
+                                           &ngx_http_ws_redis_scripts[i],
+                                           3, argv, argvlen)
+            != NGX_OK)
+        {
+            ngx_http_ws_redis_link_drop(link, "SCRIPT LOAD failed");
+            return;
+        }
+    }
+
+    ngx_http_ws_redis_link_up(link);
+}
+
+
+static void
+ngx_http_ws_redis_script_loaded(ngx_http_ws_redis_link_t *link,
+    redisReply *reply, void *data)
+{
+    ngx_http_ws_redis_script_t  *script = data;
+
+    if (reply == NULL || ngx_http_ws_redis_refused(link, reply, "a script"))
+    {
+        return;
+    }
+
+    /* Redis's SHA1 of the script is the one EVALSHA sends */
+    if (reply->type != REDIS_REPLY_STRING || reply->len != 40
+        || ngx_strncasecmp((u_char *) reply->str, script->sha1, 40) != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, link->log, 0,
+                      "ws: redis %V loaded a script under another SHA1",
+                      &link->server->name);
+    }
 }
 
 
@@ -1057,6 +1198,9 @@ ngx_http_ws_redis_init_process(ngx_cycle_t *cycle)
     link->role = "publish";
     link->log = cycle->log;
     link->data = rmcf;
+    link->ready = ngx_http_ws_redis_load_scripts;
+
+    ngx_http_ws_redis_script_digests();
 
     /*
      * One subscription per node: it costs Redis one copy of each message

@@ -302,6 +302,27 @@ for my $ws (@raw) {
 ok($slow, 'both messages reach every subscriber');
 
 # ---------------------------------------------------------------- #
+# Scripts by SHA1, and SCRIPT FLUSH
+# ---------------------------------------------------------------- #
+
+my $stats = $redis->cli('INFO', 'commandstats');
+like($stats, qr/cmdstat_evalsha:calls=[1-9]/, 'publishes name their script by SHA1 (EVALSHA)');
+unlike($stats, qr/cmdstat_eval:/, 'and never send its text (EVAL)');
+
+$redis->cli('SCRIPT', 'FLUSH');
+my $first = post('b', 'room:a', 'not published');
+isnt($first->{status}, 200, "the first publish after SCRIPT FLUSH fails ($first->{status})");
+ok(wait_for(sub { post('b', 'room:a', 'after flush')->{status} == 200 }, 10),
+   'then the link reloads its scripts and publishes work again');
+is(count_lines('b', qr/its scripts were flushed: loading them again/), 1,
+   'the flush is logged once');
+my $flushed = 1;
+for my $ws (@raw) {
+    $flushed = 0 unless text_of($ws) eq 'after flush';
+}
+ok($flushed, 'every subscriber gets the message published after the flush, once');
+
+# ---------------------------------------------------------------- #
 # Redis hung (SIGSTOP): replies time out, then it recovers
 # ---------------------------------------------------------------- #
 
