@@ -63,6 +63,7 @@ static ngx_int_t ngx_http_ws_redis_send(ngx_http_ws_redis_link_t *link,
     const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_http_ws_redis_append(ngx_http_ws_redis_link_t *link,
     int argc, const char **argv, const size_t *argvlen);
+static u_char *ngx_http_ws_redis_header(u_char *p, u_char kind, size_t n);
 static ngx_int_t ngx_http_ws_redis_queue_call(ngx_http_ws_redis_link_t *link,
     ngx_http_ws_redis_reply_pt handler, void *data);
 static void ngx_http_ws_redis_handshake_reply(ngx_http_ws_redis_link_t *link,
@@ -732,10 +733,10 @@ ngx_http_ws_redis_append(ngx_http_ws_redis_link_t *link, int argc,
         out->last = out->start + unsent;
     }
 
-    p = ngx_sprintf(out->last, "*%d\r\n", argc);
+    p = ngx_http_ws_redis_header(out->last, '*', argc);
 
     for (i = 0; i < argc; i++) {
-        p = ngx_sprintf(p, "$%uz\r\n", argvlen[i]);
+        p = ngx_http_ws_redis_header(p, '$', argvlen[i]);
         p = ngx_cpymem(p, argv[i], argvlen[i]);
         *p++ = CR; *p++ = LF;
     }
@@ -743,6 +744,31 @@ ngx_http_ws_redis_append(ngx_http_ws_redis_link_t *link, int argc,
     out->last = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * "*3\r\n" or "$64\r\n". Written by hand: ngx_sprintf() for these took
+ * about a tenth of a publish's instructions (callgrind).
+ */
+static u_char *
+ngx_http_ws_redis_header(u_char *p, u_char kind, size_t n)
+{
+    u_char   digits[NGX_SIZE_T_LEN];
+    u_char  *d;
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    *p++ = kind;
+    p = ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    *p++ = CR; *p++ = LF;
+
+    return p;
 }
 
 
