@@ -1,10 +1,12 @@
 # History of cross-node channels in Redis (a stream per channel, written
 # by the publish script): node A publishes while node B is not running;
 # a client resuming on B, by the control protocol or ?last_seq=, gets the
-# messages from Redis in order, then the live stream; what Redis trimmed
-# is an explicit gap; Redis hung or down at resume gives the gap of this
-# node's own history, without a hang; a client that leaves before Redis
-# answers is no trouble (run under ASan by make test).
+# messages from Redis in order, then the live stream, after an ack that
+# carries the number the replay ends at (Redis's, on a node that had not
+# seen the channel); what Redis trimmed is an explicit gap; Redis hung or
+# down at resume gives the gap of this node's own history, without a hang;
+# a client that leaves before Redis answers is no trouble (run under ASan
+# by make test).
 use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
@@ -87,10 +89,10 @@ sub read_until {
 }
 
 sub resume {
-    my ($n, $channel, $last) = @_;
+    my ($n, $channel, $last, $id) = @_;
     my $ws = ws_connect(port => $port{$n}, uri => '/ws');
     $ws->send_text($json->encode({ op => 'subscribe', channel => $channel,
-                                   last_seq => $last, id => 1 }));
+                                   last_seq => $last, id => $id // 1 }));
     return $ws;
 }
 
@@ -129,9 +131,16 @@ ok($ttl > 3600_000 && $ttl <= 3660_000, "the stream expires after the history ti
 
 start_node('b');
 
-my $ws = resume('b', 'room:s', 0);
-is(read_until($ws, qr/^5:/), 'ack, 1:m1, 2:m2, 3:m3, 4:m4, 5:m5',
-   'a client resuming on node b after 0 gets 1..5 from redis, in order');
+# node b has seen nothing of room:s (its own number is 0): the ack says
+# Redis's number, the one the replay that follows ends at
+my $ws = resume('b', 'room:s', 0, 'fresh');
+my $ack = eval { decode_json($ws->read_message(5)->{payload}) };
+is_deeply($ack, { op => 'ack', id => 'fresh', seq => 5 },
+          'resuming on a fresh node b: the ack carries redis\'s number, 5, '
+          . 'and the id of the subscribe')
+    or diag($json->encode($ack));
+is(read_until($ws, qr/^5:/), '1:m1, 2:m2, 3:m3, 4:m4, 5:m5',
+   'then 1..5 from redis, in order');
 post('a', 'room:s', 'm6');
 is(read_until($ws, qr/^6:/), '6:m6', 'then the live stream');
 
@@ -140,12 +149,12 @@ is(read_until($ws2, qr/^6:/), 'ack 6, 4:m4, 5:m5, 6:m6',
    'resuming after 3: node b\'s own copy of 6 and 4..5 from redis');
 
 my $wj = resume('b', 'room:j', 0);
-is(read_until($wj, qr/^1:/), 'ack, 1:{"op":"x","v":[1,2]}',
+is(read_until($wj, qr/^1:/), 'ack 1, 1:{"op":"x","v":[1,2]}',
    'a JSON message from redis comes as JSON, as a live one would');
 
 # the last $N that Redis holds are replayed, the rest is a gap
 my @want_t = grep { $_ > 12 - $N } @held_t;
-my $want = 'ack' . ($want_t[0] > 1 ? ", gap 1-" . ($want_t[0] - 1) : '')
+my $want = 'ack 12' . ($want_t[0] > 1 ? ", gap 1-" . ($want_t[0] - 1) : '')
          . join('', map { ", $_:t$_" } @want_t);
 my $wt = resume('b', 'room:t', 0);
 is(read_until($wt, qr/^12:/), $want, 'what redis trimmed is an explicit gap');
