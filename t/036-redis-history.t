@@ -3,14 +3,18 @@
 # a client resuming on B, by the control protocol or ?last_seq=, gets the
 # messages from Redis in order, then the live stream, after an ack that
 # carries the number the replay ends at (Redis's, on a node that had not
-# seen the channel); what Redis trimmed is an explicit gap; Redis hung or
-# down at resume gives the gap of this node's own history, without a hang;
-# a client that leaves before Redis answers is no trouble (run under ASan
+# seen the channel); what Redis trimmed is an explicit gap; a live message
+# that arrives while Redis's answer is pending (forced by a proxy that
+# holds the answer back) comes once, after the replay; Redis hung or down
+# at resume gives the gap of this node's own history, without a hang; a
+# client that leaves before Redis answers is no trouble (run under ASan
 # by make test).
 use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
 use JSON::PP;
+use IO::Select;
+use IPC::Open2;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
@@ -53,10 +57,10 @@ my %port = (a => test_port() + 2, b => test_port() + 3);
 my %node;
 
 sub start_node {
-    my ($n) = @_;
+    my ($n, $http_config) = @_;
     $node{$n} = start_nginx(name => "node $n", log_level => 'info',
         prefix => Test::NgxWs::servroot() . "-$n", port => $port{$n},
-        http_config => $http, config => $config);
+        http_config => $http_config // $http, config => $config);
     ok(wait_for(sub { $node{$n}->error_log =~ /is up \(subscribe link\)/
                       && $node{$n}->error_log =~ /is up \(publish link\)/ }, 10),
        "node $n: linked to redis");
@@ -200,6 +204,65 @@ ok($fine && $next == 21, 'resume during a burst: 1..20 each once, in order, mess
     or diag("@seen");
 note("seen: @seen");
 $wr->disconnect;
+
+# ---------------------------------------------------------------- #
+# A live message that arrives while Redis's answer is pending, forced:
+# node c reaches Redis through a proxy (t/lib/redis_hold_proxy.py) that
+# holds back Redis's reply to the history read until the live message,
+# published on node a, has reached another subscriber on node c. Both of
+# node c's links go through the proxy; only that one reply waits. The
+# reply timeout is long enough for the hold.
+# ---------------------------------------------------------------- #
+
+$port{c} = test_port() + 4;
+my $pport = test_port() + 5;
+my $proxy_pid = open2(my $proxy_out, my $proxy_in, '/usr/bin/python3',
+                      repo_root() . '/t/lib/redis_hold_proxy.py',
+                      $pport, $rport);
+$proxy_in->autoflush(1);
+
+# The next line the proxy prints, or '' after $timeout seconds.
+sub proxy_says {
+    my ($timeout) = @_;
+    my $sel = IO::Select->new($proxy_out);
+    my $line = '';
+    while ($line !~ /\n/ && $sel->can_read($timeout)) {
+        sysread($proxy_out, my $byte, 1) or last;
+        $line .= $byte;
+    }
+    chomp $line;
+    return $line;
+}
+
+is(proxy_says(5), 'listening', 'the proxy to redis is listening');
+
+$ok = 1;
+$ok &&= (post('a', 'room:p', "p$_")->{seq} // 0) == $_ for 1 .. 3;
+ok($ok, 'node a publishes 1..3 to room:p before node c starts');
+
+(my $http_c = $http) =~ s/ws_redis \S+ timeout=1s;/ws_redis 127.0.0.1:$pport timeout=10s;/
+    or die 'no ws_redis line to change';
+start_node('c', $http_c);
+
+my $watch = ws_connect(port => $port{c}, uri => '/ws');
+$watch->send_text($json->encode({ op => 'subscribe', channel => 'room:p' }));
+like(read_until($watch, qr/^ack/), qr/^ack/, 'a watcher subscribes on node c');
+
+my $wp = resume('c', 'room:p', 0);
+is(proxy_says(10), 'held', 'the proxy holds redis\'s answer to node c\'s history read');
+is(post('a', 'room:p', 'p4')->{seq}, 4, 'node a publishes 4 meanwhile');
+is(read_until($watch, qr/^4:/), '4:p4', 'it reaches node c while the read is pending');
+print $proxy_in "release\n";
+is(read_until($wp, qr/^4:/), 'ack 4, 1:p1, 2:p2, 3:p3, 4:p4',
+   'the resuming client: ack 4, 1..3 from redis, then 4 from the ring, '
+   . 'not live before the replay');
+post('a', 'room:p', 'p5');
+is(read_until($wp, qr/^5:/), '5:p5', 'then live from 5 on, 4 not twice');
+$_->disconnect for $watch, $wp;
+
+check_logs($node{c});
+close $proxy_in;    # the proxy exits at the end of its input
+waitpid $proxy_pid, 0;
 
 # ---------------------------------------------------------------- #
 # Redis hung at resume: the reply times out (timeout=1s)
