@@ -139,13 +139,18 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
             return;
         }
 
-        /* the channel's last sequence number: the next message is after */
-        ngx_http_ws_control_reply_ack(ws, req.id, since);
-
+        /*
+         * A resume is acknowledged by the replay, with the number it ends
+         * at: for a cross-node channel, once Redis has said what that is.
+         */
         if (req.has_last_seq) {
-            ngx_http_ws_history_replay(ws, &channel, req.last_seq, since);
+            ngx_http_ws_history_replay(ws, &channel, req.last_seq, since,
+                                       &req.id);
+            return;
         }
 
+        /* the channel's last sequence number: the next message is after */
+        ngx_http_ws_control_reply_ack(ws, req.id, since);
         return;
 
     case WSCORE_CTL_UNSUBSCRIBE:
@@ -272,6 +277,34 @@ ngx_http_ws_control_published(void *data, uint64_t seq)
     }
 
     ngx_free(p);
+}
+
+
+/*
+ * The ack of a subscribe with last_seq (ngx_http_ws_history.c), maybe
+ * sent after Redis answered, outside this client's read event: pushed
+ * like a channel message, so it is flushed, and ordered before the replay.
+ */
+void
+ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
+    uint64_t seq)
+{
+    size_t                len;
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    len = wscore_ctl_write_ack(NULL, 0, id, seq);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
+    if (frame == NULL) {
+        return;
+    }
+
+    (void) wscore_ctl_write_ack((char *) p, len, id, seq);
+
+    (void) ngx_http_ws_session_push(ws, frame, NULL);
+    ngx_http_ws_frame_release(frame);
 }
 
 

@@ -21,6 +21,11 @@
  * subscription goes live after the last number replayed. If Redis is
  * down or does not answer in time, the ring alone is replayed, as for a
  * channel of this node.
+ *
+ * A control-protocol resume is acknowledged here, right before the
+ * replay, with the number the replay ends at: the node's own may be
+ * behind Redis's (a node that just started has seen nothing yet), and an
+ * ack that said less than the replay that follows would contradict it.
  */
 
 
@@ -36,12 +41,14 @@ typedef struct {
     uint64_t                     last_seq;
     uint64_t                     since;
     ngx_str_t                    channel;
-    u_char                       name[1];
+    wscore_str_t                 id;          /* of the subscribe */
+    unsigned                     ack:1;       /* a control-protocol one */
+    u_char                       name[1];     /* the channel, then the id */
 } ngx_http_ws_history_fetch_t;
 
 
 static ngx_int_t ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws,
-    ngx_str_t *channel, uint64_t last_seq, uint64_t since);
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since, wscore_str_t *ack);
 static void ngx_http_ws_history_fetched(void *data, ngx_uint_t ok,
     uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries);
 static uint64_t ngx_http_ws_history_merge(ngx_http_ws_session_t *ws,
@@ -129,7 +136,7 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
         return;
     }
 
-    ngx_http_ws_history_replay(ws, channel, (uint64_t) n, since);
+    ngx_http_ws_history_replay(ws, channel, (uint64_t) n, since, NULL);
 }
 
 
@@ -137,11 +144,13 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
  * Sends what the client missed of a channel: numbers after last_seq up to
  * "since", the channel's number when the client subscribed (later ones
  * come live). Queued on the session like any channel message, so
- * ws_send_buffer and ws_slow_consumer bound a long replay too.
+ * ws_send_buffer and ws_slow_consumer bound a long replay too. With ack
+ * (the id of a control-protocol subscribe), the ack goes first, with the
+ * number the replay ends at.
  */
 void
 ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since)
+    uint64_t last_seq, uint64_t since, wscore_str_t *ack)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
@@ -154,9 +163,14 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
      */
     if (wmcf->history_max
         && ngx_http_ws_redis_channel(ws->main_conf, channel)
-        && ngx_http_ws_history_fetch(ws, channel, last_seq, since) == NGX_OK)
+        && ngx_http_ws_history_fetch(ws, channel, last_seq, since, ack)
+           == NGX_OK)
     {
         return;
+    }
+
+    if (ack) {
+        ngx_http_ws_control_ack(ws, *ack, since);
     }
 
     if (last_seq >= since) {
@@ -169,15 +183,19 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
 
 static ngx_int_t
 ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since)
+    uint64_t last_seq, uint64_t since, wscore_str_t *ack)
 {
+    size_t                        id_len;
     ngx_http_ws_main_conf_t      *wmcf;
     ngx_http_ws_history_fetch_t  *f;
 
     wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
-    f = ngx_alloc(offsetof(ngx_http_ws_history_fetch_t, name) + channel->len,
-                  ws->connection->log);
+    /* the id is in the client's message: kept until Redis answers */
+    id_len = ack ? ack->len : 0;
+
+    f = ngx_alloc(offsetof(ngx_http_ws_history_fetch_t, name) + channel->len
+                  + id_len, ws->connection->log);
     if (f == NULL) {
         return NGX_ERROR;
     }
@@ -191,6 +209,14 @@ ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     f->channel.data = f->name;
     f->channel.len = channel->len;
     ngx_memcpy(f->name, channel->data, channel->len);
+
+    f->ack = (ack != NULL);
+    f->id.data = id_len ? (const char *) f->name + channel->len : NULL;
+    f->id.len = id_len;
+
+    if (id_len) {
+        ngx_memcpy(f->name + channel->len, ack->data, id_len);
+    }
 
     if (f->token == 0) {
         f->token = ++ngx_http_ws_history_tokens;
@@ -279,6 +305,11 @@ ngx_http_ws_history_fetched(void *data, ngx_uint_t ok, uint64_t top,
 
     if (top > upto) {
         upto = top;
+    }
+
+    /* every subscribe is answered, even one undone while Redis answered */
+    if (f->ack) {
+        ngx_http_ws_control_ack(ws, f->id, upto);
     }
 
     /* still subscribed, and not subscribed again meanwhile? */

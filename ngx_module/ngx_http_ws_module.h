@@ -279,7 +279,7 @@ char *ngx_http_ws_channel_history(ngx_conf_t *cf, ngx_command_t *cmd,
 void ngx_http_ws_history_resume(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, uint64_t since);
 void ngx_http_ws_history_replay(ngx_http_ws_session_t *ws,
-    ngx_str_t *channel, uint64_t last_seq, uint64_t since);
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since, wscore_str_t *ack);
 
 /* ngx_http_ws_channels.c: a subscription held back during a replay */
 ngx_int_t ngx_http_ws_channels_hold(ngx_http_ws_session_t *ws,
@@ -290,6 +290,8 @@ ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
 /* ngx_http_ws_control.c */
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
+    uint64_t seq);
 void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
 
 /* ngx_http_ws_response.c */

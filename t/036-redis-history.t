@@ -1,14 +1,20 @@
 # History of cross-node channels in Redis (a stream per channel, written
 # by the publish script): node A publishes while node B is not running;
 # a client resuming on B, by the control protocol or ?last_seq=, gets the
-# messages from Redis in order, then the live stream; what Redis trimmed
-# is an explicit gap; Redis hung or down at resume gives the gap of this
-# node's own history, without a hang; a client that leaves before Redis
-# answers is no trouble (run under ASan by make test).
+# messages from Redis in order, then the live stream, after an ack that
+# carries the number the replay ends at (Redis's, on a node that had not
+# seen the channel); what Redis trimmed is an explicit gap; a live message
+# that arrives while Redis's answer is pending (forced by a proxy that
+# holds the answer back) comes once, after the replay; Redis hung or down
+# at resume gives the gap of this node's own history, without a hang; a
+# client that leaves before Redis answers is no trouble (run under ASan
+# by make test).
 use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
 use JSON::PP;
+use IO::Select;
+use IPC::Open2;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
@@ -51,10 +57,10 @@ my %port = (a => test_port() + 2, b => test_port() + 3);
 my %node;
 
 sub start_node {
-    my ($n) = @_;
+    my ($n, $http_config) = @_;
     $node{$n} = start_nginx(name => "node $n", log_level => 'info',
         prefix => Test::NgxWs::servroot() . "-$n", port => $port{$n},
-        http_config => $http, config => $config);
+        http_config => $http_config // $http, config => $config);
     ok(wait_for(sub { $node{$n}->error_log =~ /is up \(subscribe link\)/
                       && $node{$n}->error_log =~ /is up \(publish link\)/ }, 10),
        "node $n: linked to redis");
@@ -87,10 +93,10 @@ sub read_until {
 }
 
 sub resume {
-    my ($n, $channel, $last) = @_;
+    my ($n, $channel, $last, $id) = @_;
     my $ws = ws_connect(port => $port{$n}, uri => '/ws');
     $ws->send_text($json->encode({ op => 'subscribe', channel => $channel,
-                                   last_seq => $last, id => 1 }));
+                                   last_seq => $last, id => $id // 1 }));
     return $ws;
 }
 
@@ -129,9 +135,16 @@ ok($ttl > 3600_000 && $ttl <= 3660_000, "the stream expires after the history ti
 
 start_node('b');
 
-my $ws = resume('b', 'room:s', 0);
-is(read_until($ws, qr/^5:/), 'ack, 1:m1, 2:m2, 3:m3, 4:m4, 5:m5',
-   'a client resuming on node b after 0 gets 1..5 from redis, in order');
+# node b has seen nothing of room:s (its own number is 0): the ack says
+# Redis's number, the one the replay that follows ends at
+my $ws = resume('b', 'room:s', 0, 'fresh');
+my $ack = eval { decode_json($ws->read_message(5)->{payload}) };
+is_deeply($ack, { op => 'ack', id => 'fresh', seq => 5 },
+          'resuming on a fresh node b: the ack carries redis\'s number, 5, '
+          . 'and the id of the subscribe')
+    or diag($json->encode($ack));
+is(read_until($ws, qr/^5:/), '1:m1, 2:m2, 3:m3, 4:m4, 5:m5',
+   'then 1..5 from redis, in order');
 post('a', 'room:s', 'm6');
 is(read_until($ws, qr/^6:/), '6:m6', 'then the live stream');
 
@@ -140,12 +153,12 @@ is(read_until($ws2, qr/^6:/), 'ack 6, 4:m4, 5:m5, 6:m6',
    'resuming after 3: node b\'s own copy of 6 and 4..5 from redis');
 
 my $wj = resume('b', 'room:j', 0);
-is(read_until($wj, qr/^1:/), 'ack, 1:{"op":"x","v":[1,2]}',
+is(read_until($wj, qr/^1:/), 'ack 1, 1:{"op":"x","v":[1,2]}',
    'a JSON message from redis comes as JSON, as a live one would');
 
 # the last $N that Redis holds are replayed, the rest is a gap
 my @want_t = grep { $_ > 12 - $N } @held_t;
-my $want = 'ack' . ($want_t[0] > 1 ? ", gap 1-" . ($want_t[0] - 1) : '')
+my $want = 'ack 12' . ($want_t[0] > 1 ? ", gap 1-" . ($want_t[0] - 1) : '')
          . join('', map { ", $_:t$_" } @want_t);
 my $wt = resume('b', 'room:t', 0);
 is(read_until($wt, qr/^12:/), $want, 'what redis trimmed is an explicit gap');
@@ -191,6 +204,65 @@ ok($fine && $next == 21, 'resume during a burst: 1..20 each once, in order, mess
     or diag("@seen");
 note("seen: @seen");
 $wr->disconnect;
+
+# ---------------------------------------------------------------- #
+# A live message that arrives while Redis's answer is pending, forced:
+# node c reaches Redis through a proxy (t/lib/redis_hold_proxy.py) that
+# holds back Redis's reply to the history read until the live message,
+# published on node a, has reached another subscriber on node c. Both of
+# node c's links go through the proxy; only that one reply waits. The
+# reply timeout is long enough for the hold.
+# ---------------------------------------------------------------- #
+
+$port{c} = test_port() + 4;
+my $pport = test_port() + 5;
+my $proxy_pid = open2(my $proxy_out, my $proxy_in, '/usr/bin/python3',
+                      repo_root() . '/t/lib/redis_hold_proxy.py',
+                      $pport, $rport);
+$proxy_in->autoflush(1);
+
+# The next line the proxy prints, or '' after $timeout seconds.
+sub proxy_says {
+    my ($timeout) = @_;
+    my $sel = IO::Select->new($proxy_out);
+    my $line = '';
+    while ($line !~ /\n/ && $sel->can_read($timeout)) {
+        sysread($proxy_out, my $byte, 1) or last;
+        $line .= $byte;
+    }
+    chomp $line;
+    return $line;
+}
+
+is(proxy_says(5), 'listening', 'the proxy to redis is listening');
+
+$ok = 1;
+$ok &&= (post('a', 'room:p', "p$_")->{seq} // 0) == $_ for 1 .. 3;
+ok($ok, 'node a publishes 1..3 to room:p before node c starts');
+
+(my $http_c = $http) =~ s/ws_redis \S+ timeout=1s;/ws_redis 127.0.0.1:$pport timeout=10s;/
+    or die 'no ws_redis line to change';
+start_node('c', $http_c);
+
+my $watch = ws_connect(port => $port{c}, uri => '/ws');
+$watch->send_text($json->encode({ op => 'subscribe', channel => 'room:p' }));
+like(read_until($watch, qr/^ack/), qr/^ack/, 'a watcher subscribes on node c');
+
+my $wp = resume('c', 'room:p', 0);
+is(proxy_says(10), 'held', 'the proxy holds redis\'s answer to node c\'s history read');
+is(post('a', 'room:p', 'p4')->{seq}, 4, 'node a publishes 4 meanwhile');
+is(read_until($watch, qr/^4:/), '4:p4', 'it reaches node c while the read is pending');
+print $proxy_in "release\n";
+is(read_until($wp, qr/^4:/), 'ack 4, 1:p1, 2:p2, 3:p3, 4:p4',
+   'the resuming client: ack 4, 1..3 from redis, then 4 from the ring, '
+   . 'not live before the replay');
+post('a', 'room:p', 'p5');
+is(read_until($wp, qr/^5:/), '5:p5', 'then live from 5 on, 4 not twice');
+$_->disconnect for $watch, $wp;
+
+check_logs($node{c});
+close $proxy_in;    # the proxy exits at the end of its input
+waitpid $proxy_pid, 0;
 
 # ---------------------------------------------------------------- #
 # Redis hung at resume: the reply times out (timeout=1s)
