@@ -5,8 +5,9 @@ history read until the test says so.
     redis_hold_proxy.py LISTEN_PORT REDIS_PORT
 
 Every connection is passed through both ways, except on the server side
-of a connection whose client sent a history read (an EVAL of the script
-that calls XREVRANGE, ngx_http_ws_redis.c): Redis's reply to that request,
+of a connection whose client sent a history read (an EVALSHA of the
+script that calls XREVRANGE, ngx_http_ws_redis.c; its SHA1 is learnt from
+the SCRIPT LOAD that precedes it): Redis's reply to that request,
 and whatever Redis sends after it on that connection, is held until a
 line "release" comes on stdin. Replies to the requests before it are
 passed on as they come. Requests are counted as RESP values on the way
@@ -19,9 +20,38 @@ reply is held. The proxy exits when stdin closes (the test ended).
 """
 
 import asyncio
+import hashlib
 import sys
 
 HISTORY_READ = b"XREVRANGE"
+
+# hex SHA1s of the scripts that read history, as EVALSHA names them
+history_scripts = set()
+
+
+def bulk_strings(request):
+    """The arguments of a RESP2 array of bulk strings."""
+    args = []
+    nl = request.find(b"\r\n")
+    pos = nl + 2
+    for _ in range(int(request[1:nl])):
+        nl = request.find(b"\r\n", pos)
+        n = int(request[pos + 1:nl])
+        args.append(request[nl + 2:nl + 2 + n])
+        pos = nl + 2 + n + 2
+    return args
+
+
+def reads_history(request):
+    """Whether a request runs the history script (and learns its SHA1)."""
+    args = bulk_strings(request)
+    name = args[0].upper() if args else b""
+    if name == b"SCRIPT" and len(args) == 3 and HISTORY_READ in args[2]:
+        history_scripts.add(hashlib.sha1(args[2]).hexdigest().encode())
+        return False
+    if name == b"EVALSHA" and len(args) > 1:
+        return args[1].lower() in history_scripts
+    return name == b"EVAL" and len(args) > 1 and HISTORY_READ in args[1]
 
 
 def resp_end(buf, pos=0):
@@ -62,7 +92,7 @@ async def to_redis(reader, writer, conn):
         buf += data
         # counted before they are forwarded: their replies come later
         while (end := resp_end(buf)) is not None:
-            if HISTORY_READ in buf[:end]:
+            if reads_history(buf[:end]):
                 conn.hold_at.add(conn.requests)
             conn.requests += 1
             buf = buf[end:]
