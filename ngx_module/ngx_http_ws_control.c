@@ -32,6 +32,8 @@ typedef struct {
 
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *code, const char *message);
+static ngx_http_ws_frame_t *ngx_http_ws_control_ack_frame(
+    ngx_http_ws_session_t *ws, wscore_str_t id, uint64_t seq);
 static void ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws,
     wscore_str_t id, uint64_t seq);
 static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
@@ -289,6 +291,23 @@ void
 ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
     uint64_t seq)
 {
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_http_ws_control_ack_frame(ws, id, seq);
+    if (frame == NULL) {
+        return;
+    }
+
+    (void) ngx_http_ws_session_push(ws, frame, NULL);
+    ngx_http_ws_frame_release(frame);
+}
+
+
+/* {"op":"ack","id":…,"seq":…} in a frame of its own */
+static ngx_http_ws_frame_t *
+ngx_http_ws_control_ack_frame(ngx_http_ws_session_t *ws, wscore_str_t id,
+    uint64_t seq)
+{
     size_t                len;
     u_char               *p;
     ngx_http_ws_frame_t  *frame;
@@ -298,13 +317,12 @@ ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
     frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
                                     &p);
     if (frame == NULL) {
-        return;
+        return NULL;
     }
 
     (void) wscore_ctl_write_ack((char *) p, len, id, seq);
 
-    (void) ngx_http_ws_session_push(ws, frame, NULL);
-    ngx_http_ws_frame_release(frame);
+    return frame;
 }
 
 
@@ -334,21 +352,13 @@ static void
 ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
     uint64_t seq)
 {
-    size_t                len;
-    u_char               *p;
     ngx_http_ws_frame_t  *frame;
 
-    len = wscore_ctl_write_ack(NULL, 0, id, seq);
+    frame = ngx_http_ws_control_ack_frame(ws, id, seq);
 
-    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
-                                    &p);
-    if (frame == NULL) {
-        return;
+    if (frame) {
+        ngx_http_ws_control_send(ws, frame);
     }
-
-    (void) wscore_ctl_write_ack((char *) p, len, id, seq);
-
-    ngx_http_ws_control_send(ws, frame);
 }
 
 
