@@ -9,8 +9,17 @@
 #   via-redis   the same, but a cross-node channel: node 1 -> Redis -> node 1
 #   cross-node  subscribers on node 2, publisher on node 1
 #
+# Every set-up gets the same publisher: PUBLISH_CONNECTIONS keep-alive
+# connections, each POST on the one with the fewest unanswered. NGINX
+# answers one connection's requests one at a time and a cross-node publish
+# waits for Redis, so on one connection via-redis publishes one message per
+# Redis round trip plus a loop pass of node 1's worker, whose fan-out to
+# the subscribers is in that pass: the 1-connection rows show that cap
+# (what one publishing connection gets), the 8-connection rows the fan-out.
+#
 # Writes bench/results/cluster.md. Knobs: SUBS (1000), RATES ("100 1000"),
-# DURATION (5), RUNS (3), BASE_PORT (18960), NGINX (/usr/sbin/nginx).
+# PUBLISH_CONNECTIONS ("1 8"), DURATION (5), RUNS (3), BASE_PORT (18960),
+# NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +28,7 @@ BUILD="$REPO/build/bench-tool"
 NGINX=${NGINX:-/usr/sbin/nginx}
 SUBS=${SUBS:-1000}
 RATES=${RATES:-"100 1000"}
+PUBLISH_CONNECTIONS=${PUBLISH_CONNECTIONS:-"1 8"}
 DURATION=${DURATION:-5}
 RUNS=${RUNS:-3}
 BASE_PORT=${BASE_PORT:-18960}
@@ -75,34 +85,37 @@ mkdir -p "$BENCH_DIR/results"
     echo "one worker per node; server CPU is node 1's (both nodes and Redis"
     echo "share this machine's $(nproc) cores with wsload). $(date -u +%F)."
     echo
-    echo "| set-up | publishes/s | deliveries/s | p50 latency | p99 latency | delivered |"
-    echo "| --- | --- | --- | --- | --- | --- |"
+    echo "| set-up | publish connections | publishes/s | deliveries/s | p50 latency | p99 latency | delivered |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
 } >"$OUT"
 
-for rate in $RATES; do
-    for setup in local via-redis cross-node; do
-        case $setup in
-            local)      sub="ws://127.0.0.1:$N1/local"; pub="http://127.0.0.1:$N1/lpub" ;;
-            via-redis)  sub="ws://127.0.0.1:$N1/chat";  pub="http://127.0.0.1:$N1/pub" ;;
-            cross-node) sub="ws://127.0.0.1:$N2/chat";  pub="http://127.0.0.1:$N1/pub" ;;
-        esac
-        results=()
-        for run in $(seq 1 "$RUNS"); do
-            ch="c${setup%%-*}r${rate}n${run}"
-            line=$("$BUILD/wsload" fanout --url "$sub/$ch" --publish "$pub/$ch" \
-                       --connections "$SUBS" --rate "$rate" --duration "$DURATION" \
-                       --sources 8 --label "$setup" --server-pid "$PID1" | tail -1)
-            echo "  $setup $rate/s run $run: $line"
-            results+=("$line")
-        done
-        printf '%s\n' "${results[@]}" | python3 -c '
+for pubs in $PUBLISH_CONNECTIONS; do
+    for rate in $RATES; do
+        for setup in local via-redis cross-node; do
+            case $setup in
+                local)      sub="ws://127.0.0.1:$N1/local"; pub="http://127.0.0.1:$N1/lpub" ;;
+                via-redis)  sub="ws://127.0.0.1:$N1/chat";  pub="http://127.0.0.1:$N1/pub" ;;
+                cross-node) sub="ws://127.0.0.1:$N2/chat";  pub="http://127.0.0.1:$N1/pub" ;;
+            esac
+            results=()
+            for run in $(seq 1 "$RUNS"); do
+                ch="c${setup%%-*}r${rate}p${pubs}n${run}"
+                line=$("$BUILD/wsload" fanout --url "$sub/$ch" --publish "$pub/$ch" \
+                           --connections "$SUBS" --rate "$rate" --duration "$DURATION" \
+                           --publish-connections "$pubs" \
+                           --sources 8 --label "$setup" --server-pid "$PID1" | tail -1)
+                echo "  $setup $rate/s over $pubs connection(s), run $run: $line"
+                results+=("$line")
+            done
+            printf '%s\n' "${results[@]}" | python3 -c '
 import json, statistics, sys
 rs = [json.loads(l) for l in sys.stdin if l.strip()]
 med = lambda k: statistics.median(r.get(k, 0) for r in rs)
-print("| %s | %.0f | %.0f | %.0f us | %.0f us | %.4f |" % (sys.argv[1],
-      med("publish_rate"), med("rate"), med("p50_us"), med("p99_us"),
-      med("delivery_ratio")))
-' "$setup" "$rate" >>"$OUT"
+print("| %s | %s | %.0f | %.0f | %.0f us | %.0f us | %.4f |" % (sys.argv[1],
+      sys.argv[2], med("publish_rate"), med("rate"), med("p50_us"),
+      med("p99_us"), med("delivery_ratio")))
+    ' "$setup" "$pubs" >>"$OUT"
+        done
     done
 done
 

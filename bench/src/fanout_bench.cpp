@@ -6,7 +6,9 @@
 #include <charconv>
 #include <cstdio>
 #include <limits>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "clock.h"
 #include "event_loop.h"
@@ -20,7 +22,8 @@ namespace {
 
 constexpr std::uint64_t connect_timeout_ns = 30'000'000'000ULL;
 constexpr std::uint64_t drain_timeout_ns = 2'000'000'000ULL;
-constexpr std::uint64_t publisher_key = std::numeric_limits<std::uint64_t>::max();
+// Publisher i has key publisher_key_top - i: the pool's keys count up from 0.
+constexpr std::uint64_t publisher_key_top = std::numeric_limits<std::uint64_t>::max();
 constexpr std::size_t timestamp_digits = 20;  // fits any uint64 nanosecond count
 
 class FanoutBench final : public WsHandler {
@@ -29,8 +32,11 @@ public:
         : options_(o),
           pool_(epoll_fd, sub,
                 PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer, o.ca_file}, *this),
-          publisher_(epoll_fd, publisher_key, pub),
           cpu_(o.server_pid) {
+        for (std::size_t i = 0; i < o.publish_connections; ++i) {
+            publishers_.push_back(
+                std::make_unique<HttpPublisher>(epoll_fd, publisher_key_top - i, pub));
+        }
         // After the timestamp, chat-like JSON rather than one repeated
         // byte, so that permessage-deflate runs compress realistic text.
         const std::size_t size = o.size > timestamp_digits ? o.size : timestamp_digits;
@@ -47,8 +53,8 @@ public:
         pool_.start_connects();
         LoopCallbacks cb;
         cb.on_event = [this](std::uint64_t key, std::uint32_t ev) {
-            if (key == publisher_key) {
-                publisher_.on_event(ev);
+            if (key > publisher_key_top - publishers_.size()) {
+                publishers_[publisher_key_top - key]->on_event(ev);
             } else {
                 pool_.on_event(key, ev);
             }
@@ -70,7 +76,8 @@ public:
         r.target_rate = options_.rate;
         r.publish_rate =
             r.duration_s > 0 ? static_cast<double>(published_in_window_) / r.duration_s : 0;
-        r.publish_errors = publisher_.answered_error() + publisher_.lost();
+        r.publish_errors = 0;
+        for (const auto& p : publishers_) r.publish_errors += p->answered_error() + p->lost();
         const double expected =
             static_cast<double>(published_in_window_) * static_cast<double>(subscribers_);
         r.delivery_ratio =
@@ -79,7 +86,9 @@ public:
         r.server_cpu = cpu_.server_cores();
         r.client_cpu = cpu_.client_cores();
         r.first_error = pool_.first_error();
-        if (r.first_error.empty()) r.first_error = publisher_.first_error_status();
+        for (const auto& p : publishers_) {
+            if (r.first_error.empty()) r.first_error = p->first_error_status();
+        }
         return r;
     }
 
@@ -112,7 +121,7 @@ private:
         const auto due = static_cast<std::uint64_t>(elapsed * options_.rate);
         while (publish_slots_ < due) {
             ++publish_slots_;
-            if (publisher_.in_flight() >= options_.max_publish_in_flight) {
+            if (publishes_in_flight() >= options_.max_publish_in_flight) {
                 ++skipped_;  // the server is not keeping up; do not queue forever
                 continue;
             }
@@ -120,9 +129,25 @@ private:
             char digits[timestamp_digits + 1];
             std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(t));
             body_.replace(0, timestamp_digits, digits, timestamp_digits);
-            publisher_.post(body_);
+            least_busy_publisher().post(body_);
             if (phase_ == Phase::measure) ++published_in_window_;
         }
+    }
+
+    std::size_t publishes_in_flight() const {
+        std::size_t n = 0;
+        for (const auto& p : publishers_) n += p->in_flight();
+        return n;
+    }
+
+    // Like a client's connection pool: the connection with the fewest
+    // unanswered requests, the first of them on a tie.
+    HttpPublisher& least_busy_publisher() {
+        HttpPublisher* best = publishers_.front().get();
+        for (const auto& p : publishers_) {
+            if (p->in_flight() < best->in_flight()) best = p.get();
+        }
+        return *best;
     }
 
     bool tick(std::uint64_t now, std::uint64_t began) {
@@ -140,10 +165,12 @@ private:
                              pool_.first_error().c_str());
                 return false;
             }
-            if (!publisher_.connect_now()) {
-                std::fprintf(stderr, "wsload: cannot connect to --publish %s\n",
-                             options_.publish_url.c_str());
-                return false;
+            for (auto& p : publishers_) {
+                if (!p->connect_now()) {
+                    std::fprintf(stderr, "wsload: cannot connect to --publish %s\n",
+                                 options_.publish_url.c_str());
+                    return false;
+                }
             }
             phase_ = Phase::warmup;
             publish_start_ = now;
@@ -180,7 +207,7 @@ private:
 
     const Options& options_;
     WsClientPool pool_;
-    HttpPublisher publisher_;
+    std::vector<std::unique_ptr<HttpPublisher>> publishers_;
     CpuWindow cpu_;
     LatencyHistogram latency_;
     std::string body_;

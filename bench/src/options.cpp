@@ -14,6 +14,7 @@ void usage() {
         "                --duration S [--pipeline K]\n"
         "  wsload fanout --url ws://127.0.0.1:PORT/sub/path --connections N\n"
         "                --publish http://127.0.0.1:PORT/pub/path --rate R --duration S\n"
+        "                [--publish-connections N]\n"
         "  wsload idle    --url ws://127.0.0.1:PORT/path --connections N --server-pid PID\n"
         "                [--settle S]\n"
         "  wsload connect --url ws://... or http://... --duration S [--concurrency N]\n"
@@ -98,6 +99,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
         } else if (flag == "--max-in-flight") {
             if (!need_number()) return std::nullopt;
             o.max_publish_in_flight = static_cast<std::size_t>(number);
+        } else if (flag == "--publish-connections") {
+            if (!need_number() || number < 1) {
+                std::fputs("wsload: --publish-connections wants at least 1\n", stderr);
+                return std::nullopt;
+            }
+            o.publish_connections = static_cast<std::size_t>(number);
         } else if (flag == "--sources") {
             if (!need_number()) return std::nullopt;
             o.source_addresses = static_cast<int>(number);

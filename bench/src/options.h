@@ -22,6 +22,10 @@ struct Options {
     std::size_t pipeline = 1;
     double rate = 100.0;         // fanout publishes per second
     std::size_t max_publish_in_flight = 1000;
+    // fanout: keep-alive connections the publisher spreads its POSTs over.
+    // A server answers a connection's pipelined requests one at a time, so
+    // with one connection a publish that waits (for Redis) holds the next.
+    std::size_t publish_connections = 1;
     int source_addresses = 4;
     std::size_t concurrency = 64;  // connect: connections in progress at once
     double settle_s = 3.0;         // idle: wait after the last connect before measuring
