@@ -371,6 +371,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_http_free_request(r, 0);
 
     c->destroyed = 0;
+    c->log->action = "serving WebSocket";
 
     ctx = c->log->data;
     ctx->request = NULL;
