@@ -309,9 +309,10 @@ ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
 
 /*
  * A token awaited as the first message keeps the request until it has
- * come: the channels put off for it are joined then, from the request
- * (its pool, its ?last_seq=), as for any session. The session asks again
- * once the token is verified (ngx_http_ws_auth_session.c).
+ * come (ws_auth_timeout at most): the channels put off for it are joined
+ * then the way every session joins them, with the request at hand. The
+ * session asks again once the token is verified
+ * (ngx_http_ws_auth_session.c).
  */
 ngx_int_t
 ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
