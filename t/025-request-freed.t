@@ -115,6 +115,11 @@ CONF
         ws_auth_jwt on; ws_auth_jwt_key HS256 $dir/hs256.secret;
         ws_auth_first_message on; ws_auth_timeout 30s;
     }
+    location = /firstjson {
+        ws_listen; ws_protocol json; ws_channels_allow room:*;
+        ws_auth_jwt on; ws_auth_jwt_key HS256 $dir/hs256.secret;
+        ws_auth_first_message on; ws_auth_timeout 30s;
+    }
     location ~ ^/pub/(?<ch>.+)\$ { ws_publisher \$ch; }
 $status_location
 CONF2
@@ -187,6 +192,26 @@ CONF2
     $first->expect_eof($name);
     ok(wait_for(sub { $ngx->access_log =~ /^user=dot role=late code=1000 uri=\/first$/m }, 3),
        "$name - the first-message user in the access log");
+
+    # a first-message token's claims, then a refresh of them, without the
+    # request; the session still open when NGINX quits
+    my $fj = ws_connect(uri => '/firstjson');
+    $fj->send_text('{"op":"auth","id":1,"token":"'
+        . $hs->(json_obj(sub => 'eli', role => 'first', exp => time + 600)) . '"}');
+    $fj->expect('text {"op":"ack","id":1}', "$name - a JSON first-message token");
+    ok(wait_for(sub { writing() == 1 }, 3), "$name - its request is freed");
+    $fj->send_text('{"op":"auth","id":2,"token":"'
+        . $hs->(json_obj(sub => 'eli', role => 'second', exp => time + 900)) . '"}');
+    $fj->expect('text {"op":"ack","id":2}', "$name - refreshed");
+    $ngx->signal('QUIT');
+    $fj->expect('close 1001', "$name - quit closes the session");
+    $fj->send_close(1001);
+    $fj->expect_eof($name);
+    my $pid = $ngx->{pid};
+    ok(wait_for(sub { !Test::NgxWs::Nginx::alive($pid) }, 5), "$name - nginx exited");
+    like($ngx->access_log, qr{^user=eli role=second code=1001 uri=/firstjson$}m,
+         "$name - the refreshed claims in the line written at quit");
+    $ngx->{stopped} = 1;
     check_logs($ngx);
 }
 
