@@ -194,7 +194,10 @@ asan: deps
 	fi
 	rm -f $(ASAN_TREE)/objs/ngx_http_ws_module.so
 	$(MAKE) -C $(ASAN_TREE) -f objs/Makefile modules
-	@mkdir -p $(BUILD)/asan/logs && rm -f $(BUILD)/asan/logs/*
+	@# workers run as another user (nobody): they must be able to write
+	@# their reports, or a worker's report is lost and only its exit shows
+	@mkdir -p $(BUILD)/asan/logs && chmod 1777 $(BUILD)/asan/logs \
+	    && rm -f $(BUILD)/asan/logs/*
 	@printf '%s\n' '#!/bin/sh' \
 	    'LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \' \
 	    'ASAN_OPTIONS=detect_leaks=0:log_path=$(BUILD)/asan/logs/asan \' \

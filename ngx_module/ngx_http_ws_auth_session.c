@@ -13,6 +13,11 @@
  * as its first message (the token itself, or {"op":"auth",...} with the
  * JSON protocol) within ws_auth_timeout; until then it gets nothing and
  * may do nothing, and channels are joined only once it is verified.
+ *
+ * The state lives in the request's pool until the request is freed after
+ * the 101 (ngx_http_ws_security_detach() moves it to the heap): whatever
+ * is made for the whole session comes from the session's pool below, the
+ * claims, which a refresh replaces, from a block of their own.
  */
 
 
@@ -27,6 +32,14 @@ static void ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *error);
 static void ngx_http_ws_auth_expired(void *session);
 static void ngx_http_ws_auth_cleanup(void *data);
+
+
+/*
+ * For what lasts as long as the session: the request's pool (moved at
+ * detach), or once the request is freed, the connection's.
+ */
+#define ngx_http_ws_auth_pool(ws)                                            \
+    ((ws)->request ? (ws)->request->pool : (ws)->connection->pool)
 
 
 ngx_int_t
@@ -194,6 +207,9 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
         }
     }
 
+    /* the request waited for the token only: it can go now */
+    ngx_http_ws_session_retry_detach(ws);
+
     return NGX_DECLINED;
 
 required:
@@ -211,10 +227,7 @@ static ngx_int_t
 ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
     ngx_http_ws_security_ctx_t *ctx, ngx_http_ws_jwt_result_t *res)
 {
-    u_char              *claims, *user;
-    ngx_http_request_t  *r;
-
-    r = ws->request;
+    u_char  *claims, *user;
 
     claims = ngx_alloc(res->claims.len, ws->connection->log);
     if (claims == NULL) {
@@ -225,7 +238,7 @@ ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
 
     if (res->user.len) {
         /* once per session: the user never changes afterwards */
-        user = ngx_pnalloc(r->pool, res->user.len);
+        user = ngx_pnalloc(ngx_http_ws_auth_pool(ws), res->user.len);
         if (user == NULL) {
             ngx_free(claims);
             return NGX_ERROR;
@@ -294,16 +307,12 @@ ngx_str_t *
 ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
 {
     u_char                       *p;
-    ngx_http_request_t           *r;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
-
-    r = ws->request;
 
     ctx = ngx_http_ws_session_security(ws);
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
-    /* with a token the request is kept: r is there past this */
     if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
         || ctx->jwt.user.len == 0)
     {
@@ -314,7 +323,9 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
         return &ctx->user_channel;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("user:") - 1 + ctx->jwt.user.len);
+    /* a subscription points at it: it lasts as long as the session */
+    p = ngx_pnalloc(ngx_http_ws_auth_pool(ws),
+                    sizeof("user:") - 1 + ctx->jwt.user.len);
     if (p == NULL) {
         return NULL;
     }
@@ -325,7 +336,7 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
     ctx->user_channel.len = p - ctx->user_channel.data;
 
     if (!ngx_http_ws_channel_name_valid(&ctx->user_channel)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: user \"%V\" cannot have a user channel: the "
                       "name is not a valid channel name", &ctx->jwt.user);
         ctx->user_channel.len = 0;
@@ -502,4 +513,12 @@ ngx_http_ws_auth_cleanup(void *data)
         ctx->claims_heap = 0;
         ngx_str_null(&ctx->jwt.claims);
     }
+}
+
+
+/* 1 for the cleanup above: ngx_http_ws_security_detach() does its work. */
+ngx_uint_t
+ngx_http_ws_auth_cleanup_is(ngx_pool_cleanup_pt handler)
+{
+    return handler == ngx_http_ws_auth_cleanup;
 }

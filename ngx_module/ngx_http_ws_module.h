@@ -208,6 +208,7 @@ typedef struct {
     unsigned                   counted:1;        /* in the metrics gauge */
     unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
     unsigned                   deflate_on:1;
+    unsigned                   detach_later:1;   /* put off, not refused */
 } ngx_http_ws_session_t;
 
 
@@ -246,6 +247,7 @@ void ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
     const char *reason);
 void ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws,
     ngx_msec_t delay, void (*guard)(void *session));
+void ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws);
 
 /* ngx_http_ws_channels.c */
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);

@@ -129,7 +129,9 @@ typedef struct {
     ngx_uint_t                 rate_limited;  /* messages refused */
     ngx_uint_t                 acl_denied;    /* channel requests refused */
 
-    unsigned                   claims_heap:1; /* refreshed: ngx_alloc'd */
+    unsigned                   claims_heap:1; /* own ngx_alloc block:
+                                                 refreshed, or a first
+                                                 message's token */
     unsigned                   auth_pending:1; /* token to come first */
     unsigned                   channels_deferred:1; /* until the token */
 } ngx_http_ws_security_ctx_t;
@@ -160,8 +162,11 @@ ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
 ngx_http_ws_security_ctx_t *ngx_http_ws_session_security(
     ngx_http_ws_session_t *ws);
+/* NGX_OK, or NGX_AGAIN while the request is still needed (a token). */
 ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_detach(ngx_http_ws_session_t *ws);
+ngx_uint_t ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler);
+void ngx_http_ws_security_free(void *security_ctx);
 ngx_int_t ngx_http_ws_limits_detach(ngx_http_request_t *r);
 ngx_uint_t ngx_http_ws_limits_cleanup(ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
@@ -175,6 +180,7 @@ ngx_int_t ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
 ngx_uint_t ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
     ngx_str_t *token, const char **error);
+ngx_uint_t ngx_http_ws_auth_cleanup_is(ngx_pool_cleanup_pt handler);
 
 /* ngx_http_ws_limits.c */
 char *ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -308,31 +308,50 @@ ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
 
 
 /*
- * A session with a token keeps its request: the token can be awaited,
- * refreshed and replaced during the session (ngx_http_ws_auth_session.c),
- * all of it in the request pool.
+ * A token awaited as the first message keeps the request until it has
+ * come (ws_auth_timeout at most): the channels put off for it are joined
+ * then the way every session joins them, with the request at hand. The
+ * session asks again once the token is verified
+ * (ngx_http_ws_auth_session.c).
  */
 ngx_int_t
 ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
 {
-    ngx_http_ws_security_conf_t  *wsscf;
+    ngx_http_ws_security_ctx_t  *ctx;
 
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
 
-    return wsscf->jwt ? NGX_DECLINED : NGX_OK;
+    return (ctx && ctx->auth_pending) ? NGX_AGAIN : NGX_OK;
+}
+
+
+/* A string's bytes go to *p, which moves on. */
+static void
+ngx_http_ws_security_copy(ngx_str_t *dst, ngx_str_t *src, u_char **p)
+{
+    dst->len = src->len;
+    dst->data = *p;
+
+    if (src->len) {
+        *p = ngx_cpymem(*p, src->data, src->len);
+    }
 }
 
 
 /*
  * Before the request is freed: its guard state moves to one heap block
- * with the chosen subprotocol (for $ws_subprotocol) and the rate buckets,
- * freed with the session.
+ * with the chosen subprotocol ($ws_subprotocol), the rate buckets and the
+ * token: the user ($ws_user, the per-user limits), its channel name and
+ * the claims ($ws_jwt_claim_*, ws_auth_jwt_channels_claim). Claims that
+ * have a block of their own already (a refresh, a first-message token)
+ * change hands instead. All of it is freed with the session
+ * (ngx_http_ws_security_free()); a refresh replaces the claims in place.
  */
 ngx_int_t
 ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
 {
     u_char                       *p;
-    size_t                        size, nrates;
+    size_t                        size, nrates, claims;
     ngx_http_ws_security_ctx_t   *ctx, *heap;
     ngx_http_ws_security_conf_t  *wsscf;
 
@@ -344,9 +363,11 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
 
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
     nrates = wsscf->rates ? wsscf->rates->nelts : 0;
+    claims = ctx->claims_heap ? 0 : ctx->jwt.claims.len;
 
     size = sizeof(ngx_http_ws_security_ctx_t)
-           + nrates * sizeof(wscore_bucket_t) + ctx->subprotocol.len;
+           + nrates * sizeof(wscore_bucket_t) + ctx->subprotocol.len
+           + ctx->jwt.user.len + ctx->user_channel.len + claims;
 
     heap = ngx_alloc(size, ws->connection->log);
     if (heap == NULL) {
@@ -369,15 +390,43 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
         }
     }
 
-    heap->subprotocol.data = p;
+    ngx_http_ws_security_copy(&heap->subprotocol, &ctx->subprotocol, &p);
+    ngx_http_ws_security_copy(&heap->jwt.user, &ctx->jwt.user, &p);
+    ngx_http_ws_security_copy(&heap->user_channel, &ctx->user_channel, &p);
 
-    if (ctx->subprotocol.len) {
-        ngx_memcpy(p, ctx->subprotocol.data, ctx->subprotocol.len);
+    if (!ctx->claims_heap) {
+        ngx_http_ws_security_copy(&heap->jwt.claims, &ctx->jwt.claims, &p);
     }
+
+    /* an own block of claims is the session's now, not the request's */
+    ctx->claims_heap = 0;
 
     ws->security_ctx = heap;
 
     return NGX_OK;
+}
+
+
+/* 1 if a cleanup of the request pool is one that detach takes care of. */
+ngx_uint_t
+ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler)
+{
+    return ngx_http_ws_limits_cleanup(handler)
+           || ngx_http_ws_auth_cleanup_is(handler);
+}
+
+
+/* The guard state of a detached session, at its end. */
+void
+ngx_http_ws_security_free(void *security_ctx)
+{
+    ngx_http_ws_security_ctx_t  *ctx = security_ctx;
+
+    if (ctx->claims_heap) {
+        ngx_free(ctx->jwt.claims.data);
+    }
+
+    ngx_free(ctx);
 }
 
 

@@ -200,6 +200,17 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         return NGX_DONE;
     }
 
+    /*
+     * The tail of a 101 the socket did not take: nothing has asked for the
+     * write event yet (NGX_DONE skips ngx_http_set_write_handler()).
+     */
+    if ((r->out || r->buffered)
+        && ngx_handle_write_event(c->write, 0) != NGX_OK)
+    {
+        ngx_http_ws_finalize(ws);
+        return NGX_DONE;
+    }
+
     ngx_http_ws_after_io(ws);
 
     if (ws->finalized) {
@@ -229,9 +240,12 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
  * The request of a WebSocket is freed once the 101 is out: its pool (two
  * 4 KiB blocks) and the header buffer would otherwise stay for the whole
  * life of an idle connection (issue 7). What the session still needs is
- * its own (the session, the guard state, the subscriptions), in the
- * connection's pool, or in the log record that writes the access-log line
- * at close. A request that something else still holds is kept.
+ * its own (the session, the guard and token state, the subscriptions), on
+ * the heap or in the connection's pool, or in the log record that writes
+ * the access-log line at close. A request that something else still holds
+ * is kept. One that is still needed for a while (the tail of the 101 not
+ * sent yet, a token awaited as the first message) is freed when that is
+ * over: see ngx_http_ws_session_retry_detach().
  */
 static void
 ngx_http_ws_detach_handler(ngx_event_t *ev)
@@ -243,6 +257,7 @@ ngx_http_ws_detach_handler(ngx_event_t *ev)
 static void
 ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 {
+    ngx_int_t               rc;
     ngx_chain_t            *cl, *ln;
     ngx_connection_t       *c;
     ngx_pool_cleanup_t     *cln, *own;
@@ -258,20 +273,32 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
         return;
     }
 
-    /* the tail of the 101 goes through the request's filters */
-    if (r->out || r->buffered || r != r->main || r->count != 1) {
+    if (r != r->main || r->count != 1) {
         return;
     }
 
-    /* a session with a token keeps it (ngx_http_ws_security_module.c) */
-    if (ngx_http_ws_security_detachable(ws) != NGX_OK) {
+    /* the tail of the 101 goes through the request's filters */
+    if (r->out || r->buffered) {
+        ws->detach_later = 1;
+        return;
+    }
+
+    /* a token still to come (ngx_http_ws_security_module.c) */
+    rc = ngx_http_ws_security_detachable(ws);
+
+    if (rc == NGX_AGAIN) {
+        ws->detach_later = 1;
+        return;
+    }
+
+    if (rc != NGX_OK) {
         return;
     }
 
     /* another module's cleanup (limit_conn, say) expects the request */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
-            && !ngx_http_ws_limits_cleanup(cln->handler))
+            && !ngx_http_ws_security_cleanup(cln->handler))
         {
             return;
         }
@@ -288,9 +315,14 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
         return;
     }
 
-    if (ngx_http_ws_security_detach(ws) != NGX_OK
-        || ngx_http_ws_channels_detach(ws) != NGX_OK
-        || ngx_http_ws_limits_detach(r) != NGX_OK)
+    /*
+     * The guard state last: it hands the token's claims over to the
+     * session's copy, which the request's copy must not outlive, so
+     * nothing may fail after it.
+     */
+    if (ngx_http_ws_channels_detach(ws) != NGX_OK
+        || ngx_http_ws_limits_detach(r) != NGX_OK
+        || ngx_http_ws_security_detach(ws) != NGX_OK)
     {
         /* what moved stays valid; the request is kept */
         return;
@@ -339,10 +371,32 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_http_free_request(r, 0);
 
     c->destroyed = 0;
+    c->log->action = "serving WebSocket";
 
     ctx = c->log->data;
     ctx->request = NULL;
     ctx->current_request = NULL;
+}
+
+
+/*
+ * A detach put off (the tail of the 101 was still queued, a token was
+ * still awaited) is tried again, from a posted event as the first try.
+ */
+void
+ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws)
+{
+    if (!ws->detach_later || ws->finalized || ws->request == NULL) {
+        return;
+    }
+
+    ws->detach_later = 0;
+
+    ws->finalizer.handler = ngx_http_ws_detach_handler;
+    ws->finalizer.data = ws;
+    ws->finalizer.log = ws->connection->log;
+
+    ngx_post_event(&ws->finalizer, &ngx_posted_events);
 }
 
 
@@ -442,7 +496,9 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 static void
 ngx_http_ws_write_handler(ngx_event_t *wev)
 {
+    ngx_uint_t              tail;
     ngx_connection_t       *c;
+    ngx_http_request_t     *r;
     ngx_http_ws_session_t  *ws;
 
     c = wev->data;
@@ -454,9 +510,17 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
 
     ws->flush_posted = 0;
 
+    r = ws->request;
+    tail = (r && (r->out || r->buffered));
+
     if (ngx_http_ws_flush(ws) == NGX_ERROR) {
         ngx_http_ws_finalize(ws);
         return;
+    }
+
+    /* the 101 is out at last: the request can go */
+    if (tail && r->out == NULL && !r->buffered) {
+        ngx_http_ws_session_retry_detach(ws);
     }
 
     ngx_http_ws_after_io(ws);
@@ -1113,7 +1177,7 @@ ngx_http_ws_cleanup(void *data)
     }
 
     if (ws->security_ctx) {
-        ngx_free(ws->security_ctx);
+        ngx_http_ws_security_free(ws->security_ctx);
     }
 
     ngx_free(ws);
