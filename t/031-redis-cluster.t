@@ -310,8 +310,8 @@ like($stats, qr/cmdstat_evalsha:calls=[1-9]/, 'publishes name their script by SH
 unlike($stats, qr/cmdstat_eval:/, 'and never send its text (EVAL)');
 
 $redis->cli('SCRIPT', 'FLUSH');
-my $first = post('b', 'room:a', 'not published');
-isnt($first->{status}, 200, "the first publish after SCRIPT FLUSH fails ($first->{status})");
+my $unflushed = post('b', 'room:a', 'not published');
+isnt($unflushed->{status}, 200, "the first publish after SCRIPT FLUSH fails ($unflushed->{status})");
 ok(wait_for(sub { post('b', 'room:a', 'after flush')->{status} == 200 }, 10),
    'then the link reloads its scripts and publishes work again');
 is(count_lines('b', qr/its scripts were flushed: loading them again/), 1,

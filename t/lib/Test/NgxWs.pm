@@ -543,7 +543,9 @@ sub check_logs {
 
     my $log = slurp("$ngx->{prefix}/logs/error.log");
     my @never = (qr/\[alert\]/, qr/\[emerg\]/, qr/\[crit\]/,
-                 qr/AddressSanitizer/, qr/runtime error/, qr/exited on signal/);
+                 qr/AddressSanitizer/, qr/runtime error/, qr/exited on signal/,
+                 # a worker that ASan or UBSan stopped exits with code 1
+                 qr/exited with code [1-9]/);
     push @never, patterns(section($block, 'no_error_log')) if $block;
     my @bad;
     for my $re (@never) {
