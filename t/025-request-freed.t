@@ -20,6 +20,18 @@ sub writing {
     return $n // -1;
 }
 
+# After the request is freed the session still echoes, then closes cleanly
+# and leaves a clean error log.
+sub goes_on_then_closes {
+    my ($ws, $ngx, $name) = @_;
+    $ws->send_text('after');
+    $ws->expect('text after', "$name - the session goes on");
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
+    $ws->expect_eof($name);
+    check_logs($ngx);
+}
+
 {
     my $name = 'an idle WebSocket holds no request';
     my $ngx = start_nginx(name => $name, config => <<CONF);
@@ -31,12 +43,7 @@ CONF
     $ws->expect('text before', $name);
     # the status request itself is the one writing
     is(writing(), 1, "$name - only the status request is writing");
-    $ws->send_text('after');
-    $ws->expect('text after', "$name - the session goes on");
-    $ws->send_close(1000);
-    $ws->expect('close 1000', $name);
-    $ws->expect_eof($name);
-    check_logs($ngx);
+    goes_on_then_closes($ws, $ngx, $name);
 }
 
 {
@@ -234,12 +241,7 @@ CONF
     $ws->expect('text through', "$name - the session works");
     ok(wait_for(sub { writing() == 1 }, 3),
        "$name - the request is freed once the 101 is out");
-    $ws->send_text('after');
-    $ws->expect('text after', "$name - the session goes on");
-    $ws->send_close(1000);
-    $ws->expect('close 1000', $name);
-    $ws->expect_eof($name);
-    check_logs($ngx);
+    goes_on_then_closes($ws, $ngx, $name);
 }
 
 done_testing();
