@@ -41,6 +41,8 @@ typedef struct {
     ngx_str_t                    msg_prefix;    /* prefix "msg:" */
     ngx_str_t                    msg_pattern;   /* prefix "msg:*" */
     ngx_str_t                    hist_prefix;   /* prefix "hist:" */
+    ngx_str_t                    history_max;   /* ARGV of the history */
+    ngx_str_t                    history_time;  /* script, or empty */
     ngx_http_ws_redis_ssl_conf_t  ssl;          /* ws_redis_ssl_* */
 } ngx_http_ws_redis_main_conf_t;
 
@@ -316,7 +318,6 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
 {
     u_char                         *key, *hist, *target, *message;
     u_char                          floor[NGX_INT64_LEN];
-    u_char                          hmax[NGX_INT_T_LEN], htime[NGX_INT_T_LEN];
     int                             argc;
     size_t                          argvlen[10];
     ngx_int_t                       rc;
@@ -381,42 +382,38 @@ ngx_http_ws_redis_publish(void **main_conf, ngx_log_t *log,
         pub->data = done_data;
     }
 
-    script = &ngx_http_ws_redis_scripts[NGX_HTTP_WS_REDIS_PUBLISH_SCRIPT];
+    /* with history: one more key (the stream) and its two bounds */
+    script = &ngx_http_ws_redis_scripts[rmcf->history_max.len
+                                        ? NGX_HTTP_WS_REDIS_PUBLISH_HISTORY_SCRIPT
+                                        : NGX_HTTP_WS_REDIS_PUBLISH_SCRIPT];
+    argc = 0;
 
-    argv[0] = "EVALSHA";
-    argvlen[0] = 7;
-    argv[1] = (const char *) script->sha1;
-    argvlen[1] = 40;
-    argv[2] = "1";
-    argvlen[2] = 1;
-    argv[3] = (const char *) key;
-    argvlen[3] = hist - key;
-    argv[4] = (const char *) target;
-    argvlen[4] = message - target;
-    argv[5] = (const char *) message;
-    argvlen[5] = 1 + len;
-    argv[6] = (const char *) floor;
-    argvlen[6] = ngx_sprintf(floor, "%uL", info.seq) - floor;
-    argc = 7;
+    argv[argc] = "EVALSHA";
+    argvlen[argc++] = 7;
+    argv[argc] = (const char *) script->sha1;
+    argvlen[argc++] = 40;
+    argv[argc] = rmcf->history_max.len ? "2" : "1";
+    argvlen[argc++] = 1;
+    argv[argc] = (const char *) key;
+    argvlen[argc++] = hist - key;
 
-    if (wmcf->history_max) {
-        script = &ngx_http_ws_redis_scripts
-                           [NGX_HTTP_WS_REDIS_PUBLISH_HISTORY_SCRIPT];
-        argv[1] = (const char *) script->sha1;
-        argv[2] = "2";
-        argv[4] = (const char *) hist;
-        argvlen[4] = target - hist;
-        argv[5] = (const char *) target;
-        argvlen[5] = message - target;
-        argv[6] = (const char *) message;
-        argvlen[6] = 1 + len;
-        argv[7] = (const char *) floor;
-        argvlen[7] = ngx_sprintf(floor, "%uL", info.seq) - floor;
-        argv[8] = (const char *) hmax;
-        argvlen[8] = ngx_sprintf(hmax, "%ui", wmcf->history_max) - hmax;
-        argv[9] = (const char *) htime;
-        argvlen[9] = ngx_sprintf(htime, "%M", wmcf->history_time) - htime;
-        argc = 10;
+    if (rmcf->history_max.len) {
+        argv[argc] = (const char *) hist;
+        argvlen[argc++] = target - hist;
+    }
+
+    argv[argc] = (const char *) target;
+    argvlen[argc++] = message - target;
+    argv[argc] = (const char *) message;
+    argvlen[argc++] = 1 + len;
+    argv[argc] = (const char *) floor;
+    argvlen[argc++] = ngx_sprintf(floor, "%uL", info.seq) - floor;
+
+    if (rmcf->history_max.len) {
+        argv[argc] = (const char *) rmcf->history_max.data;
+        argvlen[argc++] = rmcf->history_max.len;
+        argv[argc] = (const char *) rmcf->history_time.data;
+        argvlen[argc++] = rmcf->history_time.len;
     }
 
     /* the link copies the command into its output buffer here */
@@ -1140,25 +1137,14 @@ ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (rmcf->server == NULL) {
-        if (rmcf->ssl.name.len || rmcf->ssl.certificate.len
-            || rmcf->ssl.certificate_key.len
-            || rmcf->ssl.trusted_certificate.len
-            || rmcf->ssl.verify != NGX_CONF_UNSET)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"ws_redis_ssl_*\" directives need \"ws_redis\" "
-                          "in the http block");
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
-    }
-
     if (ngx_http_ws_redis_tls_configure(cf, rmcf->server, &rmcf->ssl)
         != NGX_OK)
     {
         return NGX_ERROR;
+    }
+
+    if (rmcf->server == NULL) {
+        return NGX_OK;
     }
 
     if (wmcf->zone == NULL) {
@@ -1166,6 +1152,25 @@ ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
                       "\"ws_redis\" needs \"ws_zone\" in the http block: "
                       "messages from redis reach the workers through it");
         return NGX_ERROR;
+    }
+
+    /* the history's bounds, as the publish script takes them: once here */
+    if (wmcf->history_max) {
+        rmcf->history_max.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
+        rmcf->history_time.data = ngx_pnalloc(cf->pool, NGX_INT_T_LEN);
+
+        if (rmcf->history_max.data == NULL
+            || rmcf->history_time.data == NULL)
+        {
+            return NGX_ERROR;
+        }
+
+        rmcf->history_max.len = ngx_sprintf(rmcf->history_max.data, "%ui",
+                                            wmcf->history_max)
+                                - rmcf->history_max.data;
+        rmcf->history_time.len = ngx_sprintf(rmcf->history_time.data, "%M",
+                                             wmcf->history_time)
+                                 - rmcf->history_time.data;
     }
 
     return NGX_OK;

@@ -28,25 +28,28 @@ static ngx_uint_t ngx_http_ws_redis_tls_is_ip(ngx_str_t *name);
 
 
 /*
- * Checks the ws_redis_ssl_* directives against ws_redis and builds the
- * SSL context, with messages for nginx -t.
+ * Checks the ws_redis_ssl_* directives against ws_redis (srv, NULL when
+ * there is none) and builds the SSL context, with messages for nginx -t.
  */
 ngx_int_t
 ngx_http_ws_redis_tls_configure(ngx_conf_t *cf,
     ngx_http_ws_redis_server_t *srv, ngx_http_ws_redis_ssl_conf_t *scf)
 {
+    ngx_uint_t           set;
 #if (NGX_SSL)
     ngx_pool_cleanup_t  *cln;
 #endif
 
-    if (!srv->ssl) {
-        if (scf->name.len || scf->certificate.len
-            || scf->certificate_key.len || scf->trusted_certificate.len
-            || scf->verify != NGX_CONF_UNSET)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"ws_redis_ssl_*\" directives need the \"ssl\" "
-                          "parameter of \"ws_redis\"");
+    set = scf->name.len || scf->certificate.len || scf->certificate_key.len
+          || scf->trusted_certificate.len || scf->verify != NGX_CONF_UNSET;
+
+    if (srv == NULL || !srv->ssl) {
+        if (set) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0, srv == NULL
+                          ? "\"ws_redis_ssl_*\" directives need \"ws_redis\" "
+                            "in the http block"
+                          : "\"ws_redis_ssl_*\" directives need the \"ssl\" "
+                            "parameter of \"ws_redis\"");
             return NGX_ERROR;
         }
 

@@ -36,6 +36,8 @@ static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize_handler(ngx_event_t *ev);
 static void ngx_http_ws_detach_handler(ngx_event_t *ev);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
+    ngx_chain_t *cl);
 static ngx_http_ws_session_t *ngx_http_ws_connection_session(
     ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
@@ -258,7 +260,6 @@ static void
 ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 {
     ngx_int_t               rc;
-    ngx_chain_t            *cl, *ln;
     ngx_connection_t       *c;
     ngx_pool_cleanup_t     *cln, *own;
     ngx_http_cleanup_t     *hcln;
@@ -343,22 +344,10 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
         c->buffer->pos = NULL;
     }
 
-    for (cl = hc->free; cl; /* void */) {
-        ln = cl;
-        cl = cl->next;
-        ngx_pfree(c->pool, ln->buf->start);
-        ngx_free_chain(c->pool, ln);
-    }
-
+    ngx_http_ws_free_header_buffers(c, hc->free);
     hc->free = NULL;
 
-    for (cl = hc->busy; cl; /* void */) {
-        ln = cl;
-        cl = cl->next;
-        ngx_pfree(c->pool, ln->buf->start);
-        ngx_free_chain(c->pool, ln);
-    }
-
+    ngx_http_ws_free_header_buffers(c, hc->busy);
     hc->busy = NULL;
     hc->nbusy = 0;
 
@@ -376,6 +365,21 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ctx = c->log->data;
     ctx->request = NULL;
     ctx->current_request = NULL;
+}
+
+
+/* The large header buffers of a freed request, chain links and all. */
+static void
+ngx_http_ws_free_header_buffers(ngx_connection_t *c, ngx_chain_t *cl)
+{
+    ngx_chain_t  *ln;
+
+    while (cl) {
+        ln = cl;
+        cl = cl->next;
+        ngx_pfree(c->pool, ln->buf->start);
+        ngx_free_chain(c->pool, ln);
+    }
 }
 
 
