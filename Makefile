@@ -24,7 +24,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev libjwt-dev libhiredis-dev redis-server \
+    libsimdjson-dev libjwt-dev libhiredis-dev redis-server redis-tools \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium prometheus
@@ -38,7 +38,7 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run run-cluster test test-core test-nginx \
-        fuzz fuzz-smoke asan bench clean check-endpoint
+        test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint
 
 all: build
 
@@ -140,9 +140,13 @@ test-core:
 
 # playwright-core drives Debian's chromium in the browser test; it is
 # pinned and installed into build/, never downloading a browser itself.
+# Debian's nodejs comes without npm (a package of its own); a nodejs that
+# bundles npm (NodeSource's) conflicts with that package, so it is only
+# installed when there is no npm command at all.
 PLAYWRIGHT_VERSION := 1.65.1
 
 $(BUILD)/npm/node_modules/playwright-core/package.json:
+	@command -v npm >/dev/null || $(MAKE) deps DEBIAN_PACKAGES=npm
 	mkdir -p $(BUILD)/npm
 	npm install --prefix $(BUILD)/npm --no-audit --no-fund --silent \
 	    playwright-core@$(PLAYWRIGHT_VERSION)
@@ -158,9 +162,12 @@ $(BUILD)/fuzz/fuzz_frame_parser: core
 	    -DWSCORE_FUZZ=ON -DWSCORE_TESTS=OFF >/dev/null
 	cmake --build $(BUILD)/fuzz -j$(JOBS)
 
+# The fuzzers are built not to recover from UBSan reports; the options
+# say so again, so that a finding stops the run whatever the build.
 fuzz-smoke: $(BUILD)/fuzz/fuzz_frame_parser
 	@for f in $(FUZZERS); do \
 	    corpus=$(BUILD)/fuzz/corpus/$${f#fuzz_}; mkdir -p $$corpus; \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
 	        -print_final_stats=1 $$corpus core/fuzz/corpus/$${f#fuzz_} \
 	        2>$(BUILD)/fuzz/$$f.log || { tail -50 $(BUILD)/fuzz/$$f.log; \
@@ -175,14 +182,20 @@ fuzz:
 # Core tests and the module under AddressSanitizer + UBSan. Debian's nginx
 # binary is not instrumented, so a wrapper preloads the sanitizer runtimes
 # into it; reports go to build/asan/logs and any report fails the run.
+# UBSan findings are fatal (no recovery, halt_on_error): a worker that hits
+# one exits with code 1, which fails check_logs, and its report is kept.
 ASAN_TREE := $(BUILD)/nginx-asan
-ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+    -fno-omit-frame-pointer
 
-asan: deps
+# The core's unit tests alone under the sanitizers (build/core-asan).
+test-core-asan: deps
 	cmake -S core -B $(BUILD)/core-asan -DCMAKE_BUILD_TYPE=Debug \
 	    -DWSCORE_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)/core-asan -j$(JOBS)
 	ctest --test-dir $(BUILD)/core-asan --output-on-failure
+
+asan: test-core-asan
 	@if [ ! -f $(ASAN_TREE)/objs/Makefile ] \
 	        || [ config -nt $(ASAN_TREE)/objs/Makefile ]; then \
 	    rm -rf $(ASAN_TREE) && cp -r /usr/share/nginx/src $(ASAN_TREE) && \
@@ -201,7 +214,7 @@ asan: deps
 	@printf '%s\n' '#!/bin/sh' \
 	    'LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \' \
 	    'ASAN_OPTIONS=detect_leaks=0:log_path=$(BUILD)/asan/logs/asan \' \
-	    'UBSAN_OPTIONS=print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
+	    'UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
 	    'exec $(NGINX_BIN) "$$@"' > $(BUILD)/asan/nginx
 	@chmod +x $(BUILD)/asan/nginx
 	NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
