@@ -245,7 +245,7 @@ CONF
     my @urls = ("ws://127.0.0.1:$port/ws", "wss://127.0.0.1:$port2/ws");
     my $run = sub {
         my ($what, $cmd) = @_;
-        my $out = `$cmd 2>&1`;
+        my $out = run_bounded($cmd);
         my $rc = $? >> 8;
         note($out);
         ok($rc == 0 && $out =~ /negotiated \(permessage-deflate/, "$name - $what (exit $rc)")
@@ -267,7 +267,7 @@ CONF
     SKIP: {
         skip 'no playwright-core (make test-nginx installs it)', 1
             unless -d "$node_path/playwright-core";
-        my $out = `NODE_PATH=$node_path node $root/t/browser/deflate_echo.js ws://127.0.0.1:$port/ws 2>&1`;
+        my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/deflate_echo.js ws://127.0.0.1:$port/ws");
         my $rc = $? >> 8;
         note($out);
         ok($rc == 0 && $out =~ /^extensions: permessage-deflate/m,

@@ -21,7 +21,7 @@ CONF
 
 sub run_check {
     my ($args) = @_;
-    my $out = `$check $args 2>&1`;
+    my $out = run_bounded("$check $args");
     return ($? >> 8, $out);
 }
 
@@ -55,10 +55,10 @@ like($out, qr/^FAIL /, 'FAIL line');
 ($rc, $out) = run_check("http://127.0.0.1:$port/echo");
 is($rc, 1, 'not a ws:// URL: exit 1');
 
-$out = `make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/echo 2>&1`;
+$out = run_bounded("make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/echo");
 is($? >> 8, 0, 'make check-endpoint: exit 0');
 like($out, qr/^OK /m, 'make check-endpoint prints OK');
-`make -s -C $root check-endpoint 2>&1`;
+run_bounded("make -s -C $root check-endpoint");
 is($? >> 8, 2, 'make check-endpoint without URL: usage, exit 2');
 
 check_logs($ngx);

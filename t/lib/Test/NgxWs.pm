@@ -47,7 +47,8 @@ itself sets (C<worker_processes>, C<error_log>, C<access_log>, C<pid>,
 C<daemon>, C<master_process>) are not written twice.
 
 In all configuration text C<$port> / C<$TEST_NGINX_SERVER_PORT> become the
-test port (env C<NGX_WS_TEST_PORT>, default 1984), C<$port2> /
+test port (env C<NGX_WS_TEST_PORT>, else a free block of ports chosen for
+the file: see L</Isolation>), C<$port2> /
 C<$TEST_NGINX_SERVER_PORT2> the next one, C<$servroot> /
 C<$TEST_NGINX_SERVER_ROOT> the prefix, any other C<$TEST_NGINX_NAME> the
 environment variable of that name. NGINX's own C<$variables> are left alone.
@@ -168,6 +169,20 @@ drives the same pieces itself:
     check_logs($ngx);    # as for a block: stops NGINX (unless ->stop ran) and
                          # checks error.log for alerts and crashes
     wait_for(sub { ... }, $seconds);   # poll instead of sleeping
+    my $out = run_bounded("node client.js ...", timeout => 60);  # bounded
+
+=head2 Isolation
+
+Each test file gets ports of its own: C<test_port()> .. C<test_port() + 9>
+for NGINX and the servers a file puts beside it, C<test_port() + 90> ..
+C<+ 99> for Redis. Without C<NGX_WS_TEST_PORT> the block is drawn at random
+and checked free by binding every port of it. Every process the file
+started (NGINX, redis-server, backends, proxies, clients, daemonized or
+not) is stopped when the file ends, also when it dies or gets INT, TERM or
+HUP. A file that runs longer than C<NGX_WS_TEST_FILE_TIMEOUT> seconds
+(default 300) fails with a message saying so; a client started with
+C<run_bounded> is killed after its own timeout (default 60 s). See
+L<Test::NgxWs::Isolation>.
 
 =cut
 
@@ -189,13 +204,16 @@ use MIME::Base64 qw(encode_base64 decode_base64);
 use POSIX ();
 use Socket ();
 use Time::HiRes qw(time sleep);
+use Test::NgxWs::Isolation ();
 
 our @EXPORT = qw(
     run_tests done_testing note is_deeply subtest
     start_nginx ws_connect http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
-    worker_pids vm_rss_kb nginx_check_config
+    worker_pids vm_rss_kb nginx_check_config run_bounded
 );
+
+*run_bounded = \&Test::NgxWs::Isolation::run_bounded;
 
 # Test::Base runs its own comparisons at END unless a plan went through
 # Test::Builder::plan, so the trailing plan is given that way.
@@ -226,6 +244,7 @@ sub import {
         Test::More::plan(skip_all => 'module not built: ' . module_path()
                                      . ' (run make build)');
     }
+    Test::NgxWs::Isolation::arm();
 
     @_ = ($class, @rest);
     goto &Test::Base::import;
@@ -249,7 +268,7 @@ sub nginx_bin {
 }
 
 sub test_port {
-    return $ENV{NGX_WS_TEST_PORT} || 1984;
+    return Test::NgxWs::Isolation::port_base();
 }
 
 # nginx_check_config(dir => 't/servroot/<dir>', location => 'directives',
@@ -492,6 +511,9 @@ sub wait_for {
     my ($cond, $timeout) = @_;
     my $deadline = time + ($timeout // 5);
     while (1) {
+        # a daemon that exited is reaped here, or it stays a zombie that
+        # kill 0 finds alive
+        Test::NgxWs::Isolation::reap_orphans();
         my $r = $cond->();
         return $r if $r;
         return $r if time >= $deadline;

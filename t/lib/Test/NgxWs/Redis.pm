@@ -1,8 +1,9 @@
 package Test::NgxWs::Redis;
 
 # A private redis-server for the tests: loopback, its own port (from
-# NGX_WS_REDIS_PORT, else NGX_WS_TEST_PORT + 90), its own data directory,
-# no persistence, stopped when the test ends. With tls => { cert, key, ca,
+# NGX_WS_REDIS_PORT, else test_port() + 90: in the file's block of ports),
+# its own data directory, no persistence, stopped when the test ends (and
+# by Test::NgxWs::Isolation when the test dies). With tls => { cert, key, ca,
 # auth_clients } it serves TLS only, on that port; cli() then speaks TLS
 # too, with tls => { client_cert, client_key } as its own certificate.
 
@@ -90,7 +91,9 @@ sub cli {
                    '--cert', $tls->{client_cert}, '--key', $tls->{client_key}
         if $tls;
     my $args = join ' ', map { quotemeta } @args;
-    open my $fh, '-|', "/usr/bin/redis-cli -p $self->{port} $args 2>/dev/null"
+    # a paused server accepts and never answers: the command is bounded
+    open my $fh, '-|', "/usr/bin/timeout -k 2 10 /usr/bin/redis-cli "
+                       . "-p $self->{port} $args 2>/dev/null"
         or return '';
     local $/;
     my $out = <$fh> // '';
