@@ -217,8 +217,10 @@ asan: test-core-asan
 	    'UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
 	    'exec $(NGINX_BIN) "$$@"' > $(BUILD)/asan/nginx
 	@chmod +x $(BUILD)/asan/nginx
+	@# everything runs about three times slower: the time limits follow
 	NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
-	    NGX_BIN=$(BUILD)/asan/nginx prove -I t/lib -r t/
+	    NGX_BIN=$(BUILD)/asan/nginx NGX_WS_TEST_FILE_TIMEOUT=900 \
+	    NGX_WS_TEST_CLIENT_TIMEOUT=180 prove -I t/lib -r t/
 	@if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
 	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi
 	@echo "asan: no sanitizer reports"

@@ -19,7 +19,9 @@ package Test::NgxWs::Isolation;
 #
 # Time: the file gets NGX_WS_TEST_FILE_TIMEOUT seconds (default 300), then
 # it fails with a message saying so and its processes are stopped; a
-# client run with run_bounded() gets its own bound (default 60 s).
+# client run with run_bounded() gets its own bound (its timeout argument,
+# else NGX_WS_TEST_CLIENT_TIMEOUT, default 60 s). Slow builds (make asan)
+# raise both.
 
 use strict;
 use warnings;
@@ -207,12 +209,12 @@ sub arm {
 
 # run_bounded($shell_command, timeout => seconds): runs a client (python,
 # node with chromium, curl...) with stdout and stderr together and returns
-# that output, $? set as by backticks. After the timeout (default 60 s)
-# the client and its children are killed (TERM, KILL 5 s later) and the
-# output ends with a line saying so.
+# that output, $? set as by backticks. After the timeout the client and
+# its children are killed (TERM, KILL 5 s later) and the output ends with
+# a line saying so.
 sub run_bounded {
     my ($cmd, %args) = @_;
-    my $limit = $args{timeout} // 60;
+    my $limit = $args{timeout} // $ENV{NGX_WS_TEST_CLIENT_TIMEOUT} // 60;
     open my $fh, '-|', '/usr/bin/timeout', '--kill-after=5', $limit,
          '/bin/sh', '-c', "exec 2>&1; $cmd"
         or die "cannot run $cmd: $!\n";
