@@ -95,14 +95,24 @@ sub proc_stat {
     return $stat =~ /^\d+ \(.*\) (\S) (\d+) \d+ (\d+)/s ? ($1, $2, $3) : ();
 }
 
-# Every process below this one: parent links read from /proc.
-sub descendants {
+sub child_map {
     my %children;
-    opendir my $dh, '/proc' or return ();
+    opendir my $dh, '/proc' or return {};
     for my $pid (grep { /^\d+$/ } readdir $dh) {
         my (undef, $ppid) = proc_stat($pid) or next;
         push @{ $children{$ppid} }, $pid;
     }
+    return \%children;
+}
+
+sub children_of {
+    my ($parent) = @_;
+    return @{ child_map()->{$parent} || [] };
+}
+
+# Every process below this one: parent links read from /proc.
+sub descendants {
+    my %children = %{ child_map() };
     my @found;
     my @todo = ($$);
     while (defined(my $p = shift @todo)) {
@@ -120,10 +130,13 @@ sub descendants {
 sub reap_orphans {
     return unless $subreaper && $$ == $OWNER;
     my (undef, undef, $own_session) = proc_stat($$);
-    my $list = slurp("/proc/$$/task/$$/children");
-    for my $pid (split ' ', $list) {
+    my $file = "/proc/$$/task/$$/children";
+    # without that file (a kernel built without it), /proc is scanned
+    my @children = -e $file ? split(' ', slurp($file)) : children_of($$);
+    for my $pid (@children) {
         my ($state, undef, $session) = proc_stat($pid) or next;
-        waitpid $pid, POSIX::WNOHANG() if $state eq 'Z' && $session != $own_session;
+        next unless $state eq 'Z' && $session != $own_session;
+        waitpid $pid, POSIX::WNOHANG();
     }
 }
 
