@@ -140,18 +140,22 @@ test-core:
 
 # playwright-core drives Debian's chromium in the browser test; it is
 # pinned and installed into build/, never downloading a browser itself.
+# 1.61 is its last release that runs on Debian 12's nodejs (18): from 1.62
+# on it exits at start unless Node is 20 or newer.
 # Debian's nodejs comes without npm (a package of its own); a nodejs that
 # bundles npm (NodeSource's) conflicts with that package, so it is only
 # installed when there is no npm command at all.
-PLAYWRIGHT_VERSION := 1.65.1
+PLAYWRIGHT_VERSION := 1.61.1
+PLAYWRIGHT_STAMP := $(BUILD)/npm/playwright-core-$(PLAYWRIGHT_VERSION).stamp
 
-$(BUILD)/npm/node_modules/playwright-core/package.json:
+$(PLAYWRIGHT_STAMP):
 	@command -v npm >/dev/null || $(MAKE) deps DEBIAN_PACKAGES=npm
 	mkdir -p $(BUILD)/npm
 	npm install --prefix $(BUILD)/npm --no-audit --no-fund --silent \
 	    playwright-core@$(PLAYWRIGHT_VERSION)
+	touch $@
 
-test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
+test-nginx: $(PLAYWRIGHT_STAMP)
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
