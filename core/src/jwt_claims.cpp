@@ -27,6 +27,11 @@ simdjson::simdjson_result<dom::element> member(dom::parser &parser,
     if (json.size() > ClaimsReader::max_size) {
         return simdjson::CAPACITY;
     }
+    // An empty document may come with no buffer at all: simdjson would
+    // copy from that null pointer (undefined even for 0 bytes).
+    if (json.empty()) {
+        return simdjson::EMPTY;
+    }
     dom::element doc;
     if (auto e = parser.parse(json.data(), json.size()).get(doc)) {
         return e;

@@ -125,6 +125,11 @@ BOOST_AUTO_TEST_CASE(c_api)
     BOOST_TEST(wscore_claim_get(json.data(), json.size(), "sub", 3, &c) == 0);
     BOOST_TEST(text_of(c) == "bob");
     BOOST_TEST(wscore_claim_get("x", 1, "sub", 3, &c) == -1);
+    // an empty payload may come without a buffer: refused, never read
+    BOOST_TEST(wscore_claim_get(nullptr, 0, "sub", 3, &c) == -1);
+    BOOST_TEST(wscore_claim_strings(nullptr, 0, "channels", 8,
+                                    [](void *, const char *, size_t) {},
+                                    nullptr) == -1);
     BOOST_TEST(wscore_claim_get(json.data(), json.size(), "sub", 3, nullptr)
                == -1);
 
