@@ -735,6 +735,7 @@ sub start {
     my $up = Test::NgxWs::wait_for(sub { $self->master_pid }, 5);
     die "nginx wrote no pid file\n" unless $up;
     $self->{pid} = $self->master_pid;
+    Test::NgxWs::Isolation::track($self->{pid});
     return $self;
 }
 

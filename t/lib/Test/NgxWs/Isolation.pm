@@ -16,6 +16,8 @@ package Test::NgxWs::Isolation;
 # child subreaper, so they stay its descendants: at exit everything below
 # it is stopped, whichever helper or test started it. Orphans that exit
 # become its zombies; reap_orphans() collects those (wait_for calls it).
+# Where that cannot be had (prctl refused, an unknown architecture), the
+# daemons the harness starts itself are still stopped: track() names them.
 #
 # Time: the file gets NGX_WS_TEST_FILE_TIMEOUT seconds (default 300), then
 # it fails with a message saying so and its processes are stopped; a
@@ -44,6 +46,25 @@ my %PRCTL_SYSCALL = (x86_64 => 157, aarch64 => 167, riscv64 => 167,
 our $OWNER = $$;          # a forked child is not the owner of the file
 my $subreaper = 0;
 my $armed = 0;
+my %tracked;              # daemons started by the harness: pid => start
+
+# The start time of a process (clock ticks after boot): with the pid, it
+# names the process, where a pid alone may have been reused since.
+sub start_time {
+    my ($pid) = @_;
+    my $stat = slurp("/proc/$pid/stat");
+    $stat =~ s/^.*\) //s or return undef;
+    return (split ' ', $stat)[19];
+}
+
+sub track {
+    my ($pid) = @_;
+    $tracked{$pid} = start_time($pid) if $pid && $$ == $OWNER;
+}
+
+sub tracked_alive {
+    return grep { (start_time($_) // -1) eq $tracked{$_} } keys %tracked;
+}
 
 sub port_free {
     my ($port) = @_;
@@ -150,7 +171,9 @@ sub live {
 # Returns the command lines of those still running at the end.
 sub stop_children {
     return () unless $$ == $OWNER;
-    my @pids = grep { live($_) } descendants();
+    my %seen;
+    my @pids = grep { !$seen{$_}++ && live($_) }
+               descendants(), ($subreaper ? () : tracked_alive());
     return () unless @pids;
     kill 'CONT', @pids;       # a paused server (SIGSTOP) must hear TERM
     kill 'TERM', @pids;

@@ -64,6 +64,7 @@ sub start {
     Test::NgxWs::wait_for(sub { $self->cli('PING') eq 'PONG' }, 5)
         or die "redis-server on port $self->{port} does not answer\n";
     $self->{started} = 1;
+    Test::NgxWs::Isolation::track($self->pid);
     return $self;
 }
 
