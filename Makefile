@@ -221,12 +221,17 @@ asan: test-core-asan
 	    'UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
 	    'exec $(NGINX_BIN) "$$@"' > $(BUILD)/asan/nginx
 	@chmod +x $(BUILD)/asan/nginx
-	@# everything runs about three times slower: the time limits follow
-	NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
+	@# everything runs about three times slower: the time limits follow.
+	@# UBSan writes to the error logs, whence the harness copies reports
+	@# (NGX_WS_SANITIZER_LOGS). They are shown even when tests failed.
+	@rc=0; NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
 	    NGX_BIN=$(BUILD)/asan/nginx NGX_WS_TEST_FILE_TIMEOUT=900 \
-	    NGX_WS_TEST_CLIENT_TIMEOUT=180 prove -I t/lib -r t/
-	@if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
-	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi
+	    NGX_WS_TEST_CLIENT_TIMEOUT=180 \
+	    NGX_WS_SANITIZER_LOGS=$(BUILD)/asan/logs \
+	    prove -I t/lib -r t/ || rc=$$?; \
+	if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi; \
+	exit $$rc
 	@echo "asan: no sanitizer reports"
 
 # The core's Google Benchmark, then bench/run.sh: wsload against ngx_ws,

@@ -130,7 +130,9 @@ eval {
 
 system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
-my $log = do { local (@ARGV, $/) = "$prefix/logs/error.log"; <> } // '';
-unlike($log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'the error log is clean');
+Test::NgxWs::save_sanitizer_reports({ prefix => $prefix, name => 'demo' },
+                                     'demo');
+my @bad = Test::NgxWs::log_problems(Test::NgxWs::slurp("$prefix/logs/error.log"));
+ok(!@bad, 'the error log is clean') or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
 
 done_testing();
