@@ -146,7 +146,10 @@ C<eval>'d array, strings or C<qr//>) must show up in F<logs/error.log> /
 F<logs/access.log>; the harness polls for them for up to the timeout.
 C<--- no_error_log>: must not appear once NGINX has stopped. Always checked:
 no C<[alert]>, C<[emerg]>, C<[crit]>, C<AddressSanitizer>, C<runtime error>,
-C<exited on signal>; NGINX must still run when the block ends and stop on QUIT.
+C<exited on signal>, C<exited with code> other than 0 (C<log_problems($log)>
+gives those lines); NGINX must still run when the block ends and stop on
+QUIT. With C<NGX_WS_SANITIZER_LOGS> set (C<make asan>) sanitizer reports
+found in an error log are copied into that directory.
 
 =head2 Imperative use
 
