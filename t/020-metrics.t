@@ -122,8 +122,9 @@ $b = scrape();
 is(get('/echo')->{status}, 426, 'plain GET: 426');
 is(http_request(raw => "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                        . "Content-Length: 0\r\n\r\n")->{status}, 405, 'POST: 405');
-ws_connect(uri => '/echo', headers => "Sec-WebSocket-Version: 8\n", expect_status => 426);
-ws_connect(uri => '/denied', expect_status => 403);
+is(ws_handshake_answer(uri => '/echo', headers => "Sec-WebSocket-Version: 8\n")->{status}, 426,
+   'upgrade with version 8: 426');
+is(ws_handshake_answer(uri => '/denied')->{status}, 403, 'upgrade where deny all: 403');
 ok(wait_for(sub { scrape()->{key('ngx_ws_handshakes_total', 'status="403"')}
                   - $b->{key('ngx_ws_handshakes_total', 'status="403"')} == 1 }, 5),
    'the 403 of deny is counted (log phase)');

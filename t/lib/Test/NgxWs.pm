@@ -157,6 +157,8 @@ drives the same pieces itself:
                           log_level => 'info');
     my $ws  = ws_connect(uri => '/ws', port => $p, tls => 1,    # Test::NgxWs::Client
                          rcvbuf => 4096, no_close_reply => 1);
+    my $res = ws_handshake_answer(uri => '/ws');   # any status: a refusal
+    is($res->{status}, 503, 'refused');            # checked with is()
     $ws->send_text('hi');            # send_binary, send_ping, send_pong,
                                      # send_close($code, $reason), send_raw,
                                      # send_frame(%opts), send_dsl('text hi')
@@ -192,7 +194,7 @@ use Time::HiRes qw(time sleep);
 
 our @EXPORT = qw(
     run_tests done_testing note is_deeply subtest
-    start_nginx ws_connect http_request check_logs wait_for
+    start_nginx ws_connect ws_handshake_answer http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
     worker_pids vm_rss_kb nginx_check_config
 );
@@ -1324,19 +1326,26 @@ sub ws_connect {
     my $uri = delete $args{uri} // '/ws';
     my $headers = delete $args{headers} // '';
     my $ws = Test::NgxWs::Client->new(%args);
-    my $expect_status = delete $args{expect_status};
     my $res = $ws->handshake("GET $uri HTTP/1.1\n$headers");
-    # expect_status => N: a refused handshake, answered with N
-    if (defined $expect_status) {
-        die "handshake to $uri answered $res->{status}, not $expect_status\n"
-            unless $res->{status} == $expect_status;
-        return $res;
-    }
     die "handshake to $uri answered $res->{status}"
         . ($res->{error} ? " ($res->{error})" : '') . "\n"
         unless $res->{status} == 101;
     die "bad handshake answer: $ws->{accept_error}\n" unless $ws->{accept_ok};
     return $ws;
+}
+
+# ws_handshake_answer(same arguments as ws_connect): the answer to an
+# upgrade request whatever its status ({ status, header, ... }; status 0
+# when the connection ended first), the connection then closed. For tests
+# that check a refusal with is() (ws_connect dies on anything but a 101).
+sub ws_handshake_answer {
+    my (%args) = @_;
+    my $uri = delete $args{uri} // '/ws';
+    my $headers = delete $args{headers} // '';
+    my $ws = Test::NgxWs::Client->new(%args);
+    my $res = $ws->handshake("GET $uri HTTP/1.1\n$headers");
+    $ws->disconnect;
+    return $res;
 }
 
 1;
