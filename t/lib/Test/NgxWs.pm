@@ -546,12 +546,23 @@ sub check_logs {
         Test::More::ok($ngx->stop, "$name - nginx exited on QUIT");
     }
 
-    my $log = slurp("$ngx->{prefix}/logs/error.log");
+    my @bad = bad_log_lines(slurp("$ngx->{prefix}/logs/error.log"),
+                            never => [ $block ? patterns(section($block, 'no_error_log'))
+                                              : () ],
+                            allow => $opt{allow});
+    Test::More::ok(!@bad, "$name - error.log clean")
+        or Test::More::diag("unexpected in error.log:\n" . join("\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]));
+}
+
+# The lines of an error log that no test may leave: alerts, crashes,
+# sanitizer reports, plus never => [qr//...], minus allow => qr// (or a
+# list). For NGINX started outside start_nginx (the demo, the cluster).
+sub bad_log_lines {
+    my ($log, %opt) = @_;
     my @never = (qr/\[alert\]/, qr/\[emerg\]/, qr/\[crit\]/,
                  qr/AddressSanitizer/, qr/runtime error/, qr/exited on signal/,
                  # a worker that ASan or UBSan stopped exits with code 1
-                 qr/exited with code [1-9]/);
-    push @never, patterns(section($block, 'no_error_log')) if $block;
+                 qr/exited with code [1-9]/, patterns($opt{never}));
     my @allow = patterns($opt{allow});
     my @bad;
     for my $re (@never) {
@@ -559,8 +570,7 @@ sub check_logs {
                           $line =~ $re && !grep { $line =~ $_ } @allow }
                    split /\n/, $log;
     }
-    Test::More::ok(!@bad, "$name - error.log clean")
-        or Test::More::diag("unexpected in error.log:\n" . join("\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]));
+    return @bad;
 }
 
 
