@@ -1339,6 +1339,9 @@ package Test::NgxWs;
 # Returns a connected Test::NgxWs::Client; dies unless the answer is a valid 101.
 sub ws_connect {
     my (%args) = @_;
+    # it made checks that could not fail: is() on what it returned
+    die "ws_connect(expect_status => N) is gone: check the status of "
+        . "ws_handshake_answer() with is()\n" if exists $args{expect_status};
     my $uri = delete $args{uri} // '/ws';
     my $headers = delete $args{headers} // '';
     my $ws = Test::NgxWs::Client->new(%args);
