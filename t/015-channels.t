@@ -104,7 +104,11 @@ CONF
     post('/pub/b', '{"a":1}', 'application/json');
     $ws->expect('text {"a":1}', "$name - JSON gives a text message");
 
-    my $listener_sent = $ws->send_text('ignored');
+    # The server handles a connection's frames in order: once the pong of
+    # a later ping is back, the text before it has been dealt with.
+    $ws->send_text('ignored');
+    $ws->send_ping('after the text');
+    $ws->expect('pong after the text', "$name - the text frame was read");
     $res = get('/pub/b');
     like($res->{body}, qr/^\{"channel":"room:b","seq":2,"subscribers":1\}/,
          "$name - a location without ws_publish does not publish");
@@ -120,9 +124,10 @@ CONF
     $res = post('/pub/nobody', 'into the void');
     like($res->{body}, qr/"seq":1,"subscribers":0\}/, "$name - publish without subscribers still counts");
 
-    my $bad = ws_connect(uri => '/any?channel=', expect_status => 400);
-    ok(wait_for(sub { $ngx->error_log =~ /ws: handshake rejected with 400: invalid channel name/ }, 3),
+    is(ws_handshake_answer(uri => '/any?channel=')->{status}, 400,
        "$name - an empty channel name from the URL is refused with 400");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: handshake rejected with 400: invalid channel name/ }, 3),
+       "$name - and logged why");
 
     $ws->send_close(1000);
     $ws->expect('close 1000', $name);
@@ -229,7 +234,7 @@ CONF
     }
     cmp_ok(scalar(@open), '<', 1000, "$name - the zone filled up after " . @open . " channels");
     # the one that did not fit, asked again with a status check
-    is(ws_connect(uri => '/sub/fill' . @open, expect_status => 503)->{status}, 503,
+    is(ws_handshake_answer(uri => '/sub/fill' . @open)->{status}, 503,
        "$name - a new channel that does not fit is answered 503");
     ok(wait_for(sub { $ngx->error_log =~ /ws: ws_zone is full, cannot subscribe to channel "fill\d+"/
                       && $ngx->error_log =~ /\*\d+ ws: handshake rejected with 503: cannot subscribe to its channels/ }, 3),
@@ -298,7 +303,7 @@ CONF
     $json->send_text(qq({"op":"publish","channel":"conn:$ids[1]","data":{"dm":1},"id":2}));
     $json->expect('text {"op":"ack","id":2}', "$name - a control-protocol client may send a direct message");
     $clients[1]->expect('text {"dm":1}', "$name - which arrives at that connection alone");
-    is(ws_connect(uri => '/bad?c=conn:1', expect_status => 400)->{status}, 400,
+    is(ws_handshake_answer(uri => '/bad?c=conn:1')->{status}, 400,
        "$name - ws_subscribe of a conn: channel from the URL is refused with 400");
     $_->send_close(1000) for @clients, $json;
     check_logs($ngx);

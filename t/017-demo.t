@@ -120,10 +120,10 @@ eval {
     $sec->send_text('bearer');
     $sec->expect('text bearer', '/secure/echo with the token in Authorization');
     $sec->disconnect;
-    ok(ws_connect(port => $port, uri => '/secure/echo', expect_status => 401),
+    is(ws_handshake_answer(port => $port, uri => '/secure/echo')->{status}, 401,
        '/secure/echo without a token: 401');
-    ok(ws_connect(port => $port, uri => "/secure/echo?token=$token",
-                  headers => "Origin: http://evil.example\n", expect_status => 403),
+    is(ws_handshake_answer(port => $port, uri => "/secure/echo?token=$token",
+                           headers => "Origin: http://evil.example\n")->{status}, 403,
        '/secure/echo from another origin: 403');
     1;
 } or fail("/secure/echo: $@");
@@ -132,7 +132,7 @@ system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
 Test::NgxWs::save_sanitizer_reports({ prefix => $prefix, name => 'demo' },
                                      'demo');
-my @bad = Test::NgxWs::log_problems(Test::NgxWs::slurp("$prefix/logs/error.log"));
+my @bad = Test::NgxWs::bad_log_lines(Test::NgxWs::slurp("$prefix/logs/error.log"));
 ok(!@bad, 'the error log is clean') or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
 
 done_testing();

@@ -100,6 +100,7 @@ for my $f (sort keys %pids) {
 }
 
 my $logs = join '', map { Test::NgxWs::slurp("$prefix/logs/$_-error.log") } qw(node1 node2);
-unlike($logs, qr/\[(alert|emerg|crit)\]|AddressSanitizer|runtime error/, 'error logs clean');
+my @bad = Test::NgxWs::bad_log_lines($logs);
+ok(!@bad, 'error logs clean') or diag(join "\n", @bad);
 
 done_testing();

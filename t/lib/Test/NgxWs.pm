@@ -161,6 +161,8 @@ drives the same pieces itself:
                           log_level => 'info');
     my $ws  = ws_connect(uri => '/ws', port => $p, tls => 1,    # Test::NgxWs::Client
                          rcvbuf => 4096, no_close_reply => 1);
+    my $res = ws_handshake_answer(uri => '/ws');   # any status: a refusal
+    is($res->{status}, 503, 'refused');            # checked with is()
     $ws->send_text('hi');            # send_binary, send_ping, send_pong,
                                      # send_close($code, $reason), send_raw,
                                      # send_frame(%opts), send_dsl('text hi')
@@ -171,6 +173,7 @@ drives the same pieces itself:
     $ngx->signal('HUP');  $ngx->workers;  vm_rss_kb($pid);  $ngx->error_log;
     check_logs($ngx);    # as for a block: stops NGINX (unless ->stop ran) and
                          # checks error.log for alerts and crashes
+    check_logs($ngx, undef, allow => qr/.../);  # minus lines expected on purpose
     wait_for(sub { ... }, $seconds);   # poll instead of sleeping
     my $out = run_bounded("node client.js ...", timeout => 60);  # bounded
 
@@ -211,7 +214,7 @@ use Test::NgxWs::Isolation ();
 
 our @EXPORT = qw(
     run_tests done_testing note is_deeply subtest
-    start_nginx ws_connect http_request check_logs wait_for
+    start_nginx ws_connect ws_handshake_answer http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
     worker_pids vm_rss_kb nginx_check_config run_bounded
 );
@@ -543,9 +546,11 @@ sub log_excerpt {
 }
 
 # Checks the log sections of a block (or none, with $block undef), stops
-# NGINX, then checks what must never be in the error log.
+# NGINX, then checks what must never be in the error log. allow => qr//
+# (or a list of them) exempts the lines a test expects on purpose, e.g.
+# NGINX's own [crit] about a TLS peer the test makes fail; keep it narrow.
 sub check_logs {
-    my ($ngx, $block) = @_;
+    my ($ngx, $block, %opt) = @_;
     my $name = $block ? $block->name : $ngx->{name};
     my $timeout = ($block && section($block, 'timeout')) || 5;
 
@@ -566,26 +571,30 @@ sub check_logs {
         Test::More::ok($ngx->stop, "$name - nginx exited on QUIT");
     }
 
-    my $log = slurp("$ngx->{prefix}/logs/error.log");
     save_sanitizer_reports($ngx, $name);
-    my @bad = log_problems($log,
-        $block ? patterns(section($block, 'no_error_log')) : ());
+    my @bad = bad_log_lines(slurp("$ngx->{prefix}/logs/error.log"),
+                            never => [ $block ? patterns(section($block, 'no_error_log'))
+                                              : () ],
+                            allow => $opt{allow});
     Test::More::ok(!@bad, "$name - error.log clean")
         or Test::More::diag("unexpected in error.log:\n" . join("\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]));
 }
 
-# The lines of an error log that must never be there, with @more patterns
-# of the caller's: a test that checks a log itself (an NGINX it did not
-# start with start_nginx) uses the same list.
-sub log_problems {
-    my ($log, @more) = @_;
+# The lines of an error log that no test may leave: alerts, crashes,
+# sanitizer reports, plus never => [qr//...], minus allow => qr// (or a
+# list). For NGINX started outside start_nginx (the demo, the cluster).
+sub bad_log_lines {
+    my ($log, %opt) = @_;
     my @never = (qr/\[alert\]/, qr/\[emerg\]/, qr/\[crit\]/,
                  qr/AddressSanitizer/, qr/runtime error/, qr/exited on signal/,
                  # a worker that ASan or UBSan stopped exits with code 1
-                 qr/exited with code [1-9]/, @more);
+                 qr/exited with code [1-9]/, patterns($opt{never}));
+    my @allow = patterns($opt{allow});
     my @bad;
     for my $re (@never) {
-        push @bad, grep { $_ =~ $re } split /\n/, $log;
+        push @bad, grep { my $line = $_;
+                          $line =~ $re && !grep { $line =~ $_ } @allow }
+                   split /\n/, $log;
     }
     return @bad;
 }
@@ -1384,22 +1393,32 @@ package Test::NgxWs;
 # Returns a connected Test::NgxWs::Client; dies unless the answer is a valid 101.
 sub ws_connect {
     my (%args) = @_;
+    # it made checks that could not fail: is() on what it returned
+    die "ws_connect(expect_status => N) is gone: check the status of "
+        . "ws_handshake_answer() with is()\n" if exists $args{expect_status};
     my $uri = delete $args{uri} // '/ws';
     my $headers = delete $args{headers} // '';
     my $ws = Test::NgxWs::Client->new(%args);
-    my $expect_status = delete $args{expect_status};
     my $res = $ws->handshake("GET $uri HTTP/1.1\n$headers");
-    # expect_status => N: a refused handshake, answered with N
-    if (defined $expect_status) {
-        die "handshake to $uri answered $res->{status}, not $expect_status\n"
-            unless $res->{status} == $expect_status;
-        return $res;
-    }
     die "handshake to $uri answered $res->{status}"
         . ($res->{error} ? " ($res->{error})" : '') . "\n"
         unless $res->{status} == 101;
     die "bad handshake answer: $ws->{accept_error}\n" unless $ws->{accept_ok};
     return $ws;
+}
+
+# ws_handshake_answer(same arguments as ws_connect): the answer to an
+# upgrade request whatever its status ({ status, header, ... }; status 0
+# when the connection ended first), the connection then closed. For tests
+# that check a refusal with is() (ws_connect dies on anything but a 101).
+sub ws_handshake_answer {
+    my (%args) = @_;
+    my $uri = delete $args{uri} // '/ws';
+    my $headers = delete $args{headers} // '';
+    my $ws = Test::NgxWs::Client->new(%args);
+    my $res = $ws->handshake("GET $uri HTTP/1.1\n$headers");
+    $ws->disconnect;
+    return $res;
 }
 
 1;
