@@ -5,6 +5,10 @@ package Test::NgxWs::Redis;
 # no persistence, stopped when the test ends. With tls => { cert, key, ca,
 # auth_clients } it serves TLS only, on that port; cli() then speaks TLS
 # too, with tls => { client_cert, client_key } as its own certificate.
+# args => [...] adds redis-server options (later ones win: '--port', 0
+# with '--unixsocket', path serves a socket only; '--requirepass', or
+# '--user' ACL rules); cli_args => [...] adds the redis-cli options that
+# reach and log into such a server ('-s', path, '--user', .., '--pass', ..).
 
 use strict;
 use warnings;
@@ -20,6 +24,8 @@ sub new {
     my ($class, %args) = @_;
     my $self = bless { port => $args{port} // redis_port(),
                        tls => $args{tls},
+                       args => $args{args} // [],
+                       cli_args => $args{cli_args} // [],
                        dir => $args{dir} // Test::NgxWs::servroot() . '-redis',
                      }, $class;
     return $self;
@@ -58,7 +64,7 @@ sub start {
                     '--pidfile', "$self->{dir}/redis.pid",
                     # DEBUG SLEEP plays a slow Redis
                     '--enable-debug-command', 'local',
-                    '--logfile', "$self->{dir}/redis.log");
+                    '--logfile', "$self->{dir}/redis.log", @{ $self->{args} });
     die "redis-server did not start\n" if $rc != 0;
     Test::NgxWs::wait_for(sub { $self->cli('PING') eq 'PONG' }, 5)
         or die "redis-server on port $self->{port} does not answer\n";
@@ -89,6 +95,8 @@ sub cli {
     unshift @args, '--tls', '--cacert', $tls->{ca},
                    '--cert', $tls->{client_cert}, '--key', $tls->{client_key}
         if $tls;
+    unshift @args, @{ $self->{cli_args} }, '--no-auth-warning'
+        if @{ $self->{cli_args} };
     my $args = join ' ', map { quotemeta } @args;
     open my $fh, '-|', "/usr/bin/redis-cli -p $self->{port} $args 2>/dev/null"
         or return '';
