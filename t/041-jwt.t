@@ -109,13 +109,16 @@ my $rejections = 0;
 sub refused {
     my ($uri, $token, $name, $why, %o) = @_;
     my $h = $o{headers} // (defined $token ? "Authorization: Bearer $token\n" : '');
+    # this rejection's own line, not one an earlier case left
+    my $lines = sub { scalar(() = $ngx->error_log =~ /ws: JWT rejected: \Q$why\E/g) };
+    my $before = $lines->();
     my $res = eval { ws_connect(uri => $uri, headers => $h, expect_status => 401) };
     ok($res && $res->{status} == 401, "$name - 401") or diag($@);
     is($res && $res->{header}{'www-authenticate'}, 'Bearer', "$name - WWW-Authenticate: Bearer")
         if $res;
     $rejections++;
     my $n = $rejections;
-    ok(wait_for(sub { my @l = $ngx->error_log =~ /ws: JWT rejected: \Q$why\E/g; @l >= 1
+    ok(wait_for(sub { $lines->() > $before
                       && (() = $ngx->error_log =~ /handshake rejected with 401/g) >= $n }, 3),
        "$name - logged: $why");
 }
