@@ -789,6 +789,9 @@ ngx_http_ws_redis_subscribed(ngx_http_ws_redis_link_t *link,
         return;
     }
 
+    /* NOPERM: an ACL user whose channels do not cover the prefix */
+    (void) ngx_http_ws_redis_refused(link, reply, "PSUBSCRIBE");
+
     ngx_http_ws_redis_link_drop(link, "PSUBSCRIBE refused");
 }
 
