@@ -144,7 +144,7 @@ for my $page (@pages) {
         my ($path, $anchor) = split /#/, $target, 2;
         my $file = $path eq '' ? $page : dirname($page) . "/$path";
         my $abs = abs_path($file);
-        ok($abs && -e $abs && index($abs, "$root/") == 0 || $abs eq $root,
+        ok(defined $abs && -e $abs && ($abs eq $root || index($abs, "$root/") == 0),
            "$name: link $target names a file of the repository") or next;
         next unless defined $anchor && $abs =~ /\.md$/;
         ok(github_anchors(slurp_file($abs))->{$anchor}, "$name: link $target names a heading");
