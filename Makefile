@@ -107,7 +107,7 @@ run: build
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
 	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
-	@echo "  with a token (README): ws://127.0.0.1:8080/secure/echo?token=..."
+	@echo "  with a token (docs/security.md): ws://127.0.0.1:8080/secure/echo?token=..."
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 

@@ -154,7 +154,7 @@ typedef struct {
 
     /*
      * Configuration and guard state, from the request while there is one,
-     * then kept here: the request is freed once the 101 is out (issue 7).
+     * then kept here: the request is freed once the 101 is out (idle memory).
      */
     void                     **main_conf;
     void                     **loc_conf;

@@ -241,7 +241,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 /*
  * The request of a WebSocket is freed once the 101 is out: its pool (two
  * 4 KiB blocks) and the header buffer would otherwise stay for the whole
- * life of an idle connection (issue 7). What the session still needs is
+ * life of an idle connection. What the session still needs is
  * its own (the session, the guard and token state, the subscriptions), on
  * the heap or in the connection's pool, or in the log record that writes
  * the access-log line at close. A request that something else still holds

@@ -1,5 +1,5 @@
 # The demo of `make run` (conf_examples/demo.conf) passes `nginx -t` and
-# serves what the README promises: echo over ws and wss, chat rooms, the
+# serves what the README's quick start promises: echo over ws and wss, chat rooms, the
 # JSON protocol and the publish API. Run on the test ports instead of
 # 8080/8443, from a prefix laid out as `make run` lays out build/demo.
 use Test::NgxWs;
@@ -97,11 +97,11 @@ $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: loca
 is($res->{status}, 200, 'the chat page is served');
 like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
 
-# /secure/echo, with a token minted by the README's own openssl recipe
+# /secure/echo, with a token minted by the openssl recipe of docs/security.md
 eval {
-    my $readme = do { local (@ARGV, $/) = "$root/README.md"; <> };
-    my ($recipe) = $readme =~ /```sh\n(b64url\(\).*?)```/s;
-    ok($recipe, 'the README has the token recipe');
+    my $doc = do { local (@ARGV, $/) = "$root/docs/security.md"; <> };
+    my ($recipe) = $doc =~ /```sh\n(b64url\(\).*?)```/s;
+    ok($recipe, 'docs/security.md has the token recipe');
     my $token = do {
         open my $sh, '-|', 'bash', '-c', "cd '$root' && $recipe" or die $!;
         local $/;

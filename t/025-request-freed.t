@@ -1,4 +1,4 @@
-# The request of a WebSocket is freed once the 101 is out (issue 7: memory
+# The request of a WebSocket is freed once the 101 is out (to save memory
 # per idle connection), and the access-log line is written at close from a
 # record of it. stub_status shows which: a request still held counts as
 # "Writing", a freed one does not. Sessions with a token are freed too, the

@@ -373,8 +373,8 @@ ok(wait_for(sub { count_lines('a', qr/reply timed out|connect timed out/) }, 5),
 $redis->resume;
 
 # the subscriptions themselves may have been dropped and renewed: a node
-# misses what is published before its subscription is back (the README
-# says what clients do about that gap)
+# misses what is published before its subscription is back
+# (docs/control-protocol.md says what clients do about that gap)
 sleep 1;
 ok(wait_for(sub { !grep { count_lines($_, qr/is down \(/) > count_lines($_, qr/is up \(/) } qw(a b) }, 10),
    'every link is up again once redis answers');
