@@ -34,6 +34,12 @@ static void ngx_http_ws_channels_visit(void *data, void *subscriber);
 static wscore_router_t  *ngx_http_ws_router;
 
 
+/* the glue's buffers are sized by the core's channel-name rule */
+#if (NGX_HTTP_WS_MAX_CHANNEL_LEN != WSCORE_MAX_CHANNEL_LEN)
+#error "NGX_HTTP_WS_MAX_CHANNEL_LEN must be the core's WSCORE_MAX_CHANNEL_LEN"
+#endif
+
+
 ngx_int_t
 ngx_http_ws_channels_init_process(ngx_cycle_t *cycle)
 {
@@ -299,8 +305,8 @@ ngx_int_t
 ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     ngx_uint_t copy, uint64_t *since)
 {
-    int                          rc;
     u_char                      *p;
+    wscore_router_rc_e           rc;
     ngx_http_ws_main_conf_t     *wmcf;
     ngx_http_ws_subscription_t   *sub;
 

@@ -16,8 +16,9 @@
  *   return a richer enum of their own that keeps the same shape (0 or a
  *   positive outcome on success, negative on failure). A call that
  *   answers a yes/no question (..._valid, ..._match, ..._allows,
- *   ..._is_...) returns int 1 or 0 and cannot fail; one that only reports
- *   a size or a count returns size_t.
+ *   ..._is_..., and wscore_bucket_take: "was there a token?") returns int
+ *   1 or 0 and cannot fail; one that only reports a size or a count (or
+ *   writes a reply and says how long it is) returns size_t.
  * - Callbacks take the caller's ctx as their first argument.
  * - No function throws.
  */
