@@ -20,19 +20,24 @@ const char *JwtReader::parse(std::string_view token, JwtParts &parts)
     if (token.size() > max_len) {
         return "token too long";
     }
-    const std::size_t dot1 = token.find('.');
-    const std::size_t dot2 = dot1 == std::string_view::npos
-        ? dot1 : token.find('.', dot1 + 1);
-    if (dot2 != std::string_view::npos
-        && token.find('.', dot2 + 1) != std::string_view::npos) {
-        return "malformed token (more than three parts)";
-    }
-    for (const char c : token) {
-        if (c != '.' && !base64url_alphabet(std::string_view{&c, 1})) {
+    // One pass, so the first offending byte decides which error is told.
+    constexpr std::size_t none = std::string_view::npos;
+    std::size_t dot1 = none;
+    std::size_t dot2 = none;
+    for (std::size_t i = 0; i < token.size(); ++i) {
+        if (token[i] == '.') {
+            if (dot1 == none) {
+                dot1 = i;
+            } else if (dot2 == none) {
+                dot2 = i;
+            } else {
+                return "malformed token (more than three parts)";
+            }
+        } else if (!base64url_alphabet(token.substr(i, 1))) {
             return "malformed token (not base64url)";
         }
     }
-    if (dot2 == std::string_view::npos || dot1 == 0 || dot2 == dot1 + 1) {
+    if (dot2 == none || dot1 == 0 || dot2 == dot1 + 1) {
         return "malformed token (not three parts)";
     }
 

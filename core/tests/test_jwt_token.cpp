@@ -90,6 +90,9 @@ BOOST_AUTO_TEST_CASE(form_errors)
     BOOST_TEST(why("a..c") == "malformed token (not three parts)");
     BOOST_TEST(why("a.b.c.d") == "malformed token (more than three parts)");
     BOOST_TEST(why("a+b.c.d") == "malformed token (not base64url)");
+    // The first offending byte decides.
+    BOOST_TEST(why("a+b.c.d.e") == "malformed token (not base64url)");
+    BOOST_TEST(why("a.b.c.d+") == "malformed token (more than three parts)");
     BOOST_TEST(why(h + "." + p + ".c=") == "malformed token (not base64url)");
     BOOST_TEST(why(std::string(9000, 'x') + ".a.b") == "token too long");
     BOOST_TEST(why("A." + p + ".c") == "malformed token (bad header encoding)");
@@ -114,8 +117,11 @@ BOOST_AUTO_TEST_CASE(form_errors)
                == "token has critical header extensions");
     BOOST_TEST(why(token(R"({"alg":"HS256","crit":null})", "{}"))
                == "token has critical header extensions");
-    BOOST_TEST(why(std::string(JwtReader::max_len - 4, 'A') + ".A.B") != 
-               "token too long");
+    // max_len bytes are parsed (and fail later), one more is too long.
+    BOOST_TEST(why(std::string(JwtReader::max_len - 5, 'A') + ".AA.B")
+               == "malformed token (header is not a JSON object)");
+    BOOST_TEST(why(std::string(JwtReader::max_len - 4, 'A') + ".AA.B")
+               == "token too long");
 }
 
 BOOST_AUTO_TEST_CASE(time_claims)
