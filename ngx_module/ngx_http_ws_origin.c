@@ -36,7 +36,6 @@ ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_str_t                    *value, text;
     ngx_uint_t                    i;
-    const char                   *why;
     ngx_http_ws_origin_t         *o;
 #if (NGX_PCRE)
     u_char                        errstr[NGX_MAX_CONF_ERRSTR];
@@ -107,28 +106,29 @@ ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 #endif
         }
 
-        if (wscore_origin_pattern_parse((const char *) text.data, text.len,
-                                        &o->pattern, &why)
-            == WSCORE_OK)
+        switch (wscore_origin_pattern_parse((const char *) text.data,
+                                            text.len, &o->pattern))
         {
+        case WSCORE_ORIGIN_PATTERN_OK:
             continue;
-        }
 
-        if (ngx_strcmp(why, "needs a scheme") == 0) {
+        case WSCORE_ORIGIN_PATTERN_NO_SCHEME:
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "origin \"%V\" in \"ws_allowed_origins\" "
                                "needs a scheme (\"https://%V\"); only "
                                "wildcards may leave it out", &text, &text);
             return NGX_CONF_ERROR;
-        }
 
-        if (ngx_strcmp(why, "misplaced wildcard") == 0) {
+        case WSCORE_ORIGIN_PATTERN_BAD_WILDCARD:
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid origin \"%V\" in "
                                "\"ws_allowed_origins\": \"*\" may only "
                                "stand for the leading labels "
                                "(\"*.example.com\")", &text);
             return NGX_CONF_ERROR;
+
+        default: /* WSCORE_ORIGIN_PATTERN_MALFORMED */
+            break;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

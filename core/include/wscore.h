@@ -140,14 +140,20 @@ typedef struct {
     wscore_str_t         port;     /* empty: none */
 } wscore_origin_pattern_t;
 
-/*
- * Parses one pattern of an allow-list. WSCORE_OK, or WSCORE_ERROR with
- * *why (static): "malformed", "needs a scheme" (only wildcards may leave
- * it out) or "misplaced wildcard" ('*' may only stand for the leading
- * labels). why may be NULL.
- */
-wscore_rc_t wscore_origin_pattern_parse(const char *text, size_t len,
-    wscore_origin_pattern_t *pattern, const char **why);
+typedef enum {
+    WSCORE_ORIGIN_PATTERN_OK           = WSCORE_OK,
+    WSCORE_ORIGIN_PATTERN_MALFORMED    = WSCORE_ERROR,  /* not
+                                          "[scheme://]host[:port]" nor
+                                          "null" */
+    WSCORE_ORIGIN_PATTERN_NO_SCHEME    = -3,  /* only wildcards may leave
+                                                 the scheme out */
+    WSCORE_ORIGIN_PATTERN_BAD_WILDCARD = -4   /* '*' may only stand for
+                                                 the leading labels */
+} wscore_origin_pattern_rc_e;
+
+/* Parses one pattern of an allow-list. */
+wscore_origin_pattern_rc_e wscore_origin_pattern_parse(const char *text,
+    size_t len, wscore_origin_pattern_t *pattern);
 
 /* Does the Origin header value match the pattern? Hosts and schemes
  * compare without regard to case. 1 or 0. */

@@ -51,23 +51,28 @@ wscore::OriginPattern::Kind kind_of(wscore_origin_kind_e k) noexcept
 
 extern "C" {
 
-wscore_rc_t wscore_origin_pattern_parse(const char *text, size_t len,
-    wscore_origin_pattern_t *pattern, const char **why)
+wscore_origin_pattern_rc_e wscore_origin_pattern_parse(const char *text,
+    size_t len, wscore_origin_pattern_t *pattern)
 {
-    wscore::OriginPattern parsed;
-    const char *error = pattern == nullptr
-        ? "malformed" : wscore::origin_pattern_parse(view_of(text, len), parsed);
-    if (why != nullptr) {
-        *why = error;
+    if (pattern == nullptr) {
+        return WSCORE_ORIGIN_PATTERN_MALFORMED;
     }
-    if (error != nullptr) {
-        return WSCORE_ERROR;
+    wscore::OriginPattern parsed;
+    switch (wscore::origin_pattern_parse(view_of(text, len), parsed)) {
+    case wscore::OriginPatternError::none:
+        break;
+    case wscore::OriginPatternError::no_scheme:
+        return WSCORE_ORIGIN_PATTERN_NO_SCHEME;
+    case wscore::OriginPatternError::misplaced_wildcard:
+        return WSCORE_ORIGIN_PATTERN_BAD_WILDCARD;
+    default:
+        return WSCORE_ORIGIN_PATTERN_MALFORMED;
     }
     pattern->kind = kind_of(parsed.kind);
     pattern->scheme = str_of(parsed.scheme);
     pattern->host = str_of(parsed.host);
     pattern->port = str_of(parsed.port);
-    return WSCORE_OK;
+    return WSCORE_ORIGIN_PATTERN_OK;
 }
 
 int wscore_origin_match(const wscore_origin_pattern_t *pattern,

@@ -86,18 +86,18 @@ bool origin_split(std::string_view origin, OriginParts &parts) noexcept
     return split(origin, false, parts);
 }
 
-const char *origin_pattern_parse(std::string_view text,
+OriginPatternError origin_pattern_parse(std::string_view text,
     OriginPattern &pattern) noexcept
 {
     pattern = OriginPattern{};
     if (text == "null") {
         pattern.kind = OriginPattern::Kind::null_origin;
-        return nullptr;
+        return OriginPatternError::none;
     }
 
     OriginParts parts;
     if (!split(text, true, parts)) {
-        return "malformed";
+        return OriginPatternError::malformed;
     }
     pattern.scheme = parts.scheme;
     pattern.port = parts.port;
@@ -107,14 +107,14 @@ const char *origin_pattern_parse(std::string_view text,
         pattern.host = parts.host.substr(1);      // ".example.com"
     } else {
         if (pattern.scheme.empty()) {
-            return "needs a scheme";
+            return OriginPatternError::no_scheme;
         }
         pattern.host = parts.host;
     }
     if (pattern.host.find('*') != std::string_view::npos) {
-        return "misplaced wildcard";
+        return OriginPatternError::misplaced_wildcard;
     }
-    return nullptr;
+    return OriginPatternError::none;
 }
 
 bool origin_matches(const OriginPattern &pattern, std::string_view origin)

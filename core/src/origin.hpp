@@ -34,9 +34,15 @@ struct OriginPattern {
     std::string_view port;
 };
 
-// Parses a configured pattern; returns nullptr, or why it is refused (a
-// static string for the configuration error).
-const char *origin_pattern_parse(std::string_view text,
+enum class OriginPatternError {
+    none,
+    malformed,           // not "[scheme://]host[:port]" nor "null"
+    no_scheme,           // only wildcards may leave the scheme out
+    misplaced_wildcard,  // '*' may only stand for the leading labels
+};
+
+// Parses a configured pattern; pattern's views point into text.
+OriginPatternError origin_pattern_parse(std::string_view text,
     OriginPattern &pattern) noexcept;
 
 // Does the Origin header value origin match pattern?

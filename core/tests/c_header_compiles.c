@@ -47,7 +47,8 @@ wscore_c_header_check(void)
     }
     wscore_jwt_reader_destroy(jwt);
 
-    if (wscore_origin_pattern_parse("null", 4, &origin, &why) != WSCORE_OK
+    if (wscore_origin_pattern_parse("null", 4, &origin)
+        != WSCORE_ORIGIN_PATTERN_OK
         || !wscore_channel_name_valid("c", 1))
     {
         return 0;
