@@ -159,7 +159,7 @@ test-nginx: $(PLAYWRIGHT_STAMP)
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
-           fuzz_deflate fuzz_jwt_claims
+           fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

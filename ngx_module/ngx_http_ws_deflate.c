@@ -134,7 +134,8 @@ ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
     }
 
     if (d == NULL
-        || wscore_deflater_compress(d, payload, len, &z, &zlen) != 0)
+        || wscore_deflater_compress(d, payload, len, &z, &zlen)
+           != WSCORE_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
                       "ws: compression failed, out of memory");

@@ -447,7 +447,7 @@ ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (wscore_session_enable_deflate(ws->core, &n.params) != 0) {
+    if (wscore_session_enable_deflate(ws->core, &n.params) != WSCORE_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -579,14 +579,16 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (cv->lengths == NULL
-            && (!ngx_http_ws_channel_name_valid(&value[i])
+            && (!wscore_channel_name_valid((const char *) value[i].data,
+                                           value[i].len)
                 || ngx_http_ws_channel_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
                                "\"ws_subscribe\": 1-%d printable ASCII "
-                               "characters other than quote and backslash, "
-                               "not starting with \"conn:\"",
+                               "characters other than quote, backslash, "
+                               "\"*\" and \"?\", not starting with "
+                               "\"conn:\"",
                                &value[i], NGX_HTTP_WS_MAX_CHANNEL_LEN);
             return NGX_CONF_ERROR;
         }
@@ -735,12 +737,15 @@ ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (value[i].len == 0
-            || value[i].len > NGX_HTTP_WS_MAX_CHANNEL_LEN)
+        if (!wscore_channel_pattern_valid((const char *) value[i].data,
+                                          value[i].len))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid pattern \"%V\" in "
-                               "\"ws_channels_allow\"", &value[i]);
+                               "\"ws_channels_allow\": 1-%d printable "
+                               "ASCII characters other than quote and "
+                               "backslash", &value[i],
+                               NGX_HTTP_WS_MAX_CHANNEL_LEN);
             return NGX_CONF_ERROR;
         }
 

@@ -252,7 +252,6 @@ void ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws);
 /* ngx_http_ws_channels.c */
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_ws_channel_name_valid(ngx_str_t *name);
 ngx_int_t ngx_http_ws_channel_is_direct(ngx_str_t *name);
 ngx_http_ws_log_record_t *ngx_http_ws_log_record_take(ngx_http_request_t *r);
 void ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
@@ -290,6 +289,7 @@ ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
     ngx_str_t *name, ngx_uint_t token, uint64_t since);
 
 /* ngx_http_ws_control.c */
+wscore_ctl_parser_t *ngx_http_ws_control_parser(void);
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,

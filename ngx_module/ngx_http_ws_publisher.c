@@ -328,7 +328,9 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!ngx_http_ws_channel_name_valid(channel)) {
+    if (!wscore_channel_name_valid((const char *) channel->data,
+                                   channel->len))
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ws: invalid channel name \"%V\" in publish request",
                       channel);
@@ -339,7 +341,7 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
 }
 
 
-/* Channel names need no JSON escaping: see ngx_http_ws_channel_name_valid */
+/* Channel names need no JSON escaping: see wscore_channel_name_valid */
 static ngx_int_t
 ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *channel, ngx_http_ws_channel_info_t *info, const char *error)

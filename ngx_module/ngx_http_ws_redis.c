@@ -842,7 +842,8 @@ ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link, redisReply *reply,
     }
 
     if (seq == 0 || last - p < 2 || *p != ' '
-        || !ngx_http_ws_channel_name_valid(&channel))
+        || !wscore_channel_name_valid((const char *) channel.data,
+                                      channel.len))
     {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "ws: malformed message from redis on \"%*s\" ignored",

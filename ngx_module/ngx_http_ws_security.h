@@ -19,15 +19,11 @@
 
 /* One entry of ws_allowed_origins. */
 typedef struct {
-    ngx_str_t                  scheme;        /* empty: http or https */
-    ngx_str_t                  host;          /* lowercase; for wildcards
-                                                 the suffix ".example.com" */
-    ngx_str_t                  port;          /* empty: no port */
+    wscore_origin_pattern_t    pattern;       /* points into text */
     ngx_str_t                  text;          /* as configured, for logs */
 #if (NGX_PCRE)
     ngx_regex_t               *regex;         /* "~" and "~*" entries */
 #endif
-    unsigned                   wildcard:1;
 } ngx_http_ws_origin_t;
 
 
@@ -221,6 +217,7 @@ ngx_int_t ngx_http_ws_jwt_check(ngx_http_request_t *r,
 ngx_int_t ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
     ngx_http_ws_jwt_result_t *res);
+wscore_jwt_reader_t *ngx_http_ws_jwt_reader(void);
 
 /* ngx_http_ws_subprotocol.c */
 char *ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,

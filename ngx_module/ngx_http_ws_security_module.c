@@ -528,10 +528,12 @@ ngx_http_ws_claim_variable(ngx_http_request_t *r,
     prefix = sizeof("ws_jwt_claim_") - 1;
 
     if (ctx == NULL || ctx->jwt.claims.len == 0
-        || wscore_claim_get((const char *) ctx->jwt.claims.data,
+        || wscore_claim_get(ngx_http_ws_jwt_reader(),
+                            (const char *) ctx->jwt.claims.data,
                             ctx->jwt.claims.len,
                             (const char *) name->data + prefix,
-                            name->len - prefix, &claim) != 0
+                            name->len - prefix, &claim)
+           != WSCORE_OK
         || claim.type == WSCORE_CLAIM_ABSENT)
     {
         v->not_found = 1;

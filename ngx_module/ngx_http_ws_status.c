@@ -663,7 +663,7 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      "\"subscribers\":%uL,\"top\":[",
                      zf->channels, zf->subscribers);
 
-    /* channel names need no escaping: see ngx_http_ws_channel_name_valid */
+    /* channel names need no escaping: see wscore_channel_name_valid */
     for (i = 0; i < zf->ntop; i++) {
         p = ngx_slprintf(p, end, "%s{\"channel\":\"%*s\",\"subscribers\":%ui,"
                          "\"seq\":%uL}", i ? "," : "", zf->top_len[i],

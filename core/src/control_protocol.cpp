@@ -540,4 +540,20 @@ std::size_t write_text_message(std::span<char> out, std::string_view channel,
         [&](ReplyWriter &w) { w.string(text); });
 }
 
+// Told to a resuming subscriber when messages it asked for are gone from
+// the history: from..to (inclusive) will never arrive.
+std::size_t write_gap(std::span<char> out, std::string_view channel,
+    std::uint64_t from, std::uint64_t to) noexcept
+{
+    return render(out, [&](ReplyWriter &w) {
+        w.raw(R"({"op":"gap","channel":)");
+        w.string(channel);
+        w.raw(R"(,"from":)");
+        w.number(from);
+        w.raw(R"(,"to":)");
+        w.number(to);
+        w.raw("}");
+    });
+}
+
 }  // namespace wscore
