@@ -113,8 +113,11 @@ run: build
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
-# A synthetic check for a load balancer or cron: one message round trip,
-# exit 0 or 1 with the latency, e.g. URL=ws://127.0.0.1:8080/echo
+# A synthetic check: one round trip (an echo, or the JSON protocol's
+# answer), e.g. URL=ws://127.0.0.1:8080/echo, options in CHECK_OPTIONS.
+# make exits 2 for any failed recipe, so a failed check is 2 here, its 1
+# shown in make's "Error 1"; load balancers and cron run the script itself
+# (0 passed, 1 failed, 2 usage).
 check-endpoint:
 	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
 	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
