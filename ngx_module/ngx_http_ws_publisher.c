@@ -154,9 +154,16 @@ ngx_http_ws_publisher_read(ngx_http_request_t *r)
             break;
         }
 
-        /* nothing new past the gathered buffer: wait for the socket */
+        /*
+         * Nothing new past the gathered buffer: wait for the socket. New
+         * buffers are gathered first, NGINX reads no more while they
+         * hold its buffer.
+         */
         if (rc == NGX_AGAIN
-            && (rb->bufs == NULL || rb->bufs->next == NULL))
+            && (rb->bufs == NULL
+                || (rb->bufs->next == NULL
+                    && rb->bufs->buf->tag
+                       == (ngx_buf_tag_t) &ngx_http_ws_publisher_gather)))
         {
             r->read_event_handler = ngx_http_ws_publisher_read;
             return;

@@ -176,13 +176,13 @@ CONF
     }
 CONF
     my $ws = ws_connect(uri => '/listen/b');
+    my $body = join '', map { chr(97 + $_ % 26) } 1 .. 3 * 1024 * 1024;
     my $got_whole = sub {
         my $m = eval { $ws->read_message(10) } || {};
         ok(($m->{op} // '') eq 'text' && $m->{payload} eq $body, $_[0])
             or diag('got ' . ($m->{op} // 'nothing') . ' of '
                     . length($m->{payload} // '') . ' bytes');
     };
-    my $body = join '', map { chr(97 + $_ % 26) } 1 .. 3 * 1024 * 1024;
     my $res = post('/big/b', $body);
     is($res->{status}, 200, "$name - 3 MiB under ws_max_message_size 4m: 200")
         or diag(substr($res->{body}, 0, 200));
