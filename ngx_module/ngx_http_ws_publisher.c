@@ -186,7 +186,6 @@ ngx_http_ws_publisher_read(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_ws_publisher_gather(ngx_http_request_t *r)
 {
-    u_char                   *p;
     size_t                    len, have, want;
     ngx_buf_t                *all, *b;
     ngx_chain_t              *cl, *next;
@@ -267,11 +266,13 @@ ngx_http_ws_publisher_gather(ngx_http_request_t *r)
     /* memory buffers only: an unbuffered body never goes to a file */
     for ( /* void */ ; cl; cl = next) {
         next = cl->next;
-        p = cl->buf->pos;
-        len = cl->buf->last - p;
+        len = cl->buf->last - cl->buf->pos;
 
-        all->last = ngx_cpymem(all->last, p, len);
-        cl->buf->pos = cl->buf->last;
+        /* the body's end may come as a buffer of no bytes, pos NULL */
+        if (len) {
+            all->last = ngx_cpymem(all->last, cl->buf->pos, len);
+            cl->buf->pos = cl->buf->last;
+        }
 
         ngx_free_chain(r->pool, cl);
     }
