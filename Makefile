@@ -150,7 +150,7 @@ docker-check:
 	    (exec 3<>/dev/tcp/127.0.0.1/$(DOCKER_CHECK_PORT)) 2>/dev/null && break; \
 	    sleep 0.2; \
 	done; \
-	/usr/bin/python3 conf_examples/ws_check.py \
+	/usr/bin/python3 conf_examples/ws_check.py --mode echo \
 	    ws://127.0.0.1:$(DOCKER_CHECK_PORT)/echo; rc=$$?; \
 	[ $$rc = 0 ] || $(PODMAN) logs ngx_ws-check; \
 	$(PODMAN) rm -f ngx_ws-check >/dev/null; \
