@@ -38,7 +38,8 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run run-cluster test test-core test-nginx \
-        test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint
+        test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint \
+        docker-check
 
 all: build
 
@@ -54,8 +55,10 @@ deps:
 	        --no-install-recommends $$missing; \
 	fi
 
+# CORE_CMAKE_FLAGS=-DWSCORE_TESTS=OFF builds the library alone (the image)
 core:
-	cmake -S core -B $(BUILD)/core -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S core -B $(BUILD)/core -DCMAKE_BUILD_TYPE=Release \
+	    $(CORE_CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD)/core -j$(JOBS)
 
 # The module is configured once per tree (about 20 s) and re-linked on
@@ -111,11 +114,48 @@ run: build
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
-# A synthetic check for a load balancer or cron: one message round trip,
-# exit 0 or 1 with the latency, e.g. URL=ws://127.0.0.1:8080/echo
+# A synthetic check: one round trip (an echo, or the JSON protocol's
+# answer), e.g. URL=ws://127.0.0.1:8080/echo, options in CHECK_OPTIONS.
+# make exits 2 for any failed recipe, so a failed check is 2 here, its 1
+# shown in make's "Error 1"; load balancers and cron run the script itself
+# (0 passed, 1 failed, 2 usage).
 check-endpoint:
 	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
 	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
+
+# The image of docker/Dockerfile, built and run here with Debian's podman,
+# then checked as any endpoint is: ws_check.py against its echo. Nothing is
+# pulled from a registry: the Debian 12 base comes from mmdebstrap (made
+# once, kept in build/docker/). Minutes, so not part of `make test`.
+# runc and cgroupfs because crun fails on some kernels' cgroup mounts; the
+# ulimits are ones a sandboxed podman may set (raising them can be refused).
+DOCKER_CHECK_PORT ?= 8090
+DOCKER_BASE       := localhost/ngx_ws-base:bookworm
+PODMAN            := podman --runtime runc --cgroup-manager cgroupfs
+PODMAN_LIMITS     := --ulimit nofile=1000:1000 --ulimit nproc=1000:1000
+
+docker-check:
+	@$(MAKE) -s deps DEBIAN_PACKAGES="mmdebstrap podman runc"
+	@mkdir -p $(BUILD)/docker
+	[ -f $(BUILD)/docker/base.tar ] || mmdebstrap --variant=minbase \
+	    bookworm $(BUILD)/docker/base.tar
+	$(PODMAN) image exists $(DOCKER_BASE) || \
+	    $(PODMAN) import $(BUILD)/docker/base.tar $(DOCKER_BASE)
+	$(PODMAN) build --network=host $(PODMAN_LIMITS) \
+	    --build-arg BASE=$(DOCKER_BASE) -f docker/Dockerfile \
+	    --ignorefile docker/Dockerfile.dockerignore -t ngx_ws .
+	@$(PODMAN) rm -f ngx_ws-check >/dev/null 2>&1; \
+	$(PODMAN) run -d --name ngx_ws-check $(PODMAN_LIMITS) \
+	    -p 127.0.0.1:$(DOCKER_CHECK_PORT):8080 ngx_ws >/dev/null || exit 1; \
+	for i in $$(seq 50); do \
+	    (exec 3<>/dev/tcp/127.0.0.1/$(DOCKER_CHECK_PORT)) 2>/dev/null && break; \
+	    sleep 0.2; \
+	done; \
+	/usr/bin/python3 conf_examples/ws_check.py --mode echo \
+	    ws://127.0.0.1:$(DOCKER_CHECK_PORT)/echo; rc=$$?; \
+	[ $$rc = 0 ] || $(PODMAN) logs ngx_ws-check; \
+	$(PODMAN) rm -f ngx_ws-check >/dev/null; \
+	exit $$rc
 
 # conf_examples/cluster: Redis on 127.0.0.1:6390, nodes on 8081 and 8082,
 # all from one prefix (build/cluster); docker/compose.yaml runs the same.

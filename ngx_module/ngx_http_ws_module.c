@@ -382,6 +382,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_ws_loc_conf_t *prev = parent;
     ngx_http_ws_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     /* ws_listen is not inherited: nested locations opt in themselves */
     ngx_conf_init_value(conf->enabled, 0);
 
@@ -453,6 +455,17 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_close_timeout\" must be greater than 0");
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->publisher) {
+        /*
+         * The publish API bounds its bodies by ws_max_message_size and
+         * answers in JSON (ngx_http_ws_publisher.c); NGINX's own bound
+         * would refuse first, with its HTML page. The core module's
+         * configuration of this location is merged by now.
+         */
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->client_max_body_size = 0;
     }
 
     return NGX_CONF_OK;

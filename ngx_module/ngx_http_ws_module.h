@@ -202,6 +202,7 @@ typedef struct {
     unsigned                   upgraded:1;
     unsigned                   subscribed:1;     /* in the router and zone */
     unsigned                   paused:1;         /* back-pressure */
+    unsigned                   backlogged:1;     /* paused, not yet drained */
     unsigned                   shutting_down:1;
     unsigned                   finalized:1;
     unsigned                   flush_posted:1;

@@ -469,6 +469,15 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
     case NGX_HTTP_WS_SEC_VAR_ACL_DENIED:
+        /*
+         * Counts of a session: a request that did not become one (a 426,
+         * a refused handshake) has none, and logs "-" as the other $ws_*
+         */
+        if (ngx_http_get_module_ctx(r->main, ngx_http_ws_module) == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
         p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;

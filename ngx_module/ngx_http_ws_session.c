@@ -973,6 +973,10 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
  * Stops reading a peer whose output is over half the send buffer, resumes
  * below a quarter. Checked after every read, so one read event adds at
  * most one read's worth of replies before the pause takes effect.
+ *
+ * A peer that reads slowly goes back and forth between the two marks on
+ * every few messages; the log says when it fell behind and when it caught
+ * up (its output drained), once each, and the metric counts every pause.
  */
 static void
 ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
@@ -984,8 +988,16 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
     if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
         ws->paused = 1;
         ngx_http_ws_metric_inc(backpressure_pauses);
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "ws: output over high-water mark, pausing reads");
+
+        if (!ws->backlogged) {
+            ws->backlogged = 1;
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "ws: output over high-water mark, pausing reads");
+
+        } else {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "ws: output over high-water mark again");
+        }
 
     } else if (ws->paused && ws->out_bytes <= ws->conf->send_buffer / 4) {
         ws->paused = 0;
@@ -995,6 +1007,12 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
         if (c->read->ready) {
             ngx_post_event(c->read, &ngx_posted_events);
         }
+    }
+
+    if (ws->backlogged && ws->out_bytes == 0) {
+        ws->backlogged = 0;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: output drained, reads resumed");
     }
 }
 

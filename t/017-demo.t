@@ -125,8 +125,16 @@ eval {
     is(ws_handshake_answer(port => $port, uri => "/secure/echo?token=$token",
                            headers => "Origin: http://evil.example\n")->{status}, 403,
        '/secure/echo from another origin: 403');
+    my $out = `make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/secure/echo CHECK_OPTIONS='--token $token' 2>&1`;
+    is($? >> 8, 0, 'make check-endpoint with the token passes on /secure/echo') or diag($out);
     1;
 } or fail("/secure/echo: $@");
+
+# the synthetic check of the README passes on the demo's endpoints
+for my $path ('/echo', '/chat/lobby', '/ws') {
+    my $out = `make -s -C $root check-endpoint URL=ws://127.0.0.1:$port$path 2>&1`;
+    is($? >> 8, 0, "make check-endpoint URL=ws://127.0.0.1:<port>$path passes") or diag($out);
+}
 
 system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
