@@ -199,6 +199,9 @@ typedef struct {
     wscore_deflate_params_t    deflate;
     wscore_deflater_t         *deflater;         /* own, context takeover */
 
+    /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
+    void                      *backend;
+
     unsigned                   upgraded:1;
     unsigned                   subscribed:1;     /* in the router and zone */
     unsigned                   paused:1;         /* back-pressure */

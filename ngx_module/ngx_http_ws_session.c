@@ -12,6 +12,7 @@
 
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_security.h"
+#include "ngx_http_ws_backend.h"
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
@@ -1084,6 +1085,9 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     ngx_http_ws_out_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
 
+    /* backend hook: the close call, see ngx_http_ws_backend_module.c */
+    ngx_http_ws_backend_session_end(ws);
+
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
     }
@@ -1183,6 +1187,9 @@ ngx_http_ws_cleanup(void *data)
     if (ws->security_ctx) {
         ngx_http_ws_security_free(ws->security_ctx);
     }
+
+    /* backend hook: what the connect answer set */
+    ngx_http_ws_backend_session_free(ws);
 
     ngx_free(ws);
 }
