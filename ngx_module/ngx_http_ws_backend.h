@@ -95,6 +95,9 @@ ngx_int_t ngx_http_ws_backend_call_start(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_backend_done_pt done, void *data);
 void ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call);
 
+/* ngx_http_ws_backend_module.c: counted in ngx_ws_backend_calls_total */
+void ngx_http_ws_backend_count(ngx_uint_t hook, ngx_uint_t status);
+
 /* ngx_http_ws_backend_module.c: identity headers of every call */
 ngx_int_t ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st,
     ngx_uint_t id, ngx_http_ws_backend_call_t *call);

@@ -212,6 +212,8 @@ ngx_http_ws_backend_connect_resume(ngx_http_request_t *r)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ws: connect hook answered %ui", ctx->status);
 
+    ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_CONNECT, ctx->status);
+
     if (ctx->status < NGX_HTTP_OK
         || ctx->status >= NGX_HTTP_SPECIAL_RESPONSE)
     {

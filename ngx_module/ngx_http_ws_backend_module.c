@@ -354,6 +354,8 @@ ngx_http_ws_backend_close_done(ngx_http_ws_backend_call_t *call, void *data,
 {
     ngx_http_ws_backend_conf_t  *bcf = data;
 
+    ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_CLOSE, status);
+
     if (status >= NGX_HTTP_OK && status < NGX_HTTP_SPECIAL_RESPONSE) {
         if (bcf->close_failing) {
             bcf->close_failing = 0;
@@ -372,6 +374,19 @@ ngx_http_ws_backend_close_done(ngx_http_ws_backend_call_t *call, void *data,
                       "failures are counted, not logged", &bcf->close,
                       status);
     }
+}
+
+
+void
+ngx_http_ws_backend_count(ngx_uint_t hook, ngx_uint_t status)
+{
+    ngx_uint_t  result;
+
+    result = (status >= 200 && status < 300) ? 0
+             : (status >= 400 && status < 500) ? 1
+             : (status >= 500 && status < 600) ? 2 : 3;
+
+    ngx_http_ws_metrics->backend_calls[hook][result]++;
 }
 
 

@@ -10,6 +10,7 @@ use Test::More;
 use IPC::Open2 qw(open2);
 use JSON::PP qw(decode_json);
 use IO::Socket::INET;
+use Test::NgxWsJwt;
 
 my $port = test_port();
 my $bport = $port + 1;     # the Python backend
@@ -36,6 +37,16 @@ sub post {
         "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         . "Content-Length: " . length($body) . "\r\n\r\n$body");
 }
+
+# a token the handshake verifies before the hook runs
+my $secret = 'S' x 32;
+mkdir $servroot . '-keys';
+open my $kf, '>', "$servroot-keys/hs256.secret" or die $!;
+print $kf "$secret\n";
+close $kf;
+my $token = jwt_token(alg => 'HS256', secret => $secret,
+                      claims => json_obj(sub => 'bob', plan => 'gold',
+                                         exp => time + 600));
 
 my $http = <<CONF;
     ws_zone backend 1m;
@@ -83,6 +94,21 @@ my $config = <<CONF;
     location = /internal/down {
         internal;
         proxy_pass http://127.0.0.1:$dead;
+    }
+    location /jwt {
+        ws_listen;
+        ws_auth_jwt on;
+        ws_auth_jwt_key HS256 $servroot-keys/hs256.secret;
+        ws_auth_jwt_token arg=token;
+        ws_backend_connect /internal/jwt-connect;
+    }
+    location = /internal/jwt-connect {
+        internal;
+        proxy_pass http://hooks/connect;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header X-Token-User \$ws_user;
+        proxy_set_header X-Token-Plan \$ws_jwt_claim_plan;
     }
     location /nohook { ws_listen; ws_echo on; }
     location ~ ^/pub/(?<room>[a-z]+)\$ { ws_publisher room:\$room; }
@@ -224,6 +250,33 @@ my $ngx = start_nginx(name => 'connect hook', log_level => 'info',
     my $ws = ws_connect(uri => '/small-meta',
         headers => "X-Answer-Header: WS-Meta-A: 0123456789\n");
     ok($ws, "$name - meta within the size is kept");
+}
+
+{
+    my $name = 'a verified token reaches the hook';
+    unlink $blog;
+    my $ws = ws_connect(uri => "/jwt?token=$token");
+    my ($req) = backend_requests();
+    is($req->{headers}{'x-token-user'}[0], 'bob', "$name - \$ws_user");
+    is($req->{headers}{'x-token-plan'}[0], 'gold', "$name - \$ws_jwt_claim_plan");
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name, 1);
+    unlink $blog;
+    my $res = ws_connect(uri => '/jwt?token=bad', expect_status => 401);
+    is($res->{status}, 401, "$name - a bad token is refused first");
+    is(scalar(my @none = backend_requests()), 0, "$name - without calling the backend");
+}
+
+{
+    my $name = 'an answer over subrequest_output_buffer_size';
+    my $ws = Test::NgxWs::Client->new(port => $port);
+    my $res = $ws->handshake("GET /ws HTTP/1.1\nX-Answer-Body-Size: 9000\n");
+    is($res->{status}, 0, "$name - the connection is closed, no answer");
+    ok(wait_for(sub { $ngx->error_log =~ /too big subrequest response: 9000/ }, 3),
+       "$name - NGINX says why");
+    my $ok = ws_connect(uri => '/ws');
+    $ok->send_text('after');
+    $ok->expect('text after', "$name - the next handshake works");
 }
 
 check_logs($ngx);

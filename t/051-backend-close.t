@@ -34,6 +34,7 @@ sub close_events {
 }
 
 my $http = <<CONF;
+    ws_zone backend 1m;
     upstream hooks {
         server 127.0.0.1:$bport;
         keepalive 4;
@@ -102,6 +103,7 @@ my $config = <<CONF;
         ws_listen;
         ws_backend_close /internal/slow-close;
     }
+    location = /metrics { ws_status; }
 $hook_locations
 CONF
 
@@ -198,6 +200,14 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'info',
     my $n = () = $log =~ /close hook "\/internal\/close-down" failed with 502/g;
     is($n, 1, "$name - one line for 80 failures");
     unlike($log, qr/worker_connections are not enough/, "$name - no slot left behind");
+    my $metrics = http_request(port => $port, raw =>
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
+    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="close",status="5xx"\} 80$/m,
+         "$name - the 80 failures counted in /metrics");
+    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="close",status="2xx"\} 4$/m,
+         "$name - and the calls answered 2xx (204 counts)");
+    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="connect",status="2xx"\} 2$/m,
+         "$name - and the connect calls");
     unlink $blog;
     my $ws = ws_connect(uri => '/ws');
     $ws->send_close(1000);

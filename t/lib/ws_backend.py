@@ -18,6 +18,7 @@ backend should do:
                                                (repeat for more)
     X-Answer-Delay: 2.5                        seconds to wait first
     X-Answer-Body: text                        a body (default none)
+    X-Answer-Body-Size: 9000                   or that many bytes of "b"
 
 stdout says "listening" once the port is open.
 """
@@ -69,6 +70,7 @@ class Handler(BaseHTTPRequestHandler):
 
         status = int(self.headers.get("X-Answer-Status") or 200)
         out = (self.headers.get("X-Answer-Body") or "").encode()
+        out += b"b" * int(self.headers.get("X-Answer-Body-Size") or 0)
 
         self.send_response(status)
         for line in self.headers.get_all("X-Answer-Header") or []:
