@@ -535,10 +535,16 @@ ngx_http_ws_backend_call_terminated(void *data)
 {
     ngx_http_ws_backend_call_t  *call = data;
 
-    if (!call->answered) {
+    /*
+     * Whatever status the answer had, it was not taken in full (NGINX
+     * terminates on errors only: an answer over
+     * subrequest_output_buffer_size, say).
+     */
+    if (call->status < NGX_HTTP_SPECIAL_RESPONSE) {
         call->status = NGX_HTTP_BAD_GATEWAY;
-        call->answered = 1;
     }
+
+    call->answered = 1;
 
     ngx_http_ws_backend_call_finish(call);
 }

@@ -64,6 +64,13 @@ my $hook_locations = <<CONF;
         proxy_set_header Connection "";
         proxy_set_header X-Answer-Delay 1;
     }
+    location = /internal/close-big {
+        internal;
+        proxy_pass http://hooks/close;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header X-Answer-Body-Size 9000;
+    }
     location = /internal/close-return {
         internal;
         log_subrequest on;
@@ -102,6 +109,10 @@ my $config = <<CONF;
     location /slow {
         ws_listen;
         ws_backend_close /internal/slow-close;
+    }
+    location /big {
+        ws_listen;
+        ws_backend_close /internal/close-big;
     }
     location = /metrics { ws_status; }
 $hook_locations
@@ -213,6 +224,29 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'info',
     $ws->send_close(1000);
     $ws->expect('close 1000', $name, 1);
     ok(wait_for(sub { close_events() == 1 }, 3), "$name - calls still made after");
+}
+
+{
+    my $name = 'NGINX terminates the call (an answer too big)';
+    # the error path of a subrequest: NGINX terminates the fake request
+    # itself; it must end as a finished call does, slot and pool freed
+    unlink $blog;
+    for (1 .. 80) {
+        my $ws = ws_connect(uri => '/big');
+        $ws->send_close(1000);
+        $ws->expect('close 1000', $name, 1);
+        $ws->expect_eof($name, 1);
+    }
+    ok(wait_for(sub { close_events() == 80 }, 5), "$name - 80 calls made");
+    ok(wait_for(sub { $ngx->error_log =~ /close hook "\/internal\/close-big" failed with 502/ }, 3),
+       "$name - counted as a failure")
+        or diag(join "\n", grep { /big|close-big|alert|crit/ } split /\n/, $ngx->error_log);
+    unlike($ngx->error_log, qr/worker_connections are not enough/,
+           "$name - no slot left behind");
+    my $ws = ws_connect(uri => '/ws');
+    $ws->send_text('still');
+    $ws->expect('text still', "$name - the worker goes on");
+    $ws->send_close(1000);
 }
 
 check_logs($ngx);
