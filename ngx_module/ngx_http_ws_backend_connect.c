@@ -24,6 +24,7 @@ typedef struct {
     ngx_http_request_t            *subrequest;
     ngx_uint_t                     status;
     u_char                         accept[WSCORE_ACCEPT_LEN];
+    u_char                        *evaluated;    /* variables before */
     ngx_http_ws_backend_answer_t  *answer;       /* 2xx, once read */
     unsigned                       done:1;
 } ngx_http_ws_backend_connect_ctx_t;
@@ -40,6 +41,10 @@ static ngx_int_t ngx_http_ws_backend_refuse(ngx_http_request_t *r,
     ngx_http_ws_backend_connect_ctx_t *ctx);
 static ngx_uint_t ngx_http_ws_backend_header_is(ngx_table_elt_t *h,
     const char *name, size_t len);
+static ngx_int_t ngx_http_ws_backend_variables_mark(ngx_http_request_t *r,
+    ngx_http_ws_backend_connect_ctx_t *ctx);
+static void ngx_http_ws_backend_variables_reset(ngx_http_request_t *r,
+    ngx_http_ws_backend_connect_ctx_t *ctx);
 
 
 ngx_int_t
@@ -63,6 +68,10 @@ ngx_http_ws_backend_connect(ngx_http_request_t *r, const char *accept)
     }
 
     ngx_memcpy(ctx->accept, accept, WSCORE_ACCEPT_LEN);
+
+    if (ngx_http_ws_backend_variables_mark(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ps->handler = ngx_http_ws_backend_connect_done;
     ps->data = ctx;
@@ -209,6 +218,8 @@ ngx_http_ws_backend_connect_resume(ngx_http_request_t *r)
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
+    ngx_http_ws_backend_variables_reset(r, ctx);
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "ws: connect hook answered %ui", ctx->status);
 
@@ -232,6 +243,54 @@ ngx_http_ws_backend_connect_resume(ngx_http_request_t *r)
     rc = ngx_http_ws_handshake_resume(r, (const char *) ctx->accept);
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * A subrequest shares its parent's variables: what the hook's location
+ * evaluated ($proxy_host, $proxy_internal_body_length, ...) would stay in
+ * the handshake's, and the access-log record keeps every evaluated
+ * variable for the whole life of the connection. Those the hook
+ * evaluated are forgotten again once it has answered.
+ */
+static ngx_int_t
+ngx_http_ws_backend_variables_mark(ngx_http_request_t *r,
+    ngx_http_ws_backend_connect_ctx_t *ctx)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    ctx->evaluated = ngx_pnalloc(r->pool, cmcf->variables.nelts + 1);
+    if (ctx->evaluated == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        ctx->evaluated[i] = (r->variables[i].valid
+                             || r->variables[i].not_found);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_backend_variables_reset(ngx_http_request_t *r,
+    ngx_http_ws_backend_connect_ctx_t *ctx)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (!ctx->evaluated[i]) {
+            r->variables[i].valid = 0;
+            r->variables[i].not_found = 0;
+        }
+    }
 }
 
 
