@@ -20,11 +20,16 @@
 typedef struct {
     ngx_str_t                  connect;       /* ws_backend_connect URI */
     ngx_str_t                  close;         /* ws_backend_close URI */
+    ngx_str_t                  message;       /* ws_backend_message URI */
+    ngx_uint_t                 message_inflight;
     size_t                     meta_size;     /* ws_backend_meta_size */
 
     /* per worker: a failing hook is logged when it starts and stops */
     unsigned                   close_failing:1;
 } ngx_http_ws_backend_conf_t;
+
+
+typedef struct ngx_http_ws_backend_pending_s  ngx_http_ws_backend_pending_t;
 
 
 /*
@@ -38,6 +43,14 @@ typedef struct {
     ngx_str_t                    user;        /* WS-User, or empty */
     wscore_pair_t               *meta;        /* WS-Meta-<name>: value */
     ngx_uint_t                   meta_n;
+
+    /* the message hook: messages waiting for their answers, in order */
+    ngx_http_ws_session_t         *session;
+    ngx_http_ws_backend_pending_t *pending;
+    ngx_http_ws_backend_pending_t **pending_last;
+    ngx_uint_t                     queued;
+    ngx_uint_t                     inflight;
+
     unsigned                     has_user:1;
 } ngx_http_ws_backend_state_t;
 
@@ -73,6 +86,16 @@ ngx_int_t ngx_http_ws_backend_session_start(ngx_http_request_t *r,
 /* The connection has ended: the close hook. */
 void ngx_http_ws_backend_session_end(ngx_http_ws_session_t *ws);
 void ngx_http_ws_backend_session_free(ngx_http_ws_session_t *ws);
+/* A client's message: NGX_DECLINED without a message hook. */
+ngx_int_t ngx_http_ws_backend_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+ngx_uint_t ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_session.c: the message queue has room again */
+void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_backend_message.c */
+void ngx_http_ws_backend_message_end(ngx_http_ws_backend_state_t *st);
 
 /* ngx_http_ws_handshake.c: the handshake goes on once the hook allowed it */
 ngx_int_t ngx_http_ws_handshake_resume(ngx_http_request_t *r,
@@ -88,6 +111,8 @@ ngx_http_ws_backend_call_t *ngx_http_ws_backend_call_create(
     void **loc_conf, ngx_str_t *uri);
 ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value);
+ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body);
 u_char *ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call,
     size_t len, ngx_str_t *content_type);
 ngx_pool_t *ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call);

@@ -310,6 +310,30 @@ ngx_http_ws_backend_call_request(ngx_http_ws_backend_call_t *call,
 }
 
 
+/* The answer's body, as the in-memory subrequest kept it; empty if none. */
+ngx_int_t
+ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body)
+{
+    ngx_buf_t           *b;
+    ngx_http_request_t  *sr;
+
+    sr = call->subrequest;
+
+    ngx_str_null(body);
+
+    if (sr == NULL || sr->out == NULL || sr->out->buf == NULL) {
+        return NGX_OK;
+    }
+
+    b = sr->out->buf;
+    body->data = b->pos;
+    body->len = b->last - b->pos;
+
+    return NGX_OK;
+}
+
+
 ngx_pool_t *
 ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call)
 {

@@ -5,6 +5,8 @@
  *
  *   ws_backend_connect /internal/ws-connect;   before the 101
  *   ws_backend_close   /internal/ws-close;     after the connection ended
+ *   ws_backend_message /internal/ws-message;   each client message
+ *   ws_backend_message_inflight 4;             calls at a time, in order
  *   ws_backend_meta_size 1k;                   what a connection may keep
  *
  * Every call carries the connection's identity as request headers:
@@ -25,11 +27,16 @@ static char *ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post,
+    void *data);
 
 
 /* Not ngx_conf_check_num_bounds: its message does not name the directive. */
 static ngx_conf_post_handler_pt  ngx_http_ws_backend_meta_size_post =
     ngx_http_ws_backend_check_meta_size;
+
+static ngx_conf_post_handler_pt  ngx_http_ws_backend_inflight_post =
+    ngx_http_ws_backend_check_inflight;
 
 /* Up to what a header can carry back, and what an idle session may hold. */
 #define NGX_HTTP_WS_BACKEND_META_MAX  (64 * 1024)
@@ -50,6 +57,20 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, close),
       NULL },
+
+    { ngx_string("ws_backend_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_backend_hook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_conf_t, message),
+      NULL },
+
+    { ngx_string("ws_backend_message_inflight"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_conf_t, message_inflight),
+      &ngx_http_ws_backend_inflight_post },
 
     { ngx_string("ws_backend_meta_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -115,7 +136,9 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
 
     bcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_backend_module);
 
-    if (bcf->connect.len == 0 && bcf->close.len == 0) {
+    if (bcf->connect.len == 0 && bcf->close.len == 0
+        && bcf->message.len == 0)
+    {
         return NGX_OK;
     }
 
@@ -137,6 +160,8 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
 
     st->conf = bcf;
     st->srv_conf = r->srv_conf;
+    st->session = ws;
+    st->pending_last = &st->pending;
 
     ws->backend = st;
 
@@ -202,6 +227,7 @@ void
 ngx_http_ws_backend_session_free(ngx_http_ws_session_t *ws)
 {
     if (ws->backend) {
+        ngx_http_ws_backend_message_end(ws->backend);
         ngx_free(ws->backend);
         ws->backend = NULL;
     }
@@ -293,7 +319,14 @@ ngx_http_ws_backend_session_end(ngx_http_ws_session_t *ws)
     st = ws->backend;
     c = ws->connection;
 
-    if (st == NULL || st->conf->close.len == 0 || !ws->upgraded) {
+    if (st == NULL) {
+        return;
+    }
+
+    /* answers to messages still in flight have nobody to go to */
+    ngx_http_ws_backend_message_end(st);
+
+    if (st->conf->close.len == 0 || !ws->upgraded) {
         return;
     }
 
@@ -408,6 +441,7 @@ ngx_http_ws_backend_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->meta_size = NGX_CONF_UNSET_SIZE;
+    conf->message_inflight = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -421,6 +455,9 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_str_value(conf->connect, prev->connect, "");
     ngx_conf_merge_str_value(conf->close, prev->close, "");
+    ngx_conf_merge_str_value(conf->message, prev->message, "");
+    ngx_conf_merge_uint_value(conf->message_inflight, prev->message_inflight,
+                              4);
 
     ngx_conf_merge_size_value(conf->meta_size, prev->meta_size, 1024);
 
@@ -475,6 +512,22 @@ ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post, void *data)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_backend_meta_size\" must be at most 64k, "
                            "not %uz", *sp);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_backend_message_inflight\" must be "
+                           "1 to 64, not %ui", *np);
         return NGX_CONF_ERROR;
     }
 

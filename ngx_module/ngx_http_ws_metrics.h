@@ -67,7 +67,8 @@
  * of the answer: 2xx, 4xx, 5xx (NGINX's own 502 and 504 too), other. */
 #define NGX_HTTP_WS_BACKEND_CONNECT     0
 #define NGX_HTTP_WS_BACKEND_CLOSE       1
-#define NGX_HTTP_WS_BACKEND_HOOKS       2
+#define NGX_HTTP_WS_BACKEND_MESSAGE     2
+#define NGX_HTTP_WS_BACKEND_HOOKS       3
 #define NGX_HTTP_WS_BACKEND_RESULTS     4
 
 #define NGX_HTTP_WS_PUBLISH_OK          0

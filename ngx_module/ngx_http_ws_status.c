@@ -79,7 +79,9 @@ static const char  *ngx_http_ws_direction_names[] = { "in", "out" };
 static const char  *ngx_http_ws_opcode_names[] = { "text", "binary" };
 static const char  *ngx_http_ws_publish_kinds[] = { "channel", "direct" };
 static const char  *ngx_http_ws_publish_results[] = { "ok", "zone_full" };
-static const char  *ngx_http_ws_backend_hooks[] = { "connect", "close" };
+static const char  *ngx_http_ws_backend_hooks[] = {
+    "connect", "close", "message"
+};
 static const char  *ngx_http_ws_backend_results[] = {
     "2xx", "4xx", "5xx", "other"
 };

@@ -19,11 +19,15 @@ backend should do:
     X-Answer-Delay: 2.5                        seconds to wait first
     X-Answer-Body: text                        a body (default none)
     X-Answer-Body-Size: 9000                   or that many bytes of "b"
+    X-Answer-Echo: prefix                      or the prefix, then the
+                                               request's own body
+    X-Answer-Delay-Max: 0.02                   a random wait up to this
 
 stdout says "listening" once the port is open.
 """
 
 import json
+import random
 import sys
 import threading
 import time
@@ -65,12 +69,16 @@ class Handler(BaseHTTPRequestHandler):
                 log.write(json.dumps(record) + "\n")
 
         delay = float(self.headers.get("X-Answer-Delay") or 0)
+        delay += random.uniform(
+            0, float(self.headers.get("X-Answer-Delay-Max") or 0))
         if delay:
             time.sleep(delay)
 
         status = int(self.headers.get("X-Answer-Status") or 200)
         out = (self.headers.get("X-Answer-Body") or "").encode()
         out += b"b" * int(self.headers.get("X-Answer-Body-Size") or 0)
+        if self.headers.get("X-Answer-Echo") is not None:
+            out = self.headers.get("X-Answer-Echo").encode() + body
 
         self.send_response(status)
         for line in self.headers.get_all("X-Answer-Header") or []:
