@@ -67,7 +67,9 @@ ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
     ngx_http_cleanup_t          *cln;
     ngx_http_ws_backend_call_t  *call;
 
-    pool = ngx_create_pool(1024, client->log);
+    /* not the client's log: the call may outlive the client's connection;
+     * the pool logs to the call's own once it is made */
+    pool = ngx_create_pool(1024, ngx_cycle->log);
     if (pool == NULL) {
         return NULL;
     }
@@ -140,6 +142,8 @@ ngx_http_ws_backend_call_connection(ngx_http_ws_backend_call_t *call,
     log->data = ctx;
     log->handler = ngx_http_ws_backend_call_log;
     log->action = NULL;
+
+    call->pool->log = log;
 
     saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
 

@@ -118,7 +118,7 @@ my $config = <<CONF;
 $hook_locations
 CONF
 
-my $ngx = start_nginx(name => 'close hook', log_level => 'info',
+my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
                       main_config => "events { worker_connections 64; }",
                       http_config => $http, config => $config);
 
@@ -251,6 +251,22 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'info',
     $ws->send_text('still');
     $ws->expect('text still', "$name - the worker goes on");
     $ws->send_close(1000);
+}
+
+{
+    my $name = 'calls outlive their clients';
+    # the clients' connections and pools are gone while the calls wait
+    # for a slow backend: nothing of theirs may be used any more
+    unlink $blog;
+    my @ws = map { ws_connect(uri => '/slow') } 1 .. 15;
+    $_->disconnect for @ws;
+    ok(wait_for(sub { close_events() == 15 }, 5), "$name - 15 calls made");
+    sleep 1.5;
+    my $ok = ws_connect(uri => '/ws');
+    $ok->send_text('alive');
+    $ok->expect('text alive', "$name - the worker answers after them");
+    $ok->send_close(1000);
+    $ok->expect('close 1000', $name, 1);
 }
 
 check_logs($ngx);
