@@ -63,8 +63,6 @@ ngx_http_ws_backend_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return NGX_DECLINED;
     }
 
-    st->session = ws;
-
     p = ngx_calloc(sizeof(ngx_http_ws_backend_pending_t) + ev->len,
                    ws->connection->log);
     if (p == NULL) {

@@ -42,11 +42,12 @@ BOOST_AUTO_TEST_SUITE(backend_event)
 
 BOOST_AUTO_TEST_CASE(list_elements_are_trimmed_and_empty_ones_skipped)
 {
-    BOOST_TEST((elements("a, b ,c") == std::vector<std::string>{"a", "b", "c"}));
-    BOOST_TEST((elements(" ,, a,\t,b\t") == std::vector<std::string>{"a", "b"}));
+    using list = std::vector<std::string>;
+    BOOST_TEST((elements("a, b ,c") == list{"a", "b", "c"}));
+    BOOST_TEST((elements(" ,, a,\t,b\t") == list{"a", "b"}));
     BOOST_TEST(elements("").empty());
     BOOST_TEST(elements(" , ,").empty());
-    BOOST_TEST((elements("room:1") == std::vector<std::string>{"room:1"}));
+    BOOST_TEST((elements("room:1") == list{"room:1"}));
 }
 
 BOOST_AUTO_TEST_CASE(list_next_reports_what_it_consumed)
