@@ -296,4 +296,25 @@ check_logs($ngx);
     check_logs($ngx);
 }
 
+{
+    my $name = 'nginx -s reload';
+    unlink $blog;
+    my $ngx = start_nginx(name => 'close hook on reload', log_level => 'info',
+                          http_config => $http, config => $config);
+    my ($old) = $ngx->workers;
+    my @ws = map { ws_connect(uri => '/slow') } 1 .. 3;
+    $ngx->signal('HUP');
+    $_->expect('close 1001', $name, 1) for @ws;
+    ok(wait_for(sub { close_events() == 3 }, 5), "$name - the close calls are made");
+    ok(kill(0, $old), "$name - the old worker waits for their answers");
+    ok(wait_for(sub { !kill(0, $old) || `ps -o stat= -p $old` =~ /Z/ }, 10),
+       "$name - and then exits");
+    my $ws = ws_connect(uri => '/ws');
+    $ws->send_text('new');
+    $ws->expect('text new', "$name - the new worker serves");
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name, 1);
+    check_logs($ngx);
+}
+
 done_testing();
