@@ -456,7 +456,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
         /* backend hook: messages waiting for answers stop reads too */
         if (ws->paused || !rev->ready
-            || ngx_http_ws_backend_reads_stopped(ws))
+            || (ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
         {
             break;
         }
@@ -489,7 +489,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     }
 
     if (rev->ready && !ws->paused
-        && !ngx_http_ws_backend_reads_stopped(ws))
+        && !(ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
     {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
@@ -688,7 +688,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         }
 
         /* backend hook: the message call, ngx_http_ws_backend_message.c */
-        rc = ngx_http_ws_backend_message(ws, ev);
+        rc = ws->backend ? ngx_http_ws_backend_message(ws, ev) : NGX_DECLINED;
 
         if (rc == NGX_OK) {
             break;
