@@ -11,6 +11,7 @@
 
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_security.h"
+#include "ngx_http_ws_backend.h"
 
 
 static void ngx_http_ws_header(ngx_http_request_t *r, const char *name,
@@ -104,7 +105,22 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* backend hook: the connect call, see ngx_http_ws_backend_connect.c */
+    rc = ngx_http_ws_backend_connect(r, res.accept);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     return ngx_http_ws_send_upgrade(r, res.accept);
+}
+
+
+/* backend hook: the connect call allowed the handshake, it goes on */
+ngx_int_t
+ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
+{
+    return ngx_http_ws_send_upgrade(r, accept);
 }
 
 
@@ -348,6 +364,11 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     if (ngx_http_ws_security_channels_check(r, ws) != NGX_OK) {
         return ngx_http_ws_reject(r, NGX_HTTP_FORBIDDEN,
                                   "channel not allowed by the token", 1);
+    }
+
+    /* backend hook: what the connect answer set (user, meta, channels) */
+    if (ngx_http_ws_backend_session_start(r, ws) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /*

@@ -148,6 +148,19 @@ typedef struct {
     /* first, as in ngx_http_request_t: c->data may be either */
     uint32_t                   signature;
 
+    /* beside the signature, in the 4 bytes its alignment leaves */
+    unsigned                   upgraded:1;
+    unsigned                   subscribed:1;     /* in the router and zone */
+    unsigned                   paused:1;         /* back-pressure */
+    unsigned                   backlogged:1;     /* paused, not yet drained */
+    unsigned                   shutting_down:1;
+    unsigned                   finalized:1;
+    unsigned                   flush_posted:1;
+    unsigned                   counted:1;        /* in the metrics gauge */
+    unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
+    unsigned                   deflate_on:1;
+    unsigned                   detach_later:1;   /* put off, not refused */
+
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
     ngx_http_ws_log_record_t  *log_record;
@@ -199,17 +212,8 @@ typedef struct {
     wscore_deflate_params_t    deflate;
     wscore_deflater_t         *deflater;         /* own, context takeover */
 
-    unsigned                   upgraded:1;
-    unsigned                   subscribed:1;     /* in the router and zone */
-    unsigned                   paused:1;         /* back-pressure */
-    unsigned                   backlogged:1;     /* paused, not yet drained */
-    unsigned                   shutting_down:1;
-    unsigned                   finalized:1;
-    unsigned                   flush_posted:1;
-    unsigned                   counted:1;        /* in the metrics gauge */
-    unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
-    unsigned                   deflate_on:1;
-    unsigned                   detach_later:1;   /* put off, not refused */
+    /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
+    void                      *backend;
 } ngx_http_ws_session_t;
 
 

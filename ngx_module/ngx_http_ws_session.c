@@ -12,6 +12,7 @@
 
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_security.h"
+#include "ngx_http_ws_backend.h"
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
@@ -453,7 +454,10 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
-        if (ws->paused || !rev->ready) {
+        /* backend hook: messages waiting for answers stop reads too */
+        if (ws->paused || !rev->ready
+            || (ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
+        {
             break;
         }
 
@@ -484,7 +488,9 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         ngx_http_ws_check_backpressure(ws);
     }
 
-    if (rev->ready && !ws->paused) {
+    if (rev->ready && !ws->paused
+        && !(ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
+    {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
 
@@ -652,6 +658,7 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
 static void
 ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
+    ngx_int_t             rc;
     ngx_connection_t     *c;
     ngx_http_ws_frame_t  *frame;
 
@@ -677,6 +684,18 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
         if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
             ngx_http_ws_control_message(ws, ev);
+            break;
+        }
+
+        /* backend hook: the message call, ngx_http_ws_backend_message.c */
+        rc = ws->backend ? ngx_http_ws_backend_message(ws, ev) : NGX_DECLINED;
+
+        if (rc == NGX_OK) {
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             break;
         }
 
@@ -845,6 +864,20 @@ ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
 
     if (!ws->finalized) {
         ngx_http_ws_arm_timer(ws);
+    }
+}
+
+
+/* backend hook: the message queue has room again, read what waits */
+void
+ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws)
+{
+    if (ws->finalized || ws->paused) {
+        return;
+    }
+
+    if (ws->connection->read->ready) {
+        ngx_post_event(ws->connection->read, &ngx_posted_events);
     }
 }
 
@@ -1102,6 +1135,9 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     ngx_http_ws_out_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
 
+    /* backend hook: the close call, see ngx_http_ws_backend_module.c */
+    ngx_http_ws_backend_session_end(ws);
+
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
     }
@@ -1201,6 +1237,9 @@ ngx_http_ws_cleanup(void *data)
     if (ws->security_ctx) {
         ngx_http_ws_security_free(ws->security_ctx);
     }
+
+    /* backend hook: what the connect answer set */
+    ngx_http_ws_backend_session_free(ws);
 
     ngx_free(ws);
 }

@@ -79,6 +79,12 @@ static const char  *ngx_http_ws_direction_names[] = { "in", "out" };
 static const char  *ngx_http_ws_opcode_names[] = { "text", "binary" };
 static const char  *ngx_http_ws_publish_kinds[] = { "channel", "direct" };
 static const char  *ngx_http_ws_publish_results[] = { "ok", "zone_full" };
+static const char  *ngx_http_ws_backend_hooks[] = {
+    "connect", "close", "message"
+};
+static const char  *ngx_http_ws_backend_results[] = {
+    "2xx", "4xx", "5xx", "other"
+};
 
 
 /*
@@ -426,6 +432,21 @@ ngx_http_ws_status_prometheus(u_char *p, u_char *end,
         p = ngx_slprintf(p, end,
                          "ngx_ws_frames_rejected_total{reason=\"%s\"} %uL\n",
                          ngx_http_ws_reject_names[i], t->rejected[i]);
+    }
+
+    /* backend hooks: ngx_http_ws_backend*.c */
+    p = ngx_http_ws_family(p, end, "ngx_ws_backend_calls_total", "counter",
+                           "Backend hook calls by hook and answer status "
+                           "class (5xx includes NGINX's own 502 and 504).");
+
+    for (i = 0; i < NGX_HTTP_WS_BACKEND_HOOKS; i++) {
+        for (j = 0; j < NGX_HTTP_WS_BACKEND_RESULTS; j++) {
+            p = ngx_slprintf(p, end, "ngx_ws_backend_calls_total{hook=\"%s\","
+                             "status=\"%s\"} %uL\n",
+                             ngx_http_ws_backend_hooks[i],
+                             ngx_http_ws_backend_results[j],
+                             t->backend_calls[i][j]);
+        }
     }
 
     p = ngx_http_ws_status_scalars_prometheus(p, end, t);

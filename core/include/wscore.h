@@ -751,6 +751,56 @@ int wscore_bucket_take(wscore_bucket_t *b, uint64_t rate_per_min,
     uint64_t burst, uint64_t cost, uint64_t now_ms);
 
 
+/* ------------------------------------------------------------------ */
+/* Backend hooks: the text an HTTP backend is sent and answers with    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The next element of a comma-separated list (RFC 9110 section 5.6.1) in
+ * data: whitespace around it trimmed, empty elements skipped. Returns the
+ * bytes consumed (the element and its comma) with *element set, or 0 when
+ * no element is left.
+ */
+size_t wscore_list_next(const char *data, size_t len, wscore_str_t *element);
+
+/* A name for "WS-Meta-<name>": an HTTP token of 1 to 64 bytes. 1 or 0. */
+int wscore_meta_name_valid(const char *name, size_t len);
+
+/* A value fit for a header and a JSON string: UTF-8, no control
+ * characters but tab. 1 or 0. */
+int wscore_meta_value_valid(const char *value, size_t len);
+
+typedef struct {
+    wscore_str_t name;
+    wscore_str_t value;
+} wscore_pair_t;
+
+typedef struct {
+    uint64_t             connection_id;
+    uint16_t             code;          /* 1006: no close frame */
+    const char          *closed_by;     /* "client", "server" or "none" */
+    uint64_t             duration_ms;
+    uint64_t             messages_in;
+    uint64_t             messages_out;
+    uint64_t             bytes_in;
+    uint64_t             bytes_out;
+    wscore_str_t         user;          /* data NULL: null */
+    const wscore_pair_t *meta;
+    size_t               meta_n;
+} wscore_close_event_t;
+
+/*
+ * The close hook's body, one JSON object:
+ *   {"event":"close","connection_id":"N","code":N,"closed_by":"client",
+ *    "duration_ms":N,"messages_in":N,"messages_out":N,"bytes_in":N,
+ *    "bytes_out":N,"user":"..."|null,"meta":{"<name>":"<value>",...}}
+ * Returns the bytes it needs; writes only when that fits in cap (out may
+ * be NULL to size it first). Strings must be valid UTF-8.
+ */
+size_t wscore_close_event_write(char *out, size_t cap,
+    const wscore_close_event_t *ev);
+
+
 #ifdef __cplusplus
 }
 #endif
