@@ -395,7 +395,8 @@ ngx_http_ws_backend_read_answer(ngx_http_request_t *r,
                 channel->data = (u_char *) element.data;
                 channel->len = element.len;
 
-                if (!ngx_http_ws_channel_name_valid(channel)
+                if (!wscore_channel_name_valid((const char *) channel->data,
+                                               channel->len)
                     || ngx_http_ws_channel_is_direct(channel))
                 {
                     *error = "WS-Subscribe names an invalid channel";

@@ -463,7 +463,7 @@ std::size_t write_text_message(std::span<char> out, std::string_view channel,
 std::size_t write_gap(std::span<char> out, std::string_view channel,
     std::uint64_t from, std::uint64_t to) noexcept
 {
-    return render(out, [&](ReplyWriter &w) {
+    return render_json(out, [&](JsonWriter &w) {
         w.raw(R"({"op":"gap","channel":)");
         w.string(channel);
         w.raw(R"(,"from":)");
