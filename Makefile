@@ -6,6 +6,8 @@
 #                (127.0.0.1:8081, :8082) sharing channels through it
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop
+#   make chaos   faults on real links (network namespaces, nft): clients
+#                and Redis that vanish; needs root, skips without it
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
 #                Node ws and plain NGINX (bench/results/latest.md)
 #
@@ -39,7 +41,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run run-cluster test test-core test-nginx \
         test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint \
-        docker-check
+        docker-check chaos
 
 all: build
 
@@ -195,8 +197,17 @@ $(PLAYWRIGHT_STAMP):
 	    playwright-core@$(PLAYWRIGHT_VERSION)
 	touch $@
 
+# t/*.t only: t/chaos/ is make chaos's (it needs root and its own tools)
 test-nginx: $(PLAYWRIGHT_STAMP)
-	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
+	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/
+
+# Real faults: NGINX, its clients and Redis in network namespaces of their
+# own joined by veth pairs, packets dropped with nft (t/lib/Test/NgxWs/
+# Netns.pm). Every test skips, saying why, where namespaces cannot be
+# made (not root, no CAP_SYS_ADMIN in a container).
+chaos: build
+	@$(MAKE) -s deps DEBIAN_PACKAGES="iproute2 nftables redis-server"
+	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/chaos/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
            fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin

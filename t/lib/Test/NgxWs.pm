@@ -866,17 +866,19 @@ sub build_request {
 sub open_socket {
     my (%args) = @_;
     my $port = $args{port} // test_port();
+    # host: another address than loopback (the chaos tests' veth links)
+    my $host = $args{host} // '127.0.0.1';
     my $sock;
     if ($args{rcvbuf}) {            # small receive window, set before connect
         $sock = IO::Socket::INET->new(Proto => 'tcp') or die "socket: $@\n";
         setsockopt($sock, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), $args{rcvbuf})
             or die "SO_RCVBUF: $!\n";
-        $sock->connect(Socket::pack_sockaddr_in($port, Socket::inet_aton('127.0.0.1')))
-            or die "connect to 127.0.0.1:$port failed: $!\n";
+        $sock->connect(Socket::pack_sockaddr_in($port, Socket::inet_aton($host)))
+            or die "connect to $host:$port failed: $!\n";
     } else {
-        $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+        $sock = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
                                       Proto => 'tcp', Timeout => $args{timeout} // 5)
-            or die "connect to 127.0.0.1:$port failed: $@\n";
+            or die "connect to $host:$port failed: $@\n";
     }
     $sock->autoflush(1);
     if ($args{tls}) {
