@@ -5,7 +5,8 @@
 #   make run-cluster  a private redis-server and two NGINX nodes
 #                (127.0.0.1:8081, :8082) sharing channels through it
 #   make test    every test layer: core unit tests, fuzz smoke run,
-#                integration tests against a real NGINX, client interop
+#                integration tests against a real NGINX, client interop,
+#                the chaos tests, the sanitizers
 #   make chaos   faults on real links (network namespaces, nft): clients
 #                and Redis that vanish; needs root, skips without it
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
@@ -175,6 +176,7 @@ test: build
 	$(MAKE) test-core
 	$(MAKE) fuzz-smoke FUZZ_SECONDS=$(FUZZ_SECONDS)
 	$(MAKE) test-nginx
+	$(MAKE) chaos
 	$(MAKE) asan
 
 test-core:

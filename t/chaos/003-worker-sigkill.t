@@ -20,6 +20,7 @@ use Time::HiRes qw(time sleep);
 use constant ROUNDS => 10;
 use constant PUBLISH_BOUND => 2;    # seconds a publish may take to answer
 use constant PER_WORKER => 2;       # subscribers kept on each worker
+use constant FAN_OUT_TIME => 0.5;   # publishing before each kill, seconds
 
 my $port = test_port();
 my $ngx = start_nginx(name => 'worker sigkill', log_level => 'info',
@@ -62,13 +63,22 @@ if ($publisher == 0) {
 
 my @subs;    # { ws, worker, got => [payloads] }
 
+# Reads a subscriber's messages until $want arrives (or, without $want,
+# until a pause in them), the connection ends or $timeout passes.
 sub drain {
-    my ($s, $timeout) = @_;
-    while (my $m = eval { $s->{ws}->read_message($timeout // 0.05) }) {
+    my ($s, $want, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        my $m = eval { $s->{ws}->read_message($want ? $deadline - time : 0.3) };
+        if (!$m) {
+            $s->{closed} = 1 if $@ !~ /timed out/;
+            last;
+        }
         if ($m->{op} eq 'close') { $s->{closed} = 1; last }
-        push @{ $s->{got} }, $m->{payload} if $m->{op} eq 'text';
+        next unless $m->{op} eq 'text';
+        push @{ $s->{got} }, $m->{payload};
+        last if defined $want && $m->{payload} eq $want;
     }
-    $s->{closed} = 1 if $@ && $@ !~ /timed out/;
 }
 
 sub fill_workers {
@@ -90,6 +100,7 @@ sub fill_workers {
 my ($deadlocks, $replaced, $survivors_ok) = (0, 0, 0);
 for my $round (1 .. ROUNDS) {
     fill_workers();
+    sleep FAN_OUT_TIME;    # the kill lands while messages fan out
     my @workers = sort $ngx->workers;
     my $victim = $workers[$round % 2];
     kill 'KILL', $victim;
@@ -104,9 +115,7 @@ for my $round (1 .. ROUNDS) {
     my @survivors = grep { $_->{worker} != $victim } @subs;
     my $all_marked = 1;
     for my $s (@survivors) {
-        my $deadline = time + 3;
-        drain($s) until grep({ $_ eq "m$round" } @{ $s->{got} })
-                        || $s->{closed} || time > $deadline;
+        drain($s, "m$round", 3);
         $all_marked = 0 unless grep { $_ eq "m$round" } @{ $s->{got} };
         $all_marked = 0 if $s->{closed};
     }
@@ -120,7 +129,7 @@ for my $round (1 .. ROUNDS) {
 }
 kill 'TERM', $publisher;
 waitpid $publisher, 0;
-drain($_, 0.3) for @subs;
+drain($_, undef, 5) for @subs;
 
 is($replaced, ROUNDS, 'the master replaced every killed worker');
 is($deadlocks, 0, 'every marker publish after a kill answered 200 within '
@@ -163,7 +172,10 @@ for my $s (@subs) {
             if $acked{"b$n"} && !$got{$n};
     }
 }
-ok(@subs >= PER_WORKER, scalar(@subs) . ' subscribers open at the end');
+my $received = 0;
+$received += grep { /^b\d+$/ } @{ $_->{got} } for @subs;
+ok(@subs >= PER_WORKER, scalar(@subs) . ' subscribers open at the end, '
+                        . "$received background messages received by them");
 ok(!@order_errors, 'their messages in order, once each, none acknowledged '
                    . 'missing') or diag(join "\n", @order_errors[0 .. 9]);
 
