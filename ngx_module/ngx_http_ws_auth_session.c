@@ -21,7 +21,14 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static void ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
@@ -43,7 +50,7 @@ static void ngx_http_ws_auth_cleanup(void *data);
 
 
 ngx_int_t
-ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws)
 {
     ngx_pool_cleanup_t           *cln;
     ngx_http_request_t           *r;
@@ -89,11 +96,11 @@ ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
  * joins them. Returns 1 to defer.
  */
 ngx_uint_t
-ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_channels_deferred(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return 0;
@@ -111,7 +118,7 @@ ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
  * the token, or the session is closing).
  */
 ngx_int_t
-ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
+ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev)
 {
     ngx_int_t                     rc;
@@ -126,7 +133,7 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return NGX_OK;
@@ -294,7 +301,7 @@ ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
         (void) wscore_ctl_write_ack((char *) p, len, id, 0);
     }
 
-    if (ngx_http_ws_queue_frame(ws, frame) == NGX_OK) {
+    if (ngx_http_ws_output_queue(ws, frame) == NGX_OK) {
         ws->messages_out++;
     }
 
@@ -304,13 +311,13 @@ ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
 
 /* "user:<sub>" for a session with a verified user, else NULL. */
 ngx_str_t *
-ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws)
 {
     u_char                       *p;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
@@ -335,7 +342,7 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
     p = ngx_cpymem(p, ctx->jwt.user.data, ctx->jwt.user.len);
     ctx->user_channel.len = p - ctx->user_channel.data;
 
-    if (!ngx_http_ws_channel_name_valid(&ctx->user_channel)) {
+    if (!ngx_http_ws_channels_name_valid(&ctx->user_channel)) {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: user \"%V\" cannot have a user channel: the "
                       "name is not a valid channel name", &ctx->jwt.user);
@@ -352,7 +359,7 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
  * session's end. NGX_OK, or NGX_DECLINED with *error for the reply.
  */
 ngx_int_t
-ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
+ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
     const char **error)
 {
     u_char                       *claims;
@@ -365,7 +372,7 @@ ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
@@ -472,7 +479,7 @@ ngx_http_ws_auth_expired(void *session)
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ws->finalized) {
         return;
@@ -518,7 +525,7 @@ ngx_http_ws_auth_cleanup(void *data)
 
 /* 1 for the cleanup above: ngx_http_ws_security_detach() does its work. */
 ngx_uint_t
-ngx_http_ws_auth_cleanup_is(ngx_pool_cleanup_pt handler)
+ngx_http_ws_auth_session_cleanup_is(ngx_pool_cleanup_pt handler)
 {
     return handler == ngx_http_ws_auth_cleanup;
 }

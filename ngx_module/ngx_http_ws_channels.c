@@ -11,9 +11,16 @@
  */
 
 
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -66,7 +73,7 @@ ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle)
  * they appear in JSON answers and log lines as they are.
  */
 ngx_int_t
-ngx_http_ws_channel_name_valid(ngx_str_t *name)
+ngx_http_ws_channels_name_valid(ngx_str_t *name)
 {
     ngx_uint_t  i;
 
@@ -88,7 +95,7 @@ ngx_http_ws_channel_name_valid(ngx_str_t *name)
 
 /* The reserved channels of single connections: "conn:<connection id>". */
 ngx_int_t
-ngx_http_ws_channel_is_direct(ngx_str_t *name)
+ngx_http_ws_channels_is_direct(ngx_str_t *name)
 {
     return name->len > 5 && ngx_strncmp(name->data, "conn:", 5) == 0;
 }
@@ -130,8 +137,8 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            if (!ngx_http_ws_channel_name_valid(name)
-                || ngx_http_ws_channel_is_direct(name))
+            if (!ngx_http_ws_channels_name_valid(name)
+                || ngx_http_ws_channels_is_direct(name))
             {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "ws: handshake rejected with 400: invalid "
@@ -148,7 +155,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (!ngx_http_ws_channel_name_valid(&ws->publish)) {
+        if (!ngx_http_ws_channels_name_valid(&ws->publish)) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "ws: handshake rejected with 400: invalid "
                           "channel name \"%V\"", &ws->publish);
@@ -171,7 +178,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t   *sub;
 
     /* a token still to come as the first message: joined after it */
-    if (ngx_http_ws_security_channels_deferred(ws)) {
+    if (ngx_http_ws_auth_session_channels_deferred(ws)) {
         return NGX_OK;
     }
 
@@ -200,7 +207,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     }
 
     /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
-    user = ngx_http_ws_security_user_channel(ws);
+    user = ngx_http_ws_auth_session_user_channel(ws);
 
     if (configured == NULL && user == NULL
         && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
@@ -551,7 +558,7 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 
 
 ngx_int_t
-ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
+ngx_http_ws_channels_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
 {
     ngx_str_t   *pattern;
     ngx_uint_t   i;

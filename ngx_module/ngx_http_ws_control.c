@@ -11,9 +11,17 @@
  */
 
 
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_history.h"
 #include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 /*
@@ -77,7 +85,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         channel.data = (u_char *) req.token.data;
         channel.len = req.token.len;
 
-        if (ngx_http_ws_security_refresh(ws, &channel, &error) == NGX_OK) {
+        if (ngx_http_ws_auth_session_refresh(ws, &channel, &error) == NGX_OK) {
             ngx_http_ws_control_reply_ack(ws, req.id, 0);
 
         } else {
@@ -91,7 +99,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     channel.data = (u_char *) req.channel.data;
     channel.len = req.channel.len;
 
-    if (!ngx_http_ws_channel_name_valid(&channel)) {
+    if (!ngx_http_ws_channels_name_valid(&channel)) {
         ngx_http_ws_control_reply_error(ws, req.id, "bad_channel",
                                         "channel names are 1-255 printable "
                                         "ASCII characters");
@@ -100,13 +108,13 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* direct channels are for publishing: nobody subscribes to another's */
     if ((req.op == WSCORE_CTL_SUBSCRIBE
-         && ngx_http_ws_channel_is_direct(&channel))
+         && ngx_http_ws_channels_is_direct(&channel))
         || (req.op != WSCORE_CTL_UNSUBSCRIBE
-            && !ngx_http_ws_channel_allowed(ws->conf, &channel)))
+            && !ngx_http_ws_channels_allowed(ws->conf, &channel)))
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", &channel);
-        ngx_http_ws_security_acl_count(ws);
+        ngx_http_ws_channel_acl_count(ws);
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
                                         "channel not allowed");
         return;
@@ -114,7 +122,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* the token's own limits: ngx_http_ws_channel_acl.c */
     if (req.op != WSCORE_CTL_UNSUBSCRIBE
-        && ngx_http_ws_security_channel_allowed(ws, &channel)
+        && ngx_http_ws_channel_acl_allowed(ws, &channel)
            != NGX_OK)
     {
         ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
@@ -367,7 +375,7 @@ static void
 ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    if (ngx_http_ws_queue_message(ws, frame, NULL) == NGX_OK) {
+    if (ngx_http_ws_deflate_queue(ws, frame, NULL) == NGX_OK) {
         ws->messages_out++;
     }
 

@@ -15,7 +15,11 @@
  */
 
 
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_session.h"
 
 
 /* Distinct compressor settings (window, level, memLevel) per worker. */
@@ -46,14 +50,14 @@ static ngx_uint_t  ngx_http_ws_shared_deflaters_n;
 
 /* Queues a data message frame on ws, compressed where it applies. */
 ngx_int_t
-ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
+ngx_http_ws_deflate_queue(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache)
 {
     ngx_int_t             rc;
     ngx_http_ws_frame_t  *out;
 
     if (!ws->deflate_on) {
-        return ngx_http_ws_queue_frame(ws, frame);
+        return ngx_http_ws_output_queue(ws, frame);
     }
 
     out = ngx_http_ws_deflate_frame(ws, frame, cache);
@@ -61,7 +65,7 @@ ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_ws_queue_frame(ws, out);
+    rc = ngx_http_ws_output_queue(ws, out);
 
     ngx_http_ws_frame_release(out);
 

@@ -9,8 +9,14 @@
  */
 
 
+#include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static void ngx_http_ws_header(ngx_http_request_t *r, const char *name,
@@ -269,7 +275,7 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     b->last = ngx_cpymem(b->last, reason, len);
     *b->last++ = LF;
 
-    return ngx_http_ws_send_response(r, status, "text/plain", b);
+    return ngx_http_ws_response_send(r, status, "text/plain", b);
 }
 
 
@@ -345,7 +351,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     /* channels outside the token's claim: ngx_http_ws_channel_acl.c */
-    if (ngx_http_ws_security_channels_check(r, ws) != NGX_OK) {
+    if (ngx_http_ws_channel_acl_check(r, ws) != NGX_OK) {
         return ngx_http_ws_reject(r, NGX_HTTP_FORBIDDEN,
                                   "channel not allowed by the token", 1);
     }

@@ -10,8 +10,12 @@
  */
 
 
+#include "ngx_http_ws_health.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 #define NGX_HTTP_WS_HEALTH_LIVE   0
@@ -164,13 +168,13 @@ ngx_http_ws_health_handler(ngx_http_request_t *r)
     if (hc->kind == NGX_HTTP_WS_HEALTH_LIVE) {
         b->last = ngx_sprintf(b->last, "{\"status\":\"live\",\"pid\":%P}\n",
                               ngx_pid);
-        return ngx_http_ws_send_response(r, NGX_HTTP_OK, "application/json",
+        return ngx_http_ws_response_send(r, NGX_HTTP_OK, "application/json",
                                          b);
     }
 
     rc = ngx_http_ws_health_ready(r, hc, b);
 
-    return ngx_http_ws_send_response(r, rc, "application/json", b);
+    return ngx_http_ws_response_send(r, rc, "application/json", b);
 }
 
 

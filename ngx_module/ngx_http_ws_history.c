@@ -29,8 +29,14 @@
  */
 
 
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -69,7 +75,7 @@ static ngx_uint_t  ngx_http_ws_history_tokens;
 
 /* ws_channel_history number time; */
 char *
-ngx_http_ws_channel_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_history_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_main_conf_t *wmcf = conf;
 
@@ -479,7 +485,7 @@ ngx_http_ws_history_send(ngx_http_ws_session_t *ws, ngx_http_ws_msg_t *msg)
 }
 
 
-/* Channel names need no JSON escaping: see ngx_http_ws_channel_name_valid */
+/* Channel names need no JSON escaping: see ngx_http_ws_channels_name_valid */
 static void
 ngx_http_ws_history_gap(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     uint64_t from, uint64_t to)

@@ -18,7 +18,10 @@
  */
 
 
+#include "ngx_http_ws_ipc.h"
+#include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_zone.h"
 
 #include <sys/eventfd.h>
 

@@ -14,7 +14,10 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security_module.h"
 
 #include <jwt.h>
 #include <openssl/evp.h>
@@ -70,7 +73,7 @@ static void ngx_http_ws_jwt_free_key(void *data);
 
 
 char *
-ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 
@@ -253,7 +256,7 @@ ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 /* ws_auth_jwt_token header arg=token cookie=jwt protocol=bearer. ...; */
 char *
-ngx_http_ws_auth_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 

@@ -20,7 +20,13 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_limits.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 #define NGX_HTTP_WS_RETRY_AFTER      "10"
@@ -82,7 +88,7 @@ static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
  *               [burst=N|size] [drop|close];
  */
 char *
-ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_limits_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 
@@ -228,7 +234,8 @@ bad_rate:
 
 /* ws_max_connections N; ws_max_connections_per_ip N; ..._per_user N; */
 char *
-ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     char  *p = conf;
 
@@ -505,7 +512,7 @@ refused:
  * A token awaited as the first message is taken before that.
  */
 ngx_int_t
-ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     size_t                        klen;
     uint64_t                      cost;
@@ -529,7 +536,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* the token as the first message: ngx_http_ws_auth_session.c */
     if (wsscf->auth_first_message
-        && ngx_http_ws_auth_first_message(ws, ev) != NGX_OK)
+        && ngx_http_ws_auth_session_first_message(ws, ev) != NGX_OK)
     {
         return NGX_DECLINED;
     }

@@ -16,8 +16,10 @@
  */
 
 
+#include "ngx_http_ws_log_record.h"
 #include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 typedef struct {

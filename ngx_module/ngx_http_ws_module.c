@@ -8,6 +8,19 @@
 
 
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_health.h"
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_ipc.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_status.h"
+#include "ngx_http_ws_variables.h"
+#include "ngx_http_ws_zone.h"
 
 
 static void *ngx_http_ws_create_main_conf(ngx_conf_t *cf);
@@ -166,7 +179,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
 
     { ngx_string("ws_channel_history"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
-      ngx_http_ws_channel_history,
+      ngx_http_ws_history_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -579,8 +592,8 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (cv->lengths == NULL
-            && (!ngx_http_ws_channel_name_valid(&value[i])
-                || ngx_http_ws_channel_is_direct(&value[i])))
+            && (!ngx_http_ws_channels_name_valid(&value[i])
+                || ngx_http_ws_channels_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
@@ -816,7 +829,7 @@ ngx_http_ws_channels_used(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ws_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_ws_add_variables(cf);
+    return ngx_http_ws_variables_add(cf);
 }
 
 
@@ -891,4 +904,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);
     ngx_http_ws_output_exit_process(cycle);
+    ngx_http_ws_frame_exit_process(cycle);
 }

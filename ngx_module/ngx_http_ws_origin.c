@@ -13,7 +13,9 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_origin.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_security_module.h"
 
 
 typedef struct {
@@ -37,7 +39,7 @@ static ngx_table_elt_t *ngx_http_ws_origin_header(ngx_http_request_t *r,
  *                    ~^https://[a-z]+\.example\.org$ ...;
  */
 char *
-ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_origin_allowed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 

@@ -9,8 +9,12 @@
  */
 
 
+#include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -174,7 +178,7 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
      * exists is known only in the worker that holds it */
     ngx_http_finalize_request(r,
         ngx_http_ws_publisher_reply(r,
-                                    ngx_http_ws_channel_is_direct(&channel)
+                                    ngx_http_ws_channels_is_direct(&channel)
                                     ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
                                     &channel, &info, NULL));
 }
@@ -328,7 +332,7 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!ngx_http_ws_channel_name_valid(channel)) {
+    if (!ngx_http_ws_channels_name_valid(channel)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ws: invalid channel name \"%V\" in publish request",
                       channel);
@@ -339,7 +343,7 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
 }
 
 
-/* Channel names need no JSON escaping: see ngx_http_ws_channel_name_valid */
+/* Channel names need no JSON escaping: see ngx_http_ws_channels_name_valid */
 static ngx_int_t
 ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *channel, ngx_http_ws_channel_info_t *info, const char *error)
@@ -365,5 +369,5 @@ ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_set(&r->headers_out.status_line, "507 Insufficient Storage");
     }
 
-    return ngx_http_ws_send_response(r, status, "application/json", b);
+    return ngx_http_ws_response_send(r, status, "application/json", b);
 }

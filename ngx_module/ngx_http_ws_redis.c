@@ -23,8 +23,13 @@
  */
 
 
-#include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_redis_link.h"
+#include "ngx_http_ws_redis_tls.h"
+#include "ngx_http_ws_zone.h"
 
 #include <ngx_sha1.h>
 
@@ -291,7 +296,7 @@ ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel)
 
     rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
-    if (rmcf->channels == NULL || ngx_http_ws_channel_is_direct(channel)) {
+    if (rmcf->channels == NULL || ngx_http_ws_channels_is_direct(channel)) {
         return 0;
     }
 
@@ -839,7 +844,7 @@ ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link, redisReply *reply,
     }
 
     if (seq == 0 || last - p < 2 || *p != ' '
-        || !ngx_http_ws_channel_name_valid(&channel))
+        || !ngx_http_ws_channels_name_valid(&channel))
     {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "ws: malformed message from redis on \"%*s\" ignored",

@@ -11,7 +11,14 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_limits.h"
+#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_origin.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_subprotocol.h"
 
 
 typedef enum {
@@ -43,7 +50,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_allowed_origins"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_ws_allowed_origins,
+      ngx_http_ws_origin_allowed,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -71,14 +78,14 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_auth_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
-      ngx_http_ws_auth_jwt_key,
+      ngx_http_ws_jwt_key,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
     { ngx_string("ws_auth_jwt_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_ws_auth_jwt_token,
+      ngx_http_ws_jwt_token,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -134,7 +141,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_limit_rate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
-      ngx_http_ws_limit_rate,
+      ngx_http_ws_limits_rate,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -148,21 +155,21 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_max_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_conns),
       NULL },
 
     { ngx_string("ws_max_connections_per_ip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_per_ip),
       NULL },
 
     { ngx_string("ws_max_connections_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_per_user),
       NULL },
@@ -296,7 +303,7 @@ ngx_http_ws_security_ctx(ngx_http_request_t *r)
 
 /* The guards' state of a session, with or without its request. */
 ngx_http_ws_security_ctx_t *
-ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
+ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
 {
     if (ws->request) {
         return ngx_http_get_module_ctx(ws->request,
@@ -412,7 +419,7 @@ ngx_uint_t
 ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler)
 {
     return ngx_http_ws_limits_cleanup(handler)
-           || ngx_http_ws_auth_cleanup_is(handler);
+           || ngx_http_ws_auth_session_cleanup_is(handler);
 }
 
 

@@ -10,8 +10,19 @@
  */
 
 
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_limits.h"
+#include "ngx_http_ws_log_record.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_zone.h"
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
@@ -197,7 +208,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     }
 
     /* token expiry: see ngx_http_ws_auth_session.c */
-    if (ngx_http_ws_security_session_start(ws) != NGX_OK) {
+    if (ngx_http_ws_auth_session_start(ws) != NGX_OK) {
         ngx_http_ws_finalize(ws);
         return NGX_DONE;
     }
@@ -517,7 +528,7 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
     r = ws->request;
     tail = (r && (r->out || r->buffered));
 
-    if (ngx_http_ws_flush(ws) == NGX_ERROR) {
+    if (ngx_http_ws_output_flush(ws) == NGX_ERROR) {
         ngx_http_ws_finalize(ws);
         return;
     }
@@ -671,7 +682,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ws->messages_in++;
 
         /* rate limits: see ngx_http_ws_limits.c */
-        if (ngx_http_ws_security_message(ws, ev) != NGX_OK) {
+        if (ngx_http_ws_limits_message(ws, ev) != NGX_OK) {
             break;
         }
 
@@ -713,7 +724,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
             break;
         }
 
-        if (ngx_http_ws_queue_message(ws, frame, NULL) != NGX_OK) {
+        if (ngx_http_ws_deflate_queue(ws, frame, NULL) != NGX_OK) {
             ngx_http_ws_frame_release(frame);
             ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             break;
@@ -819,7 +830,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_ws_queue_message(ws, frame, cache) != NGX_OK) {
+    if (ngx_http_ws_deflate_queue(ws, frame, cache) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -876,7 +887,7 @@ ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
-    if (ngx_http_ws_queue_bytes(ws, data, len) != NGX_OK) {
+    if (ngx_http_ws_output_queue_bytes(ws, data, len) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1081,7 +1092,7 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
                   ws->close_code, ws->duration,
                   ws->messages_in, ws->messages_out);
 
-    ngx_http_ws_out_free(ws);
+    ngx_http_ws_output_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
 
     if (c->read->posted) {
@@ -1166,7 +1177,7 @@ ngx_http_ws_cleanup(void *data)
         ngx_delete_posted_event(&ws->finalizer);
     }
 
-    ngx_http_ws_out_free(ws);
+    ngx_http_ws_output_free(ws);
     ngx_http_ws_channels_unsubscribe(ws);
     ngx_http_ws_metrics_session_end(ws);
     ngx_http_ws_deflate_cleanup(ws);

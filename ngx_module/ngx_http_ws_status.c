@@ -11,7 +11,13 @@
  */
 
 
+#include "ngx_http_ws_status.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_module.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 /* Channels listed in the JSON answer, most subscribers first. */
@@ -215,13 +221,13 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
 
     if (json) {
         b->last = ngx_http_ws_status_json(b->last, b->end, &sum, shm, &zf);
-        return ngx_http_ws_send_response(r, NGX_HTTP_OK, "application/json",
+        return ngx_http_ws_response_send(r, NGX_HTTP_OK, "application/json",
                                          b);
     }
 
     b->last = ngx_http_ws_status_prometheus(b->last, b->end, &sum, shm, &zf);
 
-    return ngx_http_ws_send_response(r, NGX_HTTP_OK,
+    return ngx_http_ws_response_send(r, NGX_HTTP_OK,
                                      "text/plain; version=0.0.4; "
                                      "charset=utf-8", b);
 }
@@ -663,7 +669,7 @@ ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
                      "\"subscribers\":%uL,\"top\":[",
                      zf->channels, zf->subscribers);
 
-    /* channel names need no escaping: see ngx_http_ws_channel_name_valid */
+    /* channel names need no escaping: see ngx_http_ws_channels_name_valid */
     for (i = 0; i < zf->ntop; i++) {
         p = ngx_slprintf(p, end, "%s{\"channel\":\"%*s\",\"subscribers\":%ui,"
                          "\"seq\":%uL}", i ? "," : "", zf->top_len[i],

@@ -12,6 +12,9 @@
  */
 
 
+#include "ngx_http_ws_zone.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_module.h"
 
 
@@ -240,7 +243,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     ctx = zone->data;
 
-    direct = ngx_http_ws_channel_is_direct(channel);
+    direct = ngx_http_ws_channels_is_direct(channel);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 

@@ -118,11 +118,4 @@ void ngx_http_ws_zone_release(ngx_shm_zone_t *zone,
     ngx_http_ws_msg_t **msgs, ngx_uint_t n);
 
 
-/* ngx_http_ws_ipc.c */
-ngx_int_t ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle);
-void ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle);
-void ngx_http_ws_ipc_notify(ngx_uint_t slot);
-
-
 #endif /* _NGX_HTTP_WS_ZONE_H_INCLUDED_ */

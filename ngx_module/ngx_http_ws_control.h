@@ -1,0 +1,21 @@
+
+/*
+ * ngx_ws: the JSON control protocol, "ws_protocol json"
+ * (ngx_http_ws_control.c).
+ */
+
+
+#ifndef _NGX_HTTP_WS_CONTROL_H_INCLUDED_
+#define _NGX_HTTP_WS_CONTROL_H_INCLUDED_
+
+
+#include "ngx_http_ws_module.h"
+
+
+void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
+    uint64_t seq);
+
+
+#endif /* _NGX_HTTP_WS_CONTROL_H_INCLUDED_ */
