@@ -25,7 +25,7 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_jwt.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"

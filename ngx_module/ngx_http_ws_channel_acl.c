@@ -15,7 +15,7 @@
 
 #include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 

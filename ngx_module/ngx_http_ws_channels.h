@@ -8,7 +8,8 @@
 #define _NGX_HTTP_WS_CHANNELS_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
 #include "ngx_http_ws_frame.h"
 
@@ -30,10 +31,9 @@ typedef struct {
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ws_channels_name_valid(ngx_str_t *name);
-ngx_int_t ngx_http_ws_channels_is_direct(ngx_str_t *name);
 
 ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws);
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
 void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
@@ -57,6 +57,9 @@ ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
 
 /* a message of this worker's queue, to its subscribers */
 void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
+
+extern ngx_http_ws_hooks_t    ngx_http_ws_channels_hooks;
+extern ngx_http_ws_handler_t  ngx_http_ws_channels_handler;
 
 
 #endif /* _NGX_HTTP_WS_CHANNELS_H_INCLUDED_ */

@@ -15,10 +15,9 @@
 #include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_history.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
@@ -49,6 +48,13 @@ static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, wscore_ctl_request_t *req);
 static void ngx_http_ws_control_published(void *data, uint64_t seq);
+
+
+/* ws_protocol json: each message is a request, answered in JSON. */
+ngx_http_ws_handler_t  ngx_http_ws_control_handler = {
+    ngx_http_ws_control_message,
+    0                                      /* place */
+};
 
 
 void
@@ -108,7 +114,7 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* direct channels are for publishing: nobody subscribes to another's */
     if ((req.op == WSCORE_CTL_SUBSCRIBE
-         && ngx_http_ws_channels_is_direct(&channel))
+         && ngx_http_ws_zone_is_direct(&channel))
         || (req.op != WSCORE_CTL_UNSUBSCRIBE
             && !ngx_http_ws_channels_allowed(ws->conf, &channel)))
     {
@@ -375,9 +381,7 @@ static void
 ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    if (ngx_http_ws_deflate_queue(ws, frame, NULL) == NGX_OK) {
-        ws->messages_out++;
-    }
+    (void) ngx_http_ws_session_send(ws, frame);
 
     ngx_http_ws_frame_release(frame);
 }

@@ -8,8 +8,9 @@
 #define _NGX_HTTP_WS_DEFLATE_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_session.h"
 
 
 /*
@@ -18,11 +19,11 @@
  */
 #define NGX_HTTP_WS_DEFLATE_CACHE  4
 
-typedef struct {
+struct ngx_http_ws_deflate_cache_s {
     ngx_uint_t                 key[NGX_HTTP_WS_DEFLATE_CACHE];
     ngx_http_ws_frame_t       *frame[NGX_HTTP_WS_DEFLATE_CACHE];
     ngx_uint_t                 n;
-} ngx_http_ws_deflate_cache_t;
+};
 
 
 ngx_int_t ngx_http_ws_deflate_queue(ngx_http_ws_session_t *ws,
@@ -30,6 +31,8 @@ ngx_int_t ngx_http_ws_deflate_queue(ngx_http_ws_session_t *ws,
 void ngx_http_ws_deflate_cache_release(ngx_http_ws_deflate_cache_t *cache);
 void ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws);
 void ngx_http_ws_deflate_exit_process(ngx_cycle_t *cycle);
+
+extern ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks;
 
 
 #endif /* _NGX_HTTP_WS_DEFLATE_H_INCLUDED_ */

@@ -12,7 +12,7 @@
 
 #include "ngx_http_ws_health.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_response.h"
 #include "ngx_http_ws_zone.h"

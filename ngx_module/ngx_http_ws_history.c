@@ -33,7 +33,7 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_frame.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"

@@ -9,7 +9,7 @@
 #define _NGX_HTTP_WS_HISTORY_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 
 
 char *ngx_http_ws_history_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -23,7 +23,7 @@
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"

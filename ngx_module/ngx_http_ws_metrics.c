@@ -12,8 +12,7 @@
 
 
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
@@ -537,7 +536,7 @@ ngx_http_ws_metrics_published(ngx_str_t *channel, ngx_int_t rc)
     }
 
     ngx_http_ws_metrics->publishes
-        [ngx_http_ws_channels_is_direct(channel) ? NGX_HTTP_WS_PUBLISH_DIRECT
+        [ngx_http_ws_zone_is_direct(channel) ? NGX_HTTP_WS_PUBLISH_DIRECT
                                                 : NGX_HTTP_WS_PUBLISH_CHANNEL]
         [rc == NGX_OK ? NGX_HTTP_WS_PUBLISH_OK
                       : NGX_HTTP_WS_PUBLISH_ZONE_FULL]++;

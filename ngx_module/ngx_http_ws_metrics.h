@@ -22,7 +22,7 @@
 
 #include <wscore.h>
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_zone.h"
 

@@ -7,9 +7,11 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_health.h"
@@ -18,6 +20,7 @@
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_session.h"
 #include "ngx_http_ws_status.h"
 #include "ngx_http_ws_variables.h"
 #include "ngx_http_ws_zone.h"
@@ -334,6 +337,13 @@ ngx_module_t  ngx_http_ws_module = {
 static void *
 ngx_http_ws_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
     /*
      * set by ngx_pcalloc():
      *
@@ -341,7 +351,14 @@ ngx_http_ws_create_main_conf(ngx_conf_t *cf)
      *     wmcf->channels_used = 0;
      */
 
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_main_conf_t));
+    if (ngx_array_init(&wmcf->hooks, cf->pool, 4,
+                       sizeof(ngx_http_ws_hooks_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
 }
 
 
@@ -466,6 +483,23 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_close_timeout\" must be greater than 0");
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * What messages get, unless a directive of the location chose a
+     * handler of its own: the JSON protocol answers with its own frames,
+     * never an echo.
+     */
+    if (conf->handler == NULL) {
+        if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+            conf->handler = &ngx_http_ws_control_handler;
+
+        } else if (conf->publish) {
+            conf->handler = &ngx_http_ws_channels_handler;
+
+        } else if (conf->echo) {
+            conf->handler = &ngx_http_ws_echo_handler;
+        }
     }
 
     return NGX_CONF_OK;
@@ -593,7 +627,7 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (cv->lengths == NULL
             && (!ngx_http_ws_channels_name_valid(&value[i])
-                || ngx_http_ws_channels_is_direct(&value[i])))
+                || ngx_http_ws_zone_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
@@ -862,6 +896,15 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
         ctx->history_time = wmcf->history_time;
     }
 
+    /* in this order: channel names are checked before the extensions */
+    if (ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_channels_hooks)
+        != NGX_OK
+        || ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_deflate_hooks)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_ws_metrics_postconfiguration(cf);
 }
 
@@ -892,7 +935,7 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_ws_ipc_init_process(cycle);
+    return ngx_http_ws_ipc_init_process(cycle, ngx_http_ws_channels_deliver);
 }
 
 

@@ -16,6 +16,7 @@
 #include "ngx_http_ws_origin.h"
 #include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 typedef struct {

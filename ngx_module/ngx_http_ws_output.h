@@ -8,7 +8,7 @@
 #define _NGX_HTTP_WS_OUTPUT_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 
 

@@ -11,7 +11,7 @@
 
 #include "ngx_http_ws_publisher.h"
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_response.h"
 #include "ngx_http_ws_zone.h"
@@ -178,7 +178,7 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
      * exists is known only in the worker that holds it */
     ngx_http_finalize_request(r,
         ngx_http_ws_publisher_reply(r,
-                                    ngx_http_ws_channels_is_direct(&channel)
+                                    ngx_http_ws_zone_is_direct(&channel)
                                     ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
                                     &channel, &info, NULL));
 }

@@ -26,7 +26,7 @@
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis_link.h"
 #include "ngx_http_ws_redis_tls.h"
 #include "ngx_http_ws_zone.h"
@@ -296,7 +296,7 @@ ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel)
 
     rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
-    if (rmcf->channels == NULL || ngx_http_ws_channels_is_direct(channel)) {
+    if (rmcf->channels == NULL || ngx_http_ws_zone_is_direct(channel)) {
         return 0;
     }
 

@@ -13,9 +13,10 @@
 
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_limits.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_origin.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_subprotocol.h"
@@ -34,6 +35,30 @@ static ngx_int_t ngx_http_ws_security_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ws_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_security_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_security_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_security_log(ngx_http_ws_session_t *ws,
+    ngx_http_request_t *r);
+static void ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws);
+
+
+/* The guards' part in every session of the WebSocket module. */
+ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
+    ngx_http_ws_security_check,            /* check */
+    ngx_http_ws_security_prepare,          /* prepare */
+    NULL,                                  /* accept */
+    ngx_http_ws_security_upgrade_headers,  /* headers */
+    ngx_http_ws_auth_session_start,        /* open */
+    ngx_http_ws_limits_message,            /* message */
+    ngx_http_ws_security_detachable,       /* detachable */
+    ngx_http_ws_security_cleanup,          /* owns_cleanup */
+    ngx_http_ws_security_detach_all,       /* detach */
+    ngx_http_ws_security_log,              /* log */
+    NULL,                                  /* close */
+    ngx_http_ws_security_session_free      /* free */
+};
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -180,7 +205,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
 static ngx_http_module_t  ngx_http_ws_security_module_ctx = {
     ngx_http_ws_security_preconfiguration, /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_ws_security_postconfiguration, /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -437,6 +462,64 @@ ngx_http_ws_security_free(void *security_ctx)
 }
 
 
+/* Channels outside the token's claim (ngx_http_ws_channel_acl.c). */
+static ngx_int_t
+ngx_http_ws_security_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
+{
+    if (ngx_http_ws_channel_acl_check(r, ws) != NGX_OK) {
+        refusal->status = NGX_HTTP_FORBIDDEN;
+        refusal->reason = "channel not allowed by the token";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request is freed: the limits' keys first, then the guard state,
+ * which hands the token's claims over to the session's copy.
+ */
+static ngx_int_t
+ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws)
+{
+    if (ngx_http_ws_limits_detach(ws->request) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_ws_security_detach(ws);
+}
+
+
+/* The guards' variables ($ws_user, $ws_rate_limited...) in the log line. */
+static void
+ngx_http_ws_security_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
+{
+    void  *ctx;
+
+    if (ws->request) {
+        ctx = ngx_http_get_module_ctx(ws->request,
+                                      ngx_http_ws_security_module);
+
+    } else {
+        ctx = ws->security_ctx;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_ws_security_module);
+}
+
+
+static void
+ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws)
+{
+    if (ws->security_ctx) {
+        ngx_http_ws_security_free(ws->security_ctx);
+        ws->security_ctx = NULL;
+    }
+}
+
+
 ngx_int_t
 ngx_http_ws_security_add_header(ngx_http_request_t *r, const char *key,
     ngx_str_t *value)
@@ -583,6 +666,13 @@ ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
     }
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_security_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_security_hooks);
 }
 
 

@@ -15,7 +15,7 @@
 #define _NGX_HTTP_WS_SECURITY_MODULE_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_session.h"
 
 
@@ -139,18 +139,8 @@ typedef struct {
 } ngx_http_ws_security_ctx_t;
 
 
-/*
- * A guard's refusal: the HTTP status and a short reason for the body and
- * the log. Headers the answer needs (WWW-Authenticate, Retry-After) are
- * already added to r->headers_out by the guard.
- */
-typedef struct {
-    ngx_uint_t                 status;
-    const char                *reason;
-} ngx_http_ws_refusal_t;
-
-
 extern ngx_module_t  ngx_http_ws_security_module;
+extern ngx_http_ws_hooks_t  ngx_http_ws_security_hooks;
 
 
 /* the hooks of the handshake and the session */

@@ -15,7 +15,7 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_response.h"
 #include "ngx_http_ws_zone.h"
 

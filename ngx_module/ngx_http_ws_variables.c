@@ -9,7 +9,7 @@
 
 #include "ngx_http_ws_variables.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_session.h"
 
 

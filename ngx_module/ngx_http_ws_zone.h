@@ -83,6 +83,9 @@ typedef struct {
 
 char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* The reserved channels of single connections: "conn:<connection id>". */
+ngx_int_t ngx_http_ws_zone_is_direct(ngx_str_t *name);
+
 /* delta +1 or -1; *seq (if not NULL) gets the channel's last sequence. */
 ngx_int_t ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
     ngx_int_t delta, uint64_t *seq);

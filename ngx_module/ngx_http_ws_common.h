@@ -2,16 +2,18 @@
 /*
  * ngx_ws: a WebSocket listener for NGINX.
  *
- * The configuration of the WebSocket module, which every file of it
- * reads: the main and location configuration, and the module itself. Each
- * file declares what it exports in a header of the same name. The protocol
+ * What every file of the WebSocket module shares: its main and location
+ * configuration (set by the directives of ngx_http_ws_module.c), the
+ * module itself, and the names of the types the files pass around. Each
+ * file declares what it exports in a header of its own name; this one
+ * has no file of its own, as ngx_http_lua_common.h has none. The protocol
  * work is done by the C++ core behind wscore.h; these files own I/O,
  * lifetime and configuration.
  */
 
 
-#ifndef _NGX_HTTP_WS_MODULE_H_INCLUDED_
-#define _NGX_HTTP_WS_MODULE_H_INCLUDED_
+#ifndef _NGX_HTTP_WS_COMMON_H_INCLUDED_
+#define _NGX_HTTP_WS_COMMON_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -19,7 +21,6 @@
 #include <ngx_http.h>
 
 #include <wscore.h>
-
 
 
 /* Longest channel name (the zone stores its length in 16 bits). */
@@ -32,6 +33,19 @@
 #define NGX_HTTP_WS_PROTOCOL_JSON  1
 
 
+/*
+ * The types the files of the module pass around, defined in their own
+ * headers (ngx_http_ws_session.h, ngx_http_ws_log_record.c,
+ * ngx_http_ws_health.c, ngx_http_ws_deflate.h), as ngx_core.h names
+ * NGINX's.
+ */
+typedef struct ngx_http_ws_session_s        ngx_http_ws_session_t;
+typedef struct ngx_http_ws_handler_s        ngx_http_ws_handler_t;
+typedef struct ngx_http_ws_log_record_s     ngx_http_ws_log_record_t;
+typedef struct ngx_http_ws_health_conf_s    ngx_http_ws_health_conf_t;
+typedef struct ngx_http_ws_deflate_cache_s  ngx_http_ws_deflate_cache_t;
+
+
 typedef struct {
     ngx_shm_zone_t            *zone;             /* ws_zone */
     ngx_uint_t                 channels_used;
@@ -41,17 +55,8 @@ typedef struct {
     ngx_uint_t                 status_line;      /* ready: needs ws_zone */
     ngx_uint_t                 history_max;      /* ws_channel_history */
     ngx_msec_t                 history_time;
+    ngx_array_t                hooks;            /* ngx_http_ws_hooks_t */
 } ngx_http_ws_main_conf_t;
-
-
-/*
- * The types the files of the module pass around, defined in their own
- * headers (ngx_http_ws_session.h, ngx_http_ws_log_record.c,
- * ngx_http_ws_health.c), as ngx_core.h names NGINX's.
- */
-typedef struct ngx_http_ws_session_s      ngx_http_ws_session_t;
-typedef struct ngx_http_ws_log_record_s   ngx_http_ws_log_record_t;
-typedef struct ngx_http_ws_health_conf_s  ngx_http_ws_health_conf_t;
 
 
 typedef struct {
@@ -74,6 +79,7 @@ typedef struct {
     ngx_uint_t                 max_subscriptions;
     ngx_uint_t                 metrics_location; /* label index + 1 */
     ngx_http_ws_health_conf_t *health;           /* ws_health */
+    ngx_http_ws_handler_t     *handler;          /* what messages get */
 
     /* permessage-deflate (ws_deflate*) */
     ngx_flag_t                 deflate;
@@ -98,4 +104,4 @@ typedef struct {
 extern ngx_module_t  ngx_http_ws_module;
 
 
-#endif /* _NGX_HTTP_WS_MODULE_H_INCLUDED_ */
+#endif /* _NGX_HTTP_WS_COMMON_H_INCLUDED_ */
