@@ -265,7 +265,9 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
         break;
     }
 
-    if (key.len && ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+    if (key.len
+        && ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
