@@ -23,9 +23,9 @@
 
 #include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_jwt.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"

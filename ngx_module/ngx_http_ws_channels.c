@@ -13,12 +13,12 @@
 
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_history.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"

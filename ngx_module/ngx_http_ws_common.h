@@ -22,6 +22,8 @@
 
 #include <wscore.h>
 
+#include "ngx_http_ws_conf.h"
+
 
 /* Longest channel name (the zone stores its length in 16 bits). */
 #define NGX_HTTP_WS_MAX_CHANNEL_LEN  255
@@ -48,11 +50,7 @@ typedef struct ngx_http_ws_deflate_cache_s  ngx_http_ws_deflate_cache_t;
 
 typedef struct {
     ngx_shm_zone_t            *zone;             /* ws_zone */
-    ngx_uint_t                 channels_used;
-    ngx_str_t                  channels_file;    /* where, for the error */
-    ngx_uint_t                 channels_line;
-    ngx_str_t                  status_file;      /* ws_status, ws_health */
-    ngx_uint_t                 status_line;      /* ready: needs ws_zone */
+    ngx_http_ws_conf_need_t    zone_need;        /* its first user */
     ngx_uint_t                 history_max;      /* ws_channel_history */
     ngx_msec_t                 history_time;
     ngx_array_t                hooks;            /* ngx_http_ws_hooks_t */
@@ -75,6 +73,7 @@ typedef struct {
     ngx_http_complex_value_t  *publisher;        /* ws_publisher */
     ngx_uint_t                 slow_consumer;
     ngx_uint_t                 protocol;         /* ws_protocol */
+    ngx_http_ws_conf_where_t   protocol_where;
     ngx_array_t               *channels_allow;   /* patterns, ngx_str_t */
     ngx_uint_t                 max_subscriptions;
     ngx_uint_t                 metrics_location; /* label index + 1 */

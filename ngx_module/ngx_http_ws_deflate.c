@@ -16,9 +16,9 @@
 
 
 #include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_handshake.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_session.h"
 

@@ -9,8 +9,8 @@
 
 
 #include "ngx_http_ws_echo.h"
-#include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_session.h"
 
 

@@ -11,8 +11,8 @@
 
 
 #include "ngx_http_ws_handshake.h"
-#include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_response.h"
 #include "ngx_http_ws_session.h"
 

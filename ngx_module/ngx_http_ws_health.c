@@ -11,8 +11,9 @@
 
 
 #include "ngx_http_ws_health.h"
-#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_response.h"
 #include "ngx_http_ws_zone.h"
@@ -121,10 +122,11 @@ ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (hc->kind == NGX_HTTP_WS_HEALTH_READY) {
         wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-        if (!wmcf->status_line) {
-            wmcf->status_file = cf->conf_file->file.name;
-            wmcf->status_line = cf->conf_file->line;
-        }
+        ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                              "\"ws_status\" or \"ws_health ready\" in "
+                              "%V:%ui needs a \"ws_zone\" in the http "
+                              "block: the figures of all workers are summed "
+                              "there");
     }
 
     return NGX_CONF_OK;

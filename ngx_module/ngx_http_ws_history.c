@@ -31,9 +31,10 @@
 
 #include "ngx_http_ws_history.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_frame.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
@@ -109,6 +110,11 @@ ngx_http_ws_history_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     wmcf->history_time = (ngx_msec_t) n;
+
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_channel_history\" needs \"ws_zone\" in the "
+                          "http block: the history is kept there, "
+                          "in %V:%ui");
 
     return NGX_CONF_OK;
 }

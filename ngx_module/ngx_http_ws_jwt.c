@@ -15,8 +15,8 @@
 
 
 #include "ngx_http_ws_jwt.h"
-#include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_header_list.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 

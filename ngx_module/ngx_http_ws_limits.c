@@ -22,8 +22,9 @@
 
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_auth_session.h"
-#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
@@ -80,6 +81,7 @@ static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
+static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
 
 
@@ -208,6 +210,10 @@ ngx_http_ws_limits_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rate->id = ngx_http_ws_limits_id(cf, wsscf->rates->nelts);
 
+    if (rate->scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
+        ngx_http_ws_limits_need_zone(cf);
+    }
+
     /* the scope and the rate, for the log lines */
     p = ngx_pnalloc(cf->pool, value[1].len + 1 + value[2].len);
     if (p == NULL) {
@@ -263,6 +269,8 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
 
+    ngx_http_ws_limits_need_zone(cf);
+
     return NGX_CONF_OK;
 }
 
@@ -271,10 +279,6 @@ char *
 ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_http_ws_security_conf_t *conf)
 {
-    ngx_uint_t                i, shared;
-    ngx_http_ws_rate_t       *rate;
-    ngx_http_ws_main_conf_t  *wmcf;
-
     ngx_conf_merge_ptr_value(conf->rates, prev->rates, NULL);
     ngx_conf_merge_uint_value(conf->reserve_connections,
                               prev->reserve_connections, 0);
@@ -291,35 +295,25 @@ ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
         conf->max_per_user = prev->max_per_user;
     }
 
-    shared = (conf->max_conns.max != NGX_CONF_UNSET_UINT
-              || conf->max_per_ip.max != NGX_CONF_UNSET_UINT
-              || conf->max_per_user.max != NGX_CONF_UNSET_UINT);
+    return NGX_CONF_OK;
+}
 
-    if (conf->rates) {
-        rate = conf->rates->elts;
 
-        for (i = 0; i < conf->rates->nelts; i++) {
-            if (rate[i].scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
-                shared = 1;
-            }
-        }
-    }
-
-    if (!shared) {
-        return NGX_CONF_OK;
-    }
+/*
+ * Caps and per-ip or per-user rates are counted in ws_zone, which is only
+ * known once the http block is read: the first such directive is named.
+ */
+static void
+ngx_http_ws_limits_need_zone(ngx_conf_t *cf)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (wmcf->zone == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "connection caps and per-ip or per-user rates "
-                           "are counted in \"ws_zone\", which the http "
-                           "block does not define");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "connection caps and per-ip or per-user rates are "
+                          "counted in \"ws_zone\", which the http block "
+                          "does not define, in %V:%ui");
 }
 
 

@@ -50,19 +50,7 @@ ngx_int_t
 ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
-    ngx_http_ws_main_conf_t    *wmcf;
     ngx_http_core_main_conf_t  *cmcf;
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
-
-    if (wmcf->status_line && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_status\" or \"ws_health ready\" in %V:%ui needs "
-                      "a \"ws_zone\" in the http block: the figures of all "
-                      "workers are summed there",
-                      &wmcf->status_file, wmcf->status_line);
-        return NGX_ERROR;
-    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 

@@ -7,8 +7,9 @@
  */
 
 
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
@@ -36,15 +37,13 @@ static char *ngx_http_ws_fallback(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post,
     void *data);
-static char *ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post,
-    void *data);
 static char *ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_ws_channels_used(ngx_conf_t *cf);
+static void ngx_http_ws_channels_used(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_init_module(ngx_cycle_t *cycle);
@@ -52,50 +51,49 @@ static ngx_int_t ngx_http_ws_init_process(ngx_cycle_t *cycle);
 static void ngx_http_ws_exit_process(ngx_cycle_t *cycle);
 
 
-static char *ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post,
-    void *data);
-
-static ngx_conf_post_handler_pt  ngx_http_ws_max_subscriptions_post =
-    ngx_http_ws_check_max_subscriptions;
 
 
-/* Bounds of a number directive, checked with a message that names it. */
-typedef struct {
-    ngx_conf_post_handler_pt  post_handler;
-    ngx_uint_t                low;
-    ngx_uint_t                high;
-} ngx_http_ws_bounds_t;
+static ngx_conf_enum_t  ngx_http_ws_slow_consumers[] = {
+    { ngx_string("close"), NGX_HTTP_WS_SLOW_CONSUMER_CLOSE },
+    { ngx_string("drop"), NGX_HTTP_WS_SLOW_CONSUMER_DROP },
+    { ngx_null_string, 0 }
+};
 
-static char *ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post,
-    void *data);
+static ngx_conf_enum_t  ngx_http_ws_protocols[] = {
+    { ngx_string("raw"), NGX_HTTP_WS_PROTOCOL_RAW },
+    { ngx_string("json"), NGX_HTTP_WS_PROTOCOL_JSON },
+    { ngx_null_string, 0 }
+};
+
 
 /* zlib's raw deflate cannot compress with a 256-byte (8-bit) window */
-static ngx_http_ws_bounds_t  ngx_http_ws_server_window_bounds =
-    { ngx_http_ws_check_bounds, 9, 15 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_server_window_bounds =
+    { ngx_http_ws_conf_check_bounds, 9, 15 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_client_window_bounds =
-    { ngx_http_ws_check_bounds, 8, 15 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_client_window_bounds =
+    { ngx_http_ws_conf_check_bounds, 8, 15 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_deflate_level_bounds =
-    { ngx_http_ws_check_bounds, 1, 9 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_deflate_level_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 9 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_mem_level_bounds =
-    { ngx_http_ws_check_bounds, 1, 9 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_mem_level_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 9 };
 
 
 /* Below this a single control frame could not be queued. */
 #define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
 
 
-/* Not ngx_conf_check_num_bounds: its message does not name the directive. */
-static ngx_conf_post_handler_pt  ngx_http_ws_ping_max_missed_post =
-    ngx_http_ws_check_ping_max_missed;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_ping_max_missed_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1000 };
+
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_max_subscriptions_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1024 };
+
 
 static ngx_conf_post_handler_pt  ngx_http_ws_send_buffer_post =
     ngx_http_ws_check_send_buffer;
@@ -150,7 +148,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, ping_max_missed),
-      &ngx_http_ws_ping_max_missed_post },
+      &ngx_http_ws_ping_max_missed_bounds },
 
     { ngx_string("ws_idle_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -210,17 +208,17 @@ static ngx_command_t  ngx_http_ws_commands[] = {
 
     { ngx_string("ws_slow_consumer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_slow_consumer,
+      ngx_http_ws_conf_set_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_ws_loc_conf_t, slow_consumer),
+      &ngx_http_ws_slow_consumers },
 
     { ngx_string("ws_protocol"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_ws_protocol,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_ws_loc_conf_t, protocol),
+      &ngx_http_ws_protocols },
 
     { ngx_string("ws_channels_allow"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -234,7 +232,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, max_subscriptions),
-      &ngx_http_ws_max_subscriptions_post },
+      &ngx_http_ws_max_subscriptions_bounds },
 
     { ngx_string("ws_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -348,7 +346,7 @@ ngx_http_ws_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     wmcf->zone = NULL;
-     *     wmcf->channels_used = 0;
+     *     wmcf->zone_need = { NULL, ... };
      */
 
     if (ngx_array_init(&wmcf->hooks, cf->pool, 4,
@@ -463,9 +461,10 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
         && conf->channels_allow == NULL)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_protocol json\" needs \"ws_channels_allow\" "
-                           "to say which channels clients may use");
+        ngx_http_ws_conf_error(cf, &conf->protocol_where,
+                               "\"ws_protocol json\" needs "
+                               "\"ws_channels_allow\" to say which channels "
+                               "clients may use");
         return NGX_CONF_ERROR;
     }
 
@@ -576,19 +575,6 @@ ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post, void *data)
 
 
 static char *
-ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1000) {
-        return "must be between 1 and 1000";
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
 ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_loc_conf_t *wscf = conf;
@@ -639,7 +625,9 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    return ngx_http_ws_channels_used(cf);
+    ngx_http_ws_channels_used(cf);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -660,7 +648,9 @@ ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    return ngx_http_ws_channels_used(cf);
+    ngx_http_ws_channels_used(cf);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -696,36 +686,7 @@ ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_ws_publisher_handler;
 
-    return ngx_http_ws_channels_used(cf);
-}
-
-
-/* Not ngx_conf_set_enum_slot: its message does not name the directive. */
-static char *
-ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_ws_loc_conf_t *wscf = conf;
-
-    ngx_str_t  *value;
-
-    if (wscf->slow_consumer != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "close") == 0) {
-        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_CLOSE;
-
-    } else if (ngx_strcmp(value[1].data, "drop") == 0) {
-        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_DROP;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"ws_slow_consumer\", "
-                           "it must be \"close\" or \"drop\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
+    ngx_http_ws_channels_used(cf);
 
     return NGX_CONF_OK;
 }
@@ -736,28 +697,22 @@ ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_loc_conf_t *wscf = conf;
 
-    ngx_str_t  *value;
+    char  *rv;
 
-    if (wscf->protocol != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    rv = ngx_http_ws_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    value = cf->args->elts;
+    /* for the checks at merge: they name this line */
+    ngx_http_ws_conf_here(cf, &wscf->protocol_where);
 
-    if (ngx_strcmp(value[1].data, "raw") == 0) {
-        wscf->protocol = NGX_HTTP_WS_PROTOCOL_RAW;
-        return NGX_CONF_OK;
+    if (wscf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+        ngx_http_ws_channels_used(cf);
     }
 
-    if (ngx_strcmp(value[1].data, "json") == 0) {
-        wscf->protocol = NGX_HTTP_WS_PROTOCOL_JSON;
-        return ngx_http_ws_channels_used(cf);
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" in \"ws_protocol\", "
-                       "it must be \"raw\" or \"json\"", &value[1]);
-    return NGX_CONF_ERROR;
+    return NGX_CONF_OK;
 }
 
 
@@ -803,60 +758,17 @@ ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_http_ws_bounds_t  *bounds = post;
-    ngx_uint_t            *np = data;
-
-    u_char  *msg;
-
-    if (*np >= bounds->low && *np <= bounds->high) {
-        return NGX_CONF_OK;
-    }
-
-    /* NGINX prints it as: "<directive>" directive <msg> */
-    msg = ngx_pnalloc(cf->pool, sizeof("must be between  and ")
-                                + 2 * NGX_INT_T_LEN);
-    if (msg == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *ngx_sprintf(msg, "must be between %ui and %ui", bounds->low,
-                 bounds->high) = '\0';
-
-    return (char *) msg;
-}
-
-
-static char *
-ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1024) {
-        return "must be between 1 and 1024";
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* Remembers where channels are first used, to name it if ws_zone lacks. */
-static char *
+/* Channels live in ws_zone: the first use is named if it lacks. */
+static void
 ngx_http_ws_channels_used(ngx_conf_t *cf)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (!wmcf->channels_used) {
-        wmcf->channels_used = 1;
-        wmcf->channels_file = cf->conf_file->file.name;
-        wmcf->channels_line = cf->conf_file->line;
-    }
-
-    return NGX_CONF_OK;
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "channels are used in %V:%ui but no \"ws_zone\" "
+                          "is defined in the http block");
 }
 
 
@@ -875,18 +787,10 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (wmcf->channels_used && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "channels are used in %V:%ui but no \"ws_zone\" is "
-                      "defined in the http block",
-                      &wmcf->channels_file, wmcf->channels_line);
-        return NGX_ERROR;
-    }
-
-    if (wmcf->history_max && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_channel_history\" needs \"ws_zone\" in the "
-                      "http block: the history is kept there");
+    /* channels, ws_status, ws_channel_history, ws_redis, shared limits */
+    if (ngx_http_ws_conf_check_need(cf, &wmcf->zone_need, wmcf->zone)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -12,9 +12,9 @@
 
 
 #include "ngx_http_ws_output.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_session.h"
 
 

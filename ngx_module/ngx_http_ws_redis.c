@@ -25,8 +25,9 @@
 
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis_link.h"
 #include "ngx_http_ws_redis_tls.h"
 #include "ngx_http_ws_zone.h"
@@ -907,6 +908,7 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t                   *value, s;
     ngx_url_t                    u;
     ngx_uint_t                   i;
+    ngx_http_ws_main_conf_t     *wmcf;
     ngx_http_ws_redis_server_t  *srv;
 
     if (rmcf->server) {
@@ -1054,6 +1056,13 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rmcf->server = srv;
 
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_redis\" needs \"ws_zone\" in the http "
+                          "block: messages from redis reach the workers "
+                          "through it, in %V:%ui");
+
     return NGX_CONF_OK;
 
 invalid:
@@ -1150,13 +1159,6 @@ ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->server == NULL) {
         return NGX_OK;
-    }
-
-    if (wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_redis\" needs \"ws_zone\" in the http block: "
-                      "messages from redis reach the workers through it");
-        return NGX_ERROR;
     }
 
     /* the history's bounds, as the publish script takes them: once here */

@@ -14,10 +14,10 @@
 
 
 #include "ngx_http_ws_session.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_log_record.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 
 

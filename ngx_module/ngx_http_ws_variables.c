@@ -8,8 +8,8 @@
 
 
 #include "ngx_http_ws_variables.h"
-#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_session.h"
 
 

@@ -13,8 +13,8 @@
 
 
 #include "ngx_http_ws_zone.h"
-#include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_ipc.h"
 
 
 static ngx_int_t ngx_http_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
