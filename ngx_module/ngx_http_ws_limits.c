@@ -30,6 +30,10 @@
 #include "ngx_http_ws_zone.h"
 
 
+/* What counting a connection against the caps found (else: a cap index). */
+#define NGX_HTTP_WS_LIMITS_UNDER     3
+#define NGX_HTTP_WS_LIMITS_FULL      4
+
 #define NGX_HTTP_WS_RETRY_AFTER      "10"
 
 /* Idle rate entries older than this are full buckets: forget them. */
@@ -81,6 +85,15 @@ static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
+static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope);
+static ngx_uint_t ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope);
+static ngx_int_t ngx_http_ws_limits_refuse(ngx_http_request_t *r,
+    ngx_uint_t over, ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
 
@@ -323,14 +336,10 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_str_t                   value, retry;
-    ngx_uint_t                  i, over, scope[3];
+    ngx_uint_t                  over, scope[3];
     ngx_shm_zone_t             *zone;
     ngx_http_ws_cap_t          *caps[3];
     ngx_pool_cleanup_t         *cln;
-    ngx_http_ws_zone_ctx_t     *zctx;
-    ngx_http_ws_limits_sh_t    *sh;
-    ngx_http_ws_limit_node_t   *node[3];
     ngx_http_ws_limits_held_t  *held;
 
     if (wsscf->reserve_connections
@@ -341,8 +350,8 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
                       "ws_reserve_connections %ui, refusing with 503",
                       ngx_cycle->free_connection_n,
                       wsscf->reserve_connections);
-        over = 0;
-        goto refused;
+        return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
+                                         refusal);
     }
 
     if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
@@ -353,7 +362,6 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     }
 
     zone = ngx_http_ws_limits_zone(r->main_conf);
-    zctx = zone->data;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_ws_limits_held_t));
     if (cln == NULL) {
@@ -364,11 +372,61 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     held->zone = zone;
     held->n = 0;
 
-    node[0] = NULL;
-    node[1] = NULL;
-    node[2] = NULL;
+    ngx_http_ws_limits_keys(r, wsscf, ctx, held, caps, scope);
 
-    /* the keys first, outside the lock */
+    over = ngx_http_ws_limits_count(zone->data, held, caps, scope);
+
+    switch (over) {
+
+    case NGX_HTTP_WS_LIMITS_UNDER:
+        /* counted: the cleanup takes the connection off again */
+        cln->handler = ngx_http_ws_limits_release;
+        return NGX_OK;
+
+    case NGX_HTTP_WS_LIMITS_FULL:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: ws_zone is full, cannot count connections");
+        break;
+
+    case 1:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections from this address, the "
+                      "ws_max_connections_per_ip limit, refusing with 429",
+                      wsscf->max_per_ip.max);
+        break;
+
+    case 2:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: user \"%V\" has %ui connections, the "
+                      "ws_max_connections_per_user limit, refusing with 429",
+                      &ctx->jwt.user, wsscf->max_per_user.max);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections, the ws_max_connections limit, "
+                      "refusing with 503", wsscf->max_conns.max);
+        break;
+    }
+
+    return ngx_http_ws_limits_refuse(r, over, refusal);
+}
+
+
+/*
+ * The keys of the caps that apply, into held, outside the lock; caps[]
+ * and scope[] get the cap of each key and its index in (all, per ip,
+ * per user).
+ */
+static void
+ngx_http_ws_limits_keys(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope)
+{
+    ngx_str_t   value;
+    ngx_uint_t  i;
+
     caps[0] = &wsscf->max_conns;
     caps[1] = &wsscf->max_per_ip;
     caps[2] = &wsscf->max_per_user;
@@ -398,11 +456,32 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
         scope[held->n] = i;
         held->n++;
     }
+}
+
+
+/*
+ * Counts the connection under every key of held, all or none, under the
+ * zone's lock: NGX_HTTP_WS_LIMITS_UNDER when counted, the index of the
+ * first cap reached (0 all, 1 per ip, 2 per user), or
+ * NGX_HTTP_WS_LIMITS_FULL when the zone has no room to count.
+ */
+static ngx_uint_t
+ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope)
+{
+    ngx_uint_t                 i, over;
+    ngx_http_ws_limits_sh_t   *sh;
+    ngx_http_ws_limit_node_t  *node[3];
+
+    node[0] = NULL;
+    node[1] = NULL;
+    node[2] = NULL;
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
     sh = ngx_http_ws_limits_sh(zctx);
-    over = 3;
+    over = NGX_HTTP_WS_LIMITS_UNDER;
 
     for (i = 0; sh && i < held->n; i++) {
         node[i] = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
@@ -411,74 +490,43 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
             break;
         }
 
-        if (node[i]->count >= caps[i]->max && over == 3) {
+        if (node[i]->count >= caps[i]->max
+            && over == NGX_HTTP_WS_LIMITS_UNDER)
+        {
             over = scope[i];
         }
     }
 
     if (sh == NULL || i < held->n) {
         /* the zone is full: nothing counted, so nothing to let in */
-        for (i = 0; sh && i < held->n; i++) {
-            if (node[i] && node[i]->count == 0) {
-                ngx_http_ws_limits_delete(zctx, sh, node[i]);
-            }
-        }
-
-        held->n = 0;
-        ngx_shmtx_unlock(&zctx->shpool->mutex);
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "ws: ws_zone is full, cannot count connections");
-        over = 0;
-        goto refused;
+        over = NGX_HTTP_WS_LIMITS_FULL;
     }
 
-    if (over == 3) {
-        for (i = 0; i < held->n; i++) {
+    for (i = 0; sh && i < held->n; i++) {
+        if (over == NGX_HTTP_WS_LIMITS_UNDER) {
             node[i]->count++;
-        }
 
-        ngx_shmtx_unlock(&zctx->shpool->mutex);
-
-        cln->handler = ngx_http_ws_limits_release;
-
-        return NGX_OK;
-    }
-
-    for (i = 0; i < held->n; i++) {
-        if (node[i]->count == 0) {
+        } else if (node[i] && node[i]->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node[i]);
         }
     }
 
-    held->n = 0;
+    if (over != NGX_HTTP_WS_LIMITS_UNDER) {
+        held->n = 0;
+    }
 
     ngx_shmtx_unlock(&zctx->shpool->mutex);
 
-    switch (over) {
+    return over;
+}
 
-    case 1:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui connections from this address, the "
-                      "ws_max_connections_per_ip limit, refusing with 429",
-                      wsscf->max_per_ip.max);
-        break;
 
-    case 2:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: user \"%V\" has %ui connections, the "
-                      "ws_max_connections_per_user limit, refusing with 429",
-                      &ctx->jwt.user, wsscf->max_per_user.max);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui connections, the ws_max_connections limit, "
-                      "refusing with 503", wsscf->max_conns.max);
-        break;
-    }
-
-refused:
+/* 429 when the client is over its own cap, 503 otherwise; Retry-After. */
+static ngx_int_t
+ngx_http_ws_limits_refuse(ngx_http_request_t *r, ngx_uint_t over,
+    ngx_http_ws_refusal_t *refusal)
+{
+    ngx_str_t  retry;
 
     ngx_str_set(&retry, NGX_HTTP_WS_RETRY_AFTER);
 
