@@ -62,6 +62,7 @@ typedef struct {
     ngx_flag_t                 echo;             /* ws_echo */
     size_t                     max_message_size;
     size_t                     max_frame_size;
+    ngx_http_ws_conf_where_t   max_frame_size_where;
     size_t                     send_buffer;
     ngx_msec_t                 ping_interval;
     ngx_uint_t                 ping_max_missed;
@@ -82,6 +83,7 @@ typedef struct {
 
     /* permessage-deflate (ws_deflate*) */
     ngx_flag_t                 deflate;
+    ngx_http_ws_conf_where_t   deflate_where;
     ngx_uint_t                 deflate_server_max_window_bits;
     ngx_uint_t                 deflate_client_max_window_bits;
     ngx_flag_t                 deflate_server_no_context_takeover;

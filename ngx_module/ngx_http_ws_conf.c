@@ -81,6 +81,21 @@ ngx_http_ws_conf_check_bounds(ngx_conf_t *cf, void *post, void *data)
 }
 
 
+/* See ngx_http_ws_conf_here_t. */
+char *
+ngx_http_ws_conf_remember(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_http_ws_conf_here_t  *here = post;
+
+    ngx_http_ws_conf_where_t  *where;
+
+    where = (ngx_http_ws_conf_where_t *) ((u_char *) data + here->where);
+    ngx_http_ws_conf_here(cf, where);
+
+    return NGX_CONF_OK;
+}
+
+
 /* An error about the directive read at where, found later. */
 void
 ngx_http_ws_conf_error(ngx_conf_t *cf, ngx_http_ws_conf_where_t *where,

@@ -34,6 +34,27 @@ typedef struct {
 } ngx_http_ws_conf_bounds_t;
 
 
+/*
+ * A post handler that remembers where the directive was read, for a check
+ * at merge: "where" is the distance from the field the slot set to the
+ * ngx_http_ws_conf_where_t of the same configuration.
+ */
+typedef struct {
+    ngx_conf_post_handler_pt   post_handler;
+    ssize_t                    where;
+} ngx_http_ws_conf_here_t;
+
+#define ngx_http_ws_conf_here_post(type, field, where)                       \
+    { ngx_http_ws_conf_remember,                                             \
+      (ssize_t) offsetof(type, where) - (ssize_t) offsetof(type, field) }
+
+/* An unset value inherits its place with it. */
+#define ngx_http_ws_conf_merge_where(conf, prev, unset, field, where)        \
+    if ((conf)->field == unset) {                                            \
+        (conf)->where = (prev)->where;                                       \
+    }
+
+
 /* The first directive that needs the zone, checked once it is known. */
 typedef struct {
     const char                *fmt;          /* with %V and %ui: where */
@@ -49,6 +70,7 @@ typedef struct {
 char *ngx_http_ws_conf_set_enum_slot(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_ws_conf_check_bounds(ngx_conf_t *cf, void *post, void *data);
+char *ngx_http_ws_conf_remember(ngx_conf_t *cf, void *post, void *data);
 void ngx_http_ws_conf_error(ngx_conf_t *cf, ngx_http_ws_conf_where_t *where,
     const char *fmt, ...);
 void ngx_http_ws_conf_need(ngx_conf_t *cf, ngx_http_ws_conf_need_t *need,

@@ -70,6 +70,15 @@ static ngx_conf_enum_t  ngx_http_ws_protocols[] = {
 };
 
 
+/* for the checks at merge, which name the line of the directive */
+static ngx_http_ws_conf_here_t  ngx_http_ws_deflate_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_loc_conf_t, deflate,
+                               deflate_where);
+
+static ngx_http_ws_conf_here_t  ngx_http_ws_max_frame_size_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_loc_conf_t, max_frame_size,
+                               max_frame_size_where);
+
 /* zlib's raw deflate cannot compress with a 256-byte (8-bit) window */
 static ngx_http_ws_conf_bounds_t  ngx_http_ws_server_window_bounds =
     { ngx_http_ws_conf_check_bounds, 9, 15 };
@@ -127,7 +136,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, max_frame_size),
-      NULL },
+      &ngx_http_ws_max_frame_size_here },
 
     { ngx_string("ws_send_buffer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -253,7 +262,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, deflate),
-      NULL },
+      &ngx_http_ws_deflate_here },
 
     { ngx_string("ws_deflate_server_max_window_bits"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -416,6 +425,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->echo, prev->echo, 0);
     ngx_conf_merge_size_value(conf->max_message_size,
                               prev->max_message_size, 1024 * 1024);
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET_SIZE,
+                                 max_frame_size, max_frame_size_where);
     ngx_conf_merge_size_value(conf->max_frame_size,
                               prev->max_frame_size, 0);
     ngx_conf_merge_size_value(conf->send_buffer,
@@ -436,6 +447,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_subscriptions,
                               prev->max_subscriptions, 64);
 
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET, deflate,
+                                 deflate_where);
     ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
     ngx_conf_merge_uint_value(conf->deflate_server_max_window_bits,
                               prev->deflate_server_max_window_bits, 15);
@@ -452,9 +465,10 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* the message limit is what stops a small frame inflating forever */
     if (conf->enabled && conf->deflate && conf->max_message_size == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_deflate\" needs a \"ws_max_message_size\" "
-                           "other than 0, which bounds inflated messages");
+        ngx_http_ws_conf_error(cf, &conf->deflate_where,
+                               "\"ws_deflate\" needs a "
+                               "\"ws_max_message_size\" other than 0, which "
+                               "bounds inflated messages");
         return NGX_CONF_ERROR;
     }
 
@@ -471,10 +485,10 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->max_message_size != 0
         && conf->max_frame_size > conf->max_message_size)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_max_frame_size\" %uz is larger than "
-                           "\"ws_max_message_size\" %uz",
-                           conf->max_frame_size, conf->max_message_size);
+        ngx_http_ws_conf_error(cf, &conf->max_frame_size_where,
+                               "\"ws_max_frame_size\" %uz is larger than "
+                               "\"ws_max_message_size\" %uz",
+                               conf->max_frame_size, conf->max_message_size);
         return NGX_CONF_ERROR;
     }
 

@@ -62,13 +62,17 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
-static char *ngx_http_ws_check_reserve_connections(ngx_conf_t *cf,
-    void *post, void *data);
 
 
 /* Not ngx_conf_check_num_bounds: its message does not name the directive. */
-static ngx_conf_post_handler_pt  ngx_http_ws_reserve_connections_post =
-    ngx_http_ws_check_reserve_connections;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_reserve_connections_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1000000 };
+
+/* for the check at merge, which names the line of the directive */
+static ngx_http_ws_conf_here_t  ngx_http_ws_subprotocol_required_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_security_conf_t,
+                               subprotocol_required,
+                               subprotocol_required_where);
 
 
 static ngx_command_t  ngx_http_ws_security_commands[] = {
@@ -92,7 +96,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, subprotocol_required),
-      NULL },
+      &ngx_http_ws_subprotocol_required_here },
 
     { ngx_string("ws_auth_jwt"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -176,7 +180,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, reserve_connections),
-      &ngx_http_ws_reserve_connections_post },
+      &ngx_http_ws_reserve_connections_bounds },
 
     { ngx_string("ws_max_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -715,13 +719,16 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
     ngx_conf_merge_ptr_value(conf->subprotocols, prev->subprotocols, NULL);
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET,
+                                 subprotocol_required,
+                                 subprotocol_required_where);
     ngx_conf_merge_value(conf->subprotocol_required,
                          prev->subprotocol_required, 0);
 
     if (conf->subprotocol_required && conf->subprotocols == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_subprotocol_required on\" needs "
-                           "\"ws_subprotocols\" to list the protocols");
+        ngx_http_ws_conf_error(cf, &conf->subprotocol_required_where,
+                               "\"ws_subprotocol_required on\" needs "
+                               "\"ws_subprotocols\" to list the protocols");
         return NGX_CONF_ERROR;
     }
 
@@ -730,17 +737,4 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return ngx_http_ws_limits_merge(cf, prev, conf);
-}
-
-
-static char *
-ngx_http_ws_check_reserve_connections(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1000000) {
-        return "must be between 1 and 1000000";
-    }
-
-    return NGX_CONF_OK;
 }

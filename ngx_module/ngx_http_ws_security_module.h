@@ -97,6 +97,7 @@ typedef struct {
     ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
     ngx_array_t               *subprotocols;  /* of ngx_str_t */
     ngx_flag_t                 subprotocol_required;
+    ngx_http_ws_conf_where_t   subprotocol_required_where;
 
     ngx_flag_t                 jwt;           /* ws_auth_jwt */
     ngx_array_t               *jwt_keys;      /* of ngx_http_ws_jwt_key_t */

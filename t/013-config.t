@@ -127,6 +127,12 @@ my @late = (
      qr/connection caps and per-ip or per-user rates are counted in "ws_zone"/],
     ['ws_subscribe room;', undef,
      qr/channels are used in/],
+    ['ws_deflate on;', 'ws_max_message_size 0;',
+     qr/"ws_deflate" needs a "ws_max_message_size" other than 0/],
+    ['ws_max_frame_size 2m;', undef,
+     qr/"ws_max_frame_size" 2097152 is larger than "ws_max_message_size"/],
+    ['ws_subprotocol_required on;', undef,
+     qr/"ws_subprotocol_required on" needs "ws_subprotocols"/],
 );
 
 for my $case (@late) {
