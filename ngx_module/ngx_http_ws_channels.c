@@ -36,6 +36,10 @@ typedef struct {
 } ngx_http_ws_delivery_t;
 
 
+static ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
 static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
@@ -127,7 +131,7 @@ ngx_http_ws_channels_name_valid(ngx_str_t *name)
  * Evaluates the channel names of the location before the 101 is sent:
  * a name that comes out invalid is the client's fault (a URL part), 400.
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal)
 {
@@ -344,7 +348,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
  * move to the connection's pool (a few dozen bytes; the control protocol
  * grows the array there from now on).
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws)
 {
     u_char                      *p;
@@ -610,7 +614,7 @@ ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
 }
 
 
-void
+static void
 ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 {
     ngx_str_t                    name;

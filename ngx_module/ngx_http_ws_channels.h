@@ -32,14 +32,10 @@ ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ws_channels_name_valid(ngx_str_t *name);
 
-ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
-void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_channel_info_t *info);
-ngx_int_t ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_add(ngx_http_ws_session_t *ws,
     ngx_str_t *name, ngx_uint_t copy, uint64_t *since);
 ngx_int_t ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws,

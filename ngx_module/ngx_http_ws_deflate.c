@@ -38,6 +38,7 @@ static ngx_http_ws_frame_t *ngx_http_ws_deflate_frame(
     ngx_http_ws_deflate_cache_t *cache);
 static wscore_deflater_t *ngx_http_ws_shared_deflater(ngx_uint_t key,
     ngx_log_t *log);
+static void ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws);
 static ngx_int_t ngx_http_ws_deflate_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 
@@ -251,7 +252,7 @@ ngx_http_ws_shared_deflater(ngx_uint_t key, ngx_log_t *log)
 }
 
 
-void
+static void
 ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws)
 {
     if (ws->deflater) {

@@ -29,7 +29,6 @@ struct ngx_http_ws_deflate_cache_s {
 ngx_int_t ngx_http_ws_deflate_queue(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 void ngx_http_ws_deflate_cache_release(ngx_http_ws_deflate_cache_t *cache);
-void ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws);
 void ngx_http_ws_deflate_exit_process(ngx_cycle_t *cycle);
 
 extern ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks;

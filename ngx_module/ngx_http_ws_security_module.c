@@ -36,6 +36,12 @@ static ngx_int_t ngx_http_ws_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_security_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
+    ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
+static ngx_uint_t ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler);
+static void ngx_http_ws_security_free(void *security_ctx);
 static ngx_int_t ngx_http_ws_security_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 static ngx_int_t ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws);
@@ -259,7 +265,7 @@ static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
 };
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_check(ngx_http_request_t *r,
     ngx_http_ws_refusal_t *refusal)
 {
@@ -294,7 +300,7 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r)
 {
     ngx_http_ws_security_ctx_t  *ctx;
@@ -350,7 +356,7 @@ ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
  * session asks again once the token is verified
  * (ngx_http_ws_auth_session.c).
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
@@ -444,7 +450,7 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
 
 
 /* 1 if a cleanup of the request pool is one that detach takes care of. */
-ngx_uint_t
+static ngx_uint_t
 ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler)
 {
     return ngx_http_ws_limits_cleanup(handler)
@@ -453,7 +459,7 @@ ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler)
 
 
 /* The guard state of a detached session, at its end. */
-void
+static void
 ngx_http_ws_security_free(void *security_ctx)
 {
     ngx_http_ws_security_ctx_t  *ctx = security_ctx;

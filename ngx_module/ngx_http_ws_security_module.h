@@ -144,25 +144,13 @@ extern ngx_module_t  ngx_http_ws_security_module;
 extern ngx_http_ws_hooks_t  ngx_http_ws_security_hooks;
 
 
-/* the hooks of the handshake and the session */
-
-/* NGX_OK, NGX_DECLINED with *refusal filled, NGX_ERROR. */
-ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
-    ngx_http_ws_refusal_t *refusal);
-/* Adds the 101's own headers (Sec-WebSocket-Protocol). */
-ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
-
+/* for the other files of the security module */
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_session_ctx(
     ngx_http_ws_session_t *ws);
-/* NGX_OK, or NGX_AGAIN while the request is still needed (a token). */
-ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_detach(ngx_http_ws_session_t *ws);
-ngx_uint_t ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler);
-void ngx_http_ws_security_free(void *security_ctx);
 ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
-
 
 
 #endif /* _NGX_HTTP_WS_SECURITY_MODULE_H_INCLUDED_ */
