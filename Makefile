@@ -24,7 +24,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev libjwt-dev libhiredis-dev redis-server \
+    libsimdjson-dev libjwt-dev libhiredis-dev redis-server redis-tools \
     clang libclang-rt-14-dev openssl curl procps \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium prometheus
@@ -38,7 +38,8 @@ endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run run-cluster test test-core test-nginx \
-        fuzz fuzz-smoke asan bench clean check-endpoint
+        test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint \
+        docker-check
 
 all: build
 
@@ -54,8 +55,10 @@ deps:
 	        --no-install-recommends $$missing; \
 	fi
 
+# CORE_CMAKE_FLAGS=-DWSCORE_TESTS=OFF builds the library alone (the image)
 core:
-	cmake -S core -B $(BUILD)/core -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake -S core -B $(BUILD)/core -DCMAKE_BUILD_TYPE=Release \
+	    $(CORE_CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD)/core -j$(JOBS)
 
 # The module is configured once per tree (about 20 s) and re-linked on
@@ -107,15 +110,52 @@ run: build
 	@echo "  JSON protocol: ws://127.0.0.1:8080/ws, publish: POST /pub/<room>"
 	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
-	@echo "  with a token (README): ws://127.0.0.1:8080/secure/echo?token=..."
+	@echo "  with a token (docs/security.md): ws://127.0.0.1:8080/secure/echo?token=..."
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
-# A synthetic check for a load balancer or cron: one message round trip,
-# exit 0 or 1 with the latency, e.g. URL=ws://127.0.0.1:8080/echo
+# A synthetic check: one round trip (an echo, or the JSON protocol's
+# answer), e.g. URL=ws://127.0.0.1:8080/echo, options in CHECK_OPTIONS.
+# make exits 2 for any failed recipe, so a failed check is 2 here, its 1
+# shown in make's "Error 1"; load balancers and cron run the script itself
+# (0 passed, 1 failed, 2 usage).
 check-endpoint:
 	@[ -n "$(URL)" ] || { echo "usage: make check-endpoint URL=ws://host:port/path"; exit 2; }
 	@/usr/bin/python3 conf_examples/ws_check.py $(CHECK_OPTIONS) '$(URL)'
+
+# The image of docker/Dockerfile, built and run here with Debian's podman,
+# then checked as any endpoint is: ws_check.py against its echo. Nothing is
+# pulled from a registry: the Debian 12 base comes from mmdebstrap (made
+# once, kept in build/docker/). Minutes, so not part of `make test`.
+# runc and cgroupfs because crun fails on some kernels' cgroup mounts; the
+# ulimits are ones a sandboxed podman may set (raising them can be refused).
+DOCKER_CHECK_PORT ?= 8090
+DOCKER_BASE       := localhost/ngx_ws-base:bookworm
+PODMAN            := podman --runtime runc --cgroup-manager cgroupfs
+PODMAN_LIMITS     := --ulimit nofile=1000:1000 --ulimit nproc=1000:1000
+
+docker-check:
+	@$(MAKE) -s deps DEBIAN_PACKAGES="mmdebstrap podman runc"
+	@mkdir -p $(BUILD)/docker
+	[ -f $(BUILD)/docker/base.tar ] || mmdebstrap --variant=minbase \
+	    bookworm $(BUILD)/docker/base.tar
+	$(PODMAN) image exists $(DOCKER_BASE) || \
+	    $(PODMAN) import $(BUILD)/docker/base.tar $(DOCKER_BASE)
+	$(PODMAN) build --network=host $(PODMAN_LIMITS) \
+	    --build-arg BASE=$(DOCKER_BASE) -f docker/Dockerfile \
+	    --ignorefile docker/Dockerfile.dockerignore -t ngx_ws .
+	@$(PODMAN) rm -f ngx_ws-check >/dev/null 2>&1; \
+	$(PODMAN) run -d --name ngx_ws-check $(PODMAN_LIMITS) \
+	    -p 127.0.0.1:$(DOCKER_CHECK_PORT):8080 ngx_ws >/dev/null || exit 1; \
+	for i in $$(seq 50); do \
+	    (exec 3<>/dev/tcp/127.0.0.1/$(DOCKER_CHECK_PORT)) 2>/dev/null && break; \
+	    sleep 0.2; \
+	done; \
+	/usr/bin/python3 conf_examples/ws_check.py --mode echo \
+	    ws://127.0.0.1:$(DOCKER_CHECK_PORT)/echo; rc=$$?; \
+	[ $$rc = 0 ] || $(PODMAN) logs ngx_ws-check; \
+	$(PODMAN) rm -f ngx_ws-check >/dev/null; \
+	exit $$rc
 
 # conf_examples/cluster: Redis on 127.0.0.1:6390, nodes on 8081 and 8082,
 # all from one prefix (build/cluster); docker/compose.yaml runs the same.
@@ -140,27 +180,38 @@ test-core:
 
 # playwright-core drives Debian's chromium in the browser test; it is
 # pinned and installed into build/, never downloading a browser itself.
-PLAYWRIGHT_VERSION := 1.65.1
+# 1.61 is its last release that runs on Debian 12's nodejs (18): from 1.62
+# on it exits at start unless Node is 20 or newer.
+# Debian's nodejs comes without npm (a package of its own); a nodejs that
+# bundles npm (NodeSource's) conflicts with that package, so it is only
+# installed when there is no npm command at all.
+PLAYWRIGHT_VERSION := 1.61.1
+PLAYWRIGHT_STAMP := $(BUILD)/npm/playwright-core-$(PLAYWRIGHT_VERSION).stamp
 
-$(BUILD)/npm/node_modules/playwright-core/package.json:
+$(PLAYWRIGHT_STAMP):
+	@command -v npm >/dev/null || $(MAKE) deps DEBIAN_PACKAGES=npm
 	mkdir -p $(BUILD)/npm
 	npm install --prefix $(BUILD)/npm --no-audit --no-fund --silent \
 	    playwright-core@$(PLAYWRIGHT_VERSION)
+	touch $@
 
-test-nginx: $(BUILD)/npm/node_modules/playwright-core/package.json
+test-nginx: $(PLAYWRIGHT_STAMP)
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib -r t/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
-           fuzz_deflate fuzz_jwt_claims
+           fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \
 	    -DWSCORE_FUZZ=ON -DWSCORE_TESTS=OFF >/dev/null
 	cmake --build $(BUILD)/fuzz -j$(JOBS)
 
+# The fuzzers are built not to recover from UBSan reports; the options
+# say so again, so that a finding stops the run whatever the build.
 fuzz-smoke: $(BUILD)/fuzz/fuzz_frame_parser
 	@for f in $(FUZZERS); do \
 	    corpus=$(BUILD)/fuzz/corpus/$${f#fuzz_}; mkdir -p $$corpus; \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) \
 	        -print_final_stats=1 $$corpus core/fuzz/corpus/$${f#fuzz_} \
 	        2>$(BUILD)/fuzz/$$f.log || { tail -50 $(BUILD)/fuzz/$$f.log; \
@@ -175,14 +226,20 @@ fuzz:
 # Core tests and the module under AddressSanitizer + UBSan. Debian's nginx
 # binary is not instrumented, so a wrapper preloads the sanitizer runtimes
 # into it; reports go to build/asan/logs and any report fails the run.
+# UBSan findings are fatal (no recovery, halt_on_error): a worker that hits
+# one exits with code 1, which fails check_logs, and its report is kept.
 ASAN_TREE := $(BUILD)/nginx-asan
-ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+    -fno-omit-frame-pointer
 
-asan: deps
+# The core's unit tests alone under the sanitizers (build/core-asan).
+test-core-asan: deps
 	cmake -S core -B $(BUILD)/core-asan -DCMAKE_BUILD_TYPE=Debug \
 	    -DWSCORE_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)/core-asan -j$(JOBS)
 	ctest --test-dir $(BUILD)/core-asan --output-on-failure
+
+asan: test-core-asan
 	@if [ ! -f $(ASAN_TREE)/objs/Makefile ] \
 	        || [ config -nt $(ASAN_TREE)/objs/Makefile ]; then \
 	    rm -rf $(ASAN_TREE) && cp -r /usr/share/nginx/src $(ASAN_TREE) && \
@@ -201,13 +258,20 @@ asan: deps
 	@printf '%s\n' '#!/bin/sh' \
 	    'LD_PRELOAD="$(shell gcc -print-file-name=libasan.so) $(shell gcc -print-file-name=libubsan.so)" \' \
 	    'ASAN_OPTIONS=detect_leaks=0:log_path=$(BUILD)/asan/logs/asan \' \
-	    'UBSAN_OPTIONS=print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
+	    'UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(BUILD)/asan/logs/ubsan \' \
 	    'exec $(NGINX_BIN) "$$@"' > $(BUILD)/asan/nginx
 	@chmod +x $(BUILD)/asan/nginx
-	NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
-	    NGX_BIN=$(BUILD)/asan/nginx prove -I t/lib -r t/
-	@if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
-	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi
+	@# everything runs about three times slower: the time limits follow.
+	@# UBSan writes to the error logs, whence the harness copies reports
+	@# (NGX_WS_SANITIZER_LOGS). They are shown even when tests failed.
+	@rc=0; NGX_WS_MODULE=$(ASAN_TREE)/objs/ngx_http_ws_module.so \
+	    NGX_BIN=$(BUILD)/asan/nginx NGX_WS_TEST_FILE_TIMEOUT=900 \
+	    NGX_WS_TEST_CLIENT_TIMEOUT=180 \
+	    NGX_WS_SANITIZER_LOGS=$(BUILD)/asan/logs \
+	    prove -I t/lib -r t/ || rc=$$?; \
+	if ls $(BUILD)/asan/logs/* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; cat $(BUILD)/asan/logs/*; exit 1; fi; \
+	exit $$rc
 	@echo "asan: no sanitizer reports"
 
 # The core's Google Benchmark, then bench/run.sh: wsload against ngx_ws,

@@ -86,7 +86,9 @@ mkdir -p "$BENCH_DIR/results"
     echo
     echo "$SUBS subscribers, ${DURATION}s per run, median of $RUNS runs;"
     echo "one worker per node; server CPU is node 1's (both nodes and Redis"
-    echo "share this machine's $(nproc) cores with wsload). $(date -u +%F)."
+    echo "share this machine's $(nproc) cores with wsload). $(date -u '+%F %H:%M') UTC,"
+    echo "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown),"
+    echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the start."
     echo
     echo "| set-up | publish connections | publishes/s | deliveries/s | p50 latency | p99 latency | delivered |"
     echo "| --- | --- | --- | --- | --- | --- | --- |"

@@ -185,7 +185,7 @@ def fanout_goal_row(ours, theirs, peer):
 
 
 def goals(summaries):
-    """Each goal of the benchmark issue, with the measured ratio of medians."""
+    """Each goal the benchmark checks, with the measured ratio of medians."""
     rows = []
 
     def row(goal, value, met, detail):

@@ -24,6 +24,7 @@
 #include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_output.h"
@@ -149,7 +150,9 @@ ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
     }
 
     if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
-        if (wscore_ctl_parse((const char *) ev->data, ev->len, &req) != 0
+        if (wscore_ctl_parse(ngx_http_ws_control_parser(),
+                             (const char *) ev->data, ev->len, &req)
+            != WSCORE_OK
             || req.op != WSCORE_CTL_AUTH)
         {
             goto required;
@@ -342,7 +345,9 @@ ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws)
     p = ngx_cpymem(p, ctx->jwt.user.data, ctx->jwt.user.len);
     ctx->user_channel.len = p - ctx->user_channel.data;
 
-    if (!ngx_http_ws_channels_name_valid(&ctx->user_channel)) {
+    if (!wscore_channel_name_valid((const char *) ctx->user_channel.data,
+                                   ctx->user_channel.len))
+    {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: user \"%V\" cannot have a user channel: the "
                       "name is not a valid channel name", &ctx->jwt.user);

@@ -16,6 +16,7 @@
 #include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 
@@ -107,7 +108,8 @@ ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws, ngx_str_t *name)
         return NGX_DECLINED;
     }
 
-    return wscore_claim_allows_channel((const char *) ctx->jwt.claims.data,
+    return wscore_claim_allows_channel(ngx_http_ws_jwt_reader(),
+                                       (const char *) ctx->jwt.claims.data,
                                        ctx->jwt.claims.len,
                                        (const char *)
                                            wsscf->jwt_channels_claim.data,

@@ -44,17 +44,19 @@ static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
-static void ngx_http_ws_channels_visit(void *subscriber, void *data);
+static void ngx_http_ws_channels_visit(void *data, void *subscriber);
 
 
 /* What every session of a location with channels goes through. */
 ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
     NULL,                                  /* check */
+    NULL,                                  /* connect */
     ngx_http_ws_channels_prepare,          /* prepare */
     ngx_http_ws_channels_accept,           /* accept */
     NULL,                                  /* headers */
     NULL,                                  /* open */
     NULL,                                  /* message */
+    NULL,                                  /* reads_stopped */
     NULL,                                  /* detachable */
     NULL,                                  /* owns_cleanup */
     ngx_http_ws_channels_detach,           /* detach */
@@ -73,6 +75,12 @@ ngx_http_ws_handler_t  ngx_http_ws_channels_handler = {
 
 
 static wscore_router_t  *ngx_http_ws_router;
+
+
+/* the glue's buffers are sized by the core's channel-name rule */
+#if (NGX_HTTP_WS_MAX_CHANNEL_LEN != WSCORE_MAX_CHANNEL_LEN)
+#error "NGX_HTTP_WS_MAX_CHANNEL_LEN must be the core's WSCORE_MAX_CHANNEL_LEN"
+#endif
 
 
 ngx_int_t
@@ -99,31 +107,6 @@ ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle)
         wscore_router_destroy(ngx_http_ws_router);
         ngx_http_ws_router = NULL;
     }
-}
-
-
-/*
- * Channel names are printable ASCII without quotes and backslashes, so
- * they appear in JSON answers and log lines as they are.
- */
-ngx_int_t
-ngx_http_ws_channels_name_valid(ngx_str_t *name)
-{
-    ngx_uint_t  i;
-
-    if (name->len == 0 || name->len > NGX_HTTP_WS_MAX_CHANNEL_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        if (name->data[i] < 0x21 || name->data[i] > 0x7e
-            || name->data[i] == '"' || name->data[i] == '\\')
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
@@ -164,7 +147,8 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            if (!ngx_http_ws_channels_name_valid(name)
+            if (!wscore_channel_name_valid((const char *) name->data,
+                                           name->len)
                 || ngx_http_ws_zone_is_direct(name))
             {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -184,7 +168,9 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (!ngx_http_ws_channels_name_valid(&ws->publish)) {
+        if (!wscore_channel_name_valid((const char *) ws->publish.data,
+                                       ws->publish.len))
+        {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "ws: handshake rejected with 400: invalid "
                           "channel name \"%V\"", &ws->publish);
@@ -417,8 +403,8 @@ ngx_int_t
 ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     ngx_uint_t copy, uint64_t *since)
 {
-    int                          rc;
     u_char                      *p;
+    wscore_router_rc_e           rc;
     ngx_http_ws_main_conf_t     *wmcf;
     ngx_http_ws_subscription_t   *sub;
 
@@ -788,7 +774,7 @@ ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
 
 
 static void
-ngx_http_ws_channels_visit(void *subscriber, void *data)
+ngx_http_ws_channels_visit(void *data, void *subscriber)
 {
     ngx_http_ws_delivery_t       *d = data;
 

@@ -30,7 +30,6 @@ typedef struct {
 
 ngx_int_t ngx_http_ws_channels_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_ws_channels_name_valid(ngx_str_t *name);
 
 ngx_int_t ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,

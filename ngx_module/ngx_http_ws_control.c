@@ -59,6 +59,49 @@ static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, wscore_ctl_request_t *req);
 static void ngx_http_ws_control_published(void *data, uint64_t seq);
+static void ngx_http_ws_control_parser_free(void *data);
+
+
+/* The worker's control-protocol parser (the core's), made once. */
+static wscore_ctl_parser_t  *ngx_http_ws_control_parser_handle;
+
+
+/*
+ * Made on first use and freed with the cycle; NULL when out of memory
+ * (wscore_ctl_parse then answers "out of memory").
+ */
+wscore_ctl_parser_t *
+ngx_http_ws_control_parser(void)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_http_ws_control_parser_handle) {
+        return ngx_http_ws_control_parser_handle;
+    }
+
+    cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ngx_http_ws_control_parser_handle = wscore_ctl_parser_create();
+
+    cln->handler = ngx_http_ws_control_parser_free;
+    cln->data = ngx_http_ws_control_parser_handle;
+
+    return ngx_http_ws_control_parser_handle;
+}
+
+
+static void
+ngx_http_ws_control_parser_free(void *data)
+{
+    wscore_ctl_parser_destroy(data);
+
+    if (ngx_http_ws_control_parser_handle == data) {
+        ngx_http_ws_control_parser_handle = NULL;
+    }
+}
 
 
 /* ws_protocol json: each message is a request, answered in JSON. */
@@ -85,7 +128,10 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
     }
 
-    if (wscore_ctl_parse((const char *) ev->data, ev->len, &req) != 0) {
+    if (wscore_ctl_parse(ngx_http_ws_control_parser(),
+                         (const char *) ev->data, ev->len, &req)
+        != WSCORE_OK)
+    {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: control request refused: %s", req.error);
         ngx_http_ws_control_reply_error(ws, req.id, "bad_request",
@@ -150,10 +196,13 @@ static ngx_int_t
 ngx_http_ws_control_channel_allowed(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel)
 {
-    if (!ngx_http_ws_channels_name_valid(channel)) {
+    if (!wscore_channel_name_valid((const char *) channel->data,
+                                   channel->len))
+    {
         ngx_http_ws_control_reply_error(ws, req->id, "bad_channel",
                                         "channel names are 1-255 printable "
-                                        "ASCII characters");
+                                        "ASCII characters other than "
+                                        "quote, backslash, * and ?");
         return NGX_DECLINED;
     }
 

@@ -13,6 +13,8 @@
 #include "ngx_http_ws_session.h"
 
 
+/* The worker's parser of control requests (the core's), made on first use */
+wscore_ctl_parser_t *ngx_http_ws_control_parser(void);
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,

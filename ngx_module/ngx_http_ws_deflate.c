@@ -46,11 +46,13 @@ static ngx_int_t ngx_http_ws_deflate_prepare(ngx_http_request_t *r,
 /* Agreed at the handshake, then in the way of every message sent. */
 ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks = {
     NULL,                                  /* check */
+    NULL,                                  /* connect */
     ngx_http_ws_deflate_prepare,           /* prepare */
     NULL,                                  /* accept */
     NULL,                                  /* headers */
     NULL,                                  /* open */
     NULL,                                  /* message */
+    NULL,                                  /* reads_stopped */
     NULL,                                  /* detachable */
     NULL,                                  /* owns_cleanup */
     NULL,                                  /* detach */
@@ -162,7 +164,8 @@ ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
     }
 
     if (d == NULL
-        || wscore_deflater_compress(d, payload, len, &z, &zlen) != 0)
+        || wscore_deflater_compress(d, payload, len, &z, &zlen)
+           != WSCORE_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
                       "ws: compression failed, out of memory");
@@ -322,7 +325,7 @@ ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
         return NGX_OK;
     }
 
-    if (wscore_session_enable_deflate(ws->core, &n.params) != 0) {
+    if (wscore_session_enable_deflate(ws->core, &n.params) != WSCORE_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

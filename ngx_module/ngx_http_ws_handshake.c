@@ -114,7 +114,28 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
         }
     }
 
+    /* a feature may hold the handshake: a backend's connect call */
+    for (i = 0; i < wmcf->hooks.nelts; i++) {
+        if (h[i]->connect == NULL) {
+            continue;
+        }
+
+        rc = h[i]->connect(r, res.accept);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
     return ngx_http_ws_send_upgrade(r, res.accept);
+}
+
+
+/* A feature's connect hook allowed the handshake: it goes on. */
+ngx_int_t
+ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
+{
+    return ngx_http_ws_send_upgrade(r, accept);
 }
 
 

@@ -491,21 +491,26 @@ ngx_http_ws_history_send(ngx_http_ws_session_t *ws, ngx_http_ws_msg_t *msg)
 }
 
 
-/* Channel names need no JSON escaping: see ngx_http_ws_channels_name_valid */
 static void
 ngx_http_ws_history_gap(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     uint64_t from, uint64_t to)
 {
     u_char                buf[NGX_HTTP_WS_MAX_CHANNEL_LEN + 2 * NGX_INT64_LEN
                               + 64];
-    u_char               *last;
+    size_t                len;
+    wscore_str_t          name;
     ngx_http_ws_frame_t  *frame;
 
-    last = ngx_snprintf(buf, sizeof(buf), "{\"op\":\"gap\",\"channel\":\"%V\","
-                        "\"from\":%uL,\"to\":%uL}", channel, from, to);
+    name.data = (const char *) channel->data;
+    name.len = channel->len;
+
+    len = wscore_ctl_write_gap((char *) buf, sizeof(buf), name, from, to);
+    if (len > sizeof(buf)) {
+        return;
+    }
 
     frame = ngx_http_ws_frame_create(ws->connection->log, WSCORE_OP_TEXT,
-                                     buf, last - buf);
+                                     buf, len);
     if (frame) {
         (void) ngx_http_ws_session_push(ws, frame, NULL);
         ngx_http_ws_frame_release(frame);

@@ -9,8 +9,11 @@
  * EVP interface. The algorithm is never taken from the token alone: the
  * header's "alg" must be the algorithm configured with the key, before
  * any signature is computed (no "none", no RS256-to-HS256 confusion).
- * Claims are read from the signed payload by the core (simdjson), which
- * validates the whole document.
+ *
+ * The token's form (compact serialization, base64url, "alg" and "crit")
+ * and the claim policy (exp, nbf, iss, aud, sub) are the core's rules
+ * (wscore_jwt_*): this file finds the token, holds the keys and computes
+ * signatures.
  */
 
 
@@ -25,10 +28,6 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/ec.h>
-
-
-/* A token is a header value or URL argument: anything longer is refused. */
-#define NGX_HTTP_WS_JWT_MAX_LEN  8192
 
 
 struct ngx_http_ws_jwt_alg_s {
@@ -55,6 +54,13 @@ static ngx_http_ws_jwt_alg_t  ngx_http_ws_jwt_algs[] = {
 };
 
 
+static ngx_http_ws_jwt_alg_t *ngx_http_ws_jwt_alg_find(ngx_str_t *name);
+static u_char *ngx_http_ws_jwt_key_read(ngx_conf_t *cf, ngx_str_t *file,
+    size_t *len);
+static char *ngx_http_ws_jwt_key_secret(ngx_conf_t *cf,
+    ngx_http_ws_jwt_key_t *key, ngx_str_t *file);
+static char *ngx_http_ws_jwt_key_public(ngx_conf_t *cf,
+    ngx_http_ws_jwt_key_t *key, ngx_str_t *file);
 static ngx_int_t ngx_http_ws_jwt_find(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token);
 static ngx_int_t ngx_http_ws_jwt_from_header(ngx_http_request_t *r,
@@ -63,44 +69,36 @@ static ngx_int_t ngx_http_ws_jwt_from_protocol(ngx_http_request_t *r,
     ngx_str_t *prefix, ngx_str_t *token);
 static const char *ngx_http_ws_jwt_verify_signature(ngx_pool_t *pool,
     ngx_log_t *log, ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
-    ngx_str_t *payload);
+    wscore_jwt_parts_t *parts);
+static ngx_uint_t ngx_http_ws_jwt_key_is_for(ngx_http_ws_jwt_key_t *key,
+    wscore_str_t *alg);
+static ngx_int_t ngx_http_ws_jwt_libjwt(ngx_http_ws_jwt_key_t *key,
+    u_char *token);
 static ngx_int_t ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key,
-    ngx_str_t *signed_part, ngx_str_t *sig);
+    wscore_jwt_parts_t *parts);
 static const char *ngx_http_ws_jwt_check_claims(ngx_pool_t *pool,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *payload,
     ngx_http_ws_jwt_result_t *res);
-static void ngx_http_ws_jwt_aud_visit(void *ctx, const char *s, size_t len);
 static void ngx_http_ws_jwt_free_key(void *data);
+static void ngx_http_ws_jwt_reader_free(void *data);
 
+
+/* The worker's token reader (the core's parser and buffers), made once. */
+static wscore_jwt_reader_t  *ngx_http_ws_jwt_reader_handle;
 
 char *
 ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 
-    int                     bits;
-    BIO                    *bio;
-    char                    group[64];
     size_t                  len;
     ngx_str_t              *value, file;
-    EVP_PKEY               *pkey;
-    ngx_file_t              f;
-    ngx_uint_t              i;
-    ngx_file_info_t         fi;
-    ngx_pool_cleanup_t     *cln;
     ngx_http_ws_jwt_alg_t  *alg;
     ngx_http_ws_jwt_key_t  *key;
 
     value = cf->args->elts;
 
-    alg = NULL;
-
-    for (i = 0; ngx_http_ws_jwt_algs[i].name; i++) {
-        if (ngx_strcmp(value[1].data, ngx_http_ws_jwt_algs[i].name) == 0) {
-            alg = &ngx_http_ws_jwt_algs[i];
-            break;
-        }
-    }
+    alg = ngx_http_ws_jwt_alg_find(&value[1]);
 
     if (alg == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -133,15 +131,53 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    key->data.data = ngx_http_ws_jwt_key_read(cf, &file, &len);
+    if (key->data.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    key->data.len = len;
+
+    if (alg->pkey_type == 0) {
+        return ngx_http_ws_jwt_key_secret(cf, key, &file);
+    }
+
+    return ngx_http_ws_jwt_key_public(cf, key, &file);
+}
+
+
+static ngx_http_ws_jwt_alg_t *
+ngx_http_ws_jwt_alg_find(ngx_str_t *name)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; ngx_http_ws_jwt_algs[i].name; i++) {
+        if (ngx_strcmp(name->data, ngx_http_ws_jwt_algs[i].name) == 0) {
+            return &ngx_http_ws_jwt_algs[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* The whole key file, NUL-terminated, in the configuration pool. */
+static u_char *
+ngx_http_ws_jwt_key_read(ngx_conf_t *cf, ngx_str_t *file, size_t *len)
+{
+    u_char           *data;
+    ngx_file_t        f;
+    ngx_file_info_t   fi;
+
     ngx_memzero(&f, sizeof(ngx_file_t));
-    f.name = file;
+    f.name = *file;
     f.log = cf->log;
 
-    f.fd = ngx_open_file(file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    f.fd = ngx_open_file(file->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (f.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"ws_auth_jwt_key\" cannot open \"%V\"", &file);
-        return NGX_CONF_ERROR;
+                           "\"ws_auth_jwt_key\" cannot open \"%V\"", file);
+        return NULL;
     }
 
     if (ngx_fd_info(f.fd, &fi) == NGX_FILE_ERROR
@@ -150,50 +186,71 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_close_file(f.fd);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_jwt_key\" file \"%V\" is not a key "
-                           "file (unreadable or over 64k)", &file);
-        return NGX_CONF_ERROR;
+                           "file (unreadable or over 64k)", file);
+        return NULL;
     }
 
-    len = (size_t) ngx_file_size(&fi);
+    *len = (size_t) ngx_file_size(&fi);
 
-    key->data.data = ngx_pnalloc(cf->pool, len + 1);
-    if (key->data.data == NULL) {
+    data = ngx_pnalloc(cf->pool, *len + 1);
+    if (data == NULL) {
         ngx_close_file(f.fd);
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    if (ngx_read_file(&f, key->data.data, len, 0) != (ssize_t) len) {
+    if (ngx_read_file(&f, data, *len, 0) != (ssize_t) *len) {
         ngx_close_file(f.fd);
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_auth_jwt_key\" cannot read \"%V\"", &file);
-        return NGX_CONF_ERROR;
+                           "\"ws_auth_jwt_key\" cannot read \"%V\"", file);
+        return NULL;
     }
 
     ngx_close_file(f.fd);
 
-    key->data.len = len;
-    key->data.data[len] = '\0';
+    data[*len] = '\0';
 
-    if (alg->pkey_type == 0) {
-        /* a shared secret: the file's bytes, less one trailing newline */
-        if (len && key->data.data[len - 1] == '\n') {
-            key->data.len--;
-        }
+    return data;
+}
 
-        /* RFC 7518 section 3.2: at least as long as the hash output */
-        if (key->data.len * 8 < alg->min_bits) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"ws_auth_jwt_key\" %s secret in \"%V\" is "
-                               "%uz bytes, RFC 7518 requires at least %uz",
-                               alg->name, &file, key->data.len,
-                               alg->min_bits / 8);
-            return NGX_CONF_ERROR;
-        }
 
-        return NGX_CONF_OK;
+/* A shared secret: the file's bytes, less one trailing newline. */
+static char *
+ngx_http_ws_jwt_key_secret(ngx_conf_t *cf, ngx_http_ws_jwt_key_t *key,
+    ngx_str_t *file)
+{
+    if (key->data.len && key->data.data[key->data.len - 1] == '\n') {
+        key->data.len--;
     }
 
-    bio = BIO_new_mem_buf(key->data.data, (int) len);
+    /* RFC 7518 section 3.2: at least as long as the hash output */
+    if (key->data.len * 8 < key->alg->min_bits) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_auth_jwt_key\" %s secret in \"%V\" is "
+                           "%uz bytes, RFC 7518 requires at least %uz",
+                           key->alg->name, file, key->data.len,
+                           key->alg->min_bits / 8);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* A PEM public key of the algorithm's type, size and curve. */
+static char *
+ngx_http_ws_jwt_key_public(ngx_conf_t *cf, ngx_http_ws_jwt_key_t *key,
+    ngx_str_t *file)
+{
+    int                     bits;
+    BIO                    *bio;
+    char                    group[64];
+    EVP_PKEY               *pkey;
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_ws_jwt_alg_t  *alg;
+
+    alg = key->alg;
+
+    bio = BIO_new_mem_buf(key->data.data, (int) key->data.len);
     if (bio == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -205,7 +262,7 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_jwt_key\" %s needs a PEM public key "
                            "(\"-----BEGIN PUBLIC KEY-----\"), \"%V\" is not "
-                           "one", alg->name, &file);
+                           "one", alg->name, file);
         return NGX_CONF_ERROR;
     }
 
@@ -222,7 +279,7 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (EVP_PKEY_get_base_id(pkey) != alg->pkey_type) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_jwt_key\" %s: the key in \"%V\" is a "
-                           "%s key, not %s", alg->name, &file,
+                           "%s key, not %s", alg->name, file,
                            OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)),
                            OBJ_nid2sn(alg->pkey_type));
         return NGX_CONF_ERROR;
@@ -234,21 +291,20 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_jwt_key\" %s: the RSA key in \"%V\" "
                            "has %d bits, RFC 7518 requires at least 2048",
-                           alg->name, &file, bits);
+                           alg->name, file, bits);
         return NGX_CONF_ERROR;
     }
 
-    if (alg->curve) {
-        if (EVP_PKEY_get_utf8_string_param(pkey, "group", group,
+    if (alg->curve
+        && (EVP_PKEY_get_utf8_string_param(pkey, "group", group,
                                            sizeof(group), NULL) != 1
-            || ngx_strcmp(group, alg->curve) != 0)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"ws_auth_jwt_key\" %s needs a key on curve "
-                               "%s, the one in \"%V\" is not", alg->name,
-                               alg->curve, &file);
-            return NGX_CONF_ERROR;
-        }
+            || ngx_strcmp(group, alg->curve) != 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_auth_jwt_key\" %s needs a key on curve "
+                           "%s, the one in \"%V\" is not", alg->name,
+                           alg->curve, file);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -477,14 +533,24 @@ ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
     ngx_http_ws_jwt_result_t *res)
 {
-    const char  *why;
-    ngx_str_t    payload;
+    const char          *why;
+    ngx_str_t            payload;
+    wscore_jwt_parts_t   parts;
 
-    why = ngx_http_ws_jwt_verify_signature(pool, log, wsscf, token,
-                                           &payload);
+    why = ngx_http_ws_jwt_verify_signature(pool, log, wsscf, token, &parts);
 
     if (why == NULL) {
-        why = ngx_http_ws_jwt_check_claims(pool, wsscf, &payload, res);
+        /* the claims outlive the reader's next token: the request's copy */
+        payload.len = parts.payload.len;
+        payload.data = ngx_pnalloc(pool, payload.len);
+
+        if (payload.data == NULL) {
+            why = "out of memory";
+
+        } else {
+            ngx_memcpy(payload.data, parts.payload.data, payload.len);
+            why = ngx_http_ws_jwt_check_claims(pool, wsscf, &payload, res);
+        }
     }
 
     if (why) {
@@ -619,210 +685,160 @@ ngx_http_ws_jwt_from_protocol(ngx_http_request_t *r, ngx_str_t *prefix,
 
 
 /*
- * Checks the form and the signature; on success *payload is the decoded
- * claims JSON (in the request pool). Returns NULL, or why not.
+ * The worker's token reader, made on first use and freed with the cycle;
+ * NULL when out of memory. Also read by the claim variables and the
+ * channel ACL.
+ */
+wscore_jwt_reader_t *
+ngx_http_ws_jwt_reader(void)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_http_ws_jwt_reader_handle) {
+        return ngx_http_ws_jwt_reader_handle;
+    }
+
+    cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ngx_http_ws_jwt_reader_handle = wscore_jwt_reader_create();
+
+    cln->handler = ngx_http_ws_jwt_reader_free;
+    cln->data = ngx_http_ws_jwt_reader_handle;
+
+    return ngx_http_ws_jwt_reader_handle;
+}
+
+
+static void
+ngx_http_ws_jwt_reader_free(void *data)
+{
+    wscore_jwt_reader_destroy(data);
+
+    if (ngx_http_ws_jwt_reader_handle == data) {
+        ngx_http_ws_jwt_reader_handle = NULL;
+    }
+}
+
+
+/*
+ * Checks the form (the core) and the signature with each key of the
+ * token's algorithm; on success parts holds the token's decoded parts
+ * until the reader's next call. Returns NULL, or why not.
  */
 static const char *
 ngx_http_ws_jwt_verify_signature(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token, ngx_str_t *payload)
+    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    wscore_jwt_parts_t *parts)
 {
-    int                     rc;
-    u_char                 *p, *dot1, *dot2, *last, *copy;
-    jwt_t                  *jwt;
-    ngx_str_t               seg, header, signed_part, sig;
-    size_t                  alg_len;
-    u_char                  alg[8];
+    u_char                 *copy;
+    ngx_int_t               rc;
     ngx_uint_t              i, tried;
-    wscore_claim_t          claim;
+    const char             *why;
+    wscore_jwt_reader_t    *reader;
     ngx_http_ws_jwt_key_t  *key;
 
-    if (token->len > NGX_HTTP_WS_JWT_MAX_LEN) {
-        return "token too long";
-    }
-
-    last = token->data + token->len;
-    dot1 = NULL;
-    dot2 = NULL;
-
-    /* base64url segments and exactly two dots (RFC 7515 section 7.1) */
-    for (p = token->data; p < last; p++) {
-        if (*p == '.') {
-            if (dot1 == NULL) {
-                dot1 = p;
-
-            } else if (dot2 == NULL) {
-                dot2 = p;
-
-            } else {
-                return "malformed token (more than three parts)";
-            }
-
-            continue;
-        }
-
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')
-              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-        {
-            return "malformed token (not base64url)";
-        }
-    }
-
-    if (dot2 == NULL || dot1 == token->data || dot2 == dot1 + 1) {
-        return "malformed token (not three parts)";
-    }
-
-    seg.data = token->data;
-    seg.len = dot1 - token->data;
-
-    header.data = ngx_pnalloc(pool, ngx_base64_decoded_length(seg.len));
-    if (header.data == NULL) {
+    reader = ngx_http_ws_jwt_reader();
+    if (reader == NULL) {
         return "out of memory";
     }
 
-    if (ngx_decode_base64url(&header, &seg) != NGX_OK) {
-        return "malformed token (bad header encoding)";
-    }
-
-    seg.data = dot1 + 1;
-    seg.len = dot2 - dot1 - 1;
-
-    payload->data = ngx_pnalloc(pool, ngx_base64_decoded_length(seg.len));
-    if (payload->data == NULL) {
-        return "out of memory";
-    }
-
-    if (ngx_decode_base64url(payload, &seg) != NGX_OK) {
-        return "malformed token (bad payload encoding)";
-    }
-
-    if (wscore_claim_get((const char *) header.data, header.len, "alg", 3,
-                         &claim)
-        != 0)
+    if (wscore_jwt_parse(reader, (const char *) token->data, token->len,
+                         parts, &why)
+        != WSCORE_OK)
     {
-        return "malformed token (header is not a JSON object)";
+        return why;
     }
-
-    if (claim.type != WSCORE_CLAIM_STRING) {
-        return "malformed token (no \"alg\" in the header)";
-    }
-
-    /* the claim's text lives until the next claim call: keep a copy */
-    alg_len = ngx_min(claim.text.len, sizeof(alg));
-    ngx_memcpy(alg, claim.text.data, alg_len);
 
     /* the key decides the algorithm, never the token alone */
     key = wsscf->jwt_keys->elts;
+    copy = NULL;
     tried = 0;
 
     for (i = 0; i < wsscf->jwt_keys->nelts; i++) {
-        if (ngx_strlen(key[i].alg->name) == claim.text.len
-            && ngx_strncmp(key[i].alg->name, alg, alg_len) == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == wsscf->jwt_keys->nelts) {
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "ws: JWT algorithm \"%*s\" is not one of the keys'",
-                      ngx_min(claim.text.len, 32), claim.text.data);
-        return "algorithm not accepted";
-    }
-
-    /* claims are read after the signature check, but the form is known now */
-    if (wscore_claim_get((const char *) payload->data, payload->len, "sub", 3,
-                         &claim) != 0)
-    {
-        return "malformed token (payload is not a JSON object, or repeats "
-               "a claim)";
-    }
-
-    {
-        wscore_claim_t  crit;
-
-        /* extensions we do not understand must not be ignored (7515 4.1.11) */
-        if (wscore_claim_get((const char *) header.data, header.len, "crit",
-                             4, &crit) != 0
-            || crit.type != WSCORE_CLAIM_ABSENT)
-        {
-            return "token has critical header extensions";
-        }
-    }
-
-    signed_part.data = token->data;
-    signed_part.len = dot2 - token->data;
-
-    seg.data = dot2 + 1;
-    seg.len = last - dot2 - 1;
-
-    /* libjwt wants a NUL-terminated token */
-    copy = NULL;
-
-    for ( /* void */ ; i < wsscf->jwt_keys->nelts; i++) {
-        if (ngx_strlen(key[i].alg->name) != alg_len
-            || ngx_strncmp(key[i].alg->name, alg, alg_len) != 0)
-        {
+        if (!ngx_http_ws_jwt_key_is_for(&key[i], &parts->alg)) {
             continue;
         }
 
         tried++;
 
         if (key[i].alg->jwt_alg == JWT_ALG_INVAL) {
-            if (seg.len == 0) {
-                return "bad signature";
-            }
+            rc = ngx_http_ws_jwt_eddsa(&key[i], parts);
 
-            sig.data = ngx_pnalloc(pool, ngx_base64_decoded_length(seg.len));
-            if (sig.data == NULL) {
-                return "out of memory";
-            }
-
-            if (ngx_decode_base64url(&sig, &seg) != NGX_OK) {
-                return "malformed token (bad signature encoding)";
-            }
-
-            if (ngx_http_ws_jwt_eddsa(&key[i], &signed_part, &sig) == NGX_OK) {
-                return NULL;
-            }
-
-            continue;
-        }
-
-        if (copy == NULL) {
-            copy = ngx_pnalloc(pool, token->len + 1);
+        } else {
             if (copy == NULL) {
-                return "out of memory";
+                /* libjwt wants a NUL-terminated token */
+                copy = ngx_pnalloc(pool, token->len + 1);
+                if (copy == NULL) {
+                    return "out of memory";
+                }
+
+                ngx_memcpy(copy, token->data, token->len);
+                copy[token->len] = '\0';
             }
 
-            ngx_memcpy(copy, token->data, token->len);
-            copy[token->len] = '\0';
+            rc = ngx_http_ws_jwt_libjwt(&key[i], copy);
         }
 
-        jwt = NULL;
-
-        rc = jwt_decode(&jwt, (const char *) copy, key[i].data.data,
-                        (int) key[i].data.len);
-
-        if (rc == 0 && jwt_get_alg(jwt) == key[i].alg->jwt_alg) {
-            jwt_free(jwt);
+        if (rc == NGX_OK) {
             return NULL;
-        }
-
-        if (jwt) {
-            jwt_free(jwt);
         }
     }
 
-    return tried ? "bad signature" : "algorithm not accepted";
+    if (tried == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "ws: JWT algorithm \"%*s\" is not one of the keys'",
+                      ngx_min(parts->alg.len, 32), parts->alg.data);
+        return "algorithm not accepted";
+    }
+
+    return "bad signature";
+}
+
+
+static ngx_uint_t
+ngx_http_ws_jwt_key_is_for(ngx_http_ws_jwt_key_t *key, wscore_str_t *alg)
+{
+    return ngx_strlen(key->alg->name) == alg->len
+           && ngx_strncmp(key->alg->name, alg->data, alg->len) == 0;
 }
 
 
 static ngx_int_t
-ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key, ngx_str_t *signed_part,
-    ngx_str_t *sig)
+ngx_http_ws_jwt_libjwt(ngx_http_ws_jwt_key_t *key, u_char *token)
+{
+    int     rc;
+    jwt_t  *jwt;
+
+    jwt = NULL;
+
+    rc = jwt_decode(&jwt, (const char *) token, key->data.data,
+                    (int) key->data.len);
+
+    if (rc == 0 && jwt_get_alg(jwt) == key->alg->jwt_alg) {
+        jwt_free(jwt);
+        return NGX_OK;
+    }
+
+    if (jwt) {
+        jwt_free(jwt);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key, wscore_jwt_parts_t *parts)
 {
     int          ok;
     EVP_MD_CTX  *md;
+
+    if (parts->signature.len == 0) {
+        return NGX_DECLINED;
+    }
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
@@ -831,19 +847,15 @@ ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key, ngx_str_t *signed_part,
 
     /* EdDSA hashes internally: no digest, one-shot verify (RFC 8037) */
     ok = EVP_DigestVerifyInit(md, NULL, NULL, NULL, key->pkey) == 1
-         && EVP_DigestVerify(md, sig->data, sig->len, signed_part->data,
-                             signed_part->len) == 1;
+         && EVP_DigestVerify(md, (const u_char *) parts->signature.data,
+                             parts->signature.len,
+                             (const u_char *) parts->signing_input.data,
+                             parts->signing_input.len) == 1;
 
     EVP_MD_CTX_free(md);
 
     return ok ? NGX_OK : NGX_DECLINED;
 }
-
-
-typedef struct {
-    ngx_str_t   *want;
-    ngx_uint_t   found;
-} ngx_http_ws_jwt_aud_t;
 
 
 /* Returns NULL when the claims are acceptable now, else why not. */
@@ -852,117 +864,40 @@ ngx_http_ws_jwt_check_claims(ngx_pool_t *pool,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *payload,
     ngx_http_ws_jwt_result_t *res)
 {
-    long                    n;
-    time_t                  now;
-    wscore_claim_t          c;
-    ngx_http_ws_jwt_aud_t   aud;
+    const char           *why;
+    wscore_jwt_claims_t   claims;
+    wscore_jwt_policy_t   policy;
 
-    now = ngx_time();
+    policy.issuer.data = (const char *) wsscf->jwt_issuer.data;
+    policy.issuer.len = wsscf->jwt_issuer.len;
+    policy.audience.data = (const char *) wsscf->jwt_audience.data;
+    policy.audience.len = wsscf->jwt_audience.len;
+    policy.leeway_s = (uint64_t) wsscf->jwt_leeway;
 
-    if (wscore_claim_get((const char *) payload->data, payload->len, "exp", 3,
-                         &c) != 0)
+    if (wscore_jwt_check_claims(ngx_http_ws_jwt_reader(), &policy,
+                                (const char *) payload->data, payload->len,
+                                (int64_t) ngx_time(), &claims, &why)
+        != WSCORE_OK)
     {
-        return "malformed token (payload is not a JSON object, or repeats "
-               "a claim)";
+        return why;
     }
 
-    res->exp = 0;
-
-    if (c.type != WSCORE_CLAIM_ABSENT) {
-        if (c.type != WSCORE_CLAIM_NUMBER || c.number < 0) {
-            return "\"exp\" is not a NumericDate";
-        }
-
-        /* expired when now is at or after exp (RFC 7519 section 4.1.4) */
-        if ((double) now >= c.number + (double) wsscf->jwt_leeway) {
-            return "token expired";
-        }
-
-        res->exp = (c.number > 1e12) ? (time_t) 1e12 : (time_t) c.number;
-    }
-
-    if (wscore_claim_get((const char *) payload->data, payload->len, "nbf", 3,
-                         &c) != 0)
-    {
-        return "malformed token (payload is not a JSON object, or repeats "
-               "a claim)";
-    }
-
-    if (c.type != WSCORE_CLAIM_ABSENT) {
-        if (c.type != WSCORE_CLAIM_NUMBER) {
-            return "\"nbf\" is not a NumericDate";
-        }
-
-        if ((double) now + (double) wsscf->jwt_leeway < c.number) {
-            return "token not valid yet (nbf)";
-        }
-    }
-
-    if (wsscf->jwt_issuer.len) {
-        if (wscore_claim_get((const char *) payload->data, payload->len,
-                             "iss", 3, &c) != 0
-            || c.type != WSCORE_CLAIM_STRING
-            || c.text.len != wsscf->jwt_issuer.len
-            || ngx_strncmp(c.text.data, wsscf->jwt_issuer.data,
-                           c.text.len) != 0)
-        {
-            return "wrong or missing issuer (iss)";
-        }
-    }
-
-    if (wsscf->jwt_audience.len) {
-        aud.want = &wsscf->jwt_audience;
-        aud.found = 0;
-
-        n = wscore_claim_strings((const char *) payload->data, payload->len,
-                                 "aud", 3, ngx_http_ws_jwt_aud_visit, &aud);
-
-        if (n <= 0 || !aud.found) {
-            return "wrong or missing audience (aud)";
-        }
-    }
-
-    if (wscore_claim_get((const char *) payload->data, payload->len, "sub", 3,
-                         &c) != 0)
-    {
-        return "malformed token (payload is not a JSON object, or repeats "
-               "a claim)";
-    }
-
+    res->exp = (time_t) claims.exp;
     res->user.len = 0;
 
-    if (c.type != WSCORE_CLAIM_ABSENT) {
-        if (c.type != WSCORE_CLAIM_STRING || c.text.len == 0
-            || c.text.len > NGX_HTTP_WS_MAX_CHANNEL_LEN - 5)
-        {
-            return "\"sub\" is not a string of 1-250 bytes";
-        }
-
-        res->user.data = ngx_pnalloc(pool, c.text.len);
+    if (claims.sub.data) {
+        res->user.data = ngx_pnalloc(pool, claims.sub.len);
         if (res->user.data == NULL) {
             return "out of memory";
         }
 
-        ngx_memcpy(res->user.data, c.text.data, c.text.len);
-        res->user.len = c.text.len;
+        ngx_memcpy(res->user.data, claims.sub.data, claims.sub.len);
+        res->user.len = claims.sub.len;
     }
 
     res->claims = *payload;
 
     return NULL;
-}
-
-
-static void
-ngx_http_ws_jwt_aud_visit(void *ctx, const char *s, size_t len)
-{
-    ngx_http_ws_jwt_aud_t  *aud = ctx;
-
-    if (len == aud->want->len
-        && ngx_strncmp(s, aud->want->data, len) == 0)
-    {
-        aud->found = 1;
-    }
 }
 
 

@@ -23,6 +23,8 @@ ngx_int_t ngx_http_ws_jwt_check(ngx_http_request_t *r,
 ngx_int_t ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
     ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
     ngx_http_ws_jwt_result_t *res);
+/* The worker's reader of token claims (the core's), made on first use */
+wscore_jwt_reader_t *ngx_http_ws_jwt_reader(void);
 
 
 #endif /* _NGX_HTTP_WS_JWT_H_INCLUDED_ */

@@ -5,7 +5,7 @@
  *
  * Keeping NGINX's request for the whole life of a WebSocket costs its
  * pool (two 4 KiB blocks) per idle connection only to log one line at
- * the end (issue 7). The record keeps what that line can need: the
+ * the end. The record keeps what that line can need: the
  * request head (request line and headers, rebuilt from the parsed list),
  * the configuration arrays, the start time, the sizes, and the values of
  * the variables already evaluated (set, map results, auth_request_set,

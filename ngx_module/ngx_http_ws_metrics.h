@@ -69,6 +69,14 @@
 #define NGX_HTTP_WS_PUBLISH_CHANNEL     0
 #define NGX_HTTP_WS_PUBLISH_DIRECT      1
 
+/* Backend hook calls (ngx_http_ws_backend*.c): by hook, and by the class
+ * of the answer: 2xx, 4xx, 5xx (NGINX's own 502 and 504 too), other. */
+#define NGX_HTTP_WS_BACKEND_CONNECT     0
+#define NGX_HTTP_WS_BACKEND_CLOSE       1
+#define NGX_HTTP_WS_BACKEND_MESSAGE     2
+#define NGX_HTTP_WS_BACKEND_HOOKS       3
+#define NGX_HTTP_WS_BACKEND_RESULTS     4
+
 #define NGX_HTTP_WS_PUBLISH_OK          0
 #define NGX_HTTP_WS_PUBLISH_ZONE_FULL   1
 
@@ -107,6 +115,8 @@ typedef struct {
     uint64_t                   redis_up;        /* 1: publish link is up */
     uint64_t                   redis_disconnects;
     uint64_t                   redis_refused;   /* publishes, Redis down */
+    uint64_t                   backend_calls[NGX_HTTP_WS_BACKEND_HOOKS]
+                                            [NGX_HTTP_WS_BACKEND_RESULTS];
 
     ngx_http_ws_histogram_t    publish_delay;   /* publish to fan-out */
     ngx_http_ws_histogram_t    send_delay;      /* queued to written */

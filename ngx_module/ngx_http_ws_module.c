@@ -419,6 +419,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_ws_loc_conf_t *prev = parent;
     ngx_http_ws_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     /* ws_listen is not inherited: nested locations opt in themselves */
     ngx_conf_init_value(conf->enabled, 0);
 
@@ -513,6 +515,17 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         } else if (conf->echo) {
             conf->handler = &ngx_http_ws_echo_handler;
         }
+    }
+
+    if (conf->publisher) {
+        /*
+         * The publish API bounds its bodies by ws_max_message_size and
+         * answers in JSON (ngx_http_ws_publisher.c); NGINX's own bound
+         * would refuse first, with its HTML page. The core module's
+         * configuration of this location is merged by now.
+         */
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+        clcf->client_max_body_size = 0;
     }
 
     return NGX_CONF_OK;
@@ -626,14 +639,16 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
 
         if (cv->lengths == NULL
-            && (!ngx_http_ws_channels_name_valid(&value[i])
+            && (!wscore_channel_name_valid((const char *) value[i].data,
+                                           value[i].len)
                 || ngx_http_ws_zone_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
                                "\"ws_subscribe\": 1-%d printable ASCII "
-                               "characters other than quote and backslash, "
-                               "not starting with \"conn:\"",
+                               "characters other than quote, backslash, "
+                               "\"*\" and \"?\", not starting with "
+                               "\"conn:\"",
                                &value[i], NGX_HTTP_WS_MAX_CHANNEL_LEN);
             return NGX_CONF_ERROR;
         }
@@ -751,12 +766,15 @@ ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        if (value[i].len == 0
-            || value[i].len > NGX_HTTP_WS_MAX_CHANNEL_LEN)
+        if (!wscore_channel_pattern_valid((const char *) value[i].data,
+                                          value[i].len))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid pattern \"%V\" in "
-                               "\"ws_channels_allow\"", &value[i]);
+                               "\"ws_channels_allow\": 1-%d printable "
+                               "ASCII characters other than quote and "
+                               "backslash", &value[i],
+                               NGX_HTTP_WS_MAX_CHANNEL_LEN);
             return NGX_CONF_ERROR;
         }
 

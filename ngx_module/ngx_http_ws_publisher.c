@@ -6,6 +6,15 @@
  * with the message's sequence number and the channel's subscriber count;
  * GET answers the channel's figures alone. Access control is NGINX's own
  * (allow/deny, auth_request, auth_basic) in the same location.
+ *
+ * The body is bounded by ws_max_message_size, not by NGINX's
+ * client_max_body_size (lifted for publisher locations at configuration):
+ * a publish of any size a WebSocket may send is taken, and one over it
+ * gets this API's own JSON 413. NGINX's bound, being checked while NGINX
+ * reads in its own handler, could only answer with its HTML page. So the
+ * body is read as it comes (request_body_no_buffering), where read errors
+ * return to the caller, and gathered into one buffer at the head of
+ * r->request_body->bufs, where a buffered body would be.
  */
 
 
@@ -23,9 +32,12 @@ typedef struct {
 } ngx_http_ws_publisher_redis_t;
 
 
+static ngx_int_t ngx_http_ws_publisher_post(ngx_http_request_t *r);
+static void ngx_http_ws_publisher_read(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_publisher_gather(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_publisher_too_large(ngx_http_request_t *r,
+    off_t len);
 static void ngx_http_ws_publisher_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_ws_publisher_body_bytes(ngx_http_request_t *r,
-    u_char **data, size_t *len);
 static ngx_int_t ngx_http_ws_publisher_channel(ngx_http_request_t *r,
     ngx_str_t *channel);
 static void ngx_http_ws_publisher_redis(ngx_http_request_t *r,
@@ -45,15 +57,7 @@ ngx_http_ws_publisher_handler(ngx_http_request_t *r)
     ngx_http_ws_channel_info_t  info;
 
     if (r->method == NGX_HTTP_POST) {
-        r->request_body_in_single_buf = 1;
-
-        rc = ngx_http_read_client_request_body(r, ngx_http_ws_publisher_body);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        return NGX_DONE;
+        return ngx_http_ws_publisher_post(r);
     }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -84,6 +88,238 @@ ngx_http_ws_publisher_handler(ngx_http_request_t *r)
 }
 
 
+static ngx_int_t
+ngx_http_ws_publisher_post(ngx_http_request_t *r)
+{
+    off_t                    len;
+    ngx_int_t                rc;
+    ngx_http_ws_loc_conf_t  *wscf;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+
+    if (wscf->max_message_size
+        && r->headers_in.content_length_n > (off_t) wscf->max_message_size)
+    {
+        /* refused unread, as NGINX refuses a body over its own bound:
+         * no "100 Continue" invites a body that will not be taken (and
+         * discarding counts the length down, so it is taken first) */
+        len = r->headers_in.content_length_n;
+        r->expect_tested = 1;
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_ws_publisher_too_large(r, len);
+    }
+
+    r->request_body_no_buffering = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_ws_publisher_read);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The body's post handler, then its read handler until the body is whole:
+ * gathers what came, reads on while the socket has more, publishes at the
+ * end. Every error is answered here, over the bound with JSON.
+ */
+static void
+ngx_http_ws_publisher_read(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_http_request_body_t  *rb;
+
+    rb = r->request_body;
+
+    for ( ;; ) {
+        rc = ngx_http_ws_publisher_gather(r);
+
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        if (!r->reading_body) {
+            /* whole: nothing more to read for this request */
+            r->read_event_handler = ngx_http_block_reading;
+            ngx_http_ws_publisher_body(r);
+            return;
+        }
+
+        rc = ngx_http_read_unbuffered_request_body(r);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            break;
+        }
+
+        /*
+         * Nothing new past the gathered buffer: wait for the socket. New
+         * buffers are gathered first, NGINX reads no more while they
+         * hold its buffer.
+         */
+        if (rc == NGX_AGAIN
+            && (rb->bufs == NULL
+                || (rb->bufs->next == NULL
+                    && rb->bufs->buf->tag
+                       == (ngx_buf_tag_t) &ngx_http_ws_publisher_gather)))
+        {
+            r->read_event_handler = ngx_http_ws_publisher_read;
+            return;
+        }
+    }
+
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        rc = ngx_http_ws_publisher_too_large(r, -1);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Moves the body's new buffers into the gathered one (tagged as ours, the
+ * first of r->request_body->bufs), which is sized for Content-Length or,
+ * for a chunked body, doubled as needed up to ws_max_message_size.
+ */
+static ngx_int_t
+ngx_http_ws_publisher_gather(ngx_http_request_t *r)
+{
+    size_t                    len, have, want;
+    ngx_buf_t                *all, *b;
+    ngx_chain_t              *cl, *next;
+    ngx_http_request_body_t  *rb;
+    ngx_http_ws_loc_conf_t   *wscf;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+    rb = r->request_body;
+
+    if (rb == NULL || rb->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    all = NULL;
+    cl = rb->bufs;
+
+    if (cl->buf->tag == (ngx_buf_tag_t) &ngx_http_ws_publisher_gather) {
+        all = cl->buf;
+        cl = cl->next;
+    }
+
+    have = all ? (size_t) (all->last - all->pos) : 0;
+    len = 0;
+
+    for (next = cl; next; next = next->next) {
+        len += next->buf->last - next->buf->pos;
+    }
+
+    if (wscf->max_message_size && have + len > wscf->max_message_size) {
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    if (all == NULL && len == 0) {
+        /* an empty body, or only its end */
+        rb->bufs = NULL;
+        return NGX_OK;
+    }
+
+    if (all == NULL || (size_t) (all->end - all->last) < len) {
+
+        if (!r->headers_in.chunked && r->headers_in.content_length_n > 0) {
+            want = (size_t) r->headers_in.content_length_n;
+
+        } else {
+            want = ngx_max(2 * (have + len), 16384);
+
+            if (wscf->max_message_size) {
+                want = ngx_min(want, wscf->max_message_size);
+            }
+        }
+
+        b = ngx_create_temp_buf(r->pool, ngx_max(want, have + len));
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->tag = (ngx_buf_tag_t) &ngx_http_ws_publisher_gather;
+
+        if (all) {
+            b->last = ngx_cpymem(b->last, all->pos, have);
+            ngx_pfree(r->pool, all->start);
+            rb->bufs->buf = b;
+
+        } else {
+            next = ngx_alloc_chain_link(r->pool);
+            if (next == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            next->buf = b;
+            next->next = cl;
+            rb->bufs = next;
+        }
+
+        all = b;
+    }
+
+    /* memory buffers only: an unbuffered body never goes to a file */
+    for ( /* void */ ; cl; cl = next) {
+        next = cl->next;
+        len = cl->buf->last - cl->buf->pos;
+
+        /* the body's end may come as a buffer of no bytes, pos NULL */
+        if (len) {
+            all->last = ngx_cpymem(all->last, cl->buf->pos, len);
+            cl->buf->pos = cl->buf->last;
+        }
+
+        ngx_free_chain(r->pool, cl);
+    }
+
+    rb->bufs->next = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_publisher_too_large(ngx_http_request_t *r, off_t len)
+{
+    ngx_int_t                rc;
+    ngx_str_t                channel;
+    ngx_http_ws_loc_conf_t  *wscf;
+
+    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+
+    rc = ngx_http_ws_publisher_channel(r, &channel);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (len >= 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: publish of %O bytes to channel \"%V\" is over "
+                      "ws_max_message_size %uz", len, &channel,
+                      wscf->max_message_size);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: publish to channel \"%V\" is over "
+                      "ws_max_message_size %uz", &channel,
+                      wscf->max_message_size);
+    }
+
+    return ngx_http_ws_publisher_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                       &channel, NULL, "message too large");
+}
+
+
 static void
 ngx_http_ws_publisher_body(ngx_http_request_t *r)
 {
@@ -92,10 +328,7 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
     ngx_int_t                    rc;
     ngx_str_t                    channel;
     ngx_uint_t                   opcode;
-    ngx_http_ws_loc_conf_t      *wscf;
     ngx_http_ws_channel_info_t   info;
-
-    wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
 
     rc = ngx_http_ws_publisher_channel(r, &channel);
 
@@ -104,25 +337,13 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
         return;
     }
 
+    /* the body, whole and bounded, in one buffer (publisher_gather) */
     data = NULL;
     len = 0;
 
     if (r->request_body && r->request_body->bufs) {
-        if (ngx_http_ws_publisher_body_bytes(r, &data, &len) != NGX_OK) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-            return;
-        }
-    }
-
-    if (wscf->max_message_size && len > wscf->max_message_size) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: publish of %uz bytes to channel \"%V\" is over "
-                      "ws_max_message_size", len, &channel);
-        ngx_http_finalize_request(r,
-            ngx_http_ws_publisher_reply(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                        &channel, NULL,
-                                        "message too large"));
-        return;
+        data = r->request_body->bufs->buf->pos;
+        len = r->request_body->bufs->buf->last - data;
     }
 
     /* text for "text/..." and JSON bodies, binary for everything else */
@@ -261,66 +482,6 @@ ngx_http_ws_publisher_redis_done(void *data, uint64_t seq)
 }
 
 
-/*
- * The body in one piece. It may come as several buffers (what arrived
- * with the headers, then the rest) and partly in a temporary file (past
- * client_body_buffer_size); one buffer in memory is used as it is.
- */
-static ngx_int_t
-ngx_http_ws_publisher_body_bytes(ngx_http_request_t *r, u_char **data,
-    size_t *len)
-{
-    u_char       *p;
-    size_t        size, total;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    cl = r->request_body->bufs;
-
-    if (cl->next == NULL && !cl->buf->in_file) {
-        *data = cl->buf->pos;
-        *len = cl->buf->last - cl->buf->pos;
-        return NGX_OK;
-    }
-
-    total = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        total += (size_t) ngx_buf_size(cl->buf);
-    }
-
-    p = ngx_pnalloc(r->pool, total ? total : 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    *data = p;
-    *len = total;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            size = (size_t) (b->file_last - b->file_pos);
-            n = ngx_read_file(b->file, p, size, b->file_pos);
-
-            if (n != (ssize_t) size) {
-                return NGX_ERROR;
-            }
-
-        } else {
-            size = b->last - b->pos;
-            ngx_memcpy(p, b->pos, size);
-        }
-
-        p += size;
-    }
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
 {
@@ -332,7 +493,9 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!ngx_http_ws_channels_name_valid(channel)) {
+    if (!wscore_channel_name_valid((const char *) channel->data,
+                                   channel->len))
+    {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "ws: invalid channel name \"%V\" in publish request",
                       channel);
@@ -343,7 +506,7 @@ ngx_http_ws_publisher_channel(ngx_http_request_t *r, ngx_str_t *channel)
 }
 
 
-/* Channel names need no JSON escaping: see ngx_http_ws_channels_name_valid */
+/* Channel names need no JSON escaping: see wscore_channel_name_valid */
 static ngx_int_t
 ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *channel, ngx_http_ws_channel_info_t *info, const char *error)

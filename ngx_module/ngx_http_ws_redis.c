@@ -801,6 +801,9 @@ ngx_http_ws_redis_subscribed(ngx_http_ws_redis_link_t *link,
         return;
     }
 
+    /* NOPERM: an ACL user whose channels do not cover the prefix */
+    (void) ngx_http_ws_redis_refused(link, reply, "PSUBSCRIBE");
+
     ngx_http_ws_redis_link_drop(link, "PSUBSCRIBE refused");
 }
 
@@ -851,7 +854,8 @@ ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link, redisReply *reply,
     }
 
     if (seq == 0 || last - p < 2 || *p != ' '
-        || !ngx_http_ws_channels_name_valid(&channel))
+        || !wscore_channel_name_valid((const char *) channel.data,
+                                      channel.len))
     {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "ws: malformed message from redis on \"%*s\" ignored",

@@ -835,6 +835,11 @@ ngx_http_ws_redis_ping_reply(ngx_http_ws_redis_link_t *link,
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* NOAUTH: Redis wants a password that ws_redis does not give */
+        ngx_log_error(NGX_LOG_ERR, link->log, 0,
+                      "ws: redis %V refused PING: %*s", &link->server->name,
+                      (size_t) reply->len, reply->str);
+
         ngx_http_ws_redis_link_drop(link, "PING refused");
         return;
     }

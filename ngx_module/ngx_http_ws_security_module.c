@@ -53,11 +53,13 @@ static void ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws);
 /* The guards' part in every session of the WebSocket module. */
 ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
     ngx_http_ws_security_check,            /* check */
+    NULL,                                  /* connect */
     ngx_http_ws_security_prepare,          /* prepare */
     NULL,                                  /* accept */
     ngx_http_ws_security_upgrade_headers,  /* headers */
     ngx_http_ws_auth_session_start,        /* open */
     ngx_http_ws_limits_message,            /* message */
+    NULL,                                  /* reads_stopped */
     ngx_http_ws_security_detachable,       /* detachable */
     ngx_http_ws_security_cleanup,          /* owns_cleanup */
     ngx_http_ws_security_detach_all,       /* detach */
@@ -569,6 +571,15 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
 
     case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
     case NGX_HTTP_WS_SEC_VAR_ACL_DENIED:
+        /*
+         * Counts of a session: a request that did not become one (a 426,
+         * a refused handshake) has none, and logs "-" as the other $ws_*
+         */
+        if (ngx_http_get_module_ctx(r->main, ngx_http_ws_module) == NULL) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
         p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;
@@ -628,10 +639,12 @@ ngx_http_ws_claim_variable(ngx_http_request_t *r,
     prefix = sizeof("ws_jwt_claim_") - 1;
 
     if (ctx == NULL || ctx->jwt.claims.len == 0
-        || wscore_claim_get((const char *) ctx->jwt.claims.data,
+        || wscore_claim_get(ngx_http_ws_jwt_reader(),
+                            (const char *) ctx->jwt.claims.data,
                             ctx->jwt.claims.len,
                             (const char *) name->data + prefix,
-                            name->len - prefix, &claim) != 0
+                            name->len - prefix, &claim)
+           != WSCORE_OK
         || claim.type == WSCORE_CLAIM_ABSENT)
     {
         v->not_found = 1;

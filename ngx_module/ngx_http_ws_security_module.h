@@ -21,15 +21,11 @@
 
 /* One entry of ws_allowed_origins. */
 typedef struct {
-    ngx_str_t                  scheme;        /* empty: http or https */
-    ngx_str_t                  host;          /* lowercase; for wildcards
-                                                 the suffix ".example.com" */
-    ngx_str_t                  port;          /* empty: no port */
+    wscore_origin_pattern_t    pattern;       /* points into text */
     ngx_str_t                  text;          /* as configured, for logs */
 #if (NGX_PCRE)
     ngx_regex_t               *regex;         /* "~" and "~*" entries */
 #endif
-    unsigned                   wildcard:1;
 } ngx_http_ws_origin_t;
 
 

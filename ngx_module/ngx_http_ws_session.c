@@ -80,6 +80,23 @@ static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
          (i)++)
 
 
+/* Whether a feature's queue stops reading (ngx_http_ws_hooks_t). */
+static ngx_inline ngx_uint_t
+ngx_http_ws_reads_stopped(ngx_http_ws_session_t *ws)
+{
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->reads_stopped && h[i]->reads_stopped(ws)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The session is made before the 101 so that everything that can fail
  * (memory, channel names) fails while an HTTP error can still be sent.
@@ -265,7 +282,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 /*
  * The request of a WebSocket is freed once the 101 is out: its pool (two
  * 4 KiB blocks) and the header buffer would otherwise stay for the whole
- * life of an idle connection (issue 7). What the session still needs is
+ * life of an idle connection. What the session still needs is
  * its own (the session, the guard and token state, the subscriptions), on
  * the heap or in the connection's pool, or in the log record that writes
  * the access-log line at close. A request that something else still holds
@@ -503,7 +520,8 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
-        if (ws->paused || !rev->ready) {
+        /* a feature's queue (a backend's calls) stops reads too */
+        if (ws->paused || !rev->ready || ngx_http_ws_reads_stopped(ws)) {
             break;
         }
 
@@ -534,7 +552,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         ngx_http_ws_check_backpressure(ws);
     }
 
-    if (rev->ready && !ws->paused) {
+    if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
 
@@ -900,6 +918,20 @@ ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
 }
 
 
+/* A reads_stopped hook has room again (a backend's queue): read what waits */
+void
+ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws)
+{
+    if (ws->finalized || ws->paused) {
+        return;
+    }
+
+    if (ws->connection->read->ready) {
+        ngx_post_event(ws->connection->read, &ngx_posted_events);
+    }
+}
+
+
 /* Closes the session from outside its handlers (a guard's deadline). */
 void
 ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
@@ -1024,6 +1056,10 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
  * Stops reading a peer whose output is over half the send buffer, resumes
  * below a quarter. Checked after every read, so one read event adds at
  * most one read's worth of replies before the pause takes effect.
+ *
+ * A peer that reads slowly goes back and forth between the two marks on
+ * every few messages; the log says when it fell behind and when it caught
+ * up (its output drained), once each, and the metric counts every pause.
  */
 static void
 ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
@@ -1035,8 +1071,16 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
     if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
         ws->paused = 1;
         ngx_http_ws_metric_inc(backpressure_pauses);
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "ws: output over high-water mark, pausing reads");
+
+        if (!ws->backlogged) {
+            ws->backlogged = 1;
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "ws: output over high-water mark, pausing reads");
+
+        } else {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "ws: output over high-water mark again");
+        }
 
     } else if (ws->paused && ws->out_bytes <= ws->conf->send_buffer / 4) {
         ws->paused = 0;
@@ -1046,6 +1090,12 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
         if (c->read->ready) {
             ngx_post_event(c->read, &ngx_posted_events);
         }
+    }
+
+    if (ws->backlogged && ws->out_bytes == 0) {
+        ws->backlogged = 0;
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: output drained, reads resumed");
     }
 }
 

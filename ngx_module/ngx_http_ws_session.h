@@ -61,6 +61,15 @@ typedef struct {
                                       ngx_http_ws_refusal_t *refusal);
 
     /*
+     * After every check, before the session is made: NGX_DECLINED to go
+     * on now; anything else holds the handshake (a call to a backend) and
+     * is what the content handler returns. The feature then goes on with
+     * ngx_http_ws_handshake_resume() or answers the request itself.
+     */
+    ngx_int_t                (*connect)(ngx_http_request_t *r,
+                                        const char *accept);
+
+    /*
      * The session made, the 101 not built yet: prepare what the session
      * needs (channel names, extensions), then, once every feature has
      * prepared, accept (subscribe). NGX_OK, NGX_DECLINED with *refusal,
@@ -81,6 +90,13 @@ typedef struct {
     /* Each message, before the handler: NGX_OK, or NGX_DECLINED. */
     ngx_int_t                (*message)(ngx_http_ws_session_t *ws,
                                         wscore_event_t *ev);
+
+    /*
+     * Reading from the client stops while any says so (messages waiting
+     * in the feature's own queue); the feature calls
+     * ngx_http_ws_session_resume_reading() once it has room again.
+     */
+    ngx_uint_t               (*reads_stopped)(ngx_http_ws_session_t *ws);
 
     /*
      * Freeing the request once the 101 is out: detachable says NGX_OK,
@@ -125,13 +141,26 @@ struct ngx_http_ws_session_s {
     /* first, as in ngx_http_request_t: c->data may be either */
     uint32_t                   signature;
 
+    /* beside the signature, in the 4 bytes its alignment leaves */
+    unsigned                   upgraded:1;
+    unsigned                   subscribed:1;     /* in the router and zone */
+    unsigned                   paused:1;         /* back-pressure */
+    unsigned                   backlogged:1;     /* paused, not yet drained */
+    unsigned                   shutting_down:1;
+    unsigned                   finalized:1;
+    unsigned                   flush_posted:1;
+    unsigned                   counted:1;        /* in the metrics gauge */
+    unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
+    unsigned                   deflate_on:1;
+    unsigned                   detach_later:1;   /* put off, not refused */
+
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
     ngx_http_ws_log_record_t  *log_record;
 
     /*
      * Configuration and guard state, from the request while there is one,
-     * then kept here: the request is freed once the 101 is out (issue 7).
+     * then kept here: the request is freed once the 101 is out (idle memory).
      */
     void                     **main_conf;
     void                     **loc_conf;
@@ -178,16 +207,8 @@ struct ngx_http_ws_session_s {
     wscore_deflate_params_t    deflate;
     wscore_deflater_t         *deflater;         /* own, context takeover */
 
-    unsigned                   upgraded:1;
-    unsigned                   subscribed:1;     /* in the router and zone */
-    unsigned                   paused:1;         /* back-pressure */
-    unsigned                   shutting_down:1;
-    unsigned                   finalized:1;
-    unsigned                   flush_posted:1;
-    unsigned                   counted:1;        /* in the metrics gauge */
-    unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
-    unsigned                   deflate_on:1;
-    unsigned                   detach_later:1;   /* put off, not refused */
+    /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
+    void                      *backend;
 };
 
 
@@ -207,6 +228,8 @@ ngx_http_ws_frame_t *ngx_http_ws_session_take_placed(
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
     ngx_http_ws_hooks_t *hooks);
+/* A reads_stopped hook has room again: what waits is read. */
+void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
 
 
 #endif /* _NGX_HTTP_WS_SESSION_H_INCLUDED_ */

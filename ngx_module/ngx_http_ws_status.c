@@ -108,6 +108,9 @@ static u_char *ngx_http_ws_status_by_label(u_char *p, u_char *end,
 static u_char *ngx_http_ws_status_by_labels(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
+static u_char *ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 static u_char *ngx_http_ws_status_histogram(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
@@ -149,6 +152,12 @@ static const char  *ngx_http_ws_direction_names[] = { "in", "out" };
 static const char  *ngx_http_ws_opcode_names[] = { "text", "binary" };
 static const char  *ngx_http_ws_publish_kinds[] = { "channel", "direct" };
 static const char  *ngx_http_ws_publish_results[] = { "ok", "zone_full" };
+static const char  *ngx_http_ws_backend_hooks[] = {
+    "connect", "close", "message"
+};
+static const char  *ngx_http_ws_backend_results[] = {
+    "2xx", "4xx", "5xx", "other"
+};
 
 
 #define ngx_http_ws_slot(field)  offsetof(ngx_http_ws_metrics_slot_t, field)
@@ -206,6 +215,14 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_by_label, ngx_http_ws_slot(rejected),
       NGX_HTTP_WS_REJECT_N, "reason", ngx_http_ws_reject_names,
       NULL, NULL },
+
+    /* backend hooks: ngx_http_ws_backend*.c */
+    { "ngx_ws_backend_calls_total", "counter",
+      "Backend hook calls by hook and answer status class (5xx includes "
+      "NGINX's own 502 and 504).", NULL, NULL,
+      ngx_http_ws_status_backend_calls, ngx_http_ws_slot(backend_calls),
+      NGX_HTTP_WS_BACKEND_HOOKS, "hook", ngx_http_ws_backend_hooks,
+      "status", ngx_http_ws_backend_results },
 
     { "ngx_ws_publishes_total", "counter",
       "Messages published (clients, control protocol, HTTP API) by "
@@ -756,6 +773,30 @@ ngx_http_ws_status_by_labels(u_char *p, u_char *end,
 }
 
 
+/* Prometheus only: hooks by status classes, a table that is not square */
+static u_char *
+ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t    *v;
+    ngx_uint_t   i, j;
+
+    v = ngx_http_ws_status_slot(f, m);
+
+    for (i = 0; i < m->n; i++) {
+        for (j = 0; j < NGX_HTTP_WS_BACKEND_RESULTS; j++) {
+            p = ngx_slprintf(p, end, "%s{%s=\"%s\",%s=\"%s\"} %uL\n",
+                             m->name, m->label, m->values[i], m->label2,
+                             m->values2[j],
+                             v[i * NGX_HTTP_WS_BACKEND_RESULTS + j]);
+        }
+    }
+
+    return p;
+}
+
+
 static u_char *
 ngx_http_ws_status_histogram(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
@@ -1078,7 +1119,7 @@ ngx_http_ws_status_top(u_char *p, u_char *end,
 
     p = ngx_slprintf(p, end, "[");
 
-    /* channel names need no escaping: see ngx_http_ws_channels_name_valid */
+    /* channel names need no escaping: see wscore_channel_name_valid */
     for (i = 0; i < zf->ntop; i++) {
         p = ngx_slprintf(p, end, "%s{\"channel\":\"%*s\",\"subscribers\":%ui,"
                          "\"seq\":%uL}", i ? "," : "", zf->top_len[i],

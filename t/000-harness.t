@@ -2,14 +2,13 @@
 # config expansion, HTTP client, header/body/log checks.
 use Test::NgxWs without_module => 1;
 
-# An echo server from python3-websockets for the WebSocket block; its port
-# goes into the config through $TEST_NGINX_ECHO_PORT.
+# An echo server from python3-websockets for the WebSocket blocks; its port
+# goes into the config through $TEST_NGINX_ECHO_PORT. make test installs
+# python3-websockets, so it is required: without it those blocks fail.
 my $echo_port = test_port() + 2;
-my $echo_pid;
-if (system('/usr/bin/python3 -c "import websockets" 2>/dev/null') == 0) {
-    $echo_pid = fork // die "fork: $!";
-    if (!$echo_pid) {
-        exec '/usr/bin/python3', '-c', <<"PY" or exit 1;
+my $echo_pid = fork // die "fork: $!";
+if (!$echo_pid) {
+    exec '/usr/bin/python3', '-c', <<"PY" or POSIX::_exit(1);
 import asyncio, websockets
 async def echo(ws, path):
     async for m in ws:
@@ -19,17 +18,14 @@ async def main():
         await asyncio.Future()
 asyncio.run(main())
 PY
-    }
-    wait_for(sub { IO::Socket::INET->new("127.0.0.1:$echo_port") }, 5);
 }
+ok(wait_for(sub { IO::Socket::INET->new("127.0.0.1:$echo_port") }, 10),
+   'the python3-websockets echo server listens (Debian python3-websockets)');
 
 $ENV{TEST_NGINX_ECHO_PORT} = $echo_port;
-for my $block (blocks()) {
-    next if $block->name =~ /python websockets/ && !$echo_pid;
-    Test::NgxWs::run_block($block);
-}
-kill 'TERM', $echo_pid if $echo_pid;
-waitpid $echo_pid, 0 if $echo_pid;
+Test::NgxWs::run_block($_) for blocks();
+kill 'TERM', $echo_pid;
+waitpid $echo_pid, 0;
 done_testing();
 
 __DATA__
@@ -111,7 +107,7 @@ GET /
 
 
 === TEST 6: WebSocket sections, through proxy_pass to a python websockets echo
-(the echo server is started below this file's run_tests when python3-websockets exists)
+(the echo server is started at the top of this file)
 --- http_config
     map $http_upgrade $connection_upgrade { default upgrade; '' close; }
 --- config

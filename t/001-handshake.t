@@ -15,7 +15,7 @@ SKIP: {
     }
 CONF
     my $port2 = test_port() + 1;
-    my $code = `curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://127.0.0.1:$port2/ws`;
+    my $code = run_bounded("curl -s --max-time 10 --http2-prior-knowledge -o /dev/null -w '%{http_code}' http://127.0.0.1:$port2/ws");
     is($code, '501', 'HTTP/2 request - status 501');
     check_logs($ngx);
 }

@@ -19,6 +19,24 @@ sub read_until_close {
     return ($pings, $close);
 }
 
+# True when the session is open now: a ping of our own comes back as its
+# pong. A close frame, a reset or an EOF (which a count of close frames
+# would miss) and silence all give false. The server's own pings on the
+# way are answered.
+sub still_open {
+    my ($ws) = @_;
+    my $probe = 'probe ' . int rand 1e9;
+    $ws->send_ping($probe);
+    my $deadline = time + 3;
+    while (time < $deadline) {
+        my $m = eval { $ws->read_message($deadline - time) } or return 0;
+        return 1 if $m->{op} eq 'pong' && $m->{payload} eq $probe;
+        return 0 if $m->{op} eq 'close';
+        $ws->send_pong($m->{payload}) if $m->{op} eq 'ping';
+    }
+    return 0;
+}
+
 {
     my $name = 'silent peer is closed after missed pings';
     my $ngx = start_nginx(name => $name, config => <<'CONF');
@@ -60,7 +78,7 @@ CONF
         $closed = 1 if $m->{op} eq 'close';
     }
     ok($pings >= 4, "$name - $pings pings answered in 1.5s");
-    ok(!$closed, "$name - not closed");
+    ok(!$closed && still_open($ws), "$name - not closed");
     $ws->send_text('still open');
     my $m;
     do { $m = $ws->read_message } while ($m && $m->{op} eq 'ping');
@@ -86,19 +104,30 @@ CONF
         my $m = eval { $ws->read_message(0.1) };
         $closed = 1 if $m && $m->{op} eq 'close';
     }
-    ok(!$closed, "$name - not closed in 1.2s");
+    ok(!$closed && still_open($ws), "$name - not closed in 1.2s");
     $ws->disconnect;
     check_logs($ngx);
 }
 
 {
+    # The server level pings every 200ms: were "ws_ping_interval 0" ignored,
+    # /off would inherit that and ping within the wait (the 30s default
+    # could not tell). /on shows the inherited interval at work.
     my $name = 'ws_ping_interval 0 sends no pings';
     my $ngx = start_nginx(name => $name, config => <<'CONF');
-    location /ws { ws_listen; ws_echo on; ws_ping_interval 0; }
+    ws_ping_interval 200ms;
+    location /on { ws_listen; ws_echo on; }
+    location /off { ws_listen; ws_echo on; ws_ping_interval 0; }
 CONF
-    my $ws = ws_connect(uri => '/ws');
-    my $m = eval { $ws->read_message(0.8) };
-    ok(!$m && $@ =~ /timed out/, "$name - nothing in 0.8s");
+    my $on = ws_connect(uri => '/on');
+    my $m = eval { $on->read_message(1) };
+    is($m && $m->{op}, 'ping', "$name - the server-level 200ms pings where not overridden");
+    $on->disconnect;
+    my $ws = ws_connect(uri => '/off');
+    $m = eval { $ws->read_message(1) };
+    ok(!$m && $@ =~ /timed out/, "$name - nothing in 1s")
+        or diag($m ? "got $m->{op}" : "read: $@");
+    ok(still_open($ws), "$name - and the session is open");
     $ws->disconnect;
     check_logs($ngx);
 }
@@ -118,15 +147,20 @@ CONF
     ok(wait_for(sub { $ngx->error_log =~ /\*\d+ ws: idle timeout, closing with 1001/ }, 3),
        "$name - error.log has: ws: idle timeout, closing with 1001");
 
-    # data messages keep the connection; pings alone do not
+    # data messages keep the connection; pings alone do not. The echo
+    # comes back at once, so the pace is kept by the clock: one message
+    # every 0.1s for 0.8s, well past the 300ms timeout.
     $ws = ws_connect(uri => '/ws');
     my $closed = 0;
-    for (1 .. 8) {
+    $t0 = time;
+    for my $i (1 .. 8) {
         $ws->send_text('data');
         my $m = eval { $ws->read_message(0.1) };
         $closed = 1 if $m && $m->{op} eq 'close';
+        my $left = $t0 + $i * 0.1 - time;
+        sleep $left if $left > 0;
     }
-    ok(!$closed, "$name - peer sending data every 0.1s stays for 0.8s");
+    ok(!$closed && still_open($ws), "$name - peer sending data every 0.1s stays for 0.8s");
     $ws->disconnect;
 
     $ws = ws_connect(uri => '/ws');

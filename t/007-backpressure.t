@@ -87,6 +87,77 @@ CONF
 }
 
 {
+    # A client that writes without pause and reads slowly sends the output
+    # back and forth between the marks (reads paused, resumed, paused...):
+    # the log says once that it fell behind and once that it caught up.
+    my $name = 'slow reader: one line when behind, one when drained';
+    my $ngx = start_nginx(name => $name, log_level => 'info', http_config => <<'CONF');
+    server {
+        listen 127.0.0.1:$port2 sndbuf=16k;
+        location /ws { ws_listen; ws_echo on; ws_send_buffer 1m; }
+    }
+CONF
+    my $ws = ws_connect(port => $port2, uri => '/ws', rcvbuf => 16384);
+    my $frame = Test::NgxWs::Client::encode_frame(op => 2,
+                                                  payload => gen_payload('binary', 4096));
+    my $sock = $ws->{sock};
+    $sock->blocking(0);
+    my ($sent, $pending, $got, $buf) = (0, '', 0, '');
+    my $read_some = sub {
+        my ($max) = @_;
+        my $n = sysread($sock, my $chunk, $max);
+        return 0 unless $n;
+        $buf .= $chunk;
+        # whole echoes: 2-byte header + 2-byte length + 4096 bytes
+        while (length $buf >= 4100) { substr($buf, 0, 4100, ''); $got++ }
+        return $n;
+    };
+    my $until = time + 3;
+    while (time < $until) {
+        for (1 .. 64) {
+            $pending = $frame, $sent++ unless length $pending;
+            my $n = syswrite($sock, $pending);
+            last unless $n;
+            substr($pending, 0, $n, '');
+        }
+        $read_some->(32768);
+        sleep 0.01;
+    }
+    note("$sent messages sent, $got echoed while writing");
+    my $count = sub {
+        my ($log) = @_;
+        return (scalar(() = $log =~ /ws: output over high-water mark, pausing reads/g),
+                scalar(() = $log =~ /ws: output drained, reads resumed/g));
+    };
+    my ($pauses, $drains) = $count->($ngx->error_log);
+    is($pauses, 1, "$name - one pause line while the client was behind")
+        or diag(join "\n", $ngx->error_log =~ /^(.*ws: output (?:over|drained).*)$/mg);
+    is($drains, 0, "$name - and no drained line");
+    # finish the last frame, then read everything back
+    while (length $pending) {
+        my $n = syswrite($sock, $pending);
+        substr($pending, 0, $n, '') if $n;
+        $read_some->(65536);
+    }
+    my $deadline = time + 20;
+    while ($got < $sent && time < $deadline) {
+        $read_some->(65536) or IO::Select->new($sock)->can_read(0.1);
+    }
+    is($got, $sent, "$name - every message echoed");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: output drained, reads resumed/ }, 3),
+       "$name - error.log has: output drained, reads resumed");
+    # reading back may fill and drain the output once more: each time in
+    # one line each
+    ($pauses, $drains) = $count->($ngx->error_log);
+    is($drains, $pauses, "$name - as many drained lines as pause lines ($pauses)");
+    $sock->blocking(1);
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
+    $ws->expect_eof($name);
+    check_logs($ngx);
+}
+
+{
     # Paused, the server no longer reads the client's pongs either, so a
     # client that never reads is ended by the heartbeat: memory stays
     # bounded and the connection does not linger.

@@ -127,3 +127,44 @@ close 1000
 --- ws_expect_eof
 --- access_log eval
 qr/^id=\S+$/m
+
+
+
+=== TEST 6: a plain request logs "-" for every $ws_* variable
+--- http_config
+    log_format ws 'rl=$ws_rate_limited acl=$ws_acl_denied id=$ws_connection_id '
+                  'code=$ws_close_code in=$ws_messages_in status=$status';
+    access_log logs/access.log ws;
+--- config
+    location /ws { ws_listen; ws_echo on; ws_limit_rate connection 10r/s; }
+--- request
+GET /ws
+--- error_code: 426
+--- access_log eval
+qr/^rl=- acl=- id=- code=- in=- status=426$/m
+
+
+
+=== TEST 7: a handshake the guards refuse logs "-" for every $ws_* variable
+--- http_config
+    log_format ws 'rl=$ws_rate_limited acl=$ws_acl_denied id=$ws_connection_id '
+                  'code=$ws_close_code in=$ws_messages_in status=$status';
+    access_log logs/access.log ws;
+--- config
+    location /ws {
+        ws_listen;
+        ws_echo on;
+        ws_allowed_origins https://app.example.com;
+        ws_limit_rate connection 10r/s;
+    }
+--- request
+GET /ws
+--- more_headers
+Upgrade: websocket
+Connection: Upgrade
+Sec-WebSocket-Version: 13
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==
+Origin: https://evil.example.com
+--- error_code: 403
+--- access_log eval
+qr/^rl=- acl=- id=- code=- in=- status=403$/m

@@ -22,7 +22,7 @@ my @urls = ("ws://127.0.0.1:$port/ws", "wss://127.0.0.1:$port2/ws");
 
 sub run_client {
     my ($name, $cmd) = @_;
-    my $out = `$cmd 2>&1`;
+    my $out = run_bounded($cmd);
     my $rc = $? >> 8;
     note($out);
     ok($rc == 0 && $out =~ /^ok /m, "$name - exit code $rc")

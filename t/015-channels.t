@@ -104,7 +104,11 @@ CONF
     post('/pub/b', '{"a":1}', 'application/json');
     $ws->expect('text {"a":1}', "$name - JSON gives a text message");
 
-    my $listener_sent = $ws->send_text('ignored');
+    # The server handles a connection's frames in order: once the pong of
+    # a later ping is back, the text before it has been dealt with.
+    $ws->send_text('ignored');
+    $ws->send_ping('after the text');
+    $ws->expect('pong after the text', "$name - the text frame was read");
     $res = get('/pub/b');
     like($res->{body}, qr/^\{"channel":"room:b","seq":2,"subscribers":1\}/,
          "$name - a location without ws_publish does not publish");
@@ -120,9 +124,10 @@ CONF
     $res = post('/pub/nobody', 'into the void');
     like($res->{body}, qr/"seq":1,"subscribers":0\}/, "$name - publish without subscribers still counts");
 
-    my $bad = ws_connect(uri => '/any?channel=', expect_status => 400);
-    ok(wait_for(sub { $ngx->error_log =~ /ws: handshake rejected with 400: invalid channel name/ }, 3),
+    is(ws_handshake_answer(uri => '/any?channel=')->{status}, 400,
        "$name - an empty channel name from the URL is refused with 400");
+    ok(wait_for(sub { $ngx->error_log =~ /ws: handshake rejected with 400: invalid channel name/ }, 3),
+       "$name - and logged why");
 
     $ws->send_close(1000);
     $ws->expect('close 1000', $name);
@@ -130,7 +135,7 @@ CONF
 }
 
 {
-    # A body that arrives in pieces, or spills into a temporary file past
+    # A body that arrives in pieces, or is larger than
     # client_body_buffer_size, is published whole.
     my $name = 'publish bodies in pieces';
     my $ngx = start_nginx(name => $name, log_level => 'info',
@@ -152,8 +157,89 @@ CONF
     my $big = join '', map { chr(97 + $_ % 26) } 1 .. 5000;
     my $res = post('/pub/p', $big);
     is($res->{status}, 200, "$name - a body past client_body_buffer_size is accepted");
-    $ws->expect("text $big", "$name - and published whole from the temporary file");
+    $ws->expect("text $big", "$name - and published whole");
     $ws->send_close(1000);
+    check_logs($ngx);
+}
+
+{
+    # The publish API follows ws_max_message_size, not NGINX's
+    # client_max_body_size (1m by default): a body within the one is taken
+    # whatever the other says, a body over it gets the API's JSON 413,
+    # whether its length is announced or it comes chunked.
+    my $name = 'publish bounded by ws_max_message_size';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+        http_config => $channels_http, config => $channels_config . <<'CONF');
+    location ~ ^/big/(?<room>\w+)$ {
+        ws_publisher room:$room;
+        ws_max_message_size 4m;
+    }
+    location ~ ^/small/(?<room>\w+)$ {
+        ws_publisher room:$room;
+        ws_max_message_size 10;
+        client_max_body_size 100m;
+    }
+CONF
+    my $ws = ws_connect(uri => '/listen/b');
+    my $body = join '', map { chr(97 + $_ % 26) } 1 .. 3 * 1024 * 1024;
+    my $got_whole = sub {
+        my $m = eval { $ws->read_message(10) } || {};
+        ok(($m->{op} // '') eq 'text' && $m->{payload} eq $body, $_[0])
+            or diag('got ' . ($m->{op} // 'nothing') . ' of '
+                    . length($m->{payload} // '') . ' bytes');
+    };
+    my $res = post('/big/b', $body);
+    is($res->{status}, 200, "$name - 3 MiB under ws_max_message_size 4m: 200")
+        or diag(substr($res->{body}, 0, 200));
+    $got_whole->("$name - and published whole");
+
+    my $chunked = sub {
+        my ($uri, @chunks) = @_;
+        return http_request(port => $port, timeout => 10, raw =>
+            "POST $uri HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            . "Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+            . join('', map { sprintf("%x\r\n%s\r\n", length, $_) } @chunks)
+            . "0\r\n\r\n");
+    };
+    $res = $chunked->('/big/b', ($body) x 1);
+    is($res->{status}, 200, "$name - 3 MiB chunked: 200");
+    $got_whole->("$name - and published whole");
+    $res = $chunked->('/big/b', 'one ', 'two');
+    is($res->{status}, 200, "$name - small chunks: 200");
+    $ws->expect('text one two', "$name - and published whole");
+
+    my $over = $body . $body;
+    $res = post('/big/b', $over);
+    is($res->{status}, 413, "$name - 6 MiB announced: 413");
+    is($res->{header}{'content-type'}, 'application/json', "$name - as JSON");
+    like($res->{body}, qr/^\{"channel":"room:b","error":"message too large"\}\r?\n$/,
+         "$name - the API's own error");
+    like($ngx->error_log,
+         qr/ws: publish of 6291456 bytes to channel "room:b" is over ws_max_message_size 4194304/,
+         "$name - logged with the sizes");
+
+    $res = $chunked->('/big/b', ($body) x 2);
+    is($res->{status}, 413, "$name - 6 MiB chunked: 413");
+    like($res->{body}, qr/"error":"message too large"/, "$name - as JSON");
+
+    $res = $chunked->('/small/b', 'twelve bytes');
+    is($res->{status}, 413, "$name - a chunked body over a 10-byte bound: 413");
+    like($res->{body}, qr/"error":"message too large"/, "$name - as JSON");
+    $res = post('/small/b', 'ten bytes!');
+    is($res->{status}, 200, "$name - exactly 10 bytes: 200");
+    $ws->expect('text ten bytes!', "$name - and published");
+
+    # over the bound: no "100 Continue", the answer comes before the body
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die $!;
+    syswrite($sock, "POST /big/b HTTP/1.1\r\nHost: localhost\r\n"
+                  . "Connection: close\r\nExpect: 100-continue\r\n"
+                  . "Content-Length: 5000000\r\n\r\n");
+    my $answer = '';
+    while (sysread($sock, my $chunk, 4096)) { $answer .= $chunk }
+    like($answer, qr{^HTTP/1.1 413 }, "$name - Expect: 100-continue over the bound: 413 at once");
+
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
     check_logs($ngx);
 }
 
@@ -229,7 +315,7 @@ CONF
     }
     cmp_ok(scalar(@open), '<', 1000, "$name - the zone filled up after " . @open . " channels");
     # the one that did not fit, asked again with a status check
-    is(ws_connect(uri => '/sub/fill' . @open, expect_status => 503)->{status}, 503,
+    is(ws_handshake_answer(uri => '/sub/fill' . @open)->{status}, 503,
        "$name - a new channel that does not fit is answered 503");
     ok(wait_for(sub { $ngx->error_log =~ /ws: ws_zone is full, cannot subscribe to channel "fill\d+"/
                       && $ngx->error_log =~ /\*\d+ ws: handshake rejected with 503: cannot subscribe to its channels/ }, 3),
@@ -298,7 +384,7 @@ CONF
     $json->send_text(qq({"op":"publish","channel":"conn:$ids[1]","data":{"dm":1},"id":2}));
     $json->expect('text {"op":"ack","id":2}', "$name - a control-protocol client may send a direct message");
     $clients[1]->expect('text {"dm":1}', "$name - which arrives at that connection alone");
-    is(ws_connect(uri => '/bad?c=conn:1', expect_status => 400)->{status}, 400,
+    is(ws_handshake_answer(uri => '/bad?c=conn:1')->{status}, 400,
        "$name - ws_subscribe of a conn: channel from the URL is refused with 400");
     $_->send_close(1000) for @clients, $json;
     check_logs($ngx);

@@ -20,6 +20,7 @@ my $config = <<'CONF';
         ws_publish room:a;
     }
     location ~ ^/pub/(?<c>[\w:]+)$ { ws_publisher $c; }
+    location /pub-any { ws_publisher $arg_c; }
 CONF
 
 sub expect_text {
@@ -84,10 +85,21 @@ sub expect_text {
         ['{"op":"publish","channel":"secret","data":1,"id":9}', qr/"id":9,"code":"forbidden"/],
         ['{"op":"unsubscribe","channel":"room:zzz","id":10}', qr/"id":10,"code":"not_subscribed"/],
         ['{"op":"subscribe","channel":"room: a","id":11}', qr/"id":11,"code":"bad_channel"/],
+        # wildcards belong to allow-list patterns, never to channel names:
+        # "room:*" matches the pattern room:*, yet is no channel to join
+        ['{"op":"subscribe","channel":"room:*","id":12}', qr/"id":12,"code":"bad_channel"/],
+        ['{"op":"subscribe","channel":"room:?","id":13}', qr/"id":13,"code":"bad_channel"/],
+        ['{"op":"publish","channel":"room:*","data":1,"id":14}', qr/"id":14,"code":"bad_channel"/],
     );
     for my $case (@bad) {
         $a->send_text($case->[0]);
         expect_text($a, $case->[1], "$name - error object for: $case->[0]");
+    }
+    for my $c ('room:*', 'room:?') {
+        my $res = http_request(port => $port, raw =>
+            "POST /pub-any?c=$c HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            . "Content-Length: 1\r\n\r\nx");
+        is($res->{status}, 400, "$name - a publish to \"$c\" is refused with 400");
     }
     $a->send_binary("\x01\x02");
     expect_text($a, qr/"code":"unsupported"/, "$name - binary messages get an error object");

@@ -1,5 +1,5 @@
 # The demo of `make run` (conf_examples/demo.conf) passes `nginx -t` and
-# serves what the README promises: echo over ws and wss, chat rooms, the
+# serves what the README's quick start promises: echo over ws and wss, chat rooms, the
 # JSON protocol and the publish API. Run on the test ports instead of
 # 8080/8443, from a prefix laid out as `make run` lays out build/demo.
 use Test::NgxWs;
@@ -97,11 +97,11 @@ $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: loca
 is($res->{status}, 200, 'the chat page is served');
 like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
 
-# /secure/echo, with a token minted by the README's own openssl recipe
+# /secure/echo, with a token minted by the openssl recipe of docs/security.md
 eval {
-    my $readme = do { local (@ARGV, $/) = "$root/README.md"; <> };
-    my ($recipe) = $readme =~ /```sh\n(b64url\(\).*?)```/s;
-    ok($recipe, 'the README has the token recipe');
+    my $doc = do { local (@ARGV, $/) = "$root/docs/security.md"; <> };
+    my ($recipe) = $doc =~ /```sh\n(b64url\(\).*?)```/s;
+    ok($recipe, 'docs/security.md has the token recipe');
     my $token = do {
         open my $sh, '-|', 'bash', '-c', "cd '$root' && $recipe" or die $!;
         local $/;
@@ -120,17 +120,27 @@ eval {
     $sec->send_text('bearer');
     $sec->expect('text bearer', '/secure/echo with the token in Authorization');
     $sec->disconnect;
-    ok(ws_connect(port => $port, uri => '/secure/echo', expect_status => 401),
+    is(ws_handshake_answer(port => $port, uri => '/secure/echo')->{status}, 401,
        '/secure/echo without a token: 401');
-    ok(ws_connect(port => $port, uri => "/secure/echo?token=$token",
-                  headers => "Origin: http://evil.example\n", expect_status => 403),
+    is(ws_handshake_answer(port => $port, uri => "/secure/echo?token=$token",
+                           headers => "Origin: http://evil.example\n")->{status}, 403,
        '/secure/echo from another origin: 403');
+    my $out = `make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/secure/echo CHECK_OPTIONS='--token $token' 2>&1`;
+    is($? >> 8, 0, 'make check-endpoint with the token passes on /secure/echo') or diag($out);
     1;
 } or fail("/secure/echo: $@");
 
+# the synthetic check of the README passes on the demo's endpoints
+for my $path ('/echo', '/chat/lobby', '/ws') {
+    my $out = `make -s -C $root check-endpoint URL=ws://127.0.0.1:$port$path 2>&1`;
+    is($? >> 8, 0, "make check-endpoint URL=ws://127.0.0.1:<port>$path passes") or diag($out);
+}
+
 system("$bin -p $prefix/ -c conf/nginx.conf -s quit 2>/dev/null");
 ok(wait_for(sub { !-e "$prefix/logs/nginx.pid" }, 10), 'the demo stops on quit');
-my $log = do { local (@ARGV, $/) = "$prefix/logs/error.log"; <> } // '';
-unlike($log, qr/\[(alert|emerg|crit)\]|exited on signal/, 'the error log is clean');
+Test::NgxWs::save_sanitizer_reports({ prefix => $prefix, name => 'demo' },
+                                     'demo');
+my @bad = Test::NgxWs::bad_log_lines(Test::NgxWs::slurp("$prefix/logs/error.log"));
+ok(!@bad, 'the error log is clean') or diag(join "\n", @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
 
 done_testing();

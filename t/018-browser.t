@@ -21,7 +21,7 @@ my $ngx = start_nginx(name => 'chat page', log_level => 'info',
 CONF
 
 my $port = test_port();
-my $out = `NODE_PATH=$node_path node $root/t/browser/chat_two_tabs.js http://127.0.0.1:$port/chat.html 2>&1`;
+my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/chat_two_tabs.js http://127.0.0.1:$port/chat.html");
 my $rc = $? >> 8;
 diag($out) if $rc;
 is($rc, 0, 'two Chromium tabs chat through the page');

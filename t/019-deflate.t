@@ -6,6 +6,7 @@
 use Test::NgxWs;
 use Test::More;
 use Compress::Raw::Zlib;
+use File::Temp ();
 
 my $root = repo_root();
 my $port = test_port();
@@ -40,6 +41,64 @@ sub deflate_message {
     $d->flush($out, Z_SYNC_FLUSH);
     $out =~ s/\x00\x00\xff\xff\z// or die 'no sync flush tail';
     return $out;
+}
+
+# Pseudo-random lower-case letters, the same on every run: data with no
+# repeat shorter than itself, so that a copy of it placed N bytes later can
+# only be compressed by a back-reference of distance N.
+sub random_letters {
+    my ($n, $seed) = @_;
+    my $x = $seed // 1;
+    return join '', map {
+        $x = ($x * 1103515245 + 12345) % 2**31;
+        chr(97 + ($x >> 16) % 26)
+    } 1 .. $n;
+}
+
+# Words in a pseudo-random order: text that compresses well, but where a
+# level-9 search for the longest match beats level 1's first match.
+sub random_words {
+    my ($n) = @_;
+    my @w = qw(the quick brown fox jumps over lazy dog message channel user
+               alice bob hello world server client compress deflate window
+               level memory);
+    my $x = 7;
+    return join ' ', map {
+        $x = ($x * 1103515245 + 12345) % 2**31;
+        $w[($x >> 16) % @w] . (($x >> 8) % 100)
+    } 1 .. $n;
+}
+
+# A client's compressor, whose window carries over from message to message
+# (context takeover); returns a sub compressing one message as on the wire.
+sub client_deflater {
+    my ($bits) = @_;
+    my ($d, $st) = Compress::Raw::Zlib::Deflate->new(
+        -WindowBits => -$bits, -Level => 6, -AppendOutput => 1);
+    die "deflater: $st" unless $d;
+    return sub {
+        my $out = '';
+        $d->deflate($_[0], $out);
+        $d->flush($out, Z_SYNC_FLUSH);
+        $out =~ s/\x00\x00\xff\xff\z// or die 'no sync flush tail';
+        return $out;
+    };
+}
+
+# Inflates the server's messages with a window of 2^$bits bytes and fails
+# on any reference farther back (see t/inflate_within_window.py: zlib alone
+# does not check that within one call). One inflater for all the messages,
+# or a new one for each with fresh => 1. Returns the messages, or
+# "error: ..." for one that could not be inflated.
+sub inflate_within_window {
+    my ($bits, $payloads, %opt) = @_;
+    my ($fh, $file) = File::Temp::tempfile(UNLINK => 1);
+    print $fh map { unpack('H*', $_) . "\n" } @$payloads;
+    close $fh;
+    my $cmd = "/usr/bin/python3 $root/t/inflate_within_window.py $bits"
+            . ($opt{fresh} ? ' --fresh' : '') . " < $file";
+    my @out = map { chomp; /^error/ ? $_ : pack('H*', $_) } `$cmd`;
+    return @out;
 }
 
 sub chat_json {
@@ -110,17 +169,20 @@ CONF
        "$name - agreed");
     # Repeats 2 KiB apart: a compressor ignoring the 512-byte window would
     # refer back beyond it and break a 9-bit inflater.
-    my $block = join '', map { chr(97 + ($_ * 7919) % 26) } 1 .. 2048;
-    my $msg = $block x 3;
+    my $msg = random_letters(2048) x 3;
     my @payloads;
     for my $round (1 .. 2) {
         $ws->send_text($msg);
         my $f = read_data_frame($ws, "$name #$round") or last;
         is($f->{rsv}, 4, "$name #$round - RSV1 set");
-        # a fresh inflater each time: no context carried over
-        is(inflate_message(inflater(9), $f->{payload}), $msg,
-           "$name #$round - inflates with a 9-bit window and no history");
         push @payloads, $f->{payload};
+    }
+    # a fresh inflater each time: no context carried over
+    my @got = inflate_within_window(9, \@payloads, fresh => 1);
+    for my $round (1 .. 2) {
+        ok(($got[$round - 1] // '') eq $msg,
+           "$name #$round - inflates with a 9-bit window and no history")
+            or diag(substr $got[$round - 1] // 'nothing', 0, 80);
     }
     is($payloads[0], $payloads[1], "$name - every message compressed alone");
     $ws->send_close(1000);
@@ -245,7 +307,7 @@ CONF
     my @urls = ("ws://127.0.0.1:$port/ws", "wss://127.0.0.1:$port2/ws");
     my $run = sub {
         my ($what, $cmd) = @_;
-        my $out = `$cmd 2>&1`;
+        my $out = run_bounded($cmd);
         my $rc = $? >> 8;
         note($out);
         ok($rc == 0 && $out =~ /negotiated \(permessage-deflate/, "$name - $what (exit $rc)")
@@ -267,12 +329,192 @@ CONF
     SKIP: {
         skip 'no playwright-core (make test-nginx installs it)', 1
             unless -d "$node_path/playwright-core";
-        my $out = `NODE_PATH=$node_path node $root/t/browser/deflate_echo.js ws://127.0.0.1:$port/ws 2>&1`;
+        my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/deflate_echo.js ws://127.0.0.1:$port/ws");
         my $rc = $? >> 8;
         note($out);
         ok($rc == 0 && $out =~ /^extensions: permessage-deflate/m,
            "$name - chromium (exit $rc)") or diag($out);
     }
+    check_logs($ngx);
+}
+
+# The compression directives, each checked on the compressed stream
+# against a location that keeps the default: a directive that were read
+# but not applied would make the two answers alike.
+my $deflate_directives = <<'CONF';
+    location /default { ws_listen; ws_echo on; ws_deflate on; }
+    location /level9 { ws_listen; ws_echo on; ws_deflate on; ws_deflate_level 9; }
+    location /mem1 { ws_listen; ws_echo on; ws_deflate on; ws_deflate_mem_level 1; }
+    location /min1000 { ws_listen; ws_echo on; ws_deflate on; ws_deflate_min_size 1000; }
+    location /nct {
+        ws_listen; ws_echo on; ws_deflate on;
+        ws_deflate_server_no_context_takeover on;
+    }
+    location /nct-level9 {
+        ws_listen; ws_echo on; ws_deflate on;
+        ws_deflate_server_no_context_takeover on; ws_deflate_level 9;
+    }
+    location /server-window9 {
+        ws_listen; ws_echo on; ws_deflate on;
+        ws_deflate_server_max_window_bits 9;
+    }
+    location /client-window9 {
+        ws_listen; ws_echo on; ws_deflate on;
+        ws_deflate_client_max_window_bits 9;
+    }
+CONF
+
+# Connects to $uri offering permessage-deflate (with $params), echoes each
+# message and returns the server's frames.
+sub deflate_echo_frames {
+    my ($uri, $params, @msgs) = @_;
+    my $ws = ws_connect(uri => $uri, headers => "Sec-WebSocket-Extensions: "
+                        . "permessage-deflate$params\n");
+    my @frames;
+    for my $msg (@msgs) {
+        $ws->send_text($msg);
+        push @frames, read_data_frame($ws, "$uri echo") // { rsv => -1, payload => '' };
+    }
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $uri, 1);
+    return @frames;
+}
+
+{
+    my $name = 'ws_deflate_level and ws_deflate_mem_level';
+    my $ngx = start_nginx(name => $name, config => $deflate_directives);
+    my $text = random_words(2000);
+    my %size;
+    for my $uri (qw(/default /level9 /mem1 /nct /nct-level9)) {
+        my ($f) = deflate_echo_frames($uri, '', $text);
+        ok($f->{rsv} == 4 && inflate_message(inflater(15), $f->{payload}) eq $text,
+           "$name - $uri: compressed, inflates to the message");
+        $size{$uri} = length $f->{payload};
+    }
+    note(length($text) . " bytes of text, compressed: "
+         . join ', ', map { "$_ $size{$_}" } sort keys %size);
+    # zlib here: about 8650 bytes at level 1, 7210 at level 9, 9980 at
+    # level 1 with memLevel 1 (hash tables of 2^8 entries, blocks of 128
+    # symbols)
+    cmp_ok($size{'/level9'}, '<', $size{'/default'} * 0.9,
+           "$name - level 9 compresses over 10% smaller than the default level 1");
+    cmp_ok($size{'/nct-level9'}, '<', $size{'/nct'} * 0.9,
+           "$name - and so does the worker's shared compressor at level 9");
+    cmp_ok($size{'/mem1'}, '>', $size{'/default'} * 1.1,
+           "$name - memLevel 1 compresses over 10% worse than the default 8");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'ws_deflate_min_size 1000';
+    my $ngx = start_nginx(name => $name, config => $deflate_directives);
+    my $below = random_words(500);
+    $below = substr($below, 0, 999);
+    my $at = $below . 'x';
+    my ($f_below, $f_at) = deflate_echo_frames('/min1000', '', $below, $at);
+    ok($f_below->{rsv} == 0 && $f_below->{payload} eq $below,
+       "$name - 999 bytes go out plain (RSV1 clear)");
+    ok($f_at->{rsv} == 4 && inflate_message(inflater(15), $f_at->{payload}) eq $at,
+       "$name - 1000 bytes go out compressed (RSV1 set)");
+    my ($f_default) = deflate_echo_frames('/default', '', $below);
+    is($f_default->{rsv}, 4, "$name - the same 999 bytes are compressed by default (64)");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'ws_deflate_server_no_context_takeover on';
+    my $ngx = start_nginx(name => $name, config => $deflate_directives);
+    my $msg = chat_json(20);
+    # the client does not ask for it: the server imposes it
+    my $ws = ws_connect(uri => '/nct',
+        headers => "Sec-WebSocket-Extensions: permessage-deflate\n");
+    is($ws->{response}{header}{'sec-websocket-extensions'},
+       'permessage-deflate; server_no_context_takeover', "$name - answered");
+    $ws->disconnect;
+    my @nct = deflate_echo_frames('/nct', '', $msg, $msg);
+    ok($nct[0]{rsv} == 4 && $nct[0]{payload} eq $nct[1]{payload},
+       "$name - the same message compresses to the same bytes twice");
+    is(inflate_message(inflater(15), $nct[1]{payload}), $msg,
+       "$name - the second inflates without the first");
+    my @own = deflate_echo_frames('/default', '', $msg, $msg);
+    cmp_ok(length $own[1]{payload}, '<', length($own[0]{payload}) / 2,
+           "$name - by default the second refers back to the first");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'ws_deflate_server_max_window_bits 9';
+    my $ngx = start_nginx(name => $name, config => $deflate_directives);
+    # each message repeats 2 KiB apart, and the second repeats the first
+    my $msg = random_letters(2048) x 3;
+    my $ws = ws_connect(uri => '/server-window9',
+        headers => "Sec-WebSocket-Extensions: permessage-deflate\n");
+    is($ws->{response}{header}{'sec-websocket-extensions'},
+       'permessage-deflate; server_max_window_bits=9', "$name - answered");
+    $ws->disconnect;
+    my @small = deflate_echo_frames('/server-window9', '', $msg, $msg);
+    my @got = inflate_within_window(9, [map { $_->{payload} } @small]);
+    ok(@got == 2 && $got[0] eq $msg && $got[1] eq $msg,
+       "$name - both messages inflate in one 512-byte window (context takeover)")
+        or diag(map { substr($_, 0, 80) . "\n" } @got);
+    # the same messages, compressed at the default window, cannot be: the
+    # check above is a real one
+    my @large = deflate_echo_frames('/default', '', $msg, $msg);
+    @got = inflate_within_window(9, [map { $_->{payload} } @large]);
+    like($got[0] // '', qr/^error: .*invalid distance too far back/,
+         "$name - at the default window they refer farther back than 512 bytes");
+    cmp_ok(length $small[0]{payload}, '>', length($large[0]{payload}) * 2,
+           "$name - and the small window compresses less");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'ws_deflate_client_max_window_bits 9';
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+                          config => $deflate_directives);
+    my $block = random_letters(2048);
+    my $params = '; client_max_window_bits';
+    # a client keeping to the 512-byte window it was given
+    my $ws = ws_connect(uri => '/client-window9',
+        headers => "Sec-WebSocket-Extensions: permessage-deflate$params\n");
+    is($ws->{response}{header}{'sec-websocket-extensions'},
+       'permessage-deflate; client_max_window_bits=9', "$name - answered");
+    my $deflate = client_deflater(9);
+    my $inf = inflater(15);    # of the server's echo, context takeover
+    for my $round (1 .. 2) {
+        $ws->send_frame(op => 1, rsv => 4, payload => $deflate->($block));
+        my $f = read_data_frame($ws, "$name within #$round");
+        is($f && inflate_message($inf, $f->{payload}), $block,
+           "$name - a client within the window is inflated #$round");
+    }
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
+    # A client that compresses with a 32 KiB window anyway: its second
+    # message refers 2 KiB back into the first, beyond the server's
+    # decompressor window (sized by the directive), so it cannot be read.
+    $ws = ws_connect(uri => '/client-window9',
+        headers => "Sec-WebSocket-Extensions: permessage-deflate$params\n");
+    $deflate = client_deflater(15);
+    $ws->send_frame(op => 1, rsv => 4, payload => $deflate->($block));
+    my $f = read_data_frame($ws, "$name beyond #1");
+    is($f && inflate_message(inflater(15), $f->{payload}), $block,
+       "$name - the first message has nothing to refer back to");
+    $ws->send_frame(op => 1, rsv => 4, payload => $deflate->($block));
+    $ws->expect('close 1007', "$name - a reference beyond 512 bytes");
+    $ws->expect_eof($name);
+    # the same client, where the window stays 15 bits, is served
+    $ws = ws_connect(uri => '/default',
+        headers => "Sec-WebSocket-Extensions: permessage-deflate$params\n");
+    $deflate = client_deflater(15);
+    $inf = inflater(15);
+    for my $round (1 .. 2) {
+        $ws->send_frame(op => 1, rsv => 4, payload => $deflate->($block));
+        my $f = read_data_frame($ws, "$name default #$round");
+        is($f && inflate_message($inf, $f->{payload}), $block,
+           "$name - at the default window it is inflated #$round");
+    }
+    $ws->send_close(1000);
+    $ws->expect('close 1000', $name);
     check_logs($ngx);
 }
 

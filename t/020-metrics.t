@@ -56,12 +56,45 @@ sub key {
     return $labels ? "$name\{$labels}" : $name;
 }
 
+# A missing series must fail a check, never read as 0 (undef == 0 holds in
+# Perl). value_is and moved_by are for wait_for: false when the series is
+# absent. A series that appears on first use (labels by location, close
+# code or channel class) counts from 0 before it appears, not after.
+sub value_is {
+    my ($m, $k, $want) = @_;
+    return defined $m->{$k} && $m->{$k} == $want;
+}
+
+sub moved {
+    my ($before, $after, $k) = @_;
+    return undef unless defined $after->{$k};
+    return $after->{$k} - ($before->{$k} // 0);
+}
+
+sub moved_by {
+    my ($before, $after, $k, $n) = @_;
+    my $d = moved($before, $after, $k);
+    return defined $d && $d == $n;
+}
+
+# The value of a series the test goes on to compute with; dies (failing
+# the file) when the exposition lacks it.
+sub series {
+    my ($m, $k) = @_;
+    die "the exposition has no series $k\n" unless defined $m->{$k};
+    return $m->{$k};
+}
+
 # The counters whose values must be exactly as wanted; everything not
 # named must stay where it was (gauges of the zone and worker count and
 # histogram buckets aside).
 sub moved_exactly {
     my ($before, $after, $want, $name, @loose) = @_;
     my %delta;
+    # a series that was there and is gone is a change too
+    for my $k (grep { !/^_/ && !exists $after->{$_} } keys %$before) {
+        $delta{$k} = 'gone';
+    }
     for my $k (keys %$after) {
         next if $k =~ /^_|^ngx_ws_(zone_|workers)|_bucket\{|_sum$/;
         next if grep { $k eq $_ } @loose;
@@ -97,7 +130,7 @@ is($open->{key('ngx_ws_connections', $LOC_ECHO)}, 1, 'gauge: one connection open
 $ws->send_close(1000);
 my $close = $ws->read_message;
 is($close->{code}, 1000, 'server answers the close');
-ok(wait_for(sub { scrape()->{key('ngx_ws_connections', $LOC_ECHO)} == 0 }, 5),
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_connections', $LOC_ECHO), 0) }, 5),
    'gauge back to 0 after the close');
 
 moved_exactly($b, scrape(), {
@@ -122,15 +155,13 @@ $b = scrape();
 is(get('/echo')->{status}, 426, 'plain GET: 426');
 is(http_request(raw => "POST /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                        . "Content-Length: 0\r\n\r\n")->{status}, 405, 'POST: 405');
-ws_connect(uri => '/echo', headers => "Sec-WebSocket-Version: 8\n", expect_status => 426);
-ws_connect(uri => '/denied', expect_status => 403);
-ok(wait_for(sub { scrape()->{key('ngx_ws_handshakes_total', 'status="403"')}
-                  - $b->{key('ngx_ws_handshakes_total', 'status="403"')} == 1 }, 5),
+is(ws_handshake_answer(uri => '/echo', headers => "Sec-WebSocket-Version: 8\n")->{status}, 426,
+   'upgrade with version 8: 426');
+is(ws_handshake_answer(uri => '/denied')->{status}, 403, 'upgrade where deny all: 403');
+ok(wait_for(sub { moved_by($b, scrape(), key('ngx_ws_handshakes_total', 'status="403"'), 1) }, 5),
    'the 403 of deny is counted (log phase)');
-wait_for(sub { scrape()->{key('ngx_ws_handshakes_total', 'status="426"')}
-               - $b->{key('ngx_ws_handshakes_total', 'status="426"')} == 2 }, 5);
-wait_for(sub { scrape()->{key('ngx_ws_handshakes_total', 'status="405"')}
-               - $b->{key('ngx_ws_handshakes_total', 'status="405"')} == 1 }, 5);
+wait_for(sub { moved_by($b, scrape(), key('ngx_ws_handshakes_total', 'status="426"'), 2) }, 5);
+wait_for(sub { moved_by($b, scrape(), key('ngx_ws_handshakes_total', 'status="405"'), 1) }, 5);
 moved_exactly($b, scrape(), {
     key('ngx_ws_handshakes_total', 'status="426"') => 2,
     key('ngx_ws_handshakes_total', 'status="405"') => 1,
@@ -149,7 +180,7 @@ $ws->send_dsl('text_hex ff');
 my $c2 = $ws->read_message;
 is($c2->{code}, 1007, 'invalid UTF-8: close 1007');
 $ws->expect_eof('after 1007', 1);
-ok(wait_for(sub { scrape()->{key('ngx_ws_connections', $LOC_ECHO)} == 0 }, 5), 'both ended');
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_connections', $LOC_ECHO), 0) }, 5), 'both ended');
 moved_exactly($b, scrape(), {
     key('ngx_ws_connections_opened_total', $LOC_ECHO) => 2,
     key('ngx_ws_handshakes_total', 'status="101"') => 2,
@@ -166,7 +197,7 @@ moved_exactly($b, scrape(), {
 $b = scrape();
 $ws = ws_connect(uri => '/echo');
 $ws->disconnect;
-ok(wait_for(sub { scrape()->{key('ngx_ws_connections', $LOC_ECHO)} == 0 }, 5), 'dropped');
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_connections', $LOC_ECHO), 0) }, 5), 'dropped');
 moved_exactly($b, scrape(), {
     key('ngx_ws_connections_opened_total', $LOC_ECHO) => 1,
     key('ngx_ws_handshakes_total', 'status="101"') => 1,
@@ -188,8 +219,8 @@ $pinged->expect_eof('after the ping close', 1);
 my $LOC_IDLE = 'server="localhost",location="/idle"';
 my $LOC_PING = 'server="localhost",location="/ping"';
 ok(wait_for(sub { my $m = scrape();
-                  $m->{key('ngx_ws_connections', $LOC_IDLE)} == 0
-                  && $m->{key('ngx_ws_connections', $LOC_PING)} == 0 }, 5), 'both ended');
+                  value_is($m, key('ngx_ws_connections', $LOC_IDLE), 0)
+                  && value_is($m, key('ngx_ws_connections', $LOC_PING), 0) }, 5), 'both ended');
 moved_exactly($b, scrape(), {
     key('ngx_ws_connections', $LOC_IDLE) => 0,
     key('ngx_ws_connections_opened_total', $LOC_IDLE) => 1,
@@ -230,11 +261,11 @@ for my $c ($alice, $bob) {
     $c->send_close(1000);
     push @closes, $c->read_message;
 }
-ok(wait_for(sub { scrape()->{key('ngx_ws_connections', "server=\"localhost\",$CHAT")} == 0 }, 5),
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_connections', "server=\"localhost\",$CHAT"), 0) }, 5),
    'chat clients ended');
 my $a = scrape();
-my $delay = $a->{ngx_ws_publish_delay_seconds_count} - $b->{ngx_ws_publish_delay_seconds_count};
-ok($delay >= 3 && $delay <= 5,
+my $delay = moved($b, $a, 'ngx_ws_publish_delay_seconds_count');
+ok(defined $delay && $delay >= 3 && $delay <= 5,
    "publish delay observed once per message and worker with subscribers ($delay)");
 moved_exactly($b, $a, {
     key('ngx_ws_connections_opened_total', "server=\"localhost\",$CHAT") => 2,
@@ -267,11 +298,11 @@ for my $req (['/metrics?format=json', ''], ['/metrics', "Accept: application/jso
        'JSON for ' . ($req->[1] ? 'Accept: application/json' : $req->[0]));
     my $j = decode_json($res->{body});
     is($j->{messages}{in}{text},
-       $text->{key('ngx_ws_messages_total', 'direction="in",opcode="text"')}, 'same messages in');
-    is($j->{handshakes}{101}, $text->{key('ngx_ws_handshakes_total', 'status="101"')},
+       series($text, key('ngx_ws_messages_total', 'direction="in",opcode="text"')), 'same messages in');
+    is($j->{handshakes}{101}, series($text, key('ngx_ws_handshakes_total', 'status="101"')),
        'same 101 count');
     my ($c1000) = grep { $_->{code} eq '1000' && $_->{by} eq 'client' } @{$j->{closes}};
-    is($c1000->{count}, $text->{key('ngx_ws_closes_total', 'code="1000",by="client"')},
+    is($c1000->{count}, series($text, key('ngx_ws_closes_total', 'code="1000",by="client"')),
        'same closes');
     is($j->{zone}{size}, 1048576, 'zone size');
     is($j->{zone}{used} + $j->{zone}{free}, $j->{zone}{size}, 'zone used + free = size');
@@ -315,7 +346,7 @@ ok(wait_for(sub { my @w = $ngx->workers;
 $ws = ws_connect(uri => '/echo');
 $ws->send_close(1000);
 $ws->read_message;
-ok(wait_for(sub { scrape()->{key('ngx_ws_connections', $LOC_ECHO)} == 0 }, 5), 'ended');
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_connections', $LOC_ECHO), 0) }, 5), 'ended');
 moved_exactly($b, scrape(), {
     key('ngx_ws_connections_opened_total', $LOC_ECHO) => 1,
     key('ngx_ws_handshakes_total', 'status="101"') => 1,
@@ -345,16 +376,15 @@ my $N = 1000;
 # 1 MB in all: the zone holds every message even if the worker drains its
 # queue late (as under AddressSanitizer)
 $publisher->send_text('y' x 1000) for 1 .. $N;
-ok(wait_for(sub { scrape()->{key('ngx_ws_publishes_total', 'kind="channel",result="ok"')}
-                  - $b->{key('ngx_ws_publishes_total', 'kind="channel",result="ok"')} == $N }, 10),
+ok(wait_for(sub { moved_by($b, scrape(), key('ngx_ws_publishes_total', 'kind="channel",result="ok"'), $N) }, 10),
    "$N publishes counted");
-ok(wait_for(sub { my $m = scrape(); $m->{ngx_ws_worker_queue_messages} == 0
-                  && $m->{ngx_ws_slow_consumer_closes_total} == 1 }, 10),
+ok(wait_for(sub { my $m = scrape(); value_is($m, 'ngx_ws_worker_queue_messages', 0)
+                  && value_is($m, 'ngx_ws_slow_consumer_closes_total', 1) }, 10),
    'all fanned out, the closing subscriber closed');
 my $m = scrape();
-my $drops = $m->{ngx_ws_slow_consumer_drops_total} - $b->{ngx_ws_slow_consumer_drops_total};
-my $delivered = $m->{ngx_ws_deliveries_total} - $b->{ngx_ws_deliveries_total};
-my $lost = $m->{ngx_ws_worker_queue_dropped_total} - $b->{ngx_ws_worker_queue_dropped_total};
+my $drops = series($m, 'ngx_ws_slow_consumer_drops_total') - series($b, 'ngx_ws_slow_consumer_drops_total');
+my $delivered = series($m, 'ngx_ws_deliveries_total') - series($b, 'ngx_ws_deliveries_total');
+my $lost = series($m, 'ngx_ws_worker_queue_dropped_total') - series($b, 'ngx_ws_worker_queue_dropped_total');
 cmp_ok($drops, '>', 0, "the drop subscriber lost messages ($drops)");
 my $closer_got = 0;
 while (my $msg = eval { $closer->read_message(3) }) {
@@ -365,7 +395,7 @@ while (my $msg = eval { $closer->read_message(3) }) {
 # closing one took what fit, then was not a subscriber any more
 is($delivered + $drops + $lost - $closer_got, $N,
    "deliveries + drops = publishes for the drop subscriber ($delivered + $drops - $closer_got)");
-ok(wait_for(sub { (scrape()->{key('ngx_ws_closes_total', 'code="1008",by="server"')} // 0) == 1 }, 5),
+ok(wait_for(sub { value_is(scrape(), key('ngx_ws_closes_total', 'code="1008",by="server"'), 1) }, 5),
    'the slow consumer closed with 1008 is counted');
 $dropper->disconnect;
 $publisher->disconnect;
@@ -383,8 +413,7 @@ for (1 .. 4000) {
     last if ++$stalled > 20;
     select(undef, undef, undef, 0.05);
 }
-ok(wait_for(sub { scrape()->{ngx_ws_backpressure_pauses_total}
-                  - $b->{ngx_ws_backpressure_pauses_total} == 1 }, 5),
+ok(wait_for(sub { moved_by($b, scrape(), 'ngx_ws_backpressure_pauses_total', 1) }, 5),
    'back-pressure: exactly one pause while the client does not read');
 $hog->disconnect;
 check_logs($ngx);

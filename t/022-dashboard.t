@@ -32,7 +32,7 @@ CONF
 
 my $port = test_port();
 my $shot = "$ngx->{prefix}/dashboard.png";
-my $out = `NODE_PATH=$node_path node $root/t/browser/dashboard.js http://127.0.0.1:$port/ $shot 2>&1`;
+my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/dashboard.js http://127.0.0.1:$port/ $shot");
 my $rc = $? >> 8;
 diag($out) if $rc;
 is($rc, 0, 'the dashboard works in Chromium');

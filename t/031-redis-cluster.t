@@ -10,6 +10,8 @@ use Test::NgxWs;
 use Test::NgxWs::Redis;
 use Test::More;
 use JSON::PP;
+use IO::Select;
+use IO::Socket::INET;
 use Time::HiRes qw(sleep time);
 
 plan(skip_all => 'redis-server is not installed')
@@ -47,6 +49,7 @@ CONF
 
 my %port = (a => test_port() + 2, b => test_port() + 3);
 my %node;
+my $t0;
 
 # Redis is not running yet: both nodes must start anyway.
 $node{a} = start_nginx(name => 'node a', log_level => 'info',
@@ -128,9 +131,24 @@ $res = post('a', 'local:x', 'local works');
 is($res->{status}, 200, 'a local channel publishes while redis is down');
 is(text_of($local), 'local works', 'and its subscriber receives');
 
-sleep 1.5;    # several retries: still one "down" line per link
+# "Logged once" is void unless node b has retried: a listener in Redis's
+# place counts its connection attempts (taking each and closing it: down
+# again, the other way) while node a's workers are stopped, so that every
+# attempt counted is node b's.
+my @a_workers = $node{a}->workers;
+kill 'STOP', @a_workers;
+my $stand_in = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $rport,
+                                     Listen => 16, ReuseAddr => 1, Blocking => 0)
+    or die "cannot listen on $rport: $@\n";
+my $attempts = 0;
+ok(wait_for(sub { while (my $c = $stand_in->accept) { $attempts++; close $c }
+                  $attempts >= 4 }, 10),
+   "node b keeps retrying ($attempts connection attempts by its 2 links)");
+close $stand_in;
+kill 'CONT', @a_workers;
 is(count_lines('b', qr/is down \(publish link\)/), 1,
    'redis down at start: logged once, not once per retry');
+is(count_lines('b', qr/is down \(subscribe link\)/), 1, 'the subscribe link too');
 
 $redis->start;
 
@@ -286,11 +304,29 @@ ok($back, 'every subscriber on both nodes gets messages again');
 # Redis slow (busy for half the 1 s timeout): publishes wait, none fails
 # ---------------------------------------------------------------- #
 
+# True when Redis answers a PING within $timeout seconds.
+sub redis_answers {
+    my ($timeout) = @_;
+    my $s = IO::Socket::INET->new("127.0.0.1:$rport") or return 0;
+    syswrite($s, "PING\r\n");
+    my $got = '';
+    my $sel = IO::Select->new($s);
+    sysread($s, $got, 64) if $sel->can_read($timeout);
+    return $got =~ /^\+PONG/;
+}
+
 my %before = map { $_ => count_lines($_, qr/is down \(/) } qw(a b);
-system("/usr/bin/redis-cli -p $rport DEBUG SLEEP 0.5 >/dev/null 2>&1 &");
-sleep 0.1;
+# The DEBUG SLEEP goes on a connection of our own; a PING on another that
+# goes unanswered shows the sleep has begun, so the publish meets it.
+my $sleeper = IO::Socket::INET->new("127.0.0.1:$rport") or die "redis: $@\n";
+syswrite($sleeper, "DEBUG SLEEP 0.5\r\n");
+ok(wait_for(sub { !redis_answers(0.05) }, 3), 'redis is busy');
+$t0 = time;
 $res = post('b', 'room:a', 'slow');
+my $waited = time - $t0;
 is($res->{status}, 200, 'publish to a slow redis: 200, once it answers');
+cmp_ok($waited, '>=', 0.2, sprintf('it waited for the busy redis (%.2fs)', $waited));
+close $sleeper;
 $res = post('a', 'room:a', 'slow again');
 is($res->{status}, 200, 'and the next one');
 is(join(',', map { count_lines($_, qr/is down \(/) - $before{$_} } qw(a b)), '0,0',
@@ -327,7 +363,7 @@ ok($flushed, 'every subscriber gets the message published after the flush, once'
 # ---------------------------------------------------------------- #
 
 $redis->pause;
-my $t0 = time;
+$t0 = time;
 $res = post('a', 'room:a', 'into the void');
 my $took = time - $t0;
 is($res->{status}, 503, 'publish to a hung redis: 503');
@@ -337,8 +373,8 @@ ok(wait_for(sub { count_lines('a', qr/reply timed out|connect timed out/) }, 5),
 $redis->resume;
 
 # the subscriptions themselves may have been dropped and renewed: a node
-# misses what is published before its subscription is back (the README
-# says what clients do about that gap)
+# misses what is published before its subscription is back
+# (docs/control-protocol.md says what clients do about that gap)
 sleep 1;
 ok(wait_for(sub { !grep { count_lines($_, qr/is down \(/) > count_lines($_, qr/is up \(/) } qw(a b) }, 10),
    'every link is up again once redis answers');

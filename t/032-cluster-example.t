@@ -85,7 +85,7 @@ $_->disconnect for $one, $two;
 SKIP: {
     skip 'no /usr/bin/python3 with websockets', 1
         unless system('/usr/bin/python3 -c "import websockets" 2>/dev/null') == 0;
-    my $out = `/usr/bin/python3 $root/t/interop/python_cluster_client.py 127.0.0.1:$port{8081} 127.0.0.1:$port{8082} 2>&1`;
+    my $out = run_bounded("/usr/bin/python3 $root/t/interop/python_cluster_client.py 127.0.0.1:$port{8081} 127.0.0.1:$port{8082}");
     ok($? == 0 && $out =~ /^ok /m, 'python websockets: cross-node delivery and resume')
         or diag($out);
 }
@@ -100,6 +100,7 @@ for my $f (sort keys %pids) {
 }
 
 my $logs = join '', map { Test::NgxWs::slurp("$prefix/logs/$_-error.log") } qw(node1 node2);
-unlike($logs, qr/\[(alert|emerg|crit)\]|AddressSanitizer|runtime error/, 'error logs clean');
+my @bad = Test::NgxWs::bad_log_lines($logs);
+ok(!@bad, 'error logs clean') or diag(join "\n", @bad);
 
 done_testing();

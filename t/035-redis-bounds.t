@@ -39,6 +39,16 @@ for (1 .. 3) {
 is($m && $m->{code}, 1013, "$name: the publish past 10000 waiting commands is refused: 1013");
 like($ngx->error_log, qr/redis 127\.0\.0\.1:$rport is not keeping up \(10000 commands waiting\)/,
      "$name: logged");
+# a second refusal, so that "once" is not once for want of another
+my $pub2 = ws_connect(port => $port, uri => '/pub');
+$pub2->send_text('one more');
+my $m2;
+for (1 .. 3) {
+    $m2 = eval { $pub2->read_message(20) } or last;
+    last if $m2->{op} eq 'close';
+}
+is($m2 && $m2->{code}, 1013, "$name: the next publish is refused too");
+$pub2->disconnect;
 my @lines = $ngx->error_log =~ /is not keeping up/g;
 is(scalar @lines, 1, "$name: once");
 $pub->disconnect;

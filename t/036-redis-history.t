@@ -286,6 +286,13 @@ $hung->disconnect;
 # Redis down at resume
 # ---------------------------------------------------------------- #
 
+# A history read that Redis answers ends the hung outage's run of
+# failures (the fallback line comes once per run); then two clients
+# resume while Redis is down: one more line, not two.
+my $back = resume('b', 'room:s', 4);
+is(read_until($back, qr/^6:/), 'ack 6, 5:m5, 6:m6', 'redis answers history reads again');
+$back->disconnect;
+my $said_before = () = $node{b}->error_log =~ /from this node's history only/g;
 $redis->kill_server;
 ok(wait_for(sub { $node{b}->error_log =~ /is down \(publish link\)/ }, 10),
    'node b notices redis is down');
@@ -293,9 +300,8 @@ my $down = resume('b', 'room:s', 2);
 is(read_until($down, qr/^6:/), 'ack 6, gap 3-5, 6:m6', 'redis down at resume: a gap at once');
 $down = resume('b', 'room:s', 2);
 is(read_until($down, qr/^6:/), 'ack 6, gap 3-5, 6:m6', 'again');
-my @said = $node{b}->error_log =~ /from this node's history only/g;
-ok(@said >= 1 && @said <= 2, 'the fallback is logged once per outage, not per client ('
-   . scalar(@said) . ')');
+my $said = () = $node{b}->error_log =~ /from this node's history only/g;
+is($said - $said_before, 1, 'the fallback is logged once per outage, not per client');
 $down->disconnect;
 
 check_logs($node{$_}) for qw(a b);

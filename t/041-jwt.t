@@ -34,6 +34,7 @@ for my $alg (qw(RS256 RS384 RS512)) {
 $config .= <<"CONF";
     location = /es256 { ws_listen; ws_echo on; ws_auth_jwt on; ws_auth_jwt_key ES256 $k->{P256}{public}; }
     location = /es384 { ws_listen; ws_echo on; ws_auth_jwt on; ws_auth_jwt_key ES384 $k->{P384}{public}; }
+    location = /es512 { ws_listen; ws_echo on; ws_auth_jwt on; ws_auth_jwt_key ES512 $k->{P521}{public}; }
     location = /eddsa { ws_listen; ws_echo on; ws_auth_jwt on; ws_auth_jwt_key EdDSA $k->{Ed25519}{public}; }
     location = /rotate {
         ws_listen; ws_echo on; ws_auth_jwt on;
@@ -84,13 +85,6 @@ my $ngx = start_nginx(name => 'jwt', log_level => 'info', http_config => $http,
 
 sub hs { jwt_token(alg => 'HS256', key => $k->{HS256}, claims => shift, @_) }
 
-sub upgrade {
-    my ($uri, $token, %o) = @_;
-    my $h = $o{headers} // (defined $token ? "Authorization: Bearer $token\n" : '');
-    my $res = eval { ws_connect(uri => $uri, headers => $h, expect_status => $o{status} // 101) };
-    return $res;
-}
-
 sub accepted {
     my ($uri, $token, $name, %o) = @_;
     my $h = $o{headers} // "Authorization: Bearer $token\n";
@@ -108,13 +102,15 @@ my $rejections = 0;
 sub refused {
     my ($uri, $token, $name, $why, %o) = @_;
     my $h = $o{headers} // (defined $token ? "Authorization: Bearer $token\n" : '');
-    my $res = eval { ws_connect(uri => $uri, headers => $h, expect_status => 401) };
-    ok($res && $res->{status} == 401, "$name - 401") or diag($@);
-    is($res && $res->{header}{'www-authenticate'}, 'Bearer', "$name - WWW-Authenticate: Bearer")
-        if $res;
+    # this rejection's own line, not one an earlier case left
+    my $lines = sub { scalar(() = $ngx->error_log =~ /ws: JWT rejected: \Q$why\E/g) };
+    my $before = $lines->();
+    my $res = ws_handshake_answer(uri => $uri, headers => $h);
+    is($res->{status}, 401, "$name - 401");
+    is($res->{header}{'www-authenticate'}, 'Bearer', "$name - WWW-Authenticate: Bearer");
     $rejections++;
     my $n = $rejections;
-    ok(wait_for(sub { my @l = $ngx->error_log =~ /ws: JWT rejected: \Q$why\E/g; @l >= 1
+    ok(wait_for(sub { $lines->() > $before
                       && (() = $ngx->error_log =~ /handshake rejected with 401/g) >= $n }, 3),
        "$name - logged: $why");
 }
@@ -128,6 +124,7 @@ for my $alg (qw(RS256 RS384 RS512)) {
 }
 accepted('/es256', jwt_token(alg => 'ES256', key => $k->{P256}, claims => $good), 'ES256');
 accepted('/es384', jwt_token(alg => 'ES384', key => $k->{P384}, claims => $good), 'ES384');
+accepted('/es512', jwt_token(alg => 'ES512', key => $k->{P521}, claims => $good), 'ES512');
 accepted('/eddsa', jwt_token(alg => 'EdDSA', key => $k->{Ed25519}, claims => $good), 'EdDSA');
 accepted('/rotate', jwt_token(alg => 'RS256', key => $k->{RSA}, claims => $good),
          'the second of two RS256 keys');
@@ -162,6 +159,10 @@ refused('/rs256', jwt_token(alg => 'RS256', key => $k->{RSA2}, claims => $good),
 refused('/es256', jwt_token(alg => 'ES256', key => do { my %x = %{$k->{P256}};
         $x{private} = $k->{P384}{private}; \%x }, claims => $good, sign_as => 'ES256'),
         'wrong EC key', 'bad signature');
+refused('/es512', jwt_token(alg => 'ES512', key => $k->{P521b}, claims => $good),
+        'ES512 signed with another P-521 key', 'bad signature');
+refused('/es512', jwt_token(alg => 'ES256', key => $k->{P256}, claims => $good),
+        'ES256 token for an ES512 key', 'algorithm not accepted');
 refused('/eddsa', jwt_token(alg => 'EdDSA', key => { private => "$dir/other-ed.key" }, claims => $good),
         'wrong Ed25519 key', 'bad signature')
     if system("openssl genpkey -algorithm ED25519 -out '$dir/other-ed.key' 2>/dev/null") == 0;

@@ -188,7 +188,7 @@ CONF
     ok(wait_for(sub { $ngx->workers == 4 }, 3), "$name - 4 workers");
 
     my @all = map { ws_connect(uri => '/all') } 1 .. 3;
-    my $res = ws_connect(uri => '/all', expect_status => 503);
+    my $res = ws_handshake_answer(uri => '/all');
     is($res->{status}, 503, "$name - ws_max_connections: the 4th gets 503");
     is($res->{header}{'retry-after'}, '10', "$name - with Retry-After");
     ok(wait_for(sub { $ngx->error_log =~ /ws: 3 connections, the ws_max_connections limit, refusing with 503/ }, 3),
@@ -203,21 +203,22 @@ CONF
        "$name - a closed session frees its slot");
 
     my @ip = map { ws_connect(uri => '/ip') } 1 .. 2;
-    $res = ws_connect(uri => '/ip', expect_status => 429);
+    $res = ws_handshake_answer(uri => '/ip');
     is($res->{status}, 429, "$name - ws_max_connections_per_ip: the 3rd from one address gets 429");
     is($res->{header}{'retry-after'}, '10', "$name - with Retry-After");
     ok(wait_for(sub { $ngx->error_log =~ /ws: 2 connections from this address, the ws_max_connections_per_ip limit, refusing with 429/ }, 3),
        "$name - logged");
 
     my $alice = ws_connect(uri => '/user', headers => "Authorization: Bearer " . token('alice') . "\n");
-    $res = ws_connect(uri => '/user', headers => "Authorization: Bearer " . token('alice') . "\n",
-                      expect_status => 429);
+    $res = ws_handshake_answer(uri => '/user',
+                               headers => "Authorization: Bearer " . token('alice') . "\n");
     is($res->{status}, 429, "$name - ws_max_connections_per_user: alice's 2nd gets 429");
     ok(wait_for(sub { $ngx->error_log =~ /ws: user "alice" has 1 connections, the ws_max_connections_per_user limit/ }, 3),
        "$name - logged with the user");
     my $bob = ws_connect(uri => '/user', headers => "Authorization: Bearer " . token('bob') . "\n");
-    ok($bob, "$name - bob is not counted with alice");
-    $res = ws_connect(uri => '/user', expect_status => 401);
+    $bob->send_text('bob here');
+    $bob->expect('text bob here', "$name - bob is not counted with alice");
+    $res = ws_handshake_answer(uri => '/user');
     is($res->{status}, 401, "$name - no token: 401 before any cap");
 
     $_->disconnect for @all[1, 2], $again, @ip, $alice, $bob;

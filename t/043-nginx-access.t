@@ -17,7 +17,7 @@ my $port = test_port();
     }
 CONF
     my @open = map { ws_connect(uri => '/ws') } 1 .. 2;
-    my $res = ws_connect(uri => '/ws', expect_status => 503);
+    my $res = ws_handshake_answer(uri => '/ws');
     is($res->{status}, 503, "$name - a third concurrent upgrade gets 503");
     ok(wait_for(sub { $ngx->error_log =~ /limiting connections by zone "peraddr"/ }, 3),
        "$name - NGINX logs the limit");
@@ -44,7 +44,7 @@ CONF
     }
 CONF
     my $first = ws_connect(uri => '/ws');
-    my $res = ws_connect(uri => '/ws', expect_status => 503);
+    my $res = ws_handshake_answer(uri => '/ws');
     is($res->{status}, 503, "$name - the second upgrade within a minute gets 503");
     ok(wait_for(sub { $ngx->error_log =~ /limiting requests, excess: .* by zone "rate"/ }, 3),
        "$name - NGINX logs the limit");

@@ -39,7 +39,7 @@ CONF2
 
 my $token = jwt_token(alg => 'HS256', secret => $secret,
                       claims => json_obj(sub => 'browser', exp => time + 600));
-my $out = `NODE_PATH=$node_path node $root/t/browser/secure_ws.js http://127.0.0.1:$port/page.html http://127.0.0.1:$port2/page.html ws://127.0.0.1:$port/ws $token 2>&1`;
+my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/secure_ws.js http://127.0.0.1:$port/page.html http://127.0.0.1:$port2/page.html ws://127.0.0.1:$port/ws $token");
 my $rc = $? >> 8;
 diag($out) if $rc;
 is($rc, 0, 'Chromium: the allowed page connects with its token, the other page does not');

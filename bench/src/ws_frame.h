@@ -8,16 +8,13 @@
 #include <span>
 #include <string>
 
+#include "opcode.hpp"
+
 namespace wsload {
 
-enum class Opcode : std::uint8_t {
-    continuation = 0x0,
-    text = 0x1,
-    binary = 0x2,
-    close = 0x8,
-    ping = 0x9,
-    pong = 0xA,
-};
+// The core's definition (core/src/opcode.hpp): one list of RFC 6455
+// opcodes for the server and the load generator.
+using Opcode = wscore::Opcode;
 
 // A complete masked client frame (FIN set). Built once per benchmark and
 // copied into each connection's output, so the send path does no masking work

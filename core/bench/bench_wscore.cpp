@@ -112,7 +112,7 @@ BENCHMARK_CAPTURE(validate_utf8, ascii_64k, ascii_text(64 * 1024));
 BENCHMARK_CAPTURE(validate_utf8, multibyte_64k, multibyte_text(64 * 1024));
 
 // Stands in for the module's per-subscriber work (queue a shared frame).
-void count_visit(void *subscriber, void *ctx)
+void count_visit(void *ctx, void *subscriber)
 {
     benchmark::DoNotOptimize(subscriber);
     ++*static_cast<size_t *>(ctx);
@@ -159,10 +159,13 @@ void parse_publish_request(benchmark::State &state)
     const std::string json = R"({"op":"publish","channel":"room:lobby",)"
         R"("id":"req-1842","data":{"user":"ana","text":")"
         + ascii_text(static_cast<size_t>(state.range(0))) + R"("}})";
+    wscore_ctl_parser_t *parser = wscore_ctl_parser_create();
     wscore_ctl_request_t req;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(wscore_ctl_parse(json.data(), json.size(), &req));
+        benchmark::DoNotOptimize(wscore_ctl_parse(parser, json.data(),
+                                                  json.size(), &req));
     }
+    wscore_ctl_parser_destroy(parser);
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * json.size()));
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }

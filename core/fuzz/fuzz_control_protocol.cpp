@@ -24,11 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     // An exact-size copy, so ASan sees any read past the end.
     std::vector<char> input(data, data + size);
     const char *begin = input.data();
+    static wscore_ctl_parser_t *const parser = wscore_ctl_parser_create();
+    if (parser == nullptr) std::abort();
     wscore_ctl_request_t req;
-    const int rc = wscore_ctl_parse(begin, size, &req);
-    if ((rc == 0) != (req.error == nullptr)) std::abort();
+    const wscore_rc_t rc = wscore_ctl_parse(parser, begin, size, &req);
+    if ((rc == WSCORE_OK) != (req.error == nullptr)) std::abort();
     check_inside(req.id, begin, begin + size);
-    if (rc != 0) {
+    if (rc != WSCORE_OK) {
         const size_t need = wscore_ctl_write_error(nullptr, 0, req.id,
             req.error, req.error);
         std::vector<char> out(need);

@@ -71,7 +71,7 @@ void fuzz_inflate(const uint8_t *data, size_t size, uint8_t control)
     params.client_max_window_bits = 8 + (control >> 4) % 8;
     params.server_no_context_takeover = 0;
     params.client_no_context_takeover = (control >> 7) & 1;
-    check(wscore_session_enable_deflate(s, &params) == 0);
+    check(wscore_session_enable_deflate(s, &params) == WSCORE_OK);
 
     // Each piece: 1 byte (length 0..127, top bit = last frame of its
     // message) then that many payload bytes.

@@ -11,6 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static wscore_jwt_reader_t *const j = wscore_jwt_reader_create();
+    if (j == nullptr) std::abort();
     std::vector<char> input(data, data + size);
     const char *json = input.data();
     static const char *const names[] = {"sub", "exp", "nbf", "iss", "aud",
@@ -19,18 +21,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t nlen = 0;
         while (name[nlen]) ++nlen;
         wscore_claim_t c;
-        const int rc = wscore_claim_get(json, size, name, nlen, &c);
-        if (rc != 0 && rc != -1) std::abort();
-        if (rc == 0 && c.type != WSCORE_CLAIM_ABSENT && c.text.data == nullptr
+        const wscore_rc_t rc = wscore_claim_get(j, json, size, name, nlen, &c);
+        if (rc != WSCORE_OK && rc != WSCORE_ERROR) std::abort();
+        if (rc == WSCORE_OK && c.type != WSCORE_CLAIM_ABSENT && c.text.data == nullptr
             && c.text.len != 0) std::abort();
         size_t visited = 0;
-        const long n = wscore_claim_strings(json, size, name, nlen,
-            [](void *ctx, const char *, size_t) {
+        size_t n = 0;
+        const wscore_rc_t src = wscore_claim_strings(j, json, size, name,
+            nlen, [](void *ctx, const char *, size_t) {
                 ++*static_cast<size_t *>(ctx);
-            }, &visited);
-        if (n >= 0 && static_cast<size_t>(n) != visited) std::abort();
-        if (n < 0 && visited != 0) std::abort();
-        if (rc == -1 && n != -1) std::abort();
+            }, &visited, &n);
+        if (src == WSCORE_OK && n != visited) std::abort();
+        if (src != WSCORE_OK && (visited != 0 || n != 0)) std::abort();
+        if (rc == WSCORE_ERROR && src != WSCORE_ERROR) std::abort();
     }
     return 0;
 }

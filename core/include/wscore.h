@@ -5,9 +5,22 @@
  * caller feeds it bytes and the current time (milliseconds on any monotonic
  * clock), reads back events, bytes to write and the next deadline.
  *
- * Conventions (picohttpparser-like): the caller owns every buffer it passes
- * in; pointers handed out by the core stay valid until the next call on the
- * same session. No function throws; errors are return codes.
+ * Conventions (picohttpparser-like), the same for every call:
+ *
+ * - The caller owns every buffer it passes in, and every handle (session,
+ *   deflater, router, control parser, token reader): the core keeps no
+ *   state of its own between calls. Pointers handed out by the core stay
+ *   valid until the next call on the same handle.
+ * - A call that can fail returns wscore_rc_t: WSCORE_OK (0), or a negative
+ *   code; what it produces comes back through out-parameters. A few calls
+ *   return a richer enum of their own that keeps the same shape (0 or a
+ *   positive outcome on success, negative on failure). A call that
+ *   answers a yes/no question (..._valid, ..._match, ..._allows,
+ *   ..._is_..., and wscore_bucket_take: "was there a token?") returns int
+ *   1 or 0 and cannot fail; one that only reports a size or a count (or
+ *   writes a reply and says how long it is) returns size_t.
+ * - Callbacks take the caller's ctx as their first argument.
+ * - No function throws.
  */
 
 #ifndef WSCORE_H
@@ -20,6 +33,23 @@
 extern "C" {
 #endif
 
+
+/* ------------------------------------------------------------------ */
+/* Common types                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    WSCORE_OK       = 0,
+    WSCORE_ERROR    = -1,   /* the input is refused; the call says why */
+    WSCORE_NOMEM    = -2    /* out of memory; nothing changed */
+} wscore_rc_t;
+
+/* A byte string the caller or the core owns, as each call says; absent
+ * values have data == NULL. */
+typedef struct {
+    const char *data;
+    size_t      len;
+} wscore_str_t;
 
 /* Opcodes of RFC 6455 section 5.2. */
 typedef enum {
@@ -58,11 +88,6 @@ typedef enum {
  * section 5.3); absent headers have data == NULL.
  */
 typedef struct {
-    const char *data;
-    size_t      len;
-} wscore_str_t;
-
-typedef struct {
     wscore_str_t method;        /* "GET" */
     unsigned     http_major;
     unsigned     http_minor;
@@ -93,6 +118,47 @@ void wscore_handshake_validate(const wscore_handshake_request_t *req,
 
 /* Is the request an upgrade attempt at all (Upgrade has "websocket")? */
 int wscore_handshake_is_upgrade(const wscore_handshake_request_t *req);
+
+
+/* ------------------------------------------------------------------ */
+/* Origin check (RFC 6455 section 10.2)                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    WSCORE_ORIGIN_EXACT = 0,   /* "scheme://host[:port]" */
+    WSCORE_ORIGIN_WILDCARD,    /* "[scheme://]*.domain[:port]": any host
+                                  below domain, not domain itself; no
+                                  scheme means http or https */
+    WSCORE_ORIGIN_NULL         /* "null": sandboxed frames, file: pages */
+} wscore_origin_kind_e;
+
+/* A parsed allowed-origin pattern; its strings point into the text. */
+typedef struct {
+    wscore_origin_kind_e kind;
+    wscore_str_t         scheme;   /* empty for scheme-less wildcards */
+    wscore_str_t         host;     /* WILDCARD: the suffix ".domain" */
+    wscore_str_t         port;     /* empty: none */
+} wscore_origin_pattern_t;
+
+typedef enum {
+    WSCORE_ORIGIN_PATTERN_OK           = WSCORE_OK,
+    WSCORE_ORIGIN_PATTERN_MALFORMED    = WSCORE_ERROR,  /* not
+                                          "[scheme://]host[:port]" nor
+                                          "null" */
+    WSCORE_ORIGIN_PATTERN_NO_SCHEME    = -3,  /* only wildcards may leave
+                                                 the scheme out */
+    WSCORE_ORIGIN_PATTERN_BAD_WILDCARD = -4   /* '*' may only stand for
+                                                 the leading labels */
+} wscore_origin_pattern_rc_e;
+
+/* Parses one pattern of an allow-list. */
+wscore_origin_pattern_rc_e wscore_origin_pattern_parse(const char *text,
+    size_t len, wscore_origin_pattern_t *pattern);
+
+/* Does the Origin header value match the pattern? Hosts and schemes
+ * compare without regard to case. 1 or 0. */
+int wscore_origin_match(const wscore_origin_pattern_t *pattern,
+    const char *origin, size_t len);
 
 
 /* ------------------------------------------------------------------ */
@@ -296,9 +362,9 @@ void wscore_deflate_negotiate(const wscore_deflate_policy_t *policy,
  * Turns on decompression in a session: RSV1 on the first frame of a data
  * message then means the message is compressed; it is inflated within
  * max_message_size (close 1009 past it, 1007 for corrupt data) before it
- * is reported. 0, or -1 when out of memory.
+ * is reported. WSCORE_OK, or WSCORE_NOMEM (WSCORE_ERROR for params NULL).
  */
-int wscore_session_enable_deflate(wscore_session_t *s,
+wscore_rc_t wscore_session_enable_deflate(wscore_session_t *s,
     const wscore_deflate_params_t *params);
 
 /* Bytes the session's decompressor holds now (0 when idle without
@@ -321,9 +387,9 @@ void wscore_deflater_destroy(wscore_deflater_t *d);
 /*
  * Compresses one message (RFC 7692 section 7.2.1: sync flush, the
  * 0x00 0x00 0xff 0xff tail removed). *out stays valid until the next call
- * on d. 0, or -1 when out of memory.
+ * on d. WSCORE_OK, or WSCORE_NOMEM.
  */
-int wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
+wscore_rc_t wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
     size_t len, const uint8_t **out, size_t *out_len);
 
 /* Bytes the compressor holds now. */
@@ -350,7 +416,7 @@ typedef struct {
 } wscore_router_config_t;
 
 typedef enum {
-    WSCORE_ROUTER_OK        = 0,
+    WSCORE_ROUTER_OK        = WSCORE_OK,
     WSCORE_ROUTER_FIRST     = 1,   /* subscribe: first local subscriber of
                                       the channel */
     WSCORE_ROUTER_LAST      = 2,   /* unsubscribe: the channel has no local
@@ -358,11 +424,12 @@ typedef enum {
     WSCORE_ROUTER_EXISTS    = 3,   /* subscribe: already subscribed (no
                                       change) */
     WSCORE_ROUTER_NOT_FOUND = 4,   /* unsubscribe: was not subscribed */
-    WSCORE_ROUTER_TOO_MANY  = -1,  /* subscriber at
+    WSCORE_ROUTER_BAD_NAME  = WSCORE_ERROR,  /* not a valid channel name
+                                      (wscore_channel_name_valid), or
+                                      over max_channel_name_len */
+    WSCORE_ROUTER_NOMEM     = WSCORE_NOMEM,  /* nothing changed */
+    WSCORE_ROUTER_TOO_MANY  = -3   /* subscriber at
                                       max_channels_per_subscriber */
-    WSCORE_ROUTER_BAD_NAME  = -2,  /* empty, too long, or contains bytes
-                                      below 0x21 or 0x7f */
-    WSCORE_ROUTER_NOMEM     = -3   /* nothing changed */
 } wscore_router_rc_e;
 
 /* cfg NULL = no limits. NULL on allocation failure. */
@@ -373,20 +440,20 @@ void wscore_router_destroy(wscore_router_t *r);
  * Both check the name first (BAD_NAME), so a name subscribe refuses is
  * never reported as NOT_FOUND. channel may be NULL when len is 0.
  */
-int wscore_router_subscribe(wscore_router_t *r, void *subscriber,
-    const char *channel, size_t len);
-int wscore_router_unsubscribe(wscore_router_t *r, void *subscriber,
-    const char *channel, size_t len);
+wscore_router_rc_e wscore_router_subscribe(wscore_router_t *r,
+    void *subscriber, const char *channel, size_t len);
+wscore_router_rc_e wscore_router_unsubscribe(wscore_router_t *r,
+    void *subscriber, const char *channel, size_t len);
 
 /*
  * Removes every subscription of subscriber (call it when the session
- * closes); calls on_last(channel, len, ctx) for each channel that lost its
+ * closes); calls on_last(ctx, channel, len) for each channel that lost its
  * last local subscriber, in no particular order. on_last may be NULL. The
  * channel name passed to it is valid only during the call; on_last may
  * call back into the router.
  */
-typedef void (*wscore_router_channel_pt)(const char *channel, size_t len,
-    void *ctx);
+typedef void (*wscore_router_channel_pt)(void *ctx, const char *channel,
+    size_t len);
 void wscore_router_unsubscribe_all(wscore_router_t *r, void *subscriber,
     wscore_router_channel_pt on_last, void *ctx);
 
@@ -398,14 +465,14 @@ size_t wscore_router_subscribers(const wscore_router_t *r,
 size_t wscore_router_channels_of(const wscore_router_t *r, void *subscriber);
 
 /*
- * Calls visit(subscriber, ctx) for each local subscriber of channel, in
+ * Calls visit(ctx, subscriber) for each local subscriber of channel, in
  * subscription order; returns how many were visited. visit may unsubscribe
  * the visited subscriber or any other (from this or other channels) and
  * subscribe new ones: removed ones not yet visited are skipped, ones added
  * during the visit are not visited. No allocation per visit. visit may be
  * NULL (counts only).
  */
-typedef void (*wscore_router_visit_pt)(void *subscriber, void *ctx);
+typedef void (*wscore_router_visit_pt)(void *ctx, void *subscriber);
 size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
     size_t len, wscore_router_visit_pt visit, void *ctx);
 
@@ -415,10 +482,24 @@ size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
  * a message published before they joined, delivered late, is not theirs.
  * Returns WSCORE_ROUTER_OK or WSCORE_ROUTER_NOT_FOUND.
  */
-int wscore_router_set_since(wscore_router_t *r, void *subscriber,
-    const char *channel, size_t len, uint64_t since);
+wscore_router_rc_e wscore_router_set_since(wscore_router_t *r,
+    void *subscriber, const char *channel, size_t len, uint64_t since);
 size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
     size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx);
+
+/*
+ * The one channel-name rule: 1..WSCORE_MAX_CHANNEL_LEN bytes of printable
+ * ASCII (0x21-0x7e) other than '"', '\\', '*' and '?'. Names so made need
+ * no escaping in JSON, log lines, metrics labels or Redis keys, and never
+ * look like a pattern: a subscribe to "room:*" is refused, not taken as
+ * the literal channel. 1 when valid, else 0.
+ */
+#define WSCORE_MAX_CHANNEL_LEN 255
+
+int wscore_channel_name_valid(const char *name, size_t len);
+
+/* The same rule for allow-list patterns, with '*' and '?' allowed. */
+int wscore_channel_pattern_valid(const char *pattern, size_t len);
 
 /*
  * Channel patterns for allow-lists: '*' matches any run of bytes (also
@@ -475,7 +556,7 @@ typedef struct {
  * resume after that message. Unknown members are ignored, but the whole
  * input must be valid JSON (data is forwarded to other clients as is).
  *
- * Returns 0 when the request is usable, -1 when not: req->error says why,
+ * When the request is not usable, req->error says why,
  * checked in the order of the list above ("bad json" also covers inputs
  * that are not an object, nesting deeper than 256 and a repeated op,
  * channel, data or id member). On failure only req->error and req->id are
@@ -487,10 +568,21 @@ typedef struct {
  * holding '"' or '\\' cannot be reached through this protocol.
  *
  * The input is copied into a padded buffer (simdjson reads up to 64 bytes
- * past the end); the buffer and the parser are kept per thread, and big
- * ones are released after use.
+ * past the end); the buffer and the JSON parser live in p, reused from
+ * request to request, and big ones are released after use. Nothing of
+ * req points into p.
+ *
+ * Returns WSCORE_OK when the request is usable, WSCORE_ERROR when not
+ * (p NULL included: "out of memory").
  */
-int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req);
+typedef struct wscore_ctl_parser_s wscore_ctl_parser_t;
+
+/* One per worker (or thread); NULL when out of memory. */
+wscore_ctl_parser_t *wscore_ctl_parser_create(void);
+void wscore_ctl_parser_destroy(wscore_ctl_parser_t *p);
+
+wscore_rc_t wscore_ctl_parse(wscore_ctl_parser_t *p, const char *json,
+    size_t len, wscore_ctl_request_t *req);
 
 /*
  * Writers of server replies. Each returns the bytes the reply needs and
@@ -501,6 +593,8 @@ int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req);
  *   {"op":"ack","id":<id>[,"seq":N]}          seq 0 = omitted
  *   {"op":"error","id":<id>,"code":"...","message":"..."}
  *   {"op":"message","channel":"...","seq":N,"data":<data_json>}
+ *   {"op":"gap","channel":"...","from":N,"to":M}   (history lost: a
+ *                                   resuming subscriber misses N..M)
  */
 size_t wscore_ctl_write_ack(char *out, size_t cap, wscore_str_t id,
     uint64_t seq);
@@ -508,6 +602,9 @@ size_t wscore_ctl_write_error(char *out, size_t cap, wscore_str_t id,
     const char *code, const char *message);
 size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
     uint64_t seq, wscore_str_t data_json);
+
+size_t wscore_ctl_write_gap(char *out, size_t cap, wscore_str_t channel,
+    uint64_t from, uint64_t to);
 
 /* The same with data given as UTF-8 text, written as a JSON string:
  *   {"op":"message","channel":"...","seq":N,"data":"<text, escaped>"} */
@@ -519,8 +616,68 @@ int wscore_utf8_valid(const uint8_t *data, size_t len);
 
 
 /* ------------------------------------------------------------------ */
-/* Token claims: members of a verified JWT payload (RFC 7519)          */
+/* Tokens: JSON Web Tokens (RFC 7515 compact form, RFC 7519 claims)    */
 /* ------------------------------------------------------------------ */
+
+/*
+ * A token reader: the decoded parts of the last token and the JSON parser,
+ * reused from token to token. The caller creates one per worker and
+ * passes it to every call below; strings the calls hand out live in it
+ * until its next call. NULL when out of memory.
+ */
+typedef struct wscore_jwt_reader_s wscore_jwt_reader_t;
+
+wscore_jwt_reader_t *wscore_jwt_reader_create(void);
+void wscore_jwt_reader_destroy(wscore_jwt_reader_t *j);
+
+/* Longer tokens are refused (a token is a header value or URL argument). */
+#define WSCORE_JWT_MAX_LEN 8192
+
+typedef struct {
+    wscore_str_t alg;            /* the header's "alg" */
+    wscore_str_t signing_input;  /* "header.payload", points into token */
+    wscore_str_t header;         /* decoded JSON */
+    wscore_str_t payload;        /* decoded JSON: the claims */
+    wscore_str_t signature;      /* decoded bytes (may be empty) */
+} wscore_jwt_parts_t;
+
+/*
+ * Checks the form of a token, in this order (the first rule broken is
+ * reported in *why, a static string for the log): at most
+ * WSCORE_JWT_MAX_LEN bytes; three base64url segments (no padding), header
+ * and payload not empty; header and payload decode to JSON objects; the
+ * header has a string "alg" and no "crit" (RFC 7515 section 4.1.11); the
+ * payload does not repeat "sub"; the signature decodes. WSCORE_OK and
+ * parts filled, or WSCORE_ERROR. The signature is NOT checked: the
+ * caller verifies signing_input against signature with a key whose
+ * algorithm is alg, so the token alone never chooses the algorithm.
+ */
+wscore_rc_t wscore_jwt_parse(wscore_jwt_reader_t *j, const char *token,
+    size_t len, wscore_jwt_parts_t *parts, const char **why);
+
+typedef struct {
+    wscore_str_t issuer;     /* "iss" must equal it; empty: not checked */
+    wscore_str_t audience;   /* "aud" (string or list) must hold it;
+                                empty: not checked */
+    uint64_t     leeway_s;   /* clock skew allowed on "exp" and "nbf" */
+} wscore_jwt_policy_t;
+
+typedef struct {
+    int64_t      exp;        /* "exp", at most 10^12; 0: none */
+    wscore_str_t sub;        /* "sub"; data NULL when absent */
+} wscore_jwt_claims_t;
+
+/*
+ * Applies the claim policy of RFC 7519 section 4.1 to a payload at now_s
+ * (seconds since the epoch): "exp" a non-negative number and now before
+ * exp + leeway; "nbf" a number and now + leeway at or after it; "iss" and
+ * "aud" as the policy says; "sub", when present, a string of 1-250 bytes
+ * (it names the user channel "user:<sub>"); no claim read is repeated.
+ * WSCORE_OK and claims filled, or WSCORE_ERROR with *why (static).
+ */
+wscore_rc_t wscore_jwt_check_claims(wscore_jwt_reader_t *j,
+    const wscore_jwt_policy_t *policy, const char *payload, size_t len,
+    int64_t now_s, wscore_jwt_claims_t *claims, const char **why);
 
 typedef enum {
     WSCORE_CLAIM_ABSENT = 0,
@@ -535,29 +692,31 @@ typedef enum {
 typedef struct {
     wscore_claim_type_e type;
     wscore_str_t        text;    /* strings unescaped, other values as
-                                    minified JSON; valid until the next
-                                    claim call of the thread */
+                                    minified JSON; lives in the reader
+                                    until its next call */
     double              number;  /* WSCORE_CLAIM_NUMBER */
 } wscore_claim_t;
 
 /*
  * Looks up the member name of json, which must be one valid JSON object
- * of at most 16 KiB (the whole document is validated). Returns 0 and
- * fills claim (type ABSENT when there is no such member), or -1 when json
- * is not a valid object or repeats the member. Also reads JOSE headers.
+ * of at most 16 KiB (the whole document is validated). WSCORE_OK and
+ * claim filled (type ABSENT when there is no such member), or
+ * WSCORE_ERROR when json is not a valid object or repeats the member.
+ * Also reads JOSE headers.
  */
-int wscore_claim_get(const char *json, size_t len, const char *name,
-    size_t nlen, wscore_claim_t *claim);
+wscore_rc_t wscore_claim_get(wscore_jwt_reader_t *j, const char *json,
+    size_t len, const char *name, size_t nlen, wscore_claim_t *claim);
 
 /*
  * Visits each string of a member that is a string or an array of strings
- * ("aud", a list of channel patterns). Returns how many were visited, 0
- * when the member is absent, -1 when json is invalid or the member is of
- * another type (then nothing is visited).
+ * ("aud", a list of channel patterns); *count (may be NULL) is how many
+ * were visited, 0 when the member is absent. WSCORE_ERROR when json is
+ * invalid or the member is of another type (then nothing is visited).
  */
 typedef void (*wscore_claim_visit_pt)(void *ctx, const char *s, size_t len);
-long wscore_claim_strings(const char *json, size_t len, const char *name,
-    size_t nlen, wscore_claim_visit_pt visit, void *ctx);
+wscore_rc_t wscore_claim_strings(wscore_jwt_reader_t *j, const char *json,
+    size_t len, const char *name, size_t nlen, wscore_claim_visit_pt visit,
+    void *ctx, size_t *count);
 
 /*
  * Does the claim of json (one channel pattern, or a list of them, in the
@@ -565,8 +724,9 @@ long wscore_claim_strings(const char *json, size_t len, const char *name,
  * missing claim, an invalid document or a claim of another type allow
  * nothing.
  */
-int wscore_claim_allows_channel(const char *json, size_t len,
-    const char *claim, size_t clen, const char *channel, size_t chlen);
+int wscore_claim_allows_channel(wscore_jwt_reader_t *j, const char *json,
+    size_t len, const char *claim, size_t clen, const char *channel,
+    size_t chlen);
 
 
 /* ------------------------------------------------------------------ */
@@ -589,6 +749,56 @@ typedef struct {
  */
 int wscore_bucket_take(wscore_bucket_t *b, uint64_t rate_per_min,
     uint64_t burst, uint64_t cost, uint64_t now_ms);
+
+
+/* ------------------------------------------------------------------ */
+/* Backend hooks: the text an HTTP backend is sent and answers with    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The next element of a comma-separated list (RFC 9110 section 5.6.1) in
+ * data: whitespace around it trimmed, empty elements skipped. Returns the
+ * bytes consumed (the element and its comma) with *element set, or 0 when
+ * no element is left.
+ */
+size_t wscore_list_next(const char *data, size_t len, wscore_str_t *element);
+
+/* A name for "WS-Meta-<name>": an HTTP token of 1 to 64 bytes. 1 or 0. */
+int wscore_meta_name_valid(const char *name, size_t len);
+
+/* A value fit for a header and a JSON string: UTF-8, no control
+ * characters but tab. 1 or 0. */
+int wscore_meta_value_valid(const char *value, size_t len);
+
+typedef struct {
+    wscore_str_t name;
+    wscore_str_t value;
+} wscore_pair_t;
+
+typedef struct {
+    uint64_t             connection_id;
+    uint16_t             code;          /* 1006: no close frame */
+    const char          *closed_by;     /* "client", "server" or "none" */
+    uint64_t             duration_ms;
+    uint64_t             messages_in;
+    uint64_t             messages_out;
+    uint64_t             bytes_in;
+    uint64_t             bytes_out;
+    wscore_str_t         user;          /* data NULL: null */
+    const wscore_pair_t *meta;
+    size_t               meta_n;
+} wscore_close_event_t;
+
+/*
+ * The close hook's body, one JSON object:
+ *   {"event":"close","connection_id":"N","code":N,"closed_by":"client",
+ *    "duration_ms":N,"messages_in":N,"messages_out":N,"bytes_in":N,
+ *    "bytes_out":N,"user":"..."|null,"meta":{"<name>":"<value>",...}}
+ * Returns the bytes it needs; writes only when that fits in cap (out may
+ * be NULL to size it first). Strings must be valid UTF-8.
+ */
+size_t wscore_close_event_write(char *out, size_t cap,
+    const wscore_close_event_t *ev);
 
 
 #ifdef __cplusplus

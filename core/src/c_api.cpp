@@ -11,8 +11,18 @@
 
 #include "frame_encoder.hpp"
 #include "handshake.hpp"
+#include "opcode.hpp"
 #include "session.hpp"
 #include "utf8_validator.hpp"
+
+// The C enum and the C++ one are cast into each other at this boundary.
+static_assert(WSCORE_OP_CONTINUATION
+              == static_cast<int>(wscore::Opcode::continuation));
+static_assert(WSCORE_OP_TEXT == static_cast<int>(wscore::Opcode::text));
+static_assert(WSCORE_OP_BINARY == static_cast<int>(wscore::Opcode::binary));
+static_assert(WSCORE_OP_CLOSE == static_cast<int>(wscore::Opcode::close));
+static_assert(WSCORE_OP_PING == static_cast<int>(wscore::Opcode::ping));
+static_assert(WSCORE_OP_PONG == static_cast<int>(wscore::Opcode::pong));
 
 struct wscore_session_s {
     wscore_session_s(const wscore_config_t &cfg, uint64_t now_ms) noexcept
@@ -207,11 +217,11 @@ wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
     return s->session.on_timer(now_ms);
 }
 
-int wscore_session_enable_deflate(wscore_session_t *s,
+wscore_rc_t wscore_session_enable_deflate(wscore_session_t *s,
     const wscore_deflate_params_t *params)
 {
     if (params == nullptr) {
-        return -1;
+        return WSCORE_ERROR;
     }
     wscore::DeflateParams p;
     p.server_max_window_bits =
@@ -220,7 +230,7 @@ int wscore_session_enable_deflate(wscore_session_t *s,
         static_cast<std::uint8_t>(params->client_max_window_bits);
     p.server_no_context_takeover = params->server_no_context_takeover != 0;
     p.client_no_context_takeover = params->client_no_context_takeover != 0;
-    return s->session.enable_deflate(p) ? 0 : -1;
+    return s->session.enable_deflate(p) ? WSCORE_OK : WSCORE_NOMEM;
 }
 
 size_t wscore_session_inflater_memory(const wscore_session_t *s)

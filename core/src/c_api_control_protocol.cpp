@@ -1,14 +1,18 @@
 // The extern "C" face of the control protocol (wscore.h, "Control
-// protocol"). The C API has no parser handle, so each thread keeps one
-// ControlParser: NGINX workers are single-threaded, so that is one per
-// worker, reused for every request (no allocation per small request).
+// protocol"). The caller owns the parser handle (one per NGINX worker),
+// reused for every request: no allocation per small request.
 
 #include "wscore.h"
 
+#include <new>
 #include <optional>
 #include <string_view>
 
 #include "control_protocol.hpp"
+
+struct wscore_ctl_parser_s {
+    wscore::ControlParser parser;
+};
 
 namespace {
 
@@ -42,15 +46,27 @@ std::span<char> out_span(char *out, size_t cap) noexcept
 
 extern "C" {
 
-int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req)
+wscore_ctl_parser_t *wscore_ctl_parser_create(void)
+{
+    return new (std::nothrow) wscore_ctl_parser_s{};
+}
+
+void wscore_ctl_parser_destroy(wscore_ctl_parser_t *p)
+{
+    delete p;
+}
+
+wscore_rc_t wscore_ctl_parse(wscore_ctl_parser_t *p, const char *json,
+    size_t len, wscore_ctl_request_t *req)
 {
     if (req == nullptr) {
-        return -1;
+        return WSCORE_ERROR;
     }
-    // Destroyed at thread exit; a worker that never parses builds none.
-    thread_local wscore::ControlParser parser;
     wscore::ControlRequest parsed;
-    const bool ok = parser.parse(view_of(json, len), parsed);
+    if (p == nullptr) {
+        parsed.error = "out of memory";
+    }
+    const bool ok = p != nullptr && p->parser.parse(view_of(json, len), parsed);
     req->op = parsed.op;
     req->channel = parsed.channel.data() == nullptr
         ? wscore_str_t{nullptr, 0}
@@ -63,7 +79,7 @@ int wscore_ctl_parse(const char *json, size_t len, wscore_ctl_request_t *req)
     req->token = parsed.token.data() == nullptr
         ? wscore_str_t{nullptr, 0}
         : wscore_str_t{parsed.token.data(), parsed.token.size()};
-    return ok ? 0 : -1;
+    return ok ? WSCORE_OK : WSCORE_ERROR;
 }
 
 size_t wscore_ctl_write_ack(char *out, size_t cap, wscore_str_t id,
@@ -94,6 +110,13 @@ size_t wscore_ctl_write_text_message(char *out, size_t cap,
     return wscore::write_text_message(out_span(out, cap),
         view_of(channel.data, channel.len), seq,
         view_of(text.data, text.len));
+}
+
+size_t wscore_ctl_write_gap(char *out, size_t cap, wscore_str_t channel,
+    uint64_t from, uint64_t to)
+{
+    return wscore::write_gap(out_span(out, cap),
+        view_of(channel.data, channel.len), from, to);
 }
 
 }  // extern "C"

@@ -88,7 +88,7 @@ void wscore_deflater_destroy(wscore_deflater_t *d)
     delete d;
 }
 
-int wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
+wscore_rc_t wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
     size_t len, const uint8_t **out, size_t *out_len)
 {
     if (data == nullptr) {
@@ -98,7 +98,7 @@ int wscore_deflater_compress(wscore_deflater_t *d, const uint8_t *data,
         d->deflater.compress({data, len});
     *out = compressed.data();
     *out_len = compressed.size();
-    return compressed.empty() ? -1 : 0;
+    return compressed.empty() ? WSCORE_NOMEM : WSCORE_OK;
 }
 
 size_t wscore_deflater_memory(const wscore_deflater_t *d)

@@ -8,6 +8,7 @@
 #include <new>
 #include <string_view>
 
+#include "channel_name.hpp"
 #include "channel_pattern.hpp"
 #include "router.hpp"
 
@@ -47,13 +48,13 @@ void wscore_router_destroy(wscore_router_t *r)
     delete r;
 }
 
-int wscore_router_subscribe(wscore_router_t *r, void *subscriber,
+wscore_router_rc_e wscore_router_subscribe(wscore_router_t *r, void *subscriber,
     const char *channel, size_t len)
 {
     return r->router.subscribe(subscriber, name_of(channel, len));
 }
 
-int wscore_router_unsubscribe(wscore_router_t *r, void *subscriber,
+wscore_router_rc_e wscore_router_unsubscribe(wscore_router_t *r, void *subscriber,
     const char *channel, size_t len)
 {
     return r->router.unsubscribe(subscriber, name_of(channel, len));
@@ -82,7 +83,7 @@ size_t wscore_router_for_each(wscore_router_t *r, const char *channel,
     return r->router.for_each(name_of(channel, len), visit, ctx);
 }
 
-int wscore_router_set_since(wscore_router_t *r, void *subscriber,
+wscore_router_rc_e wscore_router_set_since(wscore_router_t *r, void *subscriber,
     const char *channel, size_t len, uint64_t since)
 {
     return r->router.set_since(subscriber, name_of(channel, len), since);
@@ -92,6 +93,16 @@ size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
     size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx)
 {
     return r->router.for_each_after(name_of(channel, len), seq, visit, ctx);
+}
+
+int wscore_channel_name_valid(const char *name, size_t len)
+{
+    return wscore::channel_name_valid(name_of(name, len)) ? 1 : 0;
+}
+
+int wscore_channel_pattern_valid(const char *pattern, size_t len)
+{
+    return wscore::channel_pattern_valid(name_of(pattern, len)) ? 1 : 0;
 }
 
 int wscore_channel_pattern_match(const char *pattern, size_t plen,

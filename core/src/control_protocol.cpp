@@ -1,4 +1,5 @@
 #include "control_protocol.hpp"
+#include "json_writer.hpp"
 
 #include <simdjson.h>
 
@@ -390,94 +391,11 @@ std::size_t ControlParser::buffered_capacity() const noexcept
     return state_ ? state_->capacity : 0;
 }
 
-namespace {
-
-// Appends to out when given one, and counts either way, so the same
-// rendering code both sizes a reply and writes it.
-class ReplyWriter {
-public:
-    explicit ReplyWriter(char *out) noexcept : out_(out) {}
-
-    std::size_t size() const noexcept { return len_; }
-
-    void raw(std::string_view s) noexcept
-    {
-        if (out_ != nullptr && !s.empty()) {
-            std::memcpy(out_ + len_, s.data(), s.size());
-        }
-        len_ += s.size();
-    }
-
-    void number(std::uint64_t n) noexcept
-    {
-        char digits[20];
-        const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-        raw({digits, static_cast<std::size_t>(end - digits)});
-    }
-
-    void id(std::optional<std::string_view> id) noexcept
-    {
-        raw(id ? *id : std::string_view{"null"});
-    }
-
-    // A JSON string (RFC 8259 section 7): quote, backslash and control
-    // characters escaped, everything else (UTF-8 included) as is.
-    void string(std::string_view s) noexcept
-    {
-        raw("\"");
-        std::size_t run = 0;   // start of the bytes not yet written
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            const auto c = static_cast<unsigned char>(s[i]);
-            if (c >= 0x20 && c != '"' && c != '\\') {
-                continue;
-            }
-            raw(s.substr(run, i - run));
-            run = i + 1;
-            switch (c) {
-            case '"': raw("\\\""); break;
-            case '\\': raw("\\\\"); break;
-            case '\b': raw("\\b"); break;
-            case '\f': raw("\\f"); break;
-            case '\n': raw("\\n"); break;
-            case '\r': raw("\\r"); break;
-            case '\t': raw("\\t"); break;
-            default: {
-                static const char hex[] = "0123456789abcdef";
-                const char u[] = {'\\', 'u', '0', '0', hex[c >> 4],
-                                  hex[c & 15]};
-                raw({u, sizeof u});
-            }
-            }
-        }
-        raw(s.substr(run));
-        raw("\"");
-    }
-
-private:
-    char *out_;
-    std::size_t len_ = 0;
-};
-
-// Sizes the reply, then writes it only if it fits: the caller never gets
-// a truncated reply that looks complete.
-template <class Render>
-std::size_t render(std::span<char> out, Render render_reply) noexcept
-{
-    ReplyWriter sizing(nullptr);
-    render_reply(sizing);
-    if (out.data() != nullptr && sizing.size() <= out.size()) {
-        ReplyWriter writer(out.data());
-        render_reply(writer);
-    }
-    return sizing.size();
-}
-
-}  // namespace
 
 std::size_t write_ack(std::span<char> out, std::optional<std::string_view> id,
     std::uint64_t seq) noexcept
 {
-    return render(out, [&](ReplyWriter &w) {
+    return render_json(out, [&](JsonWriter &w) {
         w.raw(R"({"op":"ack","id":)");
         w.id(id);
         if (seq != 0) {
@@ -492,7 +410,7 @@ std::size_t write_error(std::span<char> out,
     std::optional<std::string_view> id, std::string_view code,
     std::string_view message) noexcept
 {
-    return render(out, [&](ReplyWriter &w) {
+    return render_json(out, [&](JsonWriter &w) {
         w.raw(R"({"op":"error","id":)");
         w.id(id);
         w.raw(R"(,"code":)");
@@ -510,7 +428,7 @@ template <class WriteData>
 std::size_t write_envelope(std::span<char> out, std::string_view channel,
     std::uint64_t seq, WriteData write_data) noexcept
 {
-    return render(out, [&](ReplyWriter &w) {
+    return render_json(out, [&](JsonWriter &w) {
         w.raw(R"({"op":"message","channel":)");
         w.string(channel);
         w.raw(R"(,"seq":)");
@@ -527,7 +445,7 @@ std::size_t write_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view data_json) noexcept
 {
     return write_envelope(out, channel, seq,
-        [&](ReplyWriter &w) { w.raw(data_json); });
+        [&](JsonWriter &w) { w.raw(data_json); });
 }
 
 // For messages that were published as plain text (a raw client, the HTTP
@@ -537,7 +455,23 @@ std::size_t write_text_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view text) noexcept
 {
     return write_envelope(out, channel, seq,
-        [&](ReplyWriter &w) { w.string(text); });
+        [&](JsonWriter &w) { w.string(text); });
+}
+
+// Told to a resuming subscriber when messages it asked for are gone from
+// the history: from..to (inclusive) will never arrive.
+std::size_t write_gap(std::span<char> out, std::string_view channel,
+    std::uint64_t from, std::uint64_t to) noexcept
+{
+    return render_json(out, [&](JsonWriter &w) {
+        w.raw(R"({"op":"gap","channel":)");
+        w.string(channel);
+        w.raw(R"(,"from":)");
+        w.number(from);
+        w.raw(R"(,"to":)");
+        w.number(to);
+        w.raw("}");
+    });
 }
 
 }  // namespace wscore

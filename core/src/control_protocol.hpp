@@ -75,6 +75,9 @@ std::size_t write_message(std::span<char> out, std::string_view channel,
 // The same with data given as text (valid UTF-8), written as a JSON string.
 std::size_t write_text_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view text) noexcept;
+// A gap in a resumed history: messages from..to (inclusive) are lost.
+std::size_t write_gap(std::span<char> out, std::string_view channel,
+    std::uint64_t from, std::uint64_t to) noexcept;
 
 }  // namespace wscore
 

@@ -27,6 +27,11 @@ simdjson::simdjson_result<dom::element> member(dom::parser &parser,
     if (json.size() > ClaimsReader::max_size) {
         return simdjson::CAPACITY;
     }
+    // An empty document may come with no buffer at all: simdjson would
+    // copy from that null pointer (undefined even for 0 bytes).
+    if (json.empty()) {
+        return simdjson::EMPTY;
+    }
     dom::element doc;
     if (auto e = parser.parse(json.data(), json.size()).get(doc)) {
         return e;
@@ -163,52 +168,3 @@ long ClaimsReader::strings(std::string_view json, std::string_view name,
 }
 
 }  // namespace wscore
-
-namespace {
-
-wscore::ClaimsReader &reader() noexcept
-{
-    // One per thread, as for the control protocol: NGINX workers are
-    // single-threaded, so this is one parser per worker, reused.
-    thread_local wscore::ClaimsReader r;
-    return r;
-}
-
-std::string_view view_of(const char *data, std::size_t len) noexcept
-{
-    return data == nullptr ? std::string_view{} : std::string_view{data, len};
-}
-
-}  // namespace
-
-extern "C" {
-
-int wscore_claim_get(const char *json, size_t len, const char *name,
-    size_t nlen, wscore_claim_t *claim)
-{
-    if (claim == nullptr) {
-        return -1;
-    }
-    return reader().get(view_of(json, len), view_of(name, nlen), *claim)
-        ? 0 : -1;
-}
-
-int wscore_claim_allows_channel(const char *json, size_t len,
-    const char *claim, size_t clen, const char *channel, size_t chlen)
-{
-    return wscore::claim_allows_channel(reader(), view_of(json, len),
-        view_of(claim, clen), view_of(channel, chlen)) ? 1 : 0;
-}
-
-long wscore_claim_strings(const char *json, size_t len, const char *name,
-    size_t nlen, wscore_claim_visit_pt visit, void *ctx)
-{
-    return reader().strings(view_of(json, len), view_of(name, nlen),
-        [visit, ctx](std::string_view s) {
-            if (visit != nullptr) {
-                visit(ctx, s.data(), s.size());
-            }
-        });
-}
-
-}  // extern "C"

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "channel_name.hpp"
+
 namespace wscore {
 
 namespace {
@@ -40,18 +42,9 @@ Router::Router(const wscore_router_config_t &cfg) noexcept
 
 bool Router::valid_name(std::string_view channel) const noexcept
 {
-    if (channel.empty()
-        || (max_channel_name_len_ != 0
-            && channel.size() > max_channel_name_len_)) {
-        return false;
-    }
-    for (const char c : channel) {
-        const auto b = static_cast<unsigned char>(c);
-        if (b < 0x21 || b == 0x7f) {
-            return false;
-        }
-    }
-    return true;
+    return channel_name_valid(channel)
+        && (max_channel_name_len_ == 0
+            || channel.size() <= max_channel_name_len_);
 }
 
 Router::Channel *Router::find_channel(std::string_view name) noexcept
@@ -163,7 +156,7 @@ void Router::unsubscribe_all(void *subscriber,
         if (remove(member) && on_last != nullptr) {
             // Pinned, so the name stays valid whatever on_last does.
             ++ch.pins;
-            on_last(ch.name.data(), ch.name.size(), ctx);
+            on_last(ctx, ch.name.data(), ch.name.size());
             --ch.pins;
         }
         settle(ch);
@@ -291,7 +284,7 @@ std::size_t Router::for_each_after(std::string_view channel,
         }
         ++visited;
         if (visit != nullptr) {
-            visit(slot.subscriber, ctx);
+            visit(ctx, slot.subscriber);
         }
     }
     --ch->pins;

@@ -43,9 +43,8 @@ public:
     Router(const Router &) = delete;
     Router &operator=(const Router &) = delete;
 
-    // The name rule: 1..max_channel_name_len bytes, none of them a control
-    // character, space or DEL, so names are safe in log lines, metrics
-    // labels and the line-based cross-worker transport.
+    // The name rule of channel_name.hpp, within max_channel_name_len of the
+    // configuration when that is shorter.
     bool valid_name(std::string_view channel) const noexcept;
 
     wscore_router_rc_e subscribe(void *subscriber, std::string_view channel)
@@ -85,7 +84,7 @@ public:
     std::size_t for_each(std::string_view channel, Visit &visit) noexcept
     {
         return for_each(channel,
-            [](void *subscriber, void *ctx) {
+            [](void *ctx, void *subscriber) {
                 (*static_cast<Visit *>(ctx))(subscriber);
             },
             &visit);
@@ -95,7 +94,7 @@ public:
     void unsubscribe_all(void *subscriber, OnLast &on_last) noexcept
     {
         unsubscribe_all(subscriber,
-            [](const char *channel, std::size_t len, void *ctx) {
+            [](void *ctx, const char *channel, std::size_t len) {
                 (*static_cast<OnLast *>(ctx))(std::string_view{channel, len});
             },
             &on_last);

@@ -11,6 +11,11 @@ wscore_c_header_check(void)
     wscore_router_config_t  rcf;
     wscore_router_t        *r;
     wscore_ctl_request_t    req;
+    wscore_ctl_parser_t    *parser;
+    wscore_jwt_reader_t    *jwt;
+    wscore_jwt_parts_t      parts;
+    wscore_origin_pattern_t origin;
+    const char             *why;
     uint8_t                 header[WSCORE_MAX_HEADER_LEN];
 
     wscore_config_default(&cfg);
@@ -26,7 +31,26 @@ wscore_c_header_check(void)
         wscore_router_destroy(r);
     }
 
-    if (wscore_ctl_parse("{}", 2, &req) == 0 || req.op == WSCORE_CTL_PUBLISH) {
+    parser = wscore_ctl_parser_create();
+    if (wscore_ctl_parse(parser, "{}", 2, &req) == WSCORE_OK
+        || req.op == WSCORE_CTL_PUBLISH)
+    {
+        wscore_ctl_parser_destroy(parser);
+        return 0;
+    }
+    wscore_ctl_parser_destroy(parser);
+
+    jwt = wscore_jwt_reader_create();
+    if (wscore_jwt_parse(jwt, "a.b.c", 5, &parts, &why) == WSCORE_OK) {
+        wscore_jwt_reader_destroy(jwt);
+        return 0;
+    }
+    wscore_jwt_reader_destroy(jwt);
+
+    if (wscore_origin_pattern_parse("null", 4, &origin)
+        != WSCORE_ORIGIN_PATTERN_OK
+        || !wscore_channel_name_valid("c", 1))
+    {
         return 0;
     }
 

@@ -26,32 +26,42 @@ BOOST_AUTO_TEST_CASE(parse_publish)
 {
     const std::string json =
         R"({"op":"publish","channel":"room:1","data":{"x":1},"id":"q"})";
+    wscore_ctl_parser_t *p = wscore_ctl_parser_create();
+    BOOST_TEST_REQUIRE(p != nullptr);
     wscore_ctl_request_t req;
     std::memset(&req, 0xff, sizeof req);
-    BOOST_TEST(wscore_ctl_parse(json.data(), json.size(), &req) == 0);
+    BOOST_TEST(wscore_ctl_parse(p, json.data(), json.size(), &req)
+               == WSCORE_OK);
     BOOST_TEST(req.op == WSCORE_CTL_PUBLISH);
     BOOST_TEST(view(req.channel) == "room:1");
     BOOST_TEST(view(req.data) == R"({"x":1})");
     BOOST_TEST(view(req.id) == R"("q")");
     BOOST_TEST(req.error == nullptr);
     BOOST_TEST(req.channel.data == json.data() + json.find("room:1"));
+    wscore_ctl_parser_destroy(p);
 }
 
 BOOST_AUTO_TEST_CASE(parse_errors)
 {
+    wscore_ctl_parser_t *p = wscore_ctl_parser_create();
+    BOOST_TEST_REQUIRE(p != nullptr);
     wscore_ctl_request_t req;
     const std::string unknown = R"({"op":"x","id":4})";
-    BOOST_TEST(wscore_ctl_parse(unknown.data(), unknown.size(), &req) == -1);
+    BOOST_TEST(wscore_ctl_parse(p, unknown.data(), unknown.size(), &req)
+               == WSCORE_ERROR);
     BOOST_TEST(std::string(req.error) == "unknown op");
     BOOST_TEST(view(req.id) == "4");
     BOOST_TEST(req.data.data == nullptr);
 
-    BOOST_TEST(wscore_ctl_parse("{", 1, &req) == -1);
+    BOOST_TEST(wscore_ctl_parse(p, "{", 1, &req) == WSCORE_ERROR);
     BOOST_TEST(std::string(req.error) == "bad json");
     BOOST_TEST(req.id.data == nullptr);
-    BOOST_TEST(wscore_ctl_parse(nullptr, 0, &req) == -1);
+    BOOST_TEST(wscore_ctl_parse(p, nullptr, 0, &req) == WSCORE_ERROR);
     BOOST_TEST(std::string(req.error) == "bad json");
-    BOOST_TEST(wscore_ctl_parse("{}", 2, nullptr) == -1);
+    BOOST_TEST(wscore_ctl_parse(p, "{}", 2, nullptr) == WSCORE_ERROR);
+    BOOST_TEST(wscore_ctl_parse(nullptr, "{}", 2, &req) == WSCORE_ERROR);
+    BOOST_TEST(std::string(req.error) == "out of memory");
+    wscore_ctl_parser_destroy(p);
 }
 
 BOOST_AUTO_TEST_CASE(writers)

@@ -13,7 +13,7 @@ struct Sessions {
     std::vector<std::string> emptied;
 };
 
-void record_visit(void *subscriber, void *ctx)
+void record_visit(void *ctx, void *subscriber)
 {
     auto *s = static_cast<Sessions *>(ctx);
     s->seen.push_back(static_cast<int *>(subscriber));
@@ -23,7 +23,7 @@ void record_visit(void *subscriber, void *ctx)
     }
 }
 
-void record_last(const char *channel, size_t len, void *ctx)
+void record_last(void *ctx, const char *channel, size_t len)
 {
     static_cast<Sessions *>(ctx)->emptied.emplace_back(channel, len);
 }

@@ -47,11 +47,17 @@ BOOST_AUTO_TEST_CASE(nothing_said_nothing_granted)
 
 BOOST_AUTO_TEST_CASE(c_api)
 {
+    wscore_jwt_reader_t *j = wscore_jwt_reader_create();
+    BOOST_TEST_REQUIRE(j != nullptr);
     const std::string claims = R"({"channels":["a:*"]})";
-    BOOST_TEST(wscore_claim_allows_channel(claims.data(), claims.size(),
+    BOOST_TEST(wscore_claim_allows_channel(j, claims.data(), claims.size(),
                                            "channels", 8, "a:1", 3) == 1);
-    BOOST_TEST(wscore_claim_allows_channel(claims.data(), claims.size(),
+    BOOST_TEST(wscore_claim_allows_channel(j, claims.data(), claims.size(),
                                            "channels", 8, "b:1", 3) == 0);
+    BOOST_TEST(wscore_claim_allows_channel(nullptr, claims.data(),
+                                           claims.size(), "channels", 8,
+                                           "a:1", 3) == 0);
+    wscore_jwt_reader_destroy(j);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

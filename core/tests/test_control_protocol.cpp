@@ -441,6 +441,24 @@ BOOST_AUTO_TEST_CASE(message_replies)
     BOOST_TEST(dom_accepts(out));
 }
 
+BOOST_AUTO_TEST_CASE(gap_replies)
+{
+    std::string out(write_gap({}, "room:1", 3, 17), '\0');
+    BOOST_TEST(write_gap(out, "room:1", 3, 17) == out.size());
+    BOOST_TEST(out == R"({"op":"gap","channel":"room:1","from":3,"to":17})");
+    BOOST_TEST(dom_accepts(out));
+
+    const std::string c = "room:1";
+    char buf[128];
+    const std::size_t n = wscore_ctl_write_gap(buf, sizeof buf,
+        wscore_str_t{c.data(), c.size()}, 18446744073709551615ull, 1);
+    BOOST_TEST(std::string_view(buf, n) ==
+        R"({"op":"gap","channel":"room:1","from":18446744073709551615,"to":1})");
+    BOOST_TEST(wscore_ctl_write_gap(nullptr, 0, wscore_str_t{c.data(),
+        c.size()}, 1, 2) == std::string_view(
+        R"({"op":"gap","channel":"room:1","from":1,"to":2})").size());
+}
+
 BOOST_AUTO_TEST_CASE(writers_write_only_when_it_fits)
 {
     const std::size_t need = write_ack({}, "12", 3);

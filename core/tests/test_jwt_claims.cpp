@@ -120,21 +120,63 @@ BOOST_AUTO_TEST_CASE(strings_of_a_string_or_an_array)
 
 BOOST_AUTO_TEST_CASE(c_api)
 {
+    wscore_jwt_reader_t *j = wscore_jwt_reader_create();
+    BOOST_TEST_REQUIRE(j != nullptr);
     const std::string json = R"({"sub":"bob","channels":["room:*","news"]})";
     wscore_claim_t c{};
-    BOOST_TEST(wscore_claim_get(json.data(), json.size(), "sub", 3, &c) == 0);
+    BOOST_TEST(wscore_claim_get(j, json.data(), json.size(), "sub", 3, &c)
+               == WSCORE_OK);
     BOOST_TEST(text_of(c) == "bob");
-    BOOST_TEST(wscore_claim_get("x", 1, "sub", 3, &c) == -1);
-    BOOST_TEST(wscore_claim_get(json.data(), json.size(), "sub", 3, nullptr)
-               == -1);
+    BOOST_TEST(wscore_claim_get(j, "x", 1, "sub", 3, &c) == WSCORE_ERROR);
+    // an empty payload may come without a buffer: refused, never read
+    BOOST_TEST(wscore_claim_get(j, nullptr, 0, "sub", 3, &c) == WSCORE_ERROR);
+    BOOST_TEST(wscore_claim_strings(j, nullptr, 0, "channels", 8,
+                                    [](void *, const char *, size_t) {},
+                                    nullptr, nullptr) == WSCORE_ERROR);
+    BOOST_TEST(wscore_claim_get(j, json.data(), json.size(), "sub", 3,
+                                nullptr) == WSCORE_ERROR);
+    BOOST_TEST(wscore_claim_get(nullptr, json.data(), json.size(), "sub", 3,
+                                &c) == WSCORE_ERROR);
 
     std::vector<std::string> seen;
     auto visit = [](void *ctx, const char *s, size_t len) {
         static_cast<std::vector<std::string> *>(ctx)->emplace_back(s, len);
     };
-    BOOST_TEST(wscore_claim_strings(json.data(), json.size(), "channels", 8,
-                                    visit, &seen) == 2);
+    size_t n = 99;
+    BOOST_TEST(wscore_claim_strings(j, json.data(), json.size(), "channels",
+                                    8, visit, &seen, &n) == WSCORE_OK);
+    BOOST_TEST(n == 2u);
     BOOST_TEST(seen == std::vector<std::string>({"room:*", "news"}));
+    BOOST_TEST(wscore_claim_strings(j, json.data(), json.size(), "nope", 4,
+                                    visit, &seen, &n) == WSCORE_OK);
+    BOOST_TEST(n == 0u);
+    BOOST_TEST(wscore_claim_strings(j, json.data(), json.size(), "sub", 3,
+                                    visit, &seen, &n) == WSCORE_OK);
+    BOOST_TEST(n == 1u);
+    BOOST_TEST(wscore_claim_strings(j, "[1]", 3, "sub", 3, visit, &seen, &n)
+               == WSCORE_ERROR);
+    BOOST_TEST(n == 0u);
+    wscore_jwt_reader_destroy(j);
+}
+
+BOOST_AUTO_TEST_CASE(readers_are_independent)
+{
+    // Two handles: a lookup on one leaves the other's text in place, so a
+    // caller never has to copy a result before its next call elsewhere.
+    wscore_jwt_reader_t *a = wscore_jwt_reader_create();
+    wscore_jwt_reader_t *b = wscore_jwt_reader_create();
+    BOOST_TEST_REQUIRE((a != nullptr && b != nullptr));
+    const std::string one = R"({"sub":"one"})";
+    const std::string two = R"({"sub":"two"})";
+    wscore_claim_t ca{}, cb{};
+    BOOST_TEST(wscore_claim_get(a, one.data(), one.size(), "sub", 3, &ca)
+               == WSCORE_OK);
+    BOOST_TEST(wscore_claim_get(b, two.data(), two.size(), "sub", 3, &cb)
+               == WSCORE_OK);
+    BOOST_TEST(text_of(ca) == "one");
+    BOOST_TEST(text_of(cb) == "two");
+    wscore_jwt_reader_destroy(a);
+    wscore_jwt_reader_destroy(b);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(no_context_takeover_frees_the_inflater)
     BOOST_TEST(str(out.bytes()) == chat_json(3));
 }
 
-// The figures the README quotes; printed for the record.
+// The figures docs/compression.md quotes; printed for the record.
 BOOST_AUTO_TEST_CASE(memory_per_setting)
 {
     for (std::uint8_t bits : {9, 12, 15})

@@ -73,6 +73,8 @@ sub make_keys {
         RSA1k  => 'genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024',
         P256   => 'genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256',
         P384   => 'genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384',
+        P521   => 'genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521',
+        P521b  => 'genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521',
         Ed25519 => 'genpkey -algorithm ED25519',
     );
     for my $name (keys %gen) {
@@ -96,7 +98,7 @@ sub der_to_raw {
     my ($der, $n) = @_;
     my @b = unpack 'C*', $der;
     my $i = 2;
-    $i++ if $b[1] & 0x80;   # long length form (not for P-256/384)
+    $i++ if $b[1] & 0x80;   # long length form (P-521 only)
     my @parts;
     for (1 .. 2) {
         die "bad DER" unless $b[$i] == 0x02;

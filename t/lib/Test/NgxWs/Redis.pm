@@ -1,10 +1,15 @@
 package Test::NgxWs::Redis;
 
 # A private redis-server for the tests: loopback, its own port (from
-# NGX_WS_REDIS_PORT, else NGX_WS_TEST_PORT + 90), its own data directory,
-# no persistence, stopped when the test ends. With tls => { cert, key, ca,
+# NGX_WS_REDIS_PORT, else test_port() + 90: in the file's block of ports),
+# its own data directory, no persistence, stopped when the test ends (and
+# by Test::NgxWs::Isolation when the test dies). With tls => { cert, key, ca,
 # auth_clients } it serves TLS only, on that port; cli() then speaks TLS
 # too, with tls => { client_cert, client_key } as its own certificate.
+# args => [...] adds redis-server options (later ones win: '--port', 0
+# with '--unixsocket', path serves a socket only; '--requirepass', or
+# '--user' ACL rules); cli_args => [...] adds the redis-cli options that
+# reach and log into such a server ('-s', path, '--user', .., '--pass', ..).
 
 use strict;
 use warnings;
@@ -20,6 +25,8 @@ sub new {
     my ($class, %args) = @_;
     my $self = bless { port => $args{port} // redis_port(),
                        tls => $args{tls},
+                       args => $args{args} // [],
+                       cli_args => $args{cli_args} // [],
                        dir => $args{dir} // Test::NgxWs::servroot() . '-redis',
                      }, $class;
     return $self;
@@ -58,11 +65,12 @@ sub start {
                     '--pidfile', "$self->{dir}/redis.pid",
                     # DEBUG SLEEP plays a slow Redis
                     '--enable-debug-command', 'local',
-                    '--logfile', "$self->{dir}/redis.log");
+                    '--logfile', "$self->{dir}/redis.log", @{ $self->{args} });
     die "redis-server did not start\n" if $rc != 0;
     Test::NgxWs::wait_for(sub { $self->cli('PING') eq 'PONG' }, 5)
         or die "redis-server on port $self->{port} does not answer\n";
     $self->{started} = 1;
+    Test::NgxWs::Isolation::track($self->pid);
     return $self;
 }
 
@@ -89,8 +97,12 @@ sub cli {
     unshift @args, '--tls', '--cacert', $tls->{ca},
                    '--cert', $tls->{client_cert}, '--key', $tls->{client_key}
         if $tls;
+    unshift @args, @{ $self->{cli_args} }, '--no-auth-warning'
+        if @{ $self->{cli_args} };
     my $args = join ' ', map { quotemeta } @args;
-    open my $fh, '-|', "/usr/bin/redis-cli -p $self->{port} $args 2>/dev/null"
+    # a paused server accepts and never answers: the command is bounded
+    open my $fh, '-|', "/usr/bin/timeout -k 2 10 /usr/bin/redis-cli "
+                       . "-p $self->{port} $args 2>/dev/null"
         or return '';
     local $/;
     my $out = <$fh> // '';

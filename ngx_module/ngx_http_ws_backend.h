@@ -1,0 +1,126 @@
+
+/*
+ * ngx_ws: application backends. Hooks that call an ordinary NGINX
+ * location (proxy_pass to an upstream{}, fastcgi_pass, return, ...) when
+ * a WebSocket connects and when it has ended.
+ *
+ * A module of its own in the same shared object (its own location
+ * configuration). The WebSocket module's sessions reach it only through
+ * the hooks it registers (ngx_http_ws_hooks_t, ngx_http_ws_session.h).
+ */
+
+
+#ifndef _NGX_HTTP_WS_BACKEND_H_INCLUDED_
+#define _NGX_HTTP_WS_BACKEND_H_INCLUDED_
+
+
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_handshake.h"
+
+
+typedef struct {
+    ngx_str_t                  connect;       /* ws_backend_connect URI */
+    ngx_str_t                  close;         /* ws_backend_close URI */
+    ngx_str_t                  message;       /* ws_backend_message URI */
+    ngx_uint_t                 message_inflight;
+    size_t                     meta_size;     /* ws_backend_meta_size */
+
+    /* per worker: a failing hook is logged when it starts and stops */
+    unsigned                   close_failing:1;
+} ngx_http_ws_backend_conf_t;
+
+
+typedef struct ngx_http_ws_backend_pending_s  ngx_http_ws_backend_pending_t;
+
+
+/*
+ * What one connection carries for its hooks, in one heap block made only
+ * where a hook is configured: the configuration to call them with (the
+ * request is freed after the 101) and what the connect hook's answer set.
+ */
+typedef struct {
+    ngx_http_ws_backend_conf_t  *conf;
+    void                       **srv_conf;
+    ngx_str_t                    user;        /* WS-User, or empty */
+    wscore_pair_t               *meta;        /* WS-Meta-<name>: value */
+    ngx_uint_t                   meta_n;
+
+    /* the message hook: messages waiting for their answers, in order */
+    ngx_http_ws_session_t         *session;
+    ngx_http_ws_backend_pending_t *pending;
+    ngx_http_ws_backend_pending_t **pending_last;
+    ngx_uint_t                     queued;
+    ngx_uint_t                     inflight;
+
+    unsigned                     has_user:1;
+} ngx_http_ws_backend_state_t;
+
+
+/* What a connect hook's 2xx answer set, before the session exists. */
+typedef struct {
+    ngx_str_t                  user;
+    ngx_uint_t                 has_user;
+    ngx_array_t                channels;      /* of ngx_str_t */
+    ngx_array_t                meta;          /* of wscore_pair_t */
+    size_t                     meta_bytes;
+} ngx_http_ws_backend_answer_t;
+
+
+/* A call made without a request (ngx_http_ws_backend_call.c). */
+typedef struct ngx_http_ws_backend_call_s  ngx_http_ws_backend_call_t;
+
+typedef void (*ngx_http_ws_backend_done_pt)(ngx_http_ws_backend_call_t *call,
+    void *data, ngx_uint_t status);
+
+
+extern ngx_module_t  ngx_http_ws_backend_module;
+
+
+/* Its hooks in every session (ngx_http_ws_backend_module.c) */
+
+/* NGX_DECLINED: no connect hook; else what the content handler returns. */
+ngx_int_t ngx_http_ws_backend_connect(ngx_http_request_t *r,
+    const char *accept);
+/* Before the channels are joined: keeps what the connect answer set. */
+ngx_int_t ngx_http_ws_backend_session_start(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws);
+/* The connection has ended: the close hook. */
+void ngx_http_ws_backend_session_end(ngx_http_ws_session_t *ws);
+void ngx_http_ws_backend_session_free(ngx_http_ws_session_t *ws);
+/* A client's message: NGX_DECLINED without a message hook. */
+ngx_int_t ngx_http_ws_backend_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+ngx_uint_t ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws);
+
+/* ngx_http_ws_backend_message.c */
+void ngx_http_ws_backend_message_end(ngx_http_ws_backend_state_t *st);
+
+/* ngx_http_ws_backend_connect.c */
+ngx_http_ws_backend_answer_t *ngx_http_ws_backend_connect_answer(
+    ngx_http_request_t *r);
+
+/* ngx_http_ws_backend_call.c */
+ngx_http_ws_backend_call_t *ngx_http_ws_backend_call_create(
+    ngx_connection_t *client, void **main_conf, void **srv_conf,
+    void **loc_conf, ngx_str_t *uri);
+ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *key, ngx_str_t *value);
+ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body);
+u_char *ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call,
+    size_t len, ngx_str_t *content_type);
+ngx_pool_t *ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call);
+ngx_int_t ngx_http_ws_backend_call_start(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_done_pt done, void *data);
+void ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call);
+
+/* ngx_http_ws_backend_module.c: counted in ngx_ws_backend_calls_total */
+void ngx_http_ws_backend_count(ngx_uint_t hook, ngx_uint_t status);
+
+/* ngx_http_ws_backend_module.c: identity headers of every call */
+ngx_int_t ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st,
+    ngx_uint_t id, ngx_http_ws_backend_call_t *call);
+
+
+#endif /* _NGX_HTTP_WS_BACKEND_H_INCLUDED_ */

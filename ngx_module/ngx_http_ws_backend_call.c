@@ -1,0 +1,692 @@
+
+/*
+ * ngx_ws: a backend call made when there is no request to make it from.
+ *
+ * The request of a WebSocket is freed once the 101 is out, so a hook that
+ * runs later (the close hook) makes a request of its own for the call: a
+ * pool, a connection with no socket and a request in it, the way NGINX's
+ * own subrequests want to find them; the hook's location runs as an
+ * in-memory subrequest of that request, so proxy_pass, fastcgi_pass,
+ * return, their timeouts, balancers and keepalive all work unchanged.
+ * Everything is freed, pool and connection slot, once the call is over.
+ *
+ * Lifetimes, explicitly:
+ *  - the call owns its pool; the connection and both requests live in it;
+ *  - it is over when the subrequest has finalized and woken its parent,
+ *    or when NGINX terminated it (an error): either way the connection is
+ *    marked destroyed at once (ngx_http_run_posted_requests() stops
+ *    looking at it) and the call is freed from a posted event, after the
+ *    handlers still on the stack have returned;
+ *  - the session that made it may be gone long before: the call keeps
+ *    nothing of it but copies.
+ */
+
+
+#include "ngx_http_ws_backend.h"
+
+
+struct ngx_http_ws_backend_call_s {
+    ngx_pool_t                    *pool;
+    ngx_connection_t              *connection;
+    ngx_http_request_t            *request;      /* the fake main request */
+    ngx_http_request_t            *subrequest;
+    ngx_http_ws_backend_done_pt    done;
+    void                          *data;
+    ngx_uint_t                     status;
+    ngx_event_t                    free;
+    ngx_str_t                      uri;
+    ngx_chain_t                   *body;
+    unsigned                       answered:1;
+    unsigned                       finished:1;
+};
+
+
+static ngx_int_t ngx_http_ws_backend_call_connection(
+    ngx_http_ws_backend_call_t *call, ngx_connection_t *client);
+static ngx_table_elt_t *ngx_http_ws_backend_call_push(
+    ngx_http_ws_backend_call_t *call, ngx_str_t *key, ngx_str_t *value);
+static ngx_http_request_t *ngx_http_ws_backend_call_request(
+    ngx_http_ws_backend_call_t *call, void **main_conf, void **srv_conf,
+    void **loc_conf);
+static void ngx_http_ws_backend_call_event(ngx_event_t *ev);
+static void ngx_http_ws_backend_call_wake(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_backend_call_answered(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_http_ws_backend_call_terminated(void *data);
+static void ngx_http_ws_backend_call_finish(ngx_http_ws_backend_call_t *call);
+static void ngx_http_ws_backend_call_free_handler(ngx_event_t *ev);
+static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
+    size_t len);
+
+
+ngx_http_ws_backend_call_t *
+ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
+    void **srv_conf, void **loc_conf, ngx_str_t *uri)
+{
+    ngx_pool_t                  *pool;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_ws_backend_call_t  *call;
+
+    /* not the client's log: the call may outlive the client's connection;
+     * the pool logs to the call's own once it is made */
+    pool = ngx_create_pool(1024, ngx_cycle->log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    call = ngx_pcalloc(pool, sizeof(ngx_http_ws_backend_call_t));
+    if (call == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    call->pool = pool;
+    call->uri = *uri;
+
+    if (ngx_http_ws_backend_call_connection(call, client) != NGX_OK) {
+        ngx_http_ws_backend_call_destroy(call);
+        return NULL;
+    }
+
+    call->request = ngx_http_ws_backend_call_request(call, main_conf,
+                                                     srv_conf, loc_conf);
+    if (call->request == NULL) {
+        ngx_http_ws_backend_call_destroy(call);
+        return NULL;
+    }
+
+    /* run first when NGINX terminates the call's request on an error */
+    cln = ngx_http_cleanup_add(call->request, 0);
+    if (cln == NULL) {
+        ngx_http_ws_backend_call_destroy(call);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_ws_backend_call_terminated;
+    cln->data = call;
+
+    call->free.handler = ngx_http_ws_backend_call_free_handler;
+    call->free.data = call;
+    call->free.log = call->connection->log;
+
+    return call;
+}
+
+
+/*
+ * A connection with no socket. ngx_get_connection() wants a descriptor
+ * and may note it in ngx_cycle->files: 0 is lent to it and its slot put
+ * back. The events are marked active so that nothing asks the event
+ * module to watch descriptor -1.
+ */
+static ngx_int_t
+ngx_http_ws_backend_call_connection(ngx_http_ws_backend_call_t *call,
+    ngx_connection_t *client)
+{
+    ngx_log_t           *log;
+    ngx_connection_t    *c, *saved;
+    ngx_http_log_ctx_t  *ctx;
+
+    log = ngx_palloc(call->pool, sizeof(ngx_log_t));
+    ctx = ngx_pcalloc(call->pool, sizeof(ngx_http_log_ctx_t));
+    if (log == NULL || ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * The client's log level and files, with our own context: the
+     * client's connection (and its log context) may be freed first.
+     * Lines keep the client's connection number, so one grep finds both.
+     */
+    *log = *client->log;
+    log->data = ctx;
+    log->handler = ngx_http_ws_backend_call_log;
+    log->action = NULL;
+
+    call->pool->log = log;
+
+    saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
+
+    c = ngx_get_connection(0, log);
+
+    if (ngx_cycle->files) {
+        ngx_cycle->files[0] = saved;
+    }
+
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->connection = c;
+
+    c->fd = (ngx_socket_t) -1;
+    c->pool = call->pool;
+    c->log = log;
+    c->number = client->number;
+    c->log_error = NGX_ERROR_INFO;
+
+    c->read->log = log;
+    c->write->log = log;
+    c->read->handler = ngx_http_ws_backend_call_event;
+    c->write->handler = ngx_http_ws_backend_call_event;
+    c->read->active = 1;
+    c->write->active = 1;
+    c->write->ready = 1;
+
+    /* $remote_addr and friends in the hook's location: the client's */
+    c->addr_text.data = ngx_pstrdup(call->pool, &client->addr_text);
+    c->addr_text.len = client->addr_text.len;
+
+    c->sockaddr = ngx_palloc(call->pool, client->socklen);
+    c->local_sockaddr = ngx_palloc(call->pool, NGX_SOCKADDRLEN);
+
+    if (c->addr_text.data == NULL || c->sockaddr == NULL
+        || c->local_sockaddr == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(c->sockaddr, client->sockaddr, client->socklen);
+    c->socklen = client->socklen;
+
+    if (client->local_sockaddr) {
+        ngx_memcpy(c->local_sockaddr, client->local_sockaddr,
+                   client->local_socklen);
+        c->local_socklen = client->local_socklen;
+
+    } else {
+        /* never looked up: the fake socket cannot be asked, say so */
+        ngx_memcpy(c->local_sockaddr, client->sockaddr, client->socklen);
+        c->local_socklen = client->socklen;
+    }
+
+    c->listening = client->listening;
+    c->type = SOCK_STREAM;
+
+    ctx->connection = c;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_request_t *
+ngx_http_ws_backend_call_request(ngx_http_ws_backend_call_t *call,
+    void **main_conf, void **srv_conf, void **loc_conf)
+{
+    u_char                     *p;
+    ngx_time_t                 *tp;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_log_ctx_t         *ctx;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    c = call->connection;
+
+    r = ngx_pcalloc(call->pool, sizeof(ngx_http_request_t));
+    if (r == NULL) {
+        return NULL;
+    }
+
+    r->signature = NGX_HTTP_MODULE;
+    r->connection = c;
+    r->pool = call->pool;
+    r->main = r;
+    r->count = 1;
+
+    r->main_conf = main_conf;
+    r->srv_conf = srv_conf;
+    r->loc_conf = loc_conf;
+
+    r->ctx = ngx_pcalloc(r->pool, sizeof(void *) * ngx_http_max_module);
+    if (r->ctx == NULL) {
+        return NULL;
+    }
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    /* a subrequest shares the variables of its parent */
+    r->variables = ngx_pcalloc(r->pool, cmcf->variables.nelts
+                                        * sizeof(ngx_http_variable_value_t));
+    if (r->variables == NULL) {
+        return NULL;
+    }
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 8,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK
+        || ngx_list_init(&r->headers_out.headers, r->pool, 1,
+                         sizeof(ngx_table_elt_t))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    r->header_in = ngx_calloc_buf(r->pool);
+    if (r->header_in == NULL) {
+        return NULL;
+    }
+
+    r->headers_in.content_length_n = -1;
+    r->headers_in.keep_alive_n = -1;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+
+    r->method = NGX_HTTP_POST;
+    ngx_str_set(&r->method_name, "POST");
+    r->http_version = NGX_HTTP_VERSION_11;
+    ngx_str_set(&r->http_protocol, "HTTP/1.1");
+
+    r->uri = call->uri;
+    r->unparsed_uri = call->uri;
+
+    p = ngx_pnalloc(r->pool, sizeof("POST  HTTP/1.1") - 1 + call->uri.len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    r->request_line.data = p;
+    r->request_line.len = ngx_sprintf(p, "POST %V HTTP/1.1", &call->uri) - p;
+
+    r->uri_changes = NGX_HTTP_MAX_URI_CHANGES + 1;
+    r->subrequests = NGX_HTTP_MAX_SUBREQUESTS + 1;
+    r->http_state = NGX_HTTP_PROCESS_REQUEST_STATE;
+
+    /* the fake request writes no access-log line of its own */
+    r->logged = 1;
+
+    tp = ngx_timeofday();
+    r->start_sec = tp->sec;
+    r->start_msec = tp->msec;
+
+    r->read_event_handler = ngx_http_request_empty_handler;
+    r->write_event_handler = ngx_http_ws_backend_call_wake;
+
+    ngx_http_set_ctx(r, call, ngx_http_ws_backend_module);
+
+    c->data = r;
+    c->requests++;
+
+    ctx = c->log->data;
+    ctx->request = r;
+    ctx->current_request = r;
+
+    return r;
+}
+
+
+/* The answer's body, as the in-memory subrequest kept it; empty if none. */
+ngx_int_t
+ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body)
+{
+    ngx_buf_t           *b;
+    ngx_http_request_t  *sr;
+
+    sr = call->subrequest;
+
+    ngx_str_null(body);
+
+    if (sr == NULL || sr->out == NULL || sr->out->buf == NULL) {
+        return NGX_OK;
+    }
+
+    b = sr->out->buf;
+    body->data = b->pos;
+    body->len = b->last - b->pos;
+
+    return NGX_OK;
+}
+
+
+ngx_pool_t *
+ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call)
+{
+    return call->pool;
+}
+
+
+/* A request header of the call; key and value must live in its pool. */
+ngx_int_t
+ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *key, ngx_str_t *value)
+{
+    return ngx_http_ws_backend_call_push(call, key, value) ? NGX_OK
+                                                             : NGX_ERROR;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_ws_backend_call_push(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *key, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&call->request->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key = *key;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(call->pool, key->len);
+    if (h->lowcase_key == NULL) {
+        return NULL;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, key->data, key->len);
+
+    return h;
+}
+
+
+/*
+ * The body of the call (it is a POST): len bytes to fill, with the
+ * Content-Length and Content-Type a backend expects.
+ */
+u_char *
+ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call, size_t len,
+    ngx_str_t *content_type)
+{
+    u_char              *p;
+    ngx_buf_t           *b;
+    ngx_str_t            key, value;
+    ngx_http_request_t  *r;
+
+    r = call->request;
+
+    b = ngx_create_temp_buf(call->pool, len ? len : 1);
+    call->body = ngx_alloc_chain_link(call->pool);
+    p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
+
+    if (b == NULL || call->body == NULL || p == NULL) {
+        return NULL;
+    }
+
+    b->last = b->pos + len;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    call->body->buf = b;
+    call->body->next = NULL;
+
+    ngx_str_set(&key, "Content-Length");
+    value.data = p;
+    value.len = ngx_sprintf(p, "%uz", len) - p;
+
+    r->headers_in.content_length = ngx_http_ws_backend_call_push(call, &key,
+                                                                 &value);
+    ngx_str_set(&key, "Content-Type");
+    r->headers_in.content_type = ngx_http_ws_backend_call_push(call, &key,
+                                                               content_type);
+
+    if (r->headers_in.content_length == NULL
+        || r->headers_in.content_type == NULL)
+    {
+        return NULL;
+    }
+
+    r->headers_in.content_length_n = len;
+
+    return b->pos;
+}
+
+
+/*
+ * Runs the call: its location as an in-memory subrequest of the fake
+ * request, at once (a worker told to quit must have the call's timers
+ * before it looks for timers left). done(call, data, status) runs once,
+ * with the answer's status or the error NGINX finalized it with.
+ */
+ngx_int_t
+ngx_http_ws_backend_call_start(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_done_pt done, void *data)
+{
+    ngx_http_request_t          *r, *sr;
+    ngx_http_request_body_t     *rb;
+    ngx_http_post_subrequest_t  *ps;
+
+    r = call->request;
+
+    ps = ngx_palloc(call->pool, sizeof(ngx_http_post_subrequest_t));
+    rb = ngx_pcalloc(call->pool, sizeof(ngx_http_request_body_t));
+    if (ps == NULL || rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_ws_backend_call_answered;
+    ps->data = call;
+
+    call->done = done;
+    call->data = data;
+
+    if (ngx_http_subrequest(r, &call->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    call->subrequest = sr;
+
+    /* a body in memory, never read from a client */
+    rb->bufs = call->body;
+    sr->request_body = rb;
+
+    if (call->body) {
+        sr->method = NGX_HTTP_POST;
+        ngx_str_set(&sr->method_name, "POST");
+    }
+
+    ngx_http_run_posted_requests(call->connection);
+
+    return NGX_OK;
+}
+
+
+/* Events of the fake connection, should any come: as NGINX routes them. */
+static void
+ngx_http_ws_backend_call_event(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (c->destroyed) {
+        return;
+    }
+
+    if (ev->write) {
+        r->write_event_handler(r);
+
+    } else {
+        r->read_event_handler(r);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* The subrequest is over and woke its parent: the call is done. */
+static void
+ngx_http_ws_backend_call_wake(ngx_http_request_t *r)
+{
+    ngx_http_ws_backend_call_t  *call;
+
+    call = ngx_http_get_module_ctx(r, ngx_http_ws_backend_module);
+
+    if (call == NULL || !call->answered) {
+        return;
+    }
+
+    ngx_http_ws_backend_call_finish(call);
+}
+
+
+/*
+ * The answer, or NGINX's error: may run more than once (an error status
+ * is finalized again once its error page is made); the last one counts.
+ */
+static ngx_int_t
+ngx_http_ws_backend_call_answered(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_http_ws_backend_call_t  *call = data;
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE
+        || rc == NGX_HTTP_CREATED || rc == NGX_HTTP_NO_CONTENT)
+    {
+        call->status = rc;
+
+    } else if (rc == NGX_ERROR) {
+        call->status = NGX_HTTP_BAD_GATEWAY;
+
+    } else if (sr->headers_out.status) {
+        call->status = sr->headers_out.status;
+
+    } else if (call->status == 0) {
+        call->status = NGX_HTTP_BAD_GATEWAY;
+    }
+
+    call->answered = 1;
+
+    return rc;
+}
+
+
+/* NGINX terminates the call's request (an error): it is over too. */
+static void
+ngx_http_ws_backend_call_terminated(void *data)
+{
+    ngx_http_ws_backend_call_t  *call = data;
+
+    /*
+     * Whatever status the answer had, it was not taken in full (NGINX
+     * terminates on errors only: an answer over
+     * subrequest_output_buffer_size, say).
+     */
+    if (call->status < NGX_HTTP_SPECIAL_RESPONSE) {
+        call->status = NGX_HTTP_BAD_GATEWAY;
+    }
+
+    call->answered = 1;
+
+    ngx_http_ws_backend_call_finish(call);
+}
+
+
+static void
+ngx_http_ws_backend_call_finish(ngx_http_ws_backend_call_t *call)
+{
+    if (call->finished) {
+        return;
+    }
+
+    call->finished = 1;
+
+    /*
+     * Nothing of the fake connection runs from now on: NGINX checks this
+     * before every posted request (a terminated request's own included).
+     */
+    call->connection->destroyed = 1;
+
+    if (call->done) {
+        call->done(call, call->data, call->status);
+    }
+
+    ngx_post_event(&call->free, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_ws_backend_call_free_handler(ngx_event_t *ev)
+{
+    ngx_http_ws_backend_call_destroy(ev->data);
+}
+
+
+void
+ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c, *saved;
+
+    c = call->connection;
+    pool = call->pool;
+
+    if (call->free.posted) {
+        ngx_delete_posted_event(&call->free);
+    }
+
+    if (c) {
+        c->destroyed = 1;
+
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        if (c->write->timer_set) {
+            ngx_del_timer(c->write);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        c->read->active = 0;
+        c->write->active = 0;
+        c->read->closed = 1;
+        c->write->closed = 1;
+
+        /* the descriptor lent at ngx_get_connection(), for the same reason */
+        c->fd = 0;
+        saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
+
+        ngx_free_connection(c);
+
+        if (ngx_cycle->files) {
+            ngx_cycle->files[0] = saved;
+        }
+
+        c->fd = (ngx_socket_t) -1;
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
+/* Error-log context of the call's lines: the hook and its upstream. */
+static u_char *
+ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char              *p;
+    ngx_http_log_ctx_t  *ctx;
+    ngx_http_request_t  *r, *cr;
+
+    ctx = log->data;
+    r = ctx->request;
+    cr = ctx->current_request;
+    p = buf;
+
+    if (r == NULL) {
+        return p;
+    }
+
+    p = ngx_snprintf(p, len, ", client: %V, ws backend call \"%V\"",
+                     &r->connection->addr_text, &r->uri);
+    len -= p - buf;
+
+    if (cr && cr->upstream && cr->upstream->peer.name) {
+        p = ngx_snprintf(p, len, ", upstream: \"%V\"",
+                         cr->upstream->peer.name);
+    }
+
+    return p;
+}
