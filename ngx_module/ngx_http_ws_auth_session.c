@@ -21,7 +21,15 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static void ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
@@ -43,7 +51,7 @@ static void ngx_http_ws_auth_cleanup(void *data);
 
 
 ngx_int_t
-ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws)
 {
     ngx_pool_cleanup_t           *cln;
     ngx_http_request_t           *r;
@@ -89,11 +97,11 @@ ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws)
  * joins them. Returns 1 to defer.
  */
 ngx_uint_t
-ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_channels_deferred(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return 0;
@@ -111,7 +119,7 @@ ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws)
  * the token, or the session is closing).
  */
 ngx_int_t
-ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
+ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev)
 {
     ngx_int_t                     rc;
@@ -126,7 +134,7 @@ ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return NGX_OK;
@@ -296,7 +304,7 @@ ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
         (void) wscore_ctl_write_ack((char *) p, len, id, 0);
     }
 
-    if (ngx_http_ws_queue_frame(ws, frame) == NGX_OK) {
+    if (ngx_http_ws_output_queue(ws, frame) == NGX_OK) {
         ws->messages_out++;
     }
 
@@ -306,13 +314,13 @@ ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
 
 /* "user:<sub>" for a session with a verified user, else NULL. */
 ngx_str_t *
-ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws)
 {
     u_char                       *p;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
@@ -356,7 +364,7 @@ ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
  * session's end. NGX_OK, or NGX_DECLINED with *error for the reply.
  */
 ngx_int_t
-ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
+ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
     const char **error)
 {
     u_char                       *claims;
@@ -369,7 +377,7 @@ ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
@@ -476,7 +484,7 @@ ngx_http_ws_auth_expired(void *session)
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ws->finalized) {
         return;
@@ -522,7 +530,7 @@ ngx_http_ws_auth_cleanup(void *data)
 
 /* 1 for the cleanup above: ngx_http_ws_security_detach() does its work. */
 ngx_uint_t
-ngx_http_ws_auth_cleanup_is(ngx_pool_cleanup_pt handler)
+ngx_http_ws_auth_session_cleanup_is(ngx_pool_cleanup_pt handler)
 {
     return handler == ngx_http_ws_auth_cleanup;
 }

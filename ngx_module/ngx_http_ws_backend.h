@@ -5,8 +5,8 @@
  * a WebSocket connects and when it has ended.
  *
  * A module of its own in the same shared object (its own location
- * configuration), reached from the WebSocket core through the few calls
- * declared at the end of this header.
+ * configuration). The WebSocket module's sessions reach it only through
+ * the hooks it registers (ngx_http_ws_hooks_t, ngx_http_ws_session.h).
  */
 
 
@@ -14,7 +14,9 @@
 #define _NGX_HTTP_WS_BACKEND_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_handshake.h"
 
 
 typedef struct {
@@ -75,7 +77,7 @@ typedef void (*ngx_http_ws_backend_done_pt)(ngx_http_ws_backend_call_t *call,
 extern ngx_module_t  ngx_http_ws_backend_module;
 
 
-/* The calls the WebSocket core makes (handshake, session) */
+/* Its hooks in every session (ngx_http_ws_backend_module.c) */
 
 /* NGX_DECLINED: no connect hook; else what the content handler returns. */
 ngx_int_t ngx_http_ws_backend_connect(ngx_http_request_t *r,
@@ -91,15 +93,8 @@ ngx_int_t ngx_http_ws_backend_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 ngx_uint_t ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws);
 
-/* ngx_http_ws_session.c: the message queue has room again */
-void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
-
 /* ngx_http_ws_backend_message.c */
 void ngx_http_ws_backend_message_end(ngx_http_ws_backend_state_t *st);
-
-/* ngx_http_ws_handshake.c: the handshake goes on once the hook allowed it */
-ngx_int_t ngx_http_ws_handshake_resume(ngx_http_request_t *r,
-    const char *accept);
 
 /* ngx_http_ws_backend_connect.c */
 ngx_http_ws_backend_answer_t *ngx_http_ws_backend_connect_answer(

@@ -18,6 +18,9 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -397,7 +400,7 @@ ngx_http_ws_backend_read_answer(ngx_http_request_t *r,
 
                 if (!wscore_channel_name_valid((const char *) channel->data,
                                                channel->len)
-                    || ngx_http_ws_channel_is_direct(channel))
+                    || ngx_http_ws_zone_is_direct(channel))
                 {
                     *error = "WS-Subscribe names an invalid channel";
                     return NGX_ERROR;
@@ -556,5 +559,5 @@ ngx_http_ws_backend_refuse(ngx_http_request_t *r,
     *p++ = LF;
     b->last = p;
 
-    return ngx_http_ws_send_response(r, status, "text/plain", b);
+    return ngx_http_ws_response_send(r, status, "text/plain", b);
 }

@@ -21,6 +21,8 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_metrics.h"
 
 
 struct ngx_http_ws_backend_pending_s {

@@ -16,10 +16,18 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_metrics.h"
 
 
 static void ngx_http_ws_backend_close_done(ngx_http_ws_backend_call_t *call,
     void *data, ngx_uint_t status);
+static ngx_int_t ngx_http_ws_backend_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_backend_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_backend_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
 static void *ngx_http_ws_backend_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -83,9 +91,36 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
 };
 
 
+/*
+ * What the backend does in the sessions of the WebSocket module: set only
+ * where the configuration names a hook, so that without one no session
+ * calls into this code.
+ */
+static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
+    NULL,                                  /* check */
+    ngx_http_ws_backend_connect,           /* connect */
+    ngx_http_ws_backend_prepare,           /* prepare */
+    NULL,                                  /* accept */
+    NULL,                                  /* headers */
+    NULL,                                  /* open */
+    ngx_http_ws_backend_message_hook,      /* message */
+    ngx_http_ws_backend_reads_stopped,     /* reads_stopped */
+    NULL,                                  /* detachable */
+    NULL,                                  /* owns_cleanup */
+    NULL,                                  /* detach */
+    NULL,                                  /* log */
+    ngx_http_ws_backend_session_end,       /* close */
+    ngx_http_ws_backend_session_free       /* free */
+};
+
+
+/* A ws_backend_* directive named a location in the configuration read. */
+static ngx_uint_t  ngx_http_ws_backend_configured;
+
+
 static ngx_http_module_t  ngx_http_ws_backend_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_ws_backend_preconfiguration,  /* preconfiguration */
+    ngx_http_ws_backend_postconfiguration, /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -112,6 +147,70 @@ ngx_module_t  ngx_http_ws_backend_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_ws_backend_preconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_ws_backend_configured = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_backend_postconfiguration(ngx_conf_t *cf)
+{
+    if (!ngx_http_ws_backend_configured) {
+        return NGX_OK;
+    }
+
+    return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_backend_hooks);
+}
+
+
+/* The session's prepare hook: an error is the handshake's 500. */
+static ngx_int_t
+ngx_http_ws_backend_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
+{
+    if (ngx_http_ws_backend_session_start(r, ws) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The session's message hook: a raw-protocol message the message hook
+ * took goes no further (NGX_DECLINED); one it could not take closes the
+ * connection with 1011. The JSON protocol's requests are its own.
+ */
+static ngx_int_t
+ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev)
+{
+    ngx_int_t  rc;
+
+    if (ws->backend == NULL
+        || ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON)
+    {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_ws_backend_message(ws, ev);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+    }
+
+    return NGX_DECLINED;
+}
 
 
 /*
@@ -498,6 +597,7 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     *field = value[1];
+    ngx_http_ws_backend_configured = 1;
 
     return NGX_CONF_OK;
 }

@@ -13,7 +13,12 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static ngx_int_t ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
@@ -22,7 +27,7 @@ static ngx_int_t ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
 
 /* NGX_OK, or NGX_DECLINED (logged and counted). */
 ngx_int_t
-ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
+ngx_http_ws_channel_acl_allowed(ngx_http_ws_session_t *ws,
     ngx_str_t *name)
 {
     if (ngx_http_ws_channel_acl_match(ws, name) == NGX_OK) {
@@ -33,7 +38,7 @@ ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
                   "ws: channel \"%V\" not allowed by the token's claim",
                   name);
 
-    ngx_http_ws_security_acl_count(ws);
+    ngx_http_ws_channel_acl_count(ws);
 
     return NGX_DECLINED;
 }
@@ -41,7 +46,7 @@ ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
 
 /* A refusal by any channel rule, for $ws_acl_denied. */
 void
-ngx_http_ws_security_acl_count(ngx_http_ws_session_t *ws)
+ngx_http_ws_channel_acl_count(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
@@ -57,7 +62,7 @@ ngx_http_ws_security_acl_count(ngx_http_ws_session_t *ws)
 
 /* Before the 101: the channels of ws_subscribe and ws_publish. */
 ngx_int_t
-ngx_http_ws_security_channels_check(ngx_http_request_t *r,
+ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws)
 {
     ngx_uint_t                   i;
@@ -67,7 +72,7 @@ ngx_http_ws_security_channels_check(ngx_http_request_t *r,
         sub = ws->subscriptions->elts;
 
         for (i = 0; i < ws->subscriptions->nelts; i++) {
-            if (ngx_http_ws_security_channel_allowed(ws, &sub[i].name)
+            if (ngx_http_ws_channel_acl_allowed(ws, &sub[i].name)
                 != NGX_OK)
             {
                 return NGX_HTTP_FORBIDDEN;
@@ -76,7 +81,7 @@ ngx_http_ws_security_channels_check(ngx_http_request_t *r,
     }
 
     if (ws->publish.len
-        && ngx_http_ws_security_channel_allowed(ws, &ws->publish) != NGX_OK)
+        && ngx_http_ws_channel_acl_allowed(ws, &ws->publish) != NGX_OK)
     {
         return NGX_HTTP_FORBIDDEN;
     }
@@ -97,7 +102,7 @@ ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws, ngx_str_t *name)
         return NGX_OK;
     }
 
-    ctx = ngx_http_ws_session_security(ws);
+    ctx = ngx_http_ws_security_session_ctx(ws);
 
     if (ctx == NULL || ctx->jwt.claims.len == 0) {
         return NGX_DECLINED;

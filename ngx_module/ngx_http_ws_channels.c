@@ -11,9 +11,17 @@
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_echo.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -28,7 +36,42 @@ typedef struct {
 } ngx_http_ws_delivery_t;
 
 
+static ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal);
+static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
 static void ngx_http_ws_channels_visit(void *data, void *subscriber);
+
+
+/* What every session of a location with channels goes through. */
+ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
+    NULL,                                  /* check */
+    NULL,                                  /* connect */
+    ngx_http_ws_channels_prepare,          /* prepare */
+    ngx_http_ws_channels_accept,           /* accept */
+    NULL,                                  /* headers */
+    NULL,                                  /* open */
+    NULL,                                  /* message */
+    NULL,                                  /* reads_stopped */
+    NULL,                                  /* detachable */
+    NULL,                                  /* owns_cleanup */
+    ngx_http_ws_channels_detach,           /* detach */
+    NULL,                                  /* log */
+    ngx_http_ws_channels_unsubscribe,      /* close */
+    ngx_http_ws_channels_unsubscribe       /* free */
+};
+
+
+/* ws_publish: what a client sends goes to the channel (and back, with
+ * ws_echo). */
+ngx_http_ws_handler_t  ngx_http_ws_channels_handler = {
+    ngx_http_ws_channels_message,
+    0                                      /* place */
+};
 
 
 static wscore_router_t  *ngx_http_ws_router;
@@ -67,20 +110,13 @@ ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* The reserved channels of single connections: "conn:<connection id>". */
-ngx_int_t
-ngx_http_ws_channel_is_direct(ngx_str_t *name)
-{
-    return name->len > 5 && ngx_strncmp(name->data, "conn:", 5) == 0;
-}
-
-
 /*
  * Evaluates the channel names of the location before the 101 is sent:
  * a name that comes out invalid is the client's fault (a URL part), 400.
  */
-ngx_int_t
-ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
+static ngx_int_t
+ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
 {
     ngx_str_t                   *name;
     ngx_uint_t                   i;
@@ -113,12 +149,14 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
 
             if (!wscore_channel_name_valid((const char *) name->data,
                                            name->len)
-                || ngx_http_ws_channel_is_direct(name))
+                || ngx_http_ws_zone_is_direct(name))
             {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "ws: handshake rejected with 400: invalid "
                               "channel name \"%V\"", name);
-                return NGX_HTTP_BAD_REQUEST;
+                refusal->status = NGX_HTTP_BAD_REQUEST;
+                refusal->reason = "invalid channel name";
+                return NGX_DECLINED;
             }
         }
     }
@@ -136,11 +174,71 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws)
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "ws: handshake rejected with 400: invalid "
                           "channel name \"%V\"", &ws->publish);
-            return NGX_HTTP_BAD_REQUEST;
+            refusal->status = NGX_HTTP_BAD_REQUEST;
+            refusal->reason = "invalid channel name";
+            return NGX_DECLINED;
         }
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Subscribed before the 101 is made (a refusal must not carry its
+ * headers) and sent: a client holding its 101 may be sent a message at
+ * once (a backend publishing as it sees the client connect), and another
+ * worker may publish it within microseconds.
+ */
+static ngx_int_t
+ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
+{
+    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
+        refusal->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        refusal->reason = "cannot subscribe to its channels";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A message of a ws_publish location: to its channel, then echoed. */
+static void
+ngx_http_ws_channels_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_http_ws_channel_info_t  info;
+
+    if (ws->publish.len) {
+        rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
+                                          &ws->publish, ev->opcode, 0,
+                                          (u_char *) ev->data, ev->len,
+                                          &info);
+
+        if (rc != NGX_OK && rc != NGX_AGAIN) {
+            /* without a control protocol, closing is the only way to tell */
+            ngx_log_error((ngx_uint_t) (rc == NGX_BUSY ? NGX_LOG_INFO
+                                                        : NGX_LOG_ERR),
+                          ws->connection->log, 0,
+                          "ws: %s, cannot publish to channel \"%V\", "
+                          "closing with 1013",
+                          rc == NGX_BUSY ? "redis is down"
+                                         : "ws_zone is full",
+                          &ws->publish);
+            ngx_http_ws_session_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
+                                      "server busy");
+        }
+
+        if (ws->finalized) {
+            return;
+        }
+    }
+
+    if (ws->conf->echo) {
+        ngx_http_ws_echo_message(ws, ev);
+    }
 }
 
 
@@ -155,7 +253,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t   *sub;
 
     /* a token still to come as the first message: joined after it */
-    if (ngx_http_ws_security_channels_deferred(ws)) {
+    if (ngx_http_ws_auth_session_channels_deferred(ws)) {
         return NGX_OK;
     }
 
@@ -184,7 +282,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     }
 
     /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
-    user = ngx_http_ws_security_user_channel(ws);
+    user = ngx_http_ws_auth_session_user_channel(ws);
 
     if (configured == NULL && user == NULL
         && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
@@ -236,7 +334,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
  * move to the connection's pool (a few dozen bytes; the control protocol
  * grows the array there from now on).
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws)
 {
     u_char                      *p;
@@ -502,7 +600,7 @@ ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
 }
 
 
-void
+static void
 ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 {
     ngx_str_t                    name;
@@ -535,7 +633,7 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 
 
 ngx_int_t
-ngx_http_ws_channel_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
+ngx_http_ws_channels_allowed(ngx_http_ws_loc_conf_t *wscf, ngx_str_t *name)
 {
     ngx_str_t   *pattern;
     ngx_uint_t   i;

@@ -11,9 +11,16 @@
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_history.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 /*
@@ -30,6 +37,17 @@ typedef struct {
 } ngx_http_ws_control_pending_t;
 
 
+static void ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req);
+static ngx_int_t ngx_http_ws_control_channel_allowed(
+    ngx_http_ws_session_t *ws, wscore_ctl_request_t *req,
+    ngx_str_t *channel);
+static void ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel);
+static void ngx_http_ws_control_unsubscribe(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel);
+static void ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel);
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *code, const char *message);
 static ngx_http_ws_frame_t *ngx_http_ws_control_ack_frame(
@@ -86,16 +104,19 @@ ngx_http_ws_control_parser_free(void *data)
 }
 
 
+/* ws_protocol json: each message is a request, answered in JSON. */
+ngx_http_ws_handler_t  ngx_http_ws_control_handler = {
+    ngx_http_ws_control_message,
+    0                                      /* place */
+};
+
+
 void
 ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    channel;
-    const char                  *error;
-    wscore_str_t                 none;
-    wscore_ctl_request_t         req;
-    ngx_http_ws_channel_info_t   info;
-    uint64_t                     since;
+    ngx_str_t             channel;
+    wscore_str_t          none;
+    wscore_ctl_request_t  req;
 
     none.data = NULL;
     none.len = 0;
@@ -119,123 +140,179 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     }
 
     if (req.op == WSCORE_CTL_AUTH) {
-        /* a fresh token: ngx_http_ws_auth_session.c */
-        channel.data = (u_char *) req.token.data;
-        channel.len = req.token.len;
-
-        if (ngx_http_ws_security_refresh(ws, &channel, &error) == NGX_OK) {
-            ngx_http_ws_control_reply_ack(ws, req.id, 0);
-
-        } else {
-            ngx_http_ws_control_reply_error(ws, req.id, "unauthorized",
-                                            error);
-        }
-
+        ngx_http_ws_control_auth(ws, &req);
         return;
     }
 
     channel.data = (u_char *) req.channel.data;
     channel.len = req.channel.len;
 
-    if (!wscore_channel_name_valid((const char *) channel.data, channel.len)) {
-        ngx_http_ws_control_reply_error(ws, req.id, "bad_channel",
-                                        "channel names are 1-255 printable "
-                                        "ASCII characters other than "
-                                        "quote, backslash, * and ?");
-        return;
-    }
-
-    /* direct channels are for publishing: nobody subscribes to another's */
-    if ((req.op == WSCORE_CTL_SUBSCRIBE
-         && ngx_http_ws_channel_is_direct(&channel))
-        || (req.op != WSCORE_CTL_UNSUBSCRIBE
-            && !ngx_http_ws_channel_allowed(ws->conf, &channel)))
-    {
-        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
-                      "ws: channel \"%V\" not allowed", &channel);
-        ngx_http_ws_security_acl_count(ws);
-        ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
-                                        "channel not allowed");
-        return;
-    }
-
-    /* the token's own limits: ngx_http_ws_channel_acl.c */
-    if (req.op != WSCORE_CTL_UNSUBSCRIBE
-        && ngx_http_ws_security_channel_allowed(ws, &channel)
-           != NGX_OK)
-    {
-        ngx_http_ws_control_reply_error(ws, req.id, "forbidden",
-                                        "channel not allowed by the token");
+    if (ngx_http_ws_control_channel_allowed(ws, &req, &channel) != NGX_OK) {
         return;
     }
 
     switch (req.op) {
 
     case WSCORE_CTL_SUBSCRIBE:
-        since = 0;
-        rc = ngx_http_ws_channels_add(ws, &channel, 1, &since);
-
-        if (rc == NGX_BUSY) {
-            ngx_http_ws_control_reply_error(ws, req.id,
-                                            "too_many_subscriptions",
-                                            "subscription limit reached");
-            return;
-        }
-
-        if (rc == NGX_ERROR) {
-            ngx_http_ws_control_reply_error(ws, req.id, "unavailable",
-                                            "cannot subscribe now");
-            return;
-        }
-
-        /*
-         * A resume is acknowledged by the replay, with the number it ends
-         * at: for a cross-node channel, once Redis has said what that is.
-         */
-        if (req.has_last_seq) {
-            ngx_http_ws_history_replay(ws, &channel, req.last_seq, since,
-                                       &req.id);
-            return;
-        }
-
-        /* the channel's last sequence number: the next message is after */
-        ngx_http_ws_control_reply_ack(ws, req.id, since);
+        ngx_http_ws_control_subscribe(ws, &req, &channel);
         return;
 
     case WSCORE_CTL_UNSUBSCRIBE:
-        if (ngx_http_ws_channels_remove(ws, &channel) != NGX_OK) {
-            ngx_http_ws_control_reply_error(ws, req.id, "not_subscribed",
-                                            "not subscribed to the channel");
-            return;
-        }
-
-        ngx_http_ws_control_reply_ack(ws, req.id, 0);
+        ngx_http_ws_control_unsubscribe(ws, &req, &channel);
         return;
 
     default: /* WSCORE_CTL_PUBLISH */
-        if (ngx_http_ws_redis_channel(ws->main_conf, &channel)) {
-            ngx_http_ws_control_publish_redis(ws, &channel, &req);
-            return;
-        }
-
-        rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                          &channel, WSCORE_OP_TEXT, 1,
-                                          (u_char *) req.data.data,
-                                          req.data.len, &info);
-
-        if (rc != NGX_OK) {
-            ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
-                          "ws: ws_zone is full, cannot publish to channel "
-                          "\"%V\"", &channel);
-            ngx_http_ws_control_reply_error(ws, req.id, "zone_full",
-                                            "the server cannot take "
-                                            "messages now");
-            return;
-        }
-
-        ngx_http_ws_control_reply_ack(ws, req.id, info.seq);
+        ngx_http_ws_control_publish(ws, &req, &channel);
         return;
     }
+}
+
+
+/* {"op":"auth","token":...}: a fresh token (ngx_http_ws_auth_session.c) */
+static void
+ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req)
+{
+    ngx_str_t    token;
+    const char  *error;
+
+    token.data = (u_char *) req->token.data;
+    token.len = req->token.len;
+
+    if (ngx_http_ws_auth_session_refresh(ws, &token, &error) == NGX_OK) {
+        ngx_http_ws_control_reply_ack(ws, req->id, 0);
+
+    } else {
+        ngx_http_ws_control_reply_error(ws, req->id, "unauthorized", error);
+    }
+}
+
+
+/*
+ * The channel of a request: a valid name, allowed by the location and by
+ * the token. NGX_OK, or NGX_DECLINED with the error sent.
+ */
+static ngx_int_t
+ngx_http_ws_control_channel_allowed(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel)
+{
+    if (!wscore_channel_name_valid((const char *) channel->data,
+                                   channel->len))
+    {
+        ngx_http_ws_control_reply_error(ws, req->id, "bad_channel",
+                                        "channel names are 1-255 printable "
+                                        "ASCII characters other than "
+                                        "quote, backslash, * and ?");
+        return NGX_DECLINED;
+    }
+
+    /* direct channels are for publishing: nobody subscribes to another's */
+    if ((req->op == WSCORE_CTL_SUBSCRIBE
+         && ngx_http_ws_zone_is_direct(channel))
+        || (req->op != WSCORE_CTL_UNSUBSCRIBE
+            && !ngx_http_ws_channels_allowed(ws->conf, channel)))
+    {
+        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                      "ws: channel \"%V\" not allowed", channel);
+        ngx_http_ws_channel_acl_count(ws);
+        ngx_http_ws_control_reply_error(ws, req->id, "forbidden",
+                                        "channel not allowed");
+        return NGX_DECLINED;
+    }
+
+    /* the token's own limits: ngx_http_ws_channel_acl.c */
+    if (req->op != WSCORE_CTL_UNSUBSCRIBE
+        && ngx_http_ws_channel_acl_allowed(ws, channel) != NGX_OK)
+    {
+        ngx_http_ws_control_reply_error(ws, req->id, "forbidden",
+                                        "channel not allowed by the token");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel)
+{
+    uint64_t   since;
+    ngx_int_t  rc;
+
+    since = 0;
+    rc = ngx_http_ws_channels_add(ws, channel, 1, &since);
+
+    if (rc == NGX_BUSY) {
+        ngx_http_ws_control_reply_error(ws, req->id,
+                                        "too_many_subscriptions",
+                                        "subscription limit reached");
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                        "cannot subscribe now");
+        return;
+    }
+
+    /*
+     * A resume is acknowledged by the replay, with the number it ends at:
+     * for a cross-node channel, once Redis has said what that is.
+     */
+    if (req->has_last_seq) {
+        ngx_http_ws_history_replay(ws, channel, req->last_seq, since,
+                                   &req->id);
+        return;
+    }
+
+    /* the channel's last sequence number: the next message is after */
+    ngx_http_ws_control_reply_ack(ws, req->id, since);
+}
+
+
+static void
+ngx_http_ws_control_unsubscribe(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel)
+{
+    if (ngx_http_ws_channels_remove(ws, channel) != NGX_OK) {
+        ngx_http_ws_control_reply_error(ws, req->id, "not_subscribed",
+                                        "not subscribed to the channel");
+        return;
+    }
+
+    ngx_http_ws_control_reply_ack(ws, req->id, 0);
+}
+
+
+static void
+ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, ngx_str_t *channel)
+{
+    ngx_int_t                   rc;
+    ngx_http_ws_channel_info_t  info;
+
+    if (ngx_http_ws_redis_channel(ws->main_conf, channel)) {
+        ngx_http_ws_control_publish_redis(ws, channel, req);
+        return;
+    }
+
+    rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
+                                      channel, WSCORE_OP_TEXT, 1,
+                                      (u_char *) req->data.data,
+                                      req->data.len, &info);
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
+                      "ws: ws_zone is full, cannot publish to channel "
+                      "\"%V\"", channel);
+        ngx_http_ws_control_reply_error(ws, req->id, "zone_full",
+                                        "the server cannot take "
+                                        "messages now");
+        return;
+    }
+
+    ngx_http_ws_control_reply_ack(ws, req->id, info.seq);
 }
 
 
@@ -414,9 +491,7 @@ static void
 ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    if (ngx_http_ws_queue_message(ws, frame, NULL) == NGX_OK) {
-        ws->messages_out++;
-    }
+    (void) ngx_http_ws_session_send(ws, frame);
 
     ngx_http_ws_frame_release(frame);
 }

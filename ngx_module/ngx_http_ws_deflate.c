@@ -15,7 +15,12 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_session.h"
 
 
 /* Distinct compressor settings (window, level, memLevel) per worker. */
@@ -33,6 +38,28 @@ static ngx_http_ws_frame_t *ngx_http_ws_deflate_frame(
     ngx_http_ws_deflate_cache_t *cache);
 static wscore_deflater_t *ngx_http_ws_shared_deflater(ngx_uint_t key,
     ngx_log_t *log);
+static void ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_deflate_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+
+
+/* Agreed at the handshake, then in the way of every message sent. */
+ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks = {
+    NULL,                                  /* check */
+    NULL,                                  /* connect */
+    ngx_http_ws_deflate_prepare,           /* prepare */
+    NULL,                                  /* accept */
+    NULL,                                  /* headers */
+    NULL,                                  /* open */
+    NULL,                                  /* message */
+    NULL,                                  /* reads_stopped */
+    NULL,                                  /* detachable */
+    NULL,                                  /* owns_cleanup */
+    NULL,                                  /* detach */
+    NULL,                                  /* log */
+    NULL,                                  /* close */
+    ngx_http_ws_deflate_cleanup            /* free */
+};
 
 
 static ngx_http_ws_shared_deflater_t
@@ -44,16 +71,19 @@ static ngx_uint_t  ngx_http_ws_shared_deflaters_n;
     (((bits) << 8) | ((level) << 4) | (mem))
 
 
-/* Queues a data message frame on ws, compressed where it applies. */
+/*
+ * Queues a data message frame on ws, compressed where it applies: the
+ * session's send once permessage-deflate is agreed.
+ */
 ngx_int_t
-ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
+ngx_http_ws_deflate_queue(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache)
 {
     ngx_int_t             rc;
     ngx_http_ws_frame_t  *out;
 
     if (!ws->deflate_on) {
-        return ngx_http_ws_queue_frame(ws, frame);
+        return ngx_http_ws_output_queue(ws, frame);
     }
 
     out = ngx_http_ws_deflate_frame(ws, frame, cache);
@@ -61,7 +91,7 @@ ngx_http_ws_queue_message(ngx_http_ws_session_t *ws,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_ws_queue_frame(ws, out);
+    rc = ngx_http_ws_output_queue(ws, out);
 
     ngx_http_ws_frame_release(out);
 
@@ -225,7 +255,7 @@ ngx_http_ws_shared_deflater(ngx_uint_t key, ngx_log_t *log)
 }
 
 
-void
+static void
 ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws)
 {
     if (ws->deflater) {
@@ -245,4 +275,80 @@ ngx_http_ws_deflate_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_ws_shared_deflaters_n = 0;
+}
+
+
+/*
+ * The negotiation (RFC 7692 section 7.1): the first acceptable offer is
+ * answered; the rest, and unacceptable offers, are declined by omission.
+ * Only a Sec-WebSocket-Extensions header that breaks the grammar of
+ * RFC 6455 section 9.1 fails the handshake, with 400.
+ */
+static ngx_int_t
+ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
+{
+    ngx_str_t                      key, value;
+    wscore_str_t                   offers;
+    ngx_http_ws_loc_conf_t        *wscf;
+    wscore_deflate_policy_t        policy;
+    wscore_deflate_negotiation_t   n;
+
+    wscf = ws->conf;
+
+    if (!wscf->deflate) {
+        return NGX_OK;
+    }
+
+    ngx_http_ws_handshake_header(r, "Sec-WebSocket-Extensions", &offers);
+
+    if (offers.data == NULL) {
+        return NGX_OK;
+    }
+
+    policy.server_max_window_bits = wscf->deflate_server_max_window_bits;
+    policy.client_max_window_bits = wscf->deflate_client_max_window_bits;
+    policy.server_no_context_takeover =
+                                   wscf->deflate_server_no_context_takeover;
+
+    wscore_deflate_negotiate(&policy, offers.data, offers.len, &n);
+
+    if (n.outcome == WSCORE_DEFLATE_MALFORMED) {
+        refusal->status = NGX_HTTP_BAD_REQUEST;
+        refusal->reason = n.reason;
+        return NGX_DECLINED;
+    }
+
+    if (n.outcome == WSCORE_DEFLATE_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "ws: permessage-deflate declined: %s", n.reason);
+        return NGX_OK;
+    }
+
+    if (wscore_session_enable_deflate(ws->core, &n.params) != WSCORE_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ws->deflate = n.params;
+    ws->deflate_on = 1;
+    ws->send = ngx_http_ws_deflate_queue;
+
+    value.len = n.answer_len;
+    value.data = ngx_pnalloc(r->pool, n.answer_len);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(value.data, n.answer, n.answer_len);
+
+    ngx_str_set(&key, "Sec-WebSocket-Extensions");
+
+    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws: permessage-deflate agreed: \"%V\"", &value);
+
+    return NGX_OK;
 }

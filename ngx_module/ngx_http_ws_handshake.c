@@ -5,39 +5,40 @@
  * The content handler of a ws_listen location. It gathers the request
  * fields the core validates, answers errors with the RFC's status and a
  * log line, sends fallbacks elsewhere, and on success sends the 101 and
- * hands the connection to the session.
+ * hands the connection to the session. The features that may refuse a
+ * handshake or add to the 101 do so through their session hooks.
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
-#include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_session.h"
 
 
-static void ngx_http_ws_header(ngx_http_request_t *r, const char *name,
-    wscore_str_t *value);
 static ngx_int_t ngx_http_ws_reject(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, ngx_uint_t is_upgrade);
-static ngx_int_t ngx_http_ws_add_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_str_t *value);
 static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);
 static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
     const char *accept);
-static ngx_int_t ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws, const char **reason);
 
 
 ngx_int_t
 ngx_http_ws_handshake(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_uint_t                   i;
+    ngx_http_ws_hooks_t        **h;
     ngx_http_ws_refusal_t        refusal;
     ngx_http_ws_loc_conf_t      *wscf;
+    ngx_http_ws_main_conf_t     *wmcf;
     wscore_handshake_request_t   req;
     wscore_handshake_result_t    res;
 
     wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
 
     if (r != r->main) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -57,10 +58,10 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
         req.host.len = r->headers_in.server.len;
     }
 
-    ngx_http_ws_header(r, "Upgrade", &req.upgrade);
-    ngx_http_ws_header(r, "Connection", &req.connection);
-    ngx_http_ws_header(r, "Sec-WebSocket-Version", &req.version);
-    ngx_http_ws_header(r, "Sec-WebSocket-Key", &req.key);
+    ngx_http_ws_handshake_header(r, "Upgrade", &req.upgrade);
+    ngx_http_ws_handshake_header(r, "Connection", &req.connection);
+    ngx_http_ws_handshake_header(r, "Sec-WebSocket-Version", &req.version);
+    ngx_http_ws_handshake_header(r, "Sec-WebSocket-Key", &req.key);
 
 #if (NGX_HTTP_V2)
     if (r->stream) {
@@ -94,29 +95,43 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
                                   "upgrade request with a body", 1);
     }
 
-    /* origin, subprotocol, token, caps: see ngx_http_ws_security_module.c */
-    rc = ngx_http_ws_security_check(r, &refusal);
+    /* origin, subprotocol, token, caps: the security module's */
+    h = wmcf->hooks.elts;
 
-    if (rc == NGX_DECLINED) {
-        return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
+    for (i = 0; i < wmcf->hooks.nelts; i++) {
+        if (h[i]->check == NULL) {
+            continue;
+        }
+
+        rc = h[i]->check(r, &refusal);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* a feature may hold the handshake: a backend's connect call */
+    for (i = 0; i < wmcf->hooks.nelts; i++) {
+        if (h[i]->connect == NULL) {
+            continue;
+        }
 
-    /* backend hook: the connect call, see ngx_http_ws_backend_connect.c */
-    rc = ngx_http_ws_backend_connect(r, res.accept);
+        rc = h[i]->connect(r, res.accept);
 
-    if (rc != NGX_DECLINED) {
-        return rc;
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     return ngx_http_ws_send_upgrade(r, res.accept);
 }
 
 
-/* backend hook: the connect call allowed the handshake, it goes on */
+/* A feature's connect hook allowed the handshake: it goes on. */
 ngx_int_t
 ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
 {
@@ -128,8 +143,8 @@ ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
  * Joins every value of a header with ", ", the way RFC 9110 section 5.3
  * lets a recipient combine repeated fields into one list.
  */
-static void
-ngx_http_ws_header(ngx_http_request_t *r, const char *name,
+void
+ngx_http_ws_handshake_header(ngx_http_request_t *r, const char *name,
     wscore_str_t *value)
 {
     u_char                     *p;
@@ -241,7 +256,7 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
             ngx_str_set(&key, "Upgrade");
             ngx_str_set(&value, "websocket");
 
-            if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+            if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
@@ -271,7 +286,9 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
         break;
     }
 
-    if (key.len && ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+    if (key.len
+        && ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -285,12 +302,12 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     b->last = ngx_cpymem(b->last, reason, len);
     *b->last++ = LF;
 
-    return ngx_http_ws_send_response(r, status, "text/plain", b);
+    return ngx_http_ws_response_send(r, status, "text/plain", b);
 }
 
 
-static ngx_int_t
-ngx_http_ws_add_header(ngx_http_request_t *r, ngx_str_t *key,
+ngx_int_t
+ngx_http_ws_handshake_add_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
@@ -326,10 +343,12 @@ ngx_http_ws_run_fallback(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 static ngx_int_t
 ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 {
-    ngx_int_t               rc;
-    ngx_str_t               key, value;
-    const char             *reason;
-    ngx_http_ws_session_t  *ws;
+    ngx_int_t                rc;
+    ngx_str_t                key, value;
+    ngx_uint_t               i;
+    ngx_http_ws_hooks_t    **h;
+    ngx_http_ws_refusal_t    refusal;
+    ngx_http_ws_session_t   *ws;
 
     ws = ngx_http_ws_session_create(r,
                             ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
@@ -337,22 +356,18 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_ws_channels_prepare(r, ws);
+    h = ws->hooks->elts;
 
-    if (rc == NGX_HTTP_BAD_REQUEST) {
-        return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST,
-                                  "invalid channel name", 1);
-    }
+    /* channel names, extensions, the token's channels */
+    for (i = 0; i < ws->hooks->nelts; i++) {
+        if (h[i]->prepare == NULL) {
+            continue;
+        }
 
-    if (rc != NGX_OK) {
-        return rc;
-    }
+        rc = h[i]->prepare(r, ws, &refusal);
 
-    if (ws->conf->deflate) {
-        rc = ngx_http_ws_negotiate_deflate(r, ws, &reason);
-
-        if (rc == NGX_HTTP_BAD_REQUEST) {
-            return ngx_http_ws_reject(r, NGX_HTTP_BAD_REQUEST, reason, 1);
+        if (rc == NGX_DECLINED) {
+            return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
         }
 
         if (rc != NGX_OK) {
@@ -360,32 +375,17 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         }
     }
 
-    /* channels outside the token's claim: ngx_http_ws_channel_acl.c */
-    if (ngx_http_ws_security_channels_check(r, ws) != NGX_OK) {
-        return ngx_http_ws_reject(r, NGX_HTTP_FORBIDDEN,
-                                  "channel not allowed by the token", 1);
-    }
-
-    /* backend hook: what the connect answer set (user, meta, channels) */
-    if (ngx_http_ws_backend_session_start(r, ws) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /*
-     * Subscribed before the 101 is made (a refusal must not carry its
-     * headers) and sent: a client holding its 101 may be sent a message
-     * at once (a backend publishing as it sees the client connect), and
-     * another worker may publish it within microseconds.
-     */
-    if (ngx_http_ws_channels_subscribe(ws) != NGX_OK) {
-        return ngx_http_ws_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "cannot subscribe to its channels", 1);
+    /* what every feature prepared is taken up: subscriptions */
+    for (i = 0; i < ws->hooks->nelts; i++) {
+        if (h[i]->accept && h[i]->accept(ws, &refusal) != NGX_OK) {
+            return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
+        }
     }
 
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
 
-    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -398,12 +398,14 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 
     ngx_memcpy(value.data, accept, WSCORE_ACCEPT_LEN);
 
-    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_ws_security_upgrade_headers(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    for (i = 0; i < ws->hooks->nelts; i++) {
+        if (h[i]->headers && h[i]->headers(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
@@ -422,75 +424,4 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     return ngx_http_ws_session_start(ws);
-}
-
-
-/*
- * permessage-deflate (RFC 7692 section 7.1): the first acceptable offer
- * is answered; the rest, and unacceptable offers, are declined by
- * omission. Only a Sec-WebSocket-Extensions header that breaks the
- * grammar of RFC 6455 section 9.1 fails the handshake: NGX_HTTP_BAD_REQUEST
- * with *reason set.
- */
-static ngx_int_t
-ngx_http_ws_negotiate_deflate(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws, const char **reason)
-{
-    ngx_str_t                      key, value;
-    wscore_str_t                   offers;
-    ngx_http_ws_loc_conf_t        *wscf;
-    wscore_deflate_policy_t        policy;
-    wscore_deflate_negotiation_t   n;
-
-    wscf = ws->conf;
-
-    ngx_http_ws_header(r, "Sec-WebSocket-Extensions", &offers);
-
-    if (offers.data == NULL) {
-        return NGX_OK;
-    }
-
-    policy.server_max_window_bits = wscf->deflate_server_max_window_bits;
-    policy.client_max_window_bits = wscf->deflate_client_max_window_bits;
-    policy.server_no_context_takeover =
-                                   wscf->deflate_server_no_context_takeover;
-
-    wscore_deflate_negotiate(&policy, offers.data, offers.len, &n);
-
-    if (n.outcome == WSCORE_DEFLATE_MALFORMED) {
-        *reason = n.reason;
-        return NGX_HTTP_BAD_REQUEST;
-    }
-
-    if (n.outcome == WSCORE_DEFLATE_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: permessage-deflate declined: %s", n.reason);
-        return NGX_OK;
-    }
-
-    if (wscore_session_enable_deflate(ws->core, &n.params) != WSCORE_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ws->deflate = n.params;
-    ws->deflate_on = 1;
-
-    value.len = n.answer_len;
-    value.data = ngx_pnalloc(r->pool, n.answer_len);
-    if (value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(value.data, n.answer, n.answer_len);
-
-    ngx_str_set(&key, "Sec-WebSocket-Extensions");
-
-    if (ngx_http_ws_add_header(r, &key, &value) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "ws: permessage-deflate agreed: \"%V\"", &value);
-
-    return NGX_OK;
 }

@@ -8,7 +8,7 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_header_list.h"
 
 
 void

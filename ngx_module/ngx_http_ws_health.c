@@ -10,8 +10,13 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_health.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 #define NGX_HTTP_WS_HEALTH_LIVE   0
@@ -117,10 +122,11 @@ ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (hc->kind == NGX_HTTP_WS_HEALTH_READY) {
         wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-        if (!wmcf->status_line) {
-            wmcf->status_file = cf->conf_file->file.name;
-            wmcf->status_line = cf->conf_file->line;
-        }
+        ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                              "\"ws_status\" or \"ws_health ready\" in "
+                              "%V:%ui needs a \"ws_zone\" in the http "
+                              "block: the figures of all workers are summed "
+                              "there");
     }
 
     return NGX_CONF_OK;
@@ -164,13 +170,13 @@ ngx_http_ws_health_handler(ngx_http_request_t *r)
     if (hc->kind == NGX_HTTP_WS_HEALTH_LIVE) {
         b->last = ngx_sprintf(b->last, "{\"status\":\"live\",\"pid\":%P}\n",
                               ngx_pid);
-        return ngx_http_ws_send_response(r, NGX_HTTP_OK, "application/json",
+        return ngx_http_ws_response_send(r, NGX_HTTP_OK, "application/json",
                                          b);
     }
 
     rc = ngx_http_ws_health_ready(r, hc, b);
 
-    return ngx_http_ws_send_response(r, rc, "application/json", b);
+    return ngx_http_ws_response_send(r, rc, "application/json", b);
 }
 
 

@@ -29,8 +29,15 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -69,7 +76,7 @@ static ngx_uint_t  ngx_http_ws_history_tokens;
 
 /* ws_channel_history number time; */
 char *
-ngx_http_ws_channel_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_history_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_main_conf_t *wmcf = conf;
 
@@ -103,6 +110,11 @@ ngx_http_ws_channel_history(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     wmcf->history_time = (ngx_msec_t) n;
+
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_channel_history\" needs \"ws_zone\" in the "
+                          "http block: the history is kept there, "
+                          "in %V:%ui");
 
     return NGX_CONF_OK;
 }

@@ -18,7 +18,9 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_ipc.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_zone.h"
 
 #include <sys/eventfd.h>
 
@@ -46,6 +48,8 @@ static ngx_http_ws_eventfds_t  *ngx_http_ws_eventfds;
 static ngx_connection_t        *ngx_http_ws_ipc_connection;
 static ngx_shm_zone_t          *ngx_http_ws_ipc_zone;
 static ngx_event_t              ngx_http_ws_ipc_sweep;
+/* who takes the messages: channels, which sit above this file */
+static ngx_http_ws_ipc_deliver_pt  ngx_http_ws_ipc_deliver;
 
 
 ngx_int_t
@@ -136,11 +140,14 @@ ngx_http_ws_ipc_close_fds(void *data)
 
 
 ngx_int_t
-ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle)
+ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
+    ngx_http_ws_ipc_deliver_pt deliver)
 {
     int                        fd;
     ngx_connection_t          *c;
     ngx_http_ws_main_conf_t   *wmcf;
+
+    ngx_http_ws_ipc_deliver = deliver;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
 
@@ -281,7 +288,7 @@ ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
         n = ngx_http_ws_zone_take(zone, msgs, NGX_HTTP_WS_TAKE_BATCH);
 
         for (i = 0; i < n; i++) {
-            ngx_http_ws_channels_deliver(msgs[i]);
+            ngx_http_ws_ipc_deliver(msgs[i]);
         }
 
         if (n) {

@@ -17,7 +17,11 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 #include <jwt.h>
 #include <openssl/evp.h>
@@ -83,7 +87,7 @@ static void ngx_http_ws_jwt_reader_free(void *data);
 static wscore_jwt_reader_t  *ngx_http_ws_jwt_reader_handle;
 
 char *
-ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 
@@ -309,7 +313,7 @@ ngx_http_ws_jwt_key_public(ngx_conf_t *cf, ngx_http_ws_jwt_key_t *key,
 
 /* ws_auth_jwt_token header arg=token cookie=jwt protocol=bearer. ...; */
 char *
-ngx_http_ws_auth_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 

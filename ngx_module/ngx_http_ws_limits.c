@@ -20,8 +20,19 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_limits.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
+
+/* What counting a connection against the caps found (else: a cap index). */
+#define NGX_HTTP_WS_LIMITS_UNDER     3
+#define NGX_HTTP_WS_LIMITS_FULL      4
 
 #define NGX_HTTP_WS_RETRY_AFTER      "10"
 
@@ -74,6 +85,16 @@ static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
+static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope);
+static ngx_uint_t ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope);
+static ngx_int_t ngx_http_ws_limits_refuse(ngx_http_request_t *r,
+    ngx_uint_t over, ngx_http_ws_refusal_t *refusal);
+static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
 
 
@@ -82,7 +103,7 @@ static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
  *               [burst=N|size] [drop|close];
  */
 char *
-ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_limits_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 
@@ -202,6 +223,10 @@ ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rate->id = ngx_http_ws_limits_id(cf, wsscf->rates->nelts);
 
+    if (rate->scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
+        ngx_http_ws_limits_need_zone(cf);
+    }
+
     /* the scope and the rate, for the log lines */
     p = ngx_pnalloc(cf->pool, value[1].len + 1 + value[2].len);
     if (p == NULL) {
@@ -228,7 +253,8 @@ bad_rate:
 
 /* ws_max_connections N; ws_max_connections_per_ip N; ..._per_user N; */
 char *
-ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
 {
     char  *p = conf;
 
@@ -256,6 +282,8 @@ ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
 
+    ngx_http_ws_limits_need_zone(cf);
+
     return NGX_CONF_OK;
 }
 
@@ -264,10 +292,6 @@ char *
 ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
     ngx_http_ws_security_conf_t *conf)
 {
-    ngx_uint_t                i, shared;
-    ngx_http_ws_rate_t       *rate;
-    ngx_http_ws_main_conf_t  *wmcf;
-
     ngx_conf_merge_ptr_value(conf->rates, prev->rates, NULL);
     ngx_conf_merge_uint_value(conf->reserve_connections,
                               prev->reserve_connections, 0);
@@ -284,35 +308,25 @@ ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
         conf->max_per_user = prev->max_per_user;
     }
 
-    shared = (conf->max_conns.max != NGX_CONF_UNSET_UINT
-              || conf->max_per_ip.max != NGX_CONF_UNSET_UINT
-              || conf->max_per_user.max != NGX_CONF_UNSET_UINT);
+    return NGX_CONF_OK;
+}
 
-    if (conf->rates) {
-        rate = conf->rates->elts;
 
-        for (i = 0; i < conf->rates->nelts; i++) {
-            if (rate[i].scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
-                shared = 1;
-            }
-        }
-    }
-
-    if (!shared) {
-        return NGX_CONF_OK;
-    }
+/*
+ * Caps and per-ip or per-user rates are counted in ws_zone, which is only
+ * known once the http block is read: the first such directive is named.
+ */
+static void
+ngx_http_ws_limits_need_zone(ngx_conf_t *cf)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (wmcf->zone == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "connection caps and per-ip or per-user rates "
-                           "are counted in \"ws_zone\", which the http "
-                           "block does not define");
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "connection caps and per-ip or per-user rates are "
+                          "counted in \"ws_zone\", which the http block "
+                          "does not define, in %V:%ui");
 }
 
 
@@ -322,14 +336,10 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_str_t                   value, retry;
-    ngx_uint_t                  i, over, scope[3];
+    ngx_uint_t                  over, scope[3];
     ngx_shm_zone_t             *zone;
     ngx_http_ws_cap_t          *caps[3];
     ngx_pool_cleanup_t         *cln;
-    ngx_http_ws_zone_ctx_t     *zctx;
-    ngx_http_ws_limits_sh_t    *sh;
-    ngx_http_ws_limit_node_t   *node[3];
     ngx_http_ws_limits_held_t  *held;
 
     if (wsscf->reserve_connections
@@ -340,8 +350,8 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
                       "ws_reserve_connections %ui, refusing with 503",
                       ngx_cycle->free_connection_n,
                       wsscf->reserve_connections);
-        over = 0;
-        goto refused;
+        return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
+                                         refusal);
     }
 
     if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
@@ -352,7 +362,6 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     }
 
     zone = ngx_http_ws_limits_zone(r->main_conf);
-    zctx = zone->data;
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_ws_limits_held_t));
     if (cln == NULL) {
@@ -363,11 +372,61 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     held->zone = zone;
     held->n = 0;
 
-    node[0] = NULL;
-    node[1] = NULL;
-    node[2] = NULL;
+    ngx_http_ws_limits_keys(r, wsscf, ctx, held, caps, scope);
 
-    /* the keys first, outside the lock */
+    over = ngx_http_ws_limits_count(zone->data, held, caps, scope);
+
+    switch (over) {
+
+    case NGX_HTTP_WS_LIMITS_UNDER:
+        /* counted: the cleanup takes the connection off again */
+        cln->handler = ngx_http_ws_limits_release;
+        return NGX_OK;
+
+    case NGX_HTTP_WS_LIMITS_FULL:
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "ws: ws_zone is full, cannot count connections");
+        break;
+
+    case 1:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections from this address, the "
+                      "ws_max_connections_per_ip limit, refusing with 429",
+                      wsscf->max_per_ip.max);
+        break;
+
+    case 2:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: user \"%V\" has %ui connections, the "
+                      "ws_max_connections_per_user limit, refusing with 429",
+                      &ctx->jwt.user, wsscf->max_per_user.max);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "ws: %ui connections, the ws_max_connections limit, "
+                      "refusing with 503", wsscf->max_conns.max);
+        break;
+    }
+
+    return ngx_http_ws_limits_refuse(r, over, refusal);
+}
+
+
+/*
+ * The keys of the caps that apply, into held, outside the lock; caps[]
+ * and scope[] get the cap of each key and its index in (all, per ip,
+ * per user).
+ */
+static void
+ngx_http_ws_limits_keys(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope)
+{
+    ngx_str_t   value;
+    ngx_uint_t  i;
+
     caps[0] = &wsscf->max_conns;
     caps[1] = &wsscf->max_per_ip;
     caps[2] = &wsscf->max_per_user;
@@ -397,11 +456,32 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
         scope[held->n] = i;
         held->n++;
     }
+}
+
+
+/*
+ * Counts the connection under every key of held, all or none, under the
+ * zone's lock: NGX_HTTP_WS_LIMITS_UNDER when counted, the index of the
+ * first cap reached (0 all, 1 per ip, 2 per user), or
+ * NGX_HTTP_WS_LIMITS_FULL when the zone has no room to count.
+ */
+static ngx_uint_t
+ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
+    ngx_uint_t *scope)
+{
+    ngx_uint_t                 i, over;
+    ngx_http_ws_limits_sh_t   *sh;
+    ngx_http_ws_limit_node_t  *node[3];
+
+    node[0] = NULL;
+    node[1] = NULL;
+    node[2] = NULL;
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
     sh = ngx_http_ws_limits_sh(zctx);
-    over = 3;
+    over = NGX_HTTP_WS_LIMITS_UNDER;
 
     for (i = 0; sh && i < held->n; i++) {
         node[i] = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
@@ -410,74 +490,43 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
             break;
         }
 
-        if (node[i]->count >= caps[i]->max && over == 3) {
+        if (node[i]->count >= caps[i]->max
+            && over == NGX_HTTP_WS_LIMITS_UNDER)
+        {
             over = scope[i];
         }
     }
 
     if (sh == NULL || i < held->n) {
         /* the zone is full: nothing counted, so nothing to let in */
-        for (i = 0; sh && i < held->n; i++) {
-            if (node[i] && node[i]->count == 0) {
-                ngx_http_ws_limits_delete(zctx, sh, node[i]);
-            }
-        }
-
-        held->n = 0;
-        ngx_shmtx_unlock(&zctx->shpool->mutex);
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "ws: ws_zone is full, cannot count connections");
-        over = 0;
-        goto refused;
+        over = NGX_HTTP_WS_LIMITS_FULL;
     }
 
-    if (over == 3) {
-        for (i = 0; i < held->n; i++) {
+    for (i = 0; sh && i < held->n; i++) {
+        if (over == NGX_HTTP_WS_LIMITS_UNDER) {
             node[i]->count++;
-        }
 
-        ngx_shmtx_unlock(&zctx->shpool->mutex);
-
-        cln->handler = ngx_http_ws_limits_release;
-
-        return NGX_OK;
-    }
-
-    for (i = 0; i < held->n; i++) {
-        if (node[i]->count == 0) {
+        } else if (node[i] && node[i]->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node[i]);
         }
     }
 
-    held->n = 0;
+    if (over != NGX_HTTP_WS_LIMITS_UNDER) {
+        held->n = 0;
+    }
 
     ngx_shmtx_unlock(&zctx->shpool->mutex);
 
-    switch (over) {
+    return over;
+}
 
-    case 1:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui connections from this address, the "
-                      "ws_max_connections_per_ip limit, refusing with 429",
-                      wsscf->max_per_ip.max);
-        break;
 
-    case 2:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: user \"%V\" has %ui connections, the "
-                      "ws_max_connections_per_user limit, refusing with 429",
-                      &ctx->jwt.user, wsscf->max_per_user.max);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui connections, the ws_max_connections limit, "
-                      "refusing with 503", wsscf->max_conns.max);
-        break;
-    }
-
-refused:
+/* 429 when the client is over its own cap, 503 otherwise; Retry-After. */
+static ngx_int_t
+ngx_http_ws_limits_refuse(ngx_http_request_t *r, ngx_uint_t over,
+    ngx_http_ws_refusal_t *refusal)
+{
+    ngx_str_t  retry;
 
     ngx_str_set(&retry, NGX_HTTP_WS_RETRY_AFTER);
 
@@ -505,7 +554,7 @@ refused:
  * A token awaited as the first message is taken before that.
  */
 ngx_int_t
-ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     size_t                        klen;
     uint64_t                      cost;
@@ -529,7 +578,7 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     /* the token as the first message: ngx_http_ws_auth_session.c */
     if (wsscf->auth_first_message
-        && ngx_http_ws_auth_first_message(ws, ev) != NGX_OK)
+        && ngx_http_ws_auth_session_first_message(ws, ev) != NGX_OK)
     {
         return NGX_DECLINED;
     }

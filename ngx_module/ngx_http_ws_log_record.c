@@ -16,8 +16,9 @@
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_log_record.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_session.h"
 
 
 typedef struct {
@@ -176,10 +177,11 @@ ngx_http_ws_log_record_take(ngx_http_request_t *r)
  */
 void
 ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
-    ngx_connection_t *c, ngx_http_ws_session_t *ws, void *security_ctx)
+    ngx_connection_t *c, ngx_http_ws_session_t *ws)
 {
     void                      *data;
     ngx_uint_t                 i, requests;
+    ngx_http_ws_hooks_t      **h;
     ngx_http_log_ctx_t        *ctx;
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
@@ -245,7 +247,14 @@ ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
     }
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
-    ngx_http_set_ctx(r, security_ctx, ngx_http_ws_security_module);
+
+    h = ws->hooks->elts;
+
+    for (i = 0; i < ws->hooks->nelts; i++) {
+        if (h[i]->log) {
+            h[i]->log(ws, r);
+        }
+    }
 
     ngx_http_free_request(r, 0);
 

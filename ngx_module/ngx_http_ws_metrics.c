@@ -11,7 +11,11 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_zone.h"
 
 
 static ngx_int_t ngx_http_ws_metrics_log_handler(ngx_http_request_t *r);
@@ -46,19 +50,7 @@ ngx_int_t
 ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
-    ngx_http_ws_main_conf_t    *wmcf;
     ngx_http_core_main_conf_t  *cmcf;
-
-    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
-
-    if (wmcf->status_line && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_status\" or \"ws_health ready\" in %V:%ui needs "
-                      "a \"ws_zone\" in the http block: the figures of all "
-                      "workers are summed there",
-                      &wmcf->status_file, wmcf->status_line);
-        return NGX_ERROR;
-    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -532,7 +524,7 @@ ngx_http_ws_metrics_published(ngx_str_t *channel, ngx_int_t rc)
     }
 
     ngx_http_ws_metrics->publishes
-        [ngx_http_ws_channel_is_direct(channel) ? NGX_HTTP_WS_PUBLISH_DIRECT
+        [ngx_http_ws_zone_is_direct(channel) ? NGX_HTTP_WS_PUBLISH_DIRECT
                                                 : NGX_HTTP_WS_PUBLISH_CHANNEL]
         [rc == NGX_OK ? NGX_HTTP_WS_PUBLISH_OK
                       : NGX_HTTP_WS_PUBLISH_ZONE_FULL]++;

@@ -20,6 +20,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <wscore.h>
+
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_zone.h"
+
 
 /* Slots: two generations of NGX_HTTP_WS_MAX_WORKERS during a reload. */
 #define NGX_HTTP_WS_METRICS_SLOTS       128
@@ -160,6 +166,25 @@ extern const ngx_uint_t  ngx_http_ws_handshake_statuses[];
 
 #define ngx_http_ws_metric_inc(field)      ngx_http_ws_metrics->field++
 #define ngx_http_ws_metric_add(field, n)   ngx_http_ws_metrics->field += (n)
+
+
+ngx_int_t ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_ws_metrics_init_process(ngx_cycle_t *cycle);
+void ngx_http_ws_metrics_exit_process(ngx_cycle_t *cycle);
+void ngx_http_ws_metrics_session_start(ngx_http_ws_session_t *ws);
+void ngx_http_ws_metrics_session_end(ngx_http_ws_session_t *ws);
+void ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+void ngx_http_ws_metrics_timer(ngx_http_ws_session_t *ws,
+    wscore_timer_result_e result);
+void ngx_http_ws_metrics_closed_by(ngx_http_ws_session_t *ws,
+    ngx_uint_t who);
+void ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out);
+void ngx_http_ws_metrics_published(ngx_str_t *channel, ngx_int_t rc);
+void ngx_http_ws_metrics_delivered(ngx_http_ws_msg_t *msg,
+    ngx_uint_t delivered);
+ngx_int_t ngx_http_ws_metrics_sum(ngx_http_request_t *r,
+    ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t **shm);
 
 
 #endif /* _NGX_HTTP_WS_METRICS_H_INCLUDED_ */

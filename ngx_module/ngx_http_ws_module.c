@@ -7,7 +7,24 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_deflate.h"
+#include "ngx_http_ws_echo.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_health.h"
+#include "ngx_http_ws_history.h"
+#include "ngx_http_ws_ipc.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_output.h"
+#include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_status.h"
+#include "ngx_http_ws_variables.h"
+#include "ngx_http_ws_zone.h"
 
 
 static void *ngx_http_ws_create_main_conf(ngx_conf_t *cf);
@@ -20,15 +37,13 @@ static char *ngx_http_ws_fallback(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post,
     void *data);
-static char *ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post,
-    void *data);
 static char *ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_ws_channels_used(ngx_conf_t *cf);
+static void ngx_http_ws_channels_used(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_ws_init_module(ngx_cycle_t *cycle);
@@ -36,50 +51,58 @@ static ngx_int_t ngx_http_ws_init_process(ngx_cycle_t *cycle);
 static void ngx_http_ws_exit_process(ngx_cycle_t *cycle);
 
 
-static char *ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post,
-    void *data);
-
-static ngx_conf_post_handler_pt  ngx_http_ws_max_subscriptions_post =
-    ngx_http_ws_check_max_subscriptions;
 
 
-/* Bounds of a number directive, checked with a message that names it. */
-typedef struct {
-    ngx_conf_post_handler_pt  post_handler;
-    ngx_uint_t                low;
-    ngx_uint_t                high;
-} ngx_http_ws_bounds_t;
+static ngx_conf_enum_t  ngx_http_ws_slow_consumers[] = {
+    { ngx_string("close"), NGX_HTTP_WS_SLOW_CONSUMER_CLOSE },
+    { ngx_string("drop"), NGX_HTTP_WS_SLOW_CONSUMER_DROP },
+    { ngx_null_string, 0 }
+};
 
-static char *ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post,
-    void *data);
+static ngx_conf_enum_t  ngx_http_ws_protocols[] = {
+    { ngx_string("raw"), NGX_HTTP_WS_PROTOCOL_RAW },
+    { ngx_string("json"), NGX_HTTP_WS_PROTOCOL_JSON },
+    { ngx_null_string, 0 }
+};
+
+
+/* for the checks at merge, which name the line of the directive */
+static ngx_http_ws_conf_here_t  ngx_http_ws_deflate_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_loc_conf_t, deflate,
+                               deflate_where);
+
+static ngx_http_ws_conf_here_t  ngx_http_ws_max_frame_size_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_loc_conf_t, max_frame_size,
+                               max_frame_size_where);
 
 /* zlib's raw deflate cannot compress with a 256-byte (8-bit) window */
-static ngx_http_ws_bounds_t  ngx_http_ws_server_window_bounds =
-    { ngx_http_ws_check_bounds, 9, 15 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_server_window_bounds =
+    { ngx_http_ws_conf_check_bounds, 9, 15 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_client_window_bounds =
-    { ngx_http_ws_check_bounds, 8, 15 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_client_window_bounds =
+    { ngx_http_ws_conf_check_bounds, 8, 15 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_deflate_level_bounds =
-    { ngx_http_ws_check_bounds, 1, 9 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_deflate_level_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 9 };
 
-static ngx_http_ws_bounds_t  ngx_http_ws_mem_level_bounds =
-    { ngx_http_ws_check_bounds, 1, 9 };
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_mem_level_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 9 };
 
 
 /* Below this a single control frame could not be queued. */
 #define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
 
 
-/* Not ngx_conf_check_num_bounds: its message does not name the directive. */
-static ngx_conf_post_handler_pt  ngx_http_ws_ping_max_missed_post =
-    ngx_http_ws_check_ping_max_missed;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_ping_max_missed_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1000 };
+
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_max_subscriptions_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1024 };
+
 
 static ngx_conf_post_handler_pt  ngx_http_ws_send_buffer_post =
     ngx_http_ws_check_send_buffer;
@@ -113,7 +136,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, max_frame_size),
-      NULL },
+      &ngx_http_ws_max_frame_size_here },
 
     { ngx_string("ws_send_buffer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -134,7 +157,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, ping_max_missed),
-      &ngx_http_ws_ping_max_missed_post },
+      &ngx_http_ws_ping_max_missed_bounds },
 
     { ngx_string("ws_idle_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -166,7 +189,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
 
     { ngx_string("ws_channel_history"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
-      ngx_http_ws_channel_history,
+      ngx_http_ws_history_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -194,17 +217,17 @@ static ngx_command_t  ngx_http_ws_commands[] = {
 
     { ngx_string("ws_slow_consumer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_slow_consumer,
+      ngx_http_ws_conf_set_enum_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_ws_loc_conf_t, slow_consumer),
+      &ngx_http_ws_slow_consumers },
 
     { ngx_string("ws_protocol"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_ws_protocol,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_ws_loc_conf_t, protocol),
+      &ngx_http_ws_protocols },
 
     { ngx_string("ws_channels_allow"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -218,7 +241,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, max_subscriptions),
-      &ngx_http_ws_max_subscriptions_post },
+      &ngx_http_ws_max_subscriptions_bounds },
 
     { ngx_string("ws_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -239,7 +262,7 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_loc_conf_t, deflate),
-      NULL },
+      &ngx_http_ws_deflate_here },
 
     { ngx_string("ws_deflate_server_max_window_bits"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -321,14 +344,28 @@ ngx_module_t  ngx_http_ws_module = {
 static void *
 ngx_http_ws_create_main_conf(ngx_conf_t *cf)
 {
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_main_conf_t));
+    if (wmcf == NULL) {
+        return NULL;
+    }
+
     /*
      * set by ngx_pcalloc():
      *
      *     wmcf->zone = NULL;
-     *     wmcf->channels_used = 0;
+     *     wmcf->zone_need = { NULL, ... };
      */
 
-    return ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_main_conf_t));
+    if (ngx_array_init(&wmcf->hooks, cf->pool, 4,
+                       sizeof(ngx_http_ws_hooks_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return wmcf;
 }
 
 
@@ -390,6 +427,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->echo, prev->echo, 0);
     ngx_conf_merge_size_value(conf->max_message_size,
                               prev->max_message_size, 1024 * 1024);
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET_SIZE,
+                                 max_frame_size, max_frame_size_where);
     ngx_conf_merge_size_value(conf->max_frame_size,
                               prev->max_frame_size, 0);
     ngx_conf_merge_size_value(conf->send_buffer,
@@ -410,6 +449,8 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_subscriptions,
                               prev->max_subscriptions, 64);
 
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET, deflate,
+                                 deflate_where);
     ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
     ngx_conf_merge_uint_value(conf->deflate_server_max_window_bits,
                               prev->deflate_server_max_window_bits, 15);
@@ -426,28 +467,30 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* the message limit is what stops a small frame inflating forever */
     if (conf->enabled && conf->deflate && conf->max_message_size == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_deflate\" needs a \"ws_max_message_size\" "
-                           "other than 0, which bounds inflated messages");
+        ngx_http_ws_conf_error(cf, &conf->deflate_where,
+                               "\"ws_deflate\" needs a "
+                               "\"ws_max_message_size\" other than 0, which "
+                               "bounds inflated messages");
         return NGX_CONF_ERROR;
     }
 
     if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
         && conf->channels_allow == NULL)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_protocol json\" needs \"ws_channels_allow\" "
-                           "to say which channels clients may use");
+        ngx_http_ws_conf_error(cf, &conf->protocol_where,
+                               "\"ws_protocol json\" needs "
+                               "\"ws_channels_allow\" to say which channels "
+                               "clients may use");
         return NGX_CONF_ERROR;
     }
 
     if (conf->max_message_size != 0
         && conf->max_frame_size > conf->max_message_size)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_max_frame_size\" %uz is larger than "
-                           "\"ws_max_message_size\" %uz",
-                           conf->max_frame_size, conf->max_message_size);
+        ngx_http_ws_conf_error(cf, &conf->max_frame_size_where,
+                               "\"ws_max_frame_size\" %uz is larger than "
+                               "\"ws_max_message_size\" %uz",
+                               conf->max_frame_size, conf->max_message_size);
         return NGX_CONF_ERROR;
     }
 
@@ -455,6 +498,23 @@ ngx_http_ws_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_close_timeout\" must be greater than 0");
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * What messages get, unless a directive of the location chose a
+     * handler of its own: the JSON protocol answers with its own frames,
+     * never an echo.
+     */
+    if (conf->handler == NULL) {
+        if (conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+            conf->handler = &ngx_http_ws_control_handler;
+
+        } else if (conf->publish) {
+            conf->handler = &ngx_http_ws_channels_handler;
+
+        } else if (conf->echo) {
+            conf->handler = &ngx_http_ws_echo_handler;
+        }
     }
 
     if (conf->publisher) {
@@ -542,19 +602,6 @@ ngx_http_ws_check_send_buffer(ngx_conf_t *cf, void *post, void *data)
 
 
 static char *
-ngx_http_ws_check_ping_max_missed(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1000) {
-        return "must be between 1 and 1000";
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
 ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_loc_conf_t *wscf = conf;
@@ -594,7 +641,7 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (cv->lengths == NULL
             && (!wscore_channel_name_valid((const char *) value[i].data,
                                            value[i].len)
-                || ngx_http_ws_channel_is_direct(&value[i])))
+                || ngx_http_ws_zone_is_direct(&value[i])))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid channel name \"%V\" in "
@@ -607,7 +654,9 @@ ngx_http_ws_subscribe(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    return ngx_http_ws_channels_used(cf);
+    ngx_http_ws_channels_used(cf);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -628,7 +677,9 @@ ngx_http_ws_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    return ngx_http_ws_channels_used(cf);
+    ngx_http_ws_channels_used(cf);
+
+    return NGX_CONF_OK;
 }
 
 
@@ -664,36 +715,7 @@ ngx_http_ws_publisher(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_ws_publisher_handler;
 
-    return ngx_http_ws_channels_used(cf);
-}
-
-
-/* Not ngx_conf_set_enum_slot: its message does not name the directive. */
-static char *
-ngx_http_ws_slow_consumer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_ws_loc_conf_t *wscf = conf;
-
-    ngx_str_t  *value;
-
-    if (wscf->slow_consumer != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "close") == 0) {
-        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_CLOSE;
-
-    } else if (ngx_strcmp(value[1].data, "drop") == 0) {
-        wscf->slow_consumer = NGX_HTTP_WS_SLOW_CONSUMER_DROP;
-
-    } else {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\" in \"ws_slow_consumer\", "
-                           "it must be \"close\" or \"drop\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
+    ngx_http_ws_channels_used(cf);
 
     return NGX_CONF_OK;
 }
@@ -704,28 +726,22 @@ ngx_http_ws_protocol(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_loc_conf_t *wscf = conf;
 
-    ngx_str_t  *value;
+    char  *rv;
 
-    if (wscf->protocol != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
+    rv = ngx_http_ws_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    value = cf->args->elts;
+    /* for the checks at merge: they name this line */
+    ngx_http_ws_conf_here(cf, &wscf->protocol_where);
 
-    if (ngx_strcmp(value[1].data, "raw") == 0) {
-        wscf->protocol = NGX_HTTP_WS_PROTOCOL_RAW;
-        return NGX_CONF_OK;
+    if (wscf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+        ngx_http_ws_channels_used(cf);
     }
 
-    if (ngx_strcmp(value[1].data, "json") == 0) {
-        wscf->protocol = NGX_HTTP_WS_PROTOCOL_JSON;
-        return ngx_http_ws_channels_used(cf);
-    }
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\" in \"ws_protocol\", "
-                       "it must be \"raw\" or \"json\"", &value[1]);
-    return NGX_CONF_ERROR;
+    return NGX_CONF_OK;
 }
 
 
@@ -774,67 +790,24 @@ ngx_http_ws_channels_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_ws_check_bounds(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_http_ws_bounds_t  *bounds = post;
-    ngx_uint_t            *np = data;
-
-    u_char  *msg;
-
-    if (*np >= bounds->low && *np <= bounds->high) {
-        return NGX_CONF_OK;
-    }
-
-    /* NGINX prints it as: "<directive>" directive <msg> */
-    msg = ngx_pnalloc(cf->pool, sizeof("must be between  and ")
-                                + 2 * NGX_INT_T_LEN);
-    if (msg == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    *ngx_sprintf(msg, "must be between %ui and %ui", bounds->low,
-                 bounds->high) = '\0';
-
-    return (char *) msg;
-}
-
-
-static char *
-ngx_http_ws_check_max_subscriptions(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1024) {
-        return "must be between 1 and 1024";
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* Remembers where channels are first used, to name it if ws_zone lacks. */
-static char *
+/* Channels live in ws_zone: the first use is named if it lacks. */
+static void
 ngx_http_ws_channels_used(ngx_conf_t *cf)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (!wmcf->channels_used) {
-        wmcf->channels_used = 1;
-        wmcf->channels_file = cf->conf_file->file.name;
-        wmcf->channels_line = cf->conf_file->line;
-    }
-
-    return NGX_CONF_OK;
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "channels are used in %V:%ui but no \"ws_zone\" "
+                          "is defined in the http block");
 }
 
 
 static ngx_int_t
 ngx_http_ws_preconfiguration(ngx_conf_t *cf)
 {
-    return ngx_http_ws_add_variables(cf);
+    return ngx_http_ws_variables_add(cf);
 }
 
 
@@ -846,18 +819,10 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (wmcf->channels_used && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "channels are used in %V:%ui but no \"ws_zone\" is "
-                      "defined in the http block",
-                      &wmcf->channels_file, wmcf->channels_line);
-        return NGX_ERROR;
-    }
-
-    if (wmcf->history_max && wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_channel_history\" needs \"ws_zone\" in the "
-                      "http block: the history is kept there");
+    /* channels, ws_status, ws_channel_history, ws_redis, shared limits */
+    if (ngx_http_ws_conf_check_need(cf, &wmcf->zone_need, wmcf->zone)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -865,6 +830,15 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
         ctx = wmcf->zone->data;
         ctx->history_max = wmcf->history_max;
         ctx->history_time = wmcf->history_time;
+    }
+
+    /* in this order: channel names are checked before the extensions */
+    if (ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_channels_hooks)
+        != NGX_OK
+        || ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_deflate_hooks)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_http_ws_metrics_postconfiguration(cf);
@@ -897,7 +871,7 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_ws_ipc_init_process(cycle);
+    return ngx_http_ws_ipc_init_process(cycle, ngx_http_ws_channels_deliver);
 }
 
 
@@ -909,4 +883,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);
     ngx_http_ws_output_exit_process(cycle);
+    ngx_http_ws_frame_exit_process(cycle);
 }

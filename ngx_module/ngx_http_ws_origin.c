@@ -16,7 +16,10 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_origin.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static ngx_int_t ngx_http_ws_origin_match(ngx_http_ws_origin_t *o,
@@ -30,7 +33,7 @@ static ngx_table_elt_t *ngx_http_ws_origin_header(ngx_http_request_t *r,
  *                    ~^https://[a-z]+\.example\.org$ ...;
  */
 char *
-ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_ws_origin_allowed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_security_conf_t *wsscf = conf;
 

@@ -18,8 +18,12 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef struct {
@@ -395,7 +399,7 @@ ngx_http_ws_publisher_body(ngx_http_request_t *r)
      * exists is known only in the worker that holds it */
     ngx_http_finalize_request(r,
         ngx_http_ws_publisher_reply(r,
-                                    ngx_http_ws_channel_is_direct(&channel)
+                                    ngx_http_ws_zone_is_direct(&channel)
                                     ? NGX_HTTP_ACCEPTED : NGX_HTTP_OK,
                                     &channel, &info, NULL));
 }
@@ -528,5 +532,5 @@ ngx_http_ws_publisher_reply(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_set(&r->headers_out.status_line, "507 Insufficient Storage");
     }
 
-    return ngx_http_ws_send_response(r, status, "application/json", b);
+    return ngx_http_ws_response_send(r, status, "application/json", b);
 }

@@ -23,8 +23,14 @@
  */
 
 
-#include "ngx_http_ws_module.h"
 #include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_redis_link.h"
+#include "ngx_http_ws_redis_tls.h"
+#include "ngx_http_ws_zone.h"
 
 #include <ngx_sha1.h>
 
@@ -79,6 +85,12 @@ static void ngx_http_ws_redis_message(ngx_http_ws_redis_link_t *link,
 static void *ngx_http_ws_redis_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_ws_redis_resolve(ngx_conf_t *cf,
+    ngx_http_ws_redis_server_t *srv, ngx_str_t *address);
+static ngx_int_t ngx_http_ws_redis_param(ngx_http_ws_redis_main_conf_t *rmcf,
+    ngx_http_ws_redis_server_t *srv, ngx_str_t *param);
+static ngx_int_t ngx_http_ws_redis_keys(ngx_conf_t *cf,
+    ngx_http_ws_redis_main_conf_t *rmcf);
 static char *ngx_http_ws_redis_channels(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_redis_ssl_file(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -291,7 +303,7 @@ ngx_http_ws_redis_channel(void **main_conf, ngx_str_t *channel)
 
     rmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_redis_module);
 
-    if (rmcf->channels == NULL || ngx_http_ws_channel_is_direct(channel)) {
+    if (rmcf->channels == NULL || ngx_http_ws_zone_is_direct(channel)) {
         return 0;
     }
 
@@ -901,11 +913,9 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_ws_redis_main_conf_t *rmcf = conf;
 
-    u_char                      *p;
-    ngx_int_t                    n;
-    ngx_str_t                   *value, s;
-    ngx_url_t                    u;
+    ngx_str_t                   *value;
     ngx_uint_t                   i;
+    ngx_http_ws_main_conf_t     *wmcf;
     ngx_http_ws_redis_server_t  *srv;
 
     if (rmcf->server) {
@@ -924,17 +934,61 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     srv->backoff_max = NGX_HTTP_WS_REDIS_BACKOFF_MAX;
     ngx_str_set(&rmcf->prefix, "ngx_ws:");
 
-    /* resolved here, once: a worker never waits for a name lookup */
+    if (ngx_http_ws_redis_resolve(cf, srv, &value[1]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_http_ws_redis_param(rmcf, srv, &value[i]) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"ws_redis\" parameter \"%V\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (srv->user.len && srv->password.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_redis\" user= needs password=");
+        return NGX_CONF_ERROR;
+    }
+
+    srv->ping_interval = srv->timeout;
+
+    if (ngx_http_ws_redis_keys(cf, rmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->server = srv;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_redis\" needs \"ws_zone\" in the http "
+                          "block: messages from redis reach the workers "
+                          "through it, in %V:%ui");
+
+    return NGX_CONF_OK;
+}
+
+
+/* Resolved here, once: a worker never waits for a name lookup. */
+static ngx_int_t
+ngx_http_ws_redis_resolve(ngx_conf_t *cf, ngx_http_ws_redis_server_t *srv,
+    ngx_str_t *address)
+{
+    ngx_url_t  u;
+
     ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = value[1];
+    u.url = *address;
     u.default_port = NGX_HTTP_WS_REDIS_DEFAULT_PORT;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid \"ws_redis\" address \"%V\"%s%s",
-                           &value[1], u.err ? ": " : "",
+                           address, u.err ? ": " : "",
                            u.err ? u.err : "");
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     srv->sockaddr = u.addrs[0].sockaddr;
@@ -947,90 +1001,90 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         srv->host.len -= 2;
     }
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    return NGX_OK;
+}
 
-        if (ngx_strcmp(value[i].data, "ssl") == 0) {
-            srv->ssl = 1;
-            continue;
+
+/* One of ssl, password=, user=, db=, timeout=, prefix=: NGX_ERROR if bad. */
+static ngx_int_t
+ngx_http_ws_redis_param(ngx_http_ws_redis_main_conf_t *rmcf,
+    ngx_http_ws_redis_server_t *srv, ngx_str_t *param)
+{
+    u_char     *p;
+    ngx_int_t   n;
+    ngx_str_t   s;
+
+    if (ngx_strcmp(param->data, "ssl") == 0) {
+        srv->ssl = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(param->data, "password=", 9) == 0) {
+        srv->password.data = param->data + 9;
+        srv->password.len = param->len - 9;
+
+        return srv->password.len ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_strncmp(param->data, "user=", 5) == 0) {
+        srv->user.data = param->data + 5;
+        srv->user.len = param->len - 5;
+
+        return srv->user.len ? NGX_OK : NGX_ERROR;
+    }
+
+    if (ngx_strncmp(param->data, "db=", 3) == 0) {
+        n = ngx_atoi(param->data + 3, param->len - 3);
+
+        if (n == NGX_ERROR || n > 1023) {
+            return NGX_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
-            srv->password.data = value[i].data + 9;
-            srv->password.len = value[i].len - 9;
+        srv->db = n;
+        return NGX_OK;
+    }
 
-            if (srv->password.len == 0) {
-                goto invalid;
-            }
+    if (ngx_strncmp(param->data, "timeout=", 8) == 0) {
+        s.data = param->data + 8;
+        s.len = param->len - 8;
 
-            continue;
+        n = ngx_parse_time(&s, 0);
+
+        if (n == NGX_ERROR || n == 0) {
+            return NGX_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
-            srv->user.data = value[i].data + 5;
-            srv->user.len = value[i].len - 5;
+        srv->timeout = (ngx_msec_t) n;
+        return NGX_OK;
+    }
 
-            if (srv->user.len == 0) {
-                goto invalid;
-            }
+    if (ngx_strncmp(param->data, "prefix=", 7) == 0) {
+        rmcf->prefix.data = param->data + 7;
+        rmcf->prefix.len = param->len - 7;
 
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-
-            if (n == NGX_ERROR || n > 1023) {
-                goto invalid;
-            }
-
-            srv->db = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            n = ngx_parse_time(&s, 0);
-
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            srv->timeout = (ngx_msec_t) n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rmcf->prefix.data = value[i].data + 7;
-            rmcf->prefix.len = value[i].len - 7;
-
-            for (p = rmcf->prefix.data;
-                 p < rmcf->prefix.data + rmcf->prefix.len;
-                 p++)
+        for (p = rmcf->prefix.data;
+             p < rmcf->prefix.data + rmcf->prefix.len;
+             p++)
+        {
+            /* no glob characters: the prefix is part of a pattern */
+            if (*p <= 0x20 || *p >= 0x7f || *p == '*' || *p == '?'
+                || *p == '[' || *p == ']' || *p == '\\')
             {
-                /* no glob characters: the prefix is part of a pattern */
-                if (*p <= 0x20 || *p >= 0x7f || *p == '*' || *p == '?'
-                    || *p == '[' || *p == ']' || *p == '\\')
-                {
-                    goto invalid;
-                }
+                return NGX_ERROR;
             }
-
-            continue;
         }
 
-        goto invalid;
+        return NGX_OK;
     }
 
-    if (srv->user.len && srv->password.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_redis\" user= needs password=");
-        return NGX_CONF_ERROR;
-    }
+    return NGX_ERROR;
+}
 
-    srv->ping_interval = srv->timeout;
 
+/* The Redis keys of the module, under its prefix, made once. */
+static ngx_int_t
+ngx_http_ws_redis_keys(ngx_conf_t *cf, ngx_http_ws_redis_main_conf_t *rmcf)
+{
     rmcf->seq_prefix.len = rmcf->prefix.len + 4;
     rmcf->seq_prefix.data = ngx_pnalloc(cf->pool, rmcf->seq_prefix.len);
     rmcf->msg_prefix.len = rmcf->prefix.len + 4;
@@ -1043,7 +1097,7 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (rmcf->seq_prefix.data == NULL || rmcf->msg_prefix.data == NULL
         || rmcf->msg_pattern.data == NULL || rmcf->hist_prefix.data == NULL)
     {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     ngx_sprintf(rmcf->seq_prefix.data, "%Vseq:", &rmcf->prefix);
@@ -1051,15 +1105,7 @@ ngx_http_ws_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_sprintf(rmcf->msg_pattern.data, "%Vmsg:*%Z", &rmcf->prefix);
     ngx_sprintf(rmcf->hist_prefix.data, "%Vhist:", &rmcf->prefix);
 
-    rmcf->server = srv;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"ws_redis\" parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return NGX_OK;
 }
 
 
@@ -1149,13 +1195,6 @@ ngx_http_ws_redis_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->server == NULL) {
         return NGX_OK;
-    }
-
-    if (wmcf->zone == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"ws_redis\" needs \"ws_zone\" in the http block: "
-                      "messages from redis reach the workers through it");
-        return NGX_ERROR;
     }
 
     /* the history's bounds, as the publish script takes them: once here */

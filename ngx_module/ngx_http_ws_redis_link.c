@@ -26,8 +26,9 @@
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_redis_link.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_redis_tls.h"
 
 
 #define NGX_HTTP_WS_REDIS_BACKOFF_MIN  100

@@ -13,8 +13,8 @@
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_redis.h"
+#include "ngx_http_ws_redis_tls.h"
+#include "ngx_http_ws_redis_link.h"
 
 
 #if (NGX_SSL)

@@ -5,11 +5,11 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_response.h"
 
 
 ngx_int_t
-ngx_http_ws_send_response(ngx_http_request_t *r, ngx_uint_t status,
+ngx_http_ws_response_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *content_type, ngx_buf_t *b)
 {
     ngx_int_t     rc;

@@ -11,7 +11,15 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_jwt.h"
+#include "ngx_http_ws_limits.h"
+#include "ngx_http_ws_origin.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_subprotocol.h"
 
 
 typedef enum {
@@ -27,23 +35,59 @@ static ngx_int_t ngx_http_ws_security_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_ws_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_ws_security_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_security_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
+    ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
+static ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
+static ngx_uint_t ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler);
+static void ngx_http_ws_security_free(void *security_ctx);
+static ngx_int_t ngx_http_ws_security_prepare(ngx_http_request_t *r,
+    ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
+static ngx_int_t ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_security_log(ngx_http_ws_session_t *ws,
+    ngx_http_request_t *r);
+static void ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws);
+
+
+/* The guards' part in every session of the WebSocket module. */
+ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
+    ngx_http_ws_security_check,            /* check */
+    NULL,                                  /* connect */
+    ngx_http_ws_security_prepare,          /* prepare */
+    NULL,                                  /* accept */
+    ngx_http_ws_security_upgrade_headers,  /* headers */
+    ngx_http_ws_auth_session_start,        /* open */
+    ngx_http_ws_limits_message,            /* message */
+    NULL,                                  /* reads_stopped */
+    ngx_http_ws_security_detachable,       /* detachable */
+    ngx_http_ws_security_cleanup,          /* owns_cleanup */
+    ngx_http_ws_security_detach_all,       /* detach */
+    ngx_http_ws_security_log,              /* log */
+    NULL,                                  /* close */
+    ngx_http_ws_security_session_free      /* free */
+};
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
-static char *ngx_http_ws_check_reserve_connections(ngx_conf_t *cf,
-    void *post, void *data);
 
 
 /* Not ngx_conf_check_num_bounds: its message does not name the directive. */
-static ngx_conf_post_handler_pt  ngx_http_ws_reserve_connections_post =
-    ngx_http_ws_check_reserve_connections;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_reserve_connections_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1000000 };
+
+/* for the check at merge, which names the line of the directive */
+static ngx_http_ws_conf_here_t  ngx_http_ws_subprotocol_required_here =
+    ngx_http_ws_conf_here_post(ngx_http_ws_security_conf_t,
+                               subprotocol_required,
+                               subprotocol_required_where);
 
 
 static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_allowed_origins"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_ws_allowed_origins,
+      ngx_http_ws_origin_allowed,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -60,7 +104,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, subprotocol_required),
-      NULL },
+      &ngx_http_ws_subprotocol_required_here },
 
     { ngx_string("ws_auth_jwt"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -71,14 +115,14 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_auth_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
-      ngx_http_ws_auth_jwt_key,
+      ngx_http_ws_jwt_key,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
     { ngx_string("ws_auth_jwt_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_http_ws_auth_jwt_token,
+      ngx_http_ws_jwt_token,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -134,7 +178,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
     { ngx_string("ws_limit_rate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
-      ngx_http_ws_limit_rate,
+      ngx_http_ws_limits_rate,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -144,25 +188,25 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, reserve_connections),
-      &ngx_http_ws_reserve_connections_post },
+      &ngx_http_ws_reserve_connections_bounds },
 
     { ngx_string("ws_max_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_conns),
       NULL },
 
     { ngx_string("ws_max_connections_per_ip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_per_ip),
       NULL },
 
     { ngx_string("ws_max_connections_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_ws_max_connections,
+      ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_security_conf_t, max_per_user),
       NULL },
@@ -173,7 +217,7 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
 
 static ngx_http_module_t  ngx_http_ws_security_module_ctx = {
     ngx_http_ws_security_preconfiguration, /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_ws_security_postconfiguration, /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -223,7 +267,7 @@ static ngx_http_variable_t  ngx_http_ws_security_vars[] = {
 };
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_check(ngx_http_request_t *r,
     ngx_http_ws_refusal_t *refusal)
 {
@@ -258,7 +302,7 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r)
 {
     ngx_http_ws_security_ctx_t  *ctx;
@@ -296,7 +340,7 @@ ngx_http_ws_security_ctx(ngx_http_request_t *r)
 
 /* The guards' state of a session, with or without its request. */
 ngx_http_ws_security_ctx_t *
-ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
+ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
 {
     if (ws->request) {
         return ngx_http_get_module_ctx(ws->request,
@@ -314,7 +358,7 @@ ngx_http_ws_session_security(ngx_http_ws_session_t *ws)
  * session asks again once the token is verified
  * (ngx_http_ws_auth_session.c).
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
@@ -408,16 +452,16 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
 
 
 /* 1 if a cleanup of the request pool is one that detach takes care of. */
-ngx_uint_t
+static ngx_uint_t
 ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler)
 {
     return ngx_http_ws_limits_cleanup(handler)
-           || ngx_http_ws_auth_cleanup_is(handler);
+           || ngx_http_ws_auth_session_cleanup_is(handler);
 }
 
 
 /* The guard state of a detached session, at its end. */
-void
+static void
 ngx_http_ws_security_free(void *security_ctx)
 {
     ngx_http_ws_security_ctx_t  *ctx = security_ctx;
@@ -427,6 +471,64 @@ ngx_http_ws_security_free(void *security_ctx)
     }
 
     ngx_free(ctx);
+}
+
+
+/* Channels outside the token's claim (ngx_http_ws_channel_acl.c). */
+static ngx_int_t
+ngx_http_ws_security_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
+    ngx_http_ws_refusal_t *refusal)
+{
+    if (ngx_http_ws_channel_acl_check(r, ws) != NGX_OK) {
+        refusal->status = NGX_HTTP_FORBIDDEN;
+        refusal->reason = "channel not allowed by the token";
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request is freed: the limits' keys first, then the guard state,
+ * which hands the token's claims over to the session's copy.
+ */
+static ngx_int_t
+ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws)
+{
+    if (ngx_http_ws_limits_detach(ws->request) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_ws_security_detach(ws);
+}
+
+
+/* The guards' variables ($ws_user, $ws_rate_limited...) in the log line. */
+static void
+ngx_http_ws_security_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
+{
+    void  *ctx;
+
+    if (ws->request) {
+        ctx = ngx_http_get_module_ctx(ws->request,
+                                      ngx_http_ws_security_module);
+
+    } else {
+        ctx = ws->security_ctx;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_ws_security_module);
+}
+
+
+static void
+ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws)
+{
+    if (ws->security_ctx) {
+        ngx_http_ws_security_free(ws->security_ctx);
+        ws->security_ctx = NULL;
+    }
 }
 
 
@@ -590,6 +692,13 @@ ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 }
 
 
+static ngx_int_t
+ngx_http_ws_security_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_security_hooks);
+}
+
+
 static void *
 ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
 {
@@ -629,13 +738,16 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
     ngx_conf_merge_ptr_value(conf->subprotocols, prev->subprotocols, NULL);
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET,
+                                 subprotocol_required,
+                                 subprotocol_required_where);
     ngx_conf_merge_value(conf->subprotocol_required,
                          prev->subprotocol_required, 0);
 
     if (conf->subprotocol_required && conf->subprotocols == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_subprotocol_required on\" needs "
-                           "\"ws_subprotocols\" to list the protocols");
+        ngx_http_ws_conf_error(cf, &conf->subprotocol_required_where,
+                               "\"ws_subprotocol_required on\" needs "
+                               "\"ws_subprotocols\" to list the protocols");
         return NGX_CONF_ERROR;
     }
 
@@ -644,17 +756,4 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return ngx_http_ws_limits_merge(cf, prev, conf);
-}
-
-
-static char *
-ngx_http_ws_check_reserve_connections(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1000000) {
-        return "must be between 1 and 1000000";
-    }
-
-    return NGX_CONF_OK;
 }

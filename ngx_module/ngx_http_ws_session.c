@@ -7,12 +7,18 @@
  * worker_shutdown_timeout) reach this code and a close frame goes out
  * instead of a silent reset. Bytes read are fed to the core; its events
  * become output; its next deadline arms the connection's one timer.
+ * Whole messages go to the location's handler; the features that follow
+ * every session (channels, the security guards, permessage-deflate) are
+ * called through the hooks they registered, never by name.
  */
 
 
-#include "ngx_http_ws_module.h"
-#include "ngx_http_ws_security.h"
-#include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_session.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_log_record.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_output.h"
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
@@ -22,10 +28,10 @@ static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
-static uint8_t *ngx_http_ws_place_echo(void *ctx, wscore_opcode_e opcode,
+static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
     size_t len);
-static void ngx_http_ws_publish_message(ngx_http_ws_session_t *ws,
-    wscore_event_t *ev);
+static ngx_int_t ngx_http_ws_queue(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 static ngx_int_t ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_start_close(ngx_http_ws_session_t *ws,
@@ -39,6 +45,8 @@ static void ngx_http_ws_detach_handler(ngx_event_t *ev);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
     ngx_chain_t *cl);
+static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
+    ngx_pool_cleanup_pt handler);
 static ngx_http_ws_session_t *ngx_http_ws_connection_session(
     ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
@@ -56,12 +64,37 @@ static void ngx_http_ws_cleanup(void *data);
 static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
 
 /*
- * Echo: a message that arrives whole is unmasked by the core straight into
- * the payload of its reply frame (wscore_payload_sink_t), so the payload
- * is written once instead of twice. The frame lives only within one
+ * A handler that replies with the message's own payload (echo): a message
+ * that arrives whole is unmasked by the core straight into the payload of
+ * its reply frame (wscore_payload_sink_t), so the payload is written once
+ * instead of twice. The frame lives only within one
  * wscore_session_receive_to() call and its event, hence one per worker.
  */
 static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
+
+
+/* Features' hooks, in the order they registered. */
+#define ngx_http_ws_hooks_each(ws, h, i)                                     \
+    for ((i) = 0, (h) = (ws)->hooks->elts;                                   \
+         (i) < (ws)->hooks->nelts;                                           \
+         (i)++)
+
+
+/* Whether a feature's queue stops reading (ngx_http_ws_hooks_t). */
+static ngx_inline ngx_uint_t
+ngx_http_ws_reads_stopped(ngx_http_ws_session_t *ws)
+{
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->reads_stopped && h[i]->reads_stopped(ws)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
 
 
 /*
@@ -113,6 +146,9 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     ws->request = r;
     ws->connection = r->connection;
     ws->conf = wscf;
+    ws->hooks = &((ngx_http_ws_main_conf_t *)
+                  ngx_http_get_module_main_conf(r, ngx_http_ws_module))->hooks;
+    ws->send = ngx_http_ws_queue;
     ws->main_conf = r->main_conf;
     ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
@@ -133,7 +169,9 @@ ngx_int_t
 ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 {
     size_t                     pending;
+    ngx_uint_t                 i;
     ngx_connection_t          *c;
+    ngx_http_ws_hooks_t      **h;
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -197,10 +235,12 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         return NGX_DONE;
     }
 
-    /* token expiry: see ngx_http_ws_auth_session.c */
-    if (ngx_http_ws_security_session_start(ws) != NGX_OK) {
-        ngx_http_ws_finalize(ws);
-        return NGX_DONE;
+    /* a token's expiry, say */
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->open && h[i]->open(ws) != NGX_OK) {
+            ngx_http_ws_finalize(ws);
+            return NGX_DONE;
+        }
     }
 
     /*
@@ -261,12 +301,14 @@ static void
 ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 {
     ngx_int_t               rc;
+    ngx_uint_t              i;
     ngx_connection_t       *c;
     ngx_pool_cleanup_t     *cln, *own;
     ngx_http_cleanup_t     *hcln;
     ngx_http_log_ctx_t     *ctx;
     ngx_http_request_t     *r;
     ngx_http_connection_t  *hc;
+    ngx_http_ws_hooks_t   **h;
 
     r = ws->request;
     c = ws->connection;
@@ -285,22 +327,28 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
         return;
     }
 
-    /* a token still to come (ngx_http_ws_security_module.c) */
-    rc = ngx_http_ws_security_detachable(ws);
+    /* a token still to come, say */
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->detachable == NULL) {
+            continue;
+        }
 
-    if (rc == NGX_AGAIN) {
-        ws->detach_later = 1;
-        return;
-    }
+        rc = h[i]->detachable(ws);
 
-    if (rc != NGX_OK) {
-        return;
+        if (rc == NGX_AGAIN) {
+            ws->detach_later = 1;
+            return;
+        }
+
+        if (rc != NGX_OK) {
+            return;
+        }
     }
 
     /* another module's cleanup (limit_conn, say) expects the request */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
-            && !ngx_http_ws_security_cleanup(cln->handler))
+            && !ngx_http_ws_owned_cleanup(ws, cln->handler))
         {
             return;
         }
@@ -318,16 +366,16 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     }
 
     /*
-     * The guard state last: it hands the token's claims over to the
-     * session's copy, which the request's copy must not outlive, so
-     * nothing may fail after it.
+     * In registration order: the guard state (the security module's)
+     * last, as it hands the token's claims over to the session's copy,
+     * which the request's copy must not outlive, so nothing may fail
+     * after it.
      */
-    if (ngx_http_ws_channels_detach(ws) != NGX_OK
-        || ngx_http_ws_limits_detach(r) != NGX_OK
-        || ngx_http_ws_security_detach(ws) != NGX_OK)
-    {
-        /* what moved stays valid; the request is kept */
-        return;
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->detach && h[i]->detach(ws) != NGX_OK) {
+            /* what moved stays valid; the request is kept */
+            return;
+        }
     }
 
     /* from now on the session ends with the connection */
@@ -366,6 +414,24 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ctx = c->log->data;
     ctx->request = NULL;
     ctx->current_request = NULL;
+}
+
+
+/* A cleanup of the request pool that a feature added and moves itself. */
+static ngx_uint_t
+ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
+    ngx_pool_cleanup_pt handler)
+{
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->owns_cleanup && h[i]->owns_cleanup(handler)) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -454,10 +520,8 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
-        /* backend hook: messages waiting for answers stop reads too */
-        if (ws->paused || !rev->ready
-            || (ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
-        {
+        /* a feature's queue (a backend's calls) stops reads too */
+        if (ws->paused || !rev->ready || ngx_http_ws_reads_stopped(ws)) {
             break;
         }
 
@@ -488,9 +552,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         ngx_http_ws_check_backpressure(ws);
     }
 
-    if (rev->ready && !ws->paused
-        && !(ws->backend && ngx_http_ws_backend_reads_stopped(ws)))
-    {
+    if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
 
@@ -523,7 +585,7 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
     r = ws->request;
     tail = (r && (r->out || r->buffered));
 
-    if (ngx_http_ws_flush(ws) == NGX_ERROR) {
+    if (ngx_http_ws_output_flush(ws) == NGX_ERROR) {
         ngx_http_ws_finalize(ws);
         return;
     }
@@ -609,24 +671,24 @@ static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     size_t len)
 {
-    size_t                 used;
-    ngx_uint_t             echo;
-    wscore_event_t         ev;
-    wscore_payload_sink_t  sink;
+    size_t                  used;
+    wscore_event_t          ev;
+    wscore_payload_sink_t   sink, *place;
+    ngx_http_ws_handler_t  *handler;
 
     ws->bytes_in += len;
     ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
 
-    sink.alloc = ngx_http_ws_place_echo;
+    sink.alloc = ngx_http_ws_place;
     sink.ctx = ws->connection->log;
 
-    /* the JSON protocol answers with its own frames, never an echo */
-    echo = ws->conf->echo && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON;
+    handler = ws->conf->handler;
+    place = (handler && handler->place) ? &sink : NULL;
 
     while (len) {
         used = wscore_session_receive_to(ws->core, data, len,
                                          ngx_current_msec,
-                                         echo ? &sink : NULL, &ev);
+                                         place, &ev);
         data += used;
         len -= used;
 
@@ -658,9 +720,9 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
 static void
 ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    ngx_int_t             rc;
-    ngx_connection_t     *c;
-    ngx_http_ws_frame_t  *frame;
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_http_ws_hooks_t  **h;
 
     c = ws->connection;
 
@@ -677,69 +739,17 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         ws->messages_in++;
 
-        /* rate limits: see ngx_http_ws_limits.c */
-        if (ngx_http_ws_security_message(ws, ev) != NGX_OK) {
-            break;
-        }
-
-        if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
-            ngx_http_ws_control_message(ws, ev);
-            break;
-        }
-
-        /* backend hook: the message call, ngx_http_ws_backend_message.c */
-        rc = ws->backend ? ngx_http_ws_backend_message(ws, ev) : NGX_DECLINED;
-
-        if (rc == NGX_OK) {
-            break;
-        }
-
-        if (rc == NGX_ERROR) {
-            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
-            break;
-        }
-
-        if (ws->publish.len) {
-            ngx_http_ws_publish_message(ws, ev);
-
-            if (ws->finalized) {
+        /* rate limits, a token awaited as the first message */
+        ngx_http_ws_hooks_each(ws, h, i) {
+            if (h[i]->message && h[i]->message(ws, ev) != NGX_OK) {
                 return;
             }
         }
 
-        if (!ws->conf->echo) {
-            break;
+        if (ws->conf->handler) {
+            ws->conf->handler->message(ws, ev);
         }
 
-        /*
-         * Echo replies are not held to the send-buffer cap: reading pauses
-         * at the high-water mark, so a peer can queue at most one read's
-         * worth of replies beyond it. The cap is for output other
-         * connections push at this one.
-         */
-        if (ev->placed) {
-            /* the payload is already in place: take the frame */
-            frame = ngx_http_ws_placed_frame;
-            ngx_http_ws_placed_frame = NULL;
-
-        } else {
-            frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
-                                             ev->len);
-        }
-
-        if (frame == NULL) {
-            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
-            break;
-        }
-
-        if (ngx_http_ws_queue_message(ws, frame, NULL) != NGX_OK) {
-            ngx_http_ws_frame_release(frame);
-            ngx_http_ws_start_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
-            break;
-        }
-
-        ngx_http_ws_frame_release(frame);
-        ws->messages_out++;
         break;
 
     case WSCORE_EVENT_CLOSE:
@@ -759,9 +769,9 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
-/* The core's sink for echo: the reply frame, its payload still to fill. */
+/* The core's sink: the reply frame, its payload still to fill. */
 static uint8_t *
-ngx_http_ws_place_echo(void *ctx, wscore_opcode_e opcode, size_t len)
+ngx_http_ws_place(void *ctx, wscore_opcode_e opcode, size_t len)
 {
     u_char  *payload;
 
@@ -772,29 +782,69 @@ ngx_http_ws_place_echo(void *ctx, wscore_opcode_e opcode, size_t len)
 }
 
 
-static void
-ngx_http_ws_publish_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+/*
+ * The frame the message of the current event was placed in (ev->placed),
+ * its payload already written: the handler's to queue and release.
+ */
+ngx_http_ws_frame_t *
+ngx_http_ws_session_take_placed(ngx_http_ws_session_t *ws)
 {
-    ngx_int_t                   rc;
-    ngx_http_ws_channel_info_t  info;
+    ngx_http_ws_frame_t  *frame;
 
-    rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                      &ws->publish, ev->opcode, 0,
-                                      (u_char *) ev->data, ev->len, &info);
+    frame = ngx_http_ws_placed_frame;
+    ngx_http_ws_placed_frame = NULL;
 
-    if (rc == NGX_OK || rc == NGX_AGAIN) {
-        return;
+    return frame;
+}
+
+
+/*
+ * Queues a data message frame, through the extension agreed at the
+ * handshake if any (ws->send), and counts it.
+ */
+ngx_int_t
+ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame)
+{
+    if (ws->send(ws, frame, NULL) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    /* without a control protocol, closing is the only way to tell */
-    ngx_log_error((ngx_uint_t) (rc == NGX_BUSY ? NGX_LOG_INFO : NGX_LOG_ERR),
-                  ws->connection->log, 0,
-                  "ws: %s, cannot publish to channel \"%V\", "
-                  "closing with 1013",
-                  rc == NGX_BUSY ? "redis is down" : "ws_zone is full",
-                  &ws->publish);
-    ngx_http_ws_start_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
-                            "server busy");
+    ws->messages_out++;
+
+    return NGX_OK;
+}
+
+
+/* ws->send when no extension takes the messages over. */
+static ngx_int_t
+ngx_http_ws_queue(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
+    ngx_http_ws_deflate_cache_t *cache)
+{
+    return ngx_http_ws_output_queue(ws, frame);
+}
+
+
+/*
+ * Features register their hooks at postconfiguration; the table must
+ * outlive the configuration (a static one does).
+ */
+ngx_int_t
+ngx_http_ws_session_add_hooks(ngx_conf_t *cf, ngx_http_ws_hooks_t *hooks)
+{
+    ngx_http_ws_hooks_t      **h;
+    ngx_http_ws_main_conf_t   *wmcf;
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    h = ngx_array_push(&wmcf->hooks);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = hooks;
+
+    return NGX_OK;
 }
 
 
@@ -838,7 +888,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
         return NGX_DECLINED;
     }
 
-    if (ngx_http_ws_queue_message(ws, frame, cache) != NGX_OK) {
+    if (ws->send(ws, frame, cache) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -868,7 +918,7 @@ ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
 }
 
 
-/* backend hook: the message queue has room again, read what waits */
+/* A reads_stopped hook has room again (a backend's queue): read what waits */
 void
 ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws)
 {
@@ -909,7 +959,7 @@ ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
-    if (ngx_http_ws_queue_bytes(ws, data, len) != NGX_OK) {
+    if (ngx_http_ws_output_queue_bytes(ws, data, len) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1101,8 +1151,10 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
 {
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_http_request_t    *r;
+    ngx_http_ws_hooks_t  **h;
 
     if (ws->finalized) {
         return;
@@ -1132,11 +1184,13 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
                   ws->close_code, ws->duration,
                   ws->messages_in, ws->messages_out);
 
-    ngx_http_ws_out_free(ws);
-    ngx_http_ws_channels_unsubscribe(ws);
+    ngx_http_ws_output_free(ws);
 
-    /* backend hook: the close call, see ngx_http_ws_backend_module.c */
-    ngx_http_ws_backend_session_end(ws);
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->close) {
+            h[i]->close(ws);
+        }
+    }
 
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
@@ -1183,16 +1237,13 @@ ngx_http_ws_finalize_handler(ngx_event_t *ev)
 
     if (r == NULL) {
         /* detached: the line from the record, then the connection goes */
-        ngx_http_ws_log_record_write(ws->log_record, c, ws,
-                                     ws->security_ctx);
+        ngx_http_ws_log_record_write(ws->log_record, c, ws);
         ngx_http_close_connection(c);
         return;
     }
 
     if (ws->log_record) {
-        ngx_http_ws_log_record_write(ws->log_record, c, ws,
-                                     ngx_http_get_module_ctx(r,
-                                         ngx_http_ws_security_module));
+        ngx_http_ws_log_record_write(ws->log_record, c, ws);
 
         /* the line is written: the request is only freed */
         r->logged = 1;
@@ -1212,6 +1263,9 @@ ngx_http_ws_cleanup(void *data)
 {
     ngx_http_ws_session_t  *ws = data;
 
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
     if (ws->timer.timer_set) {
         ngx_del_timer(&ws->timer);
     }
@@ -1220,10 +1274,14 @@ ngx_http_ws_cleanup(void *data)
         ngx_delete_posted_event(&ws->finalizer);
     }
 
-    ngx_http_ws_out_free(ws);
-    ngx_http_ws_channels_unsubscribe(ws);
+    ngx_http_ws_output_free(ws);
     ngx_http_ws_metrics_session_end(ws);
-    ngx_http_ws_deflate_cleanup(ws);
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->free) {
+            h[i]->free(ws);
+        }
+    }
 
     if (ws->core) {
         wscore_session_destroy(ws->core);
@@ -1233,13 +1291,6 @@ ngx_http_ws_cleanup(void *data)
     if (ws->log_record) {
         ngx_free(ws->log_record);
     }
-
-    if (ws->security_ctx) {
-        ngx_http_ws_security_free(ws->security_ctx);
-    }
-
-    /* backend hook: what the connect answer set */
-    ngx_http_ws_backend_session_free(ws);
 
     ngx_free(ws);
 }

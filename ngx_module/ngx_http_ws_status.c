@@ -11,7 +11,14 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_status.h"
+#include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_zone.h"
 
 
 /* Channels listed in the JSON answer, most subscribers first. */
@@ -36,35 +43,101 @@ typedef struct {
 } ngx_http_ws_zone_figures_t;
 
 
+/* Everything a scrape reports, gathered before either format is written. */
+typedef struct {
+    ngx_http_ws_metrics_sum_t    *sum;
+    ngx_http_ws_metrics_slot_t   *t;              /* &sum->total */
+    ngx_http_ws_metrics_shm_t    *shm;
+    ngx_http_ws_zone_figures_t   *zf;
+} ngx_http_ws_status_figures_t;
+
+
+typedef struct ngx_http_ws_status_metric_s  ngx_http_ws_status_metric_t;
+
+/*
+ * Writes the samples of one metric: for Prometheus the lines after its
+ * HELP and TYPE, for JSON the value after its key.
+ */
+typedef u_char *(*ngx_http_ws_status_write_pt)(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+
+
+/*
+ * One metric of both formats. "name" is the Prometheus family (NULL: in
+ * the JSON answer only), "json" its key in the JSON answer (NULL: in
+ * Prometheus only), "group" the JSON object it sits in (NULL: the top
+ * level); the writer finds its figure at "offset" and names its labels
+ * with "label" and "values".
+ */
+struct ngx_http_ws_status_metric_s {
+    const char                   *name;
+    const char                   *type;
+    const char                   *help;
+    const char                   *group;
+    const char                   *json;
+    ngx_http_ws_status_write_pt   write;
+    size_t                        offset;
+    ngx_uint_t                    n;              /* label values */
+    const char                   *label;
+    const char                  **values;
+    const char                   *label2;         /* a second dimension */
+    const char                  **values2;
+};
+
+
 static ngx_int_t ngx_http_ws_status_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_ws_status_wants_json(ngx_http_request_t *r);
 static void ngx_http_ws_status_zone(ngx_http_request_t *r,
     ngx_http_ws_zone_figures_t *zf, ngx_uint_t walk);
 static void ngx_http_ws_status_walk(ngx_http_ws_zone_figures_t *zf,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static u_char *ngx_http_ws_status_prometheus(u_char *p, u_char *end,
-    ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t *shm,
-    ngx_http_ws_zone_figures_t *zf);
-static u_char *ngx_http_ws_status_json(u_char *p, u_char *end,
-    ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t *shm,
-    ngx_http_ws_zone_figures_t *zf);
-static u_char *ngx_http_ws_status_histogram(u_char *p, u_char *end,
-    const char *name, const char *help, ngx_http_ws_histogram_t *h,
-    ngx_uint_t json);
+static u_char *ngx_http_ws_status_write(u_char *p, u_char *end,
+    ngx_http_ws_status_figures_t *f, ngx_uint_t json);
 static u_char *ngx_http_ws_status_escape(u_char *p, u_char *end,
     u_char *s, size_t len, ngx_uint_t json);
 static u_char *ngx_http_ws_status_close_code(u_char *p, u_char *end,
     ngx_uint_t i);
+
+static u_char *ngx_http_ws_status_counter(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_by_label(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_by_labels(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_histogram(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_handshakes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_closes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 static u_char *ngx_http_ws_status_locations(u_char *p, u_char *end,
-    const char *name, ngx_uint_t opened, ngx_http_ws_metrics_sum_t *sum,
-    ngx_http_ws_metrics_shm_t *shm);
-static u_char *ngx_http_ws_status_scalars_prometheus(u_char *p, u_char *end,
-    ngx_http_ws_metrics_slot_t *t);
-static u_char *ngx_http_ws_status_scalars_json(u_char *p, u_char *end,
-    ngx_http_ws_metrics_slot_t *t);
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 static u_char *ngx_http_ws_status_classes(u_char *p, u_char *end,
-    const char *name, const char *help, uint64_t *values,
-    ngx_http_ws_metrics_shm_t *shm);
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_figure(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_zone_bytes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_zone_name(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_top(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 
 
 static const char  *ngx_http_ws_closed_by_names[] = {
@@ -87,63 +160,206 @@ static const char  *ngx_http_ws_backend_results[] = {
 };
 
 
+#define ngx_http_ws_slot(field)  offsetof(ngx_http_ws_metrics_slot_t, field)
+#define ngx_http_ws_zf(field)    offsetof(ngx_http_ws_zone_figures_t, field)
+
+
 /*
- * The counters that are one number each: printed by one loop in both
- * formats. "json" is the key in the JSON answer, "group" the object it
- * sits in there (NULL: top level).
+ * Every metric of ws_status, in the order of the JSON answer; members of
+ * one JSON object stand together.
  */
-typedef struct {
-    const char                *name;
-    const char                *type;
-    const char                *help;
-    const char                *group;
-    const char                *json;
-    size_t                     offset;
-} ngx_http_ws_status_scalar_t;
+static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
 
+    { NULL, NULL, NULL, NULL, "connections",
+      ngx_http_ws_status_figure, 0, 0, NULL, NULL, NULL, NULL },
 
-#define ngx_http_ws_scalar(name, type, help, group, json, field)              \
-    { name, type, help, group, json,                                          \
-      offsetof(ngx_http_ws_metrics_slot_t, field) }
+    { "ngx_ws_workers", "gauge",
+      "Worker processes writing metrics (old ones included while a reload "
+      "drains them).", NULL, "workers",
+      ngx_http_ws_status_figure, 1, 0, NULL, NULL, NULL, NULL },
 
-static const ngx_http_ws_status_scalar_t  ngx_http_ws_status_scalars[] = {
-    ngx_http_ws_scalar("ngx_ws_pings_sent_total", "counter",
-        "Heartbeat pings sent.", NULL, "pings_sent", pings_sent),
-    ngx_http_ws_scalar("ngx_ws_pongs_received_total", "counter",
-        "Pongs received.", NULL, "pongs_received", pongs_received),
-    ngx_http_ws_scalar("ngx_ws_ping_timeouts_total", "counter",
-        "Connections closed after ws_ping_max_missed unanswered pings.",
-        NULL, "ping_timeouts", ping_timeouts),
-    ngx_http_ws_scalar("ngx_ws_idle_timeouts_total", "counter",
-        "Connections closed by ws_idle_timeout.",
-        NULL, "idle_timeouts", idle_timeouts),
-    ngx_http_ws_scalar("ngx_ws_backpressure_pauses_total", "counter",
-        "Times reading from a client paused because its output was over "
-        "the high-water mark.", NULL, "backpressure_pauses",
-        backpressure_pauses),
-    ngx_http_ws_scalar("ngx_ws_slow_consumer_drops_total", "counter",
-        "Channel messages dropped for clients over ws_send_buffer "
-        "(ws_slow_consumer drop).", NULL, "slow_consumer_drops",
-        slow_consumer_drops),
-    ngx_http_ws_scalar("ngx_ws_slow_consumer_closes_total", "counter",
-        "Clients closed with 1008 for being over ws_send_buffer "
-        "(ws_slow_consumer close).", NULL, "slow_consumer_closes",
-        slow_consumer_closes),
-    ngx_http_ws_scalar("ngx_ws_rate_limited_total", "counter",
-        "Client messages over ws_limit_rate (dropped, or the connection "
-        "closed).", NULL, "rate_limited", rate_limited),
-    ngx_http_ws_scalar("ngx_ws_deliveries_total", "counter",
-        "Channel messages queued on subscribers (fan-out).",
-        NULL, "deliveries", deliveries),
-    ngx_http_ws_scalar("ngx_ws_redis_connected_workers", "gauge",
-        "Workers whose ws_redis publish link is up.",
-        "redis", "connected_workers", redis_up),
-    ngx_http_ws_scalar("ngx_ws_redis_disconnects_total", "counter",
-        "Redis links that went down (each outage once per link, not per "
-        "retry).", "redis", "disconnects", redis_disconnects),
-    ngx_http_ws_scalar("ngx_ws_redis_publishes_refused_total", "counter",
-        "Publishes to cross-node channels refused because Redis was down.",
-        "redis", "publishes_refused", redis_refused),
+    { "ngx_ws_connections", "gauge",
+      "WebSocket connections open now.", NULL, "locations",
+      ngx_http_ws_status_locations, 0, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_connections_opened_total", "counter",
+      "WebSocket connections opened (101).", NULL, NULL,
+      ngx_http_ws_status_locations, 1, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_handshakes_total", "counter",
+      "Answers to requests of ws_listen locations, by HTTP status.",
+      NULL, "handshakes",
+      ngx_http_ws_status_handshakes, 0, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_closes_total", "counter",
+      "Ended connections by close code and by who sent the first close "
+      "frame (none: the TCP connection ended without one).",
+      NULL, "closes",
+      ngx_http_ws_status_closes, 0, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_messages_total", "counter",
+      "Data messages received (in) and written (out).", NULL, "messages",
+      ngx_http_ws_status_by_labels, ngx_http_ws_slot(messages), 2,
+      "direction", ngx_http_ws_direction_names,
+      "opcode", ngx_http_ws_opcode_names },
+
+    { "ngx_ws_bytes_total", "counter",
+      "WebSocket bytes after the 101, frame headers included, TLS "
+      "excluded.", NULL, "bytes",
+      ngx_http_ws_status_by_label, ngx_http_ws_slot(bytes), 2,
+      "direction", ngx_http_ws_direction_names, NULL, NULL },
+
+    { "ngx_ws_frames_rejected_total", "counter",
+      "Client frames that failed the connection, by reason (close 1002, "
+      "1007, 1009).", NULL, "frames_rejected",
+      ngx_http_ws_status_by_label, ngx_http_ws_slot(rejected),
+      NGX_HTTP_WS_REJECT_N, "reason", ngx_http_ws_reject_names,
+      NULL, NULL },
+
+    /* backend hooks: ngx_http_ws_backend*.c */
+    { "ngx_ws_backend_calls_total", "counter",
+      "Backend hook calls by hook and answer status class (5xx includes "
+      "NGINX's own 502 and 504).", NULL, NULL,
+      ngx_http_ws_status_backend_calls, ngx_http_ws_slot(backend_calls),
+      NGX_HTTP_WS_BACKEND_HOOKS, "hook", ngx_http_ws_backend_hooks,
+      "status", ngx_http_ws_backend_results },
+
+    { "ngx_ws_publishes_total", "counter",
+      "Messages published (clients, control protocol, HTTP API) by "
+      "channel kind and result.", NULL, "publishes",
+      ngx_http_ws_status_by_labels, ngx_http_ws_slot(publishes), 2,
+      "kind", ngx_http_ws_publish_kinds,
+      "result", ngx_http_ws_publish_results },
+
+    { "ngx_ws_worker_queue_messages", "gauge",
+      "Messages waiting in the workers' queues.", "worker_queue",
+      "messages",
+      ngx_http_ws_status_figure, 2, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_worker_queue_dropped_total", "counter",
+      "Messages a worker missed because its queue in the zone was full.",
+      "worker_queue", "dropped",
+      ngx_http_ws_status_figure, 3, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_pings_sent_total", "counter",
+      "Heartbeat pings sent.", NULL, "pings_sent",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(pings_sent), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_pongs_received_total", "counter",
+      "Pongs received.", NULL, "pongs_received",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(pongs_received), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_ping_timeouts_total", "counter",
+      "Connections closed after ws_ping_max_missed unanswered pings.",
+      NULL, "ping_timeouts",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(ping_timeouts), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_idle_timeouts_total", "counter",
+      "Connections closed by ws_idle_timeout.", NULL, "idle_timeouts",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(idle_timeouts), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_backpressure_pauses_total", "counter",
+      "Times reading from a client paused because its output was over the "
+      "high-water mark.", NULL, "backpressure_pauses",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(backpressure_pauses), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_slow_consumer_drops_total", "counter",
+      "Channel messages dropped for clients over ws_send_buffer "
+      "(ws_slow_consumer drop).", NULL, "slow_consumer_drops",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_drops), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_slow_consumer_closes_total", "counter",
+      "Clients closed with 1008 for being over ws_send_buffer "
+      "(ws_slow_consumer close).", NULL, "slow_consumer_closes",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_closes),
+      0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_rate_limited_total", "counter",
+      "Client messages over ws_limit_rate (dropped, or the connection "
+      "closed).", NULL, "rate_limited",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(rate_limited), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_deliveries_total", "counter",
+      "Channel messages queued on subscribers (fan-out).",
+      NULL, "deliveries",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(deliveries), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_redis_connected_workers", "gauge",
+      "Workers whose ws_redis publish link is up.",
+      "redis", "connected_workers",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(redis_up), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_redis_disconnects_total", "counter",
+      "Redis links that went down (each outage once per link, not per "
+      "retry).", "redis", "disconnects",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(redis_disconnects), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_redis_publishes_refused_total", "counter",
+      "Publishes to cross-node channels refused because Redis was down.",
+      "redis", "publishes_refused",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(redis_refused), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_channel_publishes_total", "counter",
+      "Messages published, by channel class (the name up to its first "
+      "':'; \"(other)\" past the first 15).", NULL, "channel_classes",
+      ngx_http_ws_status_classes, ngx_http_ws_slot(class_publishes), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_channel_deliveries_total", "counter",
+      "Channel messages queued on subscribers, by channel class.",
+      NULL, NULL,
+      ngx_http_ws_status_classes, ngx_http_ws_slot(class_deliveries), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_publish_delay_seconds", "histogram",
+      "Time from a publish to its fan-out in each worker with subscribers "
+      "(millisecond clock).", "latency", "publish_delay_seconds",
+      ngx_http_ws_status_histogram, ngx_http_ws_slot(publish_delay), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_send_delay_seconds", "histogram",
+      "Time a data frame waited in a connection's output until the socket "
+      "took it; for echo, receive to write (millisecond clock).",
+      "latency", "send_delay_seconds",
+      ngx_http_ws_status_histogram, ngx_http_ws_slot(send_delay), 0,
+      NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_channels", "gauge",
+      "Channels known to the zone.", "channels", "count",
+      ngx_http_ws_status_figure, 4, 0, NULL, NULL, NULL, NULL },
+
+    { NULL, NULL, NULL, "channels", "subscribers",
+      ngx_http_ws_status_figure, 5, 0, NULL, NULL, NULL, NULL },
+
+    { NULL, NULL, NULL, "channels", "top",
+      ngx_http_ws_status_top, 0, 0, NULL, NULL, NULL, NULL },
+
+    { NULL, NULL, NULL, "zone", "name",
+      ngx_http_ws_status_zone_name, 0, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_zone_size_bytes", "gauge",
+      "Size of the ws_zone.", "zone", "size",
+      ngx_http_ws_status_zone_bytes, ngx_http_ws_zf(size), 0,
+      NULL, NULL, NULL, NULL },
+
+    { NULL, NULL, NULL, "zone", "used",
+      ngx_http_ws_status_zone_bytes, 0, 0, NULL, NULL, NULL, NULL },
+
+    { "ngx_ws_zone_free_bytes", "gauge",
+      "Free pages of the ws_zone, in bytes.", "zone", "free",
+      ngx_http_ws_status_zone_bytes, ngx_http_ws_zf(free), 0,
+      NULL, NULL, NULL, NULL },
 };
 
 
@@ -168,10 +384,10 @@ ngx_http_ws_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    if (!wmcf->status_line) {
-        wmcf->status_file = cf->conf_file->file.name;
-        wmcf->status_line = cf->conf_file->line;
-    }
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_status\" or \"ws_health ready\" in %V:%ui "
+                          "needs a \"ws_zone\" in the http block: the "
+                          "figures of all workers are summed there");
 
     return NGX_CONF_OK;
 }
@@ -180,13 +396,14 @@ ngx_http_ws_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_ws_status_handler(ngx_http_request_t *r)
 {
-    size_t                      size;
-    ngx_int_t                   rc;
-    ngx_buf_t                  *b;
-    ngx_uint_t                  json;
-    ngx_http_ws_metrics_shm_t  *shm;
-    ngx_http_ws_metrics_sum_t   sum;
-    ngx_http_ws_zone_figures_t  zf;
+    size_t                        size;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_uint_t                    json;
+    ngx_http_ws_metrics_shm_t    *shm;
+    ngx_http_ws_metrics_sum_t     sum;
+    ngx_http_ws_zone_figures_t    zf;
+    ngx_http_ws_status_figures_t  f;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -219,15 +436,19 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    f.sum = &sum;
+    f.t = &sum.total;
+    f.shm = shm;
+    f.zf = &zf;
+
+    b->last = ngx_http_ws_status_write(b->last, b->end, &f, json);
+
     if (json) {
-        b->last = ngx_http_ws_status_json(b->last, b->end, &sum, shm, &zf);
-        return ngx_http_ws_send_response(r, NGX_HTTP_OK, "application/json",
+        return ngx_http_ws_response_send(r, NGX_HTTP_OK, "application/json",
                                          b);
     }
 
-    b->last = ngx_http_ws_status_prometheus(b->last, b->end, &sum, shm, &zf);
-
-    return ngx_http_ws_send_response(r, NGX_HTTP_OK,
+    return ngx_http_ws_response_send(r, NGX_HTTP_OK,
                                      "text/plain; version=0.0.4; "
                                      "charset=utf-8", b);
 }
@@ -341,366 +562,6 @@ ngx_http_ws_status_walk(ngx_http_ws_zone_figures_t *zf,
 }
 
 
-#define ngx_http_ws_family(p, end, name, type, help)                          \
-    ngx_slprintf(p, end, "# HELP " name " " help "\n# TYPE " name " " type   \
-                 "\n")
-
-
-static u_char *
-ngx_http_ws_status_prometheus(u_char *p, u_char *end,
-    ngx_http_ws_metrics_sum_t *sum, ngx_http_ws_metrics_shm_t *shm,
-    ngx_http_ws_zone_figures_t *zf)
-{
-    ngx_uint_t                   i, j;
-    ngx_http_ws_metrics_slot_t  *t;
-
-    t = &sum->total;
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_connections", "gauge",
-                           "WebSocket connections open now.");
-    p = ngx_http_ws_status_locations(p, end, "ngx_ws_connections", 0, sum,
-                                     shm);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_connections_opened_total",
-                           "counter", "WebSocket connections opened (101).");
-    p = ngx_http_ws_status_locations(p, end,
-                                     "ngx_ws_connections_opened_total", 1,
-                                     sum, shm);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_handshakes_total", "counter",
-                           "Answers to requests of ws_listen locations, "
-                           "by HTTP status.");
-
-    for (i = 0; i < NGX_HTTP_WS_HANDSHAKE_STATUSES; i++) {
-        if (ngx_http_ws_handshake_statuses[i]) {
-            p = ngx_slprintf(p, end,
-                             "ngx_ws_handshakes_total{status=\"%ui\"} %uL\n",
-                             ngx_http_ws_handshake_statuses[i],
-                             t->handshakes[i]);
-        } else {
-            p = ngx_slprintf(p, end,
-                             "ngx_ws_handshakes_total{status=\"other\"} "
-                             "%uL\n", t->handshakes[i]);
-        }
-    }
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_closes_total", "counter",
-                           "Ended connections by close code and by who sent "
-                           "the first close frame (none: the TCP "
-                           "connection ended without one).");
-
-    for (i = 0; i < NGX_HTTP_WS_CLOSED_BY_N; i++) {
-        for (j = 0; j < NGX_HTTP_WS_CLOSE_CODES; j++) {
-            if (t->closes[i][j] == 0) {
-                continue;
-            }
-
-            p = ngx_slprintf(p, end, "ngx_ws_closes_total{code=\"");
-            p = ngx_http_ws_status_close_code(p, end, j);
-            p = ngx_slprintf(p, end, "\",by=\"%s\"} %uL\n",
-                             ngx_http_ws_closed_by_names[i],
-                             t->closes[i][j]);
-        }
-    }
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_messages_total", "counter",
-                           "Data messages received (in) and written (out).");
-
-    for (i = 0; i < 2; i++) {
-        for (j = 0; j < 2; j++) {
-            p = ngx_slprintf(p, end, "ngx_ws_messages_total{direction=\"%s\","
-                             "opcode=\"%s\"} %uL\n",
-                             ngx_http_ws_direction_names[i],
-                             ngx_http_ws_opcode_names[j], t->messages[i][j]);
-        }
-    }
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_bytes_total", "counter",
-                           "WebSocket bytes after the 101, frame headers "
-                           "included, TLS excluded.");
-
-    for (i = 0; i < 2; i++) {
-        p = ngx_slprintf(p, end, "ngx_ws_bytes_total{direction=\"%s\"} %uL\n",
-                         ngx_http_ws_direction_names[i], t->bytes[i]);
-    }
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_frames_rejected_total", "counter",
-                           "Client frames that failed the connection, by "
-                           "reason (close 1002, 1007, 1009).");
-
-    for (i = 0; i < NGX_HTTP_WS_REJECT_N; i++) {
-        p = ngx_slprintf(p, end,
-                         "ngx_ws_frames_rejected_total{reason=\"%s\"} %uL\n",
-                         ngx_http_ws_reject_names[i], t->rejected[i]);
-    }
-
-    /* backend hooks: ngx_http_ws_backend*.c */
-    p = ngx_http_ws_family(p, end, "ngx_ws_backend_calls_total", "counter",
-                           "Backend hook calls by hook and answer status "
-                           "class (5xx includes NGINX's own 502 and 504).");
-
-    for (i = 0; i < NGX_HTTP_WS_BACKEND_HOOKS; i++) {
-        for (j = 0; j < NGX_HTTP_WS_BACKEND_RESULTS; j++) {
-            p = ngx_slprintf(p, end, "ngx_ws_backend_calls_total{hook=\"%s\","
-                             "status=\"%s\"} %uL\n",
-                             ngx_http_ws_backend_hooks[i],
-                             ngx_http_ws_backend_results[j],
-                             t->backend_calls[i][j]);
-        }
-    }
-
-    p = ngx_http_ws_status_scalars_prometheus(p, end, t);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_publishes_total", "counter",
-                           "Messages published (clients, control protocol, "
-                           "HTTP API) by channel kind and result.");
-
-    for (i = 0; i < 2; i++) {
-        for (j = 0; j < 2; j++) {
-            p = ngx_slprintf(p, end, "ngx_ws_publishes_total{kind=\"%s\","
-                             "result=\"%s\"} %uL\n",
-                             ngx_http_ws_publish_kinds[i],
-                             ngx_http_ws_publish_results[j],
-                             t->publishes[i][j]);
-        }
-    }
-
-    p = ngx_http_ws_status_classes(p, end, "ngx_ws_channel_publishes_total",
-                                   "Messages published, by channel class "
-                                   "(the name up to its first ':'; "
-                                   "\"(other)\" past the first 15).",
-                                   t->class_publishes, shm);
-    p = ngx_http_ws_status_classes(p, end, "ngx_ws_channel_deliveries_total",
-                                   "Channel messages queued on subscribers, "
-                                   "by channel class.",
-                                   t->class_deliveries, shm);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_worker_queue_dropped_total",
-                           "counter", "Messages a worker missed because its "
-                           "queue in the zone was full.");
-    p = ngx_slprintf(p, end, "ngx_ws_worker_queue_dropped_total %uL\n",
-                     zf->queue_dropped);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_worker_queue_messages", "gauge",
-                           "Messages waiting in the workers' queues.");
-    p = ngx_slprintf(p, end, "ngx_ws_worker_queue_messages %uL\n",
-                     zf->queued);
-
-    p = ngx_http_ws_status_histogram(p, end, "ngx_ws_publish_delay_seconds",
-                                     "Time from a publish to its fan-out in "
-                                     "each worker with subscribers "
-                                     "(millisecond clock).",
-                                     &t->publish_delay, 0);
-    p = ngx_http_ws_status_histogram(p, end, "ngx_ws_send_delay_seconds",
-                                     "Time a data frame waited in a "
-                                     "connection's output until the socket "
-                                     "took it; for echo, receive to write "
-                                     "(millisecond clock).",
-                                     &t->send_delay, 0);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_channels", "gauge",
-                           "Channels known to the zone.");
-    p = ngx_slprintf(p, end, "ngx_ws_channels %ui\n", zf->channels);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_zone_size_bytes", "gauge",
-                           "Size of the ws_zone.");
-    p = ngx_slprintf(p, end, "ngx_ws_zone_size_bytes{zone=\"");
-    p = ngx_http_ws_status_escape(p, end, zf->name.data, zf->name.len, 0);
-    p = ngx_slprintf(p, end, "\"} %uz\n", zf->size);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_zone_free_bytes", "gauge",
-                           "Free pages of the ws_zone, in bytes.");
-    p = ngx_slprintf(p, end, "ngx_ws_zone_free_bytes{zone=\"");
-    p = ngx_http_ws_status_escape(p, end, zf->name.data, zf->name.len, 0);
-    p = ngx_slprintf(p, end, "\"} %uz\n", zf->free);
-
-    p = ngx_http_ws_family(p, end, "ngx_ws_workers", "gauge",
-                           "Worker processes writing metrics (old ones "
-                           "included while a reload drains them).");
-    p = ngx_slprintf(p, end, "ngx_ws_workers %ui\n", sum->workers);
-
-    return p;
-}
-
-
-/* Buckets are stored one by one; Prometheus wants them cumulative. */
-static u_char *
-ngx_http_ws_status_histogram(u_char *p, u_char *end, const char *name,
-    const char *help, ngx_http_ws_histogram_t *h, ngx_uint_t json)
-{
-    uint64_t    cumulative;
-    ngx_uint_t  i, ms;
-
-    cumulative = 0;
-
-    if (json) {
-        p = ngx_slprintf(p, end, "\"%s\":{\"count\":%uL,\"sum\":%uL.%03uL,"
-                         "\"buckets\":[", name, h->count,
-                         h->sum_ms / 1000, h->sum_ms % 1000);
-
-        for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS; i++) {
-            cumulative += h->buckets[i];
-            ms = ngx_http_ws_metrics_bucket_ms[i];
-
-            if (ms) {
-                p = ngx_slprintf(p, end, "%s{\"le\":%ui.%03ui,\"count\":%uL}",
-                                 i ? "," : "", ms / 1000, ms % 1000,
-                                 cumulative);
-            } else {
-                p = ngx_slprintf(p, end, ",{\"le\":\"+Inf\",\"count\":%uL}",
-                                 cumulative);
-            }
-        }
-
-        return ngx_slprintf(p, end, "]}");
-    }
-
-    p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s histogram\n", name,
-                     help, name);
-
-    for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS; i++) {
-        cumulative += h->buckets[i];
-        ms = ngx_http_ws_metrics_bucket_ms[i];
-
-        if (ms) {
-            p = ngx_slprintf(p, end, "%s_bucket{le=\"%ui.%03ui\"} %uL\n",
-                             name, ms / 1000, ms % 1000, cumulative);
-        } else {
-            p = ngx_slprintf(p, end, "%s_bucket{le=\"+Inf\"} %uL\n",
-                             name, cumulative);
-        }
-    }
-
-    return ngx_slprintf(p, end, "%s_sum %uL.%03uL\n%s_count %uL\n",
-                        name, h->sum_ms / 1000, h->sum_ms % 1000,
-                        name, h->count);
-}
-
-
-static u_char *
-ngx_http_ws_status_json(u_char *p, u_char *end, ngx_http_ws_metrics_sum_t *sum,
-    ngx_http_ws_metrics_shm_t *shm, ngx_http_ws_zone_figures_t *zf)
-{
-    ngx_uint_t                   i, j, n;
-    ngx_http_ws_metrics_slot_t  *t;
-
-    t = &sum->total;
-
-    p = ngx_slprintf(p, end, "{\"connections\":%L,\"workers\":%ui,"
-                     "\"locations\":[", sum->connections, sum->workers);
-
-    for (i = 0, n = 0; i < sum->nlocations; i++) {
-        if (i == 0 && t->upgrades[0] == 0) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "%s{\"server\":\"", n++ ? "," : "");
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, 1);
-        p = ngx_slprintf(p, end, "\",\"location\":\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, 1);
-        p = ngx_slprintf(p, end, "\",\"connections\":%L,\"opened\":%uL}",
-                         t->connections[i], t->upgrades[i]);
-    }
-
-    p = ngx_slprintf(p, end, "],\"handshakes\":{");
-
-    for (i = 0; i < NGX_HTTP_WS_HANDSHAKE_STATUSES; i++) {
-        if (ngx_http_ws_handshake_statuses[i]) {
-            p = ngx_slprintf(p, end, "%s\"%ui\":%uL", i ? "," : "",
-                             ngx_http_ws_handshake_statuses[i],
-                             t->handshakes[i]);
-        } else {
-            p = ngx_slprintf(p, end, ",\"other\":%uL", t->handshakes[i]);
-        }
-    }
-
-    p = ngx_slprintf(p, end, "},\"closes\":[");
-
-    for (i = 0, n = 0; i < NGX_HTTP_WS_CLOSED_BY_N; i++) {
-        for (j = 0; j < NGX_HTTP_WS_CLOSE_CODES; j++) {
-            if (t->closes[i][j] == 0) {
-                continue;
-            }
-
-            p = ngx_slprintf(p, end, "%s{\"code\":\"", n++ ? "," : "");
-            p = ngx_http_ws_status_close_code(p, end, j);
-            p = ngx_slprintf(p, end, "\",\"by\":\"%s\",\"count\":%uL}",
-                             ngx_http_ws_closed_by_names[i], t->closes[i][j]);
-        }
-    }
-
-    p = ngx_slprintf(p, end, "],\"messages\":{\"in\":{\"text\":%uL,"
-                     "\"binary\":%uL},\"out\":{\"text\":%uL,\"binary\":%uL}},"
-                     "\"bytes\":{\"in\":%uL,\"out\":%uL},"
-                     "\"frames_rejected\":{",
-                     t->messages[0][0], t->messages[0][1],
-                     t->messages[1][0], t->messages[1][1],
-                     t->bytes[0], t->bytes[1]);
-
-    for (i = 0; i < NGX_HTTP_WS_REJECT_N; i++) {
-        p = ngx_slprintf(p, end, "%s\"%s\":%uL", i ? "," : "",
-                         ngx_http_ws_reject_names[i], t->rejected[i]);
-    }
-
-    p = ngx_slprintf(p, end, "},\"publishes\":{\"channel\":{\"ok\":%uL,"
-                     "\"zone_full\":%uL},\"direct\":{\"ok\":%uL,"
-                     "\"zone_full\":%uL}},\"worker_queue\":{\"messages\":%uL,"
-                     "\"dropped\":%uL},",
-                     t->publishes[0][0], t->publishes[0][1],
-                     t->publishes[1][0], t->publishes[1][1],
-                     zf->queued, zf->queue_dropped);
-
-    p = ngx_http_ws_status_scalars_json(p, end, t);
-    p = ngx_slprintf(p, end, ",\"channel_classes\":{");
-
-    for (i = 0; i < shm->nclasses; i++) {
-        if (i == 0 && t->class_publishes[0] == 0
-            && t->class_deliveries[0] == 0)
-        {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "%s\"", (p[-1] == '{') ? "" : ",");
-        p = i ? ngx_http_ws_status_escape(p, end, shm->classes[i].data,
-                                          shm->classes[i].len, 1)
-              : ngx_slprintf(p, end, "(other)");
-        p = ngx_slprintf(p, end, "\":{\"publishes\":%uL,\"deliveries\":%uL}",
-                         t->class_publishes[i], t->class_deliveries[i]);
-    }
-
-    p = ngx_slprintf(p, end, "},\"latency\":{");
-
-    p = ngx_http_ws_status_histogram(p, end, "publish_delay_seconds", NULL,
-                                     &t->publish_delay, 1);
-    p = ngx_slprintf(p, end, ",");
-    p = ngx_http_ws_status_histogram(p, end, "send_delay_seconds", NULL,
-                                     &t->send_delay, 1);
-
-    p = ngx_slprintf(p, end, "},\"channels\":{\"count\":%ui,"
-                     "\"subscribers\":%uL,\"top\":[",
-                     zf->channels, zf->subscribers);
-
-    /* channel names need no escaping: see wscore_channel_name_valid */
-    for (i = 0; i < zf->ntop; i++) {
-        p = ngx_slprintf(p, end, "%s{\"channel\":\"%*s\",\"subscribers\":%ui,"
-                         "\"seq\":%uL}", i ? "," : "", zf->top_len[i],
-                         zf->top_name[i], zf->top_subscribers[i],
-                         zf->top_seq[i]);
-    }
-
-    p = ngx_slprintf(p, end, "]},\"zone\":{\"name\":\"");
-    p = ngx_http_ws_status_escape(p, end, zf->name.data, zf->name.len, 1);
-    p = ngx_slprintf(p, end, "\",\"size\":%uz,\"used\":%uz,\"free\":%uz}}\n",
-                     zf->size, zf->size - zf->free, zf->free);
-
-    return p;
-}
-
-
 static u_char *
 ngx_http_ws_status_close_code(u_char *p, u_char *end, ngx_uint_t i)
 {
@@ -747,130 +608,524 @@ ngx_http_ws_status_escape(u_char *p, u_char *end, u_char *s, size_t len,
 }
 
 
-/* One counter family labelled by channel class; "(other)" only when used. */
-static u_char *
-ngx_http_ws_status_classes(u_char *p, u_char *end, const char *name,
-    const char *help, uint64_t *values, ngx_http_ws_metrics_shm_t *shm)
-{
-    ngx_uint_t  i;
-
-    /* ngx_http_ws_family() pastes literals: these are variables */
-    p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
-                     name, help, name);
-
-    for (i = 0; i < shm->nclasses; i++) {
-        if (i == 0 && values[0] == 0) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "%s{class=\"", name);
-        p = i ? ngx_http_ws_status_escape(p, end, shm->classes[i].data,
-                                          shm->classes[i].len, 0)
-              : ngx_slprintf(p, end, "(other)");
-        p = ngx_slprintf(p, end, "\"} %uL\n", values[i]);
-    }
-
-    return p;
-}
-
-
-/* A per-location family: open connections, or connections opened. */
-static u_char *
-ngx_http_ws_status_locations(u_char *p, u_char *end, const char *name,
-    ngx_uint_t opened, ngx_http_ws_metrics_sum_t *sum,
-    ngx_http_ws_metrics_shm_t *shm)
-{
-    ngx_uint_t                   i;
-    ngx_http_ws_metrics_slot_t  *t;
-
-    t = &sum->total;
-
-    for (i = 0; i < sum->nlocations; i++) {
-        if (i == 0 && t->upgrades[0] == 0) {
-            continue;   /* no location past the label table */
-        }
-
-        p = ngx_slprintf(p, end, "%s{server=\"", name);
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, 0);
-        p = ngx_slprintf(p, end, "\",location=\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, 0);
-        p = opened ? ngx_slprintf(p, end, "\"} %uL\n", t->upgrades[i])
-                   : ngx_slprintf(p, end, "\"} %L\n", t->connections[i]);
-    }
-
-    return p;
-}
-
-
-static uint64_t
-ngx_http_ws_status_scalar_value(ngx_http_ws_metrics_slot_t *t, ngx_uint_t i)
-{
-    return *(uint64_t *) ((u_char *) t + ngx_http_ws_status_scalars[i].offset);
-}
-
-
-static u_char *
-ngx_http_ws_status_scalars_prometheus(u_char *p, u_char *end,
-    ngx_http_ws_metrics_slot_t *t)
-{
-    ngx_uint_t                          i;
-    const ngx_http_ws_status_scalar_t  *sc;
-
-    for (i = 0; i < sizeof(ngx_http_ws_status_scalars)
-                    / sizeof(ngx_http_ws_status_scalars[0]); i++)
-    {
-        sc = &ngx_http_ws_status_scalars[i];
-        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s %s\n%s %uL\n",
-                         sc->name, sc->help, sc->name, sc->type, sc->name,
-                         ngx_http_ws_status_scalar_value(t, i));
-    }
-
-    return p;
-}
-
-
 /*
- * "key":n,... for the table, the members of a group inside one object;
- * written after a comma-free point, ends without a trailing comma.
+ * Both formats from the one table: Prometheus text, each family with its
+ * HELP and TYPE; or one JSON object, the members of a group in an object
+ * of their own.
  */
 static u_char *
-ngx_http_ws_status_scalars_json(u_char *p, u_char *end,
-    ngx_http_ws_metrics_slot_t *t)
+ngx_http_ws_status_write(u_char *p, u_char *end,
+    ngx_http_ws_status_figures_t *f, ngx_uint_t json)
 {
     ngx_uint_t                          i, n, comma;
     const char                         *group;
-    const ngx_http_ws_status_scalar_t  *sc;
+    const ngx_http_ws_status_metric_t  *m;
+
+    n = sizeof(ngx_http_ws_status_metrics)
+        / sizeof(ngx_http_ws_status_metrics[0]);
+
+    if (!json) {
+        for (i = 0; i < n; i++) {
+            m = &ngx_http_ws_status_metrics[i];
+
+            if (m->name == NULL) {
+                continue;
+            }
+
+            p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s %s\n",
+                             m->name, m->help, m->name, m->type);
+            p = m->write(p, end, m, f, 0);
+        }
+
+        return p;
+    }
 
     group = NULL;
     comma = 0;
-    n = sizeof(ngx_http_ws_status_scalars)
-        / sizeof(ngx_http_ws_status_scalars[0]);
+
+    p = ngx_slprintf(p, end, "{");
 
     for (i = 0; i < n; i++) {
-        sc = &ngx_http_ws_status_scalars[i];
+        m = &ngx_http_ws_status_metrics[i];
 
-        if (sc->group != group) {
+        if (m->json == NULL) {
+            continue;
+        }
+
+        if (m->group != group) {
             if (group) {
                 p = ngx_slprintf(p, end, "}");
             }
 
-            if (sc->group) {
+            if (m->group) {
                 p = ngx_slprintf(p, end, "%s\"%s\":{", comma ? "," : "",
-                                 sc->group);
+                                 m->group);
                 comma = 0;
+
+            } else {
+                comma = 1;
             }
 
-            group = sc->group;
+            group = m->group;
         }
 
-        p = ngx_slprintf(p, end, "%s\"%s\":%uL", comma ? "," : "", sc->json,
-                         ngx_http_ws_status_scalar_value(t, i));
+        p = ngx_slprintf(p, end, "%s\"%s\":", comma ? "," : "", m->json);
+        p = m->write(p, end, m, f, 1);
         comma = 1;
     }
 
-    return group ? ngx_slprintf(p, end, "}") : p;
+    if (group) {
+        p = ngx_slprintf(p, end, "}");
+    }
+
+    return ngx_slprintf(p, end, "}\n");
+}
+
+
+#define ngx_http_ws_status_slot(f, m)                                        \
+    ((uint64_t *) ((u_char *) (f)->t + (m)->offset))
+
+
+/* One counter of the summed slot. */
+static u_char *
+ngx_http_ws_status_counter(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t  v;
+
+    v = *ngx_http_ws_status_slot(f, m);
+
+    return json ? ngx_slprintf(p, end, "%uL", v)
+                : ngx_slprintf(p, end, "%s %uL\n", m->name, v);
+}
+
+
+/* Counters by one label: {label="v"} lines, or {"v":n,...}. */
+static u_char *
+ngx_http_ws_status_by_label(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t    *v;
+    ngx_uint_t   i;
+
+    v = ngx_http_ws_status_slot(f, m);
+
+    if (json) {
+        p = ngx_slprintf(p, end, "{");
+
+        for (i = 0; i < m->n; i++) {
+            p = ngx_slprintf(p, end, "%s\"%s\":%uL", i ? "," : "",
+                             m->values[i], v[i]);
+        }
+
+        return ngx_slprintf(p, end, "}");
+    }
+
+    for (i = 0; i < m->n; i++) {
+        p = ngx_slprintf(p, end, "%s{%s=\"%s\"} %uL\n", m->name, m->label,
+                         m->values[i], v[i]);
+    }
+
+    return p;
+}
+
+
+/* Counters by two labels of two values each, nested in that order. */
+static u_char *
+ngx_http_ws_status_by_labels(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t    *v;
+    ngx_uint_t   i, j;
+
+    v = ngx_http_ws_status_slot(f, m);
+
+    if (json) {
+        p = ngx_slprintf(p, end, "{");
+
+        for (i = 0; i < m->n; i++) {
+            p = ngx_slprintf(p, end, "%s\"%s\":{", i ? "," : "",
+                             m->values[i]);
+
+            for (j = 0; j < m->n; j++) {
+                p = ngx_slprintf(p, end, "%s\"%s\":%uL", j ? "," : "",
+                                 m->values2[j], v[i * m->n + j]);
+            }
+
+            p = ngx_slprintf(p, end, "}");
+        }
+
+        return ngx_slprintf(p, end, "}");
+    }
+
+    for (i = 0; i < m->n; i++) {
+        for (j = 0; j < m->n; j++) {
+            p = ngx_slprintf(p, end, "%s{%s=\"%s\",%s=\"%s\"} %uL\n",
+                             m->name, m->label, m->values[i], m->label2,
+                             m->values2[j], v[i * m->n + j]);
+        }
+    }
+
+    return p;
+}
+
+
+/* Prometheus only: hooks by status classes, a table that is not square */
+static u_char *
+ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t    *v;
+    ngx_uint_t   i, j;
+
+    v = ngx_http_ws_status_slot(f, m);
+
+    for (i = 0; i < m->n; i++) {
+        for (j = 0; j < NGX_HTTP_WS_BACKEND_RESULTS; j++) {
+            p = ngx_slprintf(p, end, "%s{%s=\"%s\",%s=\"%s\"} %uL\n",
+                             m->name, m->label, m->values[i], m->label2,
+                             m->values2[j],
+                             v[i * NGX_HTTP_WS_BACKEND_RESULTS + j]);
+        }
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_ws_status_histogram(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t                  cumulative;
+    ngx_uint_t                i, ms;
+    ngx_http_ws_histogram_t  *h;
+
+    h = (ngx_http_ws_histogram_t *) ((u_char *) f->t + m->offset);
+    cumulative = 0;
+
+    if (json) {
+        p = ngx_slprintf(p, end, "{\"count\":%uL,\"sum\":%uL.%03uL,"
+                         "\"buckets\":[", h->count,
+                         h->sum_ms / 1000, h->sum_ms % 1000);
+
+        for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS; i++) {
+            cumulative += h->buckets[i];
+            ms = ngx_http_ws_metrics_bucket_ms[i];
+
+            if (ms) {
+                p = ngx_slprintf(p, end, "%s{\"le\":%ui.%03ui,\"count\":%uL}",
+                                 i ? "," : "", ms / 1000, ms % 1000,
+                                 cumulative);
+            } else {
+                p = ngx_slprintf(p, end, ",{\"le\":\"+Inf\",\"count\":%uL}",
+                                 cumulative);
+            }
+        }
+
+        return ngx_slprintf(p, end, "]}");
+    }
+
+    for (i = 0; i < NGX_HTTP_WS_METRICS_BUCKETS; i++) {
+        cumulative += h->buckets[i];
+        ms = ngx_http_ws_metrics_bucket_ms[i];
+
+        if (ms) {
+            p = ngx_slprintf(p, end, "%s_bucket{le=\"%ui.%03ui\"} %uL\n",
+                             m->name, ms / 1000, ms % 1000, cumulative);
+        } else {
+            p = ngx_slprintf(p, end, "%s_bucket{le=\"+Inf\"} %uL\n",
+                             m->name, cumulative);
+        }
+    }
+
+    return ngx_slprintf(p, end, "%s_sum %uL.%03uL\n%s_count %uL\n",
+                        m->name, h->sum_ms / 1000, h->sum_ms % 1000,
+                        m->name, h->count);
+}
+
+
+/* By the HTTP status of the answer; the last entry gathers the others. */
+static u_char *
+ngx_http_ws_status_handshakes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t  i, status;
+    uint64_t   *v;
+
+    v = f->t->handshakes;
+
+    if (json) {
+        p = ngx_slprintf(p, end, "{");
+    }
+
+    for (i = 0; i < NGX_HTTP_WS_HANDSHAKE_STATUSES; i++) {
+        status = ngx_http_ws_handshake_statuses[i];
+
+        if (json) {
+            p = status ? ngx_slprintf(p, end, "%s\"%ui\":%uL", i ? "," : "",
+                                      status, v[i])
+                       : ngx_slprintf(p, end, "%s\"other\":%uL",
+                                      i ? "," : "", v[i]);
+
+        } else {
+            p = status ? ngx_slprintf(p, end, "%s{status=\"%ui\"} %uL\n",
+                                      m->name, status, v[i])
+                       : ngx_slprintf(p, end, "%s{status=\"other\"} %uL\n",
+                                      m->name, v[i]);
+        }
+    }
+
+    return json ? ngx_slprintf(p, end, "}") : p;
+}
+
+
+/* By close code and by who closed first; codes never seen are left out. */
+static u_char *
+ngx_http_ws_status_closes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t   i, j, n;
+    uint64_t     v;
+
+    if (json) {
+        p = ngx_slprintf(p, end, "[");
+    }
+
+    for (i = 0, n = 0; i < NGX_HTTP_WS_CLOSED_BY_N; i++) {
+        for (j = 0; j < NGX_HTTP_WS_CLOSE_CODES; j++) {
+            v = f->t->closes[i][j];
+
+            if (v == 0) {
+                continue;
+            }
+
+            if (json) {
+                p = ngx_slprintf(p, end, "%s{\"code\":\"", n++ ? "," : "");
+                p = ngx_http_ws_status_close_code(p, end, j);
+                p = ngx_slprintf(p, end, "\",\"by\":\"%s\",\"count\":%uL}",
+                                 ngx_http_ws_closed_by_names[i], v);
+
+            } else {
+                p = ngx_slprintf(p, end, "%s{code=\"", m->name);
+                p = ngx_http_ws_status_close_code(p, end, j);
+                p = ngx_slprintf(p, end, "\",by=\"%s\"} %uL\n",
+                                 ngx_http_ws_closed_by_names[i], v);
+            }
+        }
+    }
+
+    return json ? ngx_slprintf(p, end, "]") : p;
+}
+
+
+/*
+ * By (server, location): the open connections (offset 0) or those opened
+ * (1). The JSON answer has both in one list.
+ */
+static u_char *
+ngx_http_ws_status_locations(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t                  i, n;
+    ngx_http_ws_metrics_shm_t  *shm;
+
+    shm = f->shm;
+
+    if (json) {
+        p = ngx_slprintf(p, end, "[");
+    }
+
+    for (i = 0, n = 0; i < f->sum->nlocations; i++) {
+        if (i == 0 && f->t->upgrades[0] == 0) {
+            continue;   /* no location past the label table */
+        }
+
+        if (json) {
+            p = ngx_slprintf(p, end, "%s{\"server\":\"", n++ ? "," : "");
+
+        } else {
+            p = ngx_slprintf(p, end, "%s{server=\"", m->name);
+        }
+
+        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
+                                      shm->servers[i].len, json);
+        p = ngx_slprintf(p, end, json ? "\",\"location\":\""
+                                      : "\",location=\"");
+        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
+                     : ngx_http_ws_status_escape(p, end,
+                                                 shm->locations[i].data,
+                                                 shm->locations[i].len, json);
+
+        if (json) {
+            p = ngx_slprintf(p, end, "\",\"connections\":%L,\"opened\":%uL}",
+                             f->t->connections[i], f->t->upgrades[i]);
+
+        } else {
+            p = m->offset ? ngx_slprintf(p, end, "\"} %uL\n",
+                                         f->t->upgrades[i])
+                          : ngx_slprintf(p, end, "\"} %L\n",
+                                         f->t->connections[i]);
+        }
+    }
+
+    return json ? ngx_slprintf(p, end, "]") : p;
+}
+
+
+/*
+ * By channel class. The JSON answer has publishes and deliveries of a
+ * class in one object.
+ */
+static u_char *
+ngx_http_ws_status_classes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t                   *v;
+    ngx_uint_t                  i, n;
+    ngx_http_ws_metrics_shm_t  *shm;
+
+    shm = f->shm;
+    v = ngx_http_ws_status_slot(f, m);
+
+    if (json) {
+        p = ngx_slprintf(p, end, "{");
+    }
+
+    for (i = 0, n = 0; i < shm->nclasses; i++) {
+        /* "(other)" only once a class fell past the table */
+        if (i == 0
+            && (json ? f->t->class_publishes[0] == 0
+                       && f->t->class_deliveries[0] == 0
+                     : v[0] == 0))
+        {
+            continue;
+        }
+
+        p = json ? ngx_slprintf(p, end, "%s\"", n++ ? "," : "")
+                 : ngx_slprintf(p, end, "%s{class=\"", m->name);
+        p = i ? ngx_http_ws_status_escape(p, end, shm->classes[i].data,
+                                          shm->classes[i].len, json)
+              : ngx_slprintf(p, end, "(other)");
+
+        if (json) {
+            p = ngx_slprintf(p, end, "\":{\"publishes\":%uL,"
+                             "\"deliveries\":%uL}",
+                             f->t->class_publishes[i],
+                             f->t->class_deliveries[i]);
+
+        } else {
+            p = ngx_slprintf(p, end, "\"} %uL\n", v[i]);
+        }
+    }
+
+    return json ? ngx_slprintf(p, end, "}") : p;
+}
+
+
+/*
+ * One number of the sum or of the zone, by offset: 0 connections,
+ * 1 workers, 2 queued, 3 dropped, 4 channels, 5 subscribers.
+ */
+static u_char *
+ngx_http_ws_status_figure(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    switch (m->offset) {
+
+    case 0:
+        return ngx_slprintf(p, end, "%L", f->sum->connections);
+
+    case 1:
+        return json ? ngx_slprintf(p, end, "%ui", f->sum->workers)
+                    : ngx_slprintf(p, end, "%s %ui\n", m->name,
+                                   f->sum->workers);
+
+    case 2:
+        return json ? ngx_slprintf(p, end, "%uL", f->zf->queued)
+                    : ngx_slprintf(p, end, "%s %uL\n", m->name,
+                                   f->zf->queued);
+
+    case 3:
+        return json ? ngx_slprintf(p, end, "%uL", f->zf->queue_dropped)
+                    : ngx_slprintf(p, end, "%s %uL\n", m->name,
+                                   f->zf->queue_dropped);
+
+    case 4:
+        return json ? ngx_slprintf(p, end, "%ui", f->zf->channels)
+                    : ngx_slprintf(p, end, "%s %ui\n", m->name,
+                                   f->zf->channels);
+
+    default: /* 5 */
+        return ngx_slprintf(p, end, "%uL", f->zf->subscribers);
+    }
+}
+
+
+/* Zone memory in bytes, labelled with the zone's name; offset 0: used. */
+static u_char *
+ngx_http_ws_status_zone_bytes(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    size_t  v;
+
+    v = m->offset ? *(size_t *) ((u_char *) f->zf + m->offset)
+                  : f->zf->size - f->zf->free;
+
+    if (json) {
+        return ngx_slprintf(p, end, "%uz", v);
+    }
+
+    p = ngx_slprintf(p, end, "%s{zone=\"", m->name);
+    p = ngx_http_ws_status_escape(p, end, f->zf->name.data, f->zf->name.len,
+                                  0);
+    return ngx_slprintf(p, end, "\"} %uz\n", v);
+}
+
+
+static u_char *
+ngx_http_ws_status_zone_name(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    p = ngx_slprintf(p, end, "\"");
+    p = ngx_http_ws_status_escape(p, end, f->zf->name.data, f->zf->name.len,
+                                  1);
+    return ngx_slprintf(p, end, "\"");
+}
+
+
+/* The channels with the most subscribers (the JSON answer walks them). */
+static u_char *
+ngx_http_ws_status_top(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t                   i;
+    ngx_http_ws_zone_figures_t  *zf;
+
+    zf = f->zf;
+
+    p = ngx_slprintf(p, end, "[");
+
+    /* channel names need no escaping: see wscore_channel_name_valid */
+    for (i = 0; i < zf->ntop; i++) {
+        p = ngx_slprintf(p, end, "%s{\"channel\":\"%*s\",\"subscribers\":%ui,"
+                         "\"seq\":%uL}", i ? "," : "", zf->top_len[i],
+                         zf->top_name[i], zf->top_subscribers[i],
+                         zf->top_seq[i]);
+    }
+
+    return ngx_slprintf(p, end, "]");
 }

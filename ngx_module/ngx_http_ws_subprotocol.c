@@ -10,7 +10,10 @@
  */
 
 
-#include "ngx_http_ws_security.h"
+#include "ngx_http_ws_subprotocol.h"
+#include "ngx_http_ws_header_list.h"
+#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_session.h"
 
 
 static ngx_uint_t ngx_http_ws_subprotocol_is_token(ngx_str_t *s);

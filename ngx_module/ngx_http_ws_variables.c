@@ -7,7 +7,10 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_variables.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_session.h"
 
 
 typedef enum {
@@ -57,7 +60,7 @@ static ngx_http_variable_t  ngx_http_ws_vars[] = {
 
 
 ngx_int_t
-ngx_http_ws_add_variables(ngx_conf_t *cf)
+ngx_http_ws_variables_add(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
 

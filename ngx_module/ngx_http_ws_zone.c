@@ -12,7 +12,9 @@
  */
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_zone.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_ipc.h"
 
 
 static ngx_int_t ngx_http_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
@@ -211,6 +213,14 @@ ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
 }
 
 
+/* The reserved channels of single connections: "conn:<connection id>". */
+ngx_int_t
+ngx_http_ws_zone_is_direct(ngx_str_t *name)
+{
+    return name->len > 5 && ngx_strncmp(name->data, "conn:", 5) == 0;
+}
+
+
 ngx_int_t
 ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
@@ -240,7 +250,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     ctx = zone->data;
 
-    direct = ngx_http_ws_channel_is_direct(channel);
+    direct = ngx_http_ws_zone_is_direct(channel);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 

@@ -83,6 +83,9 @@ typedef struct {
 
 char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* The reserved channels of single connections: "conn:<connection id>". */
+ngx_int_t ngx_http_ws_zone_is_direct(ngx_str_t *name);
+
 /* delta +1 or -1; *seq (if not NULL) gets the channel's last sequence. */
 ngx_int_t ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
     ngx_int_t delta, uint64_t *seq);
@@ -116,13 +119,6 @@ ngx_uint_t ngx_http_ws_zone_take(ngx_shm_zone_t *zone,
     ngx_http_ws_msg_t **msgs, ngx_uint_t n);
 void ngx_http_ws_zone_release(ngx_shm_zone_t *zone,
     ngx_http_ws_msg_t **msgs, ngx_uint_t n);
-
-
-/* ngx_http_ws_ipc.c */
-ngx_int_t ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle);
-void ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle);
-void ngx_http_ws_ipc_notify(ngx_uint_t slot);
 
 
 #endif /* _NGX_HTTP_WS_ZONE_H_INCLUDED_ */

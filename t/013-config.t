@@ -115,5 +115,41 @@ for my $case (@bad) {
     like($out, $message, "message for: $loc");
 }
 
+# A check made after the directive was read (at merge, or once the http
+# block is known) names the file and line of that directive, not the line
+# NGINX was reading then (the closing brace of a block).
+my @late = (
+    ['ws_protocol json;', 'ws_zone z 1m;',
+     qr/"ws_protocol json" needs "ws_channels_allow"/],
+    ['ws_limit_rate ip 5r/s;', undef,
+     qr/per-ip or per-user rates are counted in "ws_zone"/],
+    ['ws_max_connections 10;', undef,
+     qr/connection caps and per-ip or per-user rates are counted in "ws_zone"/],
+    ['ws_subscribe room;', undef,
+     qr/channels are used in/],
+    ['ws_deflate on;', 'ws_max_message_size 0;',
+     qr/"ws_deflate" needs a "ws_max_message_size" other than 0/],
+    ['ws_max_frame_size 2m;', undef,
+     qr/"ws_max_frame_size" 2097152 is larger than "ws_max_message_size"/],
+    ['ws_subprotocol_required on;', undef,
+     qr/"ws_subprotocol_required on" needs "ws_subprotocols"/],
+);
+
+for my $case (@late) {
+    my ($directive, $http, $message) = @$case;
+    # the directive at fault on a line of its own, below others
+    my ($rc, $out) = nginx_t("ws_listen;\n            ws_echo on;\n"
+                             . "            $directive", $http);
+    isnt($rc, 0, "refused: $directive");
+    like($out, $message, "message for: $directive");
+
+    open my $fh, '<', "$prefix/conf/nginx.conf" or die $!;
+    my @lines = <$fh>;
+    close $fh;
+    my ($line) = grep { index($lines[$_ - 1], $directive) >= 0 } 1 .. @lines;
+    like($out, qr/\Q$prefix\E\/conf\/nginx\.conf:$line\b/,
+         "names the line of \"$directive\" ($line)");
+}
+
 remove_tree($prefix);
 done_testing();

@@ -5,16 +5,10 @@
 
 #include <string_view>
 
+#include "c_api_strings.hpp"
 #include "backend_event.hpp"
 
-namespace {
-
-std::string_view view_of(const char *data, size_t len) noexcept
-{
-    return data == nullptr ? std::string_view{} : std::string_view{data, len};
-}
-
-}  // namespace
+using wscore::c_api::view_of;
 
 extern "C" {
 

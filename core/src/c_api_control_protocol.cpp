@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include "c_api_strings.hpp"
 #include "control_protocol.hpp"
 
 struct wscore_ctl_parser_s {
@@ -16,10 +17,7 @@ struct wscore_ctl_parser_s {
 
 namespace {
 
-std::string_view view_of(const char *data, size_t len) noexcept
-{
-    return data == nullptr ? std::string_view{} : std::string_view{data, len};
-}
+using wscore::c_api::view_of;
 
 std::optional<std::string_view> optional_view(const wscore_str_t &s) noexcept
 {

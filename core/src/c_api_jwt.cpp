@@ -7,6 +7,7 @@
 #include <new>
 #include <string_view>
 
+#include "c_api_strings.hpp"
 #include "channel_acl.hpp"
 #include "jwt_token.hpp"
 
@@ -16,20 +17,8 @@ struct wscore_jwt_reader_s {
 
 namespace {
 
-std::string_view view_of(const char *data, size_t len) noexcept
-{
-    return data == nullptr ? std::string_view{} : std::string_view{data, len};
-}
-
-std::string_view view_of(const wscore_str_t &s) noexcept
-{
-    return view_of(s.data, s.len);
-}
-
-wscore_str_t str_of(std::string_view v) noexcept
-{
-    return wscore_str_t{v.data(), v.size()};
-}
+using wscore::c_api::str_of;
+using wscore::c_api::view_of;
 
 wscore_rc_t refused(const char *error, const char **why) noexcept
 {

@@ -4,24 +4,13 @@
 
 #include <string_view>
 
+#include "c_api_strings.hpp"
 #include "origin.hpp"
 
 namespace {
 
-std::string_view view_of(const char *data, size_t len) noexcept
-{
-    return data == nullptr ? std::string_view{} : std::string_view{data, len};
-}
-
-std::string_view view_of(const wscore_str_t &s) noexcept
-{
-    return view_of(s.data, s.len);
-}
-
-wscore_str_t str_of(std::string_view v) noexcept
-{
-    return wscore_str_t{v.data(), v.size()};
-}
+using wscore::c_api::str_of;
+using wscore::c_api::view_of;
 
 wscore_origin_kind_e kind_of(wscore::OriginPattern::Kind k) noexcept
 {

@@ -5,16 +5,18 @@
  * A second NGINX module in the same shared object, with its own location
  * configuration, request context and variables, so that the guards
  * (origin, subprotocols, token auth, rate limits, connection caps) stay
- * out of the files of the WebSocket core module: those call the short
- * hooks declared at the end of this header.
+ * out of the files of the WebSocket core module. Its configuration and
+ * request context are here; each of its files declares what it exports
+ * in a header of its own name.
  */
 
 
-#ifndef _NGX_HTTP_WS_SECURITY_H_INCLUDED_
-#define _NGX_HTTP_WS_SECURITY_H_INCLUDED_
+#ifndef _NGX_HTTP_WS_SECURITY_MODULE_H_INCLUDED_
+#define _NGX_HTTP_WS_SECURITY_MODULE_H_INCLUDED_
 
 
-#include "ngx_http_ws_module.h"
+#include "ngx_http_ws_common.h"
+#include "ngx_http_ws_session.h"
 
 
 /* One entry of ws_allowed_origins. */
@@ -91,6 +93,7 @@ typedef struct {
     ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
     ngx_array_t               *subprotocols;  /* of ngx_str_t */
     ngx_flag_t                 subprotocol_required;
+    ngx_http_ws_conf_where_t   subprotocol_required_where;
 
     ngx_flag_t                 jwt;           /* ws_auth_jwt */
     ngx_array_t               *jwt_keys;      /* of ngx_http_ws_jwt_key_t */
@@ -133,98 +136,17 @@ typedef struct {
 } ngx_http_ws_security_ctx_t;
 
 
-/*
- * A guard's refusal: the HTTP status and a short reason for the body and
- * the log. Headers the answer needs (WWW-Authenticate, Retry-After) are
- * already added to r->headers_out by the guard.
- */
-typedef struct {
-    ngx_uint_t                 status;
-    const char                *reason;
-} ngx_http_ws_refusal_t;
-
-
 extern ngx_module_t  ngx_http_ws_security_module;
+extern ngx_http_ws_hooks_t  ngx_http_ws_security_hooks;
 
 
-/* ngx_http_ws_security_module.c: the hooks of the handshake */
-
-/* NGX_OK, NGX_DECLINED with *refusal filled, NGX_ERROR. */
-ngx_int_t ngx_http_ws_security_check(ngx_http_request_t *r,
-    ngx_http_ws_refusal_t *refusal);
-/* Adds the 101's own headers (Sec-WebSocket-Protocol). */
-ngx_int_t ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r);
-
+/* for the other files of the security module */
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
-ngx_http_ws_security_ctx_t *ngx_http_ws_session_security(
+ngx_http_ws_security_ctx_t *ngx_http_ws_security_session_ctx(
     ngx_http_ws_session_t *ws);
-/* NGX_OK, or NGX_AGAIN while the request is still needed (a token). */
-ngx_int_t ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_security_detach(ngx_http_ws_session_t *ws);
-ngx_uint_t ngx_http_ws_security_cleanup(ngx_pool_cleanup_pt handler);
-void ngx_http_ws_security_free(void *security_ctx);
-ngx_int_t ngx_http_ws_limits_detach(ngx_http_request_t *r);
-ngx_uint_t ngx_http_ws_limits_cleanup(ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_http_ws_security_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
 
-/* ngx_http_ws_auth_session.c: hooks of the session, channels, control */
-ngx_int_t ngx_http_ws_security_session_start(ngx_http_ws_session_t *ws);
-ngx_str_t *ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws);
-ngx_int_t ngx_http_ws_auth_first_message(ngx_http_ws_session_t *ws,
-    wscore_event_t *ev);
-ngx_uint_t ngx_http_ws_security_channels_deferred(ngx_http_ws_session_t *ws);
-ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
-    ngx_str_t *token, const char **error);
-ngx_uint_t ngx_http_ws_auth_cleanup_is(ngx_pool_cleanup_pt handler);
 
-/* ngx_http_ws_limits.c */
-char *ngx_http_ws_limit_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-char *ngx_http_ws_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_ws_limits_merge(ngx_conf_t *cf,
-    ngx_http_ws_security_conf_t *prev, ngx_http_ws_security_conf_t *conf);
-ngx_int_t ngx_http_ws_limits_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
-    ngx_http_ws_refusal_t *refusal);
-/* Each received message: NGX_OK to handle it, NGX_DECLINED if refused. */
-ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
-    wscore_event_t *ev);
-
-/* ngx_http_ws_channel_acl.c */
-ngx_int_t ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
-    ngx_str_t *name);
-void ngx_http_ws_security_acl_count(ngx_http_ws_session_t *ws);
-ngx_int_t ngx_http_ws_security_channels_check(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws);
-
-/* ngx_http_ws_origin.c */
-char *ngx_http_ws_allowed_origins(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_ws_origin_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal);
-
-/* ngx_http_ws_jwt.c */
-char *ngx_http_ws_auth_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_ws_auth_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
-    ngx_http_ws_security_conf_t *conf);
-ngx_int_t ngx_http_ws_jwt_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_jwt_result_t *res,
-    ngx_http_ws_refusal_t *refusal);
-ngx_int_t ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
-    ngx_http_ws_jwt_result_t *res);
-wscore_jwt_reader_t *ngx_http_ws_jwt_reader(void);
-
-/* ngx_http_ws_subprotocol.c */
-char *ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
-    ngx_http_ws_refusal_t *refusal);
-
-
-#endif /* _NGX_HTTP_WS_SECURITY_H_INCLUDED_ */
+#endif /* _NGX_HTTP_WS_SECURITY_MODULE_H_INCLUDED_ */

@@ -1,0 +1,213 @@
+
+/*
+ * ngx_ws: frames ready for the wire.
+ *
+ * A message is encoded once into a reference-counted buffer, header and
+ * payload, and every connection it goes to queues that same buffer (see
+ * ngx_http_ws_output.c): a broadcast costs one reference per recipient,
+ * not one copy. Memory comes from the heap, not a pool: a pool only grows,
+ * a WebSocket lives for days.
+ */
+
+
+#include "ngx_http_ws_frame.h"
+
+
+/*
+ * Frames whose allocation fits this many bytes (header, payload and the
+ * frame struct) are all allocated at this size and kept on a per-worker
+ * free list for reuse: an echo allocates and frees one reply per message,
+ * and malloc and free were the top costs left in its profile. At most
+ * NGX_HTTP_WS_SMALL_FRAME * NGX_HTTP_WS_FRAME_CACHE bytes (256 KiB) stay
+ * cached per worker.
+ */
+#define NGX_HTTP_WS_SMALL_FRAME  256
+#define NGX_HTTP_WS_FRAME_CACHE  1024
+
+#define ngx_http_ws_frame_size(len)                                           \
+    (offsetof(ngx_http_ws_frame_t, data) + (len))
+
+/*
+ * Under AddressSanitizer a cached frame is poisoned until it is handed out
+ * again, so a use after the last release is still reported, as it would be
+ * for memory given back to malloc.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ngx_http_ws_poison(p, size)    ASAN_POISON_MEMORY_REGION(p, size)
+#define ngx_http_ws_unpoison(p, size)  ASAN_UNPOISON_MEMORY_REGION(p, size)
+#else
+#define ngx_http_ws_poison(p, size)
+#define ngx_http_ws_unpoison(p, size)
+#endif
+
+
+static ngx_http_ws_frame_t *ngx_http_ws_frame_new(ngx_log_t *log,
+    wscore_opcode_e opcode, ngx_uint_t rsv1, size_t len, u_char **payload);
+static ngx_http_ws_frame_t *ngx_http_ws_frame_get(ngx_log_t *log,
+    size_t len);
+static void ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame);
+
+
+/* free small frames, linked through their first data bytes */
+static ngx_http_ws_frame_t  *ngx_http_ws_frame_cache;
+static ngx_uint_t            ngx_http_ws_frame_cached;
+
+
+/*
+ * A frame of len data bytes; the caller sets refs and writes all len
+ * bytes, so nothing of a frame's earlier use can show through.
+ */
+static ngx_http_ws_frame_t *
+ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
+{
+    ngx_http_ws_frame_t  *frame;
+
+    if (ngx_http_ws_frame_size(len) > NGX_HTTP_WS_SMALL_FRAME) {
+        frame = ngx_alloc(ngx_http_ws_frame_size(len), log);
+
+    } else if (ngx_http_ws_frame_cache) {
+        frame = ngx_http_ws_frame_cache;
+        ngx_http_ws_unpoison(frame, NGX_HTTP_WS_SMALL_FRAME);
+        ngx_memcpy(&ngx_http_ws_frame_cache, frame->data,
+                   sizeof(ngx_http_ws_frame_t *));
+        ngx_http_ws_frame_cached--;
+
+    } else {
+        frame = ngx_alloc(NGX_HTTP_WS_SMALL_FRAME, log);
+    }
+
+    if (frame) {
+        frame->len = len;
+    }
+
+    return frame;
+}
+
+
+/*
+ * The size class is told by len, which is set once in ngx_http_ws_frame_get
+ * and never changed, and every frame comes from there: a frame of a small
+ * len always has NGX_HTTP_WS_SMALL_FRAME bytes, room for the link.
+ */
+static void
+ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
+{
+    if (ngx_http_ws_frame_size(frame->len) > NGX_HTTP_WS_SMALL_FRAME
+        || ngx_http_ws_frame_cached >= NGX_HTTP_WS_FRAME_CACHE)
+    {
+        ngx_free(frame);
+        return;
+    }
+
+    ngx_memcpy(frame->data, &ngx_http_ws_frame_cache,
+               sizeof(ngx_http_ws_frame_t *));
+    ngx_http_ws_frame_cache = frame;
+    ngx_http_ws_frame_cached++;
+
+    ngx_http_ws_poison(frame, NGX_HTTP_WS_SMALL_FRAME);
+}
+
+
+/* The worker's cached frames go back to the heap when it exits. */
+void
+ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_ws_frame_t  *frame;
+
+    while (ngx_http_ws_frame_cache) {
+        frame = ngx_http_ws_frame_cache;
+        ngx_http_ws_unpoison(frame, NGX_HTTP_WS_SMALL_FRAME);
+        ngx_memcpy(&ngx_http_ws_frame_cache, frame->data,
+                   sizeof(ngx_http_ws_frame_t *));
+        ngx_free(frame);
+    }
+
+    ngx_http_ws_frame_cached = 0;
+}
+
+
+/* A frame with room for len payload bytes, which the caller writes. */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
+    u_char **payload)
+{
+    return ngx_http_ws_frame_new(log, opcode, 0, len, payload);
+}
+
+
+/* The same with RSV1 set: a permessage-deflate message (RFC 7692). */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_alloc_compressed(ngx_log_t *log, wscore_opcode_e opcode,
+    size_t len, u_char **payload)
+{
+    return ngx_http_ws_frame_new(log, opcode, 1, len, payload);
+}
+
+
+static ngx_http_ws_frame_t *
+ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
+    ngx_uint_t rsv1, size_t len, u_char **payload)
+{
+    size_t                hlen;
+    u_char                header[WSCORE_MAX_HEADER_LEN];
+    ngx_http_ws_frame_t  *frame;
+
+    hlen = wscore_frame_header_encode(header, opcode, 1, (int) rsv1, len);
+
+    frame = ngx_http_ws_frame_get(log, hlen + len);
+    if (frame == NULL) {
+        return NULL;
+    }
+
+    frame->refs = 1;
+
+    ngx_memcpy(frame->data, header, hlen);
+    *payload = frame->data + hlen;
+
+    return frame;
+}
+
+
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
+    const u_char *payload, size_t len)
+{
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_http_ws_frame_alloc(log, opcode, len, &p);
+
+    if (frame && len) {
+        ngx_memcpy(p, payload, len);
+    }
+
+    return frame;
+}
+
+
+void
+ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame)
+{
+    if (--frame->refs == 0) {
+        ngx_http_ws_frame_free(frame);
+    }
+}
+
+
+/* A frame of bytes that are already framed (control frames from the core). */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_wrap(ngx_log_t *log, const u_char *data, size_t len)
+{
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_http_ws_frame_get(log, len);
+    if (frame == NULL) {
+        return NULL;
+    }
+
+    frame->refs = 1;
+    ngx_memcpy(frame->data, data, len);
+
+    return frame;
+}

@@ -1,0 +1,40 @@
+
+/*
+ * ngx_ws: frames ready for the wire (ngx_http_ws_frame.c).
+ */
+
+
+#ifndef _NGX_HTTP_WS_FRAME_H_INCLUDED_
+#define _NGX_HTTP_WS_FRAME_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <wscore.h>
+
+
+/*
+ * A frame ready for the wire, shared by every connection it is queued on:
+ * encoded once, reference counted, freed by the last sender.
+ */
+typedef struct {
+    ngx_uint_t                 refs;
+    size_t                     len;
+    u_char                     data[1];
+} ngx_http_ws_frame_t;
+
+
+ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,
+    wscore_opcode_e opcode, const u_char *payload, size_t len);
+ngx_http_ws_frame_t *ngx_http_ws_frame_alloc(ngx_log_t *log,
+    wscore_opcode_e opcode, size_t len, u_char **payload);
+ngx_http_ws_frame_t *ngx_http_ws_frame_alloc_compressed(ngx_log_t *log,
+    wscore_opcode_e opcode, size_t len, u_char **payload);
+ngx_http_ws_frame_t *ngx_http_ws_frame_wrap(ngx_log_t *log,
+    const u_char *data, size_t len);
+void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
+void ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_HTTP_WS_FRAME_H_INCLUDED_ */

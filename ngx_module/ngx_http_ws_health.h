@@ -1,0 +1,20 @@
+
+/*
+ * ngx_ws: "ws_health", endpoints for load balancers and orchestrators
+ * (ngx_http_ws_health.c).
+ */
+
+
+#ifndef _NGX_HTTP_WS_HEALTH_H_INCLUDED_
+#define _NGX_HTTP_WS_HEALTH_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+char *ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+#endif /* _NGX_HTTP_WS_HEALTH_H_INCLUDED_ */
