@@ -7,7 +7,7 @@
 # `return` locations.
 use Test::NgxWs;
 use Test::More;
-use IPC::Open2 qw(open2);
+use Test::NgxWs::Backend;
 use JSON::PP qw(decode_json);
 use IO::Socket::INET;
 use Test::NgxWsJwt;
@@ -18,18 +18,10 @@ my $dead = $port + 2;      # nothing listens there
 my $servroot = repo_root() . '/t/servroot/050-backend-connect';
 my $blog = "$servroot-backend.log";
 
-unlink $blog;
-my $backend_pid = open2(my $backend_out, my $backend_in, '/usr/bin/python3',
-                        repo_root() . '/t/lib/ws_backend.py', $bport, $blog);
-my $said = <$backend_out>;
-is($said, "listening\n", 'the backend listens');
-END { kill 'TERM', $backend_pid if $backend_pid }
+my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
 # The requests the backend got, oldest first.
-sub backend_requests {
-    open my $fh, '<', $blog or return ();
-    return map { decode_json($_) } <$fh>;
-}
+sub backend_requests { $backend->requests }
 
 sub post {
     my ($uri, $body) = @_;

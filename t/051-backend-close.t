@@ -5,7 +5,7 @@
 # call's pool and connection slot are freed after it.
 use Test::NgxWs;
 use Test::More;
-use IPC::Open2 qw(open2);
+use Test::NgxWs::Backend;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
@@ -15,17 +15,9 @@ my $dead = $port + 2;      # nothing listens there
 my $servroot = repo_root() . '/t/servroot/051-backend-close';
 my $blog = "$servroot-backend.log";
 
-unlink $blog;
-my $backend_pid = open2(my $backend_out, my $backend_in, '/usr/bin/python3',
-                        repo_root() . '/t/lib/ws_backend.py', $bport, $blog);
-my $said = <$backend_out>;
-is($said, "listening\n", 'the backend listens');
-END { kill 'TERM', $backend_pid if $backend_pid }
+my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
-sub backend_requests {
-    open my $fh, '<', $blog or return ();
-    return map { decode_json($_) } <$fh>;
-}
+sub backend_requests { $backend->requests }
 
 # The close events the backend got, decoded, with their request headers.
 sub close_events {
