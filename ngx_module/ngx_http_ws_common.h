@@ -48,12 +48,25 @@ typedef struct ngx_http_ws_health_conf_s    ngx_http_ws_health_conf_t;
 typedef struct ngx_http_ws_deflate_cache_s  ngx_http_ws_deflate_cache_t;
 
 
+/*
+ * The features' session hooks (ngx_http_ws_hooks_t *), in the order they
+ * registered; the hooks called for every message or read pass also sit in
+ * lists of their own, holding only the features that set them, so the hot
+ * path visits no NULL hook.
+ */
+typedef struct {
+    ngx_array_t                all;
+    ngx_array_t                message;
+    ngx_array_t                reads_stopped;
+} ngx_http_ws_hook_set_t;
+
+
 typedef struct {
     ngx_shm_zone_t            *zone;             /* ws_zone */
     ngx_http_ws_conf_need_t    zone_need;        /* its first user */
     ngx_uint_t                 history_max;      /* ws_channel_history */
     ngx_msec_t                 history_time;
-    ngx_array_t                hooks;            /* ngx_http_ws_hooks_t */
+    ngx_http_ws_hook_set_t     hooks;
 } ngx_http_ws_main_conf_t;
 
 

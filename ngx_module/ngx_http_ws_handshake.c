@@ -96,9 +96,9 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
     }
 
     /* origin, subprotocol, token, caps: the security module's */
-    h = wmcf->hooks.elts;
+    h = wmcf->hooks.all.elts;
 
-    for (i = 0; i < wmcf->hooks.nelts; i++) {
+    for (i = 0; i < wmcf->hooks.all.nelts; i++) {
         if (h[i]->check == NULL) {
             continue;
         }
@@ -115,7 +115,7 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
     }
 
     /* a feature may hold the handshake: a backend's connect call */
-    for (i = 0; i < wmcf->hooks.nelts; i++) {
+    for (i = 0; i < wmcf->hooks.all.nelts; i++) {
         if (h[i]->connect == NULL) {
             continue;
         }
@@ -356,10 +356,10 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ws->hooks->elts;
+    h = ws->hooks->all.elts;
 
     /* channel names, extensions, the token's channels */
-    for (i = 0; i < ws->hooks->nelts; i++) {
+    for (i = 0; i < ws->hooks->all.nelts; i++) {
         if (h[i]->prepare == NULL) {
             continue;
         }
@@ -376,7 +376,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     /* what every feature prepared is taken up: subscriptions */
-    for (i = 0; i < ws->hooks->nelts; i++) {
+    for (i = 0; i < ws->hooks->all.nelts; i++) {
         if (h[i]->accept && h[i]->accept(ws, &refusal) != NGX_OK) {
             return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
         }
@@ -402,7 +402,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0; i < ws->hooks->nelts; i++) {
+    for (i = 0; i < ws->hooks->all.nelts; i++) {
         if (h[i]->headers && h[i]->headers(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -248,9 +248,9 @@ ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
 
-    h = ws->hooks->elts;
+    h = ws->hooks->all.elts;
 
-    for (i = 0; i < ws->hooks->nelts; i++) {
+    for (i = 0; i < ws->hooks->all.nelts; i++) {
         if (h[i]->log) {
             h[i]->log(ws, r);
         }

@@ -358,9 +358,15 @@ ngx_http_ws_create_main_conf(ngx_conf_t *cf)
      *     wmcf->zone_need = { NULL, ... };
      */
 
-    if (ngx_array_init(&wmcf->hooks, cf->pool, 4,
+    if (ngx_array_init(&wmcf->hooks.all, cf->pool, 4,
                        sizeof(ngx_http_ws_hooks_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&wmcf->hooks.message, cf->pool, 2,
+                          sizeof(ngx_http_ws_hooks_t *))
+           != NGX_OK
+        || ngx_array_init(&wmcf->hooks.reads_stopped, cf->pool, 1,
+                          sizeof(ngx_http_ws_hooks_t *))
+           != NGX_OK)
     {
         return NULL;
     }

@@ -75,8 +75,8 @@ static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
 
 /* Features' hooks, in the order they registered. */
 #define ngx_http_ws_hooks_each(ws, h, i)                                     \
-    for ((i) = 0, (h) = (ws)->hooks->elts;                                   \
-         (i) < (ws)->hooks->nelts;                                           \
+    for ((i) = 0, (h) = (ws)->hooks->all.elts;                               \
+         (i) < (ws)->hooks->all.nelts;                                       \
          (i)++)
 
 
@@ -87,8 +87,10 @@ ngx_http_ws_reads_stopped(ngx_http_ws_session_t *ws)
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
 
-    ngx_http_ws_hooks_each(ws, h, i) {
-        if (h[i]->reads_stopped && h[i]->reads_stopped(ws)) {
+    h = ws->hooks->reads_stopped.elts;
+
+    for (i = 0; i < ws->hooks->reads_stopped.nelts; i++) {
+        if (h[i]->reads_stopped(ws)) {
             return 1;
         }
     }
@@ -740,8 +742,10 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ws->messages_in++;
 
         /* rate limits, a token awaited as the first message */
-        ngx_http_ws_hooks_each(ws, h, i) {
-            if (h[i]->message && h[i]->message(ws, ev) != NGX_OK) {
+        h = ws->hooks->message.elts;
+
+        for (i = 0; i < ws->hooks->message.nelts; i++) {
+            if (h[i]->message(ws, ev) != NGX_OK) {
                 return;
             }
         }
@@ -837,12 +841,30 @@ ngx_http_ws_session_add_hooks(ngx_conf_t *cf, ngx_http_ws_hooks_t *hooks)
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
-    h = ngx_array_push(&wmcf->hooks);
+    h = ngx_array_push(&wmcf->hooks.all);
     if (h == NULL) {
         return NGX_ERROR;
     }
 
     *h = hooks;
+
+    if (hooks->message) {
+        h = ngx_array_push(&wmcf->hooks.message);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = hooks;
+    }
+
+    if (hooks->reads_stopped) {
+        h = ngx_array_push(&wmcf->hooks.reads_stopped);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = hooks;
+    }
 
     return NGX_OK;
 }

@@ -168,7 +168,7 @@ struct ngx_http_ws_session_s {
     ngx_pool_cleanup_t        *request_cleanup;  /* in r->pool until then */
     wscore_session_t          *core;
     ngx_http_ws_loc_conf_t    *conf;
-    ngx_array_t               *hooks;            /* main conf's */
+    ngx_http_ws_hook_set_t    *hooks;            /* main conf's */
     ngx_http_ws_send_pt        send;             /* data messages */
 
     /* queued output: a list of (frame, offset), oldest first */
