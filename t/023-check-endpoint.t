@@ -9,6 +9,9 @@ use Test::NgxWsJwt;
 use Test::More;
 
 my $root = repo_root();
+# make as a user types it: not the settings of a make this test runs under
+# (make test), which would add "Entering directory" lines and job flags
+my $make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C $root";
 my $check = "/usr/bin/python3 $root/conf_examples/ws_check.py";
 my $port = test_port();
 
@@ -114,19 +117,19 @@ like($out, qr/^FAIL /, 'FAIL line');
 ($rc, $out) = run_check("http://127.0.0.1:$port/echo");
 is($rc, 1, 'not a ws:// URL: exit 1');
 
-$out = run_bounded("make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/echo");
+$out = run_bounded("$make check-endpoint URL=ws://127.0.0.1:$port/echo");
 is($? >> 8, 0, 'make check-endpoint: exit 0');
 like($out, qr/^OK /m, 'make check-endpoint prints OK');
-$out = run_bounded("make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/ws");
+$out = run_bounded("$make check-endpoint URL=ws://127.0.0.1:$port/ws");
 is($? >> 8, 0, 'make check-endpoint on a JSON-protocol endpoint: exit 0') or diag($out);
-$out = run_bounded("make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/jwt CHECK_OPTIONS='--token $token'");
+$out = run_bounded("$make check-endpoint URL=ws://127.0.0.1:$port/jwt CHECK_OPTIONS='--token $token'");
 is($? >> 8, 0, 'make check-endpoint with CHECK_OPTIONS: exit 0') or diag($out);
 # make exits 2 for any failed recipe; its message carries the check's 1
-$out = run_bounded("make -s -C $root check-endpoint URL=ws://127.0.0.1:$port/nowhere");
+$out = run_bounded("$make check-endpoint URL=ws://127.0.0.1:$port/nowhere");
 is($? >> 8, 2, 'make check-endpoint, check failed: exit 2 (make)');
 like($out, qr/^FAIL .*HTTP 404.*\n.*check-endpoint\] Error 1$/s,
      "the FAIL line, then make's Error 1");
-$out = run_bounded("make -s -C $root check-endpoint");
+$out = run_bounded("$make check-endpoint");
 is($? >> 8, 2, 'make check-endpoint without URL: usage, exit 2');
 like($out, qr/^usage: /, 'says how');
 
