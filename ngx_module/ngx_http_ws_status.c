@@ -83,6 +83,7 @@ struct ngx_http_ws_status_metric_s {
     const char                  **values;
     const char                   *label2;         /* a second dimension */
     const char                  **values2;
+    ngx_uint_t                    n2;             /* its label values */
 };
 
 
@@ -106,9 +107,6 @@ static u_char *ngx_http_ws_status_by_label(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
 static u_char *ngx_http_ws_status_by_labels(u_char *p, u_char *end,
-    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
-    ngx_uint_t json);
-static u_char *ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
 static u_char *ngx_http_ws_status_histogram(u_char *p, u_char *end,
@@ -171,195 +169,195 @@ static const char  *ngx_http_ws_backend_results[] = {
 static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
 
     { NULL, NULL, NULL, NULL, "connections",
-      ngx_http_ws_status_figure, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_workers", "gauge",
       "Worker processes writing metrics (old ones included while a reload "
       "drains them).", NULL, "workers",
-      ngx_http_ws_status_figure, 1, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 1, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_connections", "gauge",
       "WebSocket connections open now.", NULL, "locations",
-      ngx_http_ws_status_locations, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_locations, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_connections_opened_total", "counter",
       "WebSocket connections opened (101).", NULL, NULL,
-      ngx_http_ws_status_locations, 1, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_locations, 1, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_handshakes_total", "counter",
       "Answers to requests of ws_listen locations, by HTTP status.",
       NULL, "handshakes",
-      ngx_http_ws_status_handshakes, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_handshakes, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_closes_total", "counter",
       "Ended connections by close code and by who sent the first close "
       "frame (none: the TCP connection ended without one).",
       NULL, "closes",
-      ngx_http_ws_status_closes, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_closes, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_messages_total", "counter",
       "Data messages received (in) and written (out).", NULL, "messages",
       ngx_http_ws_status_by_labels, ngx_http_ws_slot(messages), 2,
       "direction", ngx_http_ws_direction_names,
-      "opcode", ngx_http_ws_opcode_names },
+      "opcode", ngx_http_ws_opcode_names, 2 },
 
     { "ngx_ws_bytes_total", "counter",
       "WebSocket bytes after the 101, frame headers included, TLS "
       "excluded.", NULL, "bytes",
       ngx_http_ws_status_by_label, ngx_http_ws_slot(bytes), 2,
-      "direction", ngx_http_ws_direction_names, NULL, NULL },
+      "direction", ngx_http_ws_direction_names, NULL, NULL, 0 },
 
     { "ngx_ws_frames_rejected_total", "counter",
       "Client frames that failed the connection, by reason (close 1002, "
       "1007, 1009).", NULL, "frames_rejected",
       ngx_http_ws_status_by_label, ngx_http_ws_slot(rejected),
       NGX_HTTP_WS_REJECT_N, "reason", ngx_http_ws_reject_names,
-      NULL, NULL },
+      NULL, NULL, 0 },
 
     /* backend hooks: ngx_http_ws_backend*.c */
     { "ngx_ws_backend_calls_total", "counter",
       "Backend hook calls by hook and answer status class (5xx includes "
       "NGINX's own 502 and 504).", NULL, NULL,
-      ngx_http_ws_status_backend_calls, ngx_http_ws_slot(backend_calls),
+      ngx_http_ws_status_by_labels, ngx_http_ws_slot(backend_calls),
       NGX_HTTP_WS_BACKEND_HOOKS, "hook", ngx_http_ws_backend_hooks,
-      "status", ngx_http_ws_backend_results },
+      "status", ngx_http_ws_backend_results, NGX_HTTP_WS_BACKEND_RESULTS },
 
     { "ngx_ws_publishes_total", "counter",
       "Messages published (clients, control protocol, HTTP API) by "
       "channel kind and result.", NULL, "publishes",
       ngx_http_ws_status_by_labels, ngx_http_ws_slot(publishes), 2,
       "kind", ngx_http_ws_publish_kinds,
-      "result", ngx_http_ws_publish_results },
+      "result", ngx_http_ws_publish_results, 2 },
 
     { "ngx_ws_worker_queue_messages", "gauge",
       "Messages waiting in the workers' queues.", "worker_queue",
       "messages",
-      ngx_http_ws_status_figure, 2, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 2, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_worker_queue_dropped_total", "counter",
       "Messages a worker missed because its queue in the zone was full.",
       "worker_queue", "dropped",
-      ngx_http_ws_status_figure, 3, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 3, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_pings_sent_total", "counter",
       "Heartbeat pings sent.", NULL, "pings_sent",
       ngx_http_ws_status_counter, ngx_http_ws_slot(pings_sent), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_pongs_received_total", "counter",
       "Pongs received.", NULL, "pongs_received",
       ngx_http_ws_status_counter, ngx_http_ws_slot(pongs_received), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_ping_timeouts_total", "counter",
       "Connections closed after ws_ping_max_missed unanswered pings.",
       NULL, "ping_timeouts",
       ngx_http_ws_status_counter, ngx_http_ws_slot(ping_timeouts), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_idle_timeouts_total", "counter",
       "Connections closed by ws_idle_timeout.", NULL, "idle_timeouts",
       ngx_http_ws_status_counter, ngx_http_ws_slot(idle_timeouts), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_backpressure_pauses_total", "counter",
       "Times reading from a client paused because its output was over the "
       "high-water mark.", NULL, "backpressure_pauses",
       ngx_http_ws_status_counter, ngx_http_ws_slot(backpressure_pauses), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_slow_consumer_drops_total", "counter",
       "Channel messages dropped for clients over ws_send_buffer "
       "(ws_slow_consumer drop).", NULL, "slow_consumer_drops",
       ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_drops), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_slow_consumer_closes_total", "counter",
       "Clients closed with 1008 for being over ws_send_buffer "
       "(ws_slow_consumer close).", NULL, "slow_consumer_closes",
       ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_closes),
-      0, NULL, NULL, NULL, NULL },
+      0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_rate_limited_total", "counter",
       "Client messages over ws_limit_rate (dropped, or the connection "
       "closed).", NULL, "rate_limited",
       ngx_http_ws_status_counter, ngx_http_ws_slot(rate_limited), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_deliveries_total", "counter",
       "Channel messages queued on subscribers (fan-out).",
       NULL, "deliveries",
       ngx_http_ws_status_counter, ngx_http_ws_slot(deliveries), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_redis_connected_workers", "gauge",
       "Workers whose ws_redis publish link is up.",
       "redis", "connected_workers",
       ngx_http_ws_status_counter, ngx_http_ws_slot(redis_up), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_redis_disconnects_total", "counter",
       "Redis links that went down (each outage once per link, not per "
       "retry).", "redis", "disconnects",
       ngx_http_ws_status_counter, ngx_http_ws_slot(redis_disconnects), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_redis_publishes_refused_total", "counter",
       "Publishes to cross-node channels refused because Redis was down.",
       "redis", "publishes_refused",
       ngx_http_ws_status_counter, ngx_http_ws_slot(redis_refused), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_channel_publishes_total", "counter",
       "Messages published, by channel class (the name up to its first "
       "':'; \"(other)\" past the first 15).", NULL, "channel_classes",
       ngx_http_ws_status_classes, ngx_http_ws_slot(class_publishes), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_channel_deliveries_total", "counter",
       "Channel messages queued on subscribers, by channel class.",
       NULL, NULL,
       ngx_http_ws_status_classes, ngx_http_ws_slot(class_deliveries), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_publish_delay_seconds", "histogram",
       "Time from a publish to its fan-out in each worker with subscribers "
       "(millisecond clock).", "latency", "publish_delay_seconds",
       ngx_http_ws_status_histogram, ngx_http_ws_slot(publish_delay), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_send_delay_seconds", "histogram",
       "Time a data frame waited in a connection's output until the socket "
       "took it; for echo, receive to write (millisecond clock).",
       "latency", "send_delay_seconds",
       ngx_http_ws_status_histogram, ngx_http_ws_slot(send_delay), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_channels", "gauge",
       "Channels known to the zone.", "channels", "count",
-      ngx_http_ws_status_figure, 4, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 4, 0, NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "channels", "subscribers",
-      ngx_http_ws_status_figure, 5, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_figure, 5, 0, NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "channels", "top",
-      ngx_http_ws_status_top, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_top, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "zone", "name",
-      ngx_http_ws_status_zone_name, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_zone_name, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_zone_size_bytes", "gauge",
       "Size of the ws_zone.", "zone", "size",
       ngx_http_ws_status_zone_bytes, ngx_http_ws_zf(size), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "zone", "used",
-      ngx_http_ws_status_zone_bytes, 0, 0, NULL, NULL, NULL, NULL },
+      ngx_http_ws_status_zone_bytes, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_zone_free_bytes", "gauge",
       "Free pages of the ws_zone, in bytes.", "zone", "free",
       ngx_http_ws_status_zone_bytes, ngx_http_ws_zf(free), 0,
-      NULL, NULL, NULL, NULL },
+      NULL, NULL, NULL, NULL, 0 },
 };
 
 
@@ -732,7 +730,7 @@ ngx_http_ws_status_by_label(u_char *p, u_char *end,
 }
 
 
-/* Counters by two labels of two values each, nested in that order. */
+/* Counters by two labels (n by n2 values), nested in that order. */
 static u_char *
 ngx_http_ws_status_by_labels(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
@@ -750,9 +748,9 @@ ngx_http_ws_status_by_labels(u_char *p, u_char *end,
             p = ngx_slprintf(p, end, "%s\"%s\":{", i ? "," : "",
                              m->values[i]);
 
-            for (j = 0; j < m->n; j++) {
+            for (j = 0; j < m->n2; j++) {
                 p = ngx_slprintf(p, end, "%s\"%s\":%uL", j ? "," : "",
-                                 m->values2[j], v[i * m->n + j]);
+                                 m->values2[j], v[i * m->n2 + j]);
             }
 
             p = ngx_slprintf(p, end, "}");
@@ -762,34 +760,10 @@ ngx_http_ws_status_by_labels(u_char *p, u_char *end,
     }
 
     for (i = 0; i < m->n; i++) {
-        for (j = 0; j < m->n; j++) {
+        for (j = 0; j < m->n2; j++) {
             p = ngx_slprintf(p, end, "%s{%s=\"%s\",%s=\"%s\"} %uL\n",
                              m->name, m->label, m->values[i], m->label2,
-                             m->values2[j], v[i * m->n + j]);
-        }
-    }
-
-    return p;
-}
-
-
-/* Prometheus only: hooks by status classes, a table that is not square */
-static u_char *
-ngx_http_ws_status_backend_calls(u_char *p, u_char *end,
-    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
-    ngx_uint_t json)
-{
-    uint64_t    *v;
-    ngx_uint_t   i, j;
-
-    v = ngx_http_ws_status_slot(f, m);
-
-    for (i = 0; i < m->n; i++) {
-        for (j = 0; j < NGX_HTTP_WS_BACKEND_RESULTS; j++) {
-            p = ngx_slprintf(p, end, "%s{%s=\"%s\",%s=\"%s\"} %uL\n",
-                             m->name, m->label, m->values[i], m->label2,
-                             m->values2[j],
-                             v[i * NGX_HTTP_WS_BACKEND_RESULTS + j]);
+                             m->values2[j], v[i * m->n2 + j]);
         }
     }
 
