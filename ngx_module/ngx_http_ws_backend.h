@@ -17,21 +17,35 @@
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_frame.h"
 
 
 typedef struct {
     ngx_str_t                  connect;       /* ws_backend_connect URI */
     ngx_str_t                  close;         /* ws_backend_close URI */
     ngx_str_t                  message;       /* ws_backend_message URI */
+    ngx_str_t                  subscribe;     /* ws_backend_subscribe URI */
     ngx_uint_t                 message_inflight;
     size_t                     meta_size;     /* ws_backend_meta_size */
 
     /* per worker: a failing hook is logged when it starts and stops */
     unsigned                   close_failing:1;
+    unsigned                   rpc_failing:1;
+    unsigned                   subscribe_failing:1;
 } ngx_http_ws_backend_conf_t;
 
 
 typedef struct ngx_http_ws_backend_pending_s  ngx_http_ws_backend_pending_t;
+typedef struct ngx_http_ws_backend_call_s  ngx_http_ws_backend_call_t;
+
+
+/* What a queued call is for: each has its location and its answer. */
+typedef enum {
+    NGX_HTTP_WS_BACKEND_CALL_RAW = 0,      /* a raw client's message */
+    NGX_HTTP_WS_BACKEND_CALL_RPC,          /* {"op":"rpc"} */
+    NGX_HTTP_WS_BACKEND_CALL_SEND,         /* {"op":"send"} */
+    NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE     /* {"op":"subscribe"} to allow */
+} ngx_http_ws_backend_call_kind_e;
 
 
 /*
@@ -67,8 +81,35 @@ typedef struct {
 } ngx_http_ws_backend_answer_t;
 
 
-/* A call made without a request (ngx_http_ws_backend_call.c). */
-typedef struct ngx_http_ws_backend_call_s  ngx_http_ws_backend_call_t;
+/*
+ * A call in a connection's queue (ngx_http_ws_backend_message.c): a
+ * message, or a control-protocol request a backend answers. Its strings
+ * live in the same heap block, after it.
+ */
+struct ngx_http_ws_backend_pending_s {
+    ngx_http_ws_backend_pending_t  *next;
+    ngx_http_ws_backend_state_t    *state;      /* NULL: session gone */
+    ngx_http_ws_backend_call_t     *call;       /* NULL: not started, or
+                                                   answered */
+    ngx_http_ws_frame_t            *reply;      /* sent when applied */
+    ngx_uint_t                      status;
+    u_char                         *body;       /* kept while the call
+                                                   waits; NULL when it went
+                                                   into the call at once */
+    size_t                          len;
+    ngx_str_t                       id;         /* raw JSON; empty: none */
+    ngx_str_t                       name;       /* method or channel */
+    ngx_str_t                       answer;     /* subscribe: the data a
+                                                   2xx carried (heap) */
+    uint64_t                        last_seq;
+    unsigned                        kind:2;
+    unsigned                        opcode:4;
+    unsigned                        started:1;
+    unsigned                        answered:1;
+    unsigned                        allowed:1;  /* subscribe: 2xx */
+    unsigned                        answer_json:1;
+    unsigned                        has_last_seq:1;
+};
 
 typedef void (*ngx_http_ws_backend_done_pt)(ngx_http_ws_backend_call_t *call,
     void *data, ngx_uint_t status);
@@ -92,9 +133,25 @@ void ngx_http_ws_backend_session_free(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_backend_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 ngx_uint_t ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws);
+ngx_uint_t ngx_http_ws_backend_busy(ngx_http_ws_session_t *ws);
 
 /* ngx_http_ws_backend_message.c */
 void ngx_http_ws_backend_message_end(ngx_http_ws_backend_state_t *st);
+/* Queues a call: NGX_OK, or NGX_ERROR (no memory, no connection slot). */
+ngx_int_t ngx_http_ws_backend_enqueue(ngx_http_ws_backend_state_t *st,
+    ngx_http_ws_backend_call_kind_e kind, ngx_uint_t opcode,
+    const u_char *data, size_t len, wscore_str_t id, wscore_str_t name,
+    uint64_t *last_seq);
+
+/* ngx_http_ws_backend_rpc.c: the JSON protocol's requests to a backend */
+ngx_int_t ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req);
+ngx_int_t ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call);
+void ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call, ngx_log_t *log);
+void ngx_http_ws_backend_rpc_apply(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_session_t *ws);
 
 /* ngx_http_ws_backend_connect.c */
 ngx_http_ws_backend_answer_t *ngx_http_ws_backend_connect_answer(
@@ -110,6 +167,10 @@ ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     ngx_str_t *body);
 u_char *ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call,
     size_t len, ngx_str_t *content_type);
+ngx_int_t ngx_http_ws_backend_call_body_ref(ngx_http_ws_backend_call_t *call,
+    u_char *data, size_t len, ngx_str_t *content_type);
+void ngx_http_ws_backend_call_answer_type(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *type);
 ngx_pool_t *ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call);
 ngx_int_t ngx_http_ws_backend_call_start(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_backend_done_pt done, void *data);

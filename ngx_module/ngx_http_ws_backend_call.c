@@ -43,6 +43,8 @@ struct ngx_http_ws_backend_call_s {
 
 static ngx_int_t ngx_http_ws_backend_call_connection(
     ngx_http_ws_backend_call_t *call, ngx_connection_t *client);
+static ngx_int_t ngx_http_ws_backend_call_set_body(
+    ngx_http_ws_backend_call_t *call, ngx_buf_t *b, ngx_str_t *content_type);
 static ngx_table_elt_t *ngx_http_ws_backend_call_push(
     ngx_http_ws_backend_call_t *call, ngx_str_t *key, ngx_str_t *value);
 static ngx_http_request_t *ngx_http_ws_backend_call_request(
@@ -382,53 +384,121 @@ ngx_http_ws_backend_call_push(ngx_http_ws_backend_call_t *call,
 
 /*
  * The body of the call (it is a POST): len bytes to fill, with the
- * Content-Length and Content-Type a backend expects.
+ * Content-Length and Content-Type (none when NULL) a backend expects.
  */
 u_char *
 ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call, size_t len,
     ngx_str_t *content_type)
 {
-    u_char              *p;
-    ngx_buf_t           *b;
-    ngx_str_t            key, value;
-    ngx_http_request_t  *r;
-
-    r = call->request;
+    ngx_buf_t  *b;
 
     b = ngx_create_temp_buf(call->pool, len ? len : 1);
-    call->body = ngx_alloc_chain_link(call->pool);
-    p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
-
-    if (b == NULL || call->body == NULL || p == NULL) {
+    if (b == NULL) {
         return NULL;
     }
 
     b->last = b->pos + len;
+
+    if (ngx_http_ws_backend_call_set_body(call, b, content_type) != NGX_OK) {
+        return NULL;
+    }
+
+    return b->pos;
+}
+
+
+/*
+ * The same with bytes the caller keeps, unchanged, until the call is
+ * done (its done handler has run): not copied.
+ */
+ngx_int_t
+ngx_http_ws_backend_call_body_ref(ngx_http_ws_backend_call_t *call,
+    u_char *data, size_t len, ngx_str_t *content_type)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_calloc_buf(call->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = 1;
+
+    return ngx_http_ws_backend_call_set_body(call, b, content_type);
+}
+
+
+static ngx_int_t
+ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
+    ngx_buf_t *b, ngx_str_t *content_type)
+{
+    u_char              *p;
+    off_t                len;
+    ngx_str_t            key, value;
+    ngx_http_request_t  *r;
+
+    r = call->request;
+    len = b->last - b->pos;
+
+    call->body = ngx_alloc_chain_link(call->pool);
+    p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
+
+    if (call->body == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
     b->last_buf = 1;
     b->last_in_chain = 1;
+
+    if (len == 0) {
+        /* nothing in memory: a special buffer, not a zero-size one */
+        b->temporary = 0;
+        b->memory = 0;
+    }
 
     call->body->buf = b;
     call->body->next = NULL;
 
     ngx_str_set(&key, "Content-Length");
     value.data = p;
-    value.len = ngx_sprintf(p, "%uz", len) - p;
+    value.len = ngx_sprintf(p, "%O", len) - p;
 
     r->headers_in.content_length = ngx_http_ws_backend_call_push(call, &key,
                                                                  &value);
-    ngx_str_set(&key, "Content-Type");
-    r->headers_in.content_type = ngx_http_ws_backend_call_push(call, &key,
-                                                               content_type);
+    if (r->headers_in.content_length == NULL) {
+        return NGX_ERROR;
+    }
 
-    if (r->headers_in.content_length == NULL
-        || r->headers_in.content_type == NULL)
-    {
-        return NULL;
+    if (content_type) {
+        ngx_str_set(&key, "Content-Type");
+        r->headers_in.content_type = ngx_http_ws_backend_call_push(call,
+                                                    &key, content_type);
+        if (r->headers_in.content_type == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     r->headers_in.content_length_n = len;
 
-    return b->pos;
+    return NGX_OK;
+}
+
+
+/* The answer's Content-Type, as the location's handler set it; or empty. */
+void
+ngx_http_ws_backend_call_answer_type(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *type)
+{
+    if (call->subrequest == NULL) {
+        ngx_str_null(type);
+        return;
+    }
+
+    *type = call->subrequest->headers_out.content_type;
 }
 
 

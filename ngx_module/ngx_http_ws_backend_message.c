@@ -25,26 +25,13 @@
 #include "ngx_http_ws_metrics.h"
 
 
-struct ngx_http_ws_backend_pending_s {
-    ngx_http_ws_backend_pending_t  *next;
-    ngx_http_ws_backend_state_t    *state;      /* NULL: session gone */
-    ngx_http_ws_backend_call_t     *call;       /* NULL: not started, or
-                                                   answered */
-    ngx_http_ws_frame_t            *reply;
-    ngx_uint_t                      status;
-    size_t                          len;        /* of the payload after */
-    unsigned                        opcode:4;
-    unsigned                        started:1;
-    unsigned                        answered:1;
-};
-
-
 static ngx_int_t ngx_http_ws_backend_message_start(
     ngx_http_ws_backend_state_t *st, ngx_http_ws_backend_pending_t *p,
-    u_char *data, size_t len);
+    const u_char *data, size_t len);
 static void ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     void *data, ngx_uint_t status);
 static void ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st);
+static void ngx_http_ws_backend_pending_free(ngx_http_ws_backend_pending_t *p);
 
 
 /*
@@ -55,9 +42,8 @@ static void ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st);
 ngx_int_t
 ngx_http_ws_backend_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    u_char                         *copy;
-    ngx_http_ws_backend_state_t    *st;
-    ngx_http_ws_backend_pending_t  *p;
+    wscore_str_t                  none;
+    ngx_http_ws_backend_state_t  *st;
 
     st = ws->backend;
 
@@ -65,28 +51,86 @@ ngx_http_ws_backend_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return NGX_DECLINED;
     }
 
-    p = ngx_calloc(sizeof(ngx_http_ws_backend_pending_t) + ev->len,
-                   ws->connection->log);
+    none.data = NULL;
+    none.len = 0;
+
+    return ngx_http_ws_backend_enqueue(st, NGX_HTTP_WS_BACKEND_CALL_RAW,
+                                       ev->opcode, ev->data, ev->len, none,
+                                       none, NULL);
+}
+
+
+/*
+ * Queues a call with its payload (data, len: the core's or the parser's,
+ * valid only now), its request id and its method or channel.
+ *
+ * The payload is copied once: straight into the call's body when the
+ * call can start now, else into the entry, whose bytes the call's body
+ * then points at (the entry outlives its call: it is freed only once the
+ * call's done handler has run).
+ */
+ngx_int_t
+ngx_http_ws_backend_enqueue(ngx_http_ws_backend_state_t *st,
+    ngx_http_ws_backend_call_kind_e kind, ngx_uint_t opcode,
+    const u_char *data, size_t len, wscore_str_t id, wscore_str_t name,
+    uint64_t *last_seq)
+{
+    u_char                          *q;
+    size_t                           size;
+    ngx_uint_t                       now;
+    ngx_http_ws_backend_pending_t   *p, **tail;
+
+    /* the queue starts waiting calls as soon as one ends: room now means
+     * nothing waits before this one */
+    now = (st->inflight < st->conf->message_inflight);
+
+    size = sizeof(ngx_http_ws_backend_pending_t) + id.len + name.len;
+
+    if (!now) {
+        size += len;
+    }
+
+    p = ngx_calloc(size, st->session->connection->log);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     p->state = st;
-    p->opcode = ev->opcode;
-    p->len = ev->len;
+    p->kind = kind;
+    p->opcode = opcode;
+    p->len = len;
 
-    /* the payload is the core's until the next call: kept with the entry
-     * until the call can start */
-    copy = (u_char *) (p + 1);
-    ngx_memcpy(copy, ev->data, ev->len);
+    q = (u_char *) (p + 1);
 
-    *st->pending_last = p;
+    p->id.data = q;
+    p->id.len = id.len;
+    q = ngx_cpymem(q, id.data, id.len);
+
+    p->name.data = q;
+    p->name.len = name.len;
+    q = ngx_cpymem(q, name.data, name.len);
+
+    if (last_seq) {
+        p->has_last_seq = 1;
+        p->last_seq = *last_seq;
+    }
+
+    if (!now) {
+        p->body = q;
+        ngx_memcpy(q, data, len);
+    }
+
+    tail = st->pending_last;
+    *tail = p;
     st->pending_last = &p->next;
     st->queued++;
 
-    if (st->inflight < st->conf->message_inflight
-        && ngx_http_ws_backend_message_start(st, p, copy, ev->len) != NGX_OK)
-    {
+    if (now && ngx_http_ws_backend_message_start(st, p, data, len) != NGX_OK) {
+        /* never started: out of the queue again, it would block it */
+        *tail = NULL;
+        st->pending_last = tail;
+        st->queued--;
+        ngx_http_ws_backend_pending_free(p);
         return NGX_ERROR;
     }
 
@@ -102,16 +146,36 @@ ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws)
 
     st = ws->backend;
 
-    return st != NULL && st->queued >= st->conf->message_inflight;
+    /* a 1001 waiting for the calls in flight: no new ones */
+    return st != NULL
+           && (st->queued >= st->conf->message_inflight
+               || ws->shutdown_later);
 }
 
 
+/* At shutdown, the 1001 waits for the answers to the calls queued. */
+ngx_uint_t
+ngx_http_ws_backend_busy(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_backend_state_t  *st;
+
+    st = ws->backend;
+
+    return st != NULL && st->queued > 0;
+}
+
+
+/*
+ * Makes and starts the call of an entry; data is its payload: the
+ * entry's own bytes (p->body, referenced) or the caller's (copied).
+ */
 static ngx_int_t
 ngx_http_ws_backend_message_start(ngx_http_ws_backend_state_t *st,
-    ngx_http_ws_backend_pending_t *p, u_char *data, size_t len)
+    ngx_http_ws_backend_pending_t *p, const u_char *data, size_t len)
 {
     u_char                      *body;
-    ngx_str_t                    type, key, value;
+    ngx_int_t                    rc;
+    ngx_str_t                    type, key, value, *uri, *ptype;
     ngx_connection_t            *c;
     ngx_http_ws_session_t       *ws;
     ngx_http_ws_backend_call_t  *call;
@@ -119,34 +183,66 @@ ngx_http_ws_backend_message_start(ngx_http_ws_backend_state_t *st,
     ws = st->session;
     c = ws->connection;
 
+    uri = (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE)
+          ? &st->conf->subscribe : &st->conf->message;
+
     call = ngx_http_ws_backend_call_create(c, ws->main_conf, st->srv_conf,
-                                           ws->loc_conf, &st->conf->message);
+                                           ws->loc_conf, uri);
     if (call == NULL) {
         return NGX_ERROR;
     }
 
-    if (p->opcode == WSCORE_OP_TEXT) {
-        ngx_str_set(&type, "text/plain; charset=utf-8");
-        ngx_str_set(&value, "text");
+    ptype = &type;
+
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
+        /* JSON data of the request; a subscribe has none */
+        ngx_str_set(&type, "application/json");
+
+        if (len == 0) {
+            ptype = NULL;
+        }
+
+        rc = ngx_http_ws_backend_rpc_headers(p, call);
 
     } else {
-        ngx_str_set(&type, "application/octet-stream");
-        ngx_str_set(&value, "binary");
+        if (p->opcode == WSCORE_OP_TEXT) {
+            ngx_str_set(&type, "text/plain; charset=utf-8");
+            ngx_str_set(&value, "text");
+
+        } else {
+            ngx_str_set(&type, "application/octet-stream");
+            ngx_str_set(&value, "binary");
+        }
+
+        ngx_str_set(&key, "WS-Opcode");
+        rc = ngx_http_ws_backend_call_header(call, &key, &value);
     }
 
-    ngx_str_set(&key, "WS-Opcode");
+    if (rc == NGX_OK) {
+        rc = ngx_http_ws_backend_identity(st, c->number, call);
+    }
 
-    body = ngx_http_ws_backend_call_body(call, len, &type);
+    if (rc == NGX_OK) {
+        if (data == p->body) {
+            rc = ngx_http_ws_backend_call_body_ref(call, p->body, len,
+                                                   ptype);
 
-    if (body == NULL
-        || ngx_http_ws_backend_call_header(call, &key, &value) != NGX_OK
-        || ngx_http_ws_backend_identity(st, c->number, call) != NGX_OK)
-    {
+        } else {
+            body = ngx_http_ws_backend_call_body(call, len, ptype);
+
+            if (body == NULL) {
+                rc = NGX_ERROR;
+
+            } else {
+                ngx_memcpy(body, data, len);
+            }
+        }
+    }
+
+    if (rc != NGX_OK) {
         ngx_http_ws_backend_call_destroy(call);
         return NGX_ERROR;
     }
-
-    ngx_memcpy(body, data, len);
 
     p->call = call;
     p->started = 1;
@@ -176,7 +272,9 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     ngx_str_t                     body;
     ngx_http_ws_backend_state_t  *st;
 
-    ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_MESSAGE, status);
+    ngx_http_ws_backend_count(p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+                              ? NGX_HTTP_WS_BACKEND_SUBSCRIBE
+                              : NGX_HTTP_WS_BACKEND_MESSAGE, status);
 
     p->answered = 1;
     p->call = NULL;
@@ -186,15 +284,18 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
 
     if (st == NULL) {
         /* the session has ended: nobody to answer */
-        ngx_free(p);
+        ngx_http_ws_backend_pending_free(p);
         return;
     }
 
     st->inflight--;
 
-    if (status == NGX_HTTP_OK
-        && ngx_http_ws_backend_call_answer(call, &body) == NGX_OK
-        && body.len)
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
+        ngx_http_ws_backend_rpc_answer(p, call, st->session->connection->log);
+
+    } else if (status == NGX_HTTP_OK
+               && ngx_http_ws_backend_call_answer(call, &body) == NGX_OK
+               && body.len)
     {
         if (p->opcode == WSCORE_OP_TEXT
             && !wscore_utf8_valid(body.data, body.len))
@@ -240,12 +341,15 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
 
         st->queued--;
 
-        if (p->reply) {
-            (void) ngx_http_ws_session_push(ws, p->reply, NULL);
-            ngx_http_ws_frame_release(p->reply);
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE && p->allowed) {
+            ngx_http_ws_backend_rpc_apply(p, ws);
         }
 
-        ngx_free(p);
+        if (p->reply) {
+            (void) ngx_http_ws_session_push(ws, p->reply, NULL);
+        }
+
+        ngx_http_ws_backend_pending_free(p);
     }
 
     for (p = st->pending; p && st->inflight < st->conf->message_inflight;
@@ -255,13 +359,19 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
             continue;
         }
 
-        if (ngx_http_ws_backend_message_start(st, p, (u_char *) (p + 1),
-                                              p->len)
+        if (ngx_http_ws_backend_message_start(st, p, p->body, p->len)
             != NGX_OK)
         {
             ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             return;
         }
+    }
+
+    if (st->queued == 0 && ws->shutdown_later) {
+        /* the last answer is out: the 1001 follows it (and may end the
+         * session, so nothing of it is touched after) */
+        ngx_http_ws_session_idle(ws);
+        return;
     }
 
     if (stopped && st->queued < st->conf->message_inflight) {
@@ -284,15 +394,26 @@ ngx_http_ws_backend_message_end(ngx_http_ws_backend_state_t *st)
             continue;
         }
 
-        if (p->reply) {
-            ngx_http_ws_frame_release(p->reply);
-        }
-
-        ngx_free(p);
+        ngx_http_ws_backend_pending_free(p);
     }
 
     st->pending = NULL;
     st->pending_last = &st->pending;
     st->queued = 0;
     st->inflight = 0;
+}
+
+
+static void
+ngx_http_ws_backend_pending_free(ngx_http_ws_backend_pending_t *p)
+{
+    if (p->reply) {
+        ngx_http_ws_frame_release(p->reply);
+    }
+
+    if (p->answer.data) {
+        ngx_free(p->answer.data);
+    }
+
+    ngx_free(p);
 }

@@ -7,6 +7,7 @@
  *   ws_backend_close   /internal/ws-close;     after the connection ended
  *   ws_backend_message /internal/ws-message;   each client message
  *   ws_backend_message_inflight 4;             calls at a time, in order
+ *   ws_backend_subscribe /internal/ws-sub;     allows a JSON subscribe
  *   ws_backend_meta_size 1k;                   what a connection may keep
  *
  * Every call carries the connection's identity as request headers:
@@ -17,6 +18,7 @@
 
 #include "ngx_http_ws_backend.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_metrics.h"
 
 
@@ -73,6 +75,13 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       offsetof(ngx_http_ws_backend_conf_t, message),
       NULL },
 
+    { ngx_string("ws_backend_subscribe"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_ws_backend_hook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_conf_t, subscribe),
+      NULL },
+
     { ngx_string("ws_backend_message_inflight"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -110,7 +119,8 @@ static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
     NULL,                                  /* detach */
     NULL,                                  /* log */
     ngx_http_ws_backend_session_end,       /* close */
-    ngx_http_ws_backend_session_free       /* free */
+    ngx_http_ws_backend_session_free,      /* free */
+    ngx_http_ws_backend_busy               /* busy */
 };
 
 
@@ -153,6 +163,7 @@ static ngx_int_t
 ngx_http_ws_backend_preconfiguration(ngx_conf_t *cf)
 {
     ngx_http_ws_backend_configured = 0;
+    ngx_http_ws_control_backend = NULL;
 
     return NGX_OK;
 }
@@ -164,6 +175,9 @@ ngx_http_ws_backend_postconfiguration(ngx_conf_t *cf)
     if (!ngx_http_ws_backend_configured) {
         return NGX_OK;
     }
+
+    /* rpc, send and subscribes of the JSON protocol that hooks take */
+    ngx_http_ws_control_backend = ngx_http_ws_backend_control;
 
     return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_backend_hooks);
 }
@@ -236,7 +250,7 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
     bcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_backend_module);
 
     if (bcf->connect.len == 0 && bcf->close.len == 0
-        && bcf->message.len == 0)
+        && bcf->message.len == 0 && bcf->subscribe.len == 0)
     {
         return NGX_OK;
     }
@@ -555,6 +569,7 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->connect, prev->connect, "");
     ngx_conf_merge_str_value(conf->close, prev->close, "");
     ngx_conf_merge_str_value(conf->message, prev->message, "");
+    ngx_conf_merge_str_value(conf->subscribe, prev->subscribe, "");
     ngx_conf_merge_uint_value(conf->message_inflight, prev->message_inflight,
                               4);
 
@@ -565,8 +580,9 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 /*
- * ws_backend_connect and ws_backend_close: the URI of a location of the
- * same server (a subrequest cannot reach a named location), or "off".
+ * ws_backend_connect, _close, _message and _subscribe: the URI of a
+ * location of the same server (a subrequest cannot reach a named
+ * location), or "off".
  */
 static char *
 ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)

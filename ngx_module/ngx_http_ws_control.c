@@ -42,14 +42,21 @@ static void ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
 static ngx_int_t ngx_http_ws_control_channel_allowed(
     ngx_http_ws_session_t *ws, wscore_ctl_request_t *req,
     ngx_str_t *channel);
+static void ngx_http_ws_control_forward(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req);
 static void ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
+static void ngx_http_ws_control_add(ngx_http_ws_session_t *ws,
+    wscore_str_t id, ngx_str_t *channel, uint64_t *last_seq,
+    wscore_str_t data, ngx_uint_t data_json, ngx_uint_t later);
 static void ngx_http_ws_control_unsubscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
 static void ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *code, const char *message);
+static void ngx_http_ws_control_reply(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_uint_t later);
 static ngx_http_ws_frame_t *ngx_http_ws_control_ack_frame(
     ngx_http_ws_session_t *ws, wscore_str_t id, uint64_t seq);
 static void ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws,
@@ -60,6 +67,9 @@ static void ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, wscore_ctl_request_t *req);
 static void ngx_http_ws_control_published(void *data, uint64_t seq);
 static void ngx_http_ws_control_parser_free(void *data);
+
+
+ngx_http_ws_control_backend_pt  ngx_http_ws_control_backend;
 
 
 /* The worker's control-protocol parser (the core's), made once. */
@@ -144,6 +154,11 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
     }
 
+    if (req.op == WSCORE_CTL_RPC || req.op == WSCORE_CTL_SEND) {
+        ngx_http_ws_control_forward(ws, &req);
+        return;
+    }
+
     channel.data = (u_char *) req.channel.data;
     channel.len = req.channel.len;
 
@@ -164,6 +179,28 @@ ngx_http_ws_control_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     default: /* WSCORE_CTL_PUBLISH */
         ngx_http_ws_control_publish(ws, &req, &channel);
         return;
+    }
+}
+
+
+/* rpc and send: the message hook's (ngx_http_ws_backend_rpc.c) */
+static void
+ngx_http_ws_control_forward(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_ws_control_backend ? ngx_http_ws_control_backend(ws, req)
+                                     : NGX_DECLINED;
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_ws_control_reply_error(ws, req->id, "unsupported",
+                                        "no backend takes this request "
+                                        "here");
+
+    } else if (rc == NGX_ERROR) {
+        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                        "cannot call the backend now");
     }
 }
 
@@ -233,26 +270,81 @@ ngx_http_ws_control_channel_allowed(ngx_http_ws_session_t *ws,
 }
 
 
+/*
+ * A subscribe the static rules allowed: joined at once, or once the
+ * subscribe hook has allowed it too (ngx_http_ws_control_join()).
+ */
 static void
 ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel)
 {
-    uint64_t   since;
-    ngx_int_t  rc;
+    ngx_int_t     rc;
+    wscore_str_t  none;
+
+    if (ngx_http_ws_control_backend) {
+        rc = ngx_http_ws_control_backend(ws, req);
+
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                            "cannot subscribe now");
+            return;
+        }
+    }
+
+    none.data = NULL;
+    none.len = 0;
+
+    ngx_http_ws_control_add(ws, req->id, channel,
+                            req->has_last_seq ? &req->last_seq : NULL,
+                            none, 0, 0);
+}
+
+
+void
+ngx_http_ws_control_join(ngx_http_ws_session_t *ws, wscore_str_t id,
+    ngx_str_t *channel, uint64_t *last_seq, wscore_str_t data,
+    ngx_uint_t data_json)
+{
+    ngx_http_ws_control_add(ws, id, channel, last_seq, data, data_json, 1);
+}
+
+
+/*
+ * later: outside the client's read pass (a backend's answer), so replies
+ * are pushed and flushed like channel messages.
+ */
+static void
+ngx_http_ws_control_add(ngx_http_ws_session_t *ws, wscore_str_t id,
+    ngx_str_t *channel, uint64_t *last_seq, wscore_str_t data,
+    ngx_uint_t data_json, ngx_uint_t later)
+{
+    size_t                len;
+    u_char               *p;
+    uint64_t              since;
+    ngx_int_t             rc;
+    const char           *code, *message;
+    ngx_http_ws_frame_t  *frame;
 
     since = 0;
     rc = ngx_http_ws_channels_add(ws, channel, 1, &since);
 
-    if (rc == NGX_BUSY) {
-        ngx_http_ws_control_reply_error(ws, req->id,
-                                        "too_many_subscriptions",
-                                        "subscription limit reached");
-        return;
-    }
+    if (rc == NGX_BUSY || rc == NGX_ERROR) {
+        code = (rc == NGX_BUSY) ? "too_many_subscriptions" : "unavailable";
+        message = (rc == NGX_BUSY) ? "subscription limit reached"
+                                   : "cannot subscribe now";
 
-    if (rc == NGX_ERROR) {
-        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
-                                        "cannot subscribe now");
+        len = wscore_ctl_write_error(NULL, 0, id, code, message);
+        frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT,
+                                        len, &p);
+        if (frame) {
+            (void) wscore_ctl_write_error((char *) p, len, id, code, message);
+            ngx_http_ws_control_reply(ws, frame, later);
+        }
+
         return;
     }
 
@@ -260,14 +352,34 @@ ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
      * A resume is acknowledged by the replay, with the number it ends at:
      * for a cross-node channel, once Redis has said what that is.
      */
-    if (req->has_last_seq) {
-        ngx_http_ws_history_replay(ws, channel, req->last_seq, since,
-                                   &req->id);
+    if (last_seq) {
+        ngx_http_ws_history_replay(ws, channel, *last_seq, since, &id);
         return;
     }
 
     /* the channel's last sequence number: the next message is after */
-    ngx_http_ws_control_reply_ack(ws, req->id, since);
+    len = wscore_ctl_write_ack_data(NULL, 0, id, since, data, data_json);
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
+    if (frame) {
+        (void) wscore_ctl_write_ack_data((char *) p, len, id, since, data,
+                                         data_json);
+        ngx_http_ws_control_reply(ws, frame, later);
+    }
+}
+
+
+static void
+ngx_http_ws_control_reply(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame, ngx_uint_t later)
+{
+    if (later) {
+        (void) ngx_http_ws_session_push(ws, frame, NULL);
+        ngx_http_ws_frame_release(frame);
+        return;
+    }
+
+    ngx_http_ws_control_send(ws, frame);
 }
 
 

@@ -20,6 +20,25 @@ void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
 void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
     uint64_t seq);
 
+/*
+ * Joins a channel a backend allowed (the subscribe hook), outside the
+ * client's read pass: the ack carries the backend's data (JSON as is when
+ * data_json, else a string; none when empty). last_seq NULL: no resume.
+ */
+void ngx_http_ws_control_join(ngx_http_ws_session_t *ws, wscore_str_t id,
+    ngx_str_t *channel, uint64_t *last_seq, wscore_str_t data,
+    ngx_uint_t data_json);
+
+/*
+ * Requests a backend takes (rpc, send, a subscribe to authorize): set by
+ * the backend module. NGX_OK: taken, the backend's answer will be the
+ * reply; NGX_DECLINED: no hook for it here; NGX_ERROR: none can be made.
+ */
+typedef ngx_int_t (*ngx_http_ws_control_backend_pt)(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req);
+
+extern ngx_http_ws_control_backend_pt  ngx_http_ws_control_backend;
+
 extern ngx_http_ws_handler_t  ngx_http_ws_control_handler;
 
 

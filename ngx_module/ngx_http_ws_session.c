@@ -991,14 +991,43 @@ ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws)
 }
 
 
+void
+ngx_http_ws_session_idle(ngx_http_ws_session_t *ws)
+{
+    if (!ws->shutdown_later) {
+        return;
+    }
+
+    ws->shutdown_later = 0;
+    ws->shutting_down = 0;
+
+    ngx_http_ws_shutdown(ws);
+}
+
+
 static void
 ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
 {
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
     if (ws->shutting_down) {
         return;
     }
 
     ws->shutting_down = 1;
+
+    if (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) {
+        ngx_http_ws_hooks_each(ws, h, i) {
+            if (h[i]->busy && h[i]->busy(ws)) {
+                ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                              "ws: server shutting down, closing with 1001 "
+                              "once the calls in flight are answered");
+                ws->shutdown_later = 1;
+                return;
+            }
+        }
+    }
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,

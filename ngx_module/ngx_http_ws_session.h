@@ -121,6 +121,14 @@ typedef struct {
     /* The session ends (close), and its memory goes (free). */
     void                     (*close)(ngx_http_ws_session_t *ws);
     void                     (*free)(ngx_http_ws_session_t *ws);
+
+    /*
+     * The worker is shutting down: its 1001 waits while any says it has
+     * work whose result the client should still get (a backend's answers
+     * in flight); the feature calls ngx_http_ws_session_idle() once done.
+     * Bounded by that work's own timeouts and worker_shutdown_timeout.
+     */
+    ngx_uint_t               (*busy)(ngx_http_ws_session_t *ws);
 } ngx_http_ws_hooks_t;
 
 
@@ -153,6 +161,7 @@ struct ngx_http_ws_session_s {
     unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
     unsigned                   deflate_on:1;
     unsigned                   detach_later:1;   /* put off, not refused */
+    unsigned                   shutdown_later:1; /* 1001 waits: busy */
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
@@ -228,6 +237,8 @@ ngx_http_ws_frame_t *ngx_http_ws_session_take_placed(
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
     ngx_http_ws_hooks_t *hooks);
+/* A busy feature is done: a shutdown that waited for it goes on. */
+void ngx_http_ws_session_idle(ngx_http_ws_session_t *ws);
 /* A reads_stopped hook has room again: what waits is read. */
 void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
 

@@ -151,7 +151,7 @@ static const char  *ngx_http_ws_opcode_names[] = { "text", "binary" };
 static const char  *ngx_http_ws_publish_kinds[] = { "channel", "direct" };
 static const char  *ngx_http_ws_publish_results[] = { "ok", "zone_full" };
 static const char  *ngx_http_ws_backend_hooks[] = {
-    "connect", "close", "message"
+    "connect", "close", "message", "subscribe"
 };
 static const char  *ngx_http_ws_backend_results[] = {
     "2xx", "4xx", "5xx", "other"

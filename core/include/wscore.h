@@ -519,7 +519,11 @@ typedef enum {
     WSCORE_CTL_SUBSCRIBE = 1,
     WSCORE_CTL_UNSUBSCRIBE,
     WSCORE_CTL_PUBLISH,
-    WSCORE_CTL_AUTH        /* {"op":"auth","token":"..."}: a fresh token */
+    WSCORE_CTL_AUTH,       /* {"op":"auth","token":"..."}: a fresh token */
+    WSCORE_CTL_RPC,        /* {"op":"rpc","method":"...","data":...}: a
+                              call a backend answers */
+    WSCORE_CTL_SEND        /* {"op":"send","data":...}: a message for a
+                              backend */
 } wscore_ctl_op_e;
 
 typedef struct {
@@ -541,10 +545,16 @@ typedef struct {
                                   "bad channel", "missing data", "bad
                                   last_seq" or "out of memory"; for auth
                                   "missing token" or "bad token" instead
-                                  of the channel ones; else NULL */
+                                  of the channel ones, for rpc "missing
+                                  method" or "bad method", for send
+                                  "missing data"; else NULL */
     wscore_str_t    token;     /* auth: the string's content, without
                                   quotes, never escaped; points into the
                                   input */
+    wscore_str_t    method;    /* rpc: the string's content, without
+                                  quotes: 1-128 printable ASCII characters
+                                  other than quote and backslash (fit for a
+                                  header); points into the input */
 } wscore_ctl_request_t;
 
 /*
@@ -610,6 +620,30 @@ size_t wscore_ctl_write_gap(char *out, size_t cap, wscore_str_t channel,
  *   {"op":"message","channel":"...","seq":N,"data":"<text, escaped>"} */
 size_t wscore_ctl_write_text_message(char *out, size_t cap,
     wscore_str_t channel, uint64_t seq, wscore_str_t text);
+
+/*
+ * Replies to a request a backend answered (rpc, send, a subscribe the
+ * backend allowed) or refused:
+ *
+ *   {"op":"ack","id":<id>[,"seq":N][,"data":<data>]}
+ *       data omitted when data.len is 0; written as is when data_is_json
+ *       (the caller checked it with wscore_ctl_json_valid), else as a JSON
+ *       string (it must be valid UTF-8)
+ *   {"op":"error","id":<id>,"code":"...","status":N,"message":"..."}
+ *       message: valid UTF-8, escaped
+ */
+size_t wscore_ctl_write_ack_data(char *out, size_t cap, wscore_str_t id,
+    uint64_t seq, wscore_str_t data, int data_is_json);
+size_t wscore_ctl_write_status_error(char *out, size_t cap, wscore_str_t id,
+    const char *code, unsigned status, wscore_str_t message);
+
+/*
+ * Is json exactly one JSON value (object, array, string, number, true,
+ * false or null; whitespace around it allowed; nesting at most 256)?
+ * 1 or 0 (also when p is NULL). Uses p's buffers like wscore_ctl_parse.
+ */
+int wscore_ctl_json_valid(wscore_ctl_parser_t *p, const char *json,
+    size_t len);
 
 /* Is the whole of data valid UTF-8 (RFC 3629)? 1 or 0. */
 int wscore_utf8_valid(const uint8_t *data, size_t len);
@@ -769,6 +803,12 @@ int wscore_meta_name_valid(const char *name, size_t len);
 /* A value fit for a header and a JSON string: UTF-8, no control
  * characters but tab. 1 or 0. */
 int wscore_meta_value_valid(const char *value, size_t len);
+
+/*
+ * Does a Content-Type name JSON: application/json or any "+json" subtype
+ * (RFC 6839), letters in any case, parameters ignored? 1 or 0.
+ */
+int wscore_media_type_is_json(const char *type, size_t len);
 
 typedef struct {
     wscore_str_t name;

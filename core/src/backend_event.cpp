@@ -49,6 +49,50 @@ std::optional<std::string_view> next_list_element(std::string_view &rest)
     return std::nullopt;
 }
 
+bool is_json_media_type(std::string_view content_type) noexcept
+{
+    auto type = content_type.substr(0, content_type.find(';'));
+    while (!type.empty() && is_ows(type.front())) {
+        type.remove_prefix(1);
+    }
+    while (!type.empty() && is_ows(type.back())) {
+        type.remove_suffix(1);
+    }
+    const auto slash = type.find('/');
+    if (slash == std::string_view::npos || slash == 0) {
+        return false;
+    }
+    for (const char c : type) {
+        if (c != '/' && !is_tchar(static_cast<unsigned char>(c))) {
+            return false;
+        }
+    }
+    const auto lower_equals = [](std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            char c = a[i];
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+            if (c != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    };
+    const auto top = type.substr(0, slash);
+    const auto sub = type.substr(slash + 1);
+    if (sub.find('/') != std::string_view::npos || sub.empty()) {
+        return false;
+    }
+    if (lower_equals(top, "application") && lower_equals(sub, "json")) {
+        return true;
+    }
+    return sub.size() > 5 && lower_equals(sub.substr(sub.size() - 5), "+json");
+}
+
 bool is_meta_name(std::string_view name) noexcept
 {
     if (name.empty() || name.size() > max_meta_name) {

@@ -26,6 +26,10 @@ bool is_meta_name(std::string_view name) noexcept;
 // with no control characters other than horizontal tab.
 bool is_meta_value(std::string_view value) noexcept;
 
+// Does a Content-Type name JSON: "application/json" or a "+json" subtype
+// (RFC 6839), case-insensitive, parameters and whitespace around ignored?
+bool is_json_media_type(std::string_view content_type) noexcept;
+
 struct MetaPair {
     std::string_view name;
     std::string_view value;

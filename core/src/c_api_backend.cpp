@@ -29,6 +29,11 @@ int wscore_meta_name_valid(const char *name, size_t len)
     return wscore::is_meta_name(view_of(name, len)) ? 1 : 0;
 }
 
+int wscore_media_type_is_json(const char *type, size_t len)
+{
+    return wscore::is_json_media_type(view_of(type, len)) ? 1 : 0;
+}
+
 int wscore_meta_value_valid(const char *value, size_t len)
 {
     return wscore::is_meta_value(view_of(value, len)) ? 1 : 0;

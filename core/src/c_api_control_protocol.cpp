@@ -77,7 +77,32 @@ wscore_rc_t wscore_ctl_parse(wscore_ctl_parser_t *p, const char *json,
     req->token = parsed.token.data() == nullptr
         ? wscore_str_t{nullptr, 0}
         : wscore_str_t{parsed.token.data(), parsed.token.size()};
+    req->method = parsed.method.data() == nullptr
+        ? wscore_str_t{nullptr, 0}
+        : wscore_str_t{parsed.method.data(), parsed.method.size()};
     return ok ? WSCORE_OK : WSCORE_ERROR;
+}
+
+int wscore_ctl_json_valid(wscore_ctl_parser_t *p, const char *json,
+    size_t len)
+{
+    return p != nullptr && p->parser.valid_value(view_of(json, len)) ? 1 : 0;
+}
+
+size_t wscore_ctl_write_ack_data(char *out, size_t cap, wscore_str_t id,
+    uint64_t seq, wscore_str_t data, int data_is_json)
+{
+    return wscore::write_ack_data(out_span(out, cap), optional_view(id), seq,
+        view_of(data.data, data.len),
+        data_is_json ? wscore::DataForm::json : wscore::DataForm::text);
+}
+
+size_t wscore_ctl_write_status_error(char *out, size_t cap, wscore_str_t id,
+    const char *code, unsigned status, wscore_str_t message)
+{
+    return wscore::write_status_error(out_span(out, cap), optional_view(id),
+        code != nullptr ? std::string_view{code} : std::string_view{},
+        status, view_of(message.data, message.len));
 }
 
 size_t wscore_ctl_write_ack(char *out, size_t cap, wscore_str_t id,

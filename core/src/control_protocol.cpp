@@ -136,7 +136,26 @@ simdjson::error_code Walk::raw_text(od::value &value, std::string_view &out)
 }
 
 enum class Member : unsigned { other = 0, op = 1, channel = 2, data = 4,
-                               id = 8, token = 16, last_seq = 32 };
+                               id = 8, token = 16, last_seq = 32,
+                               method = 64 };
+
+// A method goes to the backend in a header (WS-Method): printable ASCII
+// without quote and backslash, as channel names, so it needs no escaping
+// on either side.
+constexpr std::size_t max_method = 128;
+
+bool is_method_name(std::string_view name) noexcept
+{
+    if (name.empty() || name.size() > max_method) {
+        return false;
+    }
+    for (const char c : name) {
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '\\') {
+            return false;
+        }
+    }
+    return true;
+}
 
 Member member_named(std::string_view key) noexcept
 {
@@ -146,6 +165,7 @@ Member member_named(std::string_view key) noexcept
     if (key == "id") return Member::id;
     if (key == "token") return Member::token;
     if (key == "last_seq") return Member::last_seq;
+    if (key == "method") return Member::method;
     return Member::other;
 }
 
@@ -159,6 +179,10 @@ bool op_named(std::string_view name, wscore_ctl_op_e &op) noexcept
         op = WSCORE_CTL_PUBLISH;
     } else if (name == "auth") {
         op = WSCORE_CTL_AUTH;
+    } else if (name == "rpc") {
+        op = WSCORE_CTL_RPC;
+    } else if (name == "send") {
+        op = WSCORE_CTL_SEND;
     } else {
         return false;
     }
@@ -195,6 +219,8 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
     bool token_is_string = false;
     bool token_escaped = false;
     bool last_seq_bad = false;
+    bool method_is_string = false;
+    bool method_escaped = false;
 
     for (auto entry : top) {
         od::field field;
@@ -244,6 +270,14 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
                 token_is_string = true;
                 token_escaped = raw.find('\\') != std::string_view::npos;
                 req.token = raw.substr(1, raw.size() - 2);
+            }
+        } else if (member == Member::method
+                   && type == od::json_type::string) {
+            e = walk.raw_text(value, raw);
+            if (!e) {
+                method_is_string = true;
+                method_escaped = raw.find('\\') != std::string_view::npos;
+                req.method = raw.substr(1, raw.size() - 2);
             }
         } else if (member == Member::data) {
             e = walk.raw_text(value, raw);
@@ -296,6 +330,16 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
         } else if (token_escaped) {
             req.error = "bad token";
         }
+    } else if (req.op == WSCORE_CTL_RPC || req.op == WSCORE_CTL_SEND) {
+        // Forwarded to a backend: no channel; a call names its method.
+        if (req.op == WSCORE_CTL_RPC && !method_is_string) {
+            req.error = "missing method";
+        } else if (req.op == WSCORE_CTL_RPC
+                   && (method_escaped || !is_method_name(req.method))) {
+            req.error = "bad method";
+        } else if (req.op == WSCORE_CTL_SEND && !req.data) {
+            req.error = "missing data";
+        }
     } else if (!channel_is_string) {
         req.error = "missing channel";
     } else if (channel_escaped) {
@@ -330,20 +374,27 @@ struct ControlParser::State {
     std::unique_ptr<char[]> input;   // copy of the request, padded
     std::size_t capacity = 0;
 
-    // Copies json and zeroes the padding simdjson may read past its end.
-    const char *load(std::string_view json)
+    // Copies json (between before and after) and zeroes the padding
+    // simdjson may read past its end.
+    const char *load(std::string_view json, std::string_view before = {},
+        std::string_view after = {})
     {
-        const std::size_t needed = json.size() + simdjson::SIMDJSON_PADDING;
+        const std::size_t size = before.size() + json.size() + after.size();
+        const std::size_t needed = size + simdjson::SIMDJSON_PADDING;
         if (needed > capacity) {
             const std::size_t grown = std::max<std::size_t>(
                 {needed, 2 * capacity, 1024});
             input.reset(new char[grown]);
             capacity = grown;
         }
-        if (!json.empty()) {
-            std::memcpy(input.get(), json.data(), json.size());
+        char *p = input.get();
+        for (const std::string_view part : {before, json, after}) {
+            if (!part.empty()) {
+                std::memcpy(p, part.data(), part.size());
+                p += part.size();
+            }
         }
-        std::memset(input.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+        std::memset(p, 0, simdjson::SIMDJSON_PADDING);
         return input.get();
     }
 };
@@ -365,10 +416,11 @@ bool ControlParser::parse(std::string_view json, ControlRequest &req)
         if (req.error != nullptr) {
             // A failed request has an error and maybe an id, nothing else
             // half-filled for a caller to trip over.
-            req = ControlRequest{{}, {}, {}, req.id, {}, req.error, {}};
+            req = ControlRequest{{}, {}, {}, req.id, {}, req.error, {}, {}};
         }
         req.channel = rebase(req.channel, copy, json.data());
         req.token = rebase(req.token, copy, json.data());
+        req.method = rebase(req.method, copy, json.data());
         if (req.data) {
             req.data = rebase(*req.data, copy, json.data());
         }
@@ -384,6 +436,49 @@ bool ControlParser::parse(std::string_view json, ControlRequest &req)
         state_.reset();
     }
     return req.error == nullptr;
+}
+
+bool ControlParser::valid_value(std::string_view json) noexcept
+{
+    bool valid = false;
+    try {
+        if (!state_) {
+            state_ = std::make_unique<State>();
+        }
+        // Wrapped in an array: On-Demand reads a scalar document only
+        // through its typed getters, while an array element is a value
+        // the walk takes whatever its type. "1,2" makes two elements and
+        // "1],[2" trailing garbage: both are refused below.
+        const char *copy = state_->load(json, "[", "]");
+        od::document doc;
+        od::array array;
+        if (!state_->parser.iterate(copy, json.size() + 2, state_->capacity)
+                 .get(doc)
+            && !doc.get_array().get(array))
+        {
+            Walk walk(doc);
+            std::size_t elements = 0;
+            valid = true;
+            for (auto element : array) {
+                od::value item;
+                if (element.get(item) || walk.validate(item, 1)) {
+                    valid = false;
+                    break;
+                }
+                ++elements;
+            }
+            const char *rest;
+            valid = valid && elements == 1
+                    && doc.current_location().get(rest)
+                       == simdjson::OUT_OF_BOUNDS;
+        }
+    } catch (...) {
+        valid = false;
+    }
+    if (json.size() > kept_input_size) {
+        state_.reset();
+    }
+    return valid;
 }
 
 std::size_t ControlParser::buffered_capacity() const noexcept
@@ -415,6 +510,46 @@ std::size_t write_error(std::span<char> out,
         w.id(id);
         w.raw(R"(,"code":)");
         w.string(code);
+        w.raw(R"(,"message":)");
+        w.string(message);
+        w.raw("}");
+    });
+}
+
+std::size_t write_ack_data(std::span<char> out,
+    std::optional<std::string_view> id, std::uint64_t seq,
+    std::string_view data, DataForm form) noexcept
+{
+    return render_json(out, [&](JsonWriter &w) {
+        w.raw(R"({"op":"ack","id":)");
+        w.id(id);
+        if (seq != 0) {
+            w.raw(R"(,"seq":)");
+            w.number(seq);
+        }
+        if (!data.empty()) {
+            w.raw(R"(,"data":)");
+            if (form == DataForm::json) {
+                w.raw(data);
+            } else {
+                w.string(data);
+            }
+        }
+        w.raw("}");
+    });
+}
+
+std::size_t write_status_error(std::span<char> out,
+    std::optional<std::string_view> id, std::string_view code,
+    unsigned status, std::string_view message) noexcept
+{
+    return render_json(out, [&](JsonWriter &w) {
+        w.raw(R"({"op":"error","id":)");
+        w.id(id);
+        w.raw(R"(,"code":)");
+        w.string(code);
+        w.raw(R"(,"status":)");
+        w.number(status);
         w.raw(R"(,"message":)");
         w.string(message);
         w.raw("}");

@@ -30,6 +30,7 @@ struct ControlRequest {
     std::optional<std::uint64_t> last_seq;  // subscribe: resume after it
     const char *error = nullptr;            // static text; null = usable
     std::string_view token;                 // "auth": unquoted, unescaped
+    std::string_view method;                // "rpc": unquoted, unescaped
 };
 
 // Owns the simdjson parser and the padded copy of the input. Reuse one per
@@ -54,6 +55,11 @@ public:
     // as long as it does.
     bool parse(std::string_view json, ControlRequest &req) noexcept;
 
+    // Is json exactly one JSON value (any type, whitespace around it
+    // allowed), nested at most max_depth deep? For a backend's answer,
+    // which goes to a client inside a reply only when it is.
+    bool valid_value(std::string_view json) noexcept;
+
     // For the memory tests: bytes of padded input buffer held.
     std::size_t buffered_capacity() const noexcept;
 
@@ -72,6 +78,22 @@ std::size_t write_error(std::span<char> out,
     std::string_view message) noexcept;
 std::size_t write_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view data_json) noexcept;
+
+// How a backend's answer goes into a reply's "data": as the JSON it is
+// (validated by the caller), or as text written as a JSON string.
+enum class DataForm { json, text };
+
+// {"op":"ack","id":<id>[,"seq":N][,"data":<data>]}: the reply to a request
+// a backend answered; data is omitted when empty.
+std::size_t write_ack_data(std::span<char> out,
+    std::optional<std::string_view> id, std::uint64_t seq,
+    std::string_view data, DataForm form) noexcept;
+// {"op":"error","id":<id>,"code":"...","status":N,"message":"..."}: a
+// backend refused the request or could not be asked; status is the HTTP
+// status the call ended with, message valid UTF-8.
+std::size_t write_status_error(std::span<char> out,
+    std::optional<std::string_view> id, std::string_view code,
+    unsigned status, std::string_view message) noexcept;
 // The same with data given as text (valid UTF-8), written as a JSON string.
 std::size_t write_text_message(std::span<char> out, std::string_view channel,
     std::uint64_t seq, std::string_view text) noexcept;

@@ -9,6 +9,7 @@
 #include "wscore.h"
 
 using namespace wscore;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -148,6 +149,26 @@ BOOST_AUTO_TEST_CASE(close_event_through_the_c_api)
     BOOST_TEST(out.find(R"("connection_id":"7")") != std::string::npos);
     BOOST_TEST(out.find(R"("meta":{"k":"v\n"}})") != std::string::npos);
     BOOST_TEST(valid_json(out));
+}
+
+BOOST_AUTO_TEST_CASE(json_media_types)
+{
+    for (const std::string_view yes :
+         {"application/json"sv, "Application/JSON"sv,
+          "application/json; charset=utf-8"sv, " application/json ;x=y"sv,
+          "application/problem+json"sv, "text/vnd.a+JSON"sv}) {
+        BOOST_TEST(is_json_media_type(yes), yes);
+    }
+    for (const std::string_view no :
+         {""sv, "json"sv, "text/plain"sv, "application/jsonx"sv,
+          "application/json/x"sv, "/json"sv, "application/"sv,
+          "application/+json"sv, "text/html; a=application/json"sv,
+          "application /json"sv, "application/x-json"sv}) {
+        BOOST_TEST(!is_json_media_type(no), no);
+    }
+    BOOST_TEST(wscore_media_type_is_json("application/json", 16) == 1);
+    BOOST_TEST(wscore_media_type_is_json("text/plain", 10) == 0);
+    BOOST_TEST(wscore_media_type_is_json(nullptr, 0) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -476,4 +476,131 @@ BOOST_AUTO_TEST_CASE(writers_write_only_when_it_fits)
     BOOST_TEST(tiny == "#####");
 }
 
+BOOST_AUTO_TEST_CASE(rpc_names_a_method_and_may_carry_data)
+{
+    const std::string json =
+        R"({"op":"rpc","method":"whoami","id":7,"data":{"a":[1,2]}})";
+    const Parsed p = parse(json);
+    BOOST_TEST(p.ok);
+    BOOST_TEST(p.req.op == WSCORE_CTL_RPC);
+    BOOST_TEST(p.req.method == "whoami");
+    BOOST_TEST(*p.req.id == "7");
+    BOOST_TEST(*p.req.data == R"({"a":[1,2]})");
+    BOOST_TEST(p.req.channel.empty());
+
+    const Parsed bare = parse(R"({"op":"rpc","method":"users/get.v2"})");
+    BOOST_TEST(bare.ok);
+    BOOST_TEST(bare.req.method == "users/get.v2");
+    BOOST_TEST(!bare.req.data);
+}
+
+BOOST_AUTO_TEST_CASE(rpc_method_must_be_header_safe)
+{
+    BOOST_TEST(error_of(R"({"op":"rpc","id":1})") == "missing method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":5})") == "missing method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":""})") == "bad method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":"a b"})") == "bad method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":"a\nb"})") == "bad method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":"a\u0041"})")
+               == "bad method");
+    BOOST_TEST(error_of("{\"op\":\"rpc\",\"method\":\"\xc3\xa9\"}")
+               == "bad method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":")" + std::string(128, 'm')
+                        + R"("})") == "(none)");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":")" + std::string(129, 'm')
+                        + R"("})") == "bad method");
+    BOOST_TEST(error_of(R"({"op":"rpc","method":"a","method":"b"})")
+               == "bad json");
+    // the error keeps the id, so the reply can carry it
+    const Parsed p = parse(R"({"op":"rpc","id":"x","method":"a b"})");
+    BOOST_TEST(*p.req.id == R"("x")");
+    BOOST_TEST(p.req.method.empty());
+}
+
+BOOST_AUTO_TEST_CASE(send_needs_data_and_no_channel)
+{
+    const Parsed p = parse(R"({"op":"send","id":2,"data":"hi"})");
+    BOOST_TEST(p.ok);
+    BOOST_TEST(p.req.op == WSCORE_CTL_SEND);
+    BOOST_TEST(*p.req.data == R"("hi")");
+    BOOST_TEST(error_of(R"({"op":"send","id":2})") == "missing data");
+}
+
+BOOST_AUTO_TEST_CASE(valid_value_takes_one_json_value_of_any_type)
+{
+    ControlParser parser;
+    for (const std::string_view ok :
+         {"{}"sv, "[1,2]"sv, R"("text")"sv, "12.5"sv, "-0"sv, "true"sv,
+          "false"sv, "null"sv, " \n{\"a\":{\"b\":[null]}}\t "sv}) {
+        BOOST_TEST(parser.valid_value(ok), ok);
+        BOOST_TEST(dom_accepts(ok), ok);
+    }
+    for (const std::string_view bad :
+         {""sv, " "sv, "1,2"sv, "1],[2"sv, "{} {}"sv, "{"sv, "tru"sv,
+          "nul"sv, "\"open"sv, "{\"a\":}"sv, "hello"sv, "1 2"sv,
+          "\"\xff\""sv, "[1,]"sv, "]"sv, "[]]"sv}) {
+        BOOST_TEST(!parser.valid_value(bad), bad);
+    }
+    std::string deep(ControlParser::max_depth + 1, '[');
+    deep += std::string(ControlParser::max_depth + 1, ']');
+    BOOST_TEST(!parser.valid_value(deep));
+    std::string shallow(ControlParser::max_depth - 1, '[');
+    shallow += std::string(ControlParser::max_depth - 1, ']');
+    BOOST_TEST(parser.valid_value(shallow));
+}
+
+BOOST_AUTO_TEST_CASE(valid_value_agrees_with_the_dom_parser)
+{
+    ControlParser parser;
+    for (const std::string_view json :
+         {R"({"a":1,"a":2})"sv, "[1e999]"sv, "0x10"sv, "01"sv, "\"\\q\""sv,
+          "[\"\\ud800\"]"sv, "{\"k\":[true,false,null,1.5e3]}"sv, "NaN"sv}) {
+        BOOST_TEST(parser.valid_value(json) == dom_accepts(json), json);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(big_values_leave_no_buffer_behind)
+{
+    ControlParser parser;
+    const std::string big = "\"" + std::string(100 * 1024, 'x') + "\"";
+    BOOST_TEST(parser.valid_value(big));
+    BOOST_TEST(parser.buffered_capacity() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(ack_with_data_as_json_or_as_text)
+{
+    const auto ack_data = [](std::optional<std::string_view> id,
+                             std::uint64_t seq, std::string_view data,
+                             DataForm form) {
+        std::string out(write_ack_data({}, id, seq, data, form), '\0');
+        BOOST_TEST(write_ack_data(out, id, seq, data, form) == out.size());
+        BOOST_TEST(dom_accepts(out), out);
+        return out;
+    };
+    BOOST_TEST(ack_data("7", 0, R"({"connection":"41"})", DataForm::json)
+               == R"({"op":"ack","id":7,"data":{"connection":"41"}})");
+    BOOST_TEST(ack_data("7", 0, "say \"hi\"\n", DataForm::text)
+               == R"({"op":"ack","id":7,"data":"say \"hi\"\n"})");
+    BOOST_TEST(ack_data(R"("s")", 42, "[1]", DataForm::json)
+               == R"({"op":"ack","id":"s","seq":42,"data":[1]})");
+    // no data: the plain ack
+    BOOST_TEST(ack_data(std::nullopt, 0, "", DataForm::text)
+               == R"({"op":"ack","id":null})");
+    BOOST_TEST(ack_data("1", 0, "", DataForm::json) == ack("1", 0));
+}
+
+BOOST_AUTO_TEST_CASE(status_errors_carry_the_status_and_escape_the_message)
+{
+    std::string out(write_status_error({}, "7", "rejected", 403,
+                                       "no \"whoami\" for you"), '\0');
+    BOOST_TEST(write_status_error(out, "7", "rejected", 403,
+                                  "no \"whoami\" for you") == out.size());
+    BOOST_TEST(out == R"({"op":"error","id":7,"code":"rejected","status":403,)"
+                      R"("message":"no \"whoami\" for you"})");
+    std::string tiny(10, '#');
+    BOOST_TEST(write_status_error(tiny, std::nullopt, "unavailable", 502, "")
+               > 10u);
+    BOOST_TEST(tiny == "##########");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

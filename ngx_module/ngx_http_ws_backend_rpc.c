@@ -1,0 +1,375 @@
+
+/*
+ * ngx_ws: the JSON protocol's requests that a backend answers.
+ *
+ *   {"op":"rpc","method":"whoami","id":7,"data":...}   ws_backend_message
+ *   {"op":"send","id":8,"data":...}                    ws_backend_message
+ *   {"op":"subscribe","channel":"c","id":9}            ws_backend_subscribe
+ *
+ * Each is a call in the connection's queue (ngx_http_ws_backend_message.c),
+ * so it keeps the order, the in-flight bound and the back-pressure of raw
+ * messages. The answer becomes the request's one reply, in the shapes the
+ * protocol already has: an ack (with the answer as "data") or an error
+ * (with the HTTP status). The core writes the JSON and checks that an
+ * answer said to be JSON is.
+ */
+
+
+#include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_control.h"
+#include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_metrics.h"
+
+
+static ngx_int_t ngx_http_ws_backend_rpc_header(
+    ngx_http_ws_backend_call_t *call, char *name, ngx_str_t *value);
+static void ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
+    ngx_str_t *body, ngx_uint_t json, ngx_log_t *log);
+static void ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
+    const char *code, ngx_str_t *message, ngx_log_t *log);
+static void ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
+    ngx_uint_t failing, ngx_log_t *log);
+
+
+static ngx_str_t  ngx_http_ws_backend_rpc_ops[] = {
+    ngx_null_string,
+    ngx_string("rpc"),
+    ngx_string("send"),
+    ngx_string("subscribe")
+};
+
+
+/*
+ * ngx_http_ws_control_backend: a request of the JSON protocol that a hook
+ * of this location takes. NGX_DECLINED when none does.
+ */
+ngx_int_t
+ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req)
+{
+    wscore_str_t                     name, data;
+    ngx_http_ws_backend_state_t     *st;
+    ngx_http_ws_backend_call_kind_e  kind;
+
+    st = ws->backend;
+
+    if (st == NULL) {
+        return NGX_DECLINED;
+    }
+
+    data.data = NULL;
+    data.len = 0;
+
+    switch (req->op) {
+
+    case WSCORE_CTL_RPC:
+    case WSCORE_CTL_SEND:
+        if (st->conf->message.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        kind = (req->op == WSCORE_CTL_RPC) ? NGX_HTTP_WS_BACKEND_CALL_RPC
+                                           : NGX_HTTP_WS_BACKEND_CALL_SEND;
+        name = req->method;
+
+        if (req->data.data) {
+            data = req->data;
+        }
+
+        break;
+
+    case WSCORE_CTL_SUBSCRIBE:
+        if (st->conf->subscribe.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        kind = NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE;
+        name = req->channel;
+        break;
+
+    default:
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_ws_backend_enqueue(st, kind, WSCORE_OP_TEXT,
+                                       (const u_char *) data.data, data.len,
+                                       req->id, name,
+                                       req->has_last_seq ? &req->last_seq
+                                                         : NULL);
+}
+
+
+/* WS-Op, and WS-Method, WS-Channel, WS-Request-Id where they apply. */
+ngx_int_t
+ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call)
+{
+    if (ngx_http_ws_backend_rpc_header(call, "WS-Op",
+                                       &ngx_http_ws_backend_rpc_ops[p->kind])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+        && ngx_http_ws_backend_rpc_header(call, "WS-Method", &p->name)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+        && ngx_http_ws_backend_rpc_header(call, "WS-Channel", &p->name)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the id as the client wrote it: 7, or "a-b" with its quotes */
+    if (p->id.len
+        && ngx_http_ws_backend_rpc_header(call, "WS-Request-Id", &p->id)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* value is copied: the header must live in the call's pool */
+static ngx_int_t
+ngx_http_ws_backend_rpc_header(ngx_http_ws_backend_call_t *call, char *name,
+    ngx_str_t *value)
+{
+    ngx_str_t    key, v;
+    ngx_pool_t  *pool;
+
+    pool = ngx_http_ws_backend_call_pool(call);
+
+    key.data = (u_char *) name;
+    key.len = ngx_strlen(name);
+
+    v.len = value->len;
+    v.data = ngx_pnalloc(pool, v.len + 1);
+    if (v.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(v.data, value->data, v.len);
+
+    return ngx_http_ws_backend_call_header(call, &key, &v);
+}
+
+
+/*
+ * The answer of a call (its done handler; the answer lives in the call's
+ * pool until this returns): the reply, made now, sent when the call's
+ * turn comes. A subscribe's 2xx keeps its data: the channel is joined
+ * in turn too.
+ */
+void
+ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call, ngx_log_t *log)
+{
+    ngx_str_t   body, type;
+    ngx_uint_t  json;
+
+    if (ngx_http_ws_backend_call_answer(call, &body) != NGX_OK) {
+        ngx_str_null(&body);
+    }
+
+    if (p->status >= NGX_HTTP_OK && p->status < NGX_HTTP_MOVED_PERMANENTLY) {
+        ngx_http_ws_backend_rpc_failing(p, 0, log);
+
+        json = 0;
+
+        if (body.len) {
+            ngx_http_ws_backend_call_answer_type(call, &type);
+
+            json = wscore_media_type_is_json((const char *) type.data,
+                                             type.len)
+                   && wscore_ctl_json_valid(ngx_http_ws_control_parser(),
+                                            (const char *) body.data,
+                                            body.len);
+
+            if (!json && !wscore_utf8_valid(body.data, body.len)) {
+                /* nothing a JSON reply can carry: as a failed call */
+                ngx_log_error(NGX_LOG_ERR, log, 0,
+                              "ws: backend answered %V with neither JSON "
+                              "nor UTF-8 text", &ngx_http_ws_backend_rpc_ops[
+                                                                   p->kind]);
+                p->status = NGX_HTTP_BAD_GATEWAY;
+                ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+                return;
+            }
+        }
+
+        ngx_http_ws_backend_rpc_allowed(p, &body, json, log);
+        return;
+    }
+
+    if (p->status >= NGX_HTTP_BAD_REQUEST
+        && p->status < NGX_HTTP_INTERNAL_SERVER_ERROR)
+    {
+        ngx_http_ws_backend_rpc_failing(p, 0, log);
+
+        /* a refusal: the backend's body says why, when it can be read */
+        ngx_http_ws_backend_rpc_error(p, p->kind
+                                      == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+                                      ? "forbidden" : "rejected",
+                                      (body.len
+                                       && wscore_utf8_valid(body.data,
+                                                            body.len))
+                                      ? &body : NULL, log);
+        return;
+    }
+
+    /* 5xx, the backend down or slow (502, 504), a 1xx or 3xx */
+    ngx_http_ws_backend_rpc_failing(p, 1, log);
+    ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+}
+
+
+static void
+ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
+    ngx_str_t *body, ngx_uint_t json, ngx_log_t *log)
+{
+    size_t        len;
+    u_char       *out;
+    wscore_str_t  id, data;
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        p->allowed = 1;
+        p->answer_json = json;
+
+        if (body->len) {
+            p->answer.data = ngx_alloc(body->len, log);
+            if (p->answer.data == NULL) {
+                p->allowed = 0;
+                p->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+                return;
+            }
+
+            ngx_memcpy(p->answer.data, body->data, body->len);
+            p->answer.len = body->len;
+        }
+
+        return;
+    }
+
+    id.data = p->id.len ? (const char *) p->id.data : NULL;
+    id.len = p->id.len;
+    data.data = (const char *) body->data;
+    data.len = body->len;
+
+    len = wscore_ctl_write_ack_data(NULL, 0, id, 0, data, json);
+
+    p->reply = ngx_http_ws_frame_alloc(log, WSCORE_OP_TEXT, len, &out);
+
+    if (p->reply) {
+        (void) wscore_ctl_write_ack_data((char *) out, len, id, 0, data,
+                                         json);
+    }
+}
+
+
+static void
+ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
+    const char *code, ngx_str_t *message, ngx_log_t *log)
+{
+    size_t        len;
+    u_char       *out;
+    wscore_str_t  id, text;
+
+    id.data = p->id.len ? (const char *) p->id.data : NULL;
+    id.len = p->id.len;
+
+    if (message) {
+        text.data = (const char *) message->data;
+        text.len = message->len;
+
+    } else if (p->status >= NGX_HTTP_BAD_REQUEST
+               && p->status < NGX_HTTP_INTERNAL_SERVER_ERROR)
+    {
+        text.data = p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+                    ? "channel not allowed by the backend"
+                    : "refused by the backend";
+        text.len = ngx_strlen(text.data);
+
+    } else {
+        text.data = "the backend did not answer, try again later";
+        text.len = ngx_strlen(text.data);
+    }
+
+    len = wscore_ctl_write_status_error(NULL, 0, id, code, p->status, text);
+
+    p->reply = ngx_http_ws_frame_alloc(log, WSCORE_OP_TEXT, len, &out);
+
+    if (p->reply) {
+        (void) wscore_ctl_write_status_error((char *) out, len, id, code,
+                                             p->status, text);
+    }
+}
+
+
+/* A failing hook is logged when it starts failing and when it recovers. */
+static void
+ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
+    ngx_uint_t failing, ngx_log_t *log)
+{
+    ngx_str_t                   *uri;
+    ngx_http_ws_backend_conf_t  *bcf;
+
+    bcf = p->state->conf;
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        uri = &bcf->subscribe;
+
+        if (bcf->subscribe_failing == failing) {
+            return;
+        }
+
+        bcf->subscribe_failing = failing;
+
+    } else {
+        uri = &bcf->message;
+
+        if (bcf->rpc_failing == failing) {
+            return;
+        }
+
+        bcf->rpc_failing = failing;
+    }
+
+    if (failing) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ws: %V hook \"%V\" failed with %ui; further failures "
+                      "are counted, not logged",
+                      &ngx_http_ws_backend_rpc_ops[p->kind], uri, p->status);
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "ws: %V hook \"%V\" answers again",
+                      &ngx_http_ws_backend_rpc_ops[p->kind], uri);
+    }
+}
+
+
+/* A subscribe the backend allowed, in its turn: joined, acknowledged. */
+void
+ngx_http_ws_backend_rpc_apply(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_session_t *ws)
+{
+    wscore_str_t  id, data;
+
+    id.data = p->id.len ? (const char *) p->id.data : NULL;
+    id.len = p->id.len;
+    data.data = (const char *) p->answer.data;
+    data.len = p->answer.len;
+
+    ngx_http_ws_control_join(ws, id, &p->name,
+                             p->has_last_seq ? &p->last_seq : NULL,
+                             data, p->answer_json);
+}
