@@ -841,6 +841,37 @@ size_t wscore_close_event_write(char *out, size_t cap,
     const wscore_close_event_t *ev);
 
 
+/* ------------------------------------------------------------------ */
+/* Backend hooks: a message hook's answer                              */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+    WSCORE_MESSAGE_DROP = 0,  /* 204, or a 2xx without a body */
+    WSCORE_MESSAGE_KEEP,      /* 304: the original goes its usual way */
+    WSCORE_MESSAGE_REPLACE,   /* a 2xx with a body: it goes instead */
+    WSCORE_MESSAGE_REFUSE,    /* 4xx: refused, the body says why */
+    WSCORE_MESSAGE_FAIL       /* 5xx, 1xx, 3xx but 304: the call failed */
+} wscore_message_verdict_e;
+
+wscore_message_verdict_e wscore_message_verdict(unsigned status,
+    size_t body_len);
+
+/* "WS-Opcode: text|binary": WSCORE_OP_TEXT, WSCORE_OP_BINARY or 0. */
+int wscore_answer_opcode(const char *value, size_t len);
+
+/*
+ * "WS-Close: <code> [reason]": 1 with *code (a valid close code a server
+ * may send, not 1010) and *reason (in value, valid UTF-8 of at most 123
+ * bytes), or 0.
+ */
+int wscore_close_request_parse(const char *value, size_t len,
+    uint16_t *code, wscore_str_t *reason);
+
+/* The length of the longest start of text that is valid UTF-8 and at
+ * most max bytes. */
+size_t wscore_utf8_prefix(const char *text, size_t len, size_t max);
+
+
 #ifdef __cplusplus
 }
 #endif
