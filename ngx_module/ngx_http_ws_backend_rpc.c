@@ -172,14 +172,25 @@ void
 ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_backend_call_t *call, ngx_log_t *log)
 {
-    ngx_str_t   body, type;
-    ngx_uint_t  json;
+    ngx_str_t                 body, type;
+    ngx_uint_t                json;
+    wscore_message_verdict_e  verdict;
 
     if (ngx_http_ws_backend_call_answer(call, &body) != NGX_OK) {
         ngx_str_null(&body);
     }
 
-    if (p->status >= NGX_HTTP_OK && p->status < NGX_HTTP_MOVED_PERMANENTLY) {
+    /* the message hook's reading of a status, as for raw messages */
+    verdict = wscore_message_verdict(p->status, body.len);
+
+    if (verdict == WSCORE_MESSAGE_DROP || verdict == WSCORE_MESSAGE_KEEP) {
+        /* nothing to reply with but that it was taken */
+        body.len = 0;
+    }
+
+    if (verdict == WSCORE_MESSAGE_REPLACE || verdict == WSCORE_MESSAGE_DROP
+        || verdict == WSCORE_MESSAGE_KEEP)
+    {
         ngx_http_ws_backend_rpc_failing(p, 0, log);
 
         json = 0;
@@ -209,9 +220,7 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
         return;
     }
 
-    if (p->status >= NGX_HTTP_BAD_REQUEST
-        && p->status < NGX_HTTP_INTERNAL_SERVER_ERROR)
-    {
+    if (verdict == WSCORE_MESSAGE_REFUSE) {
         ngx_http_ws_backend_rpc_failing(p, 0, log);
 
         /* a refusal: the backend's body says why, when it can be read */
@@ -225,7 +234,7 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
         return;
     }
 
-    /* 5xx, the backend down or slow (502, 504), a 1xx or 3xx */
+    /* 5xx, the backend down or slow (502, 504), a 1xx or 3xx but 304 */
     ngx_http_ws_backend_rpc_failing(p, 1, log);
     ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
 }

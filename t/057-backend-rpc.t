@@ -79,6 +79,11 @@ $json
         ws_backend_message /internal/empty;
     }
     location = /internal/empty { internal; return 204; }
+    location /keep {
+$json
+        ws_backend_message /internal/keep;
+    }
+    location = /internal/keep { internal; return 304; }
     location /refuse {
 $json
         ws_backend_message /internal/refuse;
@@ -210,6 +215,10 @@ sub closed {
     $ws = ws_connect(uri => '/empty');
     $ws->send_text('{"op":"rpc","method":"m","id":3}');
     is_deeply(reply($ws, $name), {op => 'ack', id => 3}, "$name - 204: a bare ack");
+    closed($ws, $name);
+    $ws = ws_connect(uri => '/keep');
+    $ws->send_text('{"op":"rpc","method":"m","id":4}');
+    is_deeply(reply($ws, $name), {op => 'ack', id => 4}, "$name - 304: a bare ack");
     closed($ws, $name);
 }
 

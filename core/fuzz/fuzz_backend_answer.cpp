@@ -1,8 +1,10 @@
 // libFuzzer target: what a backend's answer brings, read by the core. The
 // input is used whole as each of: a header list (WS-Subscribe), a meta
-// name and value, a Content-Type, and an answer body that becomes the
-// "data" of a reply. Checks that list elements lie inside the input and
-// are trimmed, and that every reply built from the answer is sized and
+// name and value, a Content-Type, WS-Opcode, WS-Close, and an answer body
+// that becomes the "data" of a reply; its first bytes also make a status.
+// Checks that list elements lie inside the input and are trimmed, that a
+// close request's reason is a valid UTF-8 part of the input that fits a
+// close frame, and that every reply built from the answer is sized and
 // written consistently and is itself one valid JSON value.
 
 #include <cstdint>
@@ -22,6 +24,11 @@ wscore_ctl_parser_t *parser()
 }
 
 bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+void check_inside(wscore_str_t s, const char *begin, size_t size)
+{
+    if (s.data < begin || s.data + s.len > begin + size) std::abort();
+}
 
 void check_list(const char *begin, size_t size)
 {
@@ -77,6 +84,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int utf8 = wscore_utf8_valid(data, size);
     if (value_ok && !utf8) std::abort();
     (void) wscore_media_type_is_json(begin, size);
+
+    const int opcode = wscore_answer_opcode(begin, size);
+    if (opcode != 0 && opcode != WSCORE_OP_TEXT && opcode != WSCORE_OP_BINARY) {
+        std::abort();
+    }
+    uint16_t code = 0;
+    wscore_str_t reason{nullptr, 0};
+    if (wscore_close_request_parse(begin, size, &code, &reason)) {
+        if (code < 1000 || code > 4999 || code == 1010 || reason.len > 123) {
+            std::abort();
+        }
+        if (reason.len != 0) {
+            check_inside(reason, begin, size);
+            if (!wscore_utf8_valid(reinterpret_cast<const uint8_t *>(
+                                       reason.data), reason.len)) {
+                std::abort();
+            }
+        }
+    }
+    const size_t cut = wscore_utf8_prefix(begin, size, 123);
+    if (cut > 123 || cut > size
+        || !wscore_utf8_valid(data, cut)) std::abort();
+    const unsigned status = size >= 2 ? (data[0] << 8 | data[1]) % 1000 : 200;
+    const wscore_message_verdict_e verdict = wscore_message_verdict(status,
+                                                                    size);
+    if (verdict < WSCORE_MESSAGE_DROP || verdict > WSCORE_MESSAGE_FAIL) {
+        std::abort();
+    }
 
     const wscore_str_t body{begin, size};
     const wscore_str_t id{"7", 1};
