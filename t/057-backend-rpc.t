@@ -295,6 +295,19 @@ sub closed {
               "$name - the static rules first");
     is(scalar(grep { $_->{path} eq '/subscribe' } backend_requests()), 1,
        "$name - without a call");
+
+    $ws->send_text(qq({"op":"publish","channel":"room:resume","data":$_,"id":"p$_"})) for 1 .. 2;
+    reply($ws, "$name (publish $_)") for 1 .. 2;
+    my $late = ws_connect(uri => '/sub');
+    $late->send_text('{"op":"subscribe","channel":"room:resume","last_seq":0,"id":9}');
+    is_deeply(reply($late, "$name (resume)"), {op => 'ack', id => 9, seq => 2},
+              "$name - a resume is acknowledged by its replay, after the hook");
+    is_deeply(reply($late, "$name (resume)"),
+              {op => 'gap', channel => 'room:resume', from => 1, to => 2},
+              "$name - which follows (no history kept here)");
+    is((backend_requests())[-1]{headers}{'ws-channel'}[0], 'room:resume',
+       "$name - the hook was asked");
+    closed($late, $name);
     closed($ws, $name);
 
     $ws = ws_connect(uri => '/sub-plain');
@@ -334,7 +347,7 @@ sub closed {
     closed($ws, $name);
     my $m = http_request(port => $port, raw =>
         "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
-    like($m, qr/^ngx_ws_backend_calls_total\{hook="subscribe",status="2xx"\} 2$/m,
+    like($m, qr/^ngx_ws_backend_calls_total\{hook="subscribe",status="2xx"\} 3$/m,
          "$name - counted: 2xx");
     like($m, qr/^ngx_ws_backend_calls_total\{hook="subscribe",status="4xx"\} 1$/m,
          "$name - counted: 4xx");
