@@ -24,11 +24,20 @@ typedef struct {
     ngx_str_t                  close;         /* ws_backend_close URI */
     ngx_str_t                  message;       /* ws_backend_message URI */
     ngx_uint_t                 message_inflight;
+    ngx_uint_t                 message_refused;  /* reply or close */
+    ngx_uint_t                 message_failed;   /* ignore or close */
     size_t                     meta_size;     /* ws_backend_meta_size */
 
     /* per worker: a failing hook is logged when it starts and stops */
     unsigned                   close_failing:1;
+    unsigned                   message_failing:1;
 } ngx_http_ws_backend_conf_t;
+
+
+/* ws_backend_message_refused and ws_backend_message_failed */
+#define NGX_HTTP_WS_BACKEND_REPLY   0     /* refused: the body to the sender */
+#define NGX_HTTP_WS_BACKEND_IGNORE  0     /* failed: the message is dropped */
+#define NGX_HTTP_WS_BACKEND_CLOSE   1     /* either: the connection closes */
 
 
 typedef struct ngx_http_ws_backend_pending_s  ngx_http_ws_backend_pending_t;
@@ -108,6 +117,7 @@ ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value);
 ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     ngx_str_t *body);
+ngx_list_t *ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call);
 u_char *ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call,
     size_t len, ngx_str_t *content_type);
 ngx_pool_t *ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call);

@@ -38,6 +38,7 @@ struct ngx_http_ws_backend_call_s {
     ngx_chain_t                   *body;
     unsigned                       answered:1;
     unsigned                       finished:1;
+    unsigned                       generated:1;   /* NGINX's own page */
 };
 
 
@@ -326,7 +327,10 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
 
     ngx_str_null(body);
 
-    if (sr == NULL || sr->out == NULL || sr->out->buf == NULL) {
+    /* "return 403;" or a 502: the error page is NGINX's, not an answer */
+    if (sr == NULL || call->generated || sr->out == NULL
+        || sr->out->buf == NULL)
+    {
         return NGX_OK;
     }
 
@@ -335,6 +339,18 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     body->len = b->last - b->pos;
 
     return NGX_OK;
+}
+
+
+/* The answer's headers, as the subrequest kept them; NULL if none. */
+ngx_list_t *
+ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call)
+{
+    if (call->subrequest == NULL || call->generated) {
+        return NULL;
+    }
+
+    return &call->subrequest->headers_out.headers;
 }
 
 
@@ -540,6 +556,12 @@ ngx_http_ws_backend_call_answered(ngx_http_request_t *sr, void *data,
         || rc == NGX_HTTP_CREATED || rc == NGX_HTTP_NO_CONTENT)
     {
         call->status = rc;
+
+        /*
+         * A status NGINX finalized with ("return 403;", a 502 of its
+         * own), not one an upstream sent: what follows is its error page.
+         */
+        call->generated = 1;
 
     } else if (rc == NGX_ERROR) {
         call->status = NGX_HTTP_BAD_GATEWAY;

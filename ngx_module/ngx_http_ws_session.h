@@ -228,6 +228,8 @@ ngx_http_ws_frame_t *ngx_http_ws_session_take_placed(
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
     ngx_http_ws_hooks_t *hooks);
+/* Output queued from outside the session's handlers: send it. */
+void ngx_http_ws_session_flush(ngx_http_ws_session_t *ws);
 /* A reads_stopped hook has room again: what waits is read. */
 void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
 
