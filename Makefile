@@ -1,7 +1,9 @@
 # ngx_ws: build, run the demo, test, benchmark.
 #
 #   make run     build, then serve conf_examples/demo.conf on 127.0.0.1:8080
-#                (ws) and 127.0.0.1:8443 (wss, self-signed certificate)
+#                (ws) and 127.0.0.1:8443 (wss, self-signed certificate),
+#                with the chat's backend (conf_examples/demo_backend.py)
+#                on 127.0.0.1:8092
 #   make run-cluster  a private redis-server and two NGINX nodes
 #                (127.0.0.1:8081, :8082) sharing channels through it
 #   make test    every test layer: core unit tests, fuzz smoke run,
@@ -114,8 +116,12 @@ run: build
 	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "  with a token (docs/security.md): ws://127.0.0.1:8080/secure/echo?token=..."
-	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
-	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+	@echo "  chat's backend: conf_examples/demo_backend.py on 127.0.0.1:8092"
+	@echo "logs in $(DEMO)/logs (the backend's: backend.log); Ctrl-C stops it"
+	/usr/bin/python3 conf_examples/demo_backend.py 127.0.0.1 8092 \
+	    >> $(DEMO)/logs/backend.log 2>&1 & backend=$$!; \
+	trap 'kill $$backend 2>/dev/null' EXIT; \
+	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
 # A synthetic check: one round trip (an echo, or the JSON protocol's
 # answer), e.g. URL=ws://127.0.0.1:8080/echo, options in CHECK_OPTIONS.

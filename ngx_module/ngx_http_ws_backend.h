@@ -26,16 +26,28 @@ typedef struct {
     ngx_str_t                  message;       /* ws_backend_message URI */
     ngx_str_t                  subscribe;     /* ws_backend_subscribe URI */
     ngx_uint_t                 message_inflight;
+    ngx_uint_t                 message_refused;  /* reply or close */
+    ngx_uint_t                 message_failed;   /* ignore or close */
     size_t                     meta_size;     /* ws_backend_meta_size */
 
     /* per worker: a failing hook is logged when it starts and stops */
     unsigned                   close_failing:1;
     unsigned                   rpc_failing:1;
     unsigned                   subscribe_failing:1;
+    unsigned                   message_failing:1;
 } ngx_http_ws_backend_conf_t;
 
 
+/* ws_backend_message_refused and ws_backend_message_failed */
+#define NGX_HTTP_WS_BACKEND_REPLY   0     /* refused: the body to the sender */
+#define NGX_HTTP_WS_BACKEND_IGNORE  0     /* failed: the message is dropped */
+#define NGX_HTTP_WS_BACKEND_CLOSE   1     /* either: the connection closes */
+
+
 typedef struct ngx_http_ws_backend_pending_s  ngx_http_ws_backend_pending_t;
+
+/* WS-Subscribe, WS-Unsubscribe, WS-Publish: the answer's header lists */
+#define NGX_HTTP_WS_BACKEND_ANSWER_LISTS  3
 typedef struct ngx_http_ws_backend_call_s  ngx_http_ws_backend_call_t;
 
 
@@ -91,21 +103,32 @@ struct ngx_http_ws_backend_pending_s {
     ngx_http_ws_backend_state_t    *state;      /* NULL: session gone */
     ngx_http_ws_backend_call_t     *call;       /* NULL: not started, or
                                                    answered */
-    ngx_http_ws_frame_t            *reply;      /* sent when applied */
+    u_char                         *payload;    /* the message, kept while
+                                                   the call waits or for a
+                                                   304; else NULL */
+    size_t                          len;        /* of the payload */
     ngx_uint_t                      status;
-    u_char                         *body;       /* kept while the call
-                                                   waits; NULL when it went
-                                                   into the call at once */
-    size_t                          len;
+
+    /* a raw message's answer (ngx_http_ws_backend_message.c) */
+    u_char                         *answer;     /* heap copy, or NULL */
+    ngx_str_t                       body;       /* in answer */
+    ngx_str_t                       lists[NGX_HTTP_WS_BACKEND_ANSWER_LISTS];
+    ngx_str_t                       close_reason;
+    ngx_uint_t                      close_code; /* 0: no WS-Close */
+
+    /* a JSON-protocol request's (ngx_http_ws_backend_rpc.c) */
+    ngx_http_ws_frame_t            *reply;      /* sent when applied */
     ngx_str_t                       id;         /* raw JSON; empty: none */
     ngx_str_t                       name;       /* method or channel */
-    ngx_str_t                       answer;     /* subscribe: the data a
-                                                   2xx carried (heap) */
     uint64_t                        last_seq;
+
     unsigned                        kind:2;
     unsigned                        opcode:4;
+    unsigned                        answer_opcode:4;
+    unsigned                        verdict:3;  /* wscore_message_verdict_e */
     unsigned                        started:1;
     unsigned                        answered:1;
+    unsigned                        payload_heap:1;
     unsigned                        allowed:1;  /* subscribe: 2xx */
     unsigned                        answer_json:1;
     unsigned                        has_last_seq:1;
@@ -165,10 +188,13 @@ ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value);
 ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     ngx_str_t *body);
+ngx_list_t *ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call);
 u_char *ngx_http_ws_backend_call_body(ngx_http_ws_backend_call_t *call,
     size_t len, ngx_str_t *content_type);
 ngx_int_t ngx_http_ws_backend_call_body_ref(ngx_http_ws_backend_call_t *call,
     u_char *data, size_t len, ngx_str_t *content_type);
+void ngx_http_ws_backend_call_sent(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body);
 void ngx_http_ws_backend_call_answer_type(ngx_http_ws_backend_call_t *call,
     ngx_str_t *type);
 ngx_pool_t *ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call);

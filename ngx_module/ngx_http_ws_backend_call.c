@@ -36,8 +36,10 @@ struct ngx_http_ws_backend_call_s {
     ngx_event_t                    free;
     ngx_str_t                      uri;
     ngx_chain_t                   *body;
+    ngx_str_t                      sent;         /* the body's bytes */
     unsigned                       answered:1;
     unsigned                       finished:1;
+    unsigned                       generated:1;   /* NGINX's own page */
 };
 
 
@@ -328,7 +330,10 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
 
     ngx_str_null(body);
 
-    if (sr == NULL || sr->out == NULL || sr->out->buf == NULL) {
+    /* "return 403;" or a 502: the error page is NGINX's, not an answer */
+    if (sr == NULL || call->generated || sr->out == NULL
+        || sr->out->buf == NULL)
+    {
         return NGX_OK;
     }
 
@@ -337,6 +342,18 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     body->len = b->last - b->pos;
 
     return NGX_OK;
+}
+
+
+/* The answer's headers, as the subrequest kept them; NULL if none. */
+ngx_list_t *
+ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call)
+{
+    if (call->subrequest == NULL || call->generated) {
+        return NULL;
+    }
+
+    return &call->subrequest->headers_out.headers;
 }
 
 
@@ -444,6 +461,10 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
     r = call->request;
     len = b->last - b->pos;
 
+    /* the bytes as given: an upstream may move the buffer's pos */
+    call->sent.data = b->pos;
+    call->sent.len = len;
+
     call->body = ngx_alloc_chain_link(call->pool);
     p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
 
@@ -485,6 +506,15 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
     r->headers_in.content_length_n = len;
 
     return NGX_OK;
+}
+
+
+/* The body the call was made with, until its done handler has returned. */
+void
+ngx_http_ws_backend_call_sent(ngx_http_ws_backend_call_t *call,
+    ngx_str_t *body)
+{
+    *body = call->sent;
 }
 
 
@@ -610,6 +640,12 @@ ngx_http_ws_backend_call_answered(ngx_http_request_t *sr, void *data,
         || rc == NGX_HTTP_CREATED || rc == NGX_HTTP_NO_CONTENT)
     {
         call->status = rc;
+
+        /*
+         * A status NGINX finalized with ("return 403;", a 502 of its
+         * own), not one an upstream sent: what follows is its error page.
+         */
+        call->generated = 1;
 
     } else if (rc == NGX_ERROR) {
         call->status = NGX_HTTP_BAD_GATEWAY;

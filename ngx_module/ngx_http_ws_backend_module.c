@@ -8,6 +8,8 @@
  *   ws_backend_message /internal/ws-message;   each client message
  *   ws_backend_message_inflight 4;             calls at a time, in order
  *   ws_backend_subscribe /internal/ws-sub;     allows a JSON subscribe
+ *   ws_backend_message_refused reply;          a 4xx: tell the sender
+ *   ws_backend_message_failed ignore;          a 5xx: drop the message
  *   ws_backend_meta_size 1k;                   what a connection may keep
  *
  * Every call carries the connection's identity as request headers:
@@ -47,6 +49,18 @@ static ngx_conf_post_handler_pt  ngx_http_ws_backend_meta_size_post =
 
 static ngx_conf_post_handler_pt  ngx_http_ws_backend_inflight_post =
     ngx_http_ws_backend_check_inflight;
+
+static ngx_conf_enum_t  ngx_http_ws_backend_refused[] = {
+    { ngx_string("reply"), NGX_HTTP_WS_BACKEND_REPLY },
+    { ngx_string("close"), NGX_HTTP_WS_BACKEND_CLOSE },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_enum_t  ngx_http_ws_backend_failed[] = {
+    { ngx_string("ignore"), NGX_HTTP_WS_BACKEND_IGNORE },
+    { ngx_string("close"), NGX_HTTP_WS_BACKEND_CLOSE },
+    { ngx_null_string, 0 }
+};
 
 /* Up to what a header can carry back, and what an idle session may hold. */
 #define NGX_HTTP_WS_BACKEND_META_MAX  (64 * 1024)
@@ -88,6 +102,20 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, message_inflight),
       &ngx_http_ws_backend_inflight_post },
+
+    { ngx_string("ws_backend_message_refused"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_conf_t, message_refused),
+      &ngx_http_ws_backend_refused },
+
+    { ngx_string("ws_backend_message_failed"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_conf_t, message_failed),
+      &ngx_http_ws_backend_failed },
 
     { ngx_string("ws_backend_meta_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -555,6 +583,8 @@ ngx_http_ws_backend_create_loc_conf(ngx_conf_t *cf)
 
     conf->meta_size = NGX_CONF_UNSET_SIZE;
     conf->message_inflight = NGX_CONF_UNSET_UINT;
+    conf->message_refused = NGX_CONF_UNSET_UINT;
+    conf->message_failed = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -572,6 +602,10 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->subscribe, prev->subscribe, "");
     ngx_conf_merge_uint_value(conf->message_inflight, prev->message_inflight,
                               4);
+    ngx_conf_merge_uint_value(conf->message_refused, prev->message_refused,
+                              NGX_HTTP_WS_BACKEND_REPLY);
+    ngx_conf_merge_uint_value(conf->message_failed, prev->message_failed,
+                              NGX_HTTP_WS_BACKEND_IGNORE);
 
     ngx_conf_merge_size_value(conf->meta_size, prev->meta_size, 1024);
 

@@ -253,16 +253,17 @@ ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
         p->answer_json = json;
 
         if (body->len) {
-            p->answer.data = ngx_alloc(body->len, log);
-            if (p->answer.data == NULL) {
+            p->answer = ngx_alloc(body->len, log);
+            if (p->answer == NULL) {
                 p->allowed = 0;
                 p->status = NGX_HTTP_INTERNAL_SERVER_ERROR;
                 ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
                 return;
             }
 
-            ngx_memcpy(p->answer.data, body->data, body->len);
-            p->answer.len = body->len;
+            ngx_memcpy(p->answer, body->data, body->len);
+            p->body.data = p->answer;
+            p->body.len = body->len;
         }
 
         return;
@@ -366,17 +367,29 @@ ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
 }
 
 
-/* A subscribe the backend allowed, in its turn: joined, acknowledged. */
+/*
+ * A request's answer in its turn: the reply made when it came, or for a
+ * subscribe the backend allowed, the channel joined and acknowledged.
+ */
 void
 ngx_http_ws_backend_rpc_apply(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_session_t *ws)
 {
     wscore_str_t  id, data;
 
+    if (p->reply) {
+        (void) ngx_http_ws_session_push(ws, p->reply, NULL);
+        return;
+    }
+
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE || !p->allowed) {
+        return;
+    }
+
     id.data = p->id.len ? (const char *) p->id.data : NULL;
     id.len = p->id.len;
-    data.data = (const char *) p->answer.data;
-    data.len = p->answer.len;
+    data.data = (const char *) p->body.data;
+    data.len = p->body.len;
 
     ngx_http_ws_control_join(ws, id, &p->name,
                              p->has_last_seq ? &p->last_seq : NULL,

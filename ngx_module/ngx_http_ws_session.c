@@ -954,6 +954,18 @@ ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws)
 }
 
 
+/*
+ * Sends what was queued from outside the session's handlers (a backend's
+ * answers, applied when they come): the handlers' own output is sent when
+ * they return.
+ */
+void
+ngx_http_ws_session_flush(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_after_io(ws);
+}
+
+
 /* Closes the session from outside its handlers (a guard's deadline). */
 void
 ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,

@@ -239,6 +239,8 @@ ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
     ngx_http_ws_hooks_t *hooks);
 /* A busy feature is done: a shutdown that waited for it goes on. */
 void ngx_http_ws_session_idle(ngx_http_ws_session_t *ws);
+/* Output queued from outside the session's handlers: send it. */
+void ngx_http_ws_session_flush(ngx_http_ws_session_t *ws);
 /* A reads_stopped hook has room again: what waits is read. */
 void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
 

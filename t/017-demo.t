@@ -1,7 +1,9 @@
 # The demo of `make run` (conf_examples/demo.conf) passes `nginx -t` and
 # serves what the README's quick start promises: echo over ws and wss, chat rooms, the
-# JSON protocol and the publish API. Run on the test ports instead of
-# 8080/8443, from a prefix laid out as `make run` lays out build/demo.
+# JSON protocol, the publish API and the chat's moderation by the demo
+# backend (conf_examples/demo_backend.py, behind an upstream{}). Run on the
+# test ports instead of 8080/8443/8092, from a prefix laid out as
+# `make run` lays out build/demo.
 use Test::NgxWs;
 use Test::More;
 use File::Path qw(make_path remove_tree);
@@ -13,6 +15,7 @@ my $make = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C $root";
 my $prefix = "$root/t/servroot/017-demo";
 my $port = test_port();
 my $tls_port = $port + 1;
+my $backend_port = $port + 2;
 
 remove_tree($prefix);
 make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp",
@@ -30,6 +33,8 @@ like($conf, qr/listen 127\.0\.0\.1:8080;/, 'the demo listens on 8080');
 like($conf, qr/listen 127\.0\.0\.1:8443 ssl;/, 'and on 8443 with TLS');
 $conf =~ s/127\.0\.0\.1:8080/127.0.0.1:$port/g;
 $conf =~ s/127\.0\.0\.1:8443/127.0.0.1:$tls_port/g;
+like($conf, qr/server 127\.0\.0\.1:8092;/, 'the demo backend is on 8092');
+$conf =~ s/127\.0\.0\.1:8092/127.0.0.1:$backend_port/g;
 $conf =~ s/^daemon off;/daemon on;/m;
 open my $fh, '>', "$prefix/conf/nginx.conf" or die $!;
 print $fh $conf;
@@ -38,6 +43,19 @@ close $fh;
 my $bin = nginx_bin();
 my $out = `$bin -t -p $prefix/ -c conf/nginx.conf 2>&1`;
 is($? >> 8, 0, 'nginx -t accepts the demo configuration') or diag($out);
+
+# the backend as make run starts it, its lines in logs/backend.log
+my $backend_log = "$prefix/logs/backend.log";
+my $backend_pid = fork // die "fork: $!";
+if ($backend_pid == 0) {
+    open STDOUT, '>>', $backend_log or die $!;
+    open STDERR, '>&', \*STDOUT or die $!;
+    exec '/usr/bin/python3', "$root/conf_examples/demo_backend.py", '127.0.0.1', $backend_port;
+    die "exec: $!";
+}
+END { kill 'TERM', $backend_pid if $backend_pid }
+ok(wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$backend_port") }, 10),
+   'the demo backend listens');
 
 system($bin, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0 or BAIL_OUT('the demo did not start');
 wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 5);
@@ -99,6 +117,32 @@ like($res->{body}, qr/"connections":\{"ok":true,"open":3,"max":3500\}/, '/readyz
 $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the chat page is served');
 like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
+
+# moderation by the demo backend: spam is refused to the sender alone,
+# "/me" is rewritten, the rest passes; the backend logs connects and closes
+{
+    my $carol = ws_connect(port => $port, uri => '/chat/mod');
+    my $dave = ws_connect(port => $port, uri => '/chat/mod');
+    $carol->send_text('cheap SPAM here');
+    $carol->expect('text not sent: this room does not take spam',
+                   'spam: the sender alone gets the refusal');
+    $carol->send_text('/me waves');
+    my $action = $dave->read_message(5);
+    like($action && $action->{payload}, qr/^\* (\d+) waves$/, '"/me waves" reaches the room rewritten');
+    my ($id) = ($action && $action->{payload}) =~ /^\* (\d+)/;
+    $carol->expect("text * $id waves", 'the sender too');
+    $carol->send_text('no spammers, please');
+    $dave->expect('text no spammers, please',
+                  'other messages pass unchanged (and the room never saw the spam)');
+    $carol->expect('text no spammers, please', 'the sender is in the room too', 1);
+    $carol->send_close(1000);
+    $carol->expect('close 1000', 'the moderated client closes', 1);
+    my $lines = '';
+    wait_for(sub { $lines = Test::NgxWs::slurp($backend_log); $lines =~ /close $id code=1000/ }, 5);
+    like($lines, qr{connect $id /chat/mod from 127\.0\.0\.1}, 'the backend logs the connect');
+    like($lines, qr{close $id code=1000 closed_by=client}, 'and the close');
+    $dave->disconnect;
+}
 
 # /secure/echo, with a token minted by the openssl recipe of docs/security.md
 eval {

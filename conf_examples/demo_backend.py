@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""The demo's application backend: what ngx_ws's hooks call (docs/backends.md).
+
+    demo_backend.py [HOST] [PORT]        (default 127.0.0.1 8092)
+
+Python's standard library only: an HTTP/1.1 server with keepalive, one
+function per route. NGINX holds the WebSockets; this process sees each
+connection arrive and leave, and each chat message before the room does:
+
+    GET  /connect        a handshake (the connect hook): let it in
+    POST /close          a connection has ended (the close hook)
+    POST /chat/message   a chat message (the message hook):
+                           the word "spam": refused (403), the sender alone
+                           is told why, the room sees nothing
+                           "/me waves": published as "* <connection id> waves"
+                           anything else: 304, published as it was
+
+Each connect and close it is told of is printed on stdout, one line each
+(`make run` writes them to build/demo/logs/backend.log). Add a route by
+writing a function of (request) -> (status, headers, body) and naming it
+in ROUTES.
+"""
+
+import json
+import re
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SPAM = re.compile(r"\bspam\b", re.IGNORECASE)
+
+
+def log(line):
+    print(time.strftime("%H:%M:%S"), line, flush=True)
+
+
+def connect(request):
+    log("connect %s %s from %s" % (request.connection_id,
+                                   request.headers.get("X-Original-URI", "?"),
+                                   request.headers.get("X-Real-IP", "?")))
+    return 204, {}, b""
+
+
+def close(request):
+    event = json.loads(request.body or b"{}")
+    log("close %s code=%s closed_by=%s after %s ms, %s in, %s out" % (
+        event.get("connection_id"), event.get("code"),
+        event.get("closed_by"), event.get("duration_ms"),
+        event.get("messages_in"), event.get("messages_out")))
+    return 204, {}, b""
+
+
+def chat_message(request):
+    text = request.body.decode("utf-8", "replace")
+
+    if SPAM.search(text):
+        return 403, {"Content-Type": "text/plain; charset=utf-8"}, \
+            "not sent: this room does not take spam".encode()
+
+    if text.startswith("/me "):
+        action = "* %s %s" % (request.connection_id, text[4:])
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, \
+            action.encode()
+
+    return 304, {}, b""
+
+
+ROUTES = {
+    ("GET", "/connect"): connect,
+    ("POST", "/close"): close,
+    ("POST", "/chat/message"): chat_message,
+}
+
+
+class Request:
+    def __init__(self, handler, body):
+        self.method = handler.command
+        self.path = handler.path.split("?", 1)[0]
+        self.headers = handler.headers
+        self.body = body
+        self.connection_id = handler.headers.get("WS-Connection-Id", "?")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keepalive: NGINX reuses connections
+
+    def log_message(self, format, *args):
+        pass
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        route = ROUTES.get((self.command, self.path.split("?", 1)[0]))
+
+        if route is None:
+            status, headers, body = 404, {}, b"no such route\n"
+        else:
+            status, headers, body = route(Request(self, body))
+
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if status not in (204, 304):
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if status not in (204, 304):
+            self.wfile.write(body)
+
+    do_GET = handle_any
+    do_POST = handle_any
+
+
+def main():
+    host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 8092
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    log("demo backend on http://%s:%d/" % (host, port))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
