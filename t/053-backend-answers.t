@@ -285,12 +285,17 @@ sub nothing_after_calls {
 {
     my $name = 'WS-Close';
     my $ws = ws_connect(uri => '/plain');
-    $ws->send_text(order(status => 200, body => 'last words',
+    $ws->send_text(order(status => 200, body => 'last words', delay_ms => 300,
                          headers => { 'WS-Close' => '4001 see you' }));
+    # answered before the close, applied right after it: nothing may
+    # follow a close frame
+    $ws->send_text(order(status => 200, body => 'too late'));
     $ws->expect('text last words', "$name - the message is handled first");
     my $close = $ws->read_message(5);
     is($close && $close->{code}, 4001, "$name - then the close code");
     is($close && $close->{reason}, 'see you', "$name - and its reason");
+    $ws->send_close(4001);
+    ok($ws->expect_eof("$name - nothing after the close frame", 1), "$name - no message after the close");
     $ws->disconnect;
 }
 
