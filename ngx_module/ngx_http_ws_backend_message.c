@@ -765,6 +765,12 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
 
     ws = st->session;
 
+    /* a close frame has gone (WS-Close, the client's close): no data
+     * message may follow it */
+    if (wscore_session_state(ws->core) != WSCORE_STATE_OPEN) {
+        return;
+    }
+
     switch (p->verdict) {
 
     case WSCORE_MESSAGE_FAIL:

@@ -37,6 +37,8 @@ static char *ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_ws_backend_choice(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post,
@@ -105,14 +107,14 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
 
     { ngx_string("ws_backend_message_refused"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_ws_backend_choice,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, message_refused),
       &ngx_http_ws_backend_refused },
 
     { ngx_string("ws_backend_message_failed"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_ws_backend_choice,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, message_failed),
       &ngx_http_ws_backend_failed },
@@ -556,9 +558,9 @@ ngx_http_ws_backend_count(ngx_uint_t hook, ngx_uint_t status)
 {
     ngx_uint_t  result;
 
-    result = (status >= 200 && status < 300) ? 0
-             : (status >= 400 && status < 500) ? 1
-             : (status >= 500 && status < 600) ? 2 : 3;
+    /* 3xx: a message hook's 304 keeps the message; other: no HTTP status
+     * of these, or an answer that broke the hook's rules (status 0) */
+    result = (status >= 200 && status < 600) ? status / 100 - 2 : 4;
 
     ngx_http_ws_metrics->backend_calls[hook][result]++;
 }
@@ -650,6 +652,45 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_ws_backend_configured = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * One of two words (cmd->post, as for ngx_conf_set_enum_slot), with a
+ * message that names the directive: NGINX's own does not.
+ */
+static char *
+ngx_http_ws_backend_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t        *value;
+    ngx_uint_t       *field, i;
+    ngx_conf_enum_t  *e;
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    e = cmd->post;
+
+    for (i = 0; e[i].name.len; i++) {
+        if (e[i].name.len == value[1].len
+            && ngx_strcmp(e[i].name.data, value[1].data) == 0)
+        {
+            *field = e[i].value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"%V\" must be \"%V\" or \"%V\", not \"%V\"",
+                       &cmd->name, &e[0].name, &e[1].name, &value[1]);
+
+    return NGX_CONF_ERROR;
 }
 
 

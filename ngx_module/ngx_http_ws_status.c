@@ -154,7 +154,7 @@ static const char  *ngx_http_ws_backend_hooks[] = {
     "connect", "close", "message", "subscribe"
 };
 static const char  *ngx_http_ws_backend_results[] = {
-    "2xx", "4xx", "5xx", "other"
+    "2xx", "3xx", "4xx", "5xx", "other"
 };
 
 
