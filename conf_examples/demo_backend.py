@@ -14,6 +14,12 @@ connection arrive and leave, and each chat message before the room does:
                            is told why, the room sees nothing
                            "/me waves": published as "* <connection id> waves"
                            anything else: 304, published as it was
+    POST /ws/rpc         the JSON protocol's "rpc" and "send" (the message
+                           hook of /ws): rpc "whoami" answers the caller's
+                           connection id and user (null unless the connect
+                           hook named one); other methods are 404, which
+                           the client gets as a "rejected" error; a send
+                           is taken (204)
 
 Each connect and close it is told of is printed on stdout, one line each
 (`make run` writes them to build/demo/logs/backend.log). Add a route by
@@ -65,10 +71,28 @@ def chat_message(request):
     return 304, {}, b""
 
 
+def ws_rpc(request):
+    op = request.headers.get("WS-Op")
+    method = request.headers.get("WS-Method")
+
+    if op == "send":
+        return 204, {}, b""
+
+    if op == "rpc" and method == "whoami":
+        answer = {"connection_id": request.connection_id,
+                  "user": request.headers.get("WS-User")}
+        return 200, {"Content-Type": "application/json"}, \
+            json.dumps(answer).encode()
+
+    return 404, {"Content-Type": "text/plain; charset=utf-8"}, \
+        ("no method %r here" % method).encode()
+
+
 ROUTES = {
     ("GET", "/connect"): connect,
     ("POST", "/close"): close,
     ("POST", "/chat/message"): chat_message,
+    ("POST", "/ws/rpc"): ws_rpc,
 }
 
 

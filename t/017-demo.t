@@ -7,6 +7,7 @@
 use Test::NgxWs;
 use Test::More;
 use File::Path qw(make_path remove_tree);
+use JSON::PP;
 
 my $root = repo_root();
 # make as a user types it: not the settings of a make this test runs under
@@ -97,6 +98,27 @@ $json->expect('text {"op":"message","channel":"room:lobby","seq":2,"data":"news"
 $json->send_text('{"op":"subscribe","channel":"admin","id":2}');
 $json->expect('text {"op":"error","id":2,"code":"forbidden","message":"channel not allowed"}',
               '/ws allows rooms only');
+
+# The JSON protocol's rpc, answered by the demo backend through the message hook
+$json->send_text('{"op":"rpc","method":"whoami","id":7}');
+my $whoami = $json->read_message(5);
+my $me = eval { JSON::PP::decode_json($whoami->{payload}) } || {};
+is($me->{op}, 'ack', 'rpc whoami is acknowledged');
+is($me->{id}, 7, 'with the request id');
+like($me->{data}{connection_id} // '', qr/^\d+$/, 'carrying the caller\'s connection id');
+ok(exists $me->{data}{user} && !defined $me->{data}{user}, 'and its user: none signed in');
+my $other = ws_connect(port => $port, uri => '/ws');
+$other->send_text('{"op":"rpc","method":"whoami","id":"x"}');
+my $them = eval { JSON::PP::decode_json($other->read_message(5)->{payload}) } || {};
+ok(($them->{data}{connection_id} // '') ne $me->{data}{connection_id},
+   'another connection gets its own id');
+$other->send_text('{"op":"rpc","method":"nope","id":8}');
+is_deeply(eval { JSON::PP::decode_json($other->read_message(5)->{payload}) },
+          {op => 'error', id => 8, code => 'rejected', status => 404,
+           message => "no method 'nope' here"},
+          'an unknown method is the backend\'s 404, as an error');
+$other->send_close(1000);
+$other->expect('close 1000', 'the second /ws client closes', 1);
 
 $res = http_request(port => $port, raw => "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the index answers');
