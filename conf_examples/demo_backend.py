@@ -82,7 +82,7 @@ def ws_rpc(request):
         answer = {"connection_id": request.connection_id,
                   "user": request.headers.get("WS-User")}
         return 200, {"Content-Type": "application/json"}, \
-            json.dumps(answer).encode()
+            json.dumps(answer, separators=(",", ":")).encode()
 
     return 404, {"Content-Type": "text/plain; charset=utf-8"}, \
         ("no method %r here" % method).encode()
