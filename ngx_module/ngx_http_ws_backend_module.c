@@ -193,7 +193,6 @@ static ngx_int_t
 ngx_http_ws_backend_preconfiguration(ngx_conf_t *cf)
 {
     ngx_http_ws_backend_configured = 0;
-    ngx_http_ws_control_backend = NULL;
 
     return NGX_OK;
 }
@@ -206,7 +205,11 @@ ngx_http_ws_backend_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    /* rpc, send and subscribes of the JSON protocol that hooks take */
+    /*
+     * rpc, send and subscribes of the JSON protocol that hooks take. Never
+     * reset: a reload that fails keeps the old configuration, and without
+     * a hook the function declines anyway.
+     */
     ngx_http_ws_control_backend = ngx_http_ws_backend_control;
 
     return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_backend_hooks);
