@@ -161,13 +161,20 @@ ngx_http_ws_backend_enqueue(ngx_http_ws_backend_state_t *st,
 
     q = (u_char *) (p + 1);
 
+    /* memcpy() must not be given NULL, even for no bytes */
     p->id.data = q;
     p->id.len = id.len;
-    q = ngx_cpymem(q, id.data, id.len);
+
+    if (id.len) {
+        q = ngx_cpymem(q, id.data, id.len);
+    }
 
     p->name.data = q;
     p->name.len = name.len;
-    q = ngx_cpymem(q, name.data, name.len);
+
+    if (name.len) {
+        q = ngx_cpymem(q, name.data, name.len);
+    }
 
     if (last_seq) {
         p->has_last_seq = 1;
@@ -176,7 +183,10 @@ ngx_http_ws_backend_enqueue(ngx_http_ws_backend_state_t *st,
 
     if (!now) {
         p->payload = q;
-        ngx_memcpy(q, data, len);
+
+        if (len) {
+            ngx_memcpy(q, data, len);
+        }
     }
 
     tail = st->pending_last;
@@ -292,7 +302,7 @@ ngx_http_ws_backend_message_start(ngx_http_ws_backend_state_t *st,
             if (body == NULL) {
                 rc = NGX_ERROR;
 
-            } else {
+            } else if (len) {
                 ngx_memcpy(body, data, len);
             }
         }
