@@ -358,9 +358,12 @@ ngx_http_ws_backend_message_read(ngx_http_ws_backend_pending_t *p,
 
     q = p->answer;
 
-    p->body.data = q;
-    p->body.len = body.len;
-    q = ngx_cpymem(q, body.data, body.len);
+    /* no copy of nothing: memcpy() wants pointers even for 0 bytes */
+    if (body.len) {
+        p->body.data = q;
+        p->body.len = body.len;
+        q = ngx_cpymem(q, body.data, body.len);
+    }
 
     for (kind = 0; kind < NGX_HTTP_WS_ANSWER_LISTS; kind++) {
         value = &p->lists[kind];
@@ -400,7 +403,10 @@ ngx_http_ws_backend_message_read(ngx_http_ws_backend_pending_t *p,
 
     if (n[NGX_HTTP_WS_ANSWER_CLOSE]) {
         value = &single[1];
-        ngx_memcpy(q, value->data, value->len);
+
+        if (value->len) {
+            ngx_memcpy(q, value->data, value->len);
+        }
 
         if (!wscore_close_request_parse((const char *) q, value->len, &code,
                                         &reason))
@@ -677,7 +683,11 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     }
 
     if (p->close_code) {
-        ngx_memcpy(close_reason, p->close_reason.data, p->close_reason.len);
+        if (p->close_reason.len) {
+            ngx_memcpy(close_reason, p->close_reason.data,
+                       p->close_reason.len);
+        }
+
         close_reason[p->close_reason.len] = '\0';
 
         ngx_http_ws_session_close(ws, p->close_code,
@@ -698,7 +708,10 @@ ngx_http_ws_backend_message_refuse(ngx_http_ws_session_t *ws,
     if (bcf->message_refused == NGX_HTTP_WS_BACKEND_CLOSE) {
         len = wscore_utf8_prefix((const char *) p->body.data, p->body.len,
                                  NGX_HTTP_WS_CLOSE_REASON_MAX);
-        ngx_memcpy(reason, p->body.data, len);
+        if (len) {
+            ngx_memcpy(reason, p->body.data, len);
+        }
+
         reason[len] = '\0';
 
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
