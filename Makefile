@@ -120,7 +120,7 @@ run: build
 	@echo "logs in $(DEMO)/logs (the backend's: backend.log); Ctrl-C stops it"
 	/usr/bin/python3 conf_examples/demo_backend.py 127.0.0.1 8092 \
 	    >> $(DEMO)/logs/backend.log 2>&1 & backend=$$!; \
-	trap 'kill $$backend 2>/dev/null' EXIT; \
+	trap 'kill $$backend 2>/dev/null' EXIT INT TERM HUP; \
 	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
 # A synthetic check: one round trip (an echo, or the JSON protocol's

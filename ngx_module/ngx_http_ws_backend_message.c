@@ -513,10 +513,10 @@ ngx_http_ws_backend_message_read(ngx_http_ws_backend_pending_t *p,
 
     q = p->answer;
 
-    p->body.data = q;
-    p->body.len = body.len;
-
+    /* no copy of nothing: memcpy() wants pointers even for 0 bytes */
     if (body.len) {
+        p->body.data = q;
+        p->body.len = body.len;
         q = ngx_cpymem(q, body.data, body.len);
     }
 

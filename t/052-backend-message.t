@@ -1,7 +1,8 @@
 # The message hook (ws_backend_message): each client data message is
-# POSTed to an ordinary NGINX location; 200 with a body replies it to the
-# sender, 204 (or an empty 200) drops the message, other statuses drop it
-# and are counted. Answers are applied in the order of the messages, with
+# POSTed to an ordinary NGINX location; 200 with a body replaces it (in a
+# location that neither echoes nor publishes, the sender gets it), 204 (or
+# an empty 200) drops the message, a 4xx without a body refuses it
+# silently; every call is counted. t/053 has every kind of answer. Answers are applied in the order of the messages, with
 # at most ws_backend_message_inflight calls at a time; past that the
 # client is not read.
 use Test::NgxWs;
