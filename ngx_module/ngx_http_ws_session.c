@@ -58,6 +58,9 @@ static void ngx_http_ws_cleanup(void *data);
  */
 #define NGX_HTTP_WS_RECV_SIZE      65536
 
+/* A close frame's reason: 125 bytes less the code's two, RFC 6455 5.5.1. */
+#define NGX_HTTP_WS_CLOSE_REASON_LEN  123
+
 /* Reads per event before yielding to other connections (fairness). */
 #define NGX_HTTP_WS_READS_PER_EVENT  4
 
@@ -994,19 +997,40 @@ ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
 {
+    u_char                 buf[NGX_HTTP_WS_CLOSE_REASON_LEN + 1];
+    ngx_str_t              reason;
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
     if (ws->shutting_down) {
         return;
     }
 
     ws->shutting_down = 1;
 
+    reason.data = buf;
+    reason.len = ngx_cpymem(buf, "server shutting down",
+                            sizeof("server shutting down") - 1) - buf;
+
     if (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: server shutting down, closing with 1001");
+
+        /* channels: what was published before the 1001 goes before it */
+        ngx_http_ws_hooks_each(ws, h, i) {
+            if (h[i]->going_away) {
+                h[i]->going_away(ws, &reason, NGX_HTTP_WS_CLOSE_REASON_LEN);
+            }
+        }
+
+        if (ws->finalized) {
+            return;
+        }
     }
 
-    ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY,
-                            "server shutting down");
+    buf[reason.len] = '\0';
+
+    ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY, (char *) buf);
 
     if (ws->finalized) {
         return;

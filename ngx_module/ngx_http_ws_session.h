@@ -121,6 +121,14 @@ typedef struct {
     /* The session ends (close), and its memory goes (free). */
     void                     (*close)(ngx_http_ws_session_t *ws);
     void                     (*free)(ngx_http_ws_session_t *ws);
+
+    /*
+     * The worker is going away (reload, quit): right before the 1001 is
+     * queued. The feature may queue last messages, and append to the
+     * close reason (reason->len of at most cap bytes used).
+     */
+    void                     (*going_away)(ngx_http_ws_session_t *ws,
+                                           ngx_str_t *reason, size_t cap);
 } ngx_http_ws_hooks_t;
 
 
