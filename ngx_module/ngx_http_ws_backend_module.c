@@ -111,7 +111,8 @@ static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
     NULL,                                  /* log */
     ngx_http_ws_backend_session_end,       /* close */
     ngx_http_ws_backend_session_free,      /* free */
-    NULL                                   /* going_away */
+    NULL,                                  /* going_away */
+    NULL                                   /* gone_away */
 };
 
 

@@ -49,6 +49,7 @@ static void ngx_http_ws_channels_visit(void *data, void *subscriber);
 static ngx_uint_t ngx_http_ws_channels_local(ngx_str_t *name);
 static void ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws,
     ngx_str_t *reason, size_t cap);
+static void ngx_http_ws_channels_gone_away(ngx_http_ws_session_t *ws);
 
 
 /* What every session of a location with channels goes through. */
@@ -67,7 +68,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
     NULL,                                  /* log */
     ngx_http_ws_channels_unsubscribe,      /* close */
     ngx_http_ws_channels_unsubscribe,      /* free */
-    ngx_http_ws_channels_going_away        /* going_away */
+    ngx_http_ws_channels_going_away,       /* going_away */
+    ngx_http_ws_channels_gone_away         /* gone_away */
 };
 
 
@@ -80,6 +82,9 @@ ngx_http_ws_handler_t  ngx_http_ws_channels_handler = {
 
 
 static wscore_router_t  *ngx_http_ws_router;
+
+/* a going-away session's cut holds the zone until its 1001 is written */
+static ngx_uint_t        ngx_http_ws_channels_cut_held;
 
 
 /* The channels a session going away is told the numbers of (the control
@@ -844,8 +849,11 @@ ngx_http_ws_channels_visit(void *data, void *subscriber)
  * session before the 1001: this worker still receives its channels'
  * messages (its queue slot stays its own until it exits), and what its
  * queue holds is delivered now, before the close frame is queued. The
- * cut is the channels' numbers where the queue was found empty; the
- * session is told it so that it can resume from there: each channel as
+ * cut is the channels' numbers where the queue was found empty, and the
+ * zone stays locked from the cut until the 1001 is written (gone_away):
+ * a publish numbered after the cut is acknowledged after the 1001 left,
+ * never before it, however long this worker is kept off the CPU in
+ * between. The session is told the cut so that it can resume from there: each channel as
  * {"op":"going_away","channel":...,"last_seq":N} for the JSON protocol,
  * and ", last_seq=N" in the close reason when it has one channel (the
  * ?last_seq=N of a ws_subscribe location). A channel whose replay still
@@ -879,8 +887,13 @@ ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws, ngx_str_t *reason,
     }
 
     /* delivers what is queued here, to every session of the worker */
-    if (ngx_http_ws_ipc_cut(names, seqs, n) != NGX_OK
-        || ws->finalized
+    if (ngx_http_ws_ipc_cut(names, seqs, n) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_ws_channels_cut_held = 1;
+
+    if (ws->finalized
         || wscore_session_state(ws->core) != WSCORE_STATE_OPEN
         || n == 0)
     {
@@ -913,5 +926,15 @@ ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws, ngx_str_t *reason,
         reason->len = ngx_sprintf(reason->data + reason->len,
                                   ", last_seq=%uL", seqs[0])
                       - reason->data;
+    }
+}
+
+
+static void
+ngx_http_ws_channels_gone_away(ngx_http_ws_session_t *ws)
+{
+    if (ngx_http_ws_channels_cut_held) {
+        ngx_http_ws_channels_cut_held = 0;
+        ngx_http_ws_ipc_cut_done();
     }
 }

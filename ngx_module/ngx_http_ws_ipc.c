@@ -262,7 +262,8 @@ ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev)
  * A session is about to be sent its 1001: everything queued for this
  * worker is delivered first, then the zone gives the session's channels'
  * numbers under the lock that found the queue empty (its cut). NGX_OK,
- * or NGX_DECLINED when the queue kept filling (seqs not set).
+ * the zone still locked (ngx_http_ws_ipc_cut_done() once the 1001 is
+ * written), or NGX_DECLINED when the queue kept filling (seqs not set).
  */
 ngx_int_t
 ngx_http_ws_ipc_cut(ngx_str_t *names, uint64_t *seqs, ngx_uint_t n)
@@ -284,6 +285,13 @@ ngx_http_ws_ipc_cut(ngx_str_t *names, uint64_t *seqs, ngx_uint_t n)
     }
 
     return NGX_DECLINED;
+}
+
+
+void
+ngx_http_ws_ipc_cut_done(void)
+{
+    ngx_http_ws_zone_cut_done(ngx_http_ws_ipc_zone);
 }
 
 

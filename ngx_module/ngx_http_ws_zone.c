@@ -728,9 +728,19 @@ ngx_http_ws_zone_cut(ngx_shm_zone_t *zone, ngx_str_t *names, uint64_t *seqs,
         seqs[i] = ch ? ch->seq : 0;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
-
+    /* held until the 1001 is written: ngx_http_ws_zone_cut_done() */
     return NGX_OK;
+}
+
+
+void
+ngx_http_ws_zone_cut_done(ngx_shm_zone_t *zone)
+{
+    ngx_http_ws_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
 

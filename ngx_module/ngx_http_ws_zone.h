@@ -138,9 +138,13 @@ void ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone);
  * holds messages (deliver them first), else NGX_OK with seqs[i] the last
  * number of names[i], taken under the same lock that found the queue
  * empty: every message numbered up to it was queued here, and delivered.
+ * On NGX_OK the zone stays locked until ngx_http_ws_zone_cut_done(): no
+ * publish is numbered, so none acknowledged, until the 1001 is written.
+ * Nothing in between may lock the zone.
  */
 ngx_int_t ngx_http_ws_zone_cut(ngx_shm_zone_t *zone, ngx_str_t *names,
     uint64_t *seqs, ngx_uint_t n);
+void ngx_http_ws_zone_cut_done(ngx_shm_zone_t *zone);
 
 /* Moves up to n queued messages of this worker into msgs; returns count. */
 ngx_uint_t ngx_http_ws_zone_take(ngx_shm_zone_t *zone,
