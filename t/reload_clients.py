@@ -470,6 +470,8 @@ def main():
         result['zone_free_before'] = zone_free()
         result['master_rss_before'] = rss(MASTER)
     result['worker_rss'] = []
+    result['zone_free'] = []
+    result['master_rss'] = []
     result['old_gone_s'] = []
     result['old_left'] = 0
 
@@ -520,6 +522,11 @@ def main():
         if set(old) & set(worker_rss()):
             result['old_left'] += 1
         result['old_gone_s'].append(round(time.monotonic() - t_hup, 3))
+        if opt.get('warmup'):
+            # quiet: no client, queues empty, the history as full as ever
+            time.sleep(0.1)
+            result['zone_free'].append(zone_free())
+            result['master_rss'].append(rss(MASTER))
 
     if opt.get('warmup'):
         # quiet: no client, queues empty; the history as full as before
