@@ -853,11 +853,11 @@ ngx_http_ws_channels_visit(void *data, void *subscriber)
  * zone stays locked from the cut until the 1001 is written (gone_away):
  * a publish numbered after the cut is acknowledged after the 1001 left,
  * never before it, however long this worker is kept off the CPU in
- * between. The session is told the cut so that it can resume from there: each channel as
- * {"op":"going_away","channel":...,"last_seq":N} for the JSON protocol,
- * and ", last_seq=N" in the close reason when it has one channel (the
- * ?last_seq=N of a ws_subscribe location). A channel whose replay still
- * waits for Redis has no cut yet and is not named.
+ * between. The session is told the cut so that it can resume from
+ * there: {"op":"going_away","channel":...,"last_seq":N} per channel for
+ * the JSON protocol, and ", last_seq=N" in the close reason when it has
+ * one channel (the ?last_seq=N of a ws_subscribe location). A channel
+ * whose replay still waits for Redis has no cut yet and is not named.
  */
 static void
 ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws, ngx_str_t *reason,
