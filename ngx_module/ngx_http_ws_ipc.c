@@ -79,8 +79,12 @@ ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* each worker's queue, plus room for the zone's own bookkeeping */
-    need = n * NGX_HTTP_WS_QUEUE_LEN * sizeof(ngx_http_ws_msg_t *)
+    /*
+     * each worker's queue, twice (on reload the new workers take theirs
+     * while the old ones still hold theirs), plus room for the zone's own
+     * bookkeeping
+     */
+    need = 2 * n * NGX_HTTP_WS_QUEUE_LEN * sizeof(ngx_http_ws_msg_t *)
            + 16 * ngx_pagesize;
 
     if (wmcf->zone->shm.size < need) {
