@@ -277,8 +277,13 @@ class Publisher:
 
 
 class Raw(Client):
+    """Subscribed before the round's first publish: gets every message
+    after the number its channel had then (the HTTP publisher alone
+    publishes to it, each publish acknowledged before the next)."""
+
     def __init__(self, i):
         super().__init__(i, opt.get('raw_uri', '/sub'), 'raw')
+        self.first = top_seq.get('0', 0) + 1
 
 
 class Json(Client):
@@ -355,7 +360,7 @@ def judge(c, acked_rooms, result):
         if ', last_seq=' in reason:
             cut = int(reason.rsplit('=', 1)[1])
         got = [pub.payload_seq.get(v) for k, v, _ in c.events if k == 'text']
-        first = 1
+        first = c.first
     else:
         room = c.room
         cut = None
