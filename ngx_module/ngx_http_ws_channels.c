@@ -911,6 +911,15 @@ ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws, ngx_str_t *reason,
                 continue;
             }
 
+            /*
+             * Never past ws_send_buffer: ws_slow_consumer would close the
+             * session, and a close's cleanups lock the zone, held here.
+             * (The close reason still has the cut of a single channel.)
+             */
+            if (ws->out_bytes + len + 16 >= ws->conf->send_buffer) {
+                break;
+            }
+
             frame = ngx_http_ws_frame_create(ws->connection->log,
                                              WSCORE_OP_TEXT, buf, len);
             if (frame) {
