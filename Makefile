@@ -10,7 +10,8 @@
 #                integration tests against a real NGINX, client interop,
 #                the chaos tests, the sanitizers
 #   make chaos   faults on real links (network namespaces, nft): clients
-#                and Redis that vanish; needs root, skips without it
+#                and Redis that vanish, workers killed, 50 reloads under
+#                1,000 clients; needs root, skips without it
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
 #                Node ws and plain NGINX (bench/results/latest.md)
 #

@@ -150,7 +150,9 @@ static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
     NULL,                                  /* log */
     ngx_http_ws_backend_session_end,       /* close */
     ngx_http_ws_backend_session_free,      /* free */
-    ngx_http_ws_backend_busy               /* busy */
+    ngx_http_ws_backend_busy,              /* busy */
+    NULL,                                  /* going_away */
+    NULL                                   /* gone_away */
 };
 
 

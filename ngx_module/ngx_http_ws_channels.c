@@ -18,6 +18,7 @@
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_history.h"
+#include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
@@ -45,6 +46,10 @@ static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static void ngx_http_ws_channels_visit(void *data, void *subscriber);
+static ngx_uint_t ngx_http_ws_channels_local(ngx_str_t *name);
+static void ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws,
+    ngx_str_t *reason, size_t cap);
+static void ngx_http_ws_channels_gone_away(ngx_http_ws_session_t *ws);
 
 
 /* What every session of a location with channels goes through. */
@@ -63,7 +68,9 @@ ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
     NULL,                                  /* log */
     ngx_http_ws_channels_unsubscribe,      /* close */
     ngx_http_ws_channels_unsubscribe,      /* free */
-    NULL                                   /* busy */
+    NULL,                                  /* busy */
+    ngx_http_ws_channels_going_away,       /* going_away */
+    ngx_http_ws_channels_gone_away         /* gone_away */
 };
 
 
@@ -76,6 +83,14 @@ ngx_http_ws_handler_t  ngx_http_ws_channels_handler = {
 
 
 static wscore_router_t  *ngx_http_ws_router;
+
+/* a going-away session's cut holds the zone until its 1001 is written */
+static ngx_uint_t        ngx_http_ws_channels_cut_held;
+
+
+/* The channels a session going away is told the numbers of (the control
+ * protocol's own limit of subscriptions). */
+#define NGX_HTTP_WS_GOING_AWAY_MAX  64
 
 
 /* the glue's buffers are sized by the core's channel-name rule */
@@ -453,7 +468,9 @@ ngx_http_ws_channels_add(ngx_http_ws_session_t *ws, ngx_str_t *name,
     sub->heap = copy ? 1 : 0;
     sub->resuming = 0;
 
-    if (ngx_http_ws_zone_subscribe(wmcf->zone, name, 1, &sub->since)
+    if (ngx_http_ws_zone_subscribe(wmcf->zone, name, 1,
+                                   ngx_http_ws_channels_local(name),
+                                   &sub->since)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
@@ -482,6 +499,16 @@ failed:
     (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
                                      (const char *) name->data, name->len);
     return NGX_ERROR;
+}
+
+
+/* This worker's subscribers of a channel: the zone marks the worker's
+ * slot while there is one. */
+static ngx_uint_t
+ngx_http_ws_channels_local(ngx_str_t *name)
+{
+    return wscore_router_subscribers(ngx_http_ws_router,
+                                     (const char *) name->data, name->len);
 }
 
 
@@ -588,7 +615,9 @@ ngx_http_ws_channels_remove(ngx_http_ws_session_t *ws, ngx_str_t *name)
     (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
                                      (const char *) sub[i].name.data,
                                      sub[i].name.len);
-    (void) ngx_http_ws_zone_subscribe(wmcf->zone, &sub[i].name, -1, NULL);
+    (void) ngx_http_ws_zone_subscribe(wmcf->zone, &sub[i].name, -1,
+                                      ngx_http_ws_channels_local(&sub[i].name),
+                                      NULL);
 
     if (sub[i].heap) {
         ngx_free(sub[i].name.data);
@@ -811,5 +840,111 @@ ngx_http_ws_channels_visit(void *data, void *subscriber)
 
     if (frame && ngx_http_ws_session_push(ws, frame, cache) == NGX_OK) {
         d->delivered++;
+    }
+}
+
+
+/*
+ * The worker is going away and this session is about to get its 1001.
+ * A message acknowledged to its publisher before then must reach the
+ * session before the 1001: this worker still receives its channels'
+ * messages (its queue slot stays its own until it exits), and what its
+ * queue holds is delivered now, before the close frame is queued. The
+ * cut is the channels' numbers where the queue was found empty, and the
+ * zone stays locked from the cut until the 1001 is written (gone_away):
+ * a publish numbered after the cut is acknowledged after the 1001 left,
+ * never before it, however long this worker is kept off the CPU in
+ * between. The session is told the cut so that it can resume from
+ * there: {"op":"going_away","channel":...,"last_seq":N} per channel for
+ * the JSON protocol, and ", last_seq=N" in the close reason when it has
+ * one channel (the ?last_seq=N of a ws_subscribe location). A channel
+ * whose replay still waits for Redis has no cut yet and is not named.
+ */
+static void
+ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws, ngx_str_t *reason,
+    size_t cap)
+{
+    u_char                       buf[NGX_HTTP_WS_MAX_CHANNEL_LEN
+                                     + NGX_INT64_LEN + 64];
+    size_t                       len;
+    uint64_t                     seqs[NGX_HTTP_WS_GOING_AWAY_MAX];
+    ngx_str_t                    names[NGX_HTTP_WS_GOING_AWAY_MAX];
+    ngx_uint_t                   i, n;
+    wscore_str_t                 name;
+    ngx_http_ws_frame_t         *frame;
+    ngx_http_ws_subscription_t  *sub;
+
+    if (!ws->subscribed || ws->subscriptions == NULL) {
+        return;
+    }
+
+    sub = ws->subscriptions->elts;
+    n = 0;
+
+    for (i = 0; i < ws->subscriptions->nelts; i++) {
+        if (sub[i].resuming == 0 && n < NGX_HTTP_WS_GOING_AWAY_MAX) {
+            names[n++] = sub[i].name;
+        }
+    }
+
+    /* delivers what is queued here, to every session of the worker */
+    if (ngx_http_ws_ipc_cut(names, seqs, n) != NGX_OK) {
+        return;
+    }
+
+    ngx_http_ws_channels_cut_held = 1;
+
+    if (ws->finalized
+        || wscore_session_state(ws->core) != WSCORE_STATE_OPEN
+        || n == 0)
+    {
+        return;
+    }
+
+    if (ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON) {
+        for (i = 0; i < n; i++) {
+            name.data = (const char *) names[i].data;
+            name.len = names[i].len;
+
+            len = wscore_ctl_write_going_away((char *) buf, sizeof(buf),
+                                              name, seqs[i]);
+            if (len > sizeof(buf)) {
+                continue;
+            }
+
+            /*
+             * Never past ws_send_buffer: ws_slow_consumer would close the
+             * session, and a close's cleanups lock the zone, held here.
+             * (The close reason still has the cut of a single channel.)
+             */
+            if (ws->out_bytes + len + 16 >= ws->conf->send_buffer) {
+                break;
+            }
+
+            frame = ngx_http_ws_frame_create(ws->connection->log,
+                                             WSCORE_OP_TEXT, buf, len);
+            if (frame) {
+                (void) ngx_http_ws_session_push(ws, frame, NULL);
+                ngx_http_ws_frame_release(frame);
+            }
+        }
+    }
+
+    if (n == 1 && ws->subscriptions->nelts == 1
+        && reason->len + sizeof(", last_seq=") - 1 + NGX_INT64_LEN <= cap)
+    {
+        reason->len = ngx_sprintf(reason->data + reason->len,
+                                  ", last_seq=%uL", seqs[0])
+                      - reason->data;
+    }
+}
+
+
+static void
+ngx_http_ws_channels_gone_away(ngx_http_ws_session_t *ws)
+{
+    if (ngx_http_ws_channels_cut_held) {
+        ngx_http_ws_channels_cut_held = 0;
+        ngx_http_ws_ipc_cut_done();
     }
 }

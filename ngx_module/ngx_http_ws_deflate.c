@@ -59,7 +59,9 @@ ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks = {
     NULL,                                  /* log */
     NULL,                                  /* close */
     ngx_http_ws_deflate_cleanup,           /* free */
-    NULL                                   /* busy */
+    NULL,                                  /* busy */
+    NULL,                                  /* going_away */
+    NULL                                   /* gone_away */
 };
 
 

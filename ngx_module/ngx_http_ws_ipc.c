@@ -2,19 +2,21 @@
 /*
  * ngx_ws: waking workers when messages are queued for them.
  *
- * One eventfd per worker slot, made in the master before the workers are
- * forked (init_module runs there on start and on every reload), so every
- * worker can wake every other. A reload makes a new set: the master
- * closes the old one with the old cycle, new workers inherit only the new
- * set, and old workers, which keep theirs, are no longer woken: they are
- * closing their connections anyway.
+ * One eventfd per queue slot of the zone, made in the master before the
+ * workers are forked, so every worker can wake every other. The set is
+ * the master's for its whole life, not a cycle's: a reload adds to it
+ * (when worker_processes grew) but never replaces it, so the new workers
+ * wake the old ones, which still hold subscribers until they have sent
+ * them their 1001, and the old ones wake the new. (A set per cycle left
+ * the old workers deaf to the new ones' publishes: their subscribers
+ * missed what was acknowledged in the ~100 ms before their 1001.) A slot
+ * is a process's, old or new (ngx_http_ws_zone_register_worker()); there
+ * are 4 per worker process, at least 16, at most NGX_HTTP_WS_SLOTS: room
+ * for a few generations of old workers still closing.
  *
- * A publisher wakes a worker only when its queue turns non-empty. During
- * a reload an old worker may still publish and wake a slot's old owner
- * through the old set, leaving the new owner's queue non-empty with no
- * wakeup on the way. A slow sweep timer catches that case: it drains a
- * queue that was left non-empty, so a reload delays such messages by at
- * most the sweep interval and never strands them.
+ * A publisher wakes a worker only when its queue turns non-empty; a slow
+ * sweep timer drains a queue that was left non-empty anyway (a wakeup
+ * lost to a reload that changed the module), so nothing is stranded.
  */
 
 
@@ -27,11 +29,10 @@
 
 typedef struct {
     ngx_uint_t          n;
-    int                 fds[NGX_HTTP_WS_MAX_WORKERS];
+    int                 fds[NGX_HTTP_WS_SLOTS];
 } ngx_http_ws_eventfds_t;
 
 
-static void ngx_http_ws_ipc_close_fds(void *data);
 static void ngx_http_ws_ipc_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev);
 static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
@@ -43,8 +44,8 @@ static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
 #define NGX_HTTP_WS_SWEEP_INTERVAL  250
 
 
-/* the set of the newest cycle; a worker only ever sees its own */
-static ngx_http_ws_eventfds_t  *ngx_http_ws_eventfds;
+/* the master's, inherited by every worker it forks */
+static ngx_http_ws_eventfds_t   ngx_http_ws_eventfds;
 static ngx_connection_t        *ngx_http_ws_ipc_connection;
 static ngx_shm_zone_t          *ngx_http_ws_ipc_zone;
 static ngx_event_t              ngx_http_ws_ipc_sweep;
@@ -55,14 +56,11 @@ static ngx_http_ws_ipc_deliver_pt  ngx_http_ws_ipc_deliver;
 ngx_int_t
 ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle)
 {
+    int                        fd;
     size_t                     need;
-    ngx_uint_t                 i, n;
+    ngx_uint_t                 n, want;
     ngx_core_conf_t           *ccf;
-    ngx_pool_cleanup_t        *cln;
-    ngx_http_ws_eventfds_t    *efds;
     ngx_http_ws_main_conf_t   *wmcf;
-
-    ngx_http_ws_eventfds = NULL;
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
 
@@ -81,8 +79,12 @@ ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* each worker's queue, plus room for the zone's own bookkeeping */
-    need = n * NGX_HTTP_WS_QUEUE_LEN * sizeof(ngx_http_ws_msg_t *)
+    /*
+     * each worker's queue, twice (on reload the new workers take theirs
+     * while the old ones still hold theirs), plus room for the zone's own
+     * bookkeeping
+     */
+    need = 2 * n * NGX_HTTP_WS_QUEUE_LEN * sizeof(ngx_http_ws_msg_t *)
            + 16 * ngx_pagesize;
 
     if (wmcf->zone->shm.size < need) {
@@ -94,48 +96,21 @@ ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    cln = ngx_pool_cleanup_add(cycle->pool, sizeof(ngx_http_ws_eventfds_t));
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
+    want = ngx_min(ngx_max(4 * n, 16), NGX_HTTP_WS_SLOTS);
 
-    efds = cln->data;
-    efds->n = 0;
-    cln->handler = ngx_http_ws_ipc_close_fds;
+    while (ngx_http_ws_eventfds.n < want) {
+        fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
-    for (i = 0; i < n; i++) {
-        efds->fds[i] = eventfd(0, EFD_NONBLOCK);
-
-        if (efds->fds[i] == -1) {
+        if (fd == -1) {
             ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
                           "ws: eventfd() failed");
             return NGX_ERROR;
         }
 
-        efds->n++;
+        ngx_http_ws_eventfds.fds[ngx_http_ws_eventfds.n++] = fd;
     }
-
-    ngx_http_ws_eventfds = efds;
 
     return NGX_OK;
-}
-
-
-static void
-ngx_http_ws_ipc_close_fds(void *data)
-{
-    ngx_http_ws_eventfds_t  *efds = data;
-
-    ngx_uint_t  i;
-
-    for (i = 0; i < efds->n; i++) {
-        if (close(efds->fds[i]) == -1) {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
-                          "ws: close() of an eventfd failed");
-        }
-    }
-
-    efds->n = 0;
 }
 
 
@@ -144,6 +119,7 @@ ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
     ngx_http_ws_ipc_deliver_pt deliver)
 {
     int                        fd;
+    ngx_uint_t                 slot;
     ngx_connection_t          *c;
     ngx_http_ws_main_conf_t   *wmcf;
 
@@ -151,20 +127,27 @@ ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
 
-    if (wmcf == NULL || wmcf->zone == NULL || ngx_http_ws_eventfds == NULL
-        || ngx_process != NGX_PROCESS_WORKER
-        || ngx_worker >= ngx_http_ws_eventfds->n)
+    if (wmcf == NULL || wmcf->zone == NULL || ngx_http_ws_eventfds.n == 0
+        || ngx_process != NGX_PROCESS_WORKER)
     {
         return NGX_OK;
     }
 
-    if (ngx_http_ws_zone_register_worker(wmcf->zone) != NGX_OK) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "ws: no room for the worker queue in ws_zone");
-        return NGX_ERROR;
+    slot = ngx_http_ws_zone_register_worker(wmcf->zone,
+                                            ngx_http_ws_eventfds.n);
+
+    if (slot == NGX_HTTP_WS_NO_SLOT) {
+        /* the worker still serves; other workers' messages miss it */
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, 0,
+                      "ws: no free queue slot in ws_zone (%ui held by "
+                      "running workers, old ones included) or no room "
+                      "for one: this worker's subscribers get only what "
+                      "is published in this worker",
+                      ngx_http_ws_eventfds.n);
+        return NGX_OK;
     }
 
-    fd = ngx_http_ws_eventfds->fds[ngx_worker];
+    fd = ngx_http_ws_eventfds.fds[slot];
 
     c = ngx_get_connection(fd, cycle->log);
     if (c == NULL) {
@@ -212,6 +195,9 @@ ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_ws_ipc_connection = NULL;
 
+    /* its ring and queued messages go back to the zone */
+    ngx_http_ws_zone_unregister_worker(ngx_http_ws_ipc_zone);
+
     if (ngx_http_ws_ipc_sweep.timer_set) {
         ngx_del_timer(&ngx_http_ws_ipc_sweep);
     }
@@ -230,14 +216,14 @@ ngx_http_ws_ipc_notify(ngx_uint_t slot)
 {
     uint64_t  one;
 
-    if (ngx_http_ws_eventfds == NULL || slot >= ngx_http_ws_eventfds->n) {
+    if (slot >= ngx_http_ws_eventfds.n) {
         return;
     }
 
     one = 1;
 
     /* EAGAIN means the counter is saturated: the worker is woken anyway */
-    if (write(ngx_http_ws_eventfds->fds[slot], &one, sizeof(uint64_t)) == -1
+    if (write(ngx_http_ws_eventfds.fds[slot], &one, sizeof(uint64_t)) == -1
         && ngx_errno != NGX_EAGAIN)
     {
         ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_errno,
@@ -273,6 +259,43 @@ ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev)
                                     : NULL);
 
     ngx_add_timer(ev, NGX_HTTP_WS_SWEEP_INTERVAL);
+}
+
+
+/*
+ * A session is about to be sent its 1001: everything queued for this
+ * worker is delivered first, then the zone gives the session's channels'
+ * numbers under the lock that found the queue empty (its cut). NGX_OK,
+ * the zone still locked (ngx_http_ws_ipc_cut_done() once the 1001 is
+ * written), or NGX_DECLINED when the queue kept filling (seqs not set).
+ */
+ngx_int_t
+ngx_http_ws_ipc_cut(ngx_str_t *names, uint64_t *seqs, ngx_uint_t n)
+{
+    ngx_uint_t  tries;
+
+    if (ngx_http_ws_ipc_zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    for (tries = 0; tries < 16; tries++) {
+        if (ngx_http_ws_zone_cut(ngx_http_ws_ipc_zone, names, seqs, n)
+            == NGX_OK)
+        {
+            return NGX_OK;
+        }
+
+        ngx_http_ws_ipc_drain(ngx_http_ws_ipc_zone, NULL);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_http_ws_ipc_cut_done(void)
+{
+    ngx_http_ws_zone_cut_done(ngx_http_ws_ipc_zone);
 }
 
 

@@ -58,6 +58,9 @@ static void ngx_http_ws_cleanup(void *data);
  */
 #define NGX_HTTP_WS_RECV_SIZE      65536
 
+/* A close frame's reason: 125 bytes less the code's two, RFC 6455 5.5.1. */
+#define NGX_HTTP_WS_CLOSE_REASON_LEN  123
+
 /* Reads per event before yielding to other connections (fairness). */
 #define NGX_HTTP_WS_READS_PER_EVENT  4
 
@@ -1020,6 +1023,9 @@ ngx_http_ws_session_idle(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
 {
+    u_char                 buf[NGX_HTTP_WS_CLOSE_REASON_LEN + 1];
+    ngx_int_t              rc;
+    ngx_str_t              reason;
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
 
@@ -1041,13 +1047,60 @@ ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
         }
     }
 
-    if (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) {
-        ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
-                      "ws: server shutting down, closing with 1001");
+    if (wscore_session_state(ws->core) != WSCORE_STATE_OPEN) {
+        ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY,
+                                "server shutting down");
+        goto write;
     }
 
-    ngx_http_ws_start_close(ws, WSCORE_CLOSE_GOING_AWAY,
-                            "server shutting down");
+    ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
+                  "ws: server shutting down, closing with 1001");
+
+    reason.data = buf;
+    reason.len = ngx_cpymem(buf, "server shutting down",
+                            sizeof("server shutting down") - 1) - buf;
+
+    /*
+     * Channels: what was published before the 1001 goes before it, and
+     * no publish is acknowledged between its cut and the 1001's write
+     * (the zone stays locked in between, see ngx_http_ws_channels.c), so
+     * the session is written to here, without finalizing it on an error
+     * (that would run the features' cleanups, which lock the zone).
+     */
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->going_away) {
+            h[i]->going_away(ws, &reason, NGX_HTTP_WS_CLOSE_REASON_LEN);
+        }
+    }
+
+    buf[reason.len] = '\0';
+
+    rc = NGX_ERROR;
+
+    if (!ws->finalized) {
+        ngx_http_ws_metrics_closed_by(ws, NGX_HTTP_WS_CLOSED_BY_SERVER);
+        wscore_session_close(ws->core, WSCORE_CLOSE_GOING_AWAY, (char *) buf,
+                             ngx_current_msec);
+
+        rc = ngx_http_ws_take_core_output(ws);
+
+        if (rc == NGX_OK && ws->connection->write->ready) {
+            rc = ngx_http_ws_output_flush(ws);
+        }
+    }
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->gone_away) {
+            h[i]->gone_away(ws);
+        }
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_ws_finalize(ws);
+        return;
+    }
+
+write:
 
     if (ws->finalized) {
         return;

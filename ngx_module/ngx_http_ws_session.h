@@ -129,6 +129,18 @@ typedef struct {
      * Bounded by that work's own timeouts and worker_shutdown_timeout.
      */
     ngx_uint_t               (*busy)(ngx_http_ws_session_t *ws);
+
+    /*
+     * The worker is going away (reload, quit): going_away right before
+     * the 1001 is queued, gone_away once it is written (or could not be).
+     * going_away may queue last messages and append to the close reason
+     * (reason->len of at most cap bytes used). Between the two the
+     * session only writes: no feature's hook or cleanup runs, so a lock
+     * taken in going_away may be held until gone_away.
+     */
+    void                     (*going_away)(ngx_http_ws_session_t *ws,
+                                           ngx_str_t *reason, size_t cap);
+    void                     (*gone_away)(ngx_http_ws_session_t *ws);
 } ngx_http_ws_hooks_t;
 
 

@@ -500,7 +500,7 @@ ngx_http_ws_status_zone(ngx_http_request_t *r, ngx_http_ws_zone_figures_t *zf,
     zf->free = ctx->shpool->pfree * ngx_pagesize;
     zf->channels = ctx->sh->nchannels;
 
-    for (i = 0; i < NGX_HTTP_WS_MAX_WORKERS; i++) {
+    for (i = 0; i < NGX_HTTP_WS_SLOTS; i++) {
         q = &ctx->sh->workers[i];
         zf->queued += q->tail - q->head;
         zf->queue_dropped += q->dropped;

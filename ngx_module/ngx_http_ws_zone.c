@@ -9,6 +9,18 @@
  * subscribers, and wakes those workers; each reads it once, frames it
  * once, and the last one frees it. Everything is under the slab mutex,
  * which NGINX force-unlocks if a worker dies holding it.
+ *
+ * A ring belongs to a worker process, not to a worker number. On reload
+ * the old worker 0 and the new worker 0 both live for a while: the old
+ * one still holds subscribers until it has sent them their 1001. When
+ * the new worker took over the old one's ring (as it once did, the slot
+ * being the worker number), the old worker stopped receiving the moment
+ * its successor started, ~100 ms before it was told to quit, and its
+ * subscribers missed every message acknowledged in between. So each
+ * process claims a free slot of its own at start and frees it at exit,
+ * and a channel records which slots have subscribers: the old worker
+ * keeps receiving its channels' messages until its last subscriber has
+ * left.
  */
 
 
@@ -24,6 +36,16 @@ static void ngx_http_ws_history_keep(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch, ngx_http_ws_msg_t *msg);
 static void ngx_http_ws_history_expire(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch);
+static void ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_uint_t slot);
+
+
+#define ngx_http_ws_slot_isset(ch, i)                                       \
+    ((ch)->slots[(i) / 64] & ((uint64_t) 1 << ((i) % 64)))
+
+
+/* this process's queue slot in the zone */
+static ngx_uint_t  ngx_http_ws_zone_slot = NGX_HTTP_WS_NO_SLOT;
 
 
 char *
@@ -178,12 +200,14 @@ ngx_http_ws_channel_lookup(ngx_http_ws_zone_ctx_t *ctx, ngx_str_t *name,
 
 ngx_int_t
 ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
-    ngx_int_t delta, uint64_t *seq)
+    ngx_int_t delta, ngx_uint_t local, uint64_t *seq)
 {
+    ngx_uint_t               slot;
     ngx_http_ws_channel_t   *ch;
     ngx_http_ws_zone_ctx_t  *ctx;
 
     ctx = zone->data;
+    slot = ngx_http_ws_zone_slot;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -200,11 +224,18 @@ ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
 
     if (delta > 0) {
         ch->subscribers++;
-        ch->per_worker[ngx_worker]++;
 
-    } else if (ch->per_worker[ngx_worker] > 0) {
+    } else if (ch->subscribers > 0) {
         ch->subscribers--;
-        ch->per_worker[ngx_worker]--;
+    }
+
+    if (slot != NGX_HTTP_WS_NO_SLOT) {
+        if (local) {
+            ch->slots[slot / 64] |= (uint64_t) 1 << (slot % 64);
+
+        } else {
+            ch->slots[slot / 64] &= ~((uint64_t) 1 << (slot % 64));
+        }
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -242,7 +273,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     size_t len, ngx_http_ws_channel_info_t *info)
 {
     ngx_uint_t                   i, n, direct;
-    ngx_uint_t                   targets[NGX_HTTP_WS_MAX_WORKERS];
+    ngx_uint_t                   targets[NGX_HTTP_WS_SLOTS];
     ngx_http_ws_msg_t           *msg;
     ngx_http_ws_channel_t       *ch;
     ngx_http_ws_zone_ctx_t      *ctx;
@@ -279,9 +310,9 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     n = 0;
 
-    for (i = 0; i < NGX_HTTP_WS_MAX_WORKERS; i++) {
-        if (ctx->sh->workers[i].ring
-            && (direct ? ctx->sh->workers[i].pid != 0 : ch->per_worker[i]))
+    for (i = 0; i < NGX_HTTP_WS_SLOTS; i++) {
+        if (ctx->sh->workers[i].ring && ctx->sh->workers[i].pid
+            && (direct || ngx_http_ws_slot_isset(ch, i)))
         {
             targets[n++] = i;
         }
@@ -337,7 +368,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
         if (q->tail - q->head >= NGX_HTTP_WS_QUEUE_LEN) {
             q->dropped++;
-            targets[i] = NGX_HTTP_WS_MAX_WORKERS;   /* no wakeup needed */
+            targets[i] = NGX_HTTP_WS_NO_SLOT;       /* no wakeup needed */
             continue;
         }
 
@@ -346,7 +377,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
         /* wake the worker only when its queue turns non-empty */
         if (q->tail++ != q->head) {
-            targets[i] = NGX_HTTP_WS_MAX_WORKERS;
+            targets[i] = NGX_HTTP_WS_NO_SLOT;
         }
     }
 
@@ -357,7 +388,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     for (i = 0; i < n; i++) {
-        if (targets[i] < NGX_HTTP_WS_MAX_WORKERS) {
+        if (targets[i] != NGX_HTTP_WS_NO_SLOT) {
             ngx_http_ws_ipc_notify(targets[i]);
         }
     }
@@ -511,35 +542,131 @@ ngx_http_ws_zone_channel_info(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
 
 /*
- * A new worker takes over its slot: after a reload the old worker of the
- * same number stops reading the queue once the slot names another pid.
+ * A slot is claimed by a process, never by a worker number: a free one,
+ * or one whose process has died (SIGKILL, a crash) without freeing it,
+ * which is cleared first. The master reaps a dead worker before it
+ * starts its replacement, so that replacement finds the slot free.
  */
-ngx_int_t
-ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone)
+ngx_uint_t
+ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone, ngx_uint_t nslots)
 {
+    ngx_uint_t                   i, slot;
     ngx_http_ws_zone_ctx_t      *ctx;
     ngx_http_ws_worker_queue_t  *q;
 
     ctx = zone->data;
-    q = &ctx->sh->workers[ngx_worker];
+    slot = NGX_HTTP_WS_NO_SLOT;
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    if (q->ring == NULL) {
-        q->ring = ngx_slab_calloc_locked(ctx->shpool,
-                                         NGX_HTTP_WS_QUEUE_LEN
-                                         * sizeof(ngx_http_ws_msg_t *));
-        if (q->ring == NULL) {
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
-            return NGX_ERROR;
+    for (i = 0; i < NGX_HTTP_WS_SLOTS; i++) {
+        q = &ctx->sh->workers[i];
+
+        if (q->pid && q->pid != ngx_pid
+            && kill(q->pid, 0) == -1 && ngx_errno == NGX_ESRCH)
+        {
+            ngx_http_ws_zone_free_slot(ctx, i);
+        }
+
+        if (q->pid == 0 && slot == NGX_HTTP_WS_NO_SLOT && i < nslots) {
+            slot = i;
         }
     }
 
+    if (slot == NGX_HTTP_WS_NO_SLOT) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_HTTP_WS_NO_SLOT;
+    }
+
+    q = &ctx->sh->workers[slot];
+
+    q->ring = ngx_slab_calloc_locked(ctx->shpool,
+                                     NGX_HTTP_WS_QUEUE_LEN
+                                     * sizeof(ngx_http_ws_msg_t *));
+    if (q->ring == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_HTTP_WS_NO_SLOT;
+    }
+
+    q->head = 0;
+    q->tail = 0;
     q->pid = ngx_pid;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return NGX_OK;
+    ngx_http_ws_zone_slot = slot;
+
+    return slot;
+}
+
+
+/*
+ * At exit: what is still queued here is let go, and the ring too, so a
+ * zone that saw any number of reloads is back to what it held before.
+ */
+void
+ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone)
+{
+    ngx_http_ws_zone_ctx_t  *ctx;
+
+    if (ngx_http_ws_zone_slot == NGX_HTTP_WS_NO_SLOT) {
+        return;
+    }
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    if (ctx->sh->workers[ngx_http_ws_zone_slot].pid == ngx_pid) {
+        ngx_http_ws_zone_free_slot(ctx, ngx_http_ws_zone_slot);
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    ngx_http_ws_zone_slot = NGX_HTTP_WS_NO_SLOT;
+}
+
+
+/* Mutex held: the slot's messages, ring and channel marks go. */
+static void
+ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot)
+{
+    ngx_rbtree_node_t           *node;
+    ngx_http_ws_msg_t           *msg;
+    ngx_http_ws_channel_t       *ch;
+    ngx_http_ws_worker_queue_t  *q;
+
+    q = &ctx->sh->workers[slot];
+
+    if (q->ring) {
+        while (q->head != q->tail) {
+            msg = q->ring[q->head++ % NGX_HTTP_WS_QUEUE_LEN];
+
+            if (--msg->refs == 0) {
+                ngx_slab_free_locked(ctx->shpool, msg);
+            }
+        }
+
+        ngx_slab_free_locked(ctx->shpool, q->ring);
+        q->ring = NULL;
+    }
+
+    q->head = 0;
+    q->tail = 0;
+    q->pid = 0;
+
+    if (ctx->sh->channels.root == ctx->sh->channels.sentinel) {
+        return;
+    }
+
+    for (node = ngx_rbtree_min(ctx->sh->channels.root,
+                               ctx->sh->channels.sentinel);
+         node;
+         node = ngx_rbtree_next(&ctx->sh->channels, node))
+    {
+        ch = (ngx_http_ws_channel_t *) node;
+        ch->slots[slot / 64] &= ~((uint64_t) 1 << (slot % 64));
+    }
 }
 
 
@@ -551,8 +678,12 @@ ngx_http_ws_zone_take(ngx_shm_zone_t *zone, ngx_http_ws_msg_t **msgs,
     ngx_http_ws_zone_ctx_t      *ctx;
     ngx_http_ws_worker_queue_t  *q;
 
+    if (ngx_http_ws_zone_slot == NGX_HTTP_WS_NO_SLOT) {
+        return 0;
+    }
+
     ctx = zone->data;
-    q = &ctx->sh->workers[ngx_worker];
+    q = &ctx->sh->workers[ngx_http_ws_zone_slot];
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -567,6 +698,49 @@ ngx_http_ws_zone_take(ngx_shm_zone_t *zone, ngx_http_ws_msg_t **msgs,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return i;
+}
+
+
+ngx_int_t
+ngx_http_ws_zone_cut(ngx_shm_zone_t *zone, ngx_str_t *names, uint64_t *seqs,
+    ngx_uint_t n)
+{
+    ngx_uint_t                   i;
+    ngx_http_ws_channel_t       *ch;
+    ngx_http_ws_zone_ctx_t      *ctx;
+    ngx_http_ws_worker_queue_t  *q;
+
+    ctx = zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    if (ngx_http_ws_zone_slot != NGX_HTTP_WS_NO_SLOT) {
+        q = &ctx->sh->workers[ngx_http_ws_zone_slot];
+
+        if (q->pid == ngx_pid && q->head != q->tail) {
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            return NGX_AGAIN;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        ch = ngx_http_ws_channel_lookup(ctx, &names[i], 0);
+        seqs[i] = ch ? ch->seq : 0;
+    }
+
+    /* held until the 1001 is written: ngx_http_ws_zone_cut_done() */
+    return NGX_OK;
+}
+
+
+void
+ngx_http_ws_zone_cut_done(ngx_shm_zone_t *zone)
+{
+    ngx_http_ws_zone_ctx_t  *ctx;
+
+    ctx = zone->data;
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
 

@@ -15,8 +15,16 @@
 #include <ngx_http.h>
 
 
-/* Worker slots a zone serves; more worker_processes are refused. */
+/* Worker processes a zone serves; more worker_processes are refused. */
 #define NGX_HTTP_WS_MAX_WORKERS   64
+
+/*
+ * Queue slots: one per live worker process, old ones of a reload
+ * included, so two full generations fit (a slot is a process's, never a
+ * worker number's: see ngx_http_ws_zone_register_worker()).
+ */
+#define NGX_HTTP_WS_SLOTS         (2 * NGX_HTTP_WS_MAX_WORKERS)
+#define NGX_HTTP_WS_NO_SLOT       NGX_HTTP_WS_SLOTS
 
 /* Messages waiting for one worker; past this, that worker misses them. */
 #define NGX_HTTP_WS_QUEUE_LEN     4096
@@ -39,7 +47,8 @@ typedef struct {
     ngx_str_node_t             sn;            /* name and crc32 */
     uint64_t                   seq;           /* last sequence number */
     ngx_uint_t                 subscribers;   /* across all workers */
-    uint32_t                   per_worker[NGX_HTTP_WS_MAX_WORKERS];
+    /* the slots whose process has subscribers of the channel */
+    uint64_t                   slots[NGX_HTTP_WS_SLOTS / 64];
     ngx_http_ws_msg_t        **history;       /* ring, or NULL */
     ngx_uint_t                 history_cap;
     ngx_uint_t                 history_first;
@@ -61,7 +70,7 @@ typedef struct {
     ngx_rbtree_t               channels;
     ngx_rbtree_node_t          sentinel;
     ngx_uint_t                 nchannels;
-    ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_MAX_WORKERS];
+    ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_SLOTS];
     void                      *metrics;       /* ngx_http_ws_metrics_shm_t */
     void                      *limits;        /* ngx_http_ws_limits.c */
 } ngx_http_ws_shctx_t;
@@ -86,9 +95,12 @@ char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* The reserved channels of single connections: "conn:<connection id>". */
 ngx_int_t ngx_http_ws_zone_is_direct(ngx_str_t *name);
 
-/* delta +1 or -1; *seq (if not NULL) gets the channel's last sequence. */
+/*
+ * delta +1 or -1; local: this worker's subscribers of the channel after
+ * the change; *seq (if not NULL) gets the channel's last sequence.
+ */
 ngx_int_t ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
-    ngx_int_t delta, uint64_t *seq);
+    ngx_int_t delta, ngx_uint_t local, uint64_t *seq);
 
 /* NGX_OK, NGX_DECLINED (zone full), NGX_ERROR; info filled on NGX_OK. */
 ngx_int_t ngx_http_ws_zone_publish(ngx_shm_zone_t *zone, ngx_str_t *channel,
@@ -112,7 +124,27 @@ ngx_int_t ngx_http_ws_zone_channel_info(ngx_shm_zone_t *zone,
 ngx_uint_t ngx_http_ws_zone_history(ngx_shm_zone_t *zone, ngx_str_t *channel,
     uint64_t after, uint64_t upto, ngx_http_ws_msg_t **msgs, ngx_uint_t n);
 
-ngx_int_t ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone);
+/*
+ * Claims a queue slot for this process among the first nslots (those
+ * that have an eventfd): its number, or NGX_HTTP_WS_NO_SLOT when all are
+ * held by live processes. Released at exit.
+ */
+ngx_uint_t ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone,
+    ngx_uint_t nslots);
+void ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone);
+
+/*
+ * The cut of a session going away: NGX_AGAIN while this worker's queue
+ * holds messages (deliver them first), else NGX_OK with seqs[i] the last
+ * number of names[i], taken under the same lock that found the queue
+ * empty: every message numbered up to it was queued here, and delivered.
+ * On NGX_OK the zone stays locked until ngx_http_ws_zone_cut_done(): no
+ * publish is numbered, so none acknowledged, until the 1001 is written.
+ * Nothing in between may lock the zone.
+ */
+ngx_int_t ngx_http_ws_zone_cut(ngx_shm_zone_t *zone, ngx_str_t *names,
+    uint64_t *seqs, ngx_uint_t n);
+void ngx_http_ws_zone_cut_done(ngx_shm_zone_t *zone);
 
 /* Moves up to n queued messages of this worker into msgs; returns count. */
 ngx_uint_t ngx_http_ws_zone_take(ngx_shm_zone_t *zone,

@@ -211,6 +211,9 @@ CONF2
         . $hs->(json_obj(sub => 'eli', role => 'second', exp => time + 900)) . '"}');
     $fj->expect('text {"op":"ack","id":2}', "$name - refreshed");
     $ngx->signal('QUIT');
+    # the user channel's number up to which the session got everything
+    $fj->expect('text {"op":"going_away","channel":"user:eli","last_seq":0}',
+                "$name - quit tells where to resume");
     $fj->expect('close 1001', "$name - quit closes the session");
     $fj->send_close(1001);
     $fj->expect_eof($name);

@@ -616,6 +616,11 @@ size_t wscore_ctl_write_message(char *out, size_t cap, wscore_str_t channel,
 size_t wscore_ctl_write_gap(char *out, size_t cap, wscore_str_t channel,
     uint64_t from, uint64_t to);
 
+/* Right before a 1001, per channel: every message up to last_seq was sent.
+ *   {"op":"going_away","channel":"...","last_seq":N} */
+size_t wscore_ctl_write_going_away(char *out, size_t cap,
+    wscore_str_t channel, uint64_t last_seq);
+
 /* The same with data given as UTF-8 text, written as a JSON string:
  *   {"op":"message","channel":"...","seq":N,"data":"<text, escaped>"} */
 size_t wscore_ctl_write_text_message(char *out, size_t cap,

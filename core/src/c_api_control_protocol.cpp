@@ -142,4 +142,11 @@ size_t wscore_ctl_write_gap(char *out, size_t cap, wscore_str_t channel,
         view_of(channel.data, channel.len), from, to);
 }
 
+size_t wscore_ctl_write_going_away(char *out, size_t cap,
+    wscore_str_t channel, uint64_t last_seq)
+{
+    return wscore::write_going_away(out_span(out, cap),
+        view_of(channel.data, channel.len), last_seq);
+}
+
 }  // extern "C"

@@ -609,4 +609,19 @@ std::size_t write_gap(std::span<char> out, std::string_view channel,
     });
 }
 
+// Sent right before a 1001 (the server reloads or stops): every message
+// of the channel up to last_seq was sent before it, so a client resumes
+// with that number, whatever it processed itself.
+std::size_t write_going_away(std::span<char> out, std::string_view channel,
+    std::uint64_t last_seq) noexcept
+{
+    return render_json(out, [&](JsonWriter &w) {
+        w.raw(R"({"op":"going_away","channel":)");
+        w.string(channel);
+        w.raw(R"(,"last_seq":)");
+        w.number(last_seq);
+        w.raw("}");
+    });
+}
+
 }  // namespace wscore

@@ -100,6 +100,9 @@ std::size_t write_text_message(std::span<char> out, std::string_view channel,
 // A gap in a resumed history: messages from..to (inclusive) are lost.
 std::size_t write_gap(std::span<char> out, std::string_view channel,
     std::uint64_t from, std::uint64_t to) noexcept;
+// Before a 1001: the channel's messages up to last_seq were all sent.
+std::size_t write_going_away(std::span<char> out, std::string_view channel,
+    std::uint64_t last_seq) noexcept;
 
 }  // namespace wscore
 

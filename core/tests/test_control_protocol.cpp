@@ -459,6 +459,21 @@ BOOST_AUTO_TEST_CASE(gap_replies)
         R"({"op":"gap","channel":"room:1","from":1,"to":2})").size());
 }
 
+BOOST_AUTO_TEST_CASE(going_away_names_the_channel_and_its_last_number)
+{
+    std::string out(write_going_away({}, "room:1", 42), '\0');
+    BOOST_TEST(write_going_away(out, "room:1", 42) == out.size());
+    BOOST_TEST(out ==
+        R"({"op":"going_away","channel":"room:1","last_seq":42})");
+    BOOST_TEST(dom_accepts(out));
+
+    const std::string c = "room:1";
+    char small[8];
+    BOOST_TEST(wscore_ctl_write_going_away(small, sizeof small,
+        wscore_str_t{c.data(), c.size()}, 0) == std::string_view(
+        R"({"op":"going_away","channel":"room:1","last_seq":0})").size());
+}
+
 BOOST_AUTO_TEST_CASE(writers_write_only_when_it_fits)
 {
     const std::size_t need = write_ack({}, "12", 3);
