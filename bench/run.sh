@@ -486,9 +486,12 @@ mkdir -p "$RESULTS"
 : >"$PEERS_JSONL"
 for workload in $WORKLOADS; do "bench_$workload"; done
 
-python3 "$BENCH_DIR/results_table.py" "$JSONL" \
-    --command "RUNS=$RUNS DURATION=$DURATION WORKLOADS=\"$WORKLOADS\" bench/run.sh" \
-    --cpus "server on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS" >"$MD"
+# WORKLOADS=peers alone leaves latest.md as it was
+if [ -s "$JSONL" ]; then
+    python3 "$BENCH_DIR/results_table.py" "$JSONL" \
+        --command "RUNS=$RUNS DURATION=$DURATION WORKLOADS=\"$WORKLOADS\" bench/run.sh" \
+        --cpus "server on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS" >"$MD"
+fi
 if [ -s "$PEERS_JSONL" ]; then
     python3 "$BENCH_DIR/peers_table.py" "$PEERS_JSONL" >"$RESULTS/peers.md"
 fi
