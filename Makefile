@@ -302,7 +302,11 @@ asan: test-core-asan
 # records beside it (about 15 minutes with the defaults); then
 # bench/cluster.sh: fan-out through Redis between two nodes against local
 # fan-out (bench/results/cluster.md, about 2 minutes).
+# UWS_SRC=/path/to/uWebSockets (with uSockets/ inside) adds uWebSockets as
+# a peer (bench/uws/, results/peers.md); npm's prebuilt uWebSockets.js needs
+# glibc 2.38, Debian 12 has 2.36, so it is built from the sources given.
 BENCH_PACKAGES := libnginx-mod-nchan
+UWS_SRC ?=
 
 bench: build
 	$(MAKE) deps DEBIAN_PACKAGES="$(BENCH_PACKAGES)"
@@ -312,7 +316,8 @@ bench: build
 	@mkdir -p bench/results
 	$(BUILD)/bench/wscore_bench --benchmark_out=bench/results/core.json \
 	    --benchmark_out_format=json
-	bench/run.sh
+	$(if $(UWS_SRC),UWS_SRC=$(UWS_SRC) bench/uws/build.sh $(BUILD)/uws_bench_server)
+	UWS_SERVER=$(if $(UWS_SRC),$(BUILD)/uws_bench_server) bench/run.sh
 	bench/cluster.sh
 
 clean:

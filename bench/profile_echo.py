@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """Drives a fixed echo workload for an instruction-count profile.
 
-Sends MESSAGES binary messages of SIZE bytes over CONNS connections, in
-batches of BATCH per connection (send a batch, wait for its echoes), and
-checks every echo. The batching is fixed so that two profiles of the
-server see the same reads and writes; see profile_echo.sh.
+Opens CONNS connections, runs ZERO_CMD (which zeroes the profiler's
+counters), sends MESSAGES binary messages of SIZE bytes in batches of BATCH
+per connection (send a batch, wait for its echoes), checks every echo, and
+runs DUMP_CMD (which writes the counters) before any connection closes, so
+the counters cover the messages only: no start-up, handshake or close.
+The batching is fixed so that two profiles of the server see the same
+reads and writes; see profile_echo.sh.
 """
 
 import asyncio
 import os
+import subprocess
 import sys
 
 import websockets
@@ -18,28 +22,57 @@ MESSAGES = int(os.environ.get("MESSAGES", "100000"))
 CONNS = int(os.environ.get("CONNS", "4"))
 SIZE = int(os.environ.get("SIZE", "64"))
 BATCH = int(os.environ.get("BATCH", "50"))
+ZERO_CMD = os.environ.get("ZERO_CMD", "")
+DUMP_CMD = os.environ.get("DUMP_CMD", "")
 
 
-async def one_connection(index, count):
-    async with websockets.connect(URL, compression=None,
-                                  max_size=None) as ws:
-        sent = 0
-        while sent < count:
-            batch = [bytes([(index + sent + i) & 0xFF]) * SIZE
-                     for i in range(min(BATCH, count - sent))]
-            for message in batch:
-                await ws.send(message)
-            for message in batch:
-                echo = await ws.recv()
-                if echo != message:
-                    raise SystemExit(f"conn {index}: wrong echo")
-            sent += len(batch)
+async def profiler(command):
+    """Runs a callgrind_control command. Valgrind takes it only when the
+    server has run enough code since the last check: an idle NGINX sleeps in
+    epoll_wait, so the server answers 404s until the command returns."""
+    if not command:
+        return
+    host, port = URL.split("/")[2].split(":")
+    proc = subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    while proc.poll() is None:
+        writer.write(f"GET /profiler-nudge HTTP/1.1\r\nHost: {host}\r\n\r\n"
+                     .encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:")]
+        await reader.readexactly(length[0] if length else 0)
+        await asyncio.sleep(0.01)
+    writer.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{command}: exit {proc.returncode}")
+
+
+async def one_connection(ws, index, count):
+    sent = 0
+    while sent < count:
+        batch = [bytes([(index + sent + i) & 0xFF]) * SIZE
+                 for i in range(min(BATCH, count - sent))]
+        for message in batch:
+            await ws.send(message)
+        for message in batch:
+            echo = await ws.recv()
+            if echo != message:
+                raise SystemExit(f"conn {index}: wrong echo")
+        sent += len(batch)
 
 
 async def main():
     per_conn = MESSAGES // CONNS
-    await asyncio.gather(*(one_connection(i, per_conn)
-                           for i in range(CONNS)))
+    conns = [await websockets.connect(URL, compression=None, max_size=None,
+                                      ping_interval=None)
+             for _ in range(CONNS)]
+    await profiler(ZERO_CMD)
+    await asyncio.gather(*(one_connection(ws, i, per_conn)
+                           for i, ws in enumerate(conns)))
+    await profiler(DUMP_CMD)
+    for ws in conns:
+        await ws.close()
     print(f"{per_conn * CONNS} messages echoed")
 
 

@@ -35,12 +35,18 @@ FANOUT_CASES=${FANOUT_CASES:-"1000:1000 10000:10 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
-WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect"}
+WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers"}
 DEFLATE_RATES=${DEFLATE_RATES:-"100"}
 DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
+# The uWebSockets peer (bench/uws/): the binary bench/uws/build.sh made.
+UWS_SERVER=${UWS_SERVER:-}
+PEER_ECHO_CASES=${PEER_ECHO_CASES:-"100:20 1000:20 100:1024 1000:1024 100:16384 10:1048576"}
+PEER_FANOUT_CASES=${PEER_FANOUT_CASES:-"1000:1:20 1000:8:20 10000:1:20 10000:8:20 1000:8:16384 100:1:1048576"}
+PEER_DEFLATE_CASES=${PEER_DEFLATE_CASES:-"1000:8:16384"}
 RESULTS="$BENCH_DIR/results"
 JSONL="$RESULTS/latest.jsonl"
+PEERS_JSONL="$RESULTS/peers.jsonl"
 MD="$RESULTS/latest.md"
 WORK=$(mktemp -d /tmp/bench-run.XXXXXX)
 # Workers run as an unprivileged user: they must reach the prefix.
@@ -238,7 +244,8 @@ run_wsload() {
     if out=$(taskset -c "$CLIENT_CPUS" "$BUILD/wsload" "$@" --label "$label" \
                  --server-pid "$SERVER_PID" 2>"$err"); then
         echo "  run $run: $(echo "$out" | head -1)"
-        echo "$out" | tail -1 | sed "s/^{/{\"workers\":$workers,\"run\":$run,/" >>"$JSONL"
+        echo "$out" | tail -1 | sed "s/^{/{\"workers\":$workers,\"run\":$run,${EXTRA_JSON:-}/" \
+            >>"${OUT_JSONL:-$JSONL}"
         sed 's/^/    /' "$err" >&2
     else
         echo "  run $run: wsload $label $1 failed:" >&2
@@ -387,6 +394,80 @@ bench_connect() {
     done
 }
 
+# The issue's side-by-side matrix against uWebSockets (UWS_SERVER), one
+# worker or thread each on the server CPU: echo with one message in flight
+# per connection at PEER_ECHO_CASES (connections:payload bytes), and
+# fan-out as fast as the publisher's answers allow with PEER_FANOUT_CASES
+# (subscribers:publishes in flight:payload bytes), plain and with
+# permessage-deflate (PEER_DEFLATE_CASES, shared compression). Compared
+# per server-CPU-second (bench/peers_table.py, results/peers.md): neither
+# server is always saturated, and the client shares the machine.
+start_peer() {  # $1 label, $2 port
+    case $1 in
+        ngx_ws)
+            write_nginx_conf ngx_ws_peer "$2" 1 "load_module $MODULE;" \
+                "ws_zone bench 256m; ws_max_message_size 64m; ws_send_buffer 64m;
+                 client_max_body_size 64m;" '
+                location = /echo { ws_listen; ws_echo on; }
+                location ~ "^/sub/(?<ch>[a-z0-9]+)$" { ws_listen; ws_subscribe bench:$ch; }
+                location ~ "^/zsub/(?<ch>[a-z0-9]+)$" {
+                    ws_listen; ws_subscribe bench:$ch; ws_deflate on;
+                }
+                location ~ "^/pub/(?<ch>[a-z0-9]+)$" { ws_publisher bench:$ch; }'
+            start_server "$SERVER_CPUS" "$2" "$NGINX" -p "$WORK/ngx_ws_peer" -c conf/nginx.conf ;;
+        uws) start_server "$SERVER_CPUS" "$2" "$UWS_SERVER" "$2" ;;
+    esac
+}
+
+bench_peers() {
+    local port=$((BASE_PORT + 50)) label case conns size inflight subs ch run
+    local labels="ngx_ws"
+    if [ -n "$UWS_SERVER" ]; then
+        labels="ngx_ws uws"
+    else
+        echo "== peers: UWS_SERVER not set, ngx_ws alone (see bench/uws/build.sh)"
+    fi
+    for label in $labels; do
+        start_peer "$label" "$port"
+        for case in $PEER_ECHO_CASES; do
+            conns=${case%%:*}; size=${case##*:}
+            echo "== peers echo $label: $conns connections, $size B, ${DURATION}s x $RUNS"
+            for run in $(seq 1 "$RUNS"); do
+                OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" echo \
+                    --url "ws://127.0.0.1:$port/echo" --connections "$conns" --size "$size" \
+                    --duration "$DURATION" --pipeline 1
+            done
+        done
+        for case in $PEER_FANOUT_CASES; do
+            peer_fanout "$label" "$port" "$case" sub
+        done
+        for case in $PEER_DEFLATE_CASES; do
+            peer_fanout "$label" "$port" "$case" zsub --deflate shared
+        done
+        stop_server
+        [ "$label" = uws ] || check_server_log ngx_ws_peer
+        port=$((port + 1))
+    done
+}
+
+# $1 label, $2 port, $3 subscribers:in flight:bytes, $4 route, rest: flags
+peer_fanout() {
+    local label=$1 port=$2 case=$3 route=$4 subs inflight size run ch; shift 4
+    subs=${case%%:*}; size=${case##*:}; inflight=${case#*:}; inflight=${inflight%%:*}
+    echo "== peers fanout $label /$route: $subs subscribers, $inflight in flight," \
+         "$size B ${*:-} ${DURATION}s x $RUNS"
+    local extra="\"max_in_flight\":$inflight,"
+    [ "$route" = zsub ] && extra="$extra\"deflate\":\"shared\","
+    for run in $(seq 1 "$RUNS"); do
+        ch="p$route${subs}i${inflight}b${size}n$run"
+        EXTRA_JSON=$extra OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" fanout \
+            --url "ws://127.0.0.1:$port/$route/$ch" \
+            --publish "http://127.0.0.1:$port/pub/$ch" --connections "$subs" \
+            --rate 1000000 --max-in-flight "$inflight" --size "$size" \
+            --duration "$DURATION" --sources 8 "$@"
+    done
+}
+
 # --- main ----------------------------------------------------------------------
 
 [ -f "$MODULE" ] || { echo "missing $MODULE: run 'make module' first" >&2; exit 1; }
@@ -402,11 +483,18 @@ cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 
 mkdir -p "$RESULTS"
 : >"$JSONL"
+: >"$PEERS_JSONL"
 for workload in $WORKLOADS; do "bench_$workload"; done
 
-python3 "$BENCH_DIR/results_table.py" "$JSONL" \
-    --command "RUNS=$RUNS DURATION=$DURATION WORKLOADS=\"$WORKLOADS\" bench/run.sh" \
-    --cpus "server on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS" >"$MD"
+# WORKLOADS=peers alone leaves latest.md as it was
+if [ -s "$JSONL" ]; then
+    python3 "$BENCH_DIR/results_table.py" "$JSONL" \
+        --command "RUNS=$RUNS DURATION=$DURATION WORKLOADS=\"$WORKLOADS\" bench/run.sh" \
+        --cpus "server on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS" >"$MD"
+fi
+if [ -s "$PEERS_JSONL" ]; then
+    python3 "$BENCH_DIR/peers_table.py" "$PEERS_JSONL" >"$RESULTS/peers.md"
+fi
 if [ -s "$SERVER_NOTES" ]; then
     { echo; echo "Server logs:"; echo; cat "$SERVER_NOTES"; } >>"$MD"
 fi

@@ -6,8 +6,9 @@
  * queue holds (frame, offset) entries pointing at them, so a broadcast
  * costs one entry per recipient, not one copy. Memory comes from the heap,
  * not the request pool: a pool only grows, a WebSocket lives for days.
- * Everything queued during one event-loop pass goes out in one
- * c->send_chain() call (a writev, or SSL_write through the SSL buffer).
+ * Everything queued during one event-loop pass goes out in one system
+ * call: writev() (send() for one frame) on a plain socket, c->send_chain()
+ * (SSL_write through the SSL buffer) on a TLS one.
  */
 
 
@@ -28,6 +29,8 @@
 
 static ngx_http_ws_out_t *ngx_http_ws_out_alloc(ngx_log_t *log);
 static void ngx_http_ws_out_put(ngx_http_ws_out_t *out);
+static ngx_int_t ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n);
 
 
 static ngx_http_ws_out_t  *ngx_http_ws_out_cache;
@@ -165,6 +168,19 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
         }
     }
 
+    if (c->ssl == NULL) {
+        switch (ngx_http_ws_output_write_plain(ws)) {
+        case NGX_OK:
+            return NGX_OK;
+        case NGX_ERROR:
+            return NGX_ERROR;
+        default:
+            /* the socket is full */
+            return ngx_handle_write_event(c->write, 0) == NGX_OK
+                   ? NGX_AGAIN : NGX_ERROR;
+        }
+    }
+
     for ( ;; ) {
 
         if (ws->out == NULL) {
@@ -258,6 +274,108 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
     }
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A plain socket is written directly, the queue's frames as the iovec:
+ * c->send_chain() would first copy each entry into an ngx_buf_t and a
+ * chain link, walk them into an iovec and walk them again to account for
+ * what was sent (with one message in flight per connection, a third of
+ * the output path's instructions). One frame goes by send(), cheaper in
+ * the kernel than a writev() of one. NGX_OK: all written; NGX_AGAIN: the
+ * socket is full; NGX_ERROR: the connection is broken.
+ */
+static ngx_int_t
+ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws)
+{
+    size_t              total;
+    ssize_t             n;
+    ngx_err_t           err;
+    ngx_uint_t          cnt;
+    struct iovec        iov[NGX_HTTP_WS_IOV_MAX];
+    ngx_connection_t   *c;
+    ngx_http_ws_out_t  *out;
+
+    c = ws->connection;
+
+    while (ws->out) {
+
+        cnt = 0;
+        total = 0;
+
+        for (out = ws->out; out && cnt < NGX_HTTP_WS_IOV_MAX; out = out->next)
+        {
+            iov[cnt].iov_base = out->frame->data + out->pos;
+            iov[cnt].iov_len = out->frame->len - out->pos;
+            total += iov[cnt].iov_len;
+            cnt++;
+        }
+
+        n = (cnt == 1) ? send(c->fd, iov[0].iov_base, iov[0].iov_len, 0)
+                       : writev(c->fd, iov, (int) cnt);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EINTR) {
+                continue;
+            }
+
+            if (err == NGX_EAGAIN) {
+                c->write->ready = 0;
+                return NGX_AGAIN;
+            }
+
+            c->write->error = 1;
+            c->error = 1;
+            ngx_connection_error(c, err, "writev() failed");
+            return NGX_ERROR;
+        }
+
+        c->sent += n;
+        ngx_http_ws_output_taken(ws, (size_t) n);
+
+        if ((size_t) n < total) {
+            c->write->ready = 0;
+            return NGX_AGAIN;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* n bytes from the head of the queue went out: release the frames sent whole */
+static void
+ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n)
+{
+    size_t              left;
+    ngx_http_ws_out_t  *out;
+
+    ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_OUT], n);
+    ws->out_bytes -= n;
+
+    while (n) {
+        out = ws->out;
+        left = out->frame->len - out->pos;
+
+        if (n < left) {
+            out->pos += n;
+            return;
+        }
+
+        n -= left;
+        ws->out = out->next;
+
+        ngx_http_ws_metrics_frame_sent(out);
+        ngx_http_ws_frame_release(out->frame);
+        ngx_http_ws_out_put(out);
+    }
+
+    if (ws->out == NULL) {
+        ws->out_last = &ws->out;
+    }
 }
 
 

@@ -37,6 +37,8 @@ static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_start_close(ngx_http_ws_session_t *ws,
     ngx_uint_t code, const char *reason);
 static void ngx_http_ws_after_io(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_after_output(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
@@ -598,9 +600,11 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
     /* the 101 is out at last: the request can go */
     if (tail && r->out == NULL && !r->buffered) {
         ngx_http_ws_session_retry_detach(ws);
+        ngx_http_ws_after_io(ws);
+        return;
     }
 
-    ngx_http_ws_after_io(ws);
+    ngx_http_ws_after_output(ws);
 }
 
 
@@ -919,7 +923,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
 
     ws->messages_out++;
 
-    ngx_http_ws_after_io(ws);
+    ngx_http_ws_after_output(ws);
 
     return NGX_OK;
 }
@@ -1136,6 +1140,20 @@ ngx_http_ws_start_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
 static void
 ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
 {
+    ngx_http_ws_after_io_untimed(ws);
+
+    if (ws->finalized) {
+        return;
+    }
+
+    ngx_http_ws_arm_timer(ws);
+}
+
+
+/* ngx_http_ws_after_io() without the timer */
+static void
+ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
+{
     ngx_connection_t  *c;
 
     if (ws->finalized) {
@@ -1161,10 +1179,28 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
         && (ws->request == NULL || ws->request->out == NULL))
     {
         ngx_http_ws_finalize(ws);
+    }
+}
+
+
+/*
+ * ngx_http_ws_after_io() for a handler that only queued or wrote frames (a
+ * write event, a channel message): the core saw no input, so its deadline
+ * is the one already armed and an open session's timer is left as it is
+ * (with one message in flight, re-arming after the write as well as after
+ * the read was a tenth of the echo path's instructions).
+ */
+static void
+ngx_http_ws_after_output(ngx_http_ws_session_t *ws)
+{
+    if (!ws->finalized
+        && wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
+    {
+        ngx_http_ws_after_io(ws);
         return;
     }
 
-    ngx_http_ws_arm_timer(ws);
+    ngx_http_ws_after_io_untimed(ws);
 }
 
 

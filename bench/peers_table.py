@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Turns the peers workload's records (bench/run.sh, results/peers.jsonl)
+into results/peers.md: ngx_ws against uWebSockets per server-CPU-second.
+
+Neither server is saturated in every case (one message in flight per
+connection leaves it waiting on the client), so throughput alone would
+compare the client. Messages (or deliveries) per second of server CPU
+measure the server's own cost; the median is over the runs, and the ratio
+is ngx_ws's median over the peer's, from the same file only.
+"""
+import json
+import statistics
+import sys
+
+
+def key(run):
+    return (run["mode"], run["connections"], run["size"],
+            run.get("max_in_flight", 0), run.get("deflate", ""))
+
+
+def per_cpu(run):
+    rate = run["rate"]
+    return rate / run["server_cpu"] if run["server_cpu"] > 0 else 0.0
+
+
+def main():
+    runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    groups = {}
+    for run in runs:
+        groups.setdefault(key(run), {}).setdefault(run["label"], []).append(run)
+    labels = sorted({run["label"] for run in runs}, key=lambda l: l != "ngx_ws")
+    peers = [l for l in labels if l != "ngx_ws"]
+    head = ["workload", "conns", "bytes"]
+    for label in labels:
+        head += [f"{label} /s", f"{label} CPU", f"{label} /CPU-s", f"{label} p99 ms"]
+    head += [f"ngx_ws / {p} per CPU-s" for p in peers]
+    head += [f"ngx_ws / {p} per CPU-s, per byte" for p in peers][:0]
+    out = ["# ngx_ws against its peers, per server-CPU-second", "",
+           "Echo: round trips, one message in flight per connection. Fan-out:"
+           " deliveries (messages x subscribers), publishes as fast as the"
+           " publisher's answers allow with N in flight. Medians of the runs;"
+           " /CPU-s is throughput over the server's CPU (cores busy).", "",
+           "| " + " | ".join(head) + " |",
+           "|" + "---|" * len(head)]
+    for k in sorted(groups, key=lambda k: (k[0] != "echo", k[4], k[2], k[1], k[3])):
+        mode, conns, size, inflight, deflate = k
+        by_label = groups[k]
+        name = mode if mode == "echo" else f"fanout, {inflight} in flight"
+        if deflate:
+            name += f", deflate {deflate}"
+        row = [name, f"{conns:,}", f"{size:,}"]
+        medians = {}
+        for label in labels:
+            rs = by_label.get(label)
+            if not rs:
+                row += ["", "", "", ""]
+                continue
+            medians[label] = statistics.median(per_cpu(r) for r in rs)
+            row += [f"{statistics.median(r['rate'] for r in rs):,.0f}",
+                    f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
+                    f"{medians[label]:,.0f}",
+                    f"{statistics.median(r['p99_us'] for r in rs) / 1000:.1f}"]
+        for peer in peers:
+            if "ngx_ws" in medians and medians.get(peer):
+                row.append(f"**{medians['ngx_ws'] / medians[peer]:.2f}x**")
+            else:
+                row.append("")
+        out.append("| " + " | ".join(row) + " |")
+    print("\n".join(out))
+
+
+main()
