@@ -153,6 +153,7 @@ struct ngx_http_ws_session_s {
     unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
     unsigned                   deflate_on:1;
     unsigned                   detach_later:1;   /* put off, not refused */
+    unsigned                   direct_linked:1;  /* in the "conn:" index */
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
@@ -199,8 +200,7 @@ struct ngx_http_ws_session_s {
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
     ngx_str_t                  publish;          /* channel, or empty */
-    ngx_str_t                  direct;           /* "conn:<id>" */
-    u_char                     direct_name[sizeof("conn:") + NGX_ATOMIC_T_LEN];
+    ngx_rbtree_node_t          direct;           /* "conn:<id>": c->number */
     uint64_t                   dropped;          /* slow-consumer drops */
 
     /* permessage-deflate, when negotiated */
