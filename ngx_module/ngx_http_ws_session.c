@@ -40,8 +40,10 @@ static void ngx_http_ws_after_io(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
-static void ngx_http_ws_finalize_handler(ngx_event_t *ev);
-static void ngx_http_ws_detach_handler(ngx_event_t *ev);
+static void ngx_http_ws_post_step(ngx_http_ws_session_t *ws,
+    ngx_uint_t step);
+static void ngx_http_ws_steps_handler(ngx_event_t *ev);
+static void ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
     ngx_chain_t *cl);
@@ -71,6 +73,17 @@ static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
  * wscore_session_receive_to() call and its event, hence one per worker.
  */
 static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
+
+
+/*
+ * What must run after the current handler has returned, in the same loop
+ * pass: freeing the request once the 101 is out (detach) and ending the
+ * session (finalize). One posted event per worker runs the sessions
+ * waiting for a step, in order, instead of an event in every session: an
+ * ngx_event_t is 96 bytes that an idle connection would carry for life.
+ */
+static ngx_event_t  ngx_http_ws_steps_event;
+static ngx_queue_t  ngx_http_ws_steps;
 
 
 /* Features' hooks, in the order they registered. */
@@ -271,13 +284,62 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
      * it, its posted subrequests): it is freed after, in this loop pass.
      * Closing first takes the event over (ngx_http_ws_finalize()).
      */
-    ws->finalizer.handler = ngx_http_ws_detach_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = c->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_DETACH);
 
     return NGX_DONE;
+}
+
+
+/*
+ * Queues a step for the session: detach or finalize. A session waits for
+ * one step at a time; finalize takes the place of a detach not run yet.
+ */
+static void
+ngx_http_ws_post_step(ngx_http_ws_session_t *ws, ngx_uint_t step)
+{
+    if (ngx_http_ws_steps.next == NULL) {
+        ngx_queue_init(&ngx_http_ws_steps);
+        ngx_http_ws_steps_event.handler = ngx_http_ws_steps_handler;
+    }
+
+    /* the cycle's, which a reload replaces */
+    ngx_http_ws_steps_event.log = ngx_cycle->log;
+
+    if (ws->step == NGX_HTTP_WS_STEP_NONE) {
+        ngx_queue_insert_tail(&ngx_http_ws_steps, &ws->step_link);
+    }
+
+    if (ws->step != NGX_HTTP_WS_STEP_FINALIZE) {
+        ws->step = step;
+    }
+
+    ngx_post_event(&ngx_http_ws_steps_event, &ngx_posted_events);
+}
+
+
+/* Steps queued while these run (a close after a detach) run here too. */
+static void
+ngx_http_ws_steps_handler(ngx_event_t *ev)
+{
+    ngx_uint_t              step;
+    ngx_queue_t            *q;
+    ngx_http_ws_session_t  *ws;
+
+    while (!ngx_queue_empty(&ngx_http_ws_steps)) {
+        q = ngx_queue_head(&ngx_http_ws_steps);
+        ngx_queue_remove(q);
+
+        ws = ngx_queue_data(q, ngx_http_ws_session_t, step_link);
+        step = ws->step;
+        ws->step = NGX_HTTP_WS_STEP_NONE;
+
+        if (step == NGX_HTTP_WS_STEP_DETACH) {
+            ngx_http_ws_detach(ws);
+
+        } else {
+            ngx_http_ws_finalize_step(ws);
+        }
+    }
 }
 
 
@@ -292,13 +354,6 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
  * sent yet, a token awaited as the first message) is freed when that is
  * over: see ngx_http_ws_session_retry_detach().
  */
-static void
-ngx_http_ws_detach_handler(ngx_event_t *ev)
-{
-    ngx_http_ws_detach(ev->data);
-}
-
-
 static void
 ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 {
@@ -465,11 +520,7 @@ ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws)
 
     ws->detach_later = 0;
 
-    ws->finalizer.handler = ngx_http_ws_detach_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = ws->connection->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_DETACH);
 }
 
 
@@ -1238,21 +1289,16 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
      * at ws->finalized: free it after the current handler, in this same
      * loop pass.
      */
-    ws->finalizer.handler = ngx_http_ws_finalize_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = c->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_FINALIZE);
 }
 
 
 static void
-ngx_http_ws_finalize_handler(ngx_event_t *ev)
+ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 {
     ngx_connection_t       *c;
     ngx_http_log_ctx_t     *ctx;
     ngx_http_request_t     *r;
-    ngx_http_ws_session_t  *ws = ev->data;
 
     r = ws->request;
     c = ws->connection;
@@ -1292,8 +1338,9 @@ ngx_http_ws_cleanup(void *data)
         ngx_del_timer(&ws->timer);
     }
 
-    if (ws->finalizer.posted) {
-        ngx_delete_posted_event(&ws->finalizer);
+    if (ws->step) {
+        ngx_queue_remove(&ws->step_link);
+        ws->step = NGX_HTTP_WS_STEP_NONE;
     }
 
     ngx_http_ws_output_free(ws);

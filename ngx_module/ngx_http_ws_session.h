@@ -133,6 +133,12 @@ typedef ngx_int_t (*ngx_http_ws_send_pt)(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 
 
+/* What a session waits for, after the current handler (step_link). */
+#define NGX_HTTP_WS_STEP_NONE      0
+#define NGX_HTTP_WS_STEP_DETACH    1
+#define NGX_HTTP_WS_STEP_FINALIZE  2
+
+
 /* c->data of a detached session: not NGX_HTTP_MODULE, the request's */
 #define NGX_HTTP_WS_SESSION_SIGNATURE  0x5357474E  /* "NGWS" */
 
@@ -154,6 +160,7 @@ struct ngx_http_ws_session_s {
     unsigned                   deflate_on:1;
     unsigned                   detach_later:1;   /* put off, not refused */
     unsigned                   direct_linked:1;  /* in the "conn:" index */
+    unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
@@ -185,9 +192,9 @@ struct ngx_http_ws_session_s {
 
     /*
      * Frees the request (detach) or ends the session (finalize) after the
-     * current handler has returned.
+     * current handler has returned: in the worker's queue of steps.
      */
-    ngx_event_t                finalizer;
+    ngx_queue_t                step_link;
 
     ngx_msec_t                 start;
     uint64_t                   messages_in;
