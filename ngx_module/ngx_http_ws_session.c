@@ -23,7 +23,7 @@
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
-static void ngx_http_ws_timer_handler(ngx_event_t *ev);
+static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
@@ -168,11 +168,6 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
     ws->close_code = WSCORE_CLOSE_ABNORMAL;
-
-    ws->timer.handler = ngx_http_ws_timer_handler;
-    ws->timer.data = ws;
-    ws->timer.log = r->connection->log;
-    ws->timer.cancelable = 1;
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
 
@@ -571,6 +566,12 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         return;
     }
 
+    if (rev->timedout) {
+        rev->timedout = 0;
+        ngx_http_ws_timer(ws);
+        return;
+    }
+
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
         /* a feature's queue (a backend's calls) stops reads too */
@@ -633,6 +634,16 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
         return;
     }
 
+    /*
+     * The session's timer, while TLS had the read handler swapped
+     * (ngx_ssl_read_handler() calls this one).
+     */
+    if (c->read->timedout) {
+        c->read->timedout = 0;
+        ngx_http_ws_timer(ws);
+        return;
+    }
+
     ws->flush_posted = 0;
 
     r = ws->request;
@@ -652,15 +663,19 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
 }
 
 
+/*
+ * The one timer of a session is its connection's read event timer: reads
+ * have no timeout of their own (the core's deadlines are the timeouts),
+ * and an ngx_event_t more in every session would be 96 bytes of idle
+ * memory. An expiry reaches the read handler with rev->timedout set.
+ */
 static void
-ngx_http_ws_timer_handler(ngx_event_t *ev)
+ngx_http_ws_timer(ngx_http_ws_session_t *ws)
 {
-    ngx_http_ws_session_t  *ws;
     ngx_connection_t       *c;
     wscore_timer_result_e   rc;
     void                  (*guard)(void *session);
 
-    ws = ev->data;
     c = ws->connection;
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
@@ -1176,14 +1191,22 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
 {
-    uint64_t     deadline;
-    ngx_msec_t   delay;
+    uint64_t      deadline;
+    ngx_msec_t    delay;
+    ngx_event_t  *timer;
+
+    /* until the 101 the read event is the request's */
+    if (!ws->upgraded) {
+        return;
+    }
+
+    timer = ws->connection->read;
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
         /* only the flush of the last frames is left; bound it too */
-        if (!ws->timer.timer_set) {
-            ws->timer.cancelable = 0;
-            ngx_add_timer(&ws->timer, ws->conf->close_timeout);
+        if (!timer->timer_set) {
+            timer->cancelable = 0;
+            ngx_add_timer(timer, ws->conf->close_timeout);
         }
 
         return;
@@ -1200,8 +1223,8 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     }
 
     if (deadline == 0) {
-        if (ws->timer.timer_set) {
-            ngx_del_timer(&ws->timer);
+        if (timer->timer_set) {
+            ngx_del_timer(timer);
         }
 
         return;
@@ -1214,10 +1237,10 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
      * Heartbeats must not keep an exiting worker alive, the bounded close
      * handshake must: the worker waits for non-cancelable timers only.
      */
-    ws->timer.cancelable =
+    timer->cancelable =
         (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) ? 1 : 0;
 
-    ngx_add_timer(&ws->timer, delay);
+    ngx_add_timer(timer, delay);
 }
 
 
@@ -1238,13 +1261,13 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     r = ws->request;
     c = ws->connection;
 
-    if (ws->timer.timer_set) {
-        ngx_del_timer(&ws->timer);
+    /* what closes the connection now may set timers of its own */
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
     }
 
-    if (ws->timer.posted) {
-        ngx_delete_posted_event(&ws->timer);
-    }
+    c->read->cancelable = 0;
+    c->read->timedout = 0;
 
     ws->close_code = wscore_session_close_code(ws->core);
     ws->duration = ngx_current_msec - ws->start;
@@ -1334,8 +1357,8 @@ ngx_http_ws_cleanup(void *data)
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
 
-    if (ws->timer.timer_set) {
-        ngx_del_timer(&ws->timer);
+    if (ws->upgraded && !ws->finalized && ws->connection->read->timer_set) {
+        ngx_del_timer(ws->connection->read);
     }
 
     if (ws->step) {

@@ -184,9 +184,11 @@ struct ngx_http_ws_session_s {
     ngx_http_ws_out_t        **out_last;
     size_t                     out_bytes;
 
-    /* the one timer of this connection, at the core's next deadline */
-    ngx_event_t                timer;
-    /* a deadline of a guard (token expiry), kept by the same timer */
+    /*
+     * The one timer of this connection, at the core's next deadline, is
+     * c->read's (ngx_http_ws_timer()); a deadline of a guard (token
+     * expiry) is kept by the same timer.
+     */
     ngx_msec_t                 guard_at;
     void                     (*guard)(void *session);
 
