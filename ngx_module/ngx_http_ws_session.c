@@ -52,6 +52,7 @@ static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
 static ngx_http_ws_session_t *ngx_http_ws_connection_session(
     ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
+static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
 
 
 /*
@@ -452,6 +453,8 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     hc->busy = NULL;
     hc->nbusy = 0;
 
+    ngx_http_ws_release_ssl_buffer(c);
+
     /* the access-log line comes from ws->log_record at close */
     r->logged = 1;
 
@@ -466,6 +469,26 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ctx = c->log->data;
     ctx->request = NULL;
     ctx->current_request = NULL;
+}
+
+
+/*
+ * NGINX's TLS write buffer (ssl_buffer_size, 16 KiB by default) is taken
+ * from the connection's pool at the first write and kept: an idle wss://
+ * connection would hold it for life. It is freed whenever it is empty, as
+ * ngx_http_set_keepalive() does, and the next write takes it again.
+ */
+static void
+ngx_http_ws_release_ssl_buffer(ngx_connection_t *c)
+{
+#if (NGX_HTTP_SSL)
+    if (c->ssl && c->ssl->buf && c->ssl->buf->start
+        && c->ssl->buf->pos == c->ssl->buf->last
+        && !(c->buffered & NGX_SSL_BUFFERED))
+    {
+        ngx_ssl_free_buffer(c);
+    }
+#endif
 }
 
 
@@ -657,6 +680,10 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
     /* the 101 is out at last: the request can go */
     if (tail && r->out == NULL && !r->buffered) {
         ngx_http_ws_session_retry_detach(ws);
+    }
+
+    if (ws->out == NULL) {
+        ngx_http_ws_release_ssl_buffer(c);
     }
 
     ngx_http_ws_after_io(ws);
