@@ -1304,7 +1304,7 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "ws: connection closed, code %ui, %M ms, "
                   "messages in %uL out %uL",
-                  ws->close_code, ws->duration,
+                  (ngx_uint_t) ws->close_code, ws->duration,
                   ws->messages_in, ws->messages_out);
 
     ngx_http_ws_output_free(ws);

@@ -162,6 +162,9 @@ struct ngx_http_ws_session_s {
     unsigned                   direct_linked:1;  /* in the "conn:" index */
     unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
 
+    /* the close code of the log line, once finalized; in the same word */
+    uint16_t                   close_code;
+
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
     ngx_http_ws_log_record_t  *log_record;
@@ -204,7 +207,6 @@ struct ngx_http_ws_session_s {
     uint64_t                   bytes_in;
     uint64_t                   bytes_out;
     off_t                      sent_at_upgrade;
-    ngx_uint_t                 close_code;
     ngx_msec_t                 duration;
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
