@@ -106,13 +106,13 @@ def fanout_table(summaries):
 
 def idle_table(summaries):
     out = ["## Idle connections (server memory per open WebSocket)", "",
-           "| server | conns | KiB per connection median (min–max) | server Pss before → after, MiB "
+           "| server | conns | B per connection median (min–max) | server Pss before → after, MiB "
            "| notes |",
            "|---|---:|---:|---:|---|"]
     for (key, label), s in summaries.items():
         if key[0] != "idle":
             continue
-        out.append(f"| {label} | {key[2]} | {with_range(s, 'bytes_per_connection', 1024, 1)} "
+        out.append(f"| {label} | {key[2]} | {with_range(s, 'bytes_per_connection')} "
                    f"| {fmt(s.median('memory_before_bytes') / 1048576, 1)} → "
                    f"{fmt(s.median('memory_after_bytes') / 1048576, 1)} | {s.notes()} |")
     return out
@@ -222,6 +222,10 @@ def goals(summaries):
                 rows.append(fanout_goal_row(ours, theirs, peer))
 
     for ours in find(summaries, "ngx_ws", mode="idle"):
+        per_conn = ours.median("bytes_per_connection")
+        r = ratio(per_conn, 1024)
+        row("Idle memory per ws:// connection ≤ 1 KiB (ratio to 1 KiB)", r,
+            r is not None and r <= 1.0, f"{fmt(per_conn, 0)} B")
         for peer, limit in (("nchan", 0.5), ("node_ws", None)):
             for theirs in find(summaries, peer, mode="idle",
                                connections=ours.first["connections"]):

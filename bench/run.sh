@@ -14,6 +14,7 @@
 # SIZE (64), ECHO_PIPELINES (messages in flight per connection, "1 16"),
 # FANOUT_CASES ("subscribers:publishes/s ...", "1000:1000 10000:10
 # 10000:100"), FANOUT_WORKERS ("1 2"), IDLE_CONNS (10000),
+# IDLE_SERVERS ("ngx_ws ngx_ws_wss nchan node_ws"),
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
 # without deflate, and with shared and per-connection compression, "100"),
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect"),
@@ -34,6 +35,7 @@ SIZE=${SIZE:-64}
 FANOUT_CASES=${FANOUT_CASES:-"1000:1000 10000:10 10000:100"}
 FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
+IDLE_SERVERS=${IDLE_SERVERS:-"ngx_ws ngx_ws_wss nchan node_ws"}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
 WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers"}
 DEFLATE_RATES=${DEFLATE_RATES:-"100"}
@@ -359,17 +361,25 @@ bench_deflate() {
 }
 
 # Every run gets a fresh server, so each starts from the same memory.
+# ngx_ws_wss: the same subscribers over TLS (what an idle wss:// costs).
 bench_idle() {
-    local port=$((BASE_PORT + 20)) label
-    for label in ngx_ws nchan node_ws; do
+    local port=$((BASE_PORT + 20)) label scheme
+    for label in $IDLE_SERVERS; do
         echo "== idle $label: $IDLE_CONNS connections x $RUNS"
         for run in $(seq 1 "$RUNS"); do
+            scheme=ws
             case $label in
                 ngx_ws) start_ngx_ws "$port" 1 ;;
+                ngx_ws_wss) LISTEN_TLS=1 write_nginx_conf ngx_ws_wss-idle "$port" 1 \
+                                "load_module $MODULE;" "ws_zone bench 64m;" '
+        location ~ "^/sub/(?<ch>[a-z0-9]+)$" { ws_listen; ws_subscribe bench:$ch; }'
+                            start_server "$SERVER_CPUS" "$port" "$NGINX" \
+                                -p "$WORK/ngx_ws_wss-idle" -c conf/nginx.conf
+                            scheme=wss ;;
                 nchan) start_nchan "$port" 1 ;;
                 node_ws) start_node_fanout "$port" ;;
             esac
-            run_wsload "$label" 1 "$run" idle --url "ws://127.0.0.1:$port/sub/idle" \
+            run_wsload "$label" 1 "$run" idle --url "$scheme://127.0.0.1:$port/sub/idle" \
                 --connections "$IDLE_CONNS" --sources 8
             stop_server
         done

@@ -51,6 +51,9 @@ static void ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws,
     ngx_str_t *reason, size_t cap);
 static void ngx_http_ws_channels_gone_away(ngx_http_ws_session_t *ws);
 
+static ngx_http_ws_session_t *ngx_http_ws_channels_direct_session(
+    ngx_str_t *name);
+
 
 /* What every session of a location with channels goes through. */
 ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
@@ -92,6 +95,15 @@ static ngx_uint_t        ngx_http_ws_channels_cut_held;
  * protocol's own limit of subscriptions). */
 #define NGX_HTTP_WS_GOING_AWAY_MAX  64
 
+/*
+ * The direct channels ("conn:<id>") of this worker's connections, by
+ * connection number. Each has one subscriber, forever: a tree node in
+ * the session costs 40 bytes, a channel of its own in the router about
+ * 200 bytes more per connection (its map node, slot vector, membership).
+ */
+static ngx_rbtree_t       ngx_http_ws_direct;
+static ngx_rbtree_node_t  ngx_http_ws_direct_sentinel;
+
 
 /* the glue's buffers are sized by the core's channel-name rule */
 #if (NGX_HTTP_WS_MAX_CHANNEL_LEN != WSCORE_MAX_CHANNEL_LEN)
@@ -111,6 +123,9 @@ ngx_http_ws_channels_init_process(ngx_cycle_t *cycle)
     if (ngx_http_ws_router == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_rbtree_init(&ngx_http_ws_direct, &ngx_http_ws_direct_sentinel,
+                    ngx_rbtree_insert_value);
 
     return NGX_OK;
 }
@@ -282,20 +297,11 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     /* from here on, whatever part succeeded is undone at cleanup */
     ws->subscribed = 1;
 
-    /* every connection is reachable alone: only this worker's router
-     * knows it, the zone keeps no entry per connection */
-    ws->direct.data = ws->direct_name;
-    ws->direct.len = ngx_sprintf(ws->direct_name, "conn:%uA",
-                                 ws->connection->number)
-                     - ws->direct_name;
-
-    if (wscore_router_subscribe(ngx_http_ws_router, ws,
-                                (const char *) ws->direct.data,
-                                ws->direct.len) < 0)
-    {
-        ws->direct.len = 0;
-        return NGX_ERROR;
-    }
+    /* every connection is reachable alone: only this worker knows it,
+     * the zone keeps no entry per connection */
+    ws->direct.key = ws->connection->number;
+    ngx_rbtree_insert(&ngx_http_ws_direct, &ws->direct);
+    ws->direct_linked = 1;
 
     /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
     user = ngx_http_ws_auth_session_user_channel(ws);
@@ -641,11 +647,9 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
         return;
     }
 
-    if (ws->direct.len && ngx_http_ws_router) {
-        (void) wscore_router_unsubscribe(ngx_http_ws_router, ws,
-                                         (const char *) ws->direct.data,
-                                         ws->direct.len);
-        ws->direct.len = 0;
+    if (ws->direct_linked) {
+        ngx_rbtree_delete(&ngx_http_ws_direct, &ws->direct);
+        ws->direct_linked = 0;
     }
 
     if (ws->subscriptions == NULL) {
@@ -726,12 +730,29 @@ ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
 void
 ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
 {
-    ngx_http_ws_delivery_t  d;
+    ngx_str_t                name;
+    ngx_http_ws_delivery_t   d;
+    ngx_http_ws_session_t   *direct;
 
-    if (ngx_http_ws_router == NULL
-        || wscore_router_subscribers(ngx_http_ws_router,
-                                     (const char *) msg->data,
-                                     msg->channel_len) == 0)
+    if (ngx_http_ws_router == NULL) {
+        return;
+    }
+
+    name.data = msg->data;
+    name.len = msg->channel_len;
+
+    direct = NULL;
+
+    if (ngx_http_ws_zone_is_direct(&name)) {
+        direct = ngx_http_ws_channels_direct_session(&name);
+        if (direct == NULL) {
+            return;
+        }
+
+    } else if (wscore_router_subscribers(ngx_http_ws_router,
+                                         (const char *) msg->data,
+                                         msg->channel_len)
+               == 0)
     {
         return;
     }
@@ -748,11 +769,16 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
      * by the router (it keeps their join point). Direct messages have no
      * sequence number (0): they go to whoever holds the connection.
      */
-    (void) wscore_router_for_each_after(ngx_http_ws_router,
-                                        (const char *) msg->data,
-                                        msg->channel_len,
-                                        msg->seq ? msg->seq : UINT64_MAX,
-                                        ngx_http_ws_channels_visit, &d);
+    if (direct) {
+        ngx_http_ws_channels_visit(&d, direct);
+
+    } else {
+        (void) wscore_router_for_each_after(ngx_http_ws_router,
+                                            (const char *) msg->data,
+                                            msg->channel_len,
+                                            msg->seq ? msg->seq : UINT64_MAX,
+                                            ngx_http_ws_channels_visit, &d);
+    }
     ngx_http_ws_metrics_delivered(msg, d.delivered);
 
     ngx_http_ws_deflate_cache_release(&d.frame_deflated);
@@ -765,6 +791,56 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
     if (d.envelope) {
         ngx_http_ws_frame_release(d.envelope);
     }
+}
+
+
+/*
+ * The session of "conn:<id>" in this worker, if any. The name must be the
+ * one the connection was given ("conn:" and the number, no leading zero),
+ * as when each was a channel of its own; 19 digits at most, so the number
+ * cannot wrap.
+ */
+static ngx_http_ws_session_t *
+ngx_http_ws_channels_direct_session(ngx_str_t *name)
+{
+    u_char             *p, *last;
+    ngx_rbtree_key_t    key;
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    p = name->data + sizeof("conn:") - 1;
+    last = name->data + name->len;
+
+    if (p == last || (*p == '0' && last - p > 1)
+        || (size_t) (last - p) >= NGX_ATOMIC_T_LEN)
+    {
+        return NULL;
+    }
+
+    key = 0;
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        key = key * 10 + (*p - '0');
+    }
+
+    node = ngx_http_ws_direct.root;
+    sentinel = ngx_http_ws_direct.sentinel;
+
+    while (node != sentinel) {
+
+        if (key == node->key) {
+            return (ngx_http_ws_session_t *)
+                       ((u_char *) node
+                        - offsetof(ngx_http_ws_session_t, direct));
+        }
+
+        node = (key < node->key) ? node->left : node->right;
+    }
+
+    return NULL;
 }
 
 

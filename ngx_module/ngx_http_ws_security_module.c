@@ -385,6 +385,19 @@ ngx_http_ws_security_copy(ngx_str_t *dst, ngx_str_t *src, u_char **p)
 }
 
 
+/* What the guards learned about a request: nothing at all? */
+static ngx_uint_t
+ngx_http_ws_security_ctx_empty(ngx_http_ws_security_ctx_t *ctx)
+{
+    return ctx->subprotocol.len == 0 && ctx->jwt.user.len == 0
+           && ctx->jwt.claims.len == 0 && ctx->jwt.exp == 0
+           && ctx->user_channel.len == 0 && ctx->session == NULL
+           && ctx->buckets == NULL && ctx->rate_limited == 0
+           && ctx->acl_denied == 0 && !ctx->claims_heap
+           && !ctx->auth_pending && !ctx->channels_deferred;
+}
+
+
 /*
  * Before the request is freed: its guard state moves to one heap block
  * with the chosen subprotocol ($ws_subprotocol), the rate buckets and the
@@ -409,6 +422,20 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
     }
 
     wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    /*
+     * Nothing learned and nothing to count later (no token, no rate
+     * limits, no control protocol whose channel requests are counted):
+     * the session keeps no guard state, which the readers take as all
+     * empty and the counts as zero.
+     */
+    if (!wsscf->jwt && wsscf->rates == NULL
+        && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON
+        && ngx_http_ws_security_ctx_empty(ctx))
+    {
+        return NGX_OK;
+    }
+
     nrates = wsscf->rates ? wsscf->rates->nelts : 0;
     claims = ctx->claims_heap ? 0 : ctx->jwt.claims.len;
 
@@ -565,21 +592,25 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
 
-    if (ctx == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    switch (data) {
-
-    case NGX_HTTP_WS_SEC_VAR_RATE_LIMITED:
-    case NGX_HTTP_WS_SEC_VAR_ACL_DENIED:
+    if (data == NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
+        || data == NGX_HTTP_WS_SEC_VAR_ACL_DENIED)
+    {
         /*
          * Counts of a session: a request that did not become one (a 426,
-         * a refused handshake) has none, and logs "-" as the other $ws_*
+         * a refused handshake) has none, and logs "-" as the other $ws_*.
+         * A session that kept no guard state counted nothing.
          */
         if (ngx_http_get_module_ctx(r->main, ngx_http_ws_module) == NULL) {
             v->not_found = 1;
+            return NGX_OK;
+        }
+
+        if (ctx == NULL) {
+            v->valid = 1;
+            v->no_cacheable = 1;
+            v->not_found = 0;
+            v->len = 1;
+            v->data = (u_char *) "0";
             return NGX_OK;
         }
 
@@ -597,6 +628,14 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
                  - p;
         v->data = p;
         return NGX_OK;
+    }
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    switch (data) {
 
     case NGX_HTTP_WS_SEC_VAR_USER:
         s = &ctx->jwt.user;

@@ -23,7 +23,7 @@
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
-static void ngx_http_ws_timer_handler(ngx_event_t *ev);
+static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
@@ -42,8 +42,10 @@ static void ngx_http_ws_after_output(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_finalize(ngx_http_ws_session_t *ws);
-static void ngx_http_ws_finalize_handler(ngx_event_t *ev);
-static void ngx_http_ws_detach_handler(ngx_event_t *ev);
+static void ngx_http_ws_post_step(ngx_http_ws_session_t *ws,
+    ngx_uint_t step);
+static void ngx_http_ws_steps_handler(ngx_event_t *ev);
+static void ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
     ngx_chain_t *cl);
@@ -52,6 +54,7 @@ static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
 static ngx_http_ws_session_t *ngx_http_ws_connection_session(
     ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
+static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
 
 
 /*
@@ -76,6 +79,17 @@ static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
  * wscore_session_receive_to() call and its event, hence one per worker.
  */
 static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
+
+
+/*
+ * What must run after the current handler has returned, in the same loop
+ * pass: freeing the request once the 101 is out (detach) and ending the
+ * session (finalize). One posted event per worker runs the sessions
+ * waiting for a step, in order, instead of an event in every session: an
+ * ngx_event_t is 96 bytes that an idle connection would carry for life.
+ */
+static ngx_event_t  ngx_http_ws_steps_event;
+static ngx_queue_t  ngx_http_ws_steps;
 
 
 /* Features' hooks, in the order they registered. */
@@ -160,11 +174,6 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
     ws->close_code = WSCORE_CLOSE_ABNORMAL;
-
-    ws->timer.handler = ngx_http_ws_timer_handler;
-    ws->timer.data = ws;
-    ws->timer.log = r->connection->log;
-    ws->timer.cancelable = 1;
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
 
@@ -276,13 +285,62 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
      * it, its posted subrequests): it is freed after, in this loop pass.
      * Closing first takes the event over (ngx_http_ws_finalize()).
      */
-    ws->finalizer.handler = ngx_http_ws_detach_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = c->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_DETACH);
 
     return NGX_DONE;
+}
+
+
+/*
+ * Queues a step for the session: detach or finalize. A session waits for
+ * one step at a time; finalize takes the place of a detach not run yet.
+ */
+static void
+ngx_http_ws_post_step(ngx_http_ws_session_t *ws, ngx_uint_t step)
+{
+    if (ngx_http_ws_steps.next == NULL) {
+        ngx_queue_init(&ngx_http_ws_steps);
+        ngx_http_ws_steps_event.handler = ngx_http_ws_steps_handler;
+    }
+
+    /* the cycle's, which a reload replaces */
+    ngx_http_ws_steps_event.log = ngx_cycle->log;
+
+    if (ws->step == NGX_HTTP_WS_STEP_NONE) {
+        ngx_queue_insert_tail(&ngx_http_ws_steps, &ws->step_link);
+    }
+
+    if (ws->step != NGX_HTTP_WS_STEP_FINALIZE) {
+        ws->step = step;
+    }
+
+    ngx_post_event(&ngx_http_ws_steps_event, &ngx_posted_events);
+}
+
+
+/* Steps queued while these run (a close after a detach) run here too. */
+static void
+ngx_http_ws_steps_handler(ngx_event_t *ev)
+{
+    ngx_uint_t              step;
+    ngx_queue_t            *q;
+    ngx_http_ws_session_t  *ws;
+
+    while (!ngx_queue_empty(&ngx_http_ws_steps)) {
+        q = ngx_queue_head(&ngx_http_ws_steps);
+        ngx_queue_remove(q);
+
+        ws = ngx_queue_data(q, ngx_http_ws_session_t, step_link);
+        step = ws->step;
+        ws->step = NGX_HTTP_WS_STEP_NONE;
+
+        if (step == NGX_HTTP_WS_STEP_DETACH) {
+            ngx_http_ws_detach(ws);
+
+        } else {
+            ngx_http_ws_finalize_step(ws);
+        }
+    }
 }
 
 
@@ -297,13 +355,6 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
  * sent yet, a token awaited as the first message) is freed when that is
  * over: see ngx_http_ws_session_retry_detach().
  */
-static void
-ngx_http_ws_detach_handler(ngx_event_t *ev)
-{
-    ngx_http_ws_detach(ev->data);
-}
-
-
 static void
 ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 {
@@ -407,6 +458,8 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     hc->busy = NULL;
     hc->nbusy = 0;
 
+    ngx_http_ws_release_ssl_buffer(c);
+
     /* the access-log line comes from ws->log_record at close */
     r->logged = 1;
 
@@ -421,6 +474,26 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ctx = c->log->data;
     ctx->request = NULL;
     ctx->current_request = NULL;
+}
+
+
+/*
+ * NGINX's TLS write buffer (ssl_buffer_size, 16 KiB by default) is taken
+ * from the connection's pool at the first write and kept: an idle wss://
+ * connection would hold it for life. It is freed whenever it is empty, as
+ * ngx_http_set_keepalive() does, and the next write takes it again.
+ */
+static void
+ngx_http_ws_release_ssl_buffer(ngx_connection_t *c)
+{
+#if (NGX_HTTP_SSL)
+    if (c->ssl && c->ssl->buf && c->ssl->buf->start
+        && c->ssl->buf->pos == c->ssl->buf->last
+        && !(c->buffered & NGX_SSL_BUFFERED))
+    {
+        ngx_ssl_free_buffer(c);
+    }
+#endif
 }
 
 
@@ -470,11 +543,7 @@ ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws)
 
     ws->detach_later = 0;
 
-    ws->finalizer.handler = ngx_http_ws_detach_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = ws->connection->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_DETACH);
 }
 
 
@@ -522,6 +591,12 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         }
 
         ngx_http_ws_shutdown(ws);
+        return;
+    }
+
+    if (rev->timedout) {
+        rev->timedout = 0;
+        ngx_http_ws_timer(ws);
         return;
     }
 
@@ -587,6 +662,16 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
         return;
     }
 
+    /*
+     * The session's timer, while TLS had the read handler swapped
+     * (ngx_ssl_read_handler() calls this one).
+     */
+    if (c->read->timedout) {
+        c->read->timedout = 0;
+        ngx_http_ws_timer(ws);
+        return;
+    }
+
     ws->flush_posted = 0;
 
     r = ws->request;
@@ -604,19 +689,27 @@ ngx_http_ws_write_handler(ngx_event_t *wev)
         return;
     }
 
+    if (ws->out == NULL) {
+        ngx_http_ws_release_ssl_buffer(c);
+    }
+
     ngx_http_ws_after_output(ws);
 }
 
 
+/*
+ * The one timer of a session is its connection's read event timer: reads
+ * have no timeout of their own (the core's deadlines are the timeouts),
+ * and an ngx_event_t more in every session would be 96 bytes of idle
+ * memory. An expiry reaches the read handler with rev->timedout set.
+ */
 static void
-ngx_http_ws_timer_handler(ngx_event_t *ev)
+ngx_http_ws_timer(ngx_http_ws_session_t *ws)
 {
-    ngx_http_ws_session_t  *ws;
     ngx_connection_t       *c;
     wscore_timer_result_e   rc;
     void                  (*guard)(void *session);
 
-    ws = ev->data;
     c = ws->connection;
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
@@ -1255,14 +1348,22 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
 {
-    uint64_t     deadline;
-    ngx_msec_t   delay;
+    uint64_t      deadline;
+    ngx_msec_t    delay;
+    ngx_event_t  *timer;
+
+    /* until the 101 the read event is the request's */
+    if (!ws->upgraded) {
+        return;
+    }
+
+    timer = ws->connection->read;
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
         /* only the flush of the last frames is left; bound it too */
-        if (!ws->timer.timer_set) {
-            ws->timer.cancelable = 0;
-            ngx_add_timer(&ws->timer, ws->conf->close_timeout);
+        if (!timer->timer_set) {
+            timer->cancelable = 0;
+            ngx_add_timer(timer, ws->conf->close_timeout);
         }
 
         return;
@@ -1279,8 +1380,8 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     }
 
     if (deadline == 0) {
-        if (ws->timer.timer_set) {
-            ngx_del_timer(&ws->timer);
+        if (timer->timer_set) {
+            ngx_del_timer(timer);
         }
 
         return;
@@ -1293,10 +1394,10 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
      * Heartbeats must not keep an exiting worker alive, the bounded close
      * handshake must: the worker waits for non-cancelable timers only.
      */
-    ws->timer.cancelable =
+    timer->cancelable =
         (wscore_session_state(ws->core) == WSCORE_STATE_OPEN) ? 1 : 0;
 
-    ngx_add_timer(&ws->timer, delay);
+    ngx_add_timer(timer, delay);
 }
 
 
@@ -1317,13 +1418,13 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     r = ws->request;
     c = ws->connection;
 
-    if (ws->timer.timer_set) {
-        ngx_del_timer(&ws->timer);
+    /* what closes the connection now may set timers of its own */
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
     }
 
-    if (ws->timer.posted) {
-        ngx_delete_posted_event(&ws->timer);
-    }
+    c->read->cancelable = 0;
+    c->read->timedout = 0;
 
     ws->close_code = wscore_session_close_code(ws->core);
     ws->duration = ngx_current_msec - ws->start;
@@ -1333,7 +1434,7 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
     ngx_log_error(NGX_LOG_INFO, c->log, 0,
                   "ws: connection closed, code %ui, %M ms, "
                   "messages in %uL out %uL",
-                  ws->close_code, ws->duration,
+                  (ngx_uint_t) ws->close_code, ws->duration,
                   ws->messages_in, ws->messages_out);
 
     ngx_http_ws_output_free(ws);
@@ -1368,21 +1469,16 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
      * at ws->finalized: free it after the current handler, in this same
      * loop pass.
      */
-    ws->finalizer.handler = ngx_http_ws_finalize_handler;
-    ws->finalizer.data = ws;
-    ws->finalizer.log = c->log;
-
-    ngx_post_event(&ws->finalizer, &ngx_posted_events);
+    ngx_http_ws_post_step(ws, NGX_HTTP_WS_STEP_FINALIZE);
 }
 
 
 static void
-ngx_http_ws_finalize_handler(ngx_event_t *ev)
+ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 {
     ngx_connection_t       *c;
     ngx_http_log_ctx_t     *ctx;
     ngx_http_request_t     *r;
-    ngx_http_ws_session_t  *ws = ev->data;
 
     r = ws->request;
     c = ws->connection;
@@ -1418,12 +1514,13 @@ ngx_http_ws_cleanup(void *data)
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
 
-    if (ws->timer.timer_set) {
-        ngx_del_timer(&ws->timer);
+    if (ws->upgraded && !ws->finalized && ws->connection->read->timer_set) {
+        ngx_del_timer(ws->connection->read);
     }
 
-    if (ws->finalizer.posted) {
-        ngx_delete_posted_event(&ws->finalizer);
+    if (ws->step) {
+        ngx_queue_remove(&ws->step_link);
+        ws->step = NGX_HTTP_WS_STEP_NONE;
     }
 
     ngx_http_ws_output_free(ws);

@@ -153,6 +153,12 @@ typedef ngx_int_t (*ngx_http_ws_send_pt)(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 
 
+/* What a session waits for, after the current handler (step_link). */
+#define NGX_HTTP_WS_STEP_NONE      0
+#define NGX_HTTP_WS_STEP_DETACH    1
+#define NGX_HTTP_WS_STEP_FINALIZE  2
+
+
 /* c->data of a detached session: not NGX_HTTP_MODULE, the request's */
 #define NGX_HTTP_WS_SESSION_SIGNATURE  0x5357474E  /* "NGWS" */
 
@@ -174,6 +180,11 @@ struct ngx_http_ws_session_s {
     unsigned                   deflate_on:1;
     unsigned                   detach_later:1;   /* put off, not refused */
     unsigned                   shutdown_later:1; /* 1001 waits: busy */
+    unsigned                   direct_linked:1;  /* in the "conn:" index */
+    unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
+
+    /* the close code of the log line, once finalized; in the same word */
+    uint16_t                   close_code;
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
@@ -197,17 +208,19 @@ struct ngx_http_ws_session_s {
     ngx_http_ws_out_t        **out_last;
     size_t                     out_bytes;
 
-    /* the one timer of this connection, at the core's next deadline */
-    ngx_event_t                timer;
-    /* a deadline of a guard (token expiry), kept by the same timer */
+    /*
+     * The one timer of this connection, at the core's next deadline, is
+     * c->read's (ngx_http_ws_timer()); a deadline of a guard (token
+     * expiry) is kept by the same timer.
+     */
     ngx_msec_t                 guard_at;
     void                     (*guard)(void *session);
 
     /*
      * Frees the request (detach) or ends the session (finalize) after the
-     * current handler has returned.
+     * current handler has returned: in the worker's queue of steps.
      */
-    ngx_event_t                finalizer;
+    ngx_queue_t                step_link;
 
     ngx_msec_t                 start;
     uint64_t                   messages_in;
@@ -215,13 +228,11 @@ struct ngx_http_ws_session_s {
     uint64_t                   bytes_in;
     uint64_t                   bytes_out;
     off_t                      sent_at_upgrade;
-    ngx_uint_t                 close_code;
     ngx_msec_t                 duration;
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
     ngx_str_t                  publish;          /* channel, or empty */
-    ngx_str_t                  direct;           /* "conn:<id>" */
-    u_char                     direct_name[sizeof("conn:") + NGX_ATOMIC_T_LEN];
+    ngx_rbtree_node_t          direct;           /* "conn:<id>": c->number */
     uint64_t                   dropped;          /* slow-consumer drops */
 
     /* permessage-deflate, when negotiated */

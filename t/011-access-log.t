@@ -130,7 +130,26 @@ qr/^id=\S+$/m
 
 
 
-=== TEST 6: a plain request logs "-" for every $ws_* variable
+=== TEST 6: a session without guards counts 0 refusals, not "-"
+--- http_config
+    log_format ws 'rl=$ws_rate_limited acl=$ws_acl_denied user=$ws_user '
+                  'proto=$ws_subprotocol code=$ws_close_code status=$status';
+    access_log logs/access.log ws;
+--- config
+    location /ws { ws_listen; ws_echo on; }
+--- ws_send
+text a
+close 1000
+--- ws_expect
+text a
+close 1000
+--- ws_expect_eof
+--- access_log eval
+qr/^rl=0 acl=0 user=- proto=- code=1000 status=101$/m
+
+
+
+=== TEST 7: a plain request logs "-" for every $ws_* variable
 --- http_config
     log_format ws 'rl=$ws_rate_limited acl=$ws_acl_denied id=$ws_connection_id '
                   'code=$ws_close_code in=$ws_messages_in status=$status';
@@ -145,7 +164,7 @@ qr/^rl=- acl=- id=- code=- in=- status=426$/m
 
 
 
-=== TEST 7: a handshake the guards refuse logs "-" for every $ws_* variable
+=== TEST 8: a handshake the guards refuse logs "-" for every $ws_* variable
 --- http_config
     log_format ws 'rl=$ws_rate_limited acl=$ws_acl_denied id=$ws_connection_id '
                   'code=$ws_close_code in=$ws_messages_in status=$status';

@@ -374,6 +374,9 @@ CONF
     for my $i (0 .. $#clients) {
         $clients[$i]->expect("text just for $i", "$name - client $i got its own message");
     }
+    # a name is the connection's only as written: no leading zero, no tail
+    post("/pub/conn:0$ids[0]", 'zero-padded');
+    post("/pub/conn:$ids[0]0", 'another number');
     post('/pub/room:d', 'everyone');
     $_->expect('text everyone', "$name - and nothing else before the room message") for @clients;
 
