@@ -110,7 +110,8 @@ static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
     NULL,                                  /* detach */
     NULL,                                  /* log */
     ngx_http_ws_backend_session_end,       /* close */
-    ngx_http_ws_backend_session_free       /* free */
+    ngx_http_ws_backend_session_free,      /* free */
+    NULL                                   /* output_drained */
 };
 
 

@@ -62,7 +62,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
     ngx_http_ws_channels_detach,           /* detach */
     NULL,                                  /* log */
     ngx_http_ws_channels_unsubscribe,      /* close */
-    ngx_http_ws_channels_unsubscribe       /* free */
+    ngx_http_ws_channels_unsubscribe,      /* free */
+    NULL                                   /* output_drained */
 };
 
 

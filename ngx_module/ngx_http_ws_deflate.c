@@ -58,7 +58,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks = {
     NULL,                                  /* detach */
     NULL,                                  /* log */
     NULL,                                  /* close */
-    ngx_http_ws_deflate_cleanup            /* free */
+    ngx_http_ws_deflate_cleanup,           /* free */
+    NULL                                   /* output_drained */
 };
 
 

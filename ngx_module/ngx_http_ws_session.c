@@ -954,6 +954,13 @@ ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws)
 }
 
 
+void
+ngx_http_ws_session_flush(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_after_io(ws);
+}
+
+
 /* Closes the session from outside its handlers (a guard's deadline). */
 void
 ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
@@ -1086,7 +1093,9 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 {
-    ngx_connection_t  *c;
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_http_ws_hooks_t  **h;
 
     c = ws->connection;
 
@@ -1111,6 +1120,12 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 
         if (c->read->ready) {
             ngx_post_event(c->read, &ngx_posted_events);
+        }
+
+        ngx_http_ws_hooks_each(ws, h, i) {
+            if (h[i]->output_drained) {
+                h[i]->output_drained(ws);
+            }
         }
     }
 

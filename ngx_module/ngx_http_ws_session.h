@@ -121,6 +121,13 @@ typedef struct {
     /* The session ends (close), and its memory goes (free). */
     void                     (*close)(ngx_http_ws_session_t *ws);
     void                     (*free)(ngx_http_ws_session_t *ws);
+
+    /*
+     * The output queue fell below its low-water mark after a pause: a
+     * feature that feeds it from elsewhere (a proxy's upstream) may read
+     * again.
+     */
+    void                     (*output_drained)(ngx_http_ws_session_t *ws);
 } ngx_http_ws_hooks_t;
 
 
@@ -209,6 +216,9 @@ struct ngx_http_ws_session_s {
 
     /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
     void                      *backend;
+
+    /* ws_proxy_pass: ngx_http_ws_proxy_t, the upstream link */
+    void                      *proxy;
 };
 
 
@@ -230,6 +240,11 @@ ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
     ngx_http_ws_hooks_t *hooks);
 /* A reads_stopped hook has room again: what waits is read. */
 void ngx_http_ws_session_resume_reading(ngx_http_ws_session_t *ws);
+/*
+ * Frames were queued from outside the session's own handlers (a proxy's
+ * upstream): write them this pass, apply back-pressure, re-arm the timer.
+ */
+void ngx_http_ws_session_flush(ngx_http_ws_session_t *ws);
 
 
 #endif /* _NGX_HTTP_WS_SESSION_H_INCLUDED_ */
