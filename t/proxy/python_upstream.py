@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""A WebSocket application for the proxy tests, on Python's `websockets`
+(the library, not our code): usage python_upstream.py PORT.
+
+  /echo       echoes every message, text as text, binary as binary
+  /headers    answers the first message with the handshake's headers (JSON)
+  /close4000  closes with 4000 "app bye" after the first message
+  /refuse     refuses the handshake with 403
+  /notfound   refuses the handshake with 404
+  /peer       tells its port (which peer of a group answered)
+  /record     records the close code the client (the proxy) sent, then
+              /record-last tells it
+
+Subprotocols "chat" and "superchat" are offered to the handshake; the
+first one the client offers is chosen.
+"""
+import asyncio
+import http
+import json
+import logging
+import sys
+
+import websockets
+
+PORT = int(sys.argv[1])
+last_close = {"code": None}
+
+
+def route(path):
+    """The last segment of the path: the proxy may keep a prefix."""
+    return "/" + path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+async def refuse(path, headers):
+    path = route(path)
+    if path == "/refuse":
+        return http.HTTPStatus.FORBIDDEN, [], b"no\n"
+    if path == "/notfound":
+        return http.HTTPStatus.NOT_FOUND, [], b"none\n"
+    return None
+
+
+async def handler(ws, full_path):
+    path = route(full_path)
+    if path == "/headers":
+        await ws.recv()
+        await ws.send(json.dumps({"path": full_path,
+                                  "headers": dict(ws.request_headers)}))
+        await ws.wait_closed()
+    elif path == "/close4000":
+        await ws.recv()
+        await ws.close(4000, "app bye")
+    elif path == "/peer":
+        async for _ in ws:
+            await ws.send(str(PORT))
+    elif path == "/record":
+        try:
+            async for msg in ws:
+                await ws.send(msg)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            last_close["code"] = ws.close_code
+    elif path == "/record-last":
+        await ws.recv()
+        await ws.send(str(last_close["code"]))
+    else:
+        try:
+            async for msg in ws:
+                await ws.send(msg)
+        except websockets.ConnectionClosed:
+            pass
+
+
+async def main():
+    # a close code other than 1000/1001 is an exception in the library's
+    # loop; the tests send such codes on purpose
+    logging.getLogger("websockets").setLevel(logging.CRITICAL)
+    async with websockets.serve(handler, "127.0.0.1", PORT,
+                                subprotocols=["chat", "superchat"],
+                                process_request=refuse,
+                                max_size=32 * 1024 * 1024,
+                                compression=None):
+        print("listening", flush=True)
+        await asyncio.Future()
+
+
+asyncio.run(main())
