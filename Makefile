@@ -94,6 +94,8 @@ build: deps
 
 # The demo runs from its own prefix: config, certificate, logs, temp dirs.
 DEMO := $(BUILD)/demo
+# the Node `ws` echo app behind the demo's ws_proxy_pass (demo.conf)
+DEMO_APP_PORT := 8091
 
 run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
@@ -114,8 +116,13 @@ run: build
 	@echo "  dashboard: http://127.0.0.1:8080/, metrics: /metrics (?format=json),"
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "  with a token (docs/security.md): ws://127.0.0.1:8080/secure/echo?token=..."
+	@echo "  proxied: ws://127.0.0.1:8080/proxy/echo -> echo app on 127.0.0.1:$(DEMO_APP_PORT)"
 	@echo "logs in $(DEMO)/logs; Ctrl-C stops it"
-	exec $(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
+	@# the application behind /proxy/echo, stopped with NGINX
+	@NODE_PATH=/usr/share/nodejs node conf_examples/echo_app.js \
+	    $(DEMO_APP_PORT) >$(DEMO)/logs/echo-app.log 2>&1 & app=$$!; \
+	trap 'kill $$app 2>/dev/null' EXIT; \
+	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
 # A synthetic check: one round trip (an echo, or the JSON protocol's
 # answer), e.g. URL=ws://127.0.0.1:8080/echo, options in CHECK_OPTIONS.
