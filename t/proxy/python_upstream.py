@@ -10,6 +10,8 @@
   /peer       tells its port (which peer of a group answered)
   /record     records the close code the client (the proxy) sent, then
               /record-last tells it
+  /flood      sends 1000 binary messages of 64 KiB as fast as the
+              connection takes them; /flood-count tells how many went
 
 Subprotocols "chat" and "superchat" are offered to the handshake; the
 first one the client offers is chosen.
@@ -18,12 +20,14 @@ import asyncio
 import http
 import json
 import logging
+import socket
 import sys
 
 import websockets
 
 PORT = int(sys.argv[1])
 last_close = {"code": None}
+flood = {"sent": 0}
 
 
 def route(path):
@@ -61,6 +65,16 @@ async def handler(ws, full_path):
             pass
         finally:
             last_close["code"] = ws.close_code
+    elif path == "/flood":
+        flood["sent"] = 0
+        chunk = bytes(range(256)) * 256
+        for _ in range(1000):
+            await ws.send(chunk)
+            flood["sent"] += 1
+        await ws.wait_closed()
+    elif path == "/flood-count":
+        await ws.recv()
+        await ws.send(str(flood["sent"]))
     elif path == "/record-last":
         await ws.recv()
         await ws.send(str(last_close["code"]))
@@ -76,7 +90,12 @@ async def main():
     # a close code other than 1000/1001 is an exception in the library's
     # loop; the tests send such codes on purpose
     logging.getLogger("websockets").setLevel(logging.CRITICAL)
-    async with websockets.serve(handler, "127.0.0.1", PORT,
+    # small socket buffers, so that back-pressure shows within megabytes
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    sock.bind(("127.0.0.1", PORT))
+    async with websockets.serve(handler, sock=sock,
                                 subprotocols=["chat", "superchat"],
                                 process_request=refuse,
                                 max_size=32 * 1024 * 1024,

@@ -1,0 +1,112 @@
+# The proxy over a connection's life: a client that stops reading stops
+# ngx_ws reading the upstream (the worker's memory stays bounded, and
+# everything arrives once the client reads again); a reload and a quit
+# close both sides with 1001.
+use Test::NgxWs;
+use Test::More;
+use IPC::Open2 qw(open2);
+use Time::HiRes qw(time sleep);
+
+my $port = test_port();
+my $py = $port + 2;
+my $root = repo_root();
+
+my $pid = open2(my $out, my $in, '/usr/bin/python3',
+                "$root/t/proxy/python_upstream.py", $py);
+like(<$out> // '', qr/listening/, 'python websockets listens');
+
+# asks the upstream directly, not through NGINX
+sub upstream_says {
+    my ($uri) = @_;
+    my $q = ws_connect(port => $py, uri => $uri);
+    $q->send_text('?');
+    my $m = $q->read_message;
+    $q->send_close(1000);
+    return $m ? $m->{payload} : undef;
+}
+
+my $config = <<CONF;
+    location /py/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$py;
+        ws_send_buffer 256k;
+        ws_close_timeout 1s;
+    }
+CONF
+
+{
+    my $name = 'slow client';
+    my $ngx = start_nginx(name => $name, config => $config,
+                          log_level => 'info',
+                          main_config => 'worker_shutdown_timeout 5s;');
+    my ($worker) = $ngx->workers;
+    my $rss_before = vm_rss_kb($worker);
+    my $ws = ws_connect(uri => '/py/flood', rcvbuf => 16384);
+    # the client reads nothing for a while
+    my $last = -1;
+    my $count = 0;
+    wait_for(sub {
+        sleep 0.3;
+        $count = upstream_says('/flood-count');
+        my $stalled = $count == $last;
+        $last = $count;
+        return $stalled;
+    }, 15);
+    cmp_ok($count, '<', 500, "$name: the upstream is stalled ($count of 1000 "
+           . '64 KiB messages sent): ngx_ws stopped reading it');
+    my $grew = vm_rss_kb($worker) - $rss_before;
+    cmp_ok($grew, '<', 16 * 1024, "$name: the worker grew by ${grew} KiB only");
+    like($ngx->error_log, qr/ws: output over high-water mark, pausing reads/,
+         "$name: the pause is logged");
+    # the client reads again: all of it arrives, in order
+    my $got = 0;
+    my $intact = 1;
+    my $want = join '', map { chr } 0 .. 255;
+    while ($got < 1000) {
+        my $m = $ws->read_message(20) or last;
+        next if $m->{op} eq 'ping';    # ngx_ws's own heartbeat to the client
+        $intact &&= $m->{op} eq 'binary' && length($m->{payload}) == 65536
+                    && substr($m->{payload}, 0, 256) eq $want;
+        $got++;
+    }
+    is($got, 1000, "$name: all 1000 messages arrive once the client reads");
+    ok($intact, "$name: each one whole");
+    $ws->send_close(1000);
+    $ws->expect('close 1000', "$name: closed");
+    check_logs($ngx);
+}
+
+for my $signal ('HUP', 'QUIT') {
+    my $name = $signal eq 'HUP' ? 'reload' : 'quit';
+    my $ngx = start_nginx(name => $name, config => $config,
+                          log_level => 'info',
+                          main_config => 'worker_shutdown_timeout 5s;');
+    my $ws = ws_connect(uri => '/py/record');
+    $ws->send_text('before');
+    $ws->expect('text before', "$name: relayed before");
+    $ngx->signal($signal);
+    $ws->expect('close 1001', "$name: the client gets 1001");
+    my $code;
+    wait_for(sub { ($code = upstream_says('/record-last') // '') eq '1001' }, 5);
+    is($code, '1001', "$name: the upstream gets 1001");
+    if ($signal eq 'HUP') {
+        my $again;
+        wait_for(sub {
+            $again = eval { ws_connect(uri => '/py/echo') };
+            return $again;
+        }, 5);
+        $again->send_text('after');
+        $again->expect('text after', "$name: the new workers proxy");
+        $again->send_close(1000);
+        $again->expect('close 1000', "$name: closed after");
+        check_logs($ngx);
+    } else {
+        my $pid = $ngx->{pid};
+        ok(wait_for(sub { !Test::NgxWs::Nginx::alive($pid) }, 5),
+           "$name: nginx exited");
+        $ngx->{stopped} = 1;
+        check_logs($ngx);
+    }
+}
+
+done_testing();
