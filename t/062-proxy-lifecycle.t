@@ -52,7 +52,7 @@ CONF
         $last = $count;
         return $stalled;
     }, 15);
-    cmp_ok($count, '<', 500, "$name: the upstream is stalled ($count of 1000 "
+    cmp_ok($count, '<', 300, "$name: the upstream is stalled ($count of 1000 "
            . '64 KiB messages sent): ngx_ws stopped reading it');
     my $grew = vm_rss_kb($worker) - $rss_before;
     cmp_ok($grew, '<', 16 * 1024, "$name: the worker grew by ${grew} KiB only");
