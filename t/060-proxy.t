@@ -57,6 +57,12 @@ my $config = <<CONF;
         ws_max_message_size 4m;
         ws_max_frame_size 4m;
     }
+    location /node-big/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$node/;
+        ws_max_message_size 32m;
+        ws_max_frame_size 32m;
+    }
     location /py/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$py;
@@ -93,7 +99,7 @@ my $ngx = start_nginx(name => 'proxy', http_config => $http,
 # ---- relaying messages ------------------------------------------------
 
 SKIP: {
-    skip 'node-ws missing', 8
+    skip 'node-ws missing', 10
         unless system('NODE_PATH=/usr/share/nodejs node -e "require(\'ws\')" 2>/dev/null') == 0;
     my $ws = ws_connect(uri => '/node/');
     $ws->send_text('hello node');
@@ -106,6 +112,11 @@ SKIP: {
     $ws->expect('text fragmented', 'node: a fragmented message arrives whole');
     $ws->send_dsl('binary len=3000000');
     $ws->expect('binary len=3000000', 'node: a 3 MB message both ways');
+    my $big = ws_connect(uri => '/node-big/', timeout => 60);
+    $big->send_dsl('binary len=20000000');
+    $big->expect('binary len=20000000', 'node: a 20 MB message both ways');
+    $big->send_close(1000);
+    $big->expect('close 1000', 'node: big closed');
     $ws->send_dsl('ping abc');
     $ws->expect('pong abc', 'node: our pong, not the upstream\'s ping');
     $ws->send_close(1000);

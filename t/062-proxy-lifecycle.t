@@ -9,11 +9,15 @@ use Time::HiRes qw(time sleep);
 
 my $port = test_port();
 my $py = $port + 2;
+my $bad = $port + 3;
 my $root = repo_root();
 
 my $pid = open2(my $out, my $in, '/usr/bin/python3',
                 "$root/t/proxy/python_upstream.py", $py);
 like(<$out> // '', qr/listening/, 'python websockets listens');
+my $badpid = open2(my $bout, my $bin, '/usr/bin/python3',
+                   "$root/t/proxy/bad_upstream.py", $bad);
+like(<$bout> // '', qr/listening/, 'the stalling upstream listens');
 
 # asks the upstream directly, not through NGINX
 sub upstream_says {
@@ -26,6 +30,12 @@ sub upstream_says {
 }
 
 my $config = <<CONF;
+    location /stall/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$bad;
+        ws_send_buffer 256k;
+        ws_max_message_size 64k;
+    }
     location /py/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$py;
@@ -73,6 +83,42 @@ CONF
     ok($intact, "$name: each one whole");
     $ws->send_close(1000);
     $ws->expect('close 1000', "$name: closed");
+    check_logs($ngx);
+}
+
+{
+    my $name = 'upstream that stops reading';
+    my $ngx = start_nginx(name => $name, config => $config,
+                          log_level => 'info');
+    my ($worker) = $ngx->workers;
+    my $rss_before = vm_rss_kb($worker);
+    my $ws = ws_connect(uri => '/stall/stall');
+    my $sock = $ws->{sock};
+    $sock->blocking(0);
+    my $frame = Test::NgxWs::Client::encode_frame(op => 2,
+                                                  payload => 'x' x 65536);
+    my ($sent, $pending, $stalled_since) = (0, '', undef);
+    my $t0 = time;
+    while (time - $t0 < 20) {
+        $pending = $frame unless length $pending;
+        my $n = syswrite($sock, $pending);
+        if (defined $n && $n > 0) {
+            substr($pending, 0, $n, '');
+            $sent += $n;
+            $stalled_since = undef;
+            next;
+        }
+        $stalled_since //= time;
+        last if time - $stalled_since > 1;
+        sleep 0.05;
+    }
+    ok(defined $stalled_since, "$name: the client's writes stall")
+        or diag("sent $sent bytes");
+    cmp_ok($sent, '<', 48 * 1024 * 1024,
+           "$name: after " . int($sent / 1024) . ' KiB of 64 KiB messages');
+    my $grew = vm_rss_kb($worker) - $rss_before;
+    cmp_ok($grew, '<', 8 * 1024, "$name: the worker grew by ${grew} KiB only");
+    $ws->disconnect;
     check_logs($ngx);
 }
 

@@ -9,6 +9,7 @@ properly unless the path says otherwise, then by path:
   /bad-accept     answers 101 with a wrong Sec-WebSocket-Accept
   /silent         never answers the handshake
   /big-reserved   sends a frame with RSV2 set
+  /stall          never reads after the handshake
 """
 import base64
 import hashlib
@@ -58,6 +59,10 @@ def serve(conn):
         return
     elif path == "/big-reserved":
         conn.sendall(b"\xa1\x02hi")
+    elif path == "/stall":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        time.sleep(60)
+        return
     # read until the proxy closes
     try:
         while conn.recv(4096):
