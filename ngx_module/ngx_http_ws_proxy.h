@@ -28,6 +28,16 @@ typedef struct {
     ngx_str_t                      host;        /* Host of the handshake */
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     handshake_timeout;
+
+    /* wss:// (ngx_http_ws_proxy_tls.c) */
+    ngx_flag_t                     ssl_verify;
+    ngx_str_t                      ssl_trusted_certificate;
+    ngx_str_t                      ssl_name;    /* the URL's host, NUL */
+    ngx_uint_t                     ssl_name_is_ip;
+    ngx_uint_t                     tls;         /* a wss:// URL */
+#if (NGX_SSL)
+    ngx_ssl_t                     *ssl;
+#endif
 } ngx_http_ws_proxy_conf_t;
 
 
@@ -101,6 +111,18 @@ extern ngx_module_t  ngx_http_ws_proxy_module;
 ngx_int_t ngx_http_ws_proxy_connect(ngx_http_request_t *r,
     const char *accept);
 void ngx_http_ws_proxy_close_upstream(ngx_http_ws_proxy_t *px);
+/* the link is up (TLS included): the handshake request goes out */
+void ngx_http_ws_proxy_upstream_ready(ngx_http_ws_proxy_t *px);
+/* this peer failed: the next one, or the client gets status */
+void ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px,
+    ngx_uint_t status, const char *why);
+
+/* ngx_http_ws_proxy_tls.c: wss:// upstreams */
+char *ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf,
+    ngx_http_ws_proxy_conf_t *pcf);
+/* NGX_OK (verified), NGX_AGAIN (it calls back), NGX_ERROR with *why */
+ngx_int_t ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
+    const char **why);
 
 /* ngx_http_ws_proxy_relay.c: after the 101 */
 ngx_int_t ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px);

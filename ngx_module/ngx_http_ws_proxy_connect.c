@@ -36,8 +36,7 @@ static void ngx_http_ws_proxy_send_handler(ngx_event_t *wev);
 static void ngx_http_ws_proxy_answer_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_ws_proxy_read_answer(ngx_http_ws_proxy_t *px);
 static ngx_int_t ngx_http_ws_proxy_check_answer(ngx_http_ws_proxy_t *px);
-static void ngx_http_ws_proxy_next(ngx_http_ws_proxy_t *px,
-    ngx_uint_t status, const char *why);
+static void ngx_http_ws_proxy_drop(ngx_http_ws_proxy_t *px);
 static void ngx_http_ws_proxy_finish(ngx_http_ws_proxy_t *px,
     ngx_uint_t status);
 static void ngx_http_ws_proxy_dummy_handler(ngx_event_t *ev);
@@ -137,6 +136,24 @@ ngx_http_ws_proxy_request_cleanup(void *data)
 void
 ngx_http_ws_proxy_close_upstream(ngx_http_ws_proxy_t *px)
 {
+    if (px->connection == NULL) {
+        return;
+    }
+
+    ngx_http_ws_proxy_drop(px);
+
+    if (px->peer->free && px->peer->connection) {
+        px->peer->free(px->peer, px->peer->data, 0);
+    }
+
+    px->peer->connection = NULL;
+}
+
+
+/* Closes the socket to the upstream (TLS without waiting for its close). */
+static void
+ngx_http_ws_proxy_drop(ngx_http_ws_proxy_t *px)
+{
     ngx_connection_t  *c;
 
     c = px->connection;
@@ -147,18 +164,19 @@ ngx_http_ws_proxy_close_upstream(ngx_http_ws_proxy_t *px)
 
     px->connection = NULL;
 
+#if (NGX_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
     if (c->pool) {
         ngx_destroy_pool(c->pool);
         c->pool = NULL;
     }
 
     ngx_close_connection(c);
-
-    if (px->peer->free && px->peer->connection) {
-        px->peer->free(px->peer, px->peer->data, 0);
-    }
-
-    px->peer->connection = NULL;
 }
 
 
@@ -317,7 +335,7 @@ ngx_http_ws_proxy_connect_peer(ngx_http_ws_proxy_t *px)
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                "cannot connect");
         return;
     }
@@ -350,11 +368,31 @@ ngx_http_ws_proxy_connect_peer(ngx_http_ws_proxy_t *px)
 }
 
 
+/* TLS is up and verified: the handshake request goes out. */
+void
+ngx_http_ws_proxy_upstream_ready(ngx_http_ws_proxy_t *px)
+{
+    ngx_connection_t  *c;
+
+    c = px->connection;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    c->write->handler = ngx_http_ws_proxy_send_handler;
+    c->read->handler = ngx_http_ws_proxy_answer_handler;
+
+    ngx_http_ws_proxy_send_handler(c->write);
+}
+
+
 /* Connected (or not): the handshake request goes out. */
 static void
 ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
 {
     ssize_t               n;
+    const char           *why;
     ngx_buf_t            *b;
     ngx_connection_t     *c;
     ngx_http_ws_proxy_t  *px;
@@ -364,7 +402,7 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
     b = px->request_buf;
 
     if (wev->timedout) {
-        ngx_http_ws_proxy_next(px, NGX_HTTP_GATEWAY_TIME_OUT,
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_GATEWAY_TIME_OUT,
                                px->connected ? "handshake timed out"
                                              : "connect timed out");
         return;
@@ -372,13 +410,29 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
 
     if (!px->connected) {
         if (ngx_http_ws_proxy_test_connect(c) != NGX_OK) {
-            ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+            ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                    "cannot connect");
             return;
         }
 
         px->connected = 1;
         px->connect_time = ngx_current_msec - px->start;
+
+        if (px->conf->tls && c->ssl == NULL) {
+            switch (ngx_http_ws_proxy_tls_start(px, &why)) {
+
+            case NGX_AGAIN:
+                return;     /* ngx_http_ws_proxy_upstream_ready() follows */
+
+            case NGX_OK:
+                break;
+
+            default:
+                ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
+                                                  why);
+                return;
+            }
+        }
     }
 
     while (b->pos < b->last) {
@@ -397,7 +451,7 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
         }
 
         if (n == NGX_ERROR) {
-            ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+            ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                    "cannot send the handshake");
             return;
         }
@@ -436,7 +490,7 @@ ngx_http_ws_proxy_answer_handler(ngx_event_t *rev)
     r = px->request;
 
     if (rev->timedout) {
-        ngx_http_ws_proxy_next(px, NGX_HTTP_GATEWAY_TIME_OUT,
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_GATEWAY_TIME_OUT,
                                "handshake timed out");
         return;
     }
@@ -461,7 +515,7 @@ ngx_http_ws_proxy_answer_handler(ngx_event_t *rev)
 
     for ( ;; ) {
         if (b->last == b->end) {
-            ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+            ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                    "the upstream's answer head is too big");
             return;
         }
@@ -477,7 +531,7 @@ ngx_http_ws_proxy_answer_handler(ngx_event_t *rev)
         }
 
         if (n == NGX_ERROR || n == 0) {
-            ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+            ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                    "the upstream closed the connection "
                                    "before its answer");
             return;
@@ -495,7 +549,7 @@ ngx_http_ws_proxy_answer_handler(ngx_event_t *rev)
     }
 
     if (rc == NGX_ERROR) {
-        ngx_http_ws_proxy_next(px, NGX_HTTP_BAD_GATEWAY,
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
                                "the upstream sent an invalid answer");
         return;
     }
@@ -704,25 +758,15 @@ ngx_http_ws_proxy_check_answer(ngx_http_ws_proxy_t *px)
  * one is tried while the group has tries left, as proxy_next_upstream's
  * default "error timeout" does.
  */
-static void
-ngx_http_ws_proxy_next(ngx_http_ws_proxy_t *px, ngx_uint_t status,
+void
+ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px, ngx_uint_t status,
     const char *why)
 {
-    ngx_connection_t  *c;
-
     ngx_log_error(NGX_LOG_ERR, px->request->connection->log, 0,
                   "ws proxy: upstream %V: %s", &px->addr, why);
 
-    c = px->connection;
-
-    if (c) {
-        px->connection = NULL;
-
-        if (c->pool) {
-            ngx_destroy_pool(c->pool);
-        }
-
-        ngx_close_connection(c);
+    if (px->connection) {
+        ngx_http_ws_proxy_drop(px);
         px->peer->connection = NULL;
     }
 

@@ -8,7 +8,9 @@
  *
  *   location /app/ {
  *       ws_listen;
- *       ws_proxy_pass ws://app;               or ws://127.0.0.1:9001/path
+ *       ws_proxy_pass ws://app;               or wss://host:9001/path
+ *       ws_proxy_ssl_verify on;               wss://: as proxy_ssl_verify
+ *       ws_proxy_ssl_trusted_certificate ca.pem;
  *       ws_proxy_connect_timeout 5s;
  *       ws_proxy_handshake_timeout 10s;
  *   }
@@ -43,6 +45,7 @@ static char *ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_proxy_check_timeout(ngx_conf_t *cf, void *post,
     void *data);
+static ngx_uint_t ngx_http_ws_proxy_is_ip(ngx_str_t *name);
 
 
 static ngx_conf_post_handler_pt  ngx_http_ws_proxy_timeout_post =
@@ -56,6 +59,20 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
       ngx_http_ws_proxy_pass,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("ws_proxy_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_proxy_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("ws_proxy_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_proxy_conf_t, ssl_trusted_certificate),
       NULL },
 
     { ngx_string("ws_proxy_connect_timeout"),
@@ -454,6 +471,7 @@ ngx_http_ws_proxy_create_loc_conf(ngx_conf_t *cf)
 
     conf->connect_timeout = NGX_CONF_UNSET_MSEC;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ssl_verify = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -473,8 +491,17 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout, 60000);
 
+    /* as proxy_ssl_verify: off, encryption without authentication */
+    ngx_conf_merge_value(conf->ssl_verify, prev->ssl_verify, 0);
+    ngx_conf_merge_str_value(conf->ssl_trusted_certificate,
+                             prev->ssl_trusted_certificate, "");
+
     if (conf->upstream == NULL) {
         return NGX_CONF_OK;
+    }
+
+    if (conf->tls && ngx_http_ws_proxy_tls_conf(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     wscf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ws_module);
@@ -523,27 +550,30 @@ ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
     url = &value[1];
 
-    if (ngx_strncasecmp(url->data, (u_char *) "ws://", 5) == 0) {
-        add = 5;
+    ngx_memzero(&u, sizeof(ngx_url_t));
 
-    } else if (ngx_strncasecmp(url->data, (u_char *) "wss://", 6) == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_proxy_pass\": wss:// upstreams are not "
-                           "supported yet in \"%V\"", url);
-        return NGX_CONF_ERROR;
+    if (url->len >= 5
+        && ngx_strncasecmp(url->data, (u_char *) "ws://", 5) == 0)
+    {
+        add = 5;
+        u.default_port = 80;
+
+    } else if (url->len >= 6
+               && ngx_strncasecmp(url->data, (u_char *) "wss://", 6) == 0)
+    {
+        add = 6;
+        u.default_port = 443;
+        pcf->tls = 1;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_proxy_pass\" needs a ws:// URL, not \"%V\"",
-                           url);
+                           "\"ws_proxy_pass\" needs a ws:// or wss:// URL, "
+                           "not \"%V\"", url);
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
     u.url.len = url->len - add;
     u.url.data = url->data + add;
-    u.default_port = 80;
     u.uri_part = 1;
     u.no_resolve = 1;
 
@@ -557,8 +587,19 @@ ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     pcf->uri = u.uri;
 
+    /* the name TLS checks the certificate for, and sends in SNI */
+    pcf->ssl_name.len = u.host.len;
+    pcf->ssl_name.data = ngx_pnalloc(cf->pool, u.host.len + 1);
+    if (pcf->ssl_name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(pcf->ssl_name.data, u.host.data, u.host.len);
+    pcf->ssl_name.data[u.host.len] = '\0';
+    pcf->ssl_name_is_ip = ngx_http_ws_proxy_is_ip(&pcf->ssl_name);
+
     /* Host as the URL wrote it, the port only when one was given */
-    if (u.no_port || u.port == 80) {
+    if (u.no_port || u.port == u.default_port) {
         pcf->host = u.host;
 
     } else {
@@ -579,6 +620,23 @@ ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_ws_proxy_configured = 1;
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_ws_proxy_is_ip(ngx_str_t *name)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];
+
+    if (name->len > 2 && name->data[0] == '['
+        && ngx_inet6_addr(name->data + 1, name->len - 2, addr6) == NGX_OK)
+    {
+        return 1;
+    }
+#endif
+
+    return ngx_inet_addr(name->data, name->len) != INADDR_NONE;
 }
 
 

@@ -17,6 +17,7 @@ my @good = (
     ['ws_listen; ws_proxy_pass ws://127.0.0.1:9001;', ''],
     ['ws_listen; ws_proxy_pass ws://127.0.0.1:9001/path?x=1;', ''],
     ['ws_listen; ws_proxy_pass ws://localhost;', ''],
+    ['ws_listen; ws_proxy_pass wss://localhost/x; ws_proxy_ssl_verify off;', ''],
     ['ws_listen; ws_proxy_pass ws://app;', $group],
     ['ws_listen; ws_proxy_pass WS://app/sub;', $group],
     ['ws_listen; ws_proxy_pass ws://app; ws_proxy_connect_timeout 2s; '
@@ -33,11 +34,11 @@ for my $case (@good) {
 # [location, http, what the message must say]
 my @bad = (
     ['ws_listen; ws_proxy_pass http://127.0.0.1:9001;', '',
-     qr/"ws_proxy_pass" needs a ws:\/\/ URL, not "http:\/\/127\.0\.0\.1:9001" in \S+nginx\.conf:\d+/],
+     qr/"ws_proxy_pass" needs a ws:\/\/ or wss:\/\/ URL, not "http:\/\/127\.0\.0\.1:9001" in \S+nginx\.conf:\d+/],
     ['ws_listen; ws_proxy_pass 127.0.0.1:9001;', '',
-     qr/"ws_proxy_pass" needs a ws:\/\/ URL.* in \S+nginx\.conf:\d+/],
-    ['ws_listen; ws_proxy_pass wss://127.0.0.1:9001;', '',
-     qr/"ws_proxy_pass": wss:\/\/ upstreams are not supported yet.* in \S+nginx\.conf:\d+/],
+     qr/"ws_proxy_pass" needs a ws:\/\/ or wss:\/\/ URL.* in \S+nginx\.conf:\d+/],
+    ['ws_listen; ws_proxy_pass ftp://127.0.0.1:9001;', '',
+     qr/"ws_proxy_pass" needs a ws:\/\/ or wss:\/\/ URL, not "ftp:\/\/127\.0\.0\.1:9001" in \S+nginx\.conf:\d+/],
     ['ws_listen; ws_proxy_pass ws://127.0.0.1:99999;', '',
      qr/"ws_proxy_pass": invalid URL "ws:\/\/127\.0\.0\.1:99999": invalid port in \S+nginx\.conf:\d+/],
     ['ws_listen; ws_proxy_pass ws://;', '',

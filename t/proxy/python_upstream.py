@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A WebSocket application for the proxy tests, on Python's `websockets`
-(the library, not our code): usage python_upstream.py PORT.
+(the library, not our code): usage python_upstream.py PORT [CERT KEY]
+(with a certificate and key it speaks wss://).
 
   /echo       echoes every message, text as text, binary as binary
   /headers    answers the first message with the handshake's headers (JSON)
@@ -21,6 +22,7 @@ import http
 import json
 import logging
 import socket
+import ssl
 import sys
 
 import websockets
@@ -95,7 +97,11 @@ async def main():
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
     sock.bind(("127.0.0.1", PORT))
-    async with websockets.serve(handler, sock=sock,
+    tls = None
+    if len(sys.argv) > 3:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[2], sys.argv[3])
+    async with websockets.serve(handler, sock=sock, ssl=tls,
                                 subprotocols=["chat", "superchat"],
                                 process_request=refuse,
                                 max_size=32 * 1024 * 1024,
