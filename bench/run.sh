@@ -192,7 +192,16 @@ start_node_fanout() {  # $1 port
 # to a Node WebSocket server today).
 start_nginx_proxy_node() {  # $1 port, $2 prefix name
     local node_port=$(($1 + 100)) name=$2
-    write_nginx_conf "$name" "$1" 1 "" "" "
+    if [ "$name" = ngx_ws_proxy_node ]; then
+        # ngx_ws's frame-aware proxy in place of the byte tunnel
+        write_nginx_conf "$name" "$1" 1 "load_module $MODULE;" "" "
+        location = /echo {
+            ws_listen;
+            ws_proxy_pass ws://127.0.0.1:$node_port;
+            ws_ping_interval 0;
+        }"
+    else
+        write_nginx_conf "$name" "$1" 1 "" "" "
         location = /echo {
             proxy_pass http://127.0.0.1:$node_port;
             proxy_http_version 1.1;
@@ -200,6 +209,7 @@ start_nginx_proxy_node() {  # $1 port, $2 prefix name
             proxy_set_header Connection upgrade;
             proxy_read_timeout 1h;
         }"
+    fi
     start_server "$SERVER_CPUS" "$1" bash -c "
         NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
         until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
@@ -261,6 +271,7 @@ echo_servers() {
                             -c conf/nginx.conf ;;
             node_ws) start_node_echo "$port" ;;
             nginx_proxy_node) start_nginx_proxy_node "$port" nginx_proxy_node ;;
+            ngx_ws_proxy_node) start_nginx_proxy_node "$port" ngx_ws_proxy_node ;;
             nginx_tls_proxy_node) LISTEN_TLS=1 start_nginx_proxy_node "$port" \
                                       nginx_tls_proxy_node ;;
         esac
@@ -281,7 +292,7 @@ echo_servers() {
 }
 
 bench_echo() {
-    echo_servers ws "$BASE_PORT" ngx_ws node_ws nginx_proxy_node
+    echo_servers ws "$BASE_PORT" ngx_ws node_ws nginx_proxy_node ngx_ws_proxy_node
 }
 
 # Echo over wss://: ngx_ws terminating TLS itself against NGINX terminating

@@ -481,6 +481,12 @@ ngx_http_ws_proxy_flush(ngx_http_ws_proxy_t *px)
 ngx_uint_t
 ngx_http_ws_proxy_relay_full(ngx_http_ws_proxy_t *px)
 {
+    if (px->connection == NULL) {
+        /* the link is gone: the client's close answer must still be read */
+        px->client_paused = 0;
+        return 0;
+    }
+
     if (px->out_bytes > px->session->conf->send_buffer / 2) {
         px->client_paused = 1;
         return 1;
