@@ -99,6 +99,11 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     c->read->handler = ngx_http_ws_proxy_read_handler;
     c->write->handler = ngx_http_ws_proxy_write_handler;
 
+    /* a relayed message is one small write: Nagle would hold it back */
+    if (ngx_tcp_nodelay(c) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* the upstream's first frames, read with its 101 */
     b = px->header;
 
