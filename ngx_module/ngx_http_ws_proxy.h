@@ -28,6 +28,7 @@ typedef struct {
     ngx_str_t                      host;        /* Host of the handshake */
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     handshake_timeout;
+    ngx_msec_t                     ping_interval;  /* to the upstream */
 
     /* wss:// (ngx_http_ws_proxy_tls.c) */
     ngx_flag_t                     ssl_verify;
@@ -77,6 +78,7 @@ typedef struct {
     ngx_http_ws_proxy_out_t       *out;
     ngx_http_ws_proxy_out_t      **out_last;
     size_t                         out_bytes;
+    ngx_event_t                    timer;       /* the core's deadline */
 
     /* for the variables and the log */
     ngx_str_t                      addr;

@@ -136,6 +136,10 @@ ngx_http_ws_proxy_request_cleanup(void *data)
 void
 ngx_http_ws_proxy_close_upstream(ngx_http_ws_proxy_t *px)
 {
+    if (px->timer.timer_set) {
+        ngx_del_timer(&px->timer);
+    }
+
     if (px->connection == NULL) {
         return;
     }

@@ -75,6 +75,13 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
       offsetof(ngx_http_ws_proxy_conf_t, ssl_trusted_certificate),
       NULL },
 
+    { ngx_string("ws_proxy_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_proxy_conf_t, ping_interval),
+      NULL },
+
     { ngx_string("ws_proxy_connect_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -471,6 +478,7 @@ ngx_http_ws_proxy_create_loc_conf(ngx_conf_t *cf)
 
     conf->connect_timeout = NGX_CONF_UNSET_MSEC;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->ping_interval = NGX_CONF_UNSET_MSEC;
     conf->ssl_verify = NGX_CONF_UNSET;
 
     return conf;
@@ -490,6 +498,9 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               60000);
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout, 60000);
+    /* as ws_ping_interval: an upstream gone silent is found in minutes */
+    ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
+                              30000);
 
     /* as proxy_ssl_verify: off, encryption without authentication */
     ngx_conf_merge_value(conf->ssl_verify, prev->ssl_verify, 0);

@@ -46,6 +46,8 @@ static ngx_int_t ngx_http_ws_proxy_take_core_output(ngx_http_ws_proxy_t *px);
 static void ngx_http_ws_proxy_flush(ngx_http_ws_proxy_t *px);
 static void ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px,
     const char *why);
+static void ngx_http_ws_proxy_timer_handler(ngx_event_t *ev);
+static void ngx_http_ws_proxy_arm_timer(ngx_http_ws_proxy_t *px);
 
 
 static u_char  ngx_http_ws_proxy_recv_buf[NGX_HTTP_WS_PROXY_RECV_SIZE];
@@ -77,13 +79,15 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     wscf = px->session->conf;
 
     /*
-     * The upstream's messages are bounded as the client's are; heartbeats
-     * towards it are left to the application's own.
+     * The upstream's messages are bounded as the client's are; our own
+     * pings find an upstream gone silent (ws_proxy_ping_interval, missed
+     * as many times as ws_ping_max_missed allows).
      */
     wscore_config_default(&cfg);
     cfg.max_message_size = wscf->max_message_size;
     cfg.max_frame_size = wscf->max_frame_size;
-    cfg.ping_interval_ms = 0;
+    cfg.ping_interval_ms = px->conf->ping_interval;
+    cfg.ping_max_missed = wscf->ping_max_missed;
     cfg.idle_timeout_ms = 0;
     cfg.close_timeout_ms = wscf->close_timeout;
 
@@ -98,6 +102,11 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
 
     c->read->handler = ngx_http_ws_proxy_read_handler;
     c->write->handler = ngx_http_ws_proxy_write_handler;
+
+    px->timer.handler = ngx_http_ws_proxy_timer_handler;
+    px->timer.data = px;
+    px->timer.log = c->log;
+    px->timer.cancelable = 1;
 
     /* a relayed message is one small write: Nagle would hold it back */
     if (ngx_tcp_nodelay(c) != NGX_OK) {
@@ -122,7 +131,71 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
         ngx_post_event(c->read, &ngx_posted_events);
     }
 
+    ngx_http_ws_proxy_arm_timer(px);
+
     return NGX_OK;
+}
+
+
+/* One timer for the upstream link, at the core's next deadline. */
+static void
+ngx_http_ws_proxy_arm_timer(ngx_http_ws_proxy_t *px)
+{
+    uint64_t  deadline;
+
+    if (px->connection == NULL || px->core == NULL) {
+        return;
+    }
+
+    deadline = wscore_session_next_deadline(px->core);
+
+    if (deadline == 0) {
+        if (px->timer.timer_set) {
+            ngx_del_timer(&px->timer);
+        }
+
+        return;
+    }
+
+    ngx_add_timer(&px->timer, deadline > ngx_current_msec
+                              ? (ngx_msec_t) (deadline - ngx_current_msec)
+                              : 1);
+}
+
+
+static void
+ngx_http_ws_proxy_timer_handler(ngx_event_t *ev)
+{
+    ngx_http_ws_proxy_t  *px;
+
+    px = ev->data;
+
+    if (px->connection == NULL || px->core == NULL) {
+        return;
+    }
+
+    switch (wscore_session_on_timer(px->core, ngx_current_msec)) {
+
+    case WSCORE_TIMER_UNRESPONSIVE:
+        px->close_code = WSCORE_CLOSE_GOING_AWAY;
+        (void) ngx_http_ws_proxy_take_core_output(px);
+        ngx_http_ws_proxy_flush(px);
+        ngx_http_ws_proxy_upstream_lost(px, "the upstream missed our pings");
+        return;
+
+    case WSCORE_TIMER_CLOSE_EXPIRED:
+        ngx_http_ws_proxy_close_upstream(px);
+        return;
+
+    default: /* WSCORE_TIMER_PING_SENT, WSCORE_TIMER_IDLE, ..._NONE */
+        if (ngx_http_ws_proxy_take_core_output(px) != NGX_OK) {
+            ngx_http_ws_proxy_upstream_lost(px, "out of memory");
+            return;
+        }
+
+        ngx_http_ws_proxy_flush(px);
+        ngx_http_ws_proxy_arm_timer(px);
+    }
 }
 
 
@@ -187,6 +260,7 @@ ngx_http_ws_proxy_read_handler(ngx_event_t *rev)
         return;
     }
 
+    ngx_http_ws_proxy_arm_timer(px);
     ngx_http_ws_session_flush(ws);
 }
 
@@ -594,6 +668,10 @@ void
 ngx_http_ws_proxy_relay_free(ngx_http_ws_proxy_t *px)
 {
     ngx_http_ws_proxy_out_t  *out, *next;
+
+    if (px->timer.timer_set) {
+        ngx_del_timer(&px->timer);
+    }
 
     for (out = px->out; out; out = next) {
         next = out->next;

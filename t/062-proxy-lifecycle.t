@@ -36,6 +36,18 @@ my $config = <<CONF;
         ws_send_buffer 256k;
         ws_max_message_size 64k;
     }
+    location /deaf/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$bad;
+        ws_proxy_ping_interval 200ms;
+        ws_ping_max_missed 2;
+    }
+    location /pinged/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$py;
+        ws_proxy_ping_interval 200ms;
+        ws_ping_max_missed 2;
+    }
     location /py/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$py;
@@ -120,6 +132,28 @@ CONF
     cmp_ok($grew, '<', 8 * 1024, "$name: the worker grew by ${grew} KiB only");
     $ws->disconnect;
     check_logs($ngx);
+}
+
+{
+    my $name = 'pings to the upstream';
+    my $ngx = start_nginx(name => $name, config => $config,
+                          log_level => 'info');
+    my $t0 = time;
+    my $deaf = ws_connect(uri => '/deaf/deaf');
+    my $alive = ws_connect(uri => '/pinged/echo');
+    $deaf->expect('close 1014', "$name: an upstream that never answers our "
+                  . 'pings gives the client 1014');
+    my $took = time - $t0;
+    ok($took > 0.3 && $took < 3, "$name: after the missed pings (${took}s)");
+    sleep 0.8;
+    $alive->send_text('still here');
+    $alive->expect('text still here', "$name: an upstream that answers "
+                   . 'them stays (python websockets answers pings)');
+    $alive->send_close(1000);
+    $alive->expect('close 1000', "$name: closed");
+    like($ngx->error_log, qr/ws proxy: upstream 127\.0\.0\.1:$bad lost: the upstream missed our pings/,
+         "$name: logged");
+    check_logs($ngx, undef, allow => qr/ws proxy: upstream/);
 }
 
 for my $signal ('HUP', 'QUIT') {
