@@ -21,8 +21,20 @@
 #include "ngx_http_ws_session.h"
 
 
+/* ws_proxy_set_header name value; */
 typedef struct {
-    ngx_http_upstream_srv_conf_t  *upstream;    /* NULL: no ws_proxy_pass */
+    ngx_str_t                      name;
+    ngx_http_complex_value_t       value;
+} ngx_http_ws_proxy_set_header_t;
+
+
+/* At most this many ws_proxy_set_header in a location. */
+#define NGX_HTTP_WS_PROXY_MAX_SET_HEADERS  8
+
+
+typedef struct {
+    ngx_http_upstream_srv_conf_t  *upstream;
+    ngx_array_t                   *set_headers;  /* of ..._set_header_t */    /* NULL: no ws_proxy_pass */
     ngx_str_t                      uri;         /* of the URL; empty: the
                                                    client's own */
     ngx_str_t                      host;        /* Host of the handshake */

@@ -186,29 +186,40 @@ ngx_http_ws_proxy_drop(ngx_http_ws_proxy_t *px)
 
 /*
  * The upstream's request line and headers: the client's URI (or the
- * URL's), the Host of the URL, a key of our own, and what an application
- * behind a proxy expects to see of its client.
+ * URL's), a key of our own, and what an application behind a proxy
+ * expects to see of its client: Host of the URL, X-Forwarded-For and
+ * -Proto, and the client's subprotocol offer, cookies, Authorization,
+ * Origin and User-Agent. ws_proxy_set_header replaces any of those (an
+ * empty value leaves it out) or adds its own.
  */
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  value;
+} ngx_http_ws_proxy_header_t;
+
+
 static ngx_int_t
 ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px)
 {
-    size_t                     len;
-    ngx_buf_t                 *b;
-    ngx_str_t                 *uri, args, xff;
-    ngx_uint_t                 i, n;
-    wscore_str_t               value;
-    ngx_http_request_t        *r;
-    ngx_http_ws_proxy_conf_t  *pcf;
+    size_t                           len;
+    u_char                          *p;
+    ngx_buf_t                       *b;
+    ngx_str_t                       *uri, args, value;
+    ngx_uint_t                       i, j, n;
+    wscore_str_t                     client;
+    ngx_http_request_t              *r;
+    ngx_http_ws_proxy_conf_t        *pcf;
+    ngx_http_ws_proxy_header_t       hdr[16];
+    ngx_http_ws_proxy_set_header_t  *set;
 
     static const char  *forwarded[] = {
         "Sec-WebSocket-Protocol", "Cookie", "Authorization", "Origin",
         "User-Agent"
     };
 
-    wscore_str_t        values[sizeof(forwarded) / sizeof(forwarded[0])];
-
     r = px->request;
     pcf = px->conf;
+    n = 0;
 
     if (pcf->uri.len) {
         uri = &pcf->uri;
@@ -219,43 +230,94 @@ ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px)
         ngx_str_null(&args);
     }
 
-    /* X-Forwarded-For: what the client's request had, then the client */
-    ngx_http_ws_handshake_header(r, "X-Forwarded-For", &value);
+    ngx_str_set(&hdr[n].name, "Host");
+    hdr[n++].value = pcf->host;
 
-    xff.len = (value.data ? value.len + 2 : 0) + r->connection->addr_text.len;
-    xff.data = ngx_pnalloc(r->pool, xff.len);
-    if (xff.data == NULL) {
+    /* X-Forwarded-For: what the client's request had, then the client */
+    ngx_http_ws_handshake_header(r, "X-Forwarded-For", &client);
+
+    ngx_str_set(&hdr[n].name, "X-Forwarded-For");
+    hdr[n].value.len = (client.data ? client.len + 2 : 0)
+                       + r->connection->addr_text.len;
+    hdr[n].value.data = ngx_pnalloc(r->pool, hdr[n].value.len);
+    if (hdr[n].value.data == NULL) {
         return NGX_ERROR;
     }
 
-    if (value.data) {
-        ngx_sprintf(xff.data, "%*s, %V", value.len, value.data,
-                    &r->connection->addr_text);
+    p = hdr[n].value.data;
 
-    } else {
-        ngx_memcpy(xff.data, r->connection->addr_text.data,
-                   r->connection->addr_text.len);
+    if (client.data) {
+        p = ngx_cpymem(p, client.data, client.len);
+        *p++ = ','; *p++ = ' ';
     }
 
-    n = sizeof(forwarded) / sizeof(forwarded[0]);
+    ngx_memcpy(p, r->connection->addr_text.data,
+               r->connection->addr_text.len);
+    n++;
+
+    ngx_str_set(&hdr[n].name, "X-Forwarded-Proto");
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&hdr[n].value, "https");
+    } else
+#endif
+    {
+        ngx_str_set(&hdr[n].value, "http");
+    }
+    n++;
+
+    for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++) {
+        ngx_http_ws_handshake_header(r, forwarded[i], &client);
+
+        if (client.data) {
+            hdr[n].name.data = (u_char *) forwarded[i];
+            hdr[n].name.len = ngx_strlen(forwarded[i]);
+            hdr[n].value.data = (u_char *) client.data;
+            hdr[n].value.len = client.len;
+            n++;
+        }
+    }
+
+    /* what ws_proxy_set_header sets replaces the header of that name */
+    set = pcf->set_headers ? pcf->set_headers->elts : NULL;
+
+    for (i = 0; set && i < pcf->set_headers->nelts; i++) {
+        if (ngx_http_complex_value(r, &set[i].value, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        for (j = 0; j < n; j++) {
+            if (hdr[j].name.len == set[i].name.len
+                && ngx_strncasecmp(hdr[j].name.data, set[i].name.data,
+                                   set[i].name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == n) {
+            if (n == sizeof(hdr) / sizeof(hdr[0])) {
+                return NGX_ERROR;
+            }
+
+            n++;
+        }
+
+        hdr[j].name = set[i].name;
+        hdr[j].value = value;
+    }
 
     len = sizeof("GET ") - 1 + uri->len + 1 + args.len
           + sizeof(" HTTP/1.1" CRLF) - 1
-          + sizeof("Host: " CRLF) - 1 + pcf->host.len
           + sizeof("Upgrade: websocket" CRLF) - 1
           + sizeof("Connection: Upgrade" CRLF) - 1
           + sizeof("Sec-WebSocket-Key: " CRLF) - 1 + sizeof(px->key)
           + sizeof("Sec-WebSocket-Version: 13" CRLF) - 1
-          + sizeof("X-Forwarded-For: " CRLF) - 1 + xff.len
-          + sizeof("X-Forwarded-Proto: https" CRLF) - 1
           + sizeof(CRLF) - 1;
 
     for (i = 0; i < n; i++) {
-        ngx_http_ws_handshake_header(r, forwarded[i], &values[i]);
-
-        if (values[i].data) {
-            len += ngx_strlen(forwarded[i]) + sizeof(": " CRLF) - 1
-                   + values[i].len;
+        if (hdr[i].value.len) {
+            len += hdr[i].name.len + sizeof(": " CRLF) - 1 + hdr[i].value.len;
         }
     }
 
@@ -274,25 +336,17 @@ ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px)
 
     b->last = ngx_sprintf(b->last,
                           " HTTP/1.1" CRLF
-                          "Host: %V" CRLF
                           "Upgrade: websocket" CRLF
                           "Connection: Upgrade" CRLF
                           "Sec-WebSocket-Key: %*s" CRLF
-                          "Sec-WebSocket-Version: 13" CRLF
-                          "X-Forwarded-For: %V" CRLF
-                          "X-Forwarded-Proto: %s" CRLF,
-                          &pcf->host, sizeof(px->key), px->key, &xff,
-#if (NGX_HTTP_SSL)
-                          r->connection->ssl ? "https" : "http"
-#else
-                          "http"
-#endif
-                          );
+                          "Sec-WebSocket-Version: 13" CRLF,
+                          sizeof(px->key), px->key);
 
     for (i = 0; i < n; i++) {
-        if (values[i].data) {
-            b->last = ngx_sprintf(b->last, "%s: %*s" CRLF, forwarded[i],
-                                  values[i].len, values[i].data);
+        /* an empty value leaves the header out, as in proxy_set_header */
+        if (hdr[i].value.len) {
+            b->last = ngx_sprintf(b->last, "%V: %V" CRLF, &hdr[i].name,
+                                  &hdr[i].value);
         }
     }
 

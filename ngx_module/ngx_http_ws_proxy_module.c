@@ -43,6 +43,8 @@ static char *ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_ws_proxy_set_header(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_ws_proxy_check_timeout(ngx_conf_t *cf, void *post,
     void *data);
 static ngx_uint_t ngx_http_ws_proxy_is_ip(ngx_str_t *name);
@@ -73,6 +75,13 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_proxy_conf_t, ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("ws_proxy_set_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_ws_proxy_set_header,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("ws_proxy_ping_interval"),
@@ -480,6 +489,7 @@ ngx_http_ws_proxy_create_loc_conf(ngx_conf_t *cf)
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
     conf->ssl_verify = NGX_CONF_UNSET;
+    conf->set_headers = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -501,6 +511,9 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     /* as ws_ping_interval: an upstream gone silent is found in minutes */
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
                               30000);
+
+    /* as proxy_set_header: a level with none inherits its parent's */
+    ngx_conf_merge_ptr_value(conf->set_headers, prev->set_headers, NULL);
 
     /* as proxy_ssl_verify: off, encryption without authentication */
     ngx_conf_merge_value(conf->ssl_verify, prev->ssl_verify, 0);
@@ -629,6 +642,87 @@ ngx_http_ws_proxy_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     wscf->handler = &ngx_http_ws_proxy_handler;
 
     ngx_http_ws_proxy_configured = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * ws_proxy_set_header name value: value may hold variables, and an empty
+ * one leaves the header out. The handshake's own headers are ngx_ws's.
+ */
+static char *
+ngx_http_ws_proxy_set_header(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_proxy_conf_t *pcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_ws_proxy_set_header_t    *h;
+    ngx_http_compile_complex_value_t   ccv;
+
+    static const char  *own[] = {
+        "Upgrade", "Connection", "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"
+    };
+
+    value = cf->args->elts;
+
+    for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+        if (value[1].len == ngx_strlen(own[i])
+            && ngx_strncasecmp(value[1].data, (u_char *) own[i],
+                               value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"ws_proxy_set_header\" cannot set "
+                               "\"%V\": ngx_ws writes it for the "
+                               "upstream's handshake", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (value[1].data[i] <= ' ' || value[1].data[i] == ':'
+            || value[1].data[i] >= 0x7f)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"ws_proxy_set_header\": \"%V\" is not a "
+                               "header name", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (pcf->set_headers == NGX_CONF_UNSET_PTR) {
+        pcf->set_headers = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_ws_proxy_set_header_t));
+        if (pcf->set_headers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (pcf->set_headers->nelts == NGX_HTTP_WS_PROXY_MAX_SET_HEADERS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_proxy_set_header\": more than %d in one "
+                           "place", NGX_HTTP_WS_PROXY_MAX_SET_HEADERS);
+        return NGX_CONF_ERROR;
+    }
+
+    h = ngx_array_push(pcf->set_headers);
+    if (h == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    h->name = value[1];
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = &h->value;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

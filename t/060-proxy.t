@@ -68,6 +68,13 @@ my $config = <<CONF;
         ws_proxy_pass ws://127.0.0.1:$py;
         ws_max_message_size 1m;
     }
+    location /set/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$py/headers;
+        ws_proxy_set_header X-Tenant "t-\$arg_t";
+        ws_proxy_set_header Cookie "";
+        ws_proxy_set_header host app.internal;
+    }
     location /small/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$py/echo;
@@ -162,6 +169,20 @@ SKIP: {
     isnt($h{'sec-websocket-key'}, undef, 'a key of our own');
     $ws->send_close(1000);
     $ws->expect('close 1000', 'headers: closed');
+}
+
+{
+    my $ws = ws_connect(uri => '/set/?t=42',
+        headers => "Cookie: secret=1\nAuthorization: Bearer x\n");
+    $ws->send_text('show');
+    my $seen = decode_json($ws->read_message->{payload});
+    my %h = map { lc($_) => $seen->{headers}{$_} } keys %{ $seen->{headers} };
+    is($h{'x-tenant'}, 't-42', 'ws_proxy_set_header: a header of our own, with a variable');
+    ok(!exists $h{cookie}, 'ws_proxy_set_header Cookie "": the cookie is not forwarded');
+    is($h{host}, 'app.internal', 'ws_proxy_set_header replaces Host');
+    is($h{authorization}, 'Bearer x', 'what it does not name is forwarded as before');
+    $ws->send_close(1000);
+    $ws->expect('close 1000', 'set: closed');
 }
 
 {

@@ -24,6 +24,9 @@ my @good = (
      . 'ws_proxy_handshake_timeout 500ms; ws_deflate on; ws_max_message_size 16m;', $group],
     ['ws_listen; ws_proxy_pass ws://app;',
      "ws_proxy_connect_timeout 1s; ws_proxy_handshake_timeout 1s; $group"],
+    ['ws_listen; ws_proxy_pass ws://app; ws_proxy_set_header X-User $remote_user; '
+     . 'ws_proxy_set_header Cookie "";', $group],
+    ['ws_listen; ws_proxy_pass ws://app; ws_proxy_ping_interval 0;', $group],
 );
 
 for my $case (@good) {
@@ -57,6 +60,19 @@ my @bad = (
      qr/"ws_proxy_handshake_timeout" directive must be greater than 0 in \S+nginx\.conf:\d+/],
     ['ws_listen; ws_proxy_pass ws://127.0.0.1:9001; ws_proxy_handshake_timeout soon;', '',
      qr/"ws_proxy_handshake_timeout" directive invalid value in \S+nginx\.conf:\d+/],
+    ['ws_listen; ws_proxy_pass ws://a:1; ws_proxy_set_header Upgrade h2c;', '',
+     qr/"ws_proxy_set_header" cannot set "Upgrade": ngx_ws writes it.* in \S+nginx\.conf:\d+/],
+    ['ws_listen; ws_proxy_pass ws://a:1; ws_proxy_set_header sec-websocket-key x;', '',
+     qr/"ws_proxy_set_header" cannot set "sec-websocket-key"/],
+    ['ws_listen; ws_proxy_pass ws://a:1; ws_proxy_set_header "Bad Name" x;', '',
+     qr/"ws_proxy_set_header": "Bad Name" is not a header name in \S+nginx\.conf:\d+/],
+    ['ws_listen; ws_proxy_pass ws://a:1; ws_proxy_set_header X-A;', '',
+     qr/invalid number of arguments in "ws_proxy_set_header" directive/],
+    ['ws_listen; ws_proxy_pass ws://a:1; '
+     . join(' ', map { "ws_proxy_set_header X-$_ v;" } 1 .. 9), '',
+     qr/"ws_proxy_set_header": more than 8 in one place/],
+    ['ws_listen; ws_proxy_pass ws://a:1; ws_proxy_ping_interval never;', '',
+     qr/"ws_proxy_ping_interval" directive invalid value in \S+nginx\.conf:\d+/],
     ['ws_listen; ws_proxy_pass;', '',
      qr/invalid number of arguments in "ws_proxy_pass" directive in \S+nginx\.conf:\d+/],
 );
