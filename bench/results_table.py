@@ -221,6 +221,15 @@ def goals(summaries):
             row("Proxy server CPU per message ≤ 1.5x NGINX tunnel's (NGINX + Node)", r,
                 r is not None and r <= 1.5, detail)
 
+    for ours in find(summaries, "ngx_ws_proxy_node", mode="idle"):
+        for theirs in find(summaries, "nginx_proxy_node", mode="idle",
+                           connections=ours.first["connections"]):
+            r = ratio(ours.median("bytes_per_connection"),
+                      theirs.median("bytes_per_connection"))
+            row("Idle memory per proxied connection ≤ NGINX proxy_pass's (Node included)",
+                r, r is not None and r <= 1.0,
+                f"{ours.first['connections']} connections")
+
     for ours in find(summaries, "ngx_ws_wss", mode="echo", workers=1):
         for theirs in find(summaries, "nginx_tls_proxy_node", mode="echo",
                            connections=ours.first["connections"], size=ours.first["size"],

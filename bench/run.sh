@@ -364,16 +364,20 @@ bench_deflate() {
 
 # Every run gets a fresh server, so each starts from the same memory.
 bench_idle() {
-    local port=$((BASE_PORT + 20)) label
-    for label in ngx_ws nchan node_ws; do
+    local port=$((BASE_PORT + 20)) label path
+    # the proxies' figures include the Node echo behind them (one process
+    # group), the same Node for both
+    for label in ngx_ws nchan node_ws ngx_ws_proxy_node nginx_proxy_node; do
         echo "== idle $label: $IDLE_CONNS connections x $RUNS"
+        path=/sub/idle
         for run in $(seq 1 "$RUNS"); do
             case $label in
                 ngx_ws) start_ngx_ws "$port" 1 ;;
                 nchan) start_nchan "$port" 1 ;;
                 node_ws) start_node_fanout "$port" ;;
+                *_proxy_node) start_nginx_proxy_node "$port" "$label"; path=/echo ;;
             esac
-            run_wsload "$label" 1 "$run" idle --url "ws://127.0.0.1:$port/sub/idle" \
+            run_wsload "$label" 1 "$run" idle --url "ws://127.0.0.1:$port$path" \
                 --connections "$IDLE_CONNS" --sources 8
             stop_server
         done
