@@ -317,6 +317,13 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     case WSCORE_EVENT_MESSAGE:
         px->messages_from++;
 
+        if (ws->finalized
+            || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
+        {
+            /* the client's close is under way: nothing may follow it */
+            break;
+        }
+
         frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
                                          ev->len);
         if (frame == NULL
