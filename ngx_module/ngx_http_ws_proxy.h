@@ -33,8 +33,8 @@ typedef struct {
 
 
 typedef struct {
-    ngx_http_upstream_srv_conf_t  *upstream;
-    ngx_array_t                   *set_headers;  /* of ..._set_header_t */    /* NULL: no ws_proxy_pass */
+    ngx_http_upstream_srv_conf_t  *upstream;    /* NULL: no ws_proxy_pass */
+    ngx_array_t                   *set_headers; /* of ..._set_header_t */
     ngx_str_t                      uri;         /* of the URL; empty: the
                                                    client's own */
     ngx_str_t                      host;        /* Host of the handshake */
