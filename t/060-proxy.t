@@ -196,6 +196,13 @@ SKIP: {
     is($res->{status}, 504, 'an upstream that never answers: 504');
     $res = ws_handshake_answer(uri => '/bad/bad-accept');
     is($res->{status}, 502, 'a 101 with a wrong Sec-WebSocket-Accept: 502');
+    $res = ws_handshake_answer(uri => '/bad/bad-protocol',
+                               headers => "Sec-WebSocket-Protocol: chat\n");
+    is($res->{status}, 502, 'a 101 choosing a subprotocol not offered: 502');
+    $res = ws_handshake_answer(uri => '/bad/bad-extension');
+    is($res->{status}, 502, 'a 101 with an extension not offered: 502');
+    $res = ws_handshake_answer(uri => '/bad/no-upgrade');
+    is($res->{status}, 502, 'a 101 without Upgrade: websocket: 502');
 }
 
 {
@@ -283,6 +290,8 @@ like($err, qr/ws proxy: upstream 127\.0\.0\.1:$bad lost: .*1014/,
      'error log: the upstream that vanished');
 like($err, qr/ws proxy: upstream 127\.0\.0\.1:$bad sent a bad 101: wrong Sec-WebSocket-Accept/,
      'error log: why the 101 was refused');
+like($err, qr/sent a bad 101: the subprotocol chosen was not offered/,
+     'error log: the subprotocol nobody offered');
 
 check_logs($ngx, undef, allow => qr/connect\(\) failed|upstream server temporarily disabled|ws proxy:/);
 

@@ -7,6 +7,9 @@ properly unless the path says otherwise, then by path:
   /masked         sends a masked frame (servers must not mask)
   /die            sends the first fragment of a message, then closes TCP
   /bad-accept     answers 101 with a wrong Sec-WebSocket-Accept
+  /bad-protocol   answers 101 with a subprotocol nobody offered
+  /bad-extension  answers 101 with permessage-deflate, which was not offered
+  /no-upgrade     answers 101 without Upgrade: websocket
   /silent         never answers the handshake
   /big-reserved   sends a frame with RSV2 set
   /stall          never reads after the handshake
@@ -43,9 +46,13 @@ def serve(conn):
                               .digest()).decode()
     if path == "/bad-accept":
         accept = base64.b64encode(b"x" * 20).decode()
-    conn.sendall(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
-                  % accept).encode())
+    extra = {"/bad-protocol": "Sec-WebSocket-Protocol: nope\r\n",
+             "/bad-extension": "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+             }.get(path, "")
+    upgrade = "" if path == "/no-upgrade" else "Upgrade: websocket\r\n"
+    conn.sendall(("HTTP/1.1 101 Switching Protocols\r\n%s"
+                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
+                  % (upgrade, accept, extra)).encode())
     if path == "/invalid-utf8":
         conn.sendall(b"\x81\x02\xff\xfe")
     elif path == "/masked":
