@@ -97,6 +97,8 @@ build: deps
 
 # The demo runs from its own prefix: config, certificate, logs, temp dirs.
 DEMO := $(BUILD)/demo
+# the Node `ws` echo app behind the demo's ws_proxy_pass (demo.conf)
+DEMO_APP_PORT := 8091
 
 run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
@@ -118,10 +120,15 @@ run: build
 	@echo "  health: /healthz (liveness), /readyz (readiness)"
 	@echo "  with a token (docs/security.md): ws://127.0.0.1:8080/secure/echo?token=..."
 	@echo "  chat's backend: conf_examples/demo_backend.py on 127.0.0.1:8092"
+	@echo "  proxied: ws://127.0.0.1:8080/proxy/echo -> echo app on 127.0.0.1:$(DEMO_APP_PORT)"
 	@echo "logs in $(DEMO)/logs (the backend's: backend.log); Ctrl-C stops it"
+	@# the chat's backend and the application behind /proxy/echo, stopped
+	@# with NGINX
 	/usr/bin/python3 conf_examples/demo_backend.py 127.0.0.1 8092 \
 	    >> $(DEMO)/logs/backend.log 2>&1 & backend=$$!; \
-	trap 'kill $$backend 2>/dev/null' EXIT INT TERM HUP; \
+	NODE_PATH=/usr/share/nodejs node conf_examples/echo_app.js \
+	    $(DEMO_APP_PORT) >$(DEMO)/logs/echo-app.log 2>&1 & app=$$!; \
+	trap 'kill $$app $$backend 2>/dev/null' EXIT INT TERM HUP; \
 	$(NGINX_BIN) -p $(DEMO)/ -c conf/nginx.conf
 
 # A synthetic check: one round trip (an echo, or the JSON protocol's

@@ -204,6 +204,32 @@ def goals(summaries):
                     f"{ours.first['connections']} conns, {ours.first['size']} B, "
                     f"{ours.first['pipeline']} in flight per connection")
 
+    # the frame-aware proxy against NGINX's byte tunnel, both in front of the
+    # same Node ws echo (server CPU covers NGINX and Node alike)
+    for ours in find(summaries, "ngx_ws_proxy_node", mode="echo", workers=1):
+        for theirs in find(summaries, "nginx_proxy_node", mode="echo",
+                           connections=ours.first["connections"], size=ours.first["size"],
+                           pipeline=ours.first["pipeline"]):
+            detail = (f"{ours.first['connections']} conns, {ours.first['size']} B, "
+                      f"{ours.first['pipeline']} in flight per connection")
+            r = ratio(ours.median("rate"), theirs.median("rate"))
+            row("Proxy round trips/s ≥ 0.95x NGINX proxy_pass tunnel", r,
+                r is not None and r >= 0.95, detail)
+            cpu_ours = ours.median("server_cpu") / max(ours.median("rate"), 1e-9)
+            cpu_theirs = theirs.median("server_cpu") / max(theirs.median("rate"), 1e-9)
+            r = ratio(cpu_ours, cpu_theirs)
+            row("Proxy server CPU per message ≤ 1.5x NGINX tunnel's (NGINX + Node)", r,
+                r is not None and r <= 1.5, detail)
+
+    for ours in find(summaries, "ngx_ws_proxy_node", mode="idle"):
+        for theirs in find(summaries, "nginx_proxy_node", mode="idle",
+                           connections=ours.first["connections"]):
+            r = ratio(ours.median("bytes_per_connection"),
+                      theirs.median("bytes_per_connection"))
+            row("Idle memory per proxied connection ≤ NGINX proxy_pass's (Node included)",
+                r, r is not None and r <= 1.0,
+                f"{ours.first['connections']} connections")
+
     for ours in find(summaries, "ngx_ws_wss", mode="echo", workers=1):
         for theirs in find(summaries, "nginx_tls_proxy_node", mode="echo",
                            connections=ours.first["connections"], size=ours.first["size"],

@@ -200,7 +200,16 @@ start_node_fanout() {  # $1 port
 # to a Node WebSocket server today).
 start_nginx_proxy_node() {  # $1 port, $2 prefix name
     local node_port=$(($1 + 100)) name=$2
-    write_nginx_conf "$name" "$1" 1 "" "" "
+    if [ "$name" = ngx_ws_proxy_node ]; then
+        # ngx_ws's frame-aware proxy in place of the byte tunnel
+        write_nginx_conf "$name" "$1" 1 "load_module $MODULE;" "" "
+        location = /echo {
+            ws_listen;
+            ws_proxy_pass ws://127.0.0.1:$node_port;
+            ws_ping_interval 0;
+        }"
+    else
+        write_nginx_conf "$name" "$1" 1 "" "" "
         location = /echo {
             proxy_pass http://127.0.0.1:$node_port;
             proxy_http_version 1.1;
@@ -208,6 +217,7 @@ start_nginx_proxy_node() {  # $1 port, $2 prefix name
             proxy_set_header Connection upgrade;
             proxy_read_timeout 1h;
         }"
+    fi
     start_server "$SERVER_CPUS" "$1" bash -c "
         NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
         until (exec 3<>/dev/tcp/127.0.0.1/$node_port) 2>/dev/null; do sleep 0.1; done
@@ -270,6 +280,7 @@ echo_servers() {
                             -c conf/nginx.conf ;;
             node_ws) start_node_echo "$port" ;;
             nginx_proxy_node) start_nginx_proxy_node "$port" nginx_proxy_node ;;
+            ngx_ws_proxy_node) start_nginx_proxy_node "$port" ngx_ws_proxy_node ;;
             nginx_tls_proxy_node) LISTEN_TLS=1 start_nginx_proxy_node "$port" \
                                       nginx_tls_proxy_node ;;
         esac
@@ -290,7 +301,7 @@ echo_servers() {
 }
 
 bench_echo() {
-    echo_servers ws "$BASE_PORT" ngx_ws node_ws nginx_proxy_node
+    echo_servers ws "$BASE_PORT" ngx_ws node_ws nginx_proxy_node ngx_ws_proxy_node
 }
 
 # Echo over wss://: ngx_ws terminating TLS itself against NGINX terminating
@@ -363,9 +374,10 @@ bench_deflate() {
 # Every run gets a fresh server, so each starts from the same memory.
 # ngx_ws_wss: the same subscribers over TLS (what an idle wss:// costs).
 bench_idle() {
-    local port=$((BASE_PORT + 20)) label scheme
+    local port=$((BASE_PORT + 20)) label scheme path
     for label in $IDLE_SERVERS; do
         echo "== idle $label: $IDLE_CONNS connections x $RUNS"
+        path=/sub/idle
         for run in $(seq 1 "$RUNS"); do
             scheme=ws
             case $label in
@@ -378,8 +390,9 @@ bench_idle() {
                             scheme=wss ;;
                 nchan) start_nchan "$port" 1 ;;
                 node_ws) start_node_fanout "$port" ;;
+                *_proxy_node) start_nginx_proxy_node "$port" "$label"; path=/echo ;;
             esac
-            run_wsload "$label" 1 "$run" idle --url "$scheme://127.0.0.1:$port/sub/idle" \
+            run_wsload "$label" 1 "$run" idle --url "$scheme://127.0.0.1:$port$path" \
                 --connections "$IDLE_CONNS" --sources 8
             stop_server
         done

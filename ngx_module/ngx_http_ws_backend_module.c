@@ -152,7 +152,8 @@ static ngx_http_ws_hooks_t  ngx_http_ws_backend_hooks = {
     ngx_http_ws_backend_session_free,      /* free */
     ngx_http_ws_backend_busy,              /* busy */
     NULL,                                  /* going_away */
-    NULL                                   /* gone_away */
+    NULL,                                  /* gone_away */
+    NULL                                   /* output_drained */
 };
 
 

@@ -73,7 +73,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
     ngx_http_ws_channels_unsubscribe,      /* free */
     NULL,                                  /* busy */
     ngx_http_ws_channels_going_away,       /* going_away */
-    ngx_http_ws_channels_gone_away         /* gone_away */
+    ngx_http_ws_channels_gone_away,        /* gone_away */
+    NULL                                   /* output_drained */
 };
 
 

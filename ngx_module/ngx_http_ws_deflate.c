@@ -61,7 +61,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_deflate_hooks = {
     ngx_http_ws_deflate_cleanup,           /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
-    NULL                                   /* gone_away */
+    NULL,                                  /* gone_away */
+    NULL                                   /* output_drained */
 };
 
 

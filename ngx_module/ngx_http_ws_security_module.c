@@ -68,7 +68,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
     ngx_http_ws_security_session_free,     /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
-    NULL                                   /* gone_away */
+    NULL,                                  /* gone_away */
+    NULL                                   /* output_drained */
 };
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,

@@ -1309,7 +1309,9 @@ ngx_http_ws_after_output(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 {
-    ngx_connection_t  *c;
+    ngx_uint_t             i;
+    ngx_connection_t      *c;
+    ngx_http_ws_hooks_t  **h;
 
     c = ws->connection;
 
@@ -1334,6 +1336,12 @@ ngx_http_ws_check_backpressure(ngx_http_ws_session_t *ws)
 
         if (c->read->ready) {
             ngx_post_event(c->read, &ngx_posted_events);
+        }
+
+        ngx_http_ws_hooks_each(ws, h, i) {
+            if (h[i]->output_drained) {
+                h[i]->output_drained(ws);
+            }
         }
     }
 

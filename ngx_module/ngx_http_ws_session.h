@@ -141,6 +141,13 @@ typedef struct {
     void                     (*going_away)(ngx_http_ws_session_t *ws,
                                            ngx_str_t *reason, size_t cap);
     void                     (*gone_away)(ngx_http_ws_session_t *ws);
+
+    /*
+* The output queue fell below its low-water mark after a pause: a
+     * feature that feeds it from elsewhere (a proxy's upstream) may read
+     * again.
+     */
+    void                     (*output_drained)(ngx_http_ws_session_t *ws);
 } ngx_http_ws_hooks_t;
 
 
@@ -241,6 +248,9 @@ struct ngx_http_ws_session_s {
 
     /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
     void                      *backend;
+
+    /* ws_proxy_pass: ngx_http_ws_proxy_t, the upstream link */
+    void                      *proxy;
 };
 
 

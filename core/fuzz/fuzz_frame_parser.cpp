@@ -1,6 +1,8 @@
 // libFuzzer target: arbitrary bytes into a session with small limits, fed
 // in chunks whose sizes come from the input itself, with timer calls and
-// output draining in between. Checks the session's own invariants.
+// output draining in between. Checks the session's own invariants. The
+// session is a server's, or (second byte, bit 1) a client's, as a proxy's
+// upstream link is: then every frame it writes must be masked.
 
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +17,11 @@ void check(bool ok)
     if (!ok) std::abort();
 }
 
+void fixed_key(void *, uint8_t key[4])
+{
+    std::memcpy(key, "\x12\x34\x56\x78", 4);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     // First byte: chunking seed and limits; second: close-early flag.
     const uint8_t control = data[0];
     const bool server_closes = (data[1] & 1) != 0;
+    const bool client_side = (data[1] & 2) != 0;
     data += 2;
     size -= 2;
 
@@ -38,6 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t now = 1000;
     wscore_session_t *s = wscore_session_create(&cfg, now);
     if (s == nullptr) return 0;
+    const wscore_mask_source_t source{fixed_key, nullptr};
+    if (client_side) {
+        wscore_session_act_as_client(s, &source);
+    }
+    bool frame_start = true;   // the output's next byte begins a frame
 
     size_t off = 0;
     unsigned chunk_seed = control | 1u;
@@ -88,7 +101,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wscore_session_output(s, &out, &out_len);
         if (out_len > 0) {
             check(out != nullptr);
-            wscore_session_output_consumed(s, (chunk_seed & 1) ? out_len : out_len / 2);
+            if (frame_start && out_len >= 2) {
+                check(((out[1] & 0x80) != 0) == client_side);
+            }
+            const size_t taken = (chunk_seed & 1) ? out_len : out_len / 2;
+            wscore_session_output_consumed(s, taken);
+            frame_start = taken == out_len;
         }
     }
     wscore_session_destroy(s);

@@ -309,6 +309,66 @@ wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,
 
 
 /* ------------------------------------------------------------------ */
+/* Client side: a session that is the upstream's client (a proxy)      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Where the masking keys of a client's frames come from (RFC 6455
+ * section 5.3: a strong source of entropy, a fresh key per frame). The
+ * core has no randomness of its own: key(ctx, out) writes 4 bytes.
+ */
+typedef struct {
+    void  (*key)(void *ctx, uint8_t key[4]);
+    void   *ctx;
+} wscore_mask_source_t;
+
+/*
+ * Makes s the client of its peer, before its first byte: the peer's frames
+ * must then be unmasked (a masked one is a protocol error, 1002), and the
+ * pongs and close frames s writes are masked with keys from source, which
+ * the caller keeps alive as long as s.
+ */
+void wscore_session_act_as_client(wscore_session_t *s,
+    const wscore_mask_source_t *source);
+
+#define WSCORE_MAX_CLIENT_HEADER_LEN 14
+
+/* Bytes a masked frame with len bytes of payload takes on the wire. */
+size_t wscore_client_frame_len(uint64_t payload_len);
+
+/*
+ * Writes a masked frame (header, key, masked payload) into out, which has
+ * room for wscore_client_frame_len(len) bytes; returns that length.
+ */
+size_t wscore_client_frame_encode(uint8_t *out, wscore_opcode_e opcode,
+    int fin, int rsv1, const uint8_t *payload, size_t len,
+    const uint8_t key[4]);
+
+/* The parts of a server's handshake answer a client checks. Absent
+ * headers have data == NULL; repeated ones are joined with ", ". */
+typedef struct {
+    int           status;       /* of the status line */
+    wscore_str_t  upgrade;
+    wscore_str_t  connection;
+    wscore_str_t  accept;       /* Sec-WebSocket-Accept */
+    wscore_str_t  protocol;     /* Sec-WebSocket-Protocol */
+    wscore_str_t  extensions;   /* Sec-WebSocket-Extensions */
+} wscore_handshake_response_t;
+
+/*
+ * Checks a server's answer (RFC 6455 section 4.1) to a request with
+ * Sec-WebSocket-Key key and offered_protocols (the Sec-WebSocket-Protocol
+ * list sent, data == NULL: none): status 101, Upgrade websocket,
+ * Connection upgrade, the Accept value of key, a subprotocol only if one
+ * of those offered, no extension (none is offered). WSCORE_OK, or
+ * WSCORE_ERROR with *why (static) for the log.
+ */
+wscore_rc_t wscore_handshake_check_response(
+    const wscore_handshake_response_t *resp, const char *key,
+    size_t key_len, wscore_str_t offered_protocols, const char **why);
+
+
+/* ------------------------------------------------------------------ */
 /* permessage-deflate (RFC 7692)                                       */
 /* ------------------------------------------------------------------ */
 

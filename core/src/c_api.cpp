@@ -12,7 +12,7 @@
 #include "frame_encoder.hpp"
 #include "handshake.hpp"
 #include "opcode.hpp"
-#include "session.hpp"
+#include "c_api_session.hpp"
 #include "utf8_validator.hpp"
 
 // The C enum and the C++ one are cast into each other at this boundary.
@@ -24,13 +24,6 @@ static_assert(WSCORE_OP_CLOSE == static_cast<int>(wscore::Opcode::close));
 static_assert(WSCORE_OP_PING == static_cast<int>(wscore::Opcode::ping));
 static_assert(WSCORE_OP_PONG == static_cast<int>(wscore::Opcode::pong));
 
-struct wscore_session_s {
-    wscore_session_s(const wscore_config_t &cfg, uint64_t now_ms) noexcept
-        : session(cfg, now_ms)
-    {
-    }
-    wscore::Session session;
-};
 
 namespace {
 

@@ -27,10 +27,11 @@ const char *unknown_opcode_error(std::uint8_t op) noexcept
 std::size_t FrameParser::header_len() const noexcept
 {
     // Only called once the second byte is in. Client frames are always
-    // masked (checked before this matters), hence the 4 key bytes.
+    // masked and server frames never (checked before this matters): the
+    // 4 key bytes follow from the peer's role.
     const std::uint8_t len7 = header_[1] & 0x7F;
     const std::size_t extended = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
-    return 2 + extended + 4;
+    return 2 + extended + (server_frames_ ? 0 : 4);
 }
 
 const char *FrameParser::check_first_two_bytes(bool rsv1_allowed) const
@@ -56,6 +57,9 @@ const char *FrameParser::check_first_two_bytes(bool rsv1_allowed) const
         if ((b0 & 0x40) != 0) {
             return "reserved bits set";  // compression never applies here
         }
+    }
+    if (server_frames_) {
+        return (b1 & 0x80) != 0 ? "masked server frame" : nullptr;
     }
     if ((b1 & 0x80) == 0) {
         return "unmasked client frame";
@@ -176,6 +180,13 @@ std::size_t FrameParser::read_payload(std::span<const std::uint8_t> in,
 {
     const std::size_t n = static_cast<std::size_t>(
         std::min<std::uint64_t>(in.size(), remaining_));
+    if (server_frames_) {
+        if (n != 0) {
+            std::memmove(out.data(), in.data(), n);
+        }
+        remaining_ -= n;
+        return n;
+    }
     MaskKey key;
     std::memcpy(key.data(), header_ + filled_ - 4, 4);  // key ends the header
     mask_phase_ = unmask_copy(out, in.first(n), key, mask_phase_) & 3;

@@ -1,4 +1,6 @@
-// FrameParser: incremental parsing of client frames (RFC 6455 section 5.2).
+// FrameParser: incremental parsing of frames (RFC 6455 section 5.2), a
+// client's (masked, the default) or, for a session that is itself the
+// client (a proxy's upstream link), a server's (never masked).
 //
 // The header may arrive a byte at a time; it is collected in a 14-byte
 // array (the longest client header) and checked as soon as the bytes that
@@ -60,6 +62,10 @@ public:
     // Forgets the finished frame; the next byte starts a new header.
     void next_frame() noexcept;
 
+    // The peer is a server: its frames must not be masked (section 5.1),
+    // and their payload is copied as is. Set before the first byte.
+    void expect_server_frames() noexcept { server_frames_ = true; }
+
 private:
     HeaderStep parse_header_in_pieces(std::span<const std::uint8_t> in,
         bool rsv1_allowed) noexcept;
@@ -75,6 +81,7 @@ private:
     std::uint8_t filled_ : 4 = 0;
     std::uint8_t mask_phase_ : 2 = 0;
     bool header_done_ : 1 = false;
+    bool server_frames_ : 1 = false;
 };
 
 }  // namespace wscore

@@ -1,4 +1,6 @@
-// Session: one WebSocket connection after the 101, server side.
+// Session: one WebSocket connection after the 101, server side, or the
+// client side (a proxy's link to its upstream: the peer's frames must be
+// unmasked, ours are masked with keys from the caller's mask source).
 //
 // Sans-I/O: bytes and "now" go in; events, output bytes and the next
 // deadline come out. The session owns two buffers: the reassembly buffer
@@ -63,6 +65,12 @@ public:
     // memory runs out (the session is unchanged).
     bool enable_deflate(const DeflateParams &params) noexcept;
 
+    // The session is the client: from now on the peer's frames must be
+    // unmasked and the control frames the session writes are masked with
+    // a fresh key from source (the caller's, outliving the session). Call
+    // before the first byte.
+    void act_as_client(const wscore_mask_source_t *source) noexcept;
+
     // For the memory tests: what the session holds on the heap.
     std::size_t buffered_capacity() const noexcept
     {
@@ -123,6 +131,9 @@ private:
 
     // permessage-deflate: null unless negotiated (8 bytes).
     std::unique_ptr<MessageInflater> inflater_;
+
+    // Client side only: where mask keys come from (8 bytes).
+    const wscore_mask_source_t *mask_source_ = nullptr;
 
     // Limits and timers, from wscore_config_t. Intervals are kept in
     // 32 bits: clamped at ~49 days, far beyond any sensible setting.

@@ -1,0 +1,218 @@
+
+/*
+ * ngx_ws: TLS to a wss:// upstream of ws_proxy_pass, as proxy_ssl_* does
+ * for proxy_pass: the server name of the URL in SNI (unless it is an
+ * address), and with ws_proxy_ssl_verify on, the upstream's certificate
+ * checked against ws_proxy_ssl_trusted_certificate and the URL's host.
+ * A failure is the peer's failure: the next peer, then 502.
+ */
+
+
+#include "ngx_http_ws_proxy.h"
+
+
+#if (NGX_SSL)
+
+static void ngx_http_ws_proxy_tls_handshaked(ngx_connection_t *c);
+static const char *ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
+    ngx_http_ws_proxy_conf_t *pcf);
+
+#endif
+
+
+/* At merge, where ws_proxy_pass names a wss:// URL. */
+char *
+ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf, ngx_http_ws_proxy_conf_t *pcf)
+{
+#if (NGX_SSL)
+    ngx_pool_cleanup_t  *cln;
+
+    if (pcf->ssl_verify && pcf->ssl_trusted_certificate.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_proxy_ssl_verify\" is on but no "
+                           "\"ws_proxy_ssl_trusted_certificate\" says whom "
+                           "to trust");
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (pcf->ssl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pcf->ssl->log = cf->log;
+
+    if (ngx_ssl_create(pcf->ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(pcf->ssl);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = pcf->ssl;
+
+    if (pcf->ssl_trusted_certificate.len
+        && ngx_ssl_trusted_certificate(cf, pcf->ssl,
+                                       &pcf->ssl_trusted_certificate, 8)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"ws_proxy_pass\" wss:// needs NGINX built with "
+                       "OpenSSL");
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
+
+#if (NGX_SSL)
+
+ngx_int_t
+ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
+{
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_ws_proxy_conf_t  *pcf;
+
+    c = px->connection;
+    pcf = px->conf;
+
+    if (ngx_ssl_create_connection(pcf->ssl, c, NGX_SSL_CLIENT) != NGX_OK) {
+        *why = "TLS could not be set up";
+        return NGX_ERROR;
+    }
+
+    /* RFC 6066: a server name, never an address, goes into SNI */
+    if (!pcf->ssl_name_is_ip
+        && SSL_set_tlsext_host_name(c->ssl->connection,
+                                    (char *) pcf->ssl_name.data)
+           == 0)
+    {
+        *why = "TLS could not be set up (SNI)";
+        return NGX_ERROR;
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        if (!c->write->timer_set) {
+            ngx_add_timer(c->write, pcf->handshake_timeout);
+        }
+
+        c->ssl->handler = ngx_http_ws_proxy_tls_handshaked;
+        return NGX_AGAIN;
+    }
+
+    if (rc != NGX_OK) {
+        *why = "TLS handshake failed";
+        return NGX_ERROR;
+    }
+
+    *why = ngx_http_ws_proxy_tls_verify(c, pcf);
+
+    return *why ? NGX_ERROR : NGX_OK;
+}
+
+
+static void
+ngx_http_ws_proxy_tls_handshaked(ngx_connection_t *c)
+{
+    const char           *why;
+    ngx_http_ws_proxy_t  *px;
+
+    px = c->data;
+
+    if (c->write->timedout || c->read->timedout) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_GATEWAY_TIME_OUT,
+                                          "TLS handshake timed out");
+        return;
+    }
+
+    if (!c->ssl->handshaked) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
+                                          "TLS handshake failed");
+        return;
+    }
+
+    why = ngx_http_ws_proxy_tls_verify(c, px->conf);
+
+    if (why) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY, why);
+        return;
+    }
+
+    ngx_http_ws_proxy_upstream_ready(px);
+}
+
+
+/* NULL when the certificate is trusted and names the URL's host. */
+static const char *
+ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
+    ngx_http_ws_proxy_conf_t *pcf)
+{
+    long            rc;
+    X509           *cert;
+    u_char         *p;
+    ngx_int_t       match;
+    static u_char   why[160];
+
+    if (!pcf->ssl_verify) {
+        return NULL;
+    }
+
+    rc = SSL_get_verify_result(c->ssl->connection);
+
+    if (rc != X509_V_OK) {
+        p = ngx_snprintf(why, sizeof(why) - 1,
+                         "certificate verify failed: %s",
+                         X509_verify_cert_error_string(rc));
+        *p = '\0';
+        return (const char *) why;
+    }
+
+    if (pcf->ssl_name_is_ip) {
+        /* NGINX's check is for host names: addresses are in iPAddress */
+        cert = SSL_get_peer_certificate(c->ssl->connection);
+        match = cert != NULL
+                && X509_check_ip_asc(cert, (char *) pcf->ssl_name.data, 0)
+                   == 1;
+        X509_free(cert);
+
+    } else {
+        match = (ngx_ssl_check_host(c, &pcf->ssl_name) == NGX_OK);
+    }
+
+    if (!match) {
+        p = ngx_snprintf(why, sizeof(why) - 1,
+                         "certificate does not match \"%V\"",
+                         &pcf->ssl_name);
+        *p = '\0';
+        return (const char *) why;
+    }
+
+    return NULL;
+}
+
+#else
+
+ngx_int_t
+ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
+{
+    *why = "NGINX has no TLS";
+    return NGX_ERROR;
+}
+
+#endif

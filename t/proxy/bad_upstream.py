@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""An upstream that breaks RFC 6455 on purpose, over a raw socket (no
+library would): usage bad_upstream.py PORT. It answers the handshake
+properly unless the path says otherwise, then by path:
+
+  /invalid-utf8   sends a text message that is not UTF-8
+  /masked         sends a masked frame (servers must not mask)
+  /die            sends the first fragment of a message, then closes TCP
+  /bad-accept     answers 101 with a wrong Sec-WebSocket-Accept
+  /bad-protocol   answers 101 with a subprotocol nobody offered
+  /bad-extension  answers 101 with permessage-deflate, which was not offered
+  /no-upgrade     answers 101 without Upgrade: websocket
+  /silent         never answers the handshake
+  /big-reserved   sends a frame with RSV2 set
+  /stall          never reads after the handshake
+"""
+import base64
+import hashlib
+import socket
+import sys
+import threading
+import time
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def serve(conn):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+    head = data.split(b"\r\n\r\n")[0].decode()
+    # the last segment: the proxy keeps its location's prefix
+    path = "/" + head.split(" ")[1].split("?")[0].rsplit("/", 1)[-1]
+    key = ""
+    for line in head.split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "sec-websocket-key":
+            key = value.strip()
+    if path == "/silent":
+        time.sleep(30)
+        return
+    accept = base64.b64encode(hashlib.sha1((key + GUID).encode())
+                              .digest()).decode()
+    if path == "/bad-accept":
+        accept = base64.b64encode(b"x" * 20).decode()
+    extra = {"/bad-protocol": "Sec-WebSocket-Protocol: nope\r\n",
+             "/bad-extension": "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+             }.get(path, "")
+    upgrade = "" if path == "/no-upgrade" else "Upgrade: websocket\r\n"
+    conn.sendall(("HTTP/1.1 101 Switching Protocols\r\n%s"
+                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
+                  % (upgrade, accept, extra)).encode())
+    if path == "/invalid-utf8":
+        conn.sendall(b"\x81\x02\xff\xfe")
+    elif path == "/masked":
+        key = b"\x01\x02\x03\x04"
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(b"hello"))
+        conn.sendall(b"\x81\x85" + key + payload)
+    elif path == "/die":
+        conn.sendall(b"\x01\x03abc")
+        time.sleep(0.2)
+        conn.close()
+        return
+    elif path == "/big-reserved":
+        conn.sendall(b"\xa1\x02hi")
+    elif path == "/stall":
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        time.sleep(60)
+        return
+    # read until the proxy closes
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def main():
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(sys.argv[1])))
+    srv.listen(64)
+    print("listening", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+main()
