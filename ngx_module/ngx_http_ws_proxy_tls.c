@@ -9,6 +9,7 @@
 
 
 #include "ngx_http_ws_proxy.h"
+#include "ngx_http_ws_tls_verify.h"
 
 
 #if (NGX_SSL)
@@ -163,47 +164,11 @@ static const char *
 ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
     ngx_http_ws_proxy_conf_t *pcf)
 {
-    long            rc;
-    X509           *cert;
-    u_char         *p;
-    ngx_int_t       match;
-    static u_char   why[160];
-
     if (!pcf->ssl_verify) {
         return NULL;
     }
 
-    rc = SSL_get_verify_result(c->ssl->connection);
-
-    if (rc != X509_V_OK) {
-        p = ngx_snprintf(why, sizeof(why) - 1,
-                         "certificate verify failed: %s",
-                         X509_verify_cert_error_string(rc));
-        *p = '\0';
-        return (const char *) why;
-    }
-
-    if (pcf->ssl_name_is_ip) {
-        /* NGINX's check is for host names: addresses are in iPAddress */
-        cert = SSL_get_peer_certificate(c->ssl->connection);
-        match = cert != NULL
-                && X509_check_ip_asc(cert, (char *) pcf->ssl_name.data, 0)
-                   == 1;
-        X509_free(cert);
-
-    } else {
-        match = (ngx_ssl_check_host(c, &pcf->ssl_name) == NGX_OK);
-    }
-
-    if (!match) {
-        p = ngx_snprintf(why, sizeof(why) - 1,
-                         "certificate does not match \"%V\"",
-                         &pcf->ssl_name);
-        *p = '\0';
-        return (const char *) why;
-    }
-
-    return NULL;
+    return ngx_http_ws_tls_verify_peer(c, &pcf->ssl_name, pcf->ssl_name_is_ip);
 }
 
 #else
