@@ -178,6 +178,20 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
 }
 
 {
+    my $name = 'a peer that vanishes';
+    unlink $blog;
+    my $ws = ws_connect(uri => '/ws');
+    $ws->send_text('one');
+    $ws->expect('text one', $name);
+    $ws->disconnect;
+    ok(wait_for(sub { close_events() == 1 }, 5), "$name - one close call");
+    my ($ev) = close_events();
+    is($ev->{code}, 1006, "$name - code 1006: no close frame");
+    is($ev->{closed_by}, 'none', "$name - no close frame from either side");
+    is($ev->{messages_in}, 1, "$name - messages in");
+}
+
+{
     my $name = 'a return location';
     my $ws = ws_connect(uri => '/ret');
     $ws->send_close(1000);
@@ -207,9 +221,9 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
         "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
     like($metrics, qr/^ngx_ws_backend_calls_total\{hook="close",status="5xx"\} 80$/m,
          "$name - the 80 failures counted in /metrics");
-    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="close",status="2xx"\} 4$/m,
+    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="close",status="2xx"\} 5$/m,
          "$name - and the calls answered 2xx (204 counts)");
-    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="connect",status="2xx"\} 2$/m,
+    like($metrics, qr/^ngx_ws_backend_calls_total\{hook="connect",status="2xx"\} 3$/m,
          "$name - and the connect calls");
     unlink $blog;
     my $ws = ws_connect(uri => '/ws');

@@ -62,6 +62,11 @@ async function main() {
       throw new Error("tab two shows a refusal that was not its own");
     }
     console.log("tab two never saw the spam");
+
+    // closing the tabs, not only the browser, makes each page end its
+    // WebSocket itself (1001) before Chromium's processes go away
+    await one.close();
+    await two.close();
   } finally {
     await browser.close();
   }
