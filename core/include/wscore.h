@@ -205,8 +205,10 @@ typedef enum {
     WSCORE_EVENT_PONG,      /* a pong (solicited or not) */
     WSCORE_EVENT_CLOSE,     /* the peer's close frame; our reply (if one was
                                due) is in the output; state is CLOSED */
-    WSCORE_EVENT_ERROR      /* the peer broke the protocol or a limit; our
+    WSCORE_EVENT_ERROR,     /* the peer broke the protocol or a limit; our
                                close frame is in the output; state CLOSED */
+    WSCORE_EVENT_FRAGMENT   /* a piece of a large message, streamed (see
+                               wscore_session_stream_messages) */
 } wscore_event_type_e;
 
 typedef struct {
@@ -220,6 +222,11 @@ typedef struct {
     const char         *error;        /* ERROR: why, for the log (static) */
     int                 placed;       /* MESSAGE: data is the caller's own
                                          buffer from wscore_payload_sink_t */
+    int                 first;        /* FRAGMENT: the message's first piece
+                                         (opcode is TEXT or BINARY on every
+                                         piece) */
+    int                 fin;          /* FRAGMENT: its last piece (len may
+                                         be 0) */
 } wscore_event_t;
 
 typedef struct wscore_session_s wscore_session_t;
@@ -287,6 +294,19 @@ wscore_state_e wscore_session_state(const wscore_session_t *s);
 
 /* The close code that ended the session: sent or received, 1006 if none. */
 uint16_t wscore_session_close_code(const wscore_session_t *s);
+
+/*
+ * Streams large messages instead of reassembling them (a proxy relays
+ * them frame by frame): once a message's payload so far reaches
+ * WSCORE_STREAM_THRESHOLD bytes, what is buffered is reported as a
+ * FRAGMENT (first set), and from then on what each call receives (after
+ * unmasking and inflating), then a last FRAGMENT with fin set. UTF-8 and
+ * max_message_size still apply to the whole message: an ERROR may follow
+ * fragments already reported. Smaller messages stay MESSAGE events.
+ */
+#define WSCORE_STREAM_THRESHOLD 16384
+
+void wscore_session_stream_messages(wscore_session_t *s, int on);
 
 /* Is a data message partly received (a fragmented message in progress)? */
 int wscore_session_in_message(const wscore_session_t *s);

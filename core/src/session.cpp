@@ -54,8 +54,8 @@ std::uint64_t as_deadline(std::uint64_t t) noexcept { return t ? t : 1; }
 }  // namespace
 
 Session::Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept
-    : max_frame_size_(cfg.max_frame_size),
-      max_message_size_(cfg.max_message_size),
+    : max_frame_size_(clamp_to_32_bits(cfg.max_frame_size)),
+      max_message_size_(clamp_to_32_bits(cfg.max_message_size)),
       ping_interval_ms_(clamp_to_32_bits(cfg.ping_interval_ms)),
       idle_timeout_ms_(clamp_to_32_bits(cfg.idle_timeout_ms)),
       close_timeout_ms_(clamp_to_32_bits(cfg.close_timeout_ms)),
@@ -117,6 +117,12 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
                 return used;
             }
             if (parser_.payload_remaining() > 0) {
+                // the input ran out inside the frame: what it brought
+                // goes on now if the message is streamed
+                if (!is_control(parser_.opcode())) {
+                    stream_piece(static_cast<wscore_opcode_e>(
+                        message_opcode_), false, ev);
+                }
                 return used;
             }
         }
@@ -152,6 +158,8 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
             return {protocol_error, "data frame inside fragmented message"};
         }
         message_opcode_ = static_cast<std::uint8_t>(header.opcode);
+        streaming_message_ = false;
+        streamed_bytes_ = 0;
         utf8_.reset();
         if (inflater_) {
             inflater_->message_compressed = header.rsv1;
@@ -173,8 +181,9 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
         inflater_->compressed_bytes += header.payload_len;
         return {};
     }
-    // Between data frames the buffer holds exactly the message so far.
-    if (header.payload_len > limit - message_.size()) {
+    // Between data frames the buffer holds exactly the message so far,
+    // but for the pieces of it already streamed.
+    if (header.payload_len > limit - streamed_bytes_ - message_.size()) {
         return {too_big, "message too large"};
     }
     return {};
@@ -183,8 +192,15 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
 std::uint64_t Session::message_limit() const noexcept
 {
     return max_message_size_ != 0
-        ? std::min(max_message_size_, max_buffered_message)
+        ? std::min<std::uint64_t>(max_message_size_, max_buffered_message)
         : max_buffered_message;
+}
+
+// What inflating may still add to the buffer: the message limit less the
+// pieces already streamed.
+std::uint64_t Session::inflate_limit() const noexcept
+{
+    return message_limit() - streamed_bytes_;
 }
 
 bool Session::enable_deflate(const DeflateParams &params) noexcept
@@ -290,7 +306,7 @@ Session::Failure Session::take_compressed_payload(
         left -= n;
         const std::size_t before = message_.size();
         const MessageInflater::Result result = inflater_->inflate(
-            {chunk, n}, message_, message_limit());
+            {chunk, n}, message_, inflate_limit());
         if (const Failure failure = inflate_result(result, before, text)) {
             return failure;
         }
@@ -328,14 +344,14 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
         return finish_control_frame(ev);
     }
     idle_due_ms_ = now_ms + idle_timeout_ms_;
-    if (!fin) {
-        return false;
-    }
     const auto message_opcode = static_cast<wscore_opcode_e>(message_opcode_);
+    if (!fin) {
+        return stream_piece(message_opcode, false, ev);
+    }
     if (inflater_ && inflater_->message_compressed) {
         const std::size_t before = message_.size();
         const Failure failure = inflate_result(
-            inflater_->finish_message(message_, message_limit()), before,
+            inflater_->finish_message(message_, inflate_limit()), before,
             message_opcode == WSCORE_OP_TEXT);
         if (failure) {
             fail(failure, ev);
@@ -352,13 +368,54 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
         // We are closing: the peer's late messages are validated but
         // nobody is there to take them.
         message_.clear_and_trim(kept_buffer_capacity);
+        streaming_message_ = false;
         return false;
+    }
+    if (streaming_message_) {
+        streaming_message_ = false;
+        ev.type = WSCORE_EVENT_FRAGMENT;
+        ev.opcode = message_opcode;
+        ev.data = message_.data();
+        ev.len = message_.size();
+        ev.fin = 1;
+        last_event_ = LastEvent::message;
+        return true;
     }
     ev.type = WSCORE_EVENT_MESSAGE;
     ev.opcode = message_opcode;
     ev.data = message_.data();
     ev.len = message_.size();
     last_event_ = LastEvent::message;
+    return true;
+}
+
+// A streamed message's payload so far, as a FRAGMENT that is not its last:
+// once it is streamed, or when this piece takes it to the threshold. While
+// we are closing, nobody takes the pieces: they are dropped as they come.
+// True when ev holds a piece.
+bool Session::stream_piece(wscore_opcode_e opcode, bool fin,
+    wscore_event_t &ev) noexcept
+{
+    if (!streaming_message_
+        && (!stream_ || fin || message_.size() < WSCORE_STREAM_THRESHOLD)) {
+        return false;
+    }
+    const bool first = !streaming_message_;
+    streaming_message_ = true;
+    if (message_.empty()) {
+        return false;
+    }
+    streamed_bytes_ += static_cast<std::uint32_t>(message_.size());
+    if (state_ != WSCORE_STATE_OPEN) {
+        message_.clear();
+        return false;
+    }
+    ev.type = WSCORE_EVENT_FRAGMENT;
+    ev.opcode = opcode;
+    ev.data = message_.data();
+    ev.len = message_.size();
+    ev.first = first ? 1 : 0;
+    last_event_ = LastEvent::fragment;
     return true;
 }
 
@@ -420,6 +477,9 @@ void Session::release_last_event() noexcept
         break;
     case LastEvent::control:
         message_.truncate(message_.size() - control_len_);
+        break;
+    case LastEvent::fragment:
+        message_.clear();
         break;
     case LastEvent::none:
         break;
