@@ -374,6 +374,16 @@ ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                                           : NGX_HTTP_WS_OP_BINARY]++;
         break;
 
+    case WSCORE_EVENT_FRAGMENT:
+        /* a streamed message counts once, at its first piece */
+        if (ev->first) {
+            ngx_http_ws_metrics->messages[NGX_HTTP_WS_IN]
+                [ev->opcode == WSCORE_OP_TEXT ? NGX_HTTP_WS_OP_TEXT
+                                              : NGX_HTTP_WS_OP_BINARY]++;
+        }
+
+        break;
+
     case WSCORE_EVENT_PONG:
         ngx_http_ws_metrics->pongs_received++;
         break;

@@ -28,6 +28,7 @@
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_output.h"
 
 
 #define NGX_HTTP_WS_PROXY_RECV_SIZE  65536
@@ -39,6 +40,8 @@ static void ngx_http_ws_proxy_write_handler(ngx_event_t *wev);
 static void ngx_http_ws_proxy_process(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len);
 static void ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev);
+static ngx_int_t ngx_http_ws_proxy_send_piece(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_proxy_queue(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len, u_char **room);
@@ -99,6 +102,13 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     px->mask.key = ngx_http_ws_proxy_mask_key;
     px->mask.ctx = px;
     wscore_session_act_as_client(px->core, &px->mask);
+
+    /*
+     * Large messages go on piece by piece, both ways, as they arrive:
+     * neither side's message is held whole in memory.
+     */
+    wscore_session_stream_messages(px->core, 1);
+    wscore_session_stream_messages(px->session->core, 1);
 
     c->read->handler = ngx_http_ws_proxy_read_handler;
     c->write->handler = ngx_http_ws_proxy_write_handler;
@@ -340,6 +350,24 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
         ngx_http_ws_frame_release(frame);
         break;
 
+    case WSCORE_EVENT_FRAGMENT:
+        if (ev->fin) {
+            px->messages_from++;
+        }
+
+        if (ws->finalized
+            || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
+        {
+            break;
+        }
+
+        if (ngx_http_ws_proxy_send_piece(px, ev) != NGX_OK) {
+            ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+            return;
+        }
+
+        break;
+
     case WSCORE_EVENT_CLOSE:
         px->close_code = ev->close_code;
         px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM;
@@ -386,19 +414,68 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 }
 
 
-/* A client's message, framed again for the upstream. */
+/*
+ * A piece of a large upstream message, as one frame of the client's:
+ * never compressed (RFC 7692 lets any message go uncompressed, and a
+ * message compressed in pieces would hold the deflater's state across
+ * them), counted as a message by its last frame.
+ */
+static ngx_int_t
+ngx_http_ws_proxy_send_piece(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
+{
+    ngx_int_t               rc;
+    ngx_http_ws_frame_t    *frame;
+    ngx_http_ws_session_t  *ws;
+
+    ws = px->session;
+
+    frame = ngx_http_ws_frame_create_fragment(ws->connection->log,
+                                              ev->first
+                                              ? ev->opcode
+                                              : WSCORE_OP_CONTINUATION,
+                                              ev->fin, ev->data, ev->len);
+    if (frame == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_ws_output_queue(ws, frame);
+
+    ngx_http_ws_frame_release(frame);
+
+    if (rc == NGX_OK && ev->fin) {
+        ws->messages_out++;
+    }
+
+    return rc;
+}
+
+
+/*
+ * A client's message, framed again for the upstream; a piece of a large
+ * one as one frame of it (a continuation after the first).
+ */
 void
 ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev)
 {
-    size_t   len;
-    u_char  *room;
-    uint8_t  key[4];
+    int              fin;
+    size_t           len;
+    u_char          *room;
+    uint8_t          key[4];
+    wscore_opcode_e  opcode;
 
     if (px->core == NULL || px->connection == NULL
         || wscore_session_state(px->core) != WSCORE_STATE_OPEN)
     {
         return;
+    }
+
+    opcode = ev->opcode;
+    fin = 1;
+
+    if (ev->type == WSCORE_EVENT_FRAGMENT) {
+        opcode = ev->first ? ev->opcode : WSCORE_OP_CONTINUATION;
+        fin = ev->fin;
     }
 
     len = wscore_client_frame_len(ev->len);
@@ -410,10 +487,11 @@ ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     }
 
     ngx_http_ws_proxy_mask_key(px, key);
-    wscore_client_frame_encode(room, ev->opcode, 1, 0, ev->data, ev->len,
-                               key);
+    wscore_client_frame_encode(room, opcode, fin, 0, ev->data, ev->len, key);
 
-    px->messages_to++;
+    if (fin) {
+        px->messages_to++;
+    }
 
     ngx_http_ws_proxy_flush(px);
 }

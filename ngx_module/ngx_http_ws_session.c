@@ -856,6 +856,30 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
         break;
 
+    case WSCORE_EVENT_FRAGMENT:
+        /*
+         * A piece of a large message, where the handler streams them (a
+         * proxied location): the guards see every piece (a byte rate
+         * counts each, a message rate the first), the message counts once.
+         */
+        if (ev->fin) {
+            ws->messages_in++;
+        }
+
+        h = ws->hooks->message.elts;
+
+        for (i = 0; i < ws->hooks->message.nelts; i++) {
+            if (h[i]->message(ws, ev) != NGX_OK) {
+                return;
+            }
+        }
+
+        if (ws->conf->handler) {
+            ws->conf->handler->message(ws, ev);
+        }
+
+        break;
+
     case WSCORE_EVENT_CLOSE:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: peer closed with %ui", (ngx_uint_t) ev->close_code);

@@ -13,6 +13,8 @@ properly unless the path says otherwise, then by path:
   /silent         never answers the handshake
   /big-reserved   sends a frame with RSV2 set
   /stall          never reads after the handshake
+  /frames         reads one message and answers with the lengths of the
+                  frames it came in, as text ("65536,65536,...")
 """
 import base64
 import hashlib
@@ -22,6 +24,44 @@ import threading
 import time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def recv_exactly(conn, n):
+    out = b""
+    while len(out) < n:
+        chunk = conn.recv(n - len(out))
+        if not chunk:
+            raise EOFError
+        out += chunk
+    return out
+
+
+def read_frames(conn):
+    """The payload lengths of the frames of one data message (the proxy's
+    frames are masked; pings are skipped)."""
+    sizes = []
+    while True:
+        b0, b1 = recv_exactly(conn, 2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = int.from_bytes(recv_exactly(conn, 2), "big")
+        elif n == 127:
+            n = int.from_bytes(recv_exactly(conn, 8), "big")
+        if b1 & 0x80:
+            recv_exactly(conn, 4)
+        recv_exactly(conn, n)
+        if b0 & 0x0F >= 8:
+            continue
+        sizes.append(n)
+        if b0 & 0x80:
+            return sizes
+
+
+def text_frame(text):
+    data = text.encode()
+    if len(data) < 126:
+        return bytes([0x81, len(data)]) + data
+    return bytes([0x81, 126]) + len(data).to_bytes(2, "big") + data
 
 
 def serve(conn):
@@ -70,6 +110,8 @@ def serve(conn):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         time.sleep(60)
         return
+    elif path == "/frames":
+        conn.sendall(text_frame(",".join(str(n) for n in read_frames(conn))))
     # read until the proxy closes
     try:
         while conn.recv(4096):
