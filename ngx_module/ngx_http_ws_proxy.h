@@ -142,6 +142,8 @@ ngx_int_t ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
 ngx_int_t ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
+void ngx_http_ws_proxy_relay_client_close(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev);
 void ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_relay_resume_upstream(ngx_http_ws_proxy_t *px);
 ngx_uint_t ngx_http_ws_proxy_relay_full(ngx_http_ws_proxy_t *px);

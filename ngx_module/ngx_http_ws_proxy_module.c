@@ -36,6 +36,8 @@ static void ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+static void ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_proxy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static void *ngx_http_ws_proxy_create_loc_conf(ngx_conf_t *cf);
@@ -112,7 +114,8 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
 /* What a proxied location's messages get: a relay to its upstream. */
 static ngx_http_ws_handler_t  ngx_http_ws_proxy_handler = {
     ngx_http_ws_proxy_message,
-    0                                      /* place */
+    0,                                     /* place */
+    ngx_http_ws_proxy_peer_close
 };
 
 
@@ -366,6 +369,19 @@ ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     if (ws->proxy) {
         ngx_http_ws_proxy_relay_client_message(ws->proxy, ev);
+    }
+}
+
+
+/* The client's close goes to the upstream, whose answer answers it. */
+static void
+ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    if (ws->proxy) {
+        ngx_http_ws_proxy_relay_client_close(ws->proxy, ev);
+
+    } else if (wscore_session_close_pending(ws->core)) {
+        ngx_http_ws_session_close(ws, ev->close_code, NULL);
     }
 }
 

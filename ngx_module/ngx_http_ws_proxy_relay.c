@@ -51,6 +51,8 @@ static void ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px,
     const char *why);
 static void ngx_http_ws_proxy_timer_handler(ngx_event_t *ev);
 static void ngx_http_ws_proxy_arm_timer(ngx_http_ws_proxy_t *px);
+static void ngx_http_ws_proxy_answer_client(ngx_http_ws_proxy_t *px,
+    ngx_uint_t code);
 
 
 static u_char  ngx_http_ws_proxy_recv_buf[NGX_HTTP_WS_PROXY_RECV_SIZE];
@@ -109,6 +111,14 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
      */
     wscore_session_stream_messages(px->core, 1);
     wscore_session_stream_messages(px->session->core, 1);
+
+    /*
+     * A close is answered with the other side's answer: each side's close
+     * goes to the other, and its answer comes back (within
+     * ws_close_timeout, else the side's own code answers it).
+     */
+    wscore_session_answer_close_later(px->core, 1);
+    wscore_session_answer_close_later(px->session->core, 1);
 
     c->read->handler = ngx_http_ws_proxy_read_handler;
     c->write->handler = ngx_http_ws_proxy_write_handler;
@@ -194,7 +204,12 @@ ngx_http_ws_proxy_timer_handler(ngx_event_t *ev)
         return;
 
     case WSCORE_TIMER_CLOSE_EXPIRED:
+        /* the client's close waited for this answer: its own code it is */
+        ngx_log_error(NGX_LOG_INFO, px->session->connection->log, 0,
+                      "ws proxy: upstream %V did not answer the close in "
+                      "time", &px->addr);
         ngx_http_ws_proxy_close_upstream(px);
+        ngx_http_ws_proxy_answer_client(px, px->close_code);
         return;
 
     default: /* WSCORE_TIMER_PING_SENT, WSCORE_TIMER_IDLE, ..._NONE */
@@ -247,7 +262,15 @@ ngx_http_ws_proxy_read_handler(ngx_event_t *rev)
                                                 "the connection without a "
                                                 "close frame");
 
+            } else if (wscore_session_state(px->core) == WSCORE_STATE_CLOSING
+                       && !wscore_session_close_pending(px->core))
+            {
+                ngx_http_ws_proxy_upstream_lost(px, "the upstream closed "
+                                                "the connection without "
+                                                "answering our close");
+
             } else {
+                /* its close is in: its socket may go */
                 ngx_http_ws_proxy_close_upstream(px);
             }
 
@@ -369,8 +392,11 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
         break;
 
     case WSCORE_EVENT_CLOSE:
-        px->close_code = ev->close_code;
-        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM;
+        /* its own close, or its answer to the client's (ours) */
+        if (px->closed_by == NGX_HTTP_WS_PROXY_CLOSED_NONE) {
+            px->close_code = ev->close_code;
+            px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM;
+        }
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws proxy: upstream %V closed with %ui",
@@ -690,6 +716,11 @@ ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px, const char *why)
 
     c = px->session->connection;
 
+    if (px->connection == NULL) {
+        /* said already (a failed write inside a failing step) */
+        return;
+    }
+
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "ws proxy: upstream %V lost: %s, closing the client with "
                   "1014 (connection %uA)", &px->addr, why, c->number);
@@ -699,6 +730,78 @@ ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px, const char *why)
 
     ngx_http_ws_proxy_close_upstream(px);
     ngx_http_ws_session_close(px->session, 1014, "bad gateway");
+}
+
+
+/*
+ * The client's close: its code and reason go to the upstream, whose
+ * answer answers the client (the upstream's CLOSE event). When the
+ * upstream closed first and waits for the client's answer, this is it.
+ * Without a link to ask, the client's own code answers at once.
+ */
+void
+ngx_http_ws_proxy_relay_client_close(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev)
+{
+    size_t   n;
+    u_char   reason[124];
+
+    n = ngx_min(ev->len, sizeof(reason) - 1);
+
+    if (n) {
+        ngx_memcpy(reason, ev->data, n);
+    }
+
+    reason[n] = '\0';
+
+    if (px->core == NULL || px->connection == NULL
+        || (wscore_session_state(px->core) != WSCORE_STATE_OPEN
+            && !wscore_session_close_pending(px->core)))
+    {
+        ngx_http_ws_proxy_answer_client(px, ev->close_code);
+        return;
+    }
+
+    if (wscore_session_state(px->core) == WSCORE_STATE_OPEN) {
+        px->close_code = ev->close_code;
+        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+    }
+
+    wscore_session_close(px->core, ev->close_code, (const char *) reason,
+                         ngx_current_msec);
+
+    if (ngx_http_ws_proxy_take_core_output(px) != NGX_OK) {
+        ngx_http_ws_proxy_upstream_lost(px, "out of memory");
+        return;
+    }
+
+    ngx_http_ws_proxy_flush(px);
+    ngx_http_ws_proxy_arm_timer(px);
+
+    /* both closed at once: the upstream's close is the client's answer */
+    if (px->closed_by == NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM) {
+        ngx_http_ws_proxy_answer_client(px, px->close_code);
+    }
+}
+
+
+/* Answers the client's close, if it still waits for an answer. */
+static void
+ngx_http_ws_proxy_answer_client(ngx_http_ws_proxy_t *px, ngx_uint_t code)
+{
+    ngx_http_ws_session_t  *ws;
+
+    ws = px->session;
+
+    if (ws->finalized || !wscore_session_close_pending(ws->core)) {
+        return;
+    }
+
+    if (code == WSCORE_CLOSE_ABNORMAL) {
+        code = WSCORE_CLOSE_NO_STATUS;
+    }
+
+    ngx_http_ws_session_close(ws, code, NULL);
 }
 
 
@@ -722,7 +825,8 @@ ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px)
     px->done = 1;
 
     if (px->core && px->connection
-        && wscore_session_state(px->core) == WSCORE_STATE_OPEN)
+        && (wscore_session_state(px->core) == WSCORE_STATE_OPEN
+            || wscore_session_close_pending(px->core)))
     {
         code = ws->close_code;
 
@@ -732,8 +836,10 @@ ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px)
             code = WSCORE_CLOSE_GOING_AWAY;
         }
 
-        px->close_code = code;
-        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+        if (wscore_session_state(px->core) == WSCORE_STATE_OPEN) {
+            px->close_code = code;
+            px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+        }
 
         wscore_session_close(px->core, (uint16_t) code,
                              code == WSCORE_CLOSE_GOING_AWAY

@@ -749,6 +749,12 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
                       "ws: idle timeout, closing with 1001");
         break;
 
+    case WSCORE_TIMER_CLOSE_ANSWERED:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: the peer's close went unanswered for %M ms, "
+                      "answering it with its own code", ws->conf->close_timeout);
+        break;
+
     case WSCORE_TIMER_CLOSE_EXPIRED:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: close handshake timed out");
@@ -883,6 +889,11 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_CLOSE:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: peer closed with %ui", (ngx_uint_t) ev->close_code);
+
+        if (ws->conf->handler && ws->conf->handler->close) {
+            ws->conf->handler->close(ws, ev);
+        }
+
         break;
 
     case WSCORE_EVENT_ERROR:

@@ -55,9 +55,6 @@ sub big {
     return $line;
 }
 
-my $ngx = start_nginx(name => 'streaming', config => $config,
-                      log_level => 'info');
-my ($worker) = $ngx->workers;
 my $url = "ws://127.0.0.1:$port/py/echo";
 
 for my $case (['binary, one frame', []],
@@ -65,6 +62,11 @@ for my $case (['binary, one frame', []],
               ['text, one frame', ['--text']],
               ['client reads only after 3 s', ['--read-delay', 3]]) {
     my ($name, $args) = @$case;
+    # a worker of its own for each case: the peak is the process's
+    my $ngx = start_nginx(name => $name, config => $config,
+                          log_level => 'info');
+    my ($worker) = $ngx->workers;
+    is(big($url, 1000, @$args), 'ok 1000', "$name: a small message first");
     my $before = peak_kb($worker);
     my $res = big($url, $mb, @$args);
     is($res, "ok $mb", "$name: 20 MB each way, intact");
@@ -73,7 +75,11 @@ for my $case (['binary, one frame', []],
            "$name: the worker's peak memory grew by $grew KiB "
            . '(the message is 20,480 KiB)');
     diag("$name: peak RSS growth $grew KiB");
+    check_logs($ngx);
 }
+
+my $ngx = start_nginx(name => 'frames', config => $config,
+                      log_level => 'info');
 
 # the frames each side sees: the message is split as it arrives
 {

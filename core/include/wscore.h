@@ -285,10 +285,25 @@ void wscore_session_output_consumed(wscore_session_t *s, size_t n);
 /*
  * Starts a server-initiated close: queues a close frame with code and
  * reason (reason truncated to fit 125 bytes), state becomes CLOSING and the
- * close timeout starts. Ignored unless the state is OPEN.
+ * close timeout starts. While the peer's close waits for its answer (see
+ * wscore_session_answer_close_later), this is that answer: the close frame
+ * goes out and the state becomes CLOSED. Ignored otherwise.
  */
 void wscore_session_close(wscore_session_t *s, uint16_t code,
     const char *reason, uint64_t now_ms);
+
+/*
+ * A proxy answers a peer's close with what the other side answers: with
+ * this on, the peer's close (the CLOSE event) is not answered at once; the
+ * state becomes CLOSING, the peer's further input is ignored, and the
+ * caller answers with wscore_session_close. If it has not within the close
+ * timeout, wscore_session_on_timer answers with the peer's own code
+ * (WSCORE_TIMER_CLOSE_ANSWERED).
+ */
+void wscore_session_answer_close_later(wscore_session_t *s, int on);
+
+/* Does the peer's close wait for the caller's answer? 1 or 0. */
+int wscore_session_close_pending(const wscore_session_t *s);
 
 wscore_state_e wscore_session_state(const wscore_session_t *s);
 
@@ -320,8 +335,11 @@ typedef enum {
     WSCORE_TIMER_UNRESPONSIVE,  /* ping_max_missed pings went unanswered:
                                    close 1001 in the output, state CLOSING */
     WSCORE_TIMER_IDLE,          /* idle timeout: close 1001 in the output */
-    WSCORE_TIMER_CLOSE_EXPIRED  /* the peer never answered our close: drop
+    WSCORE_TIMER_CLOSE_EXPIRED, /* the peer never answered our close: drop
                                    the TCP connection now; state CLOSED */
+    WSCORE_TIMER_CLOSE_ANSWERED /* the caller never answered the peer's
+                                   close: the answer (its own code) is in
+                                   the output; state CLOSED */
 } wscore_timer_result_e;
 
 wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,

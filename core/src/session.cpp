@@ -73,7 +73,8 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
     ev = wscore_event_t{};
     ev.type = WSCORE_EVENT_NONE;
     release_last_event();
-    if (state_ == WSCORE_STATE_CLOSED) {
+    if (state_ == WSCORE_STATE_CLOSED || answer_pending_) {
+        // after its close frame the peer has nothing more to say
         return data.size();
     }
     if (!data.empty()) {
@@ -341,7 +342,7 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
     const bool fin = parser_.fin();
     parser_.next_frame();
     if (is_control(opcode)) {
-        return finish_control_frame(ev);
+        return finish_control_frame(now_ms, ev);
     }
     idle_due_ms_ = now_ms + idle_timeout_ms_;
     const auto message_opcode = static_cast<wscore_opcode_e>(message_opcode_);
@@ -419,7 +420,8 @@ bool Session::stream_piece(wscore_opcode_e opcode, bool fin,
     return true;
 }
 
-bool Session::finish_control_frame(wscore_event_t &ev) noexcept
+bool Session::finish_control_frame(std::uint64_t now_ms,
+    wscore_event_t &ev) noexcept
 {
     // The control payload sits at the end of the reassembly buffer, after
     // any fragmented message in progress; release_last_event drops it.
@@ -452,7 +454,13 @@ bool Session::finish_control_frame(wscore_event_t &ev) noexcept
         return true;
     }
     received_close_code_ = close.code;
-    if (state_ == WSCORE_STATE_OPEN) {
+    if (state_ == WSCORE_STATE_OPEN && answer_later_) {
+        // the caller answers; until then we wait as for an answer of ours
+        answer_pending_ = true;
+        state_ = WSCORE_STATE_CLOSING;
+        message_opcode_ = 0;
+        close_due_ms_ = now_ms + close_timeout_ms_;
+    } else if (state_ == WSCORE_STATE_OPEN) {
         // Echo the peer's code; an empty close gets an empty close.
         if (close.code == WSCORE_CLOSE_NO_STATUS) {
             queue_frame(Opcode::close, {});
@@ -461,7 +469,9 @@ bool Session::finish_control_frame(wscore_event_t &ev) noexcept
         }
         sent_close_code_ = close.code;
     }
-    enter_closed();
+    if (!answer_pending_) {
+        enter_closed();
+    }
     ev.type = WSCORE_EVENT_CLOSE;
     ev.close_code = close.code;
     ev.data = close.reason.empty() ? nullptr : close.reason.data();
@@ -571,7 +581,25 @@ void Session::close(std::uint16_t code, std::string_view reason,
 {
     if (state_ == WSCORE_STATE_OPEN) {
         start_close(code, reason, now_ms);
+    } else if (answer_pending_) {
+        answer_close(code, reason);
     }
+}
+
+// The answer to the peer's close: code, or an empty close for codes that
+// may not go on the wire (1005 when the peer sent none, 1006).
+void Session::answer_close(std::uint16_t code, std::string_view reason)
+    noexcept
+{
+    if (is_valid_close_code(code)) {
+        queue_close(code, reason);
+        sent_close_code_ = code;
+    } else {
+        queue_frame(Opcode::close, {});
+        sent_close_code_ = WSCORE_CLOSE_NO_STATUS;
+    }
+    answer_pending_ = false;
+    enter_closed();
 }
 
 void Session::start_close(std::uint16_t code, std::string_view reason,
@@ -628,6 +656,10 @@ wscore_timer_result_e Session::on_timer(std::uint64_t now_ms) noexcept
     if (state_ == WSCORE_STATE_CLOSING) {
         if (now_ms < close_due_ms_) {
             return WSCORE_TIMER_NONE;
+        }
+        if (answer_pending_) {
+            answer_close(received_close_code_, {});
+            return WSCORE_TIMER_CLOSE_ANSWERED;
         }
         enter_closed();
         return WSCORE_TIMER_CLOSE_EXPIRED;

@@ -75,6 +75,11 @@ public:
     // being reassembled: see wscore_session_stream_messages.
     void stream_messages(bool on) noexcept { stream_ = on; }
 
+    // The peer's close waits for the caller's answer (close()): see
+    // wscore_session_answer_close_later.
+    void answer_close_later(bool on) noexcept { answer_later_ = on; }
+    bool close_pending() const noexcept { return answer_pending_; }
+
     // For the memory tests: what the session holds on the heap.
     std::size_t buffered_capacity() const noexcept
     {
@@ -117,7 +122,9 @@ private:
     bool stream_piece(wscore_opcode_e opcode, bool fin, wscore_event_t &ev)
         noexcept;
     bool finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept;
-    bool finish_control_frame(wscore_event_t &ev) noexcept;
+    bool finish_control_frame(std::uint64_t now_ms, wscore_event_t &ev)
+        noexcept;
+    void answer_close(std::uint16_t code, std::string_view reason) noexcept;
     void release_last_event() noexcept;
     void fail(std::uint16_t code, const char *why, wscore_event_t &ev)
         noexcept;
@@ -170,6 +177,8 @@ private:
     bool rsv1_allowed_ : 1 = false;
     bool stream_ : 1 = false;                // stream large messages
     bool streaming_message_ : 1 = false;     // this one is being streamed
+    bool answer_later_ : 1 = false;          // the caller answers closes
+    bool answer_pending_ : 1 = false;        // the peer's close awaits it
     // Payload of the message being streamed already reported (below 4 GiB:
     // message_limit() bounds it as it bounds the buffer).
     std::uint32_t streamed_bytes_ = 0;
