@@ -1110,6 +1110,17 @@ ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
         return;
     }
 
+    /*
+     * The answer to the peer's close, given late (a proxy's upstream
+     * answered): the timer still holds that wait's deadline, and the
+     * flush of the answer gets one of its own.
+     */
+    if (wscore_session_close_pending(ws->core)
+        && ws->connection->read->timer_set)
+    {
+        ngx_del_timer(ws->connection->read);
+    }
+
     ngx_http_ws_start_close(ws, code, reason);
     ngx_http_ws_after_io(ws);
 }
