@@ -177,11 +177,14 @@ def serve(conn):
         conn.sendall(text_frame("%s %d" % (last["close"], last["waited"])))
     elif path == "/frames":
         conn.sendall(text_frame(",".join(str(n) for n in read_frames(conn))))
-    # read until the proxy closes
+    # read until the proxy closes, noting its close code for /last-close
+    if path != "/last-close":
+        last["close"] = "none"
     try:
+        until_close(conn)
         while conn.recv(4096):
             pass
-    except OSError:
+    except (OSError, EOFError):
         pass
 
 
