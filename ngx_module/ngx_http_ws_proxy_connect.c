@@ -28,6 +28,13 @@
 /* the upstream's answer head: a 101's few headers fit easily */
 #define NGX_HTTP_WS_PROXY_HEADER_SIZE  4096
 
+/*
+ * The pool of the balancer's state: the upstream object the balancers
+ * write their peer into and their per-connection data (a round robin's
+ * few words, a hash's key). Larger allocations come from the heap.
+ */
+#define NGX_HTTP_WS_PROXY_POOL_SIZE    1024
+
 
 static void ngx_http_ws_proxy_request_cleanup(void *data);
 static ngx_int_t ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px);
@@ -47,7 +54,9 @@ ngx_int_t
 ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 {
     u_char                     rnd[16];
+    ngx_int_t                  rc;
     ngx_str_t                  src, dst;
+    ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
     ngx_http_upstream_t       *u;
     ngx_http_ws_proxy_t       *px;
@@ -59,15 +68,26 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
         return NGX_DECLINED;
     }
 
-    /* in the request's pool: a proxied session keeps its request */
-    px = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_proxy_t));
+    /* on the heap: it outlives the request, which goes after the 101 */
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (px == NULL || cln == NULL) {
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    px = ngx_calloc(sizeof(ngx_http_ws_proxy_t), r->connection->log);
+    if (px == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cln->handler = ngx_http_ws_proxy_request_cleanup;
     cln->data = px;
+    px->cleanup = cln;
+
+    px->pool = ngx_create_pool(NGX_HTTP_WS_PROXY_POOL_SIZE,
+                               r->connection->log);
+    if (px->pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     px->request = r;
     px->conf = pcf;
@@ -95,14 +115,24 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
      * The balancers keep their per-request state in r->upstream->peer:
      * an upstream object is made for them, its peer taken over, and the
      * request left without one (NGINX's upstream code never runs on it).
+     * They allocate from the request's pool, which is lent the link's own
+     * meanwhile: their state (least_conn's count is given back when the
+     * link closes) must outlive the request.
      */
-    if (ngx_http_upstream_create(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    pool = r->pool;
+    r->pool = px->pool;
+
+    rc = ngx_http_upstream_create(r);
 
     u = r->upstream;
 
-    if (pcf->upstream->peer.init(r, pcf->upstream) != NGX_OK) {
+    if (rc == NGX_OK) {
+        rc = pcf->upstream->peer.init(r, pcf->upstream);
+    }
+
+    r->pool = pool;
+
+    if (rc != NGX_OK) {
         r->upstream = NULL;
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -122,14 +152,61 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 }
 
 
-/* The handshake failed or the request ends: the link goes with it. */
+/*
+ * The handshake failed, or the request ends while it still owns the link
+ * (it was not freed after the 101): the link goes with it.
+ */
 static void
 ngx_http_ws_proxy_request_cleanup(void *data)
 {
     ngx_http_ws_proxy_t  *px = data;
 
+    if (px->session) {
+        px->session->proxy = NULL;
+    }
+
+    ngx_http_ws_proxy_destroy(px);
+}
+
+
+ngx_uint_t
+ngx_http_ws_proxy_owns_cleanup(ngx_pool_cleanup_pt handler)
+{
+    return handler == ngx_http_ws_proxy_request_cleanup;
+}
+
+
+/*
+ * The request is freed after the 101: what of it the handshake used goes
+ * with it, and the session owns the link from now on.
+ */
+void
+ngx_http_ws_proxy_detach(ngx_http_ws_proxy_t *px)
+{
+    if (px->cleanup) {
+        px->cleanup->handler = NULL;
+        px->cleanup = NULL;
+    }
+
+    px->request = NULL;
+    px->request_buf = NULL;
+    px->header = NULL;
+    ngx_str_null(&px->protocol);
+}
+
+
+/* The link, its balancer state and the link's memory. */
+void
+ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
+{
     ngx_http_ws_proxy_relay_free(px);
     ngx_http_ws_proxy_close_upstream(px);
+
+    if (px->pool) {
+        ngx_destroy_pool(px->pool);
+    }
+
+    ngx_free(px);
 }
 
 

@@ -30,6 +30,8 @@ static ngx_int_t ngx_http_ws_proxy_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws);
 static ngx_uint_t ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws);
 static ngx_int_t ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws,
     ngx_http_request_t *r);
 static void ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws);
@@ -129,11 +131,11 @@ static ngx_http_ws_hooks_t  ngx_http_ws_proxy_hooks = {
     NULL,                                  /* message */
     ngx_http_ws_proxy_reads_stopped,       /* reads_stopped */
     ngx_http_ws_proxy_detachable,          /* detachable */
-    NULL,                                  /* owns_cleanup */
-    NULL,                                  /* detach */
+    ngx_http_ws_proxy_owns_cleanup,        /* owns_cleanup */
+    ngx_http_ws_proxy_detach_request,      /* detach */
     ngx_http_ws_proxy_log,                 /* log */
     ngx_http_ws_proxy_close,               /* close */
-    NULL,                                  /* free */
+    ngx_http_ws_proxy_free,                /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
     NULL,                                  /* gone_away */
@@ -325,14 +327,48 @@ ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws)
 
 
 /*
- * The balancer's state of the connection (round robin, least_conn, hash)
- * lives in the request's pool until the peer is freed at close: a proxied
- * session keeps its request.
+ * The request may go after the 101: the balancer's state of the
+ * connection (round robin, least_conn, hash) lives in the link's own pool
+ * until the peer is freed at close, and the link is on the heap.
  */
 static ngx_int_t
 ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws)
 {
-    return ws->proxy ? NGX_DECLINED : NGX_OK;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws)
+{
+    if (ws->proxy) {
+        ngx_http_ws_proxy_detach(ws->proxy);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The session ends: a link it owns (its request freed) goes with it. */
+static void
+ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_proxy_t  *px;
+
+    px = ws->proxy;
+
+    if (px == NULL) {
+        return;
+    }
+
+    if (px->cleanup) {
+        /* the request's cleanup frees it, after the session is gone */
+        px->session = NULL;
+        return;
+    }
+
+    ws->proxy = NULL;
+    ngx_http_ws_proxy_destroy(px);
 }
 
 
