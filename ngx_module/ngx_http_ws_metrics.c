@@ -295,6 +295,15 @@ ngx_http_ws_metrics_location(ngx_http_request_t *r,
 }
 
 
+/* The (server, location) label index of a request of a ws_listen location */
+ngx_uint_t
+ngx_http_ws_metrics_location_of(ngx_http_request_t *r)
+{
+    return ngx_http_ws_metrics_location(r,
+                          ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
+}
+
+
 void
 ngx_http_ws_metrics_session_start(ngx_http_ws_session_t *ws)
 {

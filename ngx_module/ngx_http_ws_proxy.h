@@ -108,6 +108,7 @@ typedef struct {
     ngx_uint_t                     close_code;      /* on the upstream
                                                        link; 0: none yet */
     ngx_uint_t                     closed_by;       /* NGX_HTTP_WS_PROXY_* */
+    ngx_uint_t                     metrics_location; /* its label index */
 
     unsigned                       connected:1;
     unsigned                       upgraded:1;      /* its 101 checked */
@@ -120,6 +121,11 @@ typedef struct {
 #define NGX_HTTP_WS_PROXY_CLOSED_NONE      0
 #define NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM  1
 #define NGX_HTTP_WS_PROXY_CLOSED_PROXY     2
+
+
+/* The location's proxy counters in this worker's metrics slot. */
+#define ngx_http_ws_proxy_metric(px, field, i)                                \
+    ngx_http_ws_metrics->field[(px)->metrics_location][i]
 
 
 extern ngx_module_t  ngx_http_ws_proxy_module;

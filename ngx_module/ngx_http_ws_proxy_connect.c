@@ -23,6 +23,7 @@
 
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_metrics.h"
 
 
 /* the upstream's answer head: a 101's few headers fit easily */
@@ -91,6 +92,7 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 
     px->request = r;
     px->conf = pcf;
+    px->metrics_location = ngx_http_ws_metrics_location_of(r);
     px->start = ngx_current_msec;
     px->connect_time = (ngx_msec_t) -1;
     px->handshake_time = (ngx_msec_t) -1;
@@ -552,6 +554,8 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
 
         px->connected = 1;
         px->connect_time = ngx_current_msec - px->start;
+        ngx_http_ws_proxy_metric(px, proxy_connects,
+                                 NGX_HTTP_WS_PROXY_CONNECT_OK)++;
 
         if (px->conf->tls && c->ssl == NULL) {
             switch (ngx_http_ws_proxy_tls_start(px, &why)) {
@@ -900,6 +904,11 @@ ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px, ngx_uint_t status,
     ngx_log_error(NGX_LOG_ERR, px->request->connection->log, 0,
                   "ws proxy: upstream %V: %s", &px->addr, why);
 
+    if (!px->connected) {
+        ngx_http_ws_proxy_metric(px, proxy_connects,
+                                 NGX_HTTP_WS_PROXY_CONNECT_FAILED)++;
+    }
+
     if (px->connection) {
         ngx_http_ws_proxy_drop(px);
         px->peer->connection = NULL;
@@ -932,11 +941,36 @@ static void
 ngx_http_ws_proxy_finish(ngx_http_ws_proxy_t *px, ngx_uint_t status)
 {
     ngx_int_t            rc;
+    ngx_uint_t           result;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = px->request;
     c = r->connection;
+
+    /* how it ended, as the metrics count it */
+    if (status == NGX_OK) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_101;
+
+    } else if (px->status != 0 && status == px->status) {
+        result = status < NGX_HTTP_INTERNAL_SERVER_ERROR
+                 ? NGX_HTTP_WS_PROXY_HANDSHAKE_4XX
+                 : NGX_HTTP_WS_PROXY_HANDSHAKE_5XX;
+
+    } else if (px->status != 0) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_INVALID;
+
+    } else if (status == NGX_HTTP_GATEWAY_TIME_OUT) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_TIMEOUT;
+
+    } else if (status == NGX_HTTP_BAD_GATEWAY) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_UNREACHABLE;
+
+    } else {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_ERROR;
+    }
+
+    ngx_http_ws_proxy_metric(px, proxy_handshakes, result)++;
 
     if (status != NGX_OK) {
         ngx_http_ws_proxy_close_upstream(px);

@@ -278,6 +278,8 @@ ngx_http_ws_proxy_read_handler(ngx_event_t *rev)
         }
 
         px->bytes_from += n;
+        ngx_http_ws_proxy_metric(px, proxy_bytes,
+                                 NGX_HTTP_WS_FROM_UPSTREAM) += n;
 
         ngx_http_ws_proxy_process(px, ngx_http_ws_proxy_recv_buf, n);
 
@@ -349,6 +351,8 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 
     case WSCORE_EVENT_MESSAGE:
         px->messages_from++;
+        ngx_http_ws_proxy_metric(px, proxy_messages,
+                                 NGX_HTTP_WS_FROM_UPSTREAM)++;
 
         if (ws->finalized
             || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
@@ -376,6 +380,8 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     case WSCORE_EVENT_FRAGMENT:
         if (ev->fin) {
             px->messages_from++;
+            ngx_http_ws_proxy_metric(px, proxy_messages,
+                                     NGX_HTTP_WS_FROM_UPSTREAM)++;
         }
 
         if (ws->finalized
@@ -517,6 +523,8 @@ ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
 
     if (fin) {
         px->messages_to++;
+        ngx_http_ws_proxy_metric(px, proxy_messages,
+                                 NGX_HTTP_WS_TO_UPSTREAM)++;
     }
 
     ngx_http_ws_proxy_flush(px);
@@ -630,6 +638,8 @@ ngx_http_ws_proxy_flush(ngx_http_ws_proxy_t *px)
         }
 
         px->bytes_to += n;
+        ngx_http_ws_proxy_metric(px, proxy_bytes,
+                                 NGX_HTTP_WS_TO_UPSTREAM) += n;
         out->pos += n;
 
         if (out->pos < out->len) {
