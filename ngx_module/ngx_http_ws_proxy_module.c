@@ -20,6 +20,7 @@
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_variables.h"
 
 
 static ngx_int_t ngx_http_ws_proxy_preconfiguration(ngx_conf_t *cf);
@@ -235,21 +236,9 @@ ngx_module_t  ngx_http_ws_proxy_module = {
 static ngx_int_t
 ngx_http_ws_proxy_preconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
     ngx_http_ws_proxy_configured = 0;
 
-    for (v = ngx_http_ws_proxy_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_ws_variables_register(cf, ngx_http_ws_proxy_vars);
 }
 
 

@@ -41,7 +41,7 @@ static void ngx_http_ws_proxy_process(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len);
 static void ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
-static ngx_int_t ngx_http_ws_proxy_send_piece(ngx_http_ws_proxy_t *px,
+static ngx_int_t ngx_http_ws_proxy_send_to_client(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_proxy_queue(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len, u_char **room);
@@ -335,7 +335,6 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     u_char                  reason[124];
     ngx_uint_t              code;
     ngx_connection_t       *c;
-    ngx_http_ws_frame_t    *frame;
     ngx_http_ws_session_t  *ws;
 
     ws = px->session;
@@ -350,35 +349,8 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     switch (ev->type) {
 
     case WSCORE_EVENT_MESSAGE:
-        px->messages_from++;
-        ngx_http_ws_proxy_metric(px, proxy_messages,
-                                 NGX_HTTP_WS_FROM_UPSTREAM)++;
-
-        if (ws->finalized
-            || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
-        {
-            /* the client's close is under way: nothing may follow it */
-            break;
-        }
-
-        frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
-                                         ev->len);
-        if (frame == NULL
-            || ngx_http_ws_session_send(ws, frame) != NGX_OK)
-        {
-            if (frame) {
-                ngx_http_ws_frame_release(frame);
-            }
-
-            ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
-            return;
-        }
-
-        ngx_http_ws_frame_release(frame);
-        break;
-
     case WSCORE_EVENT_FRAGMENT:
-        if (ev->fin) {
+        if (ev->type == WSCORE_EVENT_MESSAGE || ev->fin) {
             px->messages_from++;
             ngx_http_ws_proxy_metric(px, proxy_messages,
                                      NGX_HTTP_WS_FROM_UPSTREAM)++;
@@ -387,10 +359,11 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
         if (ws->finalized
             || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
         {
+            /* the client's close is under way: nothing may follow it */
             break;
         }
 
-        if (ngx_http_ws_proxy_send_piece(px, ev) != NGX_OK) {
+        if (ngx_http_ws_proxy_send_to_client(px, ev) != NGX_OK) {
             ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             return;
         }
@@ -447,36 +420,50 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 
 
 /*
- * A piece of a large upstream message, as one frame of the client's:
- * never compressed (RFC 7692 lets any message go uncompressed, and a
- * message compressed in pieces would hold the deflater's state across
- * them), counted as a message by its last frame.
+ * An upstream message goes to the client through the session (compressed
+ * there if the client agreed to deflate); a piece of a large one as one
+ * frame of it, never compressed (RFC 7692 lets any message go
+ * uncompressed, and a message compressed in pieces would hold the
+ * deflater's state across them), counted as a message by its last frame.
  */
 static ngx_int_t
-ngx_http_ws_proxy_send_piece(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
+ngx_http_ws_proxy_send_to_client(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 {
     ngx_int_t               rc;
+    ngx_log_t              *log;
     ngx_http_ws_frame_t    *frame;
     ngx_http_ws_session_t  *ws;
 
     ws = px->session;
+    log = ws->connection->log;
 
-    frame = ngx_http_ws_frame_create_fragment(ws->connection->log,
-                                              ev->first
-                                              ? ev->opcode
-                                              : WSCORE_OP_CONTINUATION,
-                                              ev->fin, ev->data, ev->len);
+    if (ev->type == WSCORE_EVENT_MESSAGE) {
+        frame = ngx_http_ws_frame_create(log, ev->opcode, ev->data, ev->len);
+
+    } else {
+        frame = ngx_http_ws_frame_create_fragment(log,
+                                                  ev->first
+                                                  ? ev->opcode
+                                                  : WSCORE_OP_CONTINUATION,
+                                                  ev->fin, ev->data, ev->len);
+    }
+
     if (frame == NULL) {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_ws_output_queue(ws, frame);
+    if (ev->type == WSCORE_EVENT_MESSAGE) {
+        rc = ngx_http_ws_session_send(ws, frame);
+
+    } else {
+        rc = ngx_http_ws_output_queue(ws, frame);
+
+        if (rc == NGX_OK && ev->fin) {
+            ws->messages_out++;
+        }
+    }
 
     ngx_http_ws_frame_release(frame);
-
-    if (rc == NGX_OK && ev->fin) {
-        ws->messages_out++;
-    }
 
     return rc;
 }

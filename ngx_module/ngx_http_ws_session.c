@@ -845,33 +845,18 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     switch (ev->type) {
 
     case WSCORE_EVENT_MESSAGE:
-        ws->messages_in++;
-
-        /* rate limits, a token awaited as the first message */
-        h = ws->hooks->message.elts;
-
-        for (i = 0; i < ws->hooks->message.nelts; i++) {
-            if (h[i]->message(ws, ev) != NGX_OK) {
-                return;
-            }
-        }
-
-        if (ws->conf->handler) {
-            ws->conf->handler->message(ws, ev);
-        }
-
-        break;
-
     case WSCORE_EVENT_FRAGMENT:
         /*
-         * A piece of a large message, where the handler streams them (a
-         * proxied location): the guards see every piece (a byte rate
-         * counts each, a message rate the first), the message counts once.
+         * A FRAGMENT is a piece of a large message, where the handler
+         * streams them (a proxied location): the guards see every piece
+         * (a byte rate counts each, a message rate the first), and the
+         * message counts once.
          */
-        if (ev->fin) {
+        if (ev->type == WSCORE_EVENT_MESSAGE || ev->fin) {
             ws->messages_in++;
         }
 
+        /* rate limits, a token awaited as the first message */
         h = ws->hooks->message.elts;
 
         for (i = 0; i < ws->hooks->message.nelts; i++) {

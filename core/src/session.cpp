@@ -586,9 +586,18 @@ void Session::close(std::uint16_t code, std::string_view reason,
     }
 }
 
-// The answer to the peer's close: code, or an empty close for codes that
-// may not go on the wire (1005 when the peer sent none, 1006).
+// The answer to the peer's close, given by the caller.
 void Session::answer_close(std::uint16_t code, std::string_view reason)
+    noexcept
+{
+    queue_our_close(code, reason);
+    answer_pending_ = false;
+    enter_closed();
+}
+
+// Codes a peer must reject (1005, 1006, 0, ...) never go on the wire: we
+// send a close without a status instead.
+void Session::queue_our_close(std::uint16_t code, std::string_view reason)
     noexcept
 {
     if (is_valid_close_code(code)) {
@@ -598,22 +607,12 @@ void Session::answer_close(std::uint16_t code, std::string_view reason)
         queue_frame(Opcode::close, {});
         sent_close_code_ = WSCORE_CLOSE_NO_STATUS;
     }
-    answer_pending_ = false;
-    enter_closed();
 }
 
 void Session::start_close(std::uint16_t code, std::string_view reason,
     std::uint64_t now_ms) noexcept
 {
-    // Codes a peer must reject (1005, 1006, 0, ...) never go on the wire:
-    // we send a close without a status instead.
-    if (is_valid_close_code(code)) {
-        queue_close(code, reason);
-        sent_close_code_ = code;
-    } else {
-        queue_frame(Opcode::close, {});
-        sent_close_code_ = WSCORE_CLOSE_NO_STATUS;
-    }
+    queue_our_close(code, reason);
     we_closed_first_ = true;
     state_ = WSCORE_STATE_CLOSING;
     close_due_ms_ = now_ms + close_timeout_ms_;

@@ -125,6 +125,8 @@ private:
     bool finish_control_frame(std::uint64_t now_ms, wscore_event_t &ev)
         noexcept;
     void answer_close(std::uint16_t code, std::string_view reason) noexcept;
+    void queue_our_close(std::uint16_t code, std::string_view reason)
+        noexcept;
     void release_last_event() noexcept;
     void fail(std::uint16_t code, const char *why, wscore_event_t &ev)
         noexcept;

@@ -76,23 +76,15 @@ def close_frame(payload):
 
 
 def read_frames(conn):
-    """The payload lengths of the frames of one data message (the proxy's
-    frames are masked; pings are skipped)."""
+    """The payload lengths of the frames of one data message (pings are
+    skipped)."""
     sizes = []
     while True:
-        b0, b1 = recv_exactly(conn, 2)
-        n = b1 & 0x7F
-        if n == 126:
-            n = int.from_bytes(recv_exactly(conn, 2), "big")
-        elif n == 127:
-            n = int.from_bytes(recv_exactly(conn, 8), "big")
-        if b1 & 0x80:
-            recv_exactly(conn, 4)
-        recv_exactly(conn, n)
-        if b0 & 0x0F >= 8:
+        op, fin, data = read_frame(conn)
+        if op >= 8:
             continue
-        sizes.append(n)
-        if b0 & 0x80:
+        sizes.append(len(data))
+        if fin:
             return sizes
 
 
