@@ -388,8 +388,13 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
             code = WSCORE_CLOSE_NORMAL;
         }
 
+        /* a close without a reason has no data at all */
         n = ngx_min(ev->len, sizeof(reason) - 1);
-        ngx_memcpy(reason, ev->data, n);
+
+        if (n) {
+            ngx_memcpy(reason, ev->data, n);
+        }
+
         reason[n] = '\0';
 
         ngx_http_ws_proxy_flush(px);
