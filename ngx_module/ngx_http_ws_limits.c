@@ -22,6 +22,7 @@
 
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_metrics.h"
@@ -281,6 +282,10 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
 
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
+
+    if (cmd->offset == offsetof(ngx_http_ws_security_conf_t, max_conns)) {
+        ngx_http_ws_capacity_note_cap(cf, cap->max);
+    }
 
     ngx_http_ws_limits_need_zone(cf);
 

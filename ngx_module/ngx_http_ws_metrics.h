@@ -22,6 +22,7 @@
 
 #include <wscore.h>
 
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_zone.h"
@@ -91,6 +92,9 @@ typedef struct {
 /* One worker's counters; only that worker writes them. */
 typedef struct {
     ngx_pid_t                  pid;             /* 0: free */
+
+    /* this worker's alone: the sum starts after it, at "connections" */
+    ngx_http_ws_capacity_t     capacity;
 
     int64_t                    connections[NGX_HTTP_WS_METRICS_LOCATIONS];
     uint64_t                   upgrades[NGX_HTTP_WS_METRICS_LOCATIONS];
