@@ -92,7 +92,8 @@ sub moved_exactly {
     my ($before, $after, $want, $name, @loose) = @_;
     my %delta;
     # a series that was there and is gone is a change too
-    for my $k (grep { !/^_/ && !exists $after->{$_} } keys %$before) {
+    # (a worker's own gauges go with the worker)
+    for my $k (grep { !/^_|^ngx_ws_worker_/ && !exists $after->{$_} } keys %$before) {
         $delta{$k} = 'gone';
     }
     for my $k (keys %$after) {
