@@ -673,6 +673,8 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                       "ws: over ws_limit_rate %V, closing with 1008",
                       &rate[i].text);
 
+        ws->broke_rule = 1;
+
         ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                                   "rate limit exceeded");
         return NGX_DECLINED;

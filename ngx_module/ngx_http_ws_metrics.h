@@ -116,6 +116,8 @@ typedef struct {
     uint64_t                   class_publishes[NGX_HTTP_WS_METRICS_CLASSES];
     uint64_t                   class_deliveries[NGX_HTTP_WS_METRICS_CLASSES];
     uint64_t                   rate_limited;    /* ws_limit_rate hits */
+    uint64_t                   bans;            /* ws_ban: bans started */
+    uint64_t                   ban_refused;     /* ... upgrades refused */
     uint64_t                   redis_up;        /* 1: publish link is up */
     uint64_t                   redis_disconnects;
     uint64_t                   redis_refused;   /* publishes, Redis down */

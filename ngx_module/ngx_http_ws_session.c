@@ -762,6 +762,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         break;
 
     case WSCORE_EVENT_ERROR:
+        ws->broke_rule = 1;
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: protocol error: %s, closing with %ui",
                       ev->error, (ngx_uint_t) ev->close_code);

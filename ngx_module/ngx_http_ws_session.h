@@ -153,6 +153,7 @@ struct ngx_http_ws_session_s {
     unsigned                   closed_by:2;      /* NGX_HTTP_WS_CLOSED_BY */
     unsigned                   deflate_on:1;
     unsigned                   detach_later:1;   /* put off, not refused */
+    unsigned                   broke_rule:1;     /* closed for it: ws_ban */
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;

@@ -288,6 +288,17 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_counter, ngx_http_ws_slot(rate_limited), 0,
       NULL, NULL, NULL, NULL, 0 },
 
+    { "ngx_ws_bans_total", "counter",
+      "Addresses banned by ws_ban (each ban once).", NULL, "bans",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(bans), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_ban_refusals_total", "counter",
+      "Upgrades refused with 429 because the address was banned by ws_ban.",
+      NULL, "ban_refusals",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(ban_refused), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
     { "ngx_ws_deliveries_total", "counter",
       "Channel messages queued on subscribers (fan-out).",
       NULL, "deliveries",

@@ -130,6 +130,24 @@ eval {
        '/secure/echo from another origin: 403');
     my $out = `$make check-endpoint URL=ws://127.0.0.1:$port/secure/echo CHECK_OPTIONS='--token $token' 2>&1`;
     is($? >> 8, 0, 'make check-endpoint with the token passes on /secure/echo') or diag($out);
+
+    # ws_ban 20 1m 1m: 20 sessions closed for a protocol error (an
+    # unmasked frame, 1002) from this address, then 429 for a minute
+    my $closed = 0;
+    for (1 .. 20) {
+        my $bad = ws_connect(port => $port, uri => "/secure/echo?token=$token");
+        $bad->send_raw(Test::NgxWs::Client::encode_frame(op => 1, mask => 0,
+                                                         payload => 'unmasked'));
+        my $msg = $bad->read_message;
+        $closed++ if $msg && $msg->{op} eq 'close' && $msg->{code} == 1002;
+        $bad->disconnect;
+    }
+    is($closed, 20, '/secure/echo: 20 sessions closed with 1002');
+    my $banned = ws_handshake_answer(port => $port, uri => "/secure/echo?token=$token");
+    is($banned->{status}, 429, '/secure/echo: then this address is refused with 429');
+    cmp_ok($banned->{header}{'retry-after'} // 0, '>', 55, '... for a minute (Retry-After)');
+    is(ws_handshake_answer(port => $port, uri => '/echo')->{status}, 101,
+       'other locations still let it in');
     1;
 } or fail("/secure/echo: $@");
 
