@@ -212,7 +212,8 @@ chaos: build
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/chaos/
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
-           fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin
+           fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin \
+           fuzz_traceparent
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \
