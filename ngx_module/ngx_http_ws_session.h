@@ -19,6 +19,7 @@
 
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
+#include "ngx_http_ws_trace.h"
 
 
 /*
@@ -210,6 +211,10 @@ struct ngx_http_ws_session_s {
 
     /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
     void                      *backend;
+
+    /* the trace it is a span of, named in its log lines (c->log->action) */
+    ngx_http_ws_trace_t        trace;
+    u_char                     log_action[NGX_HTTP_WS_TRACE_ACTION_LEN];
 };
 
 
