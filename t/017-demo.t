@@ -18,7 +18,7 @@ remove_tree($prefix);
 make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp",
           "$prefix/html");
 system('cp', "$root/conf_examples/chat.html", "$root/conf_examples/dashboard.html",
-       "$prefix/html/") == 0 or die 'cp failed';
+       "$root/conf_examples/ws_client.js", "$prefix/html/") == 0 or die 'cp failed';
 system('cp', "$root/conf_examples/demo-jwt.key", "$prefix/conf/") == 0 or die 'cp failed';
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
 system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
@@ -98,7 +98,10 @@ is($res->{status}, 200, '/readyz: ready');
 like($res->{body}, qr/"connections":\{"ok":true,"open":3,"max":3500\}/, '/readyz: with detail');
 $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the chat page is served');
-like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
+like($res->{body}, qr{new NgxWsClient\(`\$\{scheme\}//\$\{location.host\}/ws`}, 'and it is the chat page');
+$res = http_request(port => $port, raw => "GET /ws_client.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, 'its reconnecting client is served');
+like($res->{body}, qr/class NgxWsClient/, 'and it is the client');
 
 # /secure/echo, with a token minted by the openssl recipe of docs/security.md
 eval {

@@ -22,7 +22,8 @@ my %port = (8081 => test_port() + 4, 8082 => test_port() + 5,
 remove_tree($prefix);
 make_path(map { "$prefix/$_" } qw(conf logs modules temp html redis));
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
-system('cp', "$root/conf_examples/chat.html", "$prefix/html/") == 0 or die;
+system('cp', "$root/conf_examples/chat.html", "$root/conf_examples/ws_client.js",
+       "$prefix/html/") == 0 or die;
 
 for my $file (glob "$root/conf_examples/cluster/*.conf") {
     my $text = do { local (@ARGV, $/) = $file; <> };
