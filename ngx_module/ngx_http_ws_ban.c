@@ -240,6 +240,14 @@ ngx_http_ws_ban_check(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* a ban from before the address joined the list (a reload) */
+    if (wsscf->ban_allow
+        && ngx_cidr_match(r->connection->sockaddr, wsscf->ban_allow)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
     len = ngx_http_ws_ban_key(key, wsscf->ban.id, r->connection->sockaddr);
 
     if (len == 0) {

@@ -155,6 +155,31 @@ is(oversize('/big'), 1009, 'strike 6');
 is(answer('/big')->{status}, 429, 'banned by the count of both workers') for 1 .. 4;
 check_logs($ngx);
 
+# ---- an address allow-listed on reload is let in, even while banned ----
+
+$ngx = start_nginx(name => 'allowed on reload', log_level => 'info',
+                   http_config => "$http    ws_ban 2 30s 30s;\n", config => <<'CONF');
+    location /big {
+        ws_listen; ws_echo on; ws_max_message_size 16;
+        # ws_ban_allow 127.0.0.1;
+    }
+CONF
+is(oversize('/big'), 1009, "strike $_") for 1 .. 2;
+is(answer('/big')->{status}, 429, 'banned');
+my $conf_file = "$ngx->{prefix}/conf/nginx.conf";
+my $text = Test::NgxWs::slurp($conf_file);
+# the same lines: the ban's count in the zone is the same after the reload
+$text =~ s/# ws_ban_allow 127\.0\.0\.1;/ws_ban_allow 127.0.0.1;/ or die 'no placeholder';
+open my $cf, '>', $conf_file or die $!;
+print $cf $text;
+close $cf;
+my @old = $ngx->workers;
+$ngx->signal('HUP');
+ok(wait_for(sub { my @now = $ngx->workers; @now && !grep { my $o = $_; grep { $_ == $o } @now } @old }, 10),
+   'reloaded');
+is(answer('/big')->{status}, 101, 'the ban no longer applies to it');
+check_logs($ngx);
+
 # ---- validation ----
 
 my @bad = (
