@@ -104,7 +104,8 @@ run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
-	@cp conf_examples/chat.html conf_examples/dashboard.html $(DEMO)/html/
+	@cp conf_examples/chat.html conf_examples/ws_client.js \
+	    conf_examples/dashboard.html $(DEMO)/html/
 	@cp conf_examples/demo-jwt.key $(DEMO)/conf/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
@@ -182,7 +183,7 @@ run-cluster: build
 	@mkdir -p $(CLUSTER)/conf $(CLUSTER)/logs $(CLUSTER)/modules \
 	    $(CLUSTER)/temp $(CLUSTER)/html $(CLUSTER)/redis
 	@cp conf_examples/cluster/*.conf $(CLUSTER)/conf/
-	@cp conf_examples/chat.html $(CLUSTER)/html/
+	@cp conf_examples/chat.html conf_examples/ws_client.js $(CLUSTER)/html/
 	@ln -sf $(MODULE) $(CLUSTER)/modules/ngx_http_ws_module.so
 	conf_examples/cluster/run.sh $(CLUSTER) $(NGINX_BIN)
 
@@ -227,7 +228,7 @@ chaos: build
 
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
            fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin \
-           fuzz_backend_answer
+           fuzz_backend_answer fuzz_traceparent
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

@@ -184,6 +184,8 @@ ngx_http_ws_backend_answer_t *ngx_http_ws_backend_connect_answer(
 ngx_http_ws_backend_call_t *ngx_http_ws_backend_call_create(
     ngx_connection_t *client, void **main_conf, void **srv_conf,
     void **loc_conf, ngx_str_t *uri);
+ngx_int_t ngx_http_ws_backend_call_trace(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_trace_t *trace);
 ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value);
 ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,

@@ -22,6 +22,7 @@
 
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_metrics.h"
@@ -281,6 +282,10 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
 
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
+
+    if (cmd->offset == offsetof(ngx_http_ws_security_conf_t, max_conns)) {
+        ngx_http_ws_capacity_note_cap(cf, cap->max);
+    }
 
     ngx_http_ws_limits_need_zone(cf);
 
@@ -667,6 +672,8 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                       "ws: over ws_limit_rate %V, closing with 1008",
                       &rate[i].text);
+
+        ws->broke_rule = 1;
 
         ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                                   "rate limit exceeded");

@@ -73,6 +73,7 @@ typedef struct {
     ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_SLOTS];
     void                      *metrics;       /* ngx_http_ws_metrics_shm_t */
     void                      *limits;        /* ngx_http_ws_limits.c */
+    void                      *bans;          /* ngx_http_ws_ban.c */
 } ngx_http_ws_shctx_t;
 
 
