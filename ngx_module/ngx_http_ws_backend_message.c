@@ -24,6 +24,13 @@
  * connection's channels), WS-Publish (the message, as it went on, to
  * these channels too) and WS-Close (close once the message is handled).
  *
+ * A JSON-protocol publish ({"op":"publish"}) is filtered the same way,
+ * its channel the usual way: what its answer lets through is published
+ * there and acknowledged with its number, a drop is acknowledged without
+ * one, and a refusal or failure is the request's error reply
+ * (ngx_http_ws_backend_rpc_error), whatever ws_backend_message_refused
+ * and ws_backend_message_failed say: the protocol has a way to say it.
+ *
  * Order: answers are applied in the order the messages came, whatever
  * order the backend answers in: a message's entry waits at the head of
  * the session's queue until its answer is there. At most
@@ -38,6 +45,7 @@
 
 #include "ngx_http_ws_backend.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
@@ -88,7 +96,11 @@ static void ngx_http_ws_backend_message_refuse(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
     ngx_http_ws_backend_pending_t *p);
 static void ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len);
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len);
+static void ngx_http_ws_backend_message_answer_json(
+    ngx_http_ws_backend_pending_t *p, ngx_http_ws_backend_call_t *call,
+    ngx_log_t *log);
 static void ngx_http_ws_backend_message_free(
     ngx_http_ws_backend_pending_t *p);
 
@@ -362,7 +374,9 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     st->inflight--;
     log = st->session->connection->log;
 
-    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW
+        && p->kind != NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
+    {
         /* a JSON-protocol request: its reply (ngx_http_ws_backend_rpc.c) */
         ngx_http_ws_backend_count(hook, status);
         ngx_http_ws_backend_rpc_answer(p, call, log);
@@ -390,6 +404,24 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_backend_message_failing(st->conf, log,
                                         p->verdict == WSCORE_MESSAGE_FAIL,
                                         status, why);
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+        ngx_http_ws_backend_message_answer_json(p, call, log);
+
+        if (why) {
+            /* what the publisher is told: the backend's answer was bad */
+            p->status = NGX_HTTP_BAD_GATEWAY;
+        }
+
+        if (p->verdict == WSCORE_MESSAGE_FAIL) {
+            ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+
+        } else if (p->verdict == WSCORE_MESSAGE_REFUSE) {
+            ngx_http_ws_backend_rpc_error(p, "rejected",
+                                          p->body.len ? &p->body : NULL,
+                                          log);
+        }
+    }
 
     ngx_http_ws_backend_message_apply(st);
 }
@@ -616,12 +648,18 @@ ngx_http_ws_backend_message_check(ngx_http_ws_backend_pending_t *p)
     wscore_str_t  element;
 
     if (p->verdict == WSCORE_MESSAGE_REFUSE) {
-        /* the sender gets it as a text message */
-        if (!wscore_utf8_valid(p->body.data, p->body.len)) {
-            return "the refusal's body is not UTF-8 text";
+        if (wscore_utf8_valid(p->body.data, p->body.len)) {
+            return NULL;
         }
 
-        return NULL;
+        /* a publisher's error says "refused by the backend" instead */
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+            p->body.len = 0;
+            return NULL;
+        }
+
+        /* the sender gets it as a text message */
+        return "the refusal's body is not UTF-8 text";
     }
 
     if (p->verdict == WSCORE_MESSAGE_REPLACE
@@ -726,7 +764,9 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
          * Out of the queue first: what the answer does may end the
          * session, and its end frees what is still queued.
          */
-        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW) {
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
+            || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
+        {
             ngx_http_ws_backend_message_act(st, p);
 
         } else {
@@ -776,6 +816,8 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     ngx_http_ws_backend_pending_t *p)
 {
     u_char                 close_reason[NGX_HTTP_WS_CLOSE_REASON_MAX + 1];
+    ngx_uint_t             json;
+    wscore_str_t           id;
     wscore_event_t         ev;
     ngx_http_ws_session_t  *ws;
 
@@ -784,6 +826,18 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     /* a close frame has gone (WS-Close, the client's close): no data
      * message may follow it */
     if (wscore_session_state(ws->core) != WSCORE_STATE_OPEN) {
+        return;
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH
+        && (p->verdict == WSCORE_MESSAGE_FAIL
+            || p->verdict == WSCORE_MESSAGE_REFUSE))
+    {
+        /* its error, made with the answer: the connection goes on */
+        if (p->reply) {
+            (void) ngx_http_ws_session_push(ws, p->reply, NULL);
+        }
+
         return;
     }
 
@@ -816,24 +870,42 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     ngx_memzero(&ev, sizeof(wscore_event_t));
     ev.type = WSCORE_EVENT_MESSAGE;
 
+    /* a publish's data is JSON; a body instead of it, when it says so */
+    json = 0;
+
     if (p->verdict == WSCORE_MESSAGE_KEEP) {
         ev.opcode = (wscore_opcode_e) p->opcode;
         ev.data = p->payload ? p->payload : (const uint8_t *) "";
         ev.len = p->len;
+        json = (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH);
 
     } else if (p->verdict == WSCORE_MESSAGE_REPLACE) {
         ev.opcode = (wscore_opcode_e) p->answer_opcode;
         ev.data = p->body.data;
         ev.len = p->body.len;
+        json = p->answer_json;
+    }
+
+    id.data = p->id.len ? (const char *) p->id.data : NULL;
+    id.len = p->id.len;
+
+    if (ev.data == NULL && p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+        /* dropped: taken, and nothing published (an ack without seq) */
+        ngx_http_ws_control_ack(ws, id, 0);
     }
 
     if (ev.data) {
         /*
-         * Its usual way: the location's channel, echo or both. Where the
-         * location does neither, the backend's answer is for the sender:
-         * it is echoed.
+         * Its usual way: a publish's channel; the location's channel,
+         * echo or both. Where the location does neither, the backend's
+         * answer is for the sender: it is echoed.
          */
-        if (ws->conf->handler) {
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+            ngx_http_ws_control_publish_allowed(ws, id, &p->name, ev.opcode,
+                                                json, (u_char *) ev.data,
+                                                ev.len);
+
+        } else if (ws->conf->handler) {
             ws->conf->handler->message(ws, &ev);
 
         } else {
@@ -846,7 +918,8 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
 
         ngx_http_ws_backend_message_publish(ws,
                                    &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
-                                   ev.opcode, (u_char *) ev.data, ev.len);
+                                   ev.opcode, json, (u_char *) ev.data,
+                                   ev.len);
     }
 
     if (p->close_code) {
@@ -991,7 +1064,8 @@ ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
 /* WS-Publish: the message, as it went on, to these channels as well. */
 static void
 ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len)
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len)
 {
     size_t                       left, used;
     ngx_int_t                    rc;
@@ -1025,7 +1099,7 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
         channel.len = element.len;
 
         rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                          &channel, opcode, 0, data, len,
+                                          &channel, opcode, json, data, len,
                                           &info);
 
         if (rc != NGX_OK && rc != NGX_AGAIN) {
@@ -1036,6 +1110,33 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
                                          : "ws_zone is full", &channel);
         }
     }
+}
+
+
+/*
+ * A publish's text body instead of its data is published as JSON when
+ * the answer says it is (application/json, +json) and it parses, else as
+ * a string: the reading of an rpc's answer.
+ */
+static void
+ngx_http_ws_backend_message_answer_json(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call, ngx_log_t *log)
+{
+    ngx_str_t  type;
+
+    if (p->verdict != WSCORE_MESSAGE_REPLACE
+        || p->answer_opcode != WSCORE_OP_TEXT)
+    {
+        return;
+    }
+
+    ngx_http_ws_backend_call_answer_type(call, &type);
+
+    p->answer_json = wscore_media_type_is_json((const char *) type.data,
+                                               type.len)
+                     && wscore_ctl_json_valid(ngx_http_ws_control_parser(),
+                                              (const char *) p->body.data,
+                                              p->body.len);
 }
 
 

@@ -5,6 +5,10 @@
  *   {"op":"rpc","method":"whoami","id":7,"data":...}   ws_backend_message
  *   {"op":"send","id":8,"data":...}                    ws_backend_message
  *   {"op":"subscribe","channel":"c","id":9}            ws_backend_subscribe
+ *   {"op":"publish","channel":"c","id":10,"data":...}  ws_backend_message
+ *
+ * (A publish's answer is read as a raw message's, in
+ * ngx_http_ws_backend_message.c: it filters what is published.)
  *
  * Each is a call in the connection's queue (ngx_http_ws_backend_message.c),
  * so it keeps the order, the in-flight bound and the back-pressure of raw
@@ -25,8 +29,6 @@ static ngx_int_t ngx_http_ws_backend_rpc_header(
     ngx_http_ws_backend_call_t *call, char *name, ngx_str_t *value);
 static void ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
     ngx_str_t *body, ngx_uint_t json, ngx_log_t *log);
-static void ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
-    const char *code, ngx_str_t *message, ngx_log_t *log);
 static void ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
     ngx_uint_t failing, ngx_log_t *log);
 
@@ -35,7 +37,8 @@ static ngx_str_t  ngx_http_ws_backend_rpc_ops[] = {
     ngx_null_string,
     ngx_string("rpc"),
     ngx_string("send"),
-    ngx_string("subscribe")
+    ngx_string("subscribe"),
+    ngx_string("publish")
 };
 
 
@@ -78,6 +81,16 @@ ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
 
         break;
 
+    case WSCORE_CTL_PUBLISH:
+        if (st->conf->message.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        kind = NGX_HTTP_WS_BACKEND_CALL_PUBLISH;
+        name = req->channel;
+        data = req->data;
+        break;
+
     case WSCORE_CTL_SUBSCRIBE:
         if (st->conf->subscribe.len == 0) {
             return NGX_DECLINED;
@@ -118,7 +131,8 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
         return NGX_ERROR;
     }
 
-    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+    if ((p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+         || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
         && ngx_http_ws_backend_rpc_header(call, "WS-Channel", &p->name)
            != NGX_OK)
     {
@@ -285,7 +299,7 @@ ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
 }
 
 
-static void
+void
 ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
     const char *code, ngx_str_t *message, ngx_log_t *log)
 {
