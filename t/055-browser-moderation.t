@@ -1,7 +1,9 @@
 # The demo chat's moderation in headless Chromium (t/browser/
-# chat_moderation.js, playwright-core): the page of conf_examples, the
-# demo backend of conf_examples behind an upstream{} with keepalive, the
-# hooks as conf_examples/demo.conf sets them.
+# chat_moderation.js, playwright-core): the page of conf_examples on the
+# JSON protocol at /ws through ws_client.js, the demo backend of
+# conf_examples behind an upstream{} with keepalive, the hooks as
+# conf_examples/demo.conf sets them: the message hook filters the page's
+# publishes.
 use Test::NgxWs;
 use Test::More;
 
@@ -32,12 +34,12 @@ my $ngx = start_nginx(name => 'chat moderation', log_level => 'info',
         keepalive 8;
     }
 HTTP
-    location ~ "^/chat/(?<room>[A-Za-z0-9_-]{1,64})\$" {
+    location = /ws {
         ws_listen;
-        ws_subscribe room:\$room;
-        ws_publish room:\$room;
+        ws_protocol json;
+        ws_channels_allow room:*;
         ws_backend_connect /backend/connect;
-        ws_backend_message /backend/chat/message;
+        ws_backend_message /backend/ws/rpc;
         ws_backend_close   /backend/close;
     }
     location /backend/ {
@@ -51,7 +53,19 @@ HTTP
     location = /chat.html {
         root $root/conf_examples;
     }
+    location = /ws_client.js {
+        root $root/conf_examples;
+    }
 CONF
+
+# what is tested here is the demo's own /ws: the same three hooks
+my ($demo_ws) = Test::NgxWs::slurp("$root/conf_examples/demo.conf")
+    =~ /(location = \/ws \{.*?\})/s;
+for my $hook ('ws_backend_connect /backend/connect;',
+              'ws_backend_message /backend/ws/rpc;',
+              'ws_backend_close   /backend/close;') {
+    like($demo_ws // '', qr/\Q$hook\E/, "demo.conf's /ws has $hook");
+}
 
 my $out = run_bounded("NODE_PATH=$node_path node $root/t/browser/chat_moderation.js http://127.0.0.1:$port/chat.html");
 my $rc = $? >> 8;
