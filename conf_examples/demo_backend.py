@@ -105,7 +105,7 @@ def ws_publish(request):
 
     if verdict == "action":
         return 200, {"Content-Type": "application/json"}, \
-            json.dumps({"action": what}).encode()
+            json.dumps({"action": what}, separators=(",", ":")).encode()
 
     return 304, {}, b""
 

@@ -151,9 +151,16 @@ CONF
 my $ngx = start_nginx(name => 'publish hook', log_level => 'info',
                       http_config => $http, config => $config);
 
+# The next message, or undef: the harness dies when nothing comes, and a
+# message that does not come is a failed check, not the end of the file.
+sub next_message {
+    my ($ws, $timeout) = @_;
+    return eval { $ws->read_message($timeout) };
+}
+
 sub reply {
     my ($ws, $name) = @_;
-    my $m = $ws->read_message(5);
+    my $m = next_message($ws, 5);
     ok($m && $m->{op} eq 'text', "$name - a text reply") or return {};
     my $r = eval { decode_json($m->{payload}) };
     ok($r, "$name - of JSON: $m->{payload}") or return {};
@@ -181,7 +188,7 @@ sub marker {
     my ($watch, $channel, $name) = @_;
     $watch->send_text(qq({"op":"publish","channel":"$channel","data":"marker","id":"m"}));
     my @got;
-    while (my $m = $watch->read_message(5)) {
+    while (my $m = next_message($watch, 5)) {
         my $r = decode_json($m->{payload});
         next if $r->{op} eq 'ack';
         push @got, $r->{data};
@@ -238,7 +245,7 @@ sub marker {
     $ws = ws_connect(uri => '/binary');
     $ws->send_text('{"op":"publish","channel":"room:b","data":3,"id":3}');
     is(reply($ws, $name)->{op}, 'ack', "$name - acknowledged");
-    my $m = $watch->read_message(5);
+    my $m = next_message($watch, 5);
     is($m && $m->{op}, 'binary', "$name - WS-Opcode: binary: a binary message");
     is($m && $m->{payload}, "bytes", "$name - of the body");
     closed($ws, $name);
@@ -346,7 +353,7 @@ sub marker {
         for 1 .. 200;
     my (@ids, @seqs);
     while (@ids < 200) {
-        my $m = $ws->read_message(10) or last;
+        my $m = next_message($ws, 10) or last;
         my $r = decode_json($m->{payload});
         next if $r->{op} ne 'ack';
         push @ids, $r->{id};
@@ -357,7 +364,7 @@ sub marker {
               "$name - numbered in that order");
     my @data;
     while (@data < 200) {
-        my $m = $watch->read_message(10) or last;
+        my $m = next_message($watch, 10) or last;
         push @data, decode_json($m->{payload})->{data};
     }
     is_deeply(\@data, [map { "got $_" } 1 .. 200],
@@ -378,7 +385,7 @@ sub marker {
        "$name - the backend has seen 2 calls a round, not 12 ($seen)");
     my @ids;
     while (@ids < 12) {
-        my $m = $ws->read_message(10) or last;
+        my $m = next_message($ws, 10) or last;
         push @ids, decode_json($m->{payload})->{id};
     }
     is_deeply(\@ids, [1 .. 12], "$name - then every ack, in order");
