@@ -99,8 +99,7 @@ static void ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
     ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len);
 static void ngx_http_ws_backend_message_answer_json(
-    ngx_http_ws_backend_pending_t *p, ngx_http_ws_backend_call_t *call,
-    ngx_log_t *log);
+    ngx_http_ws_backend_pending_t *p, ngx_http_ws_backend_call_t *call);
 static void ngx_http_ws_backend_message_free(
     ngx_http_ws_backend_pending_t *p);
 
@@ -406,7 +405,7 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
                                         status, why);
 
     if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
-        ngx_http_ws_backend_message_answer_json(p, call, log);
+        ngx_http_ws_backend_message_answer_json(p, call);
 
         if (why) {
             /* what the publisher is told: the backend's answer was bad */
@@ -1120,7 +1119,7 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
  */
 static void
 ngx_http_ws_backend_message_answer_json(ngx_http_ws_backend_pending_t *p,
-    ngx_http_ws_backend_call_t *call, ngx_log_t *log)
+    ngx_http_ws_backend_call_t *call)
 {
     ngx_str_t  type;
 
