@@ -22,6 +22,12 @@
 #define NGX_HTTP_WS_HEALTH_LIVE   0
 #define NGX_HTTP_WS_HEALTH_READY  1
 
+/* the checks that fail, as bits of the worker's readiness state */
+#define NGX_HTTP_WS_HEALTH_WORKER  0x01
+#define NGX_HTTP_WS_HEALTH_ZONE    0x02
+#define NGX_HTTP_WS_HEALTH_CONNS   0x04
+#define NGX_HTTP_WS_HEALTH_REDIS   0x08
+
 
 struct ngx_http_ws_health_conf_s {
     ngx_uint_t                 kind;
@@ -33,6 +39,16 @@ struct ngx_http_ws_health_conf_s {
 static ngx_int_t ngx_http_ws_health_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ws_health_ready(ngx_http_request_t *r,
     ngx_http_ws_health_conf_t *hc, ngx_buf_t *b);
+static void ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed);
+
+
+/*
+ * The checks that failed at this worker's last readiness answer. A load
+ * balancer probes every second or so: during an outage a line per probe
+ * would bury the log, so a line is written when the set of failed checks
+ * changes (not ready, a different reason, ready again), once per worker.
+ */
+static ngx_uint_t  ngx_http_ws_health_failed;
 
 
 char *
@@ -238,15 +254,37 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
 
     b->last = p;
 
-    if (!ok) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: not ready:%s%s%s%s",
-                      worker_ok ? "" : " worker shutting down",
-                      zone_ok ? "" : " ws_zone short of memory",
-                      conn_ok ? "" : " over max_connections",
-                      redis_ok ? "" : " redis unreachable");
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    ngx_http_ws_health_log_change(r->connection->log,
+                                  (worker_ok ? 0 : NGX_HTTP_WS_HEALTH_WORKER)
+                                  | (zone_ok ? 0 : NGX_HTTP_WS_HEALTH_ZONE)
+                                  | (conn_ok ? 0 : NGX_HTTP_WS_HEALTH_CONNS)
+                                  | (redis_ok ? 0 : NGX_HTTP_WS_HEALTH_REDIS));
+
+    return ok ? NGX_HTTP_OK : NGX_HTTP_SERVICE_UNAVAILABLE;
+}
+
+
+static void
+ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed)
+{
+    if (failed == ngx_http_ws_health_failed) {
+        return;
     }
 
-    return NGX_HTTP_OK;
+    ngx_http_ws_health_failed = failed;
+
+    if (failed == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "ws: ready again");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "ws: not ready:%s%s%s%s",
+                  (failed & NGX_HTTP_WS_HEALTH_WORKER)
+                  ? " worker shutting down" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_ZONE)
+                  ? " ws_zone short of memory" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_CONNS)
+                  ? " over max_connections" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_REDIS)
+                  ? " redis unreachable" : "");
 }
