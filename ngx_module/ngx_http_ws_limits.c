@@ -330,28 +330,116 @@ ngx_http_ws_limits_need_zone(ngx_conf_t *cf)
 }
 
 
+/*
+ * Whether this worker is refusing upgrades for want of free connections:
+ * a storm of upgrades would otherwise write a line per refusal, so the
+ * log says when the worker goes under its reserve and when it is back.
+ */
+static ngx_uint_t  ngx_http_ws_limits_in_reserve;
+
+
+/*
+ * The connections this worker can still open: its free connections, or
+ * fewer when descriptors run out first (worker_rlimit_nofile under
+ * worker_connections). Then accept() fails with EMFILE, which NGINX logs
+ * and retries every accept_mutex_delay while clients wait in the listen
+ * queue, taken by no one: the reserve must see that coming. Each
+ * connection in use holds a descriptor; the other descriptors (logs, the
+ * event queue, cached files) are counted once per worker, at its first
+ * check, from /proc/self/fd where there is one (taken as none elsewhere).
+ */
+static ngx_uint_t
+ngx_http_ws_limits_free_connections(ngx_log_t *log)
+{
+    ngx_str_t       path;
+    ngx_dir_t       dir;
+    ngx_uint_t      used, free, fds;
+    struct rlimit   rlmt;
+
+    static ngx_uint_t  counted, nofile, others;
+
+    free = ngx_cycle->free_connection_n;
+    used = ngx_cycle->connection_n - ngx_cycle->free_connection_n;
+
+    if (!counted) {
+        counted = 1;
+
+        if (getrlimit(RLIMIT_NOFILE, &rlmt) == 0
+            && rlmt.rlim_cur != RLIM_INFINITY)
+        {
+            nofile = (ngx_uint_t) rlmt.rlim_cur;
+        }
+
+        ngx_str_set(&path, "/proc/self/fd");
+        fds = 0;
+
+        if (ngx_open_dir(&path, &dir) == NGX_OK) {
+            while (ngx_read_dir(&dir) == NGX_OK) {
+                if (ngx_de_name(&dir)[0] != '.') {
+                    fds++;
+                }
+            }
+
+            (void) ngx_close_dir(&dir);
+
+            /* the directory's own descriptor, closed now */
+            fds = fds ? fds - 1 : 0;
+        }
+
+        others = fds > used ? fds - used : 0;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "ws: %ui descriptors allowed, %ui open beside "
+                       "%ui connections", nofile, others, used);
+    }
+
+    if (nofile == 0) {
+        return free;
+    }
+
+    if (nofile <= others + used) {
+        return 0;
+    }
+
+    return ngx_min(free, nofile - others - used);
+}
+
+
 /* The caps, before the upgrade: NGX_OK, NGX_DECLINED, NGX_ERROR. */
 ngx_int_t
 ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_uint_t                  over, scope[3];
+    ngx_uint_t                  over, free, scope[3];
     ngx_shm_zone_t             *zone;
     ngx_http_ws_cap_t          *caps[3];
     ngx_pool_cleanup_t         *cln;
     ngx_http_ws_limits_held_t  *held;
 
-    if (wsscf->reserve_connections
-        && ngx_cycle->free_connection_n < wsscf->reserve_connections)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui free connections in this worker, under "
-                      "ws_reserve_connections %ui, refusing with 503",
-                      ngx_cycle->free_connection_n,
-                      wsscf->reserve_connections);
-        return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
-                                         refusal);
+    if (wsscf->reserve_connections) {
+        free = ngx_http_ws_limits_free_connections(r->connection->log);
+
+        if (free < wsscf->reserve_connections) {
+            if (!ngx_http_ws_limits_in_reserve) {
+                ngx_http_ws_limits_in_reserve = 1;
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "ws: %ui free connections in this worker, "
+                              "under ws_reserve_connections %ui, refusing "
+                              "with 503", free, wsscf->reserve_connections);
+            }
+
+            return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
+                                             refusal);
+        }
+
+        if (ngx_http_ws_limits_in_reserve) {
+            ngx_http_ws_limits_in_reserve = 0;
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "ws: %ui free connections in this worker again, "
+                          "ws_reserve_connections %ui kept, taking upgrades",
+                          free, wsscf->reserve_connections);
+        }
     }
 
     if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
