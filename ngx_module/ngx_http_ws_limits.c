@@ -41,6 +41,9 @@
 
 #define NGX_HTTP_WS_LIMIT_RATE       'r'
 #define NGX_HTTP_WS_LIMIT_COUNT      'c'
+#define NGX_HTTP_WS_LIMIT_SLOT       's'    /* a count's share of a worker */
+
+#define NGX_HTTP_WS_LIMIT_KEY_LEN    (1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
 
 
 /* One key in the zone: a shared bucket, or a connection count. */
@@ -65,7 +68,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t            *zone;
     ngx_uint_t                 n;
-    u_char                     keys[3][1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+    u_char                     keys[3][NGX_HTTP_WS_LIMIT_KEY_LEN];
     size_t                     lens[3];
 } ngx_http_ws_limits_held_t;
 
@@ -84,6 +87,8 @@ static size_t ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
 static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
+static void ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
 static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
@@ -593,6 +598,8 @@ ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
     for (i = 0; sh && i < held->n; i++) {
         if (over == NGX_HTTP_WS_LIMITS_UNDER) {
             node[i]->count++;
+            ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i],
+                                        held->lens[i], 1);
 
         } else if (node[i] && node[i]->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node[i]);
@@ -1034,9 +1041,116 @@ ngx_http_ws_limits_release(void *data)
         if (node->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node);
         }
+
+        ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i], held->lens[i],
+                                    -1);
     }
 
     ngx_shmtx_unlock(&zctx->shpool->mutex);
+}
+
+
+/*
+ * Each connection count is also kept per worker slot, under a key of its
+ * own ('s', the slot, the count's key): a worker killed by SIGKILL or a
+ * crash never releases its connections, and its replacement takes them
+ * off the counts by these (ngx_http_ws_limits_forget_worker), or every
+ * crash would lower ws_max_connections for good. Called with the lock
+ * held. A slot entry the zone has no room for leaves that connection
+ * out of the repair, not out of the cap.
+ */
+static void
+ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta)
+{
+    u_char                     buf[2 + NGX_HTTP_WS_LIMIT_KEY_LEN];
+    ngx_http_ws_limit_node_t  *slot;
+
+    buf[0] = NGX_HTTP_WS_LIMIT_SLOT;
+    buf[1] = (u_char) ngx_worker;
+    ngx_memcpy(buf + 2, key, len);
+
+    slot = ngx_http_ws_limits_lookup(zctx, sh, buf, len + 2, delta > 0);
+    if (slot == NULL) {
+        return;
+    }
+
+    if (delta > 0) {
+        slot->count++;
+        return;
+    }
+
+    if (slot->count > 0) {
+        slot->count--;
+    }
+
+    if (slot->count == 0) {
+        ngx_http_ws_limits_delete(zctx, sh, slot);
+    }
+}
+
+
+/*
+ * The connections a dead worker of this slot still counted, taken off
+ * the counts; called by its replacement with the zone's lock held.
+ * Returns how many counts (a connection is in one per cap) it took off. An
+ * old worker of a reload draining in the same slot shares the entries:
+ * its sessions are then taken off too, and their caps are briefly too
+ * generous rather than too strict for good.
+ */
+ngx_uint_t
+ngx_http_ws_limits_forget_worker(ngx_http_ws_zone_ctx_t *zctx)
+{
+    ngx_uint_t                 forgotten;
+    ngx_rbtree_node_t         *rn, *next;
+    ngx_http_ws_limits_sh_t   *sh;
+    ngx_http_ws_limit_node_t  *node, *count;
+
+    sh = zctx->sh->limits;
+
+    if (sh == NULL || sh->rbtree.root == sh->rbtree.sentinel) {
+        return 0;
+    }
+
+    forgotten = 0;
+
+    /* first the counts, then the entries: nothing deleted mid-walk */
+    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         rn;
+         rn = ngx_rbtree_next(&sh->rbtree, rn))
+    {
+        node = (ngx_http_ws_limit_node_t *) rn;
+
+        if (node->sn.str.len < 2
+            || node->key[0] != NGX_HTTP_WS_LIMIT_SLOT
+            || node->key[1] != (u_char) ngx_worker)
+        {
+            continue;
+        }
+
+        count = ngx_http_ws_limits_lookup(zctx, sh, node->key + 2,
+                                          node->sn.str.len - 2, 0);
+        if (count) {
+            count->count -= ngx_min(count->count, node->count);
+        }
+
+        forgotten += node->count;
+        node->count = 0;
+    }
+
+    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         rn;
+         rn = next)
+    {
+        next = ngx_rbtree_next(&sh->rbtree, rn);
+        node = (ngx_http_ws_limit_node_t *) rn;
+
+        if (node->count == 0 && node->key[0] != NGX_HTTP_WS_LIMIT_RATE) {
+            ngx_http_ws_limits_delete(zctx, sh, node);
+        }
+    }
+
+    return forgotten;
 }
 
 

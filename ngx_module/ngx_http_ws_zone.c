@@ -13,6 +13,7 @@
 
 
 #include "ngx_http_ws_zone.h"
+#include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_ipc.h"
 
@@ -22,6 +23,8 @@ static ngx_http_ws_channel_t *ngx_http_ws_channel_lookup(
     ngx_http_ws_zone_ctx_t *ctx, ngx_str_t *name, ngx_uint_t create);
 static void ngx_http_ws_history_keep(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch, ngx_http_ws_msg_t *msg);
+static void ngx_http_ws_zone_forget_worker(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_pid_t pid);
 static void ngx_http_ws_history_expire(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch);
 
@@ -535,11 +538,72 @@ ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone)
         }
     }
 
+    /*
+     * A worker that was killed (SIGKILL, a crash) never took its
+     * subscriptions back: its replacement, started in the same slot,
+     * finds the previous pid gone and clears them, or the channels would
+     * count those subscribers forever and keep queueing their messages
+     * to this slot. A previous owner still running is the old worker of
+     * a reload, draining: its subscriptions are real.
+     */
+    if (q->pid != 0 && q->pid != ngx_pid
+        && kill(q->pid, 0) == -1 && ngx_errno == NGX_ESRCH)
+    {
+        ngx_http_ws_zone_forget_worker(ctx, q->pid);
+    }
+
     q->pid = ngx_pid;
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/*
+ * What this slot's dead owner held in the zone, taken off: its
+ * subscriptions of every channel, its connections in the caps.
+ */
+static void
+ngx_http_ws_zone_forget_worker(ngx_http_ws_zone_ctx_t *ctx, ngx_pid_t pid)
+{
+    ngx_uint_t              subscriptions, channels, counts;
+    ngx_rbtree_t           *tree;
+    ngx_rbtree_node_t      *node;
+    ngx_http_ws_channel_t  *ch;
+
+    tree = &ctx->sh->channels;
+
+    subscriptions = 0;
+    channels = 0;
+
+    for (node = (tree->root == tree->sentinel)
+                ? NULL : ngx_rbtree_min(tree->root, tree->sentinel);
+         node;
+         node = ngx_rbtree_next(tree, node))
+    {
+        ch = (ngx_http_ws_channel_t *) node;
+
+        if (ch->per_worker[ngx_worker] == 0) {
+            continue;
+        }
+
+        subscriptions += ch->per_worker[ngx_worker];
+        channels++;
+
+        ch->subscribers -= ngx_min(ch->subscribers,
+                                   ch->per_worker[ngx_worker]);
+        ch->per_worker[ngx_worker] = 0;
+    }
+
+    counts = ngx_http_ws_limits_forget_worker(ctx);
+
+    if (subscriptions || counts) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws: worker %P died with %ui subscriptions in %ui "
+                      "channels and %ui connection counts, taken off",
+                      pid, subscriptions, channels, counts);
+    }
 }
 
 
