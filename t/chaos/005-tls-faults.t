@@ -221,5 +221,9 @@ note(join ', ', map { sprintf '%s: slowest %.3f s', $_, $slowest{$_} }
                     sort keys %slowest);
 
 $steady->disconnect;
-check_logs($ngx);
+# Garbage that happens to read as a TLS record header announcing too long
+# a record is logged by NGINX at crit ("packet length too long"): NGINX's
+# own choice of level for that OpenSSL error, not a fault of the worker.
+check_logs($ngx, undef, allow => [
+    qr/SSL_do_handshake\(\) failed \(SSL: error:\w+:SSL routines::[\w ]+\) while SSL handshaking/]);
 done_testing();
