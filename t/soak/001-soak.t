@@ -16,7 +16,10 @@
 # kept (ws_channel_history), so the zone holds messages too.
 #
 # Every SAMPLE_EVERY seconds: the workers' and master's RSS, the zone's
-# free bytes, channels and connections (ws_status), messages received;
+# free bytes, channels and connections (ws_status), messages received,
+# and how far behind the steady subscribers are (their rooms' last
+# sequence numbers minus the last they read: a client process that cannot
+# keep up leaves output queued in NGINX, which is memory too);
 # written to build/soak/soak-<time>.csv. Checked at the end: between the
 # end of the warm-up (a fifth of the run, 2 minutes at least: the kept
 # history fills, malloc's arenas grow) and the end, worker RSS grows by
@@ -37,7 +40,7 @@ use constant DEFLATE => $ENV{SOAK_DEFLATE} // 1;
 use constant ROOMS => 10;
 use constant STEADY => 8;           # per room
 use constant CHURN => 40;           # short-lived clients at a time
-use constant PUBLISH_RATE => 50;    # publishes a second
+use constant PUBLISH_RATE => 20;    # publishes a second
 use constant SAMPLE_EVERY => DURATION >= 600 ? 30 : 10;
 use constant WARM_UP_MIN => 120;   # seconds: history fills, arenas grow
 use constant RSS_GROWTH_KB => 2048;
@@ -112,6 +115,14 @@ sub metrics {
     return \%g;
 }
 
+sub channel_seq {
+    my ($channel) = @_;
+    my $res = eval { http_request(port => $port, timeout => 5,
+        raw => "GET /pub/$channel HTTP/1.1\r\nHost: localhost\r\n"
+             . "Connection: close\r\n\r\n") } // { body => '' };
+    return $res->{body} =~ /"seq":(\d+)/ ? $1 : 0;
+}
+
 # the publisher, a process of its own
 my $publisher = fork // die "fork: $!\n";
 if ($publisher == 0) {
@@ -147,7 +158,7 @@ my $csv = sprintf '%s/soak-%s.csv', $dir,
 open my $out, '>', $csv or die "$csv: $!\n";
 $out->autoflush(1);
 print $out "seconds,workers_rss_kb,master_rss_kb,zone_free_bytes,channels,"
-         . "connections,churned,received\n";
+         . "connections,churned,received,lag\n";
 
 my @samples;
 sub sample {
@@ -157,14 +168,23 @@ sub sample {
     my $m = metrics();
     my $received = 0;
     $received += $_->{received} // 0 for @steady, @churn;
+    # messages the steady subscribers have not read yet: queued in NGINX
+    # (or the kernel) for a client that is behind, which costs memory
+    my %top;
+    my $lag = 0;
+    for my $c (@steady) {
+        $top{$c->{room}} //= channel_seq("room:r$c->{room}");
+        $lag += $top{$c->{room}} - ($c->{seqs}[-1] // $top{$c->{room}});
+    }
     my $s = { t => $t, rss => $rss, master => vm_rss_kb($ngx->{pid}),
               free => $m->{ngx_ws_zone_free_bytes},
               channels => $m->{ngx_ws_channels},
               connections => $m->{ngx_ws_connections},
-              churned => $churned, received => $received };
+              churned => $churned, received => $received, lag => $lag };
     push @samples, $s;
     print $out join(',', map { $s->{$_} // '' }
-        qw(t rss master free channels connections churned received)) . "\n";
+        qw(t rss master free channels connections churned received lag))
+        . "\n";
 }
 
 my $t0 = time;
@@ -215,9 +235,10 @@ note(sprintf 'soak: %d s, %d churned clients (%d failed to connect), '
      . '%d messages received; CSV: %s', $last->{t}, $churned, $churn_failed,
      $last->{received}, $csv);
 note(sprintf 'workers RSS %d kB at %d s (warm), %d kB at %d s; zone free '
-     . '%d -> %d bytes; master RSS %d -> %d kB', $warm->{rss}, $warm->{t},
+     . '%d -> %d bytes; master RSS %d -> %d kB; steady subscribers behind '
+     . 'by %d -> %d messages', $warm->{rss}, $warm->{t},
      $last->{rss}, $last->{t}, $warm->{free}, $last->{free},
-     $warm->{master}, $last->{master});
+     $warm->{master}, $last->{master}, $warm->{lag}, $last->{lag});
 
 is($closed_steady, 0, 'no steady subscriber was closed');
 cmp_ok($growth, '<=', RSS_GROWTH_KB, "workers' RSS flat after the warm-up "
