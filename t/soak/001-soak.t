@@ -21,8 +21,8 @@
 # sequence numbers minus the last they read: a client process that cannot
 # keep up leaves output queued in NGINX, which is memory too);
 # written to build/soak/soak-<time>.csv. Checked at the end: between the
-# end of the warm-up (a fifth of the run, 2 minutes at least: the kept
-# history fills, malloc's arenas grow) and the end, worker RSS grows by
+# end of the warm-up (WARM_UP, 8 minutes; a run shorter than twice that
+# records the figures without judging them) and the end, worker RSS grows by
 # less than RSS_GROWTH_KB and the zone's free bytes fall by less than
 # ZONE_DROP_BYTES; every steady subscriber got every message of its room
 # in order (sequence numbers without a hole); after the clients leave,
@@ -42,7 +42,10 @@ use constant STEADY => 8;           # per room
 use constant CHURN => 40;           # short-lived clients at a time
 use constant PUBLISH_RATE => 20;    # publishes a second
 use constant SAMPLE_EVERY => DURATION >= 600 ? 30 : 10;
-use constant WARM_UP_MIN => 120;   # seconds: history fills, arenas grow
+# Seconds until memory settles: the kept history fills, and with 120
+# compressing sessions open the workers' RSS climbed for about 7 minutes
+# (to 45.5 MB here, from 17 MB uncompressed) before it stayed flat.
+use constant WARM_UP => 480;
 use constant RSS_GROWTH_KB => 2048;
 use constant ZONE_DROP_BYTES => 64 * 1024;
 
@@ -226,8 +229,7 @@ kill 'TERM', $publisher;
 waitpid $publisher, 0;
 sample(int(time - $t0));
 
-my $warm_up = DURATION / 5 > WARM_UP_MIN ? DURATION / 5 : WARM_UP_MIN;
-my $warm = (grep { $_->{t} >= $warm_up } @samples)[0] // $samples[0];
+my $warm = (grep { $_->{t} >= WARM_UP } @samples)[0] // $samples[-1];
 my $last = $samples[-1];
 my $growth = $last->{rss} - $warm->{rss};
 my $drop = $warm->{free} - $last->{free};
@@ -241,10 +243,15 @@ note(sprintf 'workers RSS %d kB at %d s (warm), %d kB at %d s; zone free '
      $warm->{master}, $last->{master}, $warm->{lag}, $last->{lag});
 
 is($closed_steady, 0, 'no steady subscriber was closed');
-cmp_ok($growth, '<=', RSS_GROWTH_KB, "workers' RSS flat after the warm-up "
-       . "(+$growth kB from $warm->{t} s to $last->{t} s)");
-cmp_ok($drop, '<=', ZONE_DROP_BYTES, "ws_zone's free bytes flat after the "
-       . "warm-up ($warm->{free} -> $last->{free})");
+SKIP: {
+    # a run shorter than twice the warm-up has too little flat time to say
+    skip 'run shorter than twice the warm-up (' . WARM_UP . ' s): RSS and '
+         . 'zone recorded, not judged', 2 if DURATION < 2 * WARM_UP;
+    cmp_ok($growth, '<=', RSS_GROWTH_KB, "workers' RSS flat after the "
+           . "warm-up (+$growth kB from $warm->{t} s to $last->{t} s)");
+    cmp_ok($drop, '<=', ZONE_DROP_BYTES, "ws_zone's free bytes flat after "
+           . "the warm-up ($warm->{free} -> $last->{free})");
+}
 my (@holes, $bad, $compressed);
 for my $c (@steady) {
     my @q = @{ $c->{seqs} };
