@@ -4,7 +4,7 @@
 // shows in tab two as "* <id> waves"; a plain message passes.
 // Usage: node chat_moderation.js <url of chat.html>; exit 0 when all held.
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const url = process.argv[2];
 
@@ -21,12 +21,7 @@ function waitLine(page, kind, pattern) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const one = await browser.newPage();
     const two = await browser.newPage();
