@@ -24,6 +24,14 @@
 #define NGX_HTTP_WS_HEALTH_LIVE   0
 #define NGX_HTTP_WS_HEALTH_READY  1
 
+/* the checks that fail, as bits of the worker's readiness state */
+#define NGX_HTTP_WS_HEALTH_WORKER  0x01
+#define NGX_HTTP_WS_HEALTH_ZONE    0x02
+#define NGX_HTTP_WS_HEALTH_CONNS   0x04
+#define NGX_HTTP_WS_HEALTH_REDIS   0x08
+#define NGX_HTTP_WS_HEALTH_FDS     0x10
+#define NGX_HTTP_WS_HEALTH_WC      0x20
+
 
 struct ngx_http_ws_health_conf_s {
     ngx_uint_t                 kind;
@@ -52,6 +60,16 @@ static u_char *ngx_http_ws_health_limit(u_char *p, u_char *end,
     const char *name, ngx_uint_t ok, ngx_http_ws_health_worst_t *w,
     ngx_uint_t max);
 static ngx_int_t ngx_http_ws_health_percent(ngx_str_t *value, size_t skip);
+static void ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed);
+
+
+/*
+ * The checks that failed at this worker's last readiness answer. A load
+ * balancer probes every second or so: during an outage a line per probe
+ * would bury the log, so a line is written when the set of failed checks
+ * changes (not ready, a different reason, ready again), once per worker.
+ */
+static ngx_uint_t  ngx_http_ws_health_failed;
 
 
 char *
@@ -321,19 +339,45 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
 
     b->last = p;
 
-    if (!ok) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: not ready:%s%s%s%s%s%s",
-                      worker_ok ? "" : " worker shutting down",
-                      zone_ok ? "" : " ws_zone short of memory",
-                      conn_ok ? "" : " over max_connections",
-                      redis_ok ? "" : " redis unreachable",
-                      fd_ok ? "" : " descriptors near the open file limit",
-                      wc_ok ? "" : " connections near worker_connections");
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    ngx_http_ws_health_log_change(r->connection->log,
+                                  (worker_ok ? 0 : NGX_HTTP_WS_HEALTH_WORKER)
+                                  | (zone_ok ? 0 : NGX_HTTP_WS_HEALTH_ZONE)
+                                  | (conn_ok ? 0 : NGX_HTTP_WS_HEALTH_CONNS)
+                                  | (redis_ok ? 0 : NGX_HTTP_WS_HEALTH_REDIS)
+                                  | (fd_ok ? 0 : NGX_HTTP_WS_HEALTH_FDS)
+                                  | (wc_ok ? 0 : NGX_HTTP_WS_HEALTH_WC));
+
+    return ok ? NGX_HTTP_OK : NGX_HTTP_SERVICE_UNAVAILABLE;
+}
+
+
+static void
+ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed)
+{
+    if (failed == ngx_http_ws_health_failed) {
+        return;
     }
 
-    return NGX_HTTP_OK;
+    ngx_http_ws_health_failed = failed;
+
+    if (failed == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "ws: ready again");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "ws: not ready:%s%s%s%s%s%s",
+                  (failed & NGX_HTTP_WS_HEALTH_WORKER)
+                  ? " worker shutting down" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_ZONE)
+                  ? " ws_zone short of memory" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_CONNS)
+                  ? " over max_connections" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_REDIS)
+                  ? " redis unreachable" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_FDS)
+                  ? " descriptors near the open file limit" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_WC)
+                  ? " connections near worker_connections" : "");
 }
 
 

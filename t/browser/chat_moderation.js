@@ -6,7 +6,7 @@
 // a plain message passes.
 // Usage: node chat_moderation.js <url of chat.html>; exit 0 when all held.
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const url = process.argv[2];
 
@@ -23,12 +23,7 @@ function waitLine(page, kind, pattern) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const one = await browser.newPage();
     const two = await browser.newPage();
