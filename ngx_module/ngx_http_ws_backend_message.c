@@ -362,17 +362,21 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     st->inflight--;
     log = st->session->connection->log;
 
-    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
-        /* a JSON-protocol request: its reply (ngx_http_ws_backend_rpc.c) */
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        /* allowed or not: its reply (ngx_http_ws_backend_rpc.c) */
         ngx_http_ws_backend_count(hook, status);
-        ngx_http_ws_backend_rpc_answer(p, call, log);
+        ngx_http_ws_backend_rpc_answer(p, call, NULL, log);
         ngx_http_ws_backend_message_apply(st);
         return;
     }
 
+    /* a message, rpc or send: the answer's WS-* headers act for each */
     why = ngx_http_ws_backend_message_read(p, call, status, log);
 
+    /* a kept message is sent on (raw) or published (WS-Publish) */
     if (why == NULL && p->verdict == WSCORE_MESSAGE_KEEP
+        && (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
+            || p->lists[NGX_HTTP_WS_ANSWER_PUBLISH].len)
         && ngx_http_ws_backend_message_keep(p, call, log) != NGX_OK)
     {
         why = "no memory";
@@ -385,6 +389,13 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
 
     } else {
         ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_MESSAGE, status);
+    }
+
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
+        /* rpc or send: the reply, an ack or an error */
+        ngx_http_ws_backend_rpc_answer(p, call, why, log);
+        ngx_http_ws_backend_message_apply(st);
+        return;
     }
 
     ngx_http_ws_backend_message_failing(st->conf, log,
@@ -616,8 +627,11 @@ ngx_http_ws_backend_message_check(ngx_http_ws_backend_pending_t *p)
     wscore_str_t  element;
 
     if (p->verdict == WSCORE_MESSAGE_REFUSE) {
-        /* the sender gets it as a text message */
-        if (!wscore_utf8_valid(p->body.data, p->body.len)) {
+        /* the sender of a raw message gets it as a text message (an rpc's
+         * error says something of its own instead) */
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
+            && !wscore_utf8_valid(p->body.data, p->body.len))
+        {
             return "the refusal's body is not UTF-8 text";
         }
 
@@ -726,11 +740,11 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
          * Out of the queue first: what the answer does may end the
          * session, and its end frees what is still queued.
          */
-        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW) {
-            ngx_http_ws_backend_message_act(st, p);
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+            ngx_http_ws_backend_rpc_apply(p, ws);
 
         } else {
-            ngx_http_ws_backend_rpc_apply(p, ws);
+            ngx_http_ws_backend_message_act(st, p);
         }
 
         ngx_http_ws_backend_message_free(p);
@@ -787,6 +801,15 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
         return;
     }
 
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW
+        && (p->verdict == WSCORE_MESSAGE_FAIL
+            || p->verdict == WSCORE_MESSAGE_REFUSE))
+    {
+        /* rpc or send: the error is the reply, and nothing else is done */
+        ngx_http_ws_backend_rpc_apply(p, ws);
+        return;
+    }
+
     switch (p->verdict) {
 
     case WSCORE_MESSAGE_FAIL:
@@ -827,7 +850,25 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
         ev.len = p->body.len;
     }
 
-    if (ev.data) {
+    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
+        /*
+         * rpc or send: the ack goes to the sender; what WS-Publish
+         * publishes is the request's data (304) or the answer's body
+         * (2xx), a request without either publishes nothing.
+         */
+        ngx_http_ws_backend_rpc_apply(p, ws);
+
+        if (ws->finalized) {
+            return;
+        }
+
+        if (ev.data && ev.len) {
+            ngx_http_ws_backend_message_publish(ws,
+                                   &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
+                                   ev.opcode, (u_char *) ev.data, ev.len);
+        }
+
+    } else if (ev.data) {
         /*
          * Its usual way: the location's channel, echo or both. Where the
          * location does neither, the backend's answer is for the sender:

@@ -9,26 +9,12 @@
 # to answer) and against return locations; the demo backend is t/017's.
 use Test::NgxWs;
 use Test::More;
-use JSON::PP qw(encode_json decode_json);
+use Test::NgxWs::MessageBackend;
 
 my $port = test_port();
 my $nport = $port + 1;
-my $root = repo_root();
 
-pipe(my $node_out, my $node_in) or die "pipe: $!";
-my $node_pid = fork // die "fork: $!";
-if ($node_pid == 0) {
-    close $node_out;
-    open STDOUT, '>&', $node_in or die $!;
-    exec 'node', "$root/t/lib/message_backend.js", $nport;
-    die "exec node: $!";
-}
-close $node_in;
-END { if ($node_pid) { local $?; kill "TERM", $node_pid; waitpid $node_pid, 0 } }
-is(scalar <$node_out>, "listening\n", 'the Node backend listens');
-
-# each message is the answer its call gets
-sub order { encode_json({@_}) }
+Test::NgxWs::MessageBackend->start(port => $nport);
 
 my $http = <<CONF;
     ws_zone answers 1m;
@@ -100,10 +86,6 @@ CONF
 my $ngx = start_nginx(name => 'message answers', log_level => 'info',
                       http_config => $http, config => $config);
 
-sub metrics {
-    return http_request(port => $port, raw =>
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
-}
 
 sub publish {
     my ($channel, $body) = @_;
@@ -126,7 +108,7 @@ sub nothing_before {
 # their answers were applied, and a pong then comes after what they sent.
 sub nothing_after_calls {
     my ($ws, $class, $n, $name) = @_;
-    ok(wait_for(sub { metrics() =~ /^ngx_ws_backend_calls_total\{hook="message",status="$class"\} $n$/m }, 5),
+    ok(wait_for(sub { metrics($port) =~ /^ngx_ws_backend_calls_total\{hook="message",status="$class"\} $n$/m }, 5),
        "$name - $n calls answered $class");
     $ws->send_ping('after');
     $ws->expect('pong after', $name);
@@ -230,7 +212,7 @@ sub nothing_after_calls {
     my $after = () = $log =~ /message hook "\/internal\/node" failed with 50\d/g;
     is($after - $before, 1, "$name - two failures, one line");
     like($log, qr/message hook "\/internal\/node" answers again/, "$name - and one when it recovers");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
          "$name - counted in /metrics");
     $ws->disconnect;
 }
@@ -313,7 +295,7 @@ sub nothing_after_calls {
     nothing_before($ws, $ws, "$name - nothing done, the connection goes on");
     like($ngx->error_log, qr/message hook "\/internal\/node" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
          "$name - logged with the reason");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
          "$name - counted as other");
     $ws->disconnect;
 }
