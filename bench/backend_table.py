@@ -31,7 +31,8 @@ def main():
     runs = [json.loads(line) for line in open(args.jsonl) if line.strip()]
     by_upstream = {}
     for run in runs:
-        by_upstream.setdefault(run["upstream"], {}).setdefault(run["label"], []).append(run)
+        key = (run["upstream"], run["connections"])
+        by_upstream.setdefault(key, {}).setdefault(run["label"], []).append(run)
 
     out = ["# Message forwarding through an HTTP backend", ""]
     if args.command:
@@ -40,10 +41,10 @@ def main():
             " upstream and sends the answer back. Medians of the runs; /CPU-s is"
             " messages over the server's CPU (cores busy); latency is the client's"
             " round trip.", "",
-            "| upstream | server | msg/s | server CPU | msg/CPU-s | p50 ms | p99 ms"
+            "| upstream | conns | server | msg/s | server CPU | msg/CPU-s | p50 ms | p99 ms"
             " | ngx_ws per CPU-s | ngx_ws p99 | failed or lost conns |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
-    for upstream, labels in by_upstream.items():
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (upstream, conns), labels in by_upstream.items():
         med = {}
         for label, rs in labels.items():
             med[label] = {
@@ -65,7 +66,7 @@ def main():
                     ratio += f" (goal {goal:.0f}x: {'met' if med['ngx_ws']['per_cpu'] >= goal * m['per_cpu'] else 'not met'})"
                 p99 = (f"{med['ngx_ws']['p99'] / m['p99']:.2f}x"
                        f" ({'no worse' if med['ngx_ws']['p99'] <= m['p99'] else 'worse'})")
-            out.append(f"| {upstream} | {label} | {m['rate']:,.0f} | {m['cpu']:.2f}"
+            out.append(f"| {upstream} | {conns:,} | {label} | {m['rate']:,.0f} | {m['cpu']:.2f}"
                        f" | {m['per_cpu']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f}"
                        f" | {ratio} | {p99} | {m['lost']} |")
     print("\n".join(out))

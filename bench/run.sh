@@ -17,7 +17,9 @@
 # IDLE_SERVERS ("ngx_ws ngx_ws_wss nchan node_ws"),
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
 # without deflate, and with shared and per-connection compression, "100"),
-# CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect"),
+# CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect
+# peers backend"), BACKEND_CONNS ("1000 10"), BACKEND_UPSTREAMS ("return200
+# demo"), BACKEND_SERVERS ("ngx_ws nchan node_ws"), BACKEND_KEEPALIVE (1024),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -492,7 +494,9 @@ peer_fanout() {
 }
 
 # Message forwarding through an HTTP backend (docs/backends.md): each of
-# BACKEND_CONNS clients keeps one message (SIZE bytes, binary) in flight;
+# BACKEND_CONNS clients (a list: 1,000 saturates the server, 10 shows the
+# latency of one call on a server that is not busy) keeps one message
+# (SIZE bytes, binary) in flight;
 # the server POSTs it to a keep-alive upstream and sends the answer back to
 # the sender. ngx_ws: ws_backend_message, in a location that neither echoes
 # nor publishes (so the answer goes to the sender). nchan: a pubsub
@@ -504,7 +508,7 @@ peer_fanout() {
 # servers themselves cost), and "demo", conf_examples/demo_backend.py
 # answering 304 (keep). The upstream runs on wsload's CPU, so the server's
 # CPU figure is the server's alone.
-BACKEND_CONNS=${BACKEND_CONNS:-1000}
+BACKEND_CONNS=${BACKEND_CONNS:-"1000 10"}
 BACKEND_UPSTREAMS=${BACKEND_UPSTREAMS:-"return200 demo"}
 BACKEND_SERVERS=${BACKEND_SERVERS:-"ngx_ws nchan node_ws"}
 BACKEND_KEEPALIVE=${BACKEND_KEEPALIVE:-1024}
@@ -569,20 +573,22 @@ start_backend_server() {  # $1 label, $2 port, $3 upstream port
 }
 
 bench_backend() {
-    local uport=$((BASE_PORT + 60)) port upstream label run
+    local uport=$((BASE_PORT + 60)) port upstream label run conns
     : >"$BACKEND_JSONL"
     for upstream in $BACKEND_UPSTREAMS; do
         start_backend_upstream "$upstream" "$uport"
         port=$((BASE_PORT + 62))
         for label in $BACKEND_SERVERS; do
             start_backend_server "$label" "$port" "$uport"
-            echo "== backend $label -> $upstream: $BACKEND_CONNS connections, $SIZE B," \
-                 "1 in flight, ${DURATION}s x $RUNS"
-            for run in $(seq 1 "$RUNS"); do
-                EXTRA_JSON="\"upstream\":\"$upstream\"," OUT_JSONL=$BACKEND_JSONL \
-                    run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
-                    --connections "$BACKEND_CONNS" --size "$SIZE" --duration "$DURATION" \
-                    --pipeline 1
+            for conns in $BACKEND_CONNS; do
+                echo "== backend $label -> $upstream: $conns connections, $SIZE B," \
+                     "1 in flight, ${DURATION}s x $RUNS"
+                for run in $(seq 1 "$RUNS"); do
+                    EXTRA_JSON="\"upstream\":\"$upstream\"," OUT_JSONL=$BACKEND_JSONL \
+                        run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
+                        --connections "$conns" --size "$SIZE" --duration "$DURATION" \
+                        --pipeline 1
+                done
             done
             stop_server
             case $label in
@@ -595,7 +601,7 @@ bench_backend() {
         wait "$UPSTREAM_PID" 2>/dev/null || true
     done
     python3 "$BENCH_DIR/backend_table.py" "$BACKEND_JSONL" \
-        --command "RUNS=$RUNS DURATION=$DURATION BACKEND_CONNS=$BACKEND_CONNS SIZE=$SIZE WORKLOADS=backend bench/run.sh" \
+        --command "RUNS=$RUNS DURATION=$DURATION BACKEND_CONNS=\"$BACKEND_CONNS\" SIZE=$SIZE WORKLOADS=backend bench/run.sh" \
         >"$RESULTS/backend.md"
 }
 
@@ -633,4 +639,5 @@ if [ "$RUN_FAILURES" != 0 ]; then
     echo "$RUN_FAILURES wsload run(s) failed; see above" >>"$MD"
 fi
 echo
-cat "$MD"
+if [ -f "$MD" ]; then cat "$MD"; fi
+case " $WORKLOADS " in *" backend "*) cat "$RESULTS/backend.md" ;; esac
