@@ -23,6 +23,8 @@
  * A 2xx or 304 answer may also carry WS-Subscribe, WS-Unsubscribe (this
  * connection's channels), WS-Publish (the message, as it went on, to
  * these channels too) and WS-Close (close once the message is handled).
+ * The JSON protocol's rpc and send are read the same way; their reply
+ * (ngx_http_ws_backend_rpc.c) takes the place of the message's usual way.
  *
  * Order: answers are applied in the order the messages came, whatever
  * order the backend answers in: a message's entry waits at the head of
@@ -88,7 +90,8 @@ static void ngx_http_ws_backend_message_refuse(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
     ngx_http_ws_backend_pending_t *p);
 static void ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len);
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len);
 static void ngx_http_ws_backend_message_free(
     ngx_http_ws_backend_pending_t *p);
 
@@ -862,10 +865,15 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
             return;
         }
 
+        /* the request's data is JSON; an answer's body is when it said
+         * so and parsed */
         if (ev.data && ev.len) {
             ngx_http_ws_backend_message_publish(ws,
                                    &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
-                                   ev.opcode, (u_char *) ev.data, ev.len);
+                                   ev.opcode,
+                                   p->verdict == WSCORE_MESSAGE_KEEP
+                                   || p->answer_json,
+                                   (u_char *) ev.data, ev.len);
         }
 
     } else if (ev.data) {
@@ -887,7 +895,7 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
 
         ngx_http_ws_backend_message_publish(ws,
                                    &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
-                                   ev.opcode, (u_char *) ev.data, ev.len);
+                                   ev.opcode, 0, (u_char *) ev.data, ev.len);
     }
 
     if (p->close_code) {
@@ -1032,7 +1040,8 @@ ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
 /* WS-Publish: the message, as it went on, to these channels as well. */
 static void
 ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len)
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len)
 {
     size_t                       left, used;
     ngx_int_t                    rc;
@@ -1066,7 +1075,7 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
         channel.len = element.len;
 
         rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                          &channel, opcode, 0, data, len,
+                                          &channel, opcode, json, data, len,
                                           &info);
 
         if (rc != NGX_OK && rc != NGX_AGAIN) {

@@ -11,7 +11,8 @@
  * messages. The answer becomes the request's one reply, in the shapes the
  * protocol already has: an ack (with the answer as "data") or an error
  * (with the HTTP status). The core writes the JSON and checks that an
- * answer said to be JSON is.
+ * answer said to be JSON is. An rpc's or send's answer is read as a raw
+ * message's, so its WS-* headers act the same way around the reply.
  */
 
 
@@ -236,6 +237,9 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
                 return;
             }
         }
+
+        /* WS-Publish publishes JSON as JSON (ngx_http_ws_backend_message.c) */
+        p->answer_json = json;
 
         ngx_http_ws_backend_rpc_allowed(p, &body, json, log);
         return;

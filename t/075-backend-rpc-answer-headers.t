@@ -127,7 +127,25 @@ sub reply {
     is_deeply(reply($ws, $name), {op => 'ack', id => 8},
               "$name - WS-Opcode: binary: the ack carries no data");
     $side->expect('binary_hex 0102', "$name - the body is published as binary");
-    $_->disconnect for $ws, $side;
+
+    # a JSON-protocol subscriber reads JSON as JSON, text as a string
+    my $member = ws_connect(uri => '/rpc');
+    $member->send_text('{"op":"subscribe","channel":"room:x","id":"s"}');
+    is(reply($member, $name)->{op}, 'ack', "$name - a JSON subscriber of room:x");
+    $ws->send_text(encode_json({op => 'send', id => 20,
+                                data => {status => 304, headers => { 'WS-Publish' => 'room:x' }}}));
+    reply($ws, $name);
+    is_deeply(reply($member, $name)->{data},
+              {status => 304, headers => { 'WS-Publish' => 'room:x' }},
+              "$name - 304: the request's data as JSON");
+    rpc($ws, 21, status => 200, body => '{"n":1}',
+        headers => { 'Content-Type' => 'application/json', 'WS-Publish' => 'room:x' });
+    reply($ws, $name);
+    is_deeply(reply($member, $name)->{data}, {n => 1}, "$name - a JSON body as JSON");
+    rpc($ws, 22, status => 200, body => '{"n":2}', headers => { 'WS-Publish' => 'room:x' });
+    reply($ws, $name);
+    is(reply($member, $name)->{data}, '{"n":2}', "$name - a body not said to be JSON as a string");
+    $_->disconnect for $ws, $side, $member;
 }
 
 {
