@@ -65,7 +65,8 @@ sub rpc {
 
 sub reply {
     my ($ws, $name) = @_;
-    my $m = $ws->read_message(5);
+    # a reply that never comes fails its checks, not the file
+    my $m = eval { $ws->read_message(5) };
     ok($m && $m->{op} eq 'text', "$name - a text message") or return {};
     return eval { decode_json($m->{payload}) } // {payload => $m->{payload}};
 }
@@ -103,9 +104,9 @@ sub reply {
     my %keep = (status => 304, headers => { 'WS-Publish' => 'side' });
     rpc($ws, 3, %keep);
     is_deeply(reply($ws, $name), {op => 'ack', id => 3}, "$name - 304: acked");
-    my $got = $side->read_message(5);
+    my $got = eval { $side->read_message(5) };
     is($got && $got->{op}, 'text', "$name - 304: the request's data is published as text");
-    is_deeply(eval { decode_json($got->{payload}) }, \%keep, "$name - 304: as the client sent it");
+    is_deeply(scalar(eval { decode_json($got->{payload}) }), \%keep, "$name - 304: as the client sent it");
 
     rpc($ws, 4, status => 200, body => 'swapped', headers => { 'WS-Publish' => 'side' });
     is_deeply(reply($ws, $name), {op => 'ack', id => 4, data => 'swapped'},
@@ -153,7 +154,7 @@ sub reply {
     my $ws = ws_connect(uri => '/rpc');
     rpc($ws, 9, status => 200, body => 'bye', headers => { 'WS-Close' => '4001 see you' });
     is_deeply(reply($ws, $name), {op => 'ack', id => 9, data => 'bye'}, "$name - the reply first");
-    my $close = $ws->read_message(5);
+    my $close = eval { $ws->read_message(5) };
     is($close && $close->{code}, 4001, "$name - then the close code");
     is($close && $close->{reason}, 'see you', "$name - and its reason");
     $ws->disconnect;
