@@ -10,7 +10,7 @@ server CPU measure each server's own cost; latency is the client's round
 trip, the backend call included. Medians over the runs; ratios are
 ngx_ws's median over the peer's, from the same file only.
 
-    backend_table.py results/backend.jsonl [--command TEXT]
+    backend_table.py results/backend.jsonl [--command TEXT] [--when TEXT]
 """
 import argparse
 import json
@@ -27,6 +27,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("jsonl")
     parser.add_argument("--command", default="")
+    parser.add_argument("--when", default="")
     args = parser.parse_args()
     runs = [json.loads(line) for line in open(args.jsonl) if line.strip()]
     by_upstream = {}
@@ -36,7 +37,7 @@ def main():
 
     out = ["# Message forwarding through an HTTP backend", ""]
     if args.command:
-        out += [f"`{args.command}`", ""]
+        out += [f"`{args.command}`" + (f", {args.when}" if args.when else ""), ""]
     out += ["Each client keeps one message in flight; the server POSTs it to the"
             " upstream and sends the answer back. Medians of the runs; /CPU-s is"
             " messages over the server's CPU (cores busy); latency is the client's"

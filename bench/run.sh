@@ -602,6 +602,7 @@ bench_backend() {
     done
     python3 "$BENCH_DIR/backend_table.py" "$BACKEND_JSONL" \
         --command "RUNS=$RUNS DURATION=$DURATION BACKEND_CONNS=\"$BACKEND_CONNS\" SIZE=$SIZE WORKLOADS=backend bench/run.sh" \
+        --when "$(date -u '+%Y-%m-%d %H:%M UTC'), at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'); server on CPU $SERVER_CPUS, wsload and the upstream on CPU $CLIENT_CPUS" \
         >"$RESULTS/backend.md"
 }
 
