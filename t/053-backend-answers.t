@@ -87,13 +87,6 @@ my $ngx = start_nginx(name => 'message answers', log_level => 'info',
                       http_config => $http, config => $config);
 
 
-sub publish {
-    my ($channel, $body) = @_;
-    return http_request(port => $port, raw =>
-        "POST /pub/$channel HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
-}
-
 # Nothing came before this: answers are applied in the order of the
 # messages, so a message that passes after the others, and reaches the
 # reader first, shows that they sent nothing (a ping would not: its pong
@@ -232,14 +225,14 @@ sub nothing_after_calls {
     my $ws = ws_connect(uri => '/plain');
     $ws->send_text(order(status => 204, headers => { 'WS-Subscribe' => 'news, alerts' }));
     nothing_before($ws, $ws, "$name - the message itself dropped");
-    like(publish('news', 'n1')->{body}, qr/"subscribers":1/, "$name - one subscriber of news");
+    like(publish($port, 'news', 'n1')->{body}, qr/"subscribers":1/, "$name - one subscriber of news");
     $ws->expect('text n1', "$name - a plain location's connection joins a channel");
-    publish('alerts', 'a1');
+    publish($port, 'alerts', 'a1');
     $ws->expect('text a1', "$name - every channel of the list");
     $ws->send_text(order(status => 204, headers => { 'WS-Unsubscribe' => 'news' }));
     nothing_before($ws, $ws, "$name - the unsubscribing message dropped");
-    publish('news', 'n2');
-    publish('alerts', 'a2');
+    publish($port, 'news', 'n2');
+    publish($port, 'alerts', 'a2');
     $ws->expect('text a2', "$name - left news, kept alerts");
     $ws->disconnect;
 }

@@ -49,13 +49,6 @@ HTTP
     location = /metrics { ws_status; }
 CONF
 
-sub publish {
-    my ($channel, $body) = @_;
-    return http_request(port => $port, raw =>
-        "POST /pub/$channel HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
-}
-
 # an rpc whose data is the answer its call gets
 sub rpc {
     my ($ws, $id, %answer) = @_;
@@ -79,19 +72,19 @@ sub reply {
                      'WS-Subscribe' => 'news, alerts' });
     is_deeply(reply($ws, $name), {op => 'ack', id => 1, data => {ok => JSON::PP::true}},
               "$name - the ack carries the answer");
-    like(publish('news', 'n1')->{body}, qr/"subscribers":1/,
+    like(publish($port, 'news', 'n1')->{body}, qr/"subscribers":1/,
          "$name - the caller is a subscriber of news");
     is_deeply(reply($ws, $name), {op => 'message', channel => 'news', seq => 1, data => 'n1'},
               "$name - and gets what is published there");
-    publish('alerts', 'a1');
+    publish($port, 'alerts', 'a1');
     is(reply($ws, $name)->{channel}, 'alerts', "$name - every channel of the list");
 
     $ws->send_text(encode_json({op => 'send', id => 2,
                                 data => {status => 204,
                                          headers => { 'WS-Unsubscribe' => 'news' }}}));
     is_deeply(reply($ws, $name), {op => 'ack', id => 2}, "$name - a send's 204 is acked");
-    publish('news', 'n2');
-    publish('alerts', 'a2');
+    publish($port, 'news', 'n2');
+    publish($port, 'alerts', 'a2');
     is_deeply(reply($ws, $name), {op => 'message', channel => 'alerts', seq => 2, data => 'a2'},
               "$name - left news, kept alerts");
     $ws->disconnect;
@@ -173,7 +166,7 @@ sub reply {
          "$name - logged with the reason");
     rpc($ws, 11, status => 403, headers => { 'WS-Subscribe' => 'news' });
     is(reply($ws, $name)->{code}, 'rejected', "$name - a refusal");
-    like(publish('news', 'n3')->{body}, qr/"subscribers":0/,
+    like(publish($port, 'news', 'n3')->{body}, qr/"subscribers":0/,
          "$name - whose WS-Subscribe did nothing");
     rpc($ws, 12, status => 200, body => 'x', headers => { 'WS-Close' => '1005' });
     is(reply($ws, $name)->{code}, 'unavailable', "$name - a bad WS-Close too");

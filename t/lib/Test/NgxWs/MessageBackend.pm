@@ -9,6 +9,7 @@ package Test::NgxWs::MessageBackend;
 #     my $node = Test::NgxWs::MessageBackend->start(port => $nport);
 #     $ws->send_text(order(status => 200, body => 'replaced'));
 #     like(metrics($port), qr/.../);   # the server's ws_status at /metrics
+#     publish($port, 'news', 'n1');      # its ws_publisher at /pub/<channel>
 
 use strict;
 use warnings;
@@ -16,7 +17,7 @@ use Exporter 'import';
 use JSON::PP qw(encode_json);
 use Test::More;
 
-our @EXPORT = qw(order metrics);
+our @EXPORT = qw(order metrics publish);
 
 my @started;
 
@@ -46,6 +47,15 @@ sub metrics {
     my ($port) = @_;
     return Test::NgxWs::http_request(port => $port, raw =>
         "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
+}
+
+# A message published with the nginx under test's ws_publisher, served at
+# /pub/<channel> on $port: the response.
+sub publish {
+    my ($port, $channel, $body) = @_;
+    return Test::NgxWs::http_request(port => $port, raw =>
+        "POST /pub/$channel HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+        . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
 }
 
 END {
