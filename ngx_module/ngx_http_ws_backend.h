@@ -176,7 +176,7 @@ ngx_int_t ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
 ngx_int_t ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_backend_call_t *call);
 void ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
-    ngx_http_ws_backend_call_t *call, ngx_log_t *log);
+    ngx_http_ws_backend_call_t *call, const char *why, ngx_log_t *log);
 void ngx_http_ws_backend_rpc_apply(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_session_t *ws);
 /* An error reply with p->status, kept in p->reply; message NULL: ours. */

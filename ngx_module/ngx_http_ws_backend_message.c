@@ -23,6 +23,8 @@
  * A 2xx or 304 answer may also carry WS-Subscribe, WS-Unsubscribe (this
  * connection's channels), WS-Publish (the message, as it went on, to
  * these channels too) and WS-Close (close once the message is handled).
+ * The JSON protocol's rpc and send are read the same way; their reply
+ * (ngx_http_ws_backend_rpc.c) takes the place of the message's usual way.
  *
  * A JSON-protocol publish ({"op":"publish"}) is filtered the same way,
  * its channel the usual way: what its answer lets through is published
@@ -373,19 +375,22 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     st->inflight--;
     log = st->session->connection->log;
 
-    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW
-        && p->kind != NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
-    {
-        /* a JSON-protocol request: its reply (ngx_http_ws_backend_rpc.c) */
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        /* allowed or not: its reply (ngx_http_ws_backend_rpc.c) */
         ngx_http_ws_backend_count(hook, status);
-        ngx_http_ws_backend_rpc_answer(p, call, log);
+        ngx_http_ws_backend_rpc_answer(p, call, NULL, log);
         ngx_http_ws_backend_message_apply(st);
         return;
     }
 
+    /* a message, publish, rpc or send: the answer's WS-* headers act */
     why = ngx_http_ws_backend_message_read(p, call, status, log);
 
+    /* a kept message is sent on (raw), published (a publish, WS-Publish) */
     if (why == NULL && p->verdict == WSCORE_MESSAGE_KEEP
+        && (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
+            || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH
+            || p->lists[NGX_HTTP_WS_ANSWER_PUBLISH].len)
         && ngx_http_ws_backend_message_keep(p, call, log) != NGX_OK)
     {
         why = "no memory";
@@ -398,6 +403,15 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
 
     } else {
         ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_MESSAGE, status);
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+        || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+    {
+        /* the reply, an ack or an error */
+        ngx_http_ws_backend_rpc_answer(p, call, why, log);
+        ngx_http_ws_backend_message_apply(st);
+        return;
     }
 
     ngx_http_ws_backend_message_failing(st->conf, log,
@@ -647,18 +661,20 @@ ngx_http_ws_backend_message_check(ngx_http_ws_backend_pending_t *p)
     wscore_str_t  element;
 
     if (p->verdict == WSCORE_MESSAGE_REFUSE) {
-        if (wscore_utf8_valid(p->body.data, p->body.len)) {
-            return NULL;
+        /* the sender of a raw message gets it as a text message; a
+         * publisher's error says "refused by the backend" instead of a
+         * body that is not text (an rpc's error says something of its own) */
+        if (!wscore_utf8_valid(p->body.data, p->body.len)) {
+            if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW) {
+                return "the refusal's body is not UTF-8 text";
+            }
+
+            if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+                p->body.len = 0;
+            }
         }
 
-        /* a publisher's error says "refused by the backend" instead */
-        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
-            p->body.len = 0;
-            return NULL;
-        }
-
-        /* the sender gets it as a text message */
-        return "the refusal's body is not UTF-8 text";
+        return NULL;
     }
 
     if (p->verdict == WSCORE_MESSAGE_REPLACE
@@ -763,13 +779,11 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
          * Out of the queue first: what the answer does may end the
          * session, and its end frees what is still queued.
          */
-        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
-            || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
-        {
-            ngx_http_ws_backend_message_act(st, p);
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+            ngx_http_ws_backend_rpc_apply(p, ws);
 
         } else {
-            ngx_http_ws_backend_rpc_apply(p, ws);
+            ngx_http_ws_backend_message_act(st, p);
         }
 
         ngx_http_ws_backend_message_free(p);
@@ -814,11 +828,12 @@ static void
 ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     ngx_http_ws_backend_pending_t *p)
 {
-    u_char                 close_reason[NGX_HTTP_WS_CLOSE_REASON_MAX + 1];
-    ngx_uint_t             json;
-    wscore_str_t           id;
-    wscore_event_t         ev;
-    ngx_http_ws_session_t  *ws;
+    u_char                      close_reason[NGX_HTTP_WS_CLOSE_REASON_MAX + 1];
+    ngx_uint_t                  json;
+    wscore_str_t                id;
+    wscore_event_t              ev;
+    ngx_http_ws_session_t      *ws;
+    ngx_http_ws_control_ack_t   ack;
 
     ws = st->session;
 
@@ -837,6 +852,16 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
             (void) ngx_http_ws_session_push(ws, p->reply, NULL);
         }
 
+        return;
+    }
+
+    if ((p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+         || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+        && (p->verdict == WSCORE_MESSAGE_FAIL
+            || p->verdict == WSCORE_MESSAGE_REFUSE))
+    {
+        /* rpc or send: the error is the reply, and nothing else is done */
+        ngx_http_ws_backend_rpc_apply(p, ws);
         return;
     }
 
@@ -890,10 +915,37 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
 
     if (ev.data == NULL && p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
         /* dropped: taken, and nothing published (an ack without seq) */
-        ngx_http_ws_control_ack(ws, id, 0);
+        ngx_memzero(&ack, sizeof(ngx_http_ws_control_ack_t));
+        ack.id = id;
+        ngx_http_ws_control_ack(ws, &ack, 0);
     }
 
-    if (ev.data) {
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+        || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+    {
+        /*
+         * rpc or send: the ack goes to the sender; what WS-Publish
+         * publishes is the request's data (304) or the answer's body
+         * (2xx), a request without either publishes nothing.
+         */
+        ngx_http_ws_backend_rpc_apply(p, ws);
+
+        if (ws->finalized) {
+            return;
+        }
+
+        /* the request's data is JSON; an answer's body is when it said
+         * so and parsed */
+        if (ev.data && ev.len) {
+            ngx_http_ws_backend_message_publish(ws,
+                                   &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
+                                   ev.opcode,
+                                   p->verdict == WSCORE_MESSAGE_KEEP
+                                   || p->answer_json,
+                                   (u_char *) ev.data, ev.len);
+        }
+
+    } else if (ev.data) {
         /*
          * Its usual way: a publish's channel; the location's channel,
          * echo or both. Where the location does neither, the backend's

@@ -333,12 +333,13 @@ ngx_http_ws_control_add(ngx_http_ws_session_t *ws, wscore_str_t id,
     ngx_str_t *channel, uint64_t *last_seq, wscore_str_t data,
     ngx_uint_t data_json, ngx_uint_t later)
 {
-    size_t                len;
-    u_char               *p;
-    uint64_t              since;
-    ngx_int_t             rc;
-    const char           *code, *message;
-    ngx_http_ws_frame_t  *frame;
+    size_t                      len;
+    u_char                     *p;
+    uint64_t                    since;
+    ngx_int_t                   rc;
+    const char                 *code, *message;
+    ngx_http_ws_frame_t        *frame;
+    ngx_http_ws_control_ack_t   ack;
 
     since = 0;
     rc = ngx_http_ws_channels_add(ws, channel, 1, &since);
@@ -364,7 +365,11 @@ ngx_http_ws_control_add(ngx_http_ws_session_t *ws, wscore_str_t id,
      * for a cross-node channel, once Redis has said what that is.
      */
     if (last_seq) {
-        ngx_http_ws_history_replay(ws, channel, *last_seq, since, &id);
+        ack.id = id;
+        ack.data = data;
+        ack.data_json = data_json;
+
+        ngx_http_ws_history_replay(ws, channel, *last_seq, since, &ack);
         return;
     }
 
@@ -587,15 +592,24 @@ ngx_http_ws_control_published(void *data, uint64_t seq)
  * like a channel message, so it is flushed, and ordered before the replay.
  */
 void
-ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
-    uint64_t seq)
+ngx_http_ws_control_ack(ngx_http_ws_session_t *ws,
+    ngx_http_ws_control_ack_t *ack, uint64_t seq)
 {
+    size_t                len;
+    u_char               *p;
     ngx_http_ws_frame_t  *frame;
 
-    frame = ngx_http_ws_control_ack_frame(ws, id, seq);
+    len = wscore_ctl_write_ack_data(NULL, 0, ack->id, seq, ack->data,
+                                    ack->data_json);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
     if (frame == NULL) {
         return;
     }
+
+    (void) wscore_ctl_write_ack_data((char *) p, len, ack->id, seq,
+                                     ack->data, ack->data_json);
 
     (void) ngx_http_ws_session_push(ws, frame, NULL);
     ngx_http_ws_frame_release(frame);

@@ -17,8 +17,19 @@
 wscore_ctl_parser_t *ngx_http_ws_control_parser(void);
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
-void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
-    uint64_t seq);
+/*
+ * What a subscribe's ack carries besides the channel's number: the
+ * request's id, and the data of a subscribe hook's answer (JSON as is when
+ * data_json, else a string; none when empty).
+ */
+typedef struct {
+    wscore_str_t                 id;
+    wscore_str_t                 data;
+    ngx_uint_t                   data_json;
+} ngx_http_ws_control_ack_t;
+
+void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws,
+    ngx_http_ws_control_ack_t *ack, uint64_t seq);
 
 /*
  * Joins a channel a backend allowed (the subscribe hook), outside the
