@@ -11,6 +11,9 @@ my $port = test_port();
 my $py = $port + 2;
 my $root = repo_root();
 my $n = 400;
+# ASan's redzones and quarantine (make asan sets this variable) make every
+# allocation larger: the bound gets headroom there.
+my $headroom = $ENV{NGX_WS_SANITIZER_LOGS} ? 4 : 1;
 
 my $pid = open2(my $out, my $in, '/usr/bin/python3',
                 "$root/t/proxy/python_upstream.py", $py);
@@ -77,7 +80,7 @@ sub writing {
     my $per = int((vm_rss_kb($worker) - $before) * 1024 / $n);
     diag("$name: $per bytes of NGINX worker memory per idle proxied "
          . 'connection (client and upstream sockets)');
-    cmp_ok($per, '<', 8192, "$name: $per bytes each");
+    cmp_ok($per, '<', 8192 * $headroom, "$name: $per bytes each");
     $_->disconnect for @ws;
     $warm->disconnect;
 }
