@@ -202,11 +202,13 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     /* the request is the session's: freed after the 101, or on close */
     r->main->count++;
 
-    /* the access-log line is written from this at close */
-    ws->log_record = ngx_http_ws_log_record_take(r);
-    if (ws->log_record == NULL) {
-        ngx_http_ws_finalize(ws);
-        return NGX_DONE;
+    /* the access-log line is written from this at close, if any reads it */
+    if (ngx_http_ws_log_record_wanted(r->main_conf, r->loc_conf)) {
+        ws->log_record = ngx_http_ws_log_record_take(r);
+        if (ws->log_record == NULL) {
+            ngx_http_ws_finalize(ws);
+            return NGX_DONE;
+        }
     }
 
     c->log->action = "serving WebSocket";
@@ -371,7 +373,14 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     r = ws->request;
     c = ws->connection;
 
-    if (ws->finalized || r == NULL || ws->log_record == NULL) {
+    if (ws->finalized || r == NULL) {
+        return;
+    }
+
+    /* a log line that would need the request is kept from it */
+    if (ws->log_record == NULL
+        && ngx_http_ws_log_record_wanted(ws->main_conf, ws->loc_conf))
+    {
         return;
     }
 
@@ -1493,7 +1502,10 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 
     if (r == NULL) {
         /* detached: the line from the record, then the connection goes */
-        ngx_http_ws_log_record_write(ws->log_record, c, ws);
+        if (ws->log_record) {
+            ngx_http_ws_log_record_write(ws->log_record, c, ws);
+        }
+
         ngx_http_close_connection(c);
         return;
     }
