@@ -730,11 +730,11 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
         return;
     }
 
-    if (ws->guard
-        && (ngx_msec_int_t) (ngx_current_msec - ws->guard_at) >= 0)
+    if (ws->rare && ws->rare->guard
+        && (ngx_msec_int_t) (ngx_current_msec - ws->rare->guard_at) >= 0)
     {
-        guard = ws->guard;
-        ws->guard = NULL;
+        guard = ws->rare->guard;
+        ws->rare->guard = NULL;
         guard(ws);
 
         if (ws->finalized) {
@@ -989,6 +989,8 @@ ngx_int_t
 ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_deflate_cache_t *cache)
 {
+    ngx_http_ws_session_rare_t  *rare;
+
     if (ws->finalized
         || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
     {
@@ -1000,7 +1002,10 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
         if (ws->conf->slow_consumer == NGX_HTTP_WS_SLOW_CONSUMER_DROP) {
             ngx_http_ws_metric_inc(slow_consumer_drops);
 
-            if (ws->dropped++ == 0) {
+            rare = ngx_http_ws_session_rare(ws);
+
+            /* the first drop is logged (every one, without memory) */
+            if (rare == NULL || rare->dropped++ == 0) {
                 ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                               "ws: send buffer over %uz bytes, dropping "
                               "messages", ws->conf->send_buffer);
@@ -1036,16 +1041,41 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
  * in the session's one timer: guard(ws) runs once, after delay, from the
  * timer handler. A NULL guard clears it.
  */
-void
+ngx_int_t
 ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
     void (*guard)(void *session))
 {
-    ws->guard = guard;
-    ws->guard_at = ngx_current_msec + delay;
+    ngx_http_ws_session_rare_t  *rare;
+
+    if (guard == NULL && ws->rare == NULL) {
+        return NGX_OK;
+    }
+
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_ERROR;
+    }
+
+    rare->guard = guard;
+    rare->guard_at = ngx_current_msec + delay;
 
     if (!ws->finalized) {
         ngx_http_ws_arm_timer(ws);
     }
+
+    return NGX_OK;
+}
+
+
+ngx_http_ws_session_rare_t *
+ngx_http_ws_session_rare(ngx_http_ws_session_t *ws)
+{
+    if (ws->rare == NULL) {
+        ws->rare = ngx_calloc(sizeof(ngx_http_ws_session_rare_t),
+                              ws->connection->log);
+    }
+
+    return ws->rare;
 }
 
 
@@ -1389,11 +1419,12 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     deadline = wscore_session_next_deadline(ws->core);
 
     /* one timer per connection: the nearer of the core's and the guard's */
-    if (ws->guard
+    if (ws->rare && ws->rare->guard
         && (deadline == 0
-            || (ngx_msec_int_t) (ws->guard_at - (ngx_msec_t) deadline) < 0))
+            || (ngx_msec_int_t) (ws->rare->guard_at - (ngx_msec_t) deadline)
+               < 0))
     {
-        deadline = ws->guard_at;
+        deadline = ws->rare->guard_at;
     }
 
     if (deadline == 0) {
@@ -1559,6 +1590,10 @@ ngx_http_ws_cleanup(void *data)
 
     if (ws->log_record) {
         ngx_free(ws->log_record);
+    }
+
+    if (ws->rare) {
+        ngx_free(ws->rare);
     }
 
     ngx_free(ws);
