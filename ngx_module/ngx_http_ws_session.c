@@ -640,7 +640,11 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        ngx_http_ws_check_backpressure(ws);
+        if (ws->paused || ws->backlogged
+            || ws->out_bytes > ws->conf->send_buffer / 2)
+        {
+            ngx_http_ws_check_backpressure(ws);
+        }
     }
 
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
@@ -989,6 +993,7 @@ ngx_int_t
 ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_deflate_cache_t *cache)
 {
+    ngx_connection_t            *c;
     ngx_http_ws_session_rare_t  *rare;
 
     if (ws->finalized
@@ -1030,7 +1035,23 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
 
     ws->messages_out++;
 
-    ngx_http_ws_after_output(ws);
+    /*
+     * ngx_http_ws_after_output(), for what a push can change: the core's
+     * state is the open one checked above (queueing is not its business)
+     * and the queue only grew, so of its steps only the write (posted once
+     * per loop pass) and a pause can be due. One subscriber's share of a
+     * fan-out is this function: the full steps were a sixth of it.
+     */
+    c = ws->connection;
+
+    if (!ws->flush_posted && c->write->ready) {
+        ws->flush_posted = 1;
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
+        ngx_http_ws_check_backpressure(ws);
+    }
 
     return NGX_OK;
 }
@@ -1304,7 +1325,12 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
-    ngx_http_ws_check_backpressure(ws);
+    /* nothing to pause, resume or report: the usual case, not a call */
+    if (ws->paused || ws->backlogged
+        || ws->out_bytes > ws->conf->send_buffer / 2)
+    {
+        ngx_http_ws_check_backpressure(ws);
+    }
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
         && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
