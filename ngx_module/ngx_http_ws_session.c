@@ -17,6 +17,7 @@
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_log_record.h"
+#include "ngx_http_ws_heap_trim.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 
@@ -468,6 +469,9 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     hc->nbusy = 0;
 
     ngx_http_ws_release_ssl_buffer(c);
+
+    /* the request's memory, freed below, goes back to the kernel soon */
+    ngx_http_ws_heap_trim_soon();
 
     /* the access-log line comes from ws->log_record at close */
     r->logged = 1;
