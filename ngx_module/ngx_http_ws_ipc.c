@@ -14,13 +14,6 @@
  * are 4 per worker process, at least 16, at most NGX_HTTP_WS_SLOTS: room
  * for a few generations of old workers still closing.
  *
- * A worker that queued for itself (its own publish) posts an event to its
- * next loop pass instead: the eventfd cost a write() and a read() per pass
- * for the same effect. The next pass, not this one: NGINX runs one
- * pipelined request per posted event, so a drain in the same pass would
- * deliver each publish alone, where the next pass delivers all that this
- * one queued in one write per subscriber.
- *
  * A publisher wakes a worker only when its queue turns non-empty; a slow
  * sweep timer drains a queue that was left non-empty anyway (a wakeup
  * lost to a reload that changed the module), so nothing is stranded.
@@ -42,7 +35,6 @@ typedef struct {
 
 static void ngx_http_ws_ipc_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev);
-static void ngx_http_ws_ipc_self_handler(ngx_event_t *ev);
 static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
 
 
@@ -57,9 +49,6 @@ static ngx_http_ws_eventfds_t   ngx_http_ws_eventfds;
 static ngx_connection_t        *ngx_http_ws_ipc_connection;
 static ngx_shm_zone_t          *ngx_http_ws_ipc_zone;
 static ngx_event_t              ngx_http_ws_ipc_sweep;
-/* this worker's slot, and the event that drains it when it wakes itself */
-static ngx_uint_t               ngx_http_ws_ipc_slot = NGX_HTTP_WS_NO_SLOT;
-static ngx_event_t              ngx_http_ws_ipc_self;
 /* who takes the messages: channels, which sit above this file */
 static ngx_http_ws_ipc_deliver_pt  ngx_http_ws_ipc_deliver;
 
@@ -176,11 +165,6 @@ ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
 
     ngx_http_ws_ipc_connection = c;
     ngx_http_ws_ipc_zone = wmcf->zone;
-    ngx_http_ws_ipc_slot = slot;
-
-    ngx_http_ws_ipc_self.handler = ngx_http_ws_ipc_self_handler;
-    ngx_http_ws_ipc_self.log = cycle->log;
-    ngx_http_ws_ipc_self.data = wmcf->zone;
 
     ngx_http_ws_ipc_sweep.handler = ngx_http_ws_ipc_sweep_handler;
     ngx_http_ws_ipc_sweep.log = cycle->log;
@@ -210,11 +194,6 @@ ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_ws_ipc_connection = NULL;
-    ngx_http_ws_ipc_slot = NGX_HTTP_WS_NO_SLOT;
-
-    if (ngx_http_ws_ipc_self.posted) {
-        ngx_delete_posted_event(&ngx_http_ws_ipc_self);
-    }
 
     /* its ring and queued messages go back to the zone */
     ngx_http_ws_zone_unregister_worker(ngx_http_ws_ipc_zone);
@@ -238,12 +217,6 @@ ngx_http_ws_ipc_notify(ngx_uint_t slot)
     uint64_t  one;
 
     if (slot >= ngx_http_ws_eventfds.n) {
-        return;
-    }
-
-    if (slot == ngx_http_ws_ipc_slot) {
-        ngx_post_event(&ngx_http_ws_ipc_self, &ngx_posted_next_events);
-
         return;
     }
 
@@ -271,14 +244,6 @@ ngx_http_ws_ipc_read_handler(ngx_event_t *rev)
     (void) read(c->fd, &count, sizeof(uint64_t));
 
     ngx_http_ws_ipc_drain(c->data, rev);
-}
-
-
-/* Messages this worker queued for itself, in the next loop pass. */
-static void
-ngx_http_ws_ipc_self_handler(ngx_event_t *ev)
-{
-    ngx_http_ws_ipc_drain(ev->data, ev);
 }
 
 
