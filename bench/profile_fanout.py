@@ -28,15 +28,18 @@ DUMP_CMD = os.environ.get("DUMP_CMD", "")
 async def profiler(command):
     """Runs a callgrind_control command, nudging the server with requests
     until it returns: valgrind takes the command only while the server
-    runs code (as in profile_echo.py)."""
+    runs code (as in profile_echo.py). The nudge is a publish to a channel
+    without subscribers, which ngx_ws and the uWebSockets peer both answer
+    (the driver runs against either: the same /sub/CH and POST /pub/CH)."""
     if not command:
         return
     host, port = BASE.split(":")
     proc = subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL)
     reader, writer = await asyncio.open_connection(host, int(port))
     while proc.poll() is None:
-        writer.write(f"GET /profiler-nudge HTTP/1.1\r\nHost: {host}\r\n\r\n"
-                     .encode())
+        # a publish to a channel nobody is on: both servers answer it
+        writer.write(f"POST /pub/nudge HTTP/1.1\r\nHost: {host}\r\n"
+                     "Content-Length: 0\r\n\r\n".encode())
         head = await reader.readuntil(b"\r\n\r\n")
         length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
                   if line.lower().startswith(b"content-length:")]
