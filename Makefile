@@ -9,9 +9,12 @@
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop,
 #                the chaos tests, the sanitizers
-#   make chaos   faults on real links (network namespaces, nft): clients
-#                and Redis that vanish, workers killed, 50 reloads under
-#                1,000 clients; needs root, skips without it
+#   make chaos   faults on real links (network namespaces, nft, tc): clients
+#                and Redis that vanish, lossy links, killed workers, no
+#                descriptors left, TLS garbage, 50 reloads under 1,000
+#                clients; the links need root
+#   make soak    30 minutes of churn, fan-out and compression, memory
+#                recorded (build/soak/); SOAK_SECONDS=300 for a short one
 #   make bench   core micro-benchmarks, then ngx_ws side by side with nchan,
 #                Node ws and plain NGINX (bench/results/latest.md)
 #
@@ -45,7 +48,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps core module build run run-cluster test test-core test-nginx \
         test-core-asan fuzz fuzz-smoke asan bench clean check-endpoint \
-        docker-check chaos
+        docker-check chaos soak
 
 all: build
 
@@ -104,7 +107,8 @@ run: build
 	@mkdir -p $(DEMO)/conf/certs $(DEMO)/logs $(DEMO)/modules $(DEMO)/temp \
 	    $(DEMO)/html
 	@cp conf_examples/demo.conf $(DEMO)/conf/nginx.conf
-	@cp conf_examples/chat.html conf_examples/dashboard.html $(DEMO)/html/
+	@cp conf_examples/chat.html conf_examples/ws_client.js \
+	    conf_examples/dashboard.html $(DEMO)/html/
 	@cp conf_examples/demo-jwt.key $(DEMO)/conf/
 	@ln -sf $(MODULE) $(DEMO)/modules/ngx_http_ws_module.so
 	@[ -f $(DEMO)/conf/certs/demo.crt ] || openssl req -x509 -nodes \
@@ -182,7 +186,7 @@ run-cluster: build
 	@mkdir -p $(CLUSTER)/conf $(CLUSTER)/logs $(CLUSTER)/modules \
 	    $(CLUSTER)/temp $(CLUSTER)/html $(CLUSTER)/redis
 	@cp conf_examples/cluster/*.conf $(CLUSTER)/conf/
-	@cp conf_examples/chat.html $(CLUSTER)/html/
+	@cp conf_examples/chat.html conf_examples/ws_client.js $(CLUSTER)/html/
 	@ln -sf $(MODULE) $(CLUSTER)/modules/ngx_http_ws_module.so
 	conf_examples/cluster/run.sh $(CLUSTER) $(NGINX_BIN)
 
@@ -218,16 +222,26 @@ test-nginx: $(PLAYWRIGHT_STAMP)
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/
 
 # Real faults: NGINX, its clients and Redis in network namespaces of their
-# own joined by veth pairs, packets dropped with nft (t/lib/Test/NgxWs/
-# Netns.pm). Every test skips, saying why, where namespaces cannot be
-# made (not root, no CAP_SYS_ADMIN in a container).
+# own joined by veth pairs, packets dropped with nft or delayed and lost
+# with tc netem (t/lib/Test/NgxWs/Netns.pm). Every test of a link skips,
+# saying why, where namespaces cannot be made (not root, no CAP_SYS_ADMIN
+# in a container); killed workers, TLS garbage and exhausted descriptors
+# need none.
 chaos: build
 	@$(MAKE) -s deps DEBIAN_PACKAGES="iproute2 nftables redis-server"
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/chaos/
 
+# Not in make test: it lasts SOAK_SECONDS (30 minutes by default) and
+# writes the workers' RSS and ws_zone's use over time to build/soak/.
+SOAK_SECONDS ?= 1800
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) \
+	NGX_WS_TEST_FILE_TIMEOUT=$$(( $(SOAK_SECONDS) + 300 )) \
+	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -v -I t/lib t/soak/
+
 FUZZERS := fuzz_frame_parser fuzz_handshake fuzz_control_protocol \
            fuzz_deflate fuzz_jwt_claims fuzz_jwt_token fuzz_origin \
-           fuzz_backend_answer
+           fuzz_backend_answer fuzz_traceparent
 
 $(BUILD)/fuzz/fuzz_frame_parser: core
 	CC=clang CXX=clang++ cmake -S core -B $(BUILD)/fuzz \

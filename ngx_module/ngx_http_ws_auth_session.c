@@ -185,6 +185,7 @@ ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "ws: first-message token refused, closing with 1008");
+        ws->broke_rule = 1;
         ngx_http_ws_auth_reply(ws, id, "invalid token");
         ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                                   "invalid token");
@@ -225,6 +226,7 @@ required:
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "ws: a message before the token, closing with 1008");
+    ws->broke_rule = 1;
     ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                               "authentication required");
     return NGX_DECLINED;

@@ -364,6 +364,15 @@ ngx_http_ws_backend_call_pool(ngx_http_ws_backend_call_t *call)
 }
 
 
+/* The session's trace, for $ws_traceparent and friends in the call. */
+ngx_int_t
+ngx_http_ws_backend_call_trace(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_trace_t *trace)
+{
+    return ngx_http_ws_trace_attach(call->request, trace);
+}
+
+
 /* A request header of the call; key and value must live in its pool. */
 ngx_int_t
 ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,

@@ -120,10 +120,11 @@ static ngx_int_t
 ngx_http_ws_backend_connect_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr)
 {
-    u_char           *p;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *nh;
+    u_char               *p;
+    ngx_uint_t            i;
+    ngx_list_part_t      *part;
+    ngx_table_elt_t      *h, *nh;
+    ngx_http_ws_trace_t  *trace;
 
     if (ngx_list_init(&sr->headers_in.headers, r->pool, 16,
                       sizeof(ngx_table_elt_t))
@@ -153,6 +154,15 @@ ngx_http_ws_backend_connect_headers(ngx_http_request_t *r,
             continue;
         }
 
+        /* ours replaces it: the hook is a child of the WebSocket's span */
+        if (h[i].key.len == sizeof("traceparent") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "traceparent",
+                               sizeof("traceparent") - 1)
+               == 0)
+        {
+            continue;
+        }
+
         nh = ngx_list_push(&sr->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
@@ -172,6 +182,19 @@ ngx_http_ws_backend_connect_headers(ngx_http_request_t *r,
     nh->hash = ngx_hash_key(nh->lowcase_key, nh->key.len);
     nh->value.data = p;
     nh->value.len = ngx_sprintf(p, "%uA", r->connection->number) - p;
+
+    trace = ngx_http_ws_trace_of_request(r);
+    nh = ngx_list_push(&sr->headers_in.headers);
+
+    if (trace == NULL || nh == NULL
+        || ngx_http_ws_trace_header(r->pool, trace, &nh->value) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&nh->key, "traceparent");
+    nh->lowcase_key = (u_char *) "traceparent";
+    nh->hash = ngx_hash_key(nh->lowcase_key, nh->key.len);
 
     return NGX_OK;
 }

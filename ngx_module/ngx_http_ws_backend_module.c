@@ -411,6 +411,18 @@ ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st, ngx_uint_t id,
         return NGX_ERROR;
     }
 
+    /* the call is a child of the WebSocket's span */
+    ngx_str_set(&key, "traceparent");
+
+    if (ngx_http_ws_trace_header(pool, &st->session->trace, &value)
+        != NGX_OK
+        || ngx_http_ws_backend_call_header(call, &key, &value) != NGX_OK
+        || ngx_http_ws_backend_call_trace(call, &st->session->trace)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (st->has_user) {
         ngx_str_set(&key, "WS-User");
         value.data = ngx_pstrdup(pool, &st->user);

@@ -67,6 +67,9 @@ typedef struct {
     ngx_uint_t                 history_max;      /* ws_channel_history */
     ngx_msec_t                 history_time;
     ngx_http_ws_hook_set_t     hooks;
+    /* the largest ws_max_connections, and where: checked at start */
+    ngx_uint_t                 max_connections;
+    ngx_http_ws_conf_where_t   max_connections_where;
 } ngx_http_ws_main_conf_t;
 
 

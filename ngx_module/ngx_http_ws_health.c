@@ -5,12 +5,14 @@
  * "live" answers 200 whenever a worker answers at all. "ready" answers
  * 200 or 503 with the checks as JSON: the worker is not shutting down,
  * the ws_zone has room and holds the metrics, and the connections of all
- * workers are under the max_connections high-water mark (if set), and
- * Redis is reachable when ws_redis is set.
+ * workers are under the max_connections high-water mark (if set), no
+ * worker is near its descriptor or worker_connections limit (if set),
+ * and Redis is reachable when ws_redis is set.
  */
 
 
 #include "ngx_http_ws_health.h"
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_metrics.h"
@@ -22,17 +24,52 @@
 #define NGX_HTTP_WS_HEALTH_LIVE   0
 #define NGX_HTTP_WS_HEALTH_READY  1
 
+/* the checks that fail, as bits of the worker's readiness state */
+#define NGX_HTTP_WS_HEALTH_WORKER  0x01
+#define NGX_HTTP_WS_HEALTH_ZONE    0x02
+#define NGX_HTTP_WS_HEALTH_CONNS   0x04
+#define NGX_HTTP_WS_HEALTH_REDIS   0x08
+#define NGX_HTTP_WS_HEALTH_FDS     0x10
+#define NGX_HTTP_WS_HEALTH_WC      0x20
+
 
 struct ngx_http_ws_health_conf_s {
     ngx_uint_t                 kind;
     ngx_uint_t                 max_connections;  /* 0: no limit */
     size_t                     min_zone_free;
+    ngx_uint_t                 max_descriptors;  /* percent, 0: no check */
+    ngx_uint_t                 max_worker_connections;  /* percent */
 };
+
+
+/* The worker nearest to one of its limits, as the ready check saw it. */
+typedef struct {
+    ngx_pid_t                  pid;
+    uint64_t                   used;
+    uint64_t                   limit;
+    ngx_uint_t                 percent;
+} ngx_http_ws_health_worst_t;
 
 
 static ngx_int_t ngx_http_ws_health_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ws_health_ready(ngx_http_request_t *r,
     ngx_http_ws_health_conf_t *hc, ngx_buf_t *b);
+static void ngx_http_ws_health_worst(ngx_http_ws_metrics_shm_t *shm,
+    ngx_http_ws_health_worst_t *fd, ngx_http_ws_health_worst_t *conn);
+static u_char *ngx_http_ws_health_limit(u_char *p, u_char *end,
+    const char *name, ngx_uint_t ok, ngx_http_ws_health_worst_t *w,
+    ngx_uint_t max);
+static ngx_int_t ngx_http_ws_health_percent(ngx_str_t *value, size_t skip);
+static void ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed);
+
+
+/*
+ * The checks that failed at this worker's last readiness answer. A load
+ * balancer probes every second or so: during an outage a line per probe
+ * would bury the log, so a line is written when the set of failed checks
+ * changes (not ready, a different reason, ready again), once per worker.
+ */
+static ngx_uint_t  ngx_http_ws_health_failed;
 
 
 char *
@@ -113,6 +150,28 @@ ngx_http_ws_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "max_descriptors=", 16) == 0) {
+            n = ngx_http_ws_health_percent(&value[i], 16);
+
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+
+            hc->max_descriptors = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_worker_connections=", 23) == 0) {
+            n = ngx_http_ws_health_percent(&value[i], 23);
+
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+
+            hc->max_worker_connections = n;
+            continue;
+        }
+
         goto invalid;
     }
 
@@ -135,9 +194,31 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\" in \"ws_health\", expected "
-                       "\"max_connections=<number above 0>\" or "
-                       "\"min_zone_free=<size>\"", &value[i]);
+                       "\"max_connections=<number above 0>\", "
+                       "\"min_zone_free=<size>\", "
+                       "\"max_descriptors=<1-100>%%\" or "
+                       "\"max_worker_connections=<1-100>%%\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/* "90%" after the name: 1 to 100, the sign required (a share, not a count) */
+static ngx_int_t
+ngx_http_ws_health_percent(ngx_str_t *value, size_t skip)
+{
+    ngx_int_t  n;
+
+    if (value->len < skip + 2 || value->data[value->len - 1] != '%') {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(value->data + skip, value->len - skip - 1);
+
+    if (n == NGX_ERROR || n < 1 || n > 100) {
+        return NGX_ERROR;
+    }
+
+    return n;
 }
 
 
@@ -162,7 +243,7 @@ ngx_http_ws_health_handler(ngx_http_request_t *r)
     wscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_module);
     hc = wscf->health;
 
-    b = ngx_create_temp_buf(r->pool, 512);
+    b = ngx_create_temp_buf(r->pool, 1024);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -187,6 +268,8 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
     u_char                     *p;
     size_t                      free;
     ngx_uint_t                  ok, zone_ok, conn_ok, worker_ok, redis_ok;
+    ngx_uint_t                  fd_ok, wc_ok;
+    ngx_http_ws_health_worst_t  fd, wc;
     ngx_http_ws_zone_ctx_t     *ctx;
     ngx_http_ws_main_conf_t    *wmcf;
     ngx_http_ws_metrics_shm_t  *shm;
@@ -206,11 +289,19 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
     conn_ok = (hc->max_connections == 0
                || sum.connections < (int64_t) hc->max_connections);
 
+    /* the other workers' figures are at most a second old; ours is now */
+    ngx_http_ws_capacity_update(&ngx_http_ws_metrics->capacity);
+    ngx_http_ws_health_worst(shm, &fd, &wc);
+
+    fd_ok = (hc->max_descriptors == 0 || fd.percent < hc->max_descriptors);
+    wc_ok = (hc->max_worker_connections == 0
+             || wc.percent < hc->max_worker_connections);
+
     /* cross-node channels cannot be published to while Redis is away */
     redis_ok = !ngx_http_ws_redis_configured()
                || ngx_http_ws_redis_connected();
 
-    ok = worker_ok && zone_ok && conn_ok && redis_ok;
+    ok = worker_ok && zone_ok && conn_ok && redis_ok && fd_ok && wc_ok;
 
     p = b->last;
 
@@ -229,6 +320,16 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
 
     p = ngx_slprintf(p, b->end, "}");
 
+    if (hc->max_descriptors) {
+        p = ngx_http_ws_health_limit(p, b->end, "descriptors", fd_ok, &fd,
+                                     hc->max_descriptors);
+    }
+
+    if (hc->max_worker_connections) {
+        p = ngx_http_ws_health_limit(p, b->end, "worker_connections", wc_ok,
+                                     &wc, hc->max_worker_connections);
+    }
+
     if (ngx_http_ws_redis_configured()) {
         p = ngx_slprintf(p, b->end, ",\"redis\":{\"ok\":%s}",
                          redis_ok ? "true" : "false");
@@ -238,15 +339,103 @@ ngx_http_ws_health_ready(ngx_http_request_t *r, ngx_http_ws_health_conf_t *hc,
 
     b->last = p;
 
-    if (!ok) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "ws: not ready:%s%s%s%s",
-                      worker_ok ? "" : " worker shutting down",
-                      zone_ok ? "" : " ws_zone short of memory",
-                      conn_ok ? "" : " over max_connections",
-                      redis_ok ? "" : " redis unreachable");
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    ngx_http_ws_health_log_change(r->connection->log,
+                                  (worker_ok ? 0 : NGX_HTTP_WS_HEALTH_WORKER)
+                                  | (zone_ok ? 0 : NGX_HTTP_WS_HEALTH_ZONE)
+                                  | (conn_ok ? 0 : NGX_HTTP_WS_HEALTH_CONNS)
+                                  | (redis_ok ? 0 : NGX_HTTP_WS_HEALTH_REDIS)
+                                  | (fd_ok ? 0 : NGX_HTTP_WS_HEALTH_FDS)
+                                  | (wc_ok ? 0 : NGX_HTTP_WS_HEALTH_WC));
+
+    return ok ? NGX_HTTP_OK : NGX_HTTP_SERVICE_UNAVAILABLE;
+}
+
+
+static void
+ngx_http_ws_health_log_change(ngx_log_t *log, ngx_uint_t failed)
+{
+    if (failed == ngx_http_ws_health_failed) {
+        return;
     }
 
-    return NGX_HTTP_OK;
+    ngx_http_ws_health_failed = failed;
+
+    if (failed == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0, "ws: ready again");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0, "ws: not ready:%s%s%s%s%s%s",
+                  (failed & NGX_HTTP_WS_HEALTH_WORKER)
+                  ? " worker shutting down" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_ZONE)
+                  ? " ws_zone short of memory" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_CONNS)
+                  ? " over max_connections" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_REDIS)
+                  ? " redis unreachable" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_FDS)
+                  ? " descriptors near the open file limit" : "",
+                  (failed & NGX_HTTP_WS_HEALTH_WC)
+                  ? " connections near worker_connections" : "");
+}
+
+
+/*
+ * The worker nearest to its descriptor limit, and the one nearest to its
+ * worker_connections: a client may land on any worker, so the server is
+ * as full as its fullest worker.
+ */
+static void
+ngx_http_ws_health_worst(ngx_http_ws_metrics_shm_t *shm,
+    ngx_http_ws_health_worst_t *fd, ngx_http_ws_health_worst_t *conn)
+{
+    ngx_uint_t                   i, pct;
+    ngx_http_ws_capacity_t      *cap;
+    ngx_http_ws_metrics_slot_t  *slot;
+
+    ngx_memzero(fd, sizeof(ngx_http_ws_health_worst_t));
+    ngx_memzero(conn, sizeof(ngx_http_ws_health_worst_t));
+
+    for (i = 0; shm && i < NGX_HTTP_WS_METRICS_SLOTS; i++) {
+        slot = shm->slots[i];
+
+        if (slot == NULL || slot->pid == 0) {
+            continue;
+        }
+
+        cap = &slot->capacity;
+
+        pct = ngx_http_ws_capacity_percent(cap->descriptors,
+                                           cap->descriptors_max);
+
+        if (fd->pid == 0 || pct > fd->percent) {
+            fd->pid = slot->pid;
+            fd->used = cap->descriptors;
+            fd->limit = cap->descriptors_max;
+            fd->percent = pct;
+        }
+
+        pct = ngx_http_ws_capacity_percent(cap->connections,
+                                           cap->connections_max);
+
+        if (conn->pid == 0 || pct > conn->percent) {
+            conn->pid = slot->pid;
+            conn->used = cap->connections;
+            conn->limit = cap->connections_max;
+            conn->percent = pct;
+        }
+    }
+}
+
+
+static u_char *
+ngx_http_ws_health_limit(u_char *p, u_char *end, const char *name,
+    ngx_uint_t ok, ngx_http_ws_health_worst_t *w, ngx_uint_t max)
+{
+    return ngx_slprintf(p, end, ",\"%s\":{\"ok\":%s,\"pid\":%P,"
+                        "\"used\":%uL,\"limit\":%uL,\"percent\":%ui,"
+                        "\"max_percent\":%ui}",
+                        name, ok ? "true" : "false", w->pid, w->used,
+                        w->limit, w->percent, max);
 }

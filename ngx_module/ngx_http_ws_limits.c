@@ -22,6 +22,7 @@
 
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_metrics.h"
@@ -41,6 +42,9 @@
 
 #define NGX_HTTP_WS_LIMIT_RATE       'r'
 #define NGX_HTTP_WS_LIMIT_COUNT      'c'
+#define NGX_HTTP_WS_LIMIT_SLOT       's'    /* a count's share of a worker */
+
+#define NGX_HTTP_WS_LIMIT_KEY_LEN    (1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
 
 
 /* One key in the zone: a shared bucket, or a connection count. */
@@ -65,7 +69,7 @@ typedef struct {
 typedef struct {
     ngx_shm_zone_t            *zone;
     ngx_uint_t                 n;
-    u_char                     keys[3][1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+    u_char                     keys[3][NGX_HTTP_WS_LIMIT_KEY_LEN];
     size_t                     lens[3];
 } ngx_http_ws_limits_held_t;
 
@@ -84,6 +88,8 @@ static size_t ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
 static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
+static void ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
 static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
@@ -282,6 +288,10 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
 
+    if (cmd->offset == offsetof(ngx_http_ws_security_conf_t, max_conns)) {
+        ngx_http_ws_capacity_note_cap(cf, cap->max);
+    }
+
     ngx_http_ws_limits_need_zone(cf);
 
     return NGX_CONF_OK;
@@ -330,28 +340,116 @@ ngx_http_ws_limits_need_zone(ngx_conf_t *cf)
 }
 
 
+/*
+ * Whether this worker is refusing upgrades for want of free connections:
+ * a storm of upgrades would otherwise write a line per refusal, so the
+ * log says when the worker goes under its reserve and when it is back.
+ */
+static ngx_uint_t  ngx_http_ws_limits_in_reserve;
+
+
+/*
+ * The connections this worker can still open: its free connections, or
+ * fewer when descriptors run out first (worker_rlimit_nofile under
+ * worker_connections). Then accept() fails with EMFILE, which NGINX logs
+ * and retries every accept_mutex_delay while clients wait in the listen
+ * queue, taken by no one: the reserve must see that coming. Each
+ * connection in use holds a descriptor; the other descriptors (logs, the
+ * event queue, cached files) are counted once per worker, at its first
+ * check, from /proc/self/fd where there is one (taken as none elsewhere).
+ */
+static ngx_uint_t
+ngx_http_ws_limits_free_connections(ngx_log_t *log)
+{
+    ngx_str_t       path;
+    ngx_dir_t       dir;
+    ngx_uint_t      used, free, fds;
+    struct rlimit   rlmt;
+
+    static ngx_uint_t  counted, nofile, others;
+
+    free = ngx_cycle->free_connection_n;
+    used = ngx_cycle->connection_n - ngx_cycle->free_connection_n;
+
+    if (!counted) {
+        counted = 1;
+
+        if (getrlimit(RLIMIT_NOFILE, &rlmt) == 0
+            && rlmt.rlim_cur != RLIM_INFINITY)
+        {
+            nofile = (ngx_uint_t) rlmt.rlim_cur;
+        }
+
+        ngx_str_set(&path, "/proc/self/fd");
+        fds = 0;
+
+        if (ngx_open_dir(&path, &dir) == NGX_OK) {
+            while (ngx_read_dir(&dir) == NGX_OK) {
+                if (ngx_de_name(&dir)[0] != '.') {
+                    fds++;
+                }
+            }
+
+            (void) ngx_close_dir(&dir);
+
+            /* the directory's own descriptor, closed now */
+            fds = fds ? fds - 1 : 0;
+        }
+
+        others = fds > used ? fds - used : 0;
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "ws: %ui descriptors allowed, %ui open beside "
+                       "%ui connections", nofile, others, used);
+    }
+
+    if (nofile == 0) {
+        return free;
+    }
+
+    if (nofile <= others + used) {
+        return 0;
+    }
+
+    return ngx_min(free, nofile - others - used);
+}
+
+
 /* The caps, before the upgrade: NGX_OK, NGX_DECLINED, NGX_ERROR. */
 ngx_int_t
 ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_uint_t                  over, scope[3];
+    ngx_uint_t                  over, free, scope[3];
     ngx_shm_zone_t             *zone;
     ngx_http_ws_cap_t          *caps[3];
     ngx_pool_cleanup_t         *cln;
     ngx_http_ws_limits_held_t  *held;
 
-    if (wsscf->reserve_connections
-        && ngx_cycle->free_connection_n < wsscf->reserve_connections)
-    {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "ws: %ui free connections in this worker, under "
-                      "ws_reserve_connections %ui, refusing with 503",
-                      ngx_cycle->free_connection_n,
-                      wsscf->reserve_connections);
-        return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
-                                         refusal);
+    if (wsscf->reserve_connections) {
+        free = ngx_http_ws_limits_free_connections(r->connection->log);
+
+        if (free < wsscf->reserve_connections) {
+            if (!ngx_http_ws_limits_in_reserve) {
+                ngx_http_ws_limits_in_reserve = 1;
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "ws: %ui free connections in this worker, "
+                              "under ws_reserve_connections %ui, refusing "
+                              "with 503", free, wsscf->reserve_connections);
+            }
+
+            return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
+                                             refusal);
+        }
+
+        if (ngx_http_ws_limits_in_reserve) {
+            ngx_http_ws_limits_in_reserve = 0;
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "ws: %ui free connections in this worker again, "
+                          "ws_reserve_connections %ui kept, taking upgrades",
+                          free, wsscf->reserve_connections);
+        }
     }
 
     if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
@@ -505,6 +603,8 @@ ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
     for (i = 0; sh && i < held->n; i++) {
         if (over == NGX_HTTP_WS_LIMITS_UNDER) {
             node[i]->count++;
+            ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i],
+                                        held->lens[i], 1);
 
         } else if (node[i] && node[i]->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node[i]);
@@ -668,6 +768,8 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                       "ws: over ws_limit_rate %V, closing with 1008",
                       &rate[i].text);
+
+        ws->broke_rule = 1;
 
         ngx_http_ws_session_close(ws, WSCORE_CLOSE_POLICY_VIOLATION,
                                   "rate limit exceeded");
@@ -947,9 +1049,122 @@ ngx_http_ws_limits_release(void *data)
         if (node->count == 0) {
             ngx_http_ws_limits_delete(zctx, sh, node);
         }
+
+        ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i], held->lens[i],
+                                    -1);
     }
 
     ngx_shmtx_unlock(&zctx->shpool->mutex);
+}
+
+
+/*
+ * Each connection count is also kept per process, under a key of its own
+ * ('s', the process's queue slot in the zone, the count's key): a worker killed by SIGKILL or a
+ * crash never releases its connections, and its replacement takes them
+ * off the counts by these (ngx_http_ws_limits_forget_worker), or every
+ * crash would lower ws_max_connections for good. Called with the lock
+ * held. A slot entry the zone has no room for leaves that connection
+ * out of the repair, not out of the cap.
+ */
+static void
+ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta)
+{
+    u_char                     buf[2 + NGX_HTTP_WS_LIMIT_KEY_LEN];
+    ngx_uint_t                 own;
+    ngx_http_ws_limit_node_t  *slot;
+
+    own = ngx_http_ws_zone_own_slot();
+    if (own == NGX_HTTP_WS_NO_SLOT) {
+        return;
+    }
+
+    buf[0] = NGX_HTTP_WS_LIMIT_SLOT;
+    buf[1] = (u_char) own;
+    ngx_memcpy(buf + 2, key, len);
+
+    slot = ngx_http_ws_limits_lookup(zctx, sh, buf, len + 2, delta > 0);
+    if (slot == NULL) {
+        return;
+    }
+
+    if (delta > 0) {
+        slot->count++;
+        return;
+    }
+
+    if (slot->count > 0) {
+        slot->count--;
+    }
+
+    if (slot->count == 0) {
+        ngx_http_ws_limits_delete(zctx, sh, slot);
+    }
+}
+
+
+/*
+ * The connections the dead process of this zone slot still counted, taken
+ * off the counts; called by the process that found it dead, with the
+ * zone's lock held. Returns how many counts (a connection is in one per
+ * cap) it took off. A slot is a process's own, never shared with the old
+ * worker of a reload, whose connections still count.
+ */
+ngx_uint_t
+ngx_http_ws_limits_forget_worker(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_uint_t slot)
+{
+    ngx_uint_t                 forgotten;
+    ngx_rbtree_node_t         *rn, *next;
+    ngx_http_ws_limits_sh_t   *sh;
+    ngx_http_ws_limit_node_t  *node, *count;
+
+    sh = zctx->sh->limits;
+
+    if (sh == NULL || sh->rbtree.root == sh->rbtree.sentinel) {
+        return 0;
+    }
+
+    forgotten = 0;
+
+    /* first the counts, then the entries: nothing deleted mid-walk */
+    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         rn;
+         rn = ngx_rbtree_next(&sh->rbtree, rn))
+    {
+        node = (ngx_http_ws_limit_node_t *) rn;
+
+        if (node->sn.str.len < 2
+            || node->key[0] != NGX_HTTP_WS_LIMIT_SLOT
+            || node->key[1] != (u_char) slot)
+        {
+            continue;
+        }
+
+        count = ngx_http_ws_limits_lookup(zctx, sh, node->key + 2,
+                                          node->sn.str.len - 2, 0);
+        if (count) {
+            count->count -= ngx_min(count->count, node->count);
+        }
+
+        forgotten += node->count;
+        node->count = 0;
+    }
+
+    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+         rn;
+         rn = next)
+    {
+        next = ngx_rbtree_next(&sh->rbtree, rn);
+        node = (ngx_http_ws_limit_node_t *) rn;
+
+        if (node->count == 0 && node->key[0] != NGX_HTTP_WS_LIMIT_RATE) {
+            ngx_http_ws_limits_delete(zctx, sh, node);
+        }
+    }
+
+    return forgotten;
 }
 
 

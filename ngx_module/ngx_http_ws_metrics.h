@@ -22,6 +22,7 @@
 
 #include <wscore.h>
 
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_zone.h"
@@ -93,6 +94,9 @@ typedef struct {
 typedef struct {
     ngx_pid_t                  pid;             /* 0: free */
 
+    /* this worker's alone: the sum starts after it, at "connections" */
+    ngx_http_ws_capacity_t     capacity;
+
     int64_t                    connections[NGX_HTTP_WS_METRICS_LOCATIONS];
     uint64_t                   upgrades[NGX_HTTP_WS_METRICS_LOCATIONS];
     uint64_t                   handshakes[NGX_HTTP_WS_HANDSHAKE_STATUSES];
@@ -113,6 +117,8 @@ typedef struct {
     uint64_t                   class_publishes[NGX_HTTP_WS_METRICS_CLASSES];
     uint64_t                   class_deliveries[NGX_HTTP_WS_METRICS_CLASSES];
     uint64_t                   rate_limited;    /* ws_limit_rate hits */
+    uint64_t                   bans;            /* ws_ban: bans started */
+    uint64_t                   ban_refused;     /* ... upgrades refused */
     uint64_t                   redis_up;        /* 1: publish link is up */
     uint64_t                   redis_disconnects;
     uint64_t                   redis_refused;   /* publishes, Redis down */

@@ -7,6 +7,7 @@
  */
 
 
+#include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
@@ -854,6 +855,10 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ws_init_module(ngx_cycle_t *cycle)
 {
+    if (ngx_http_ws_capacity_init_module(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_ws_ipc_init_module(cycle);
 }
 
@@ -870,6 +875,10 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_ws_metrics_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_ws_capacity_init_process(cycle) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -13,6 +13,7 @@
 
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_auth_session.h"
+#include "ngx_http_ws_ban.h"
 #include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_jwt.h"
@@ -64,7 +65,7 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
     ngx_http_ws_security_cleanup,          /* owns_cleanup */
     ngx_http_ws_security_detach_all,       /* detach */
     ngx_http_ws_security_log,              /* log */
-    NULL,                                  /* close */
+    ngx_http_ws_ban_close,                 /* close */
     ngx_http_ws_security_session_free,     /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
@@ -215,6 +216,20 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       offsetof(ngx_http_ws_security_conf_t, max_per_user),
       NULL },
 
+    { ngx_string("ws_ban"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE13,
+      ngx_http_ws_ban,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("ws_ban_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_ws_ban_allow,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -284,6 +299,12 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
     ctx = ngx_http_ws_security_ctx(r);
     if (ctx == NULL) {
         return NGX_ERROR;
+    }
+
+    /* first: a banned address costs no other check */
+    rc = ngx_http_ws_ban_check(r, wsscf, refusal);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = ngx_http_ws_origin_check(r, wsscf, refusal);
@@ -770,6 +791,8 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
     wsscf->rates = NGX_CONF_UNSET_PTR;
     wsscf->reserve_connections = NGX_CONF_UNSET_UINT;
     wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
+    wsscf->ban.count = NGX_CONF_UNSET_UINT;
+    wsscf->ban_allow = NGX_CONF_UNSET_PTR;
     wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
     wsscf->max_per_user.max = NGX_CONF_UNSET_UINT;
 
@@ -800,6 +823,10 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     if (ngx_http_ws_jwt_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_ws_ban_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

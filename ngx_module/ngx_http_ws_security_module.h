@@ -89,6 +89,15 @@ typedef struct {
 } ngx_http_ws_cap_t;
 
 
+/* ws_ban count window duration: closes for breaking a rule that ban. */
+typedef struct {
+    ngx_uint_t                 count;         /* 0: off */
+    ngx_msec_t                 window;
+    ngx_msec_t                 duration;
+    uint32_t                   id;            /* its counts in ws_zone */
+} ngx_http_ws_ban_t;
+
+
 typedef struct {
     ngx_array_t               *origins;       /* of ngx_http_ws_origin_t */
     ngx_array_t               *subprotocols;  /* of ngx_str_t */
@@ -111,6 +120,9 @@ typedef struct {
     ngx_http_ws_cap_t          max_per_ip;
     ngx_http_ws_cap_t          max_per_user;
     ngx_uint_t                 reserve_connections;
+
+    ngx_http_ws_ban_t          ban;           /* count NGX_CONF_UNSET_UINT */
+    ngx_array_t               *ban_allow;     /* of ngx_cidr_t */
 } ngx_http_ws_security_conf_t;
 
 

@@ -128,6 +128,7 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 {
     wscore_config_t         cfg;
     ngx_pool_cleanup_t     *cln;
+    ngx_http_ws_trace_t    *trace;
     ngx_http_ws_session_t  *ws;
 
     /*
@@ -138,6 +139,15 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     if (ws == NULL) {
         return NULL;
     }
+
+    trace = ngx_http_ws_trace_of_request(r);
+    if (trace == NULL) {
+        ngx_free(ws);
+        return NULL;
+    }
+
+    ws->trace = *trace;
+    ngx_http_ws_trace_action(&ws->trace, ws->log_action);
 
     wscore_config_default(&cfg);
     cfg.max_message_size = wscf->max_message_size;
@@ -212,7 +222,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         }
     }
 
-    c->log->action = "serving WebSocket";
+    c->log->action = (char *) ws->log_action;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -416,6 +426,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     /* another module's cleanup (limit_conn, say) expects the request */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
+            && !ngx_http_ws_trace_owns_cleanup(cln->handler)
             && !ngx_http_ws_owned_cleanup(ws, cln->handler))
         {
             return;
@@ -482,7 +493,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_http_free_request(r, 0);
 
     c->destroyed = 0;
-    c->log->action = "serving WebSocket";
+    c->log->action = (char *) ws->log_action;
 
     ctx = c->log->data;
     ctx->request = NULL;
@@ -879,6 +890,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         break;
 
     case WSCORE_EVENT_ERROR:
+        ws->broke_rule = 1;
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: protocol error: %s, closing with %ui",
                       ev->error, (ngx_uint_t) ev->close_code);

@@ -19,6 +19,7 @@
 
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
+#include "ngx_http_ws_trace.h"
 
 
 /*
@@ -213,6 +214,7 @@ struct ngx_http_ws_session_s {
     unsigned                   shutdown_later:1; /* 1001 waits: busy */
     unsigned                   direct_linked:1;  /* in the "conn:" index */
     unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
+    unsigned                   broke_rule:1;     /* closed for it: ws_ban */
 
     /* the close code of the log line, once finalized; in the same word */
     uint16_t                   close_code;
@@ -271,6 +273,9 @@ struct ngx_http_ws_session_s {
 
     /* ws_proxy_pass: ngx_http_ws_proxy_t, the upstream link */
     void                      *proxy;
+    /* the trace it is a span of, named in its log lines (c->log->action) */
+    ngx_http_ws_trace_t        trace;
+    u_char                     log_action[NGX_HTTP_WS_TRACE_ACTION_LEN];
 };
 
 

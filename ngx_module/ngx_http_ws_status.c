@@ -136,6 +136,9 @@ static u_char *ngx_http_ws_status_zone_name(u_char *p, u_char *end,
 static u_char *ngx_http_ws_status_top(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
+static u_char *ngx_http_ws_status_capacity(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 
 
 static const char  *ngx_http_ws_closed_by_names[] = {
@@ -160,6 +163,7 @@ static const char  *ngx_http_ws_backend_results[] = {
 
 #define ngx_http_ws_slot(field)  offsetof(ngx_http_ws_metrics_slot_t, field)
 #define ngx_http_ws_zf(field)    offsetof(ngx_http_ws_zone_figures_t, field)
+#define ngx_http_ws_cap(field)   offsetof(ngx_http_ws_capacity_t, field)
 
 
 /*
@@ -284,6 +288,17 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_counter, ngx_http_ws_slot(rate_limited), 0,
       NULL, NULL, NULL, NULL, 0 },
 
+    { "ngx_ws_bans_total", "counter",
+      "Addresses banned by ws_ban (each ban once).", NULL, "bans",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(bans), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_ban_refusals_total", "counter",
+      "Upgrades refused with 429 because the address was banned by ws_ban.",
+      NULL, "ban_refusals",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(ban_refused), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
     { "ngx_ws_deliveries_total", "counter",
       "Channel messages queued on subscribers (fan-out).",
       NULL, "deliveries",
@@ -342,6 +357,30 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
 
     { NULL, NULL, NULL, "channels", "top",
       ngx_http_ws_status_top, 0, 0, NULL, NULL, NULL, NULL, 0 },
+
+    /* per worker, never summed: ngx_http_ws_capacity.c */
+    { "ngx_ws_worker_descriptors", "gauge",
+      "Descriptors open in each worker (refreshed every second).",
+      NULL, "capacity",
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(descriptors), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_worker_descriptors_limit", "gauge",
+      "Each worker's open file limit (RLIMIT_NOFILE, worker_rlimit_nofile).",
+      NULL, NULL,
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(descriptors_max), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_worker_connections", "gauge",
+      "NGINX connections in use in each worker (WebSockets, other "
+      "requests, listening sockets, upstreams).", NULL, NULL,
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(connections), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_worker_connections_limit", "gauge",
+      "Each worker's worker_connections.", NULL, NULL,
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(connections_max), 0,
+      NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "zone", "name",
       ngx_http_ws_status_zone_name, 0, 0, NULL, NULL, NULL, NULL, 0 },
@@ -427,7 +466,8 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
     /* every line is bounded; labels at most 2 x 4 x the label length */
     size = 32768
            + sum.nlocations * (512 + 8 * NGX_HTTP_WS_METRICS_LABEL_LEN)
-           + zf.ntop * (128 + NGX_HTTP_WS_MAX_CHANNEL_LEN);
+           + zf.ntop * (128 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
+           + sum.workers * 512;
 
     b = ngx_create_temp_buf(r->pool, size);
     if (b == NULL) {
@@ -1102,4 +1142,50 @@ ngx_http_ws_status_top(u_char *p, u_char *end,
     }
 
     return ngx_slprintf(p, end, "]");
+}
+
+
+/*
+ * One figure of each worker's capacity, labelled with its pid; the JSON
+ * answer has all four of a worker in one object.
+ */
+static u_char *
+ngx_http_ws_status_capacity(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t                   i, n;
+    ngx_http_ws_capacity_t      *cap;
+    ngx_http_ws_metrics_slot_t  *slot;
+
+    if (json) {
+        p = ngx_slprintf(p, end, "[");
+    }
+
+    for (i = 0, n = 0; i < NGX_HTTP_WS_METRICS_SLOTS; i++) {
+        slot = f->shm->slots[i];
+
+        if (slot == NULL || slot->pid == 0) {
+            continue;
+        }
+
+        cap = &slot->capacity;
+
+        if (json) {
+            p = ngx_slprintf(p, end, "%s{\"pid\":%P,\"descriptors\":%uL,"
+                             "\"descriptors_limit\":%uL,"
+                             "\"connections\":%uL,"
+                             "\"connections_limit\":%uL}",
+                             n++ ? "," : "", slot->pid, cap->descriptors,
+                             cap->descriptors_max, cap->connections,
+                             cap->connections_max);
+
+        } else {
+            p = ngx_slprintf(p, end, "%s{pid=\"%P\"} %uL\n", m->name,
+                             slot->pid,
+                             *(uint64_t *) ((u_char *) cap + m->offset));
+        }
+    }
+
+    return json ? ngx_slprintf(p, end, "]") : p;
 }

@@ -27,6 +27,8 @@ typedef enum {
 
 static ngx_int_t ngx_http_ws_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_ws_trace_var(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_ws_vars[] = {
@@ -54,6 +56,19 @@ static ngx_http_variable_t  ngx_http_ws_vars[] = {
 
     { ngx_string("ws_closed_by"), NULL, ngx_http_ws_variable,
       NGX_HTTP_WS_VAR_CLOSED_BY, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* W3C Trace Context: ngx_http_ws_trace.c */
+    { ngx_string("ws_trace_id"), NULL, ngx_http_ws_trace_var,
+      NGX_HTTP_WS_TRACE_VAR_TRACE_ID, 0, 0 },
+
+    { ngx_string("ws_span_id"), NULL, ngx_http_ws_trace_var,
+      NGX_HTTP_WS_TRACE_VAR_SPAN_ID, 0, 0 },
+
+    { ngx_string("ws_trace_parent_id"), NULL, ngx_http_ws_trace_var,
+      NGX_HTTP_WS_TRACE_VAR_PARENT_ID, 0, 0 },
+
+    { ngx_string("ws_traceparent"), NULL, ngx_http_ws_trace_var,
+      NGX_HTTP_WS_TRACE_VAR_TRACEPARENT, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -156,4 +171,21 @@ found:
     v->data = p;
 
     return NGX_OK;
+}
+
+
+/*
+ * The trace of the WebSocket (its session's, for the access-log line at
+ * close), else the request's own: joined or started on first use, so a
+ * plain request or a refused handshake logs one too.
+ */
+static ngx_int_t
+ngx_http_ws_trace_var(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    ngx_http_ws_session_t  *ws;
+
+    ws = ngx_http_get_module_ctx(r->main, ngx_http_ws_module);
+
+    return ngx_http_ws_trace_variable(r, v, ws ? &ws->trace : NULL, data);
 }

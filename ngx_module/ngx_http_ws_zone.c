@@ -25,6 +25,7 @@
 
 
 #include "ngx_http_ws_zone.h"
+#include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_ipc.h"
 
@@ -36,8 +37,12 @@ static void ngx_http_ws_history_keep(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch, ngx_http_ws_msg_t *msg);
 static void ngx_http_ws_history_expire(ngx_http_ws_zone_ctx_t *ctx,
     ngx_http_ws_channel_t *ch);
-static void ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx,
+static ngx_uint_t ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_uint_t slot, ngx_uint_t *channels);
+static void ngx_http_ws_zone_forget_worker(ngx_http_ws_zone_ctx_t *ctx,
     ngx_uint_t slot);
+static void ngx_http_ws_zone_count_slot(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch, ngx_uint_t slot, ngx_int_t delta);
 
 
 #define ngx_http_ws_slot_isset(ch, i)                                       \
@@ -230,6 +235,8 @@ ngx_http_ws_zone_subscribe(ngx_shm_zone_t *zone, ngx_str_t *name,
     }
 
     if (slot != NGX_HTTP_WS_NO_SLOT) {
+        ngx_http_ws_zone_count_slot(ctx, ch, slot, delta);
+
         if (local) {
             ch->slots[slot / 64] |= (uint64_t) 1 << (slot % 64);
 
@@ -565,7 +572,7 @@ ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone, ngx_uint_t nslots)
         if (q->pid && q->pid != ngx_pid
             && kill(q->pid, 0) == -1 && ngx_errno == NGX_ESRCH)
         {
-            ngx_http_ws_zone_free_slot(ctx, i);
+            ngx_http_ws_zone_forget_worker(ctx, i);
         }
 
         if (q->pid == 0 && slot == NGX_HTTP_WS_NO_SLOT && i < nslots) {
@@ -600,6 +607,13 @@ ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone, ngx_uint_t nslots)
 }
 
 
+ngx_uint_t
+ngx_http_ws_zone_own_slot(void)
+{
+    return ngx_http_ws_zone_slot;
+}
+
+
 /*
  * At exit: what is still queued here is let go, and the ring too, so a
  * zone that saw any number of reloads is back to what it held before.
@@ -618,7 +632,8 @@ ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone)
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
     if (ctx->sh->workers[ngx_http_ws_zone_slot].pid == ngx_pid) {
-        ngx_http_ws_zone_free_slot(ctx, ngx_http_ws_zone_slot);
+        /* the sessions have unsubscribed: nothing is left to take off */
+        (void) ngx_http_ws_zone_free_slot(ctx, ngx_http_ws_zone_slot, NULL);
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -627,13 +642,20 @@ ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone)
 }
 
 
-/* Mutex held: the slot's messages, ring and channel marks go. */
-static void
-ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot)
+/*
+ * Mutex held: the slot's messages, ring, channel marks and subscriber
+ * counts go. Returns the subscriptions taken off the channels' totals
+ * and, in *channels, how many channels had some.
+ */
+static ngx_uint_t
+ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot,
+    ngx_uint_t *channels)
 {
+    ngx_uint_t                   subscriptions, nchannels;
     ngx_rbtree_node_t           *node;
     ngx_http_ws_msg_t           *msg;
     ngx_http_ws_channel_t       *ch;
+    ngx_http_ws_slot_count_t    *sc, **link;
     ngx_http_ws_worker_queue_t  *q;
 
     q = &ctx->sh->workers[slot];
@@ -655,18 +677,117 @@ ngx_http_ws_zone_free_slot(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot)
     q->tail = 0;
     q->pid = 0;
 
-    if (ctx->sh->channels.root == ctx->sh->channels.sentinel) {
+    subscriptions = 0;
+    nchannels = 0;
+
+    if (ctx->sh->channels.root != ctx->sh->channels.sentinel) {
+
+        for (node = ngx_rbtree_min(ctx->sh->channels.root,
+                                   ctx->sh->channels.sentinel);
+             node;
+             node = ngx_rbtree_next(&ctx->sh->channels, node))
+        {
+            ch = (ngx_http_ws_channel_t *) node;
+            ch->slots[slot / 64] &= ~((uint64_t) 1 << (slot % 64));
+
+            for (link = &ch->slot_counts; *link; link = &(*link)->next) {
+                sc = *link;
+
+                if (sc->slot != slot) {
+                    continue;
+                }
+
+                subscriptions += sc->count;
+                nchannels++;
+                ch->subscribers -= ngx_min(ch->subscribers, sc->count);
+
+                *link = sc->next;
+                ngx_slab_free_locked(ctx->shpool, sc);
+                break;
+            }
+        }
+    }
+
+    if (channels) {
+        *channels = nchannels;
+    }
+
+    return subscriptions;
+}
+
+
+/*
+ * Mutex held: a process of this slot died (SIGKILL, a crash) without
+ * taking back what it held: its subscriptions (or the channels would
+ * count them forever and queue their messages to the slot) and its
+ * connections in the caps (or every crash would lower the caps for good).
+ */
+static void
+ngx_http_ws_zone_forget_worker(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot)
+{
+    ngx_pid_t   pid;
+    ngx_uint_t  subscriptions, channels, counts;
+
+    pid = ctx->sh->workers[slot].pid;
+
+    subscriptions = ngx_http_ws_zone_free_slot(ctx, slot, &channels);
+    counts = ngx_http_ws_limits_forget_worker(ctx, slot);
+
+    if (subscriptions || counts) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "ws: worker %P died with %ui subscriptions in %ui "
+                      "channels and %ui connection counts, taken off",
+                      pid, subscriptions, channels, counts);
+    }
+}
+
+
+/*
+ * Mutex held: this slot's subscribers of the channel, by delta. An entry
+ * the zone has no room for leaves these subscribers out of the repair
+ * after a crash, not out of the total.
+ */
+static void
+ngx_http_ws_zone_count_slot(ngx_http_ws_zone_ctx_t *ctx,
+    ngx_http_ws_channel_t *ch, ngx_uint_t slot, ngx_int_t delta)
+{
+    ngx_http_ws_slot_count_t  *sc, **link;
+
+    for (link = &ch->slot_counts; *link; link = &(*link)->next) {
+        sc = *link;
+
+        if (sc->slot != slot) {
+            continue;
+        }
+
+        if (delta > 0) {
+            sc->count++;
+            return;
+        }
+
+        if (sc->count > 1) {
+            sc->count--;
+            return;
+        }
+
+        *link = sc->next;
+        ngx_slab_free_locked(ctx->shpool, sc);
         return;
     }
 
-    for (node = ngx_rbtree_min(ctx->sh->channels.root,
-                               ctx->sh->channels.sentinel);
-         node;
-         node = ngx_rbtree_next(&ctx->sh->channels, node))
-    {
-        ch = (ngx_http_ws_channel_t *) node;
-        ch->slots[slot / 64] &= ~((uint64_t) 1 << (slot % 64));
+    if (delta <= 0) {
+        return;
     }
+
+    sc = ngx_slab_alloc_locked(ctx->shpool, sizeof(ngx_http_ws_slot_count_t));
+    if (sc == NULL) {
+        return;
+    }
+
+    sc->slot = (uint32_t) slot;
+    sc->count = 1;
+    sc->next = ch->slot_counts;
+    ch->slot_counts = sc;
 }
 
 

@@ -43,12 +43,27 @@ typedef struct {
 } ngx_http_ws_msg_t;
 
 
+/*
+ * One process's subscribers of a channel, kept so that the replacement of
+ * a killed worker can take them off the total (the dead process cannot).
+ * A short list: a channel has subscribers in a few processes at most.
+ */
+typedef struct ngx_http_ws_slot_count_s  ngx_http_ws_slot_count_t;
+
+struct ngx_http_ws_slot_count_s {
+    ngx_http_ws_slot_count_t  *next;
+    uint32_t                   slot;
+    uint32_t                   count;
+};
+
+
 typedef struct {
     ngx_str_node_t             sn;            /* name and crc32 */
     uint64_t                   seq;           /* last sequence number */
     ngx_uint_t                 subscribers;   /* across all workers */
     /* the slots whose process has subscribers of the channel */
     uint64_t                   slots[NGX_HTTP_WS_SLOTS / 64];
+    ngx_http_ws_slot_count_t  *slot_counts;
     ngx_http_ws_msg_t        **history;       /* ring, or NULL */
     ngx_uint_t                 history_cap;
     ngx_uint_t                 history_first;
@@ -73,6 +88,7 @@ typedef struct {
     ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_SLOTS];
     void                      *metrics;       /* ngx_http_ws_metrics_shm_t */
     void                      *limits;        /* ngx_http_ws_limits.c */
+    void                      *bans;          /* ngx_http_ws_ban.c */
 } ngx_http_ws_shctx_t;
 
 
@@ -132,6 +148,8 @@ ngx_uint_t ngx_http_ws_zone_history(ngx_shm_zone_t *zone, ngx_str_t *channel,
 ngx_uint_t ngx_http_ws_zone_register_worker(ngx_shm_zone_t *zone,
     ngx_uint_t nslots);
 void ngx_http_ws_zone_unregister_worker(ngx_shm_zone_t *zone);
+/* This process's queue slot, or NGX_HTTP_WS_NO_SLOT. */
+ngx_uint_t ngx_http_ws_zone_own_slot(void);
 
 /*
  * The cut of a session going away: NGX_AGAIN while this worker's queue

@@ -22,7 +22,7 @@ remove_tree($prefix);
 make_path("$prefix/conf/certs", "$prefix/logs", "$prefix/modules", "$prefix/temp",
           "$prefix/html");
 system('cp', "$root/conf_examples/chat.html", "$root/conf_examples/dashboard.html",
-       "$prefix/html/") == 0 or die 'cp failed';
+       "$root/conf_examples/ws_client.js", "$prefix/html/") == 0 or die 'cp failed';
 system('cp', "$root/conf_examples/demo-jwt.key", "$prefix/conf/") == 0 or die 'cp failed';
 symlink(module_path(), "$prefix/modules/ngx_http_ws_module.so") or die $!;
 system("openssl req -x509 -nodes -newkey rsa:2048 -days 1 -subj /CN=127.0.0.1 "
@@ -138,7 +138,10 @@ is($res->{status}, 200, '/readyz: ready');
 like($res->{body}, qr/"connections":\{"ok":true,"open":3,"max":3500\}/, '/readyz: with detail');
 $res = http_request(port => $port, raw => "GET /chat.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 is($res->{status}, 200, 'the chat page is served');
-like($res->{body}, qr{new WebSocket\(`\$\{scheme\}//\$\{location.host\}/chat/}, 'and it is the chat page');
+like($res->{body}, qr{new NgxWsClient\(`\$\{scheme\}//\$\{location.host\}/ws`}, 'and it is the chat page');
+$res = http_request(port => $port, raw => "GET /ws_client.js HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+is($res->{status}, 200, 'its reconnecting client is served');
+like($res->{body}, qr/class NgxWsClient/, 'and it is the client');
 
 # moderation by the demo backend: spam is refused to the sender alone,
 # "/me" is rewritten, the rest passes; the backend logs connects and closes
@@ -196,6 +199,24 @@ eval {
        '/secure/echo from another origin: 403');
     my $out = `$make check-endpoint URL=ws://127.0.0.1:$port/secure/echo CHECK_OPTIONS='--token $token' 2>&1`;
     is($? >> 8, 0, 'make check-endpoint with the token passes on /secure/echo') or diag($out);
+
+    # ws_ban 20 1m 1m: 20 sessions closed for a protocol error (an
+    # unmasked frame, 1002) from this address, then 429 for a minute
+    my $closed = 0;
+    for (1 .. 20) {
+        my $bad = ws_connect(port => $port, uri => "/secure/echo?token=$token");
+        $bad->send_raw(Test::NgxWs::Client::encode_frame(op => 1, mask => 0,
+                                                         payload => 'unmasked'));
+        my $msg = $bad->read_message;
+        $closed++ if $msg && $msg->{op} eq 'close' && $msg->{code} == 1002;
+        $bad->disconnect;
+    }
+    is($closed, 20, '/secure/echo: 20 sessions closed with 1002');
+    my $banned = ws_handshake_answer(port => $port, uri => "/secure/echo?token=$token");
+    is($banned->{status}, 429, '/secure/echo: then this address is refused with 429');
+    cmp_ok($banned->{header}{'retry-after'} // 0, '>', 55, '... for a minute (Retry-After)');
+    is(ws_handshake_answer(port => $port, uri => '/echo')->{status}, 101,
+       'other locations still let it in');
     1;
 } or fail("/secure/echo: $@");
 

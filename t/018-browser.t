@@ -1,6 +1,6 @@
 # The chat page of conf_examples in headless Chromium (Debian chromium,
 # driven by playwright-core from npm): two tabs exchange messages through
-# /chat/<room> on two workers.
+# room:<room> of the JSON protocol (ws_client.js) on two workers.
 use Test::NgxWs;
 use Test::More;
 
@@ -10,12 +10,15 @@ my $node_path = $ENV{NGX_WS_NODE_PATH} // "$root/build/npm/node_modules";
 my $ngx = start_nginx(name => 'chat page', log_level => 'info',
     main_config => 'worker_processes 2;', listen_options => 'reuseport',
     http_config => 'ws_zone chat 1m;', config => <<"CONF");
-    location ~ "^/chat/(?<room>[A-Za-z0-9_-]{1,64})\$" {
+    location = /ws {
         ws_listen;
-        ws_subscribe room:\$room;
-        ws_publish room:\$room;
+        ws_protocol json;
+        ws_channels_allow room:*;
     }
     location = /chat.html {
+        root $root/conf_examples;
+    }
+    location = /ws_client.js {
         root $root/conf_examples;
     }
 CONF

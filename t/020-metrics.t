@@ -86,17 +86,18 @@ sub series {
 }
 
 # The counters whose values must be exactly as wanted; everything not
-# named must stay where it was (gauges of the zone and worker count and
-# histogram buckets aside).
+# named must stay where it was (gauges of the zone, of the workers and
+# their descriptors and connections, and histogram buckets aside).
 sub moved_exactly {
     my ($before, $after, $want, $name, @loose) = @_;
     my %delta;
     # a series that was there and is gone is a change too
-    for my $k (grep { !/^_/ && !exists $after->{$_} } keys %$before) {
+    # (a worker's own gauges go with the worker)
+    for my $k (grep { !/^_|^ngx_ws_worker_/ && !exists $after->{$_} } keys %$before) {
         $delta{$k} = 'gone';
     }
     for my $k (keys %$after) {
-        next if $k =~ /^_|^ngx_ws_(zone_|workers)|_bucket\{|_sum$/;
+        next if $k =~ /^_|^ngx_ws_(zone_|workers|worker_(descriptors|connections))|_bucket\{|_sum$/;
         next if grep { $k eq $_ } @loose;
         my $d = $after->{$k} - ($before->{$k} // 0);
         $delta{$k} = $d if $d;

@@ -936,6 +936,38 @@ int wscore_close_request_parse(const char *value, size_t len,
  * most max bytes. */
 size_t wscore_utf8_prefix(const char *text, size_t len, size_t max);
 
+/* ------------------------------------------------------------------ */
+/* W3C Trace Context: the traceparent header                           */
+/* ------------------------------------------------------------------ */
+
+/* "00-" 32 hex "-" 16 hex "-" 2 hex */
+#define WSCORE_TRACEPARENT_LEN  55
+#define WSCORE_TRACE_SAMPLED    0x01
+
+typedef struct {
+    uint8_t  trace_id[16];
+    uint8_t  parent_id[8];     /* the span that made the request */
+    uint8_t  flags;
+} wscore_trace_context_t;
+
+/* A traceparent header value: 1 and *ctx when valid (lowercase hex, ids
+ * not all zeros, version not ff, version 00 exactly 55 characters), else
+ * 0 and the receiver starts a trace of its own. */
+int wscore_traceparent_parse(const char *value, size_t len,
+    wscore_trace_context_t *ctx);
+
+/* Turns len random bytes the caller drew into a valid id in place: only
+ * an all-zero id changes (to ...01), which the spec forbids. */
+void wscore_trace_id_from_random(uint8_t *id, size_t len);
+
+/* Writes the WSCORE_TRACEPARENT_LEN characters of
+ * "00-<trace_id>-<span_id>-<flags>" (no terminating NUL). */
+void wscore_traceparent_format(const uint8_t trace_id[16],
+    const uint8_t span_id[8], uint8_t flags, char *out);
+
+/* Lowercase hex of n bytes, 2n characters (no terminating NUL). */
+void wscore_trace_hex(const uint8_t *bytes, size_t n, char *out);
+
 
 #ifdef __cplusplus
 }

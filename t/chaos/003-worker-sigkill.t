@@ -21,17 +21,48 @@ use constant ROUNDS => 10;
 use constant PUBLISH_BOUND => 2;    # seconds a publish may take to answer
 use constant PER_WORKER => 2;       # subscribers kept on each worker
 use constant FAN_OUT_TIME => 0.5;   # publishing before each kill, seconds
+# ws_max_connections of the subscribers: a killed worker's connections
+# left counted would fill it within a few rounds
+use constant CAP => 12;
 
 my $port = test_port();
 my $ngx = start_nginx(name => 'worker sigkill', log_level => 'info',
     main_config => 'worker_processes 2;', listen_options => 'reuseport',
-    http_config => 'ws_zone chaos 4m;', config => <<'CONF');
+    http_config => 'ws_zone chaos 4m;', config => <<"CONF");
     location = /sub {
-        ws_listen; ws_subscribe room:x;
-        add_header X-Worker $pid always;
+        ws_listen; ws_subscribe room:x; ws_max_connections ${\ CAP};
+        add_header X-Worker \$pid always;
     }
-    location ~ ^/pub/(?<c>[\w:]+)$ { ws_publisher $c; }
+    location ~ ^/pub/(?<c>[\\w:]+)\$ { ws_publisher \$c; }
+    location = /metrics { ws_status; }
 CONF
+
+# The zone as ws_status sees it: each gauge summed over its labels.
+sub gauges {
+    my $res = eval { http_request(port => $port, timeout => 5,
+        raw => "GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
+             . "Connection: close\r\n\r\n") } // { body => '' };
+    my %g;
+    for my $name (qw(ngx_ws_connections ngx_ws_channels ngx_ws_workers
+                     ngx_ws_zone_free_bytes)) {
+        $g{$name} += $1 while $res->{body} =~ /^\Q$name\E(?:\{[^}]*\})? (\d+)$/mg;
+    }
+    return \%g;
+}
+# The subscribers of room:x the zone counts, all workers together.
+sub subscribers {
+    my $res = eval { http_request(port => $port, timeout => 5,
+        raw => "GET /pub/room:x HTTP/1.1\r\nHost: localhost\r\n"
+             . "Connection: close\r\n\r\n") } // { body => '' };
+    return $res->{body} =~ /"subscribers":(\d+)/ ? $1 : -1;
+}
+
+# the zone before the kills: room:x exists (channels are kept, with their
+# numbers) and has no subscriber
+ws_connect(port => $port, uri => '/sub')->disconnect;
+wait_for(sub { subscribers() == 0 }, 5);
+my $zone_before = gauges();
+my $master_rss_before = vm_rss_kb($ngx->{pid});
 
 sub post {
     my ($body, $timeout) = @_;
@@ -62,6 +93,7 @@ if ($publisher == 0) {
 }
 
 my @subs;    # { ws, worker, got => [payloads] }
+my @refused; # upgrades of subscribers refused
 
 # Reads a subscriber's messages until $want arrives (or, without $want,
 # until a pause in them), the connection ends or $timeout passes.
@@ -87,7 +119,11 @@ sub fill_workers {
         my %on;
         $on{$_->{worker}}++ for @subs;
         last unless grep { ($on{$_} // 0) < PER_WORKER } @workers;
-        my $ws = ws_connect(port => $port, uri => '/sub');
+        my $ws = eval { ws_connect(port => $port, uri => '/sub') };
+        if (!$ws) {
+            push @refused, $@;
+            last;
+        }
         my $w = $ws->{response}{header}{'x-worker'};
         if (($on{$w} // 0) < PER_WORKER) {
             push @subs, { ws => $ws, worker => $w, got => [] };
@@ -187,6 +223,48 @@ note(scalar(@locked) . ' kills found the zone locked (released by the master)');
 note(sprintf 'measured: %d publishes, %d failed, slowest %.3f s',
      scalar @statuses, scalar @failed, $slowest // -1);
 $_->{ws}->disconnect for @subs;
+
+# The zone once every client has gone: what the killed workers held in it
+# (their subscriptions, their connections in the gauge, their slots) is
+# given back, so it looks as it did before the first client.
+my $zone_after;
+wait_for(sub { $zone_after = gauges();
+               $zone_after->{ngx_ws_connections} == 0
+               && subscribers() == 0
+               && $zone_after->{ngx_ws_channels}
+                  == $zone_before->{ngx_ws_channels}
+               && $zone_after->{ngx_ws_zone_free_bytes}
+                  >= $zone_before->{ngx_ws_zone_free_bytes} }, 5);
+note('zone before: ' . join(', ', map { "$_ $zone_before->{$_}" }
+                                     sort keys %$zone_before));
+note('zone after:  ' . join(', ', map { "$_ $zone_after->{$_}" }
+                                     sort keys %$zone_after));
+is(subscribers(), 0, 'room:x counts no subscriber (the killed workers\' '
+                     . 'subscriptions not counted forever)');
+is($zone_after->{ngx_ws_connections}, 0,
+   'the connections gauge back to 0 (the killed workers\' sessions not '
+   . 'counted forever)');
+is($zone_after->{ngx_ws_channels}, $zone_before->{ngx_ws_channels},
+   'no channel leaked by the killed workers (room:x was there before)');
+is($zone_after->{ngx_ws_workers}, 2, 'two workers writing counters');
+cmp_ok($zone_after->{ngx_ws_zone_free_bytes}, '>=',
+       $zone_before->{ngx_ws_zone_free_bytes},
+       'the zone\'s free pages back to where they were before the first '
+       . "client ($zone_before->{ngx_ws_zone_free_bytes} bytes, now "
+       . "$zone_after->{ngx_ws_zone_free_bytes})");
+ok(!@refused, 'no subscriber refused during the rounds (' . scalar(@refused)
+              . ')') or diag($refused[0]);
+my @full = grep { $_ } map { eval { ws_connect(port => $port, uri => '/sub') } }
+                          1 .. CAP + 1;
+is(scalar @full, CAP, 'after the kills, ws_max_connections ' . CAP
+                      . ' lets in ' . CAP . ' clients, as before them');
+$_->disconnect for @full;
+my $master_rss = vm_rss_kb($ngx->{pid});
+cmp_ok($master_rss - $master_rss_before, '<=', 1024,
+       "the master's RSS flat over " . ROUNDS . " kills: $master_rss_before"
+       . " kB -> $master_rss kB");
+
 check_logs($ngx, undef, allow => [qr/worker process \d+ exited on signal 9/,
+                                  qr/connections, the ws_max_connections limit, refusing/,
                                   qr/shared memory zone "\w+" was locked by \d+/]);
 done_testing();

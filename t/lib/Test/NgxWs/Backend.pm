@@ -31,10 +31,12 @@ sub start {
     return $self;
 }
 
+# A line the backend is still writing has no newline yet: it is read
+# next time (decoding it half-written would die).
 sub requests {
     my ($self) = @_;
     open my $fh, '<', $self->{log} or return ();
-    return map { decode_json($_) } <$fh>;
+    return map { decode_json($_) } grep { /\n\z/ } <$fh>;
 }
 
 END { kill 'TERM', @started if @started }

@@ -129,6 +129,54 @@ sub partition {
     close $nft or die "nft could not drop the packets of $name ($?)\n";
 }
 
+# Drops a random $percent of the packets into and out of the namespace
+# (nft numgen, both directions), counting what it dropped (dropped()).
+sub lossy {
+    my ($name, $percent) = @_;
+    open my $nft, '|-', 'ip', 'netns', 'exec', $name, 'nft', '-f', '-'
+        or die "nft: $!\n";
+    print $nft "table inet chaos_loss {\n"
+        . "  chain in { type filter hook input priority 0;\n"
+        . "    numgen random mod 100 < $percent counter drop\n  }\n"
+        . "  chain out { type filter hook output priority 0;\n"
+        . "    numgen random mod 100 < $percent counter drop\n  }\n"
+        . "}\n";
+    close $nft or die "nft could not make $name lossy ($?)\n";
+}
+
+# The packets lossy() dropped so far, both directions.
+sub dropped {
+    my ($name) = @_;
+    my $out = run("ip netns exec $name nft list table inet chaos_loss");
+    my $n = 0;
+    $n += $1 while $out =~ /counter packets (\d+)/g;
+    return $n;
+}
+
+# Whether the kernel has tc's netem (delay, loss): some do not.
+sub has_netem {
+    my $probe = "chaos${$}netem";
+    return 0 if system("ip netns add $probe >/dev/null 2>&1") != 0;
+    my $ok = system("ip netns exec $probe tc qdisc add dev lo root netem "
+                    . "delay 1ms >/dev/null 2>&1") == 0;
+    system("ip netns del $probe >/dev/null 2>&1");
+    return $ok;
+}
+
+# tc netem on an interface of a namespace: e.g. "delay 200ms loss 5%" on
+# what leaves it.
+sub netem {
+    my ($name, $dev, $spec) = @_;
+    run("ip netns exec $name tc qdisc add dev $dev root netem $spec");
+}
+
+# The packets netem dropped on an interface so far.
+sub netem_dropped {
+    my ($name, $dev) = @_;
+    my $out = run("ip netns exec $name tc -s qdisc show dev $dev");
+    return $out =~ /dropped (\d+)/ ? $1 : 0;
+}
+
 sub heal {
     my ($name) = @_;
     run("ip netns exec $name nft delete table inet chaos");

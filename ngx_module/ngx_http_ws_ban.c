@@ -1,0 +1,561 @@
+
+/*
+ * ngx_ws: the anomaly guard ("ws_ban", "ws_ban_allow").
+ *
+ * A client that keeps breaking the rules (protocol errors, oversized
+ * messages, rate limits that close, refused first-message tokens) costs a
+ * handshake, a session and a close each time, and is usually a broken
+ * client in a reconnect loop or a probe. Each WebSocket the server closes
+ * for such a reason is a strike against the client's address, counted in
+ * ws_zone so that all workers see the same count; "count" strikes within
+ * "window" ban the address for "duration": its upgrades are answered 429
+ * with Retry-After until then, before any other check runs. Each ban is
+ * logged once, by the worker that starts it; the refusals are counted,
+ * not logged. Addresses of ws_ban_allow are never counted.
+ *
+ * Entries live in an LRU list in the zone; an entry whose window and ban
+ * are both over is forgotten when new entries come, and when the zone is
+ * full the oldest goes first, so the table never fills the zone.
+ */
+
+
+#include "ngx_http_ws_ban.h"
+#include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_zone.h"
+
+
+/* Forgotten per new entry, at most: bounded work under the mutex. */
+#define NGX_HTTP_WS_BAN_EXPIRE  2
+
+
+typedef struct {
+    ngx_str_node_t             sn;
+    ngx_queue_t                lru;
+    ngx_uint_t                 strikes;
+    ngx_msec_t                 window_start;
+    ngx_msec_t                 banned_until;  /* 0: not banned */
+    ngx_msec_t                 forget_at;     /* window and ban over */
+    u_char                     key[1];
+} ngx_http_ws_ban_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t               rbtree;
+    ngx_rbtree_node_t          sentinel;
+    ngx_queue_t                lru;           /* newest first */
+} ngx_http_ws_ban_sh_t;
+
+
+static ngx_http_ws_ban_sh_t *ngx_http_ws_ban_sh(ngx_http_ws_zone_ctx_t *zctx);
+static size_t ngx_http_ws_ban_key(u_char *buf, uint32_t id,
+    struct sockaddr *sa);
+static ngx_http_ws_ban_node_t *ngx_http_ws_ban_lookup(
+    ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh, u_char *key,
+    size_t len, ngx_uint_t create);
+static void ngx_http_ws_ban_expire(ngx_http_ws_zone_ctx_t *zctx,
+    ngx_http_ws_ban_sh_t *sh, ngx_uint_t force);
+static ngx_shm_zone_t *ngx_http_ws_ban_zone(void **main_conf);
+
+
+/* ws_ban count window duration | off; */
+char *
+ngx_http_ws_ban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_security_conf_t *wsscf = conf;
+
+    u_char                   *p;
+    ngx_int_t                 n;
+    ngx_str_t                *value;
+    ngx_msec_t                window, duration;
+    ngx_http_ws_main_conf_t  *wmcf;
+    u_char                    where[NGX_MAX_PATH + NGX_INT_T_LEN + 1];
+
+    if (wsscf->ban.count != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 2) {
+        if (ngx_strcmp(value[1].data, "off") != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"ws_ban\", it must "
+                               "be \"off\" or \"<count> <window> "
+                               "<duration>\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        wsscf->ban.count = 0;
+        return NGX_CONF_OK;
+    }
+
+    /* NGX_CONF_TAKE13: three here */
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid count \"%V\" in \"ws_ban\", it must be "
+                           "a number greater than 0", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    window = ngx_parse_time(&value[2], 0);
+
+    if (window == (ngx_msec_t) NGX_ERROR || window == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid window \"%V\" in \"ws_ban\", it must be "
+                           "a time above 0 (\"1m\", \"30s\")", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    duration = ngx_parse_time(&value[3], 0);
+
+    if (duration == (ngx_msec_t) NGX_ERROR || duration < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid duration \"%V\" in \"ws_ban\", it must "
+                           "be a time of 1s or more (Retry-After counts "
+                           "seconds)", &value[3]);
+        return NGX_CONF_ERROR;
+    }
+
+    wsscf->ban.count = n;
+    wsscf->ban.window = window;
+    wsscf->ban.duration = duration;
+
+    /* each ws_ban counts apart: its place in the configuration names it */
+    p = ngx_snprintf(where, sizeof(where), "%V:%ui",
+                     &cf->conf_file->file.name, cf->conf_file->line);
+    wsscf->ban.id = ngx_crc32_short(where, p - where);
+
+    wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
+
+    ngx_http_ws_conf_need(cf, &wmcf->zone_need,
+                          "\"ws_ban\" counts closes in \"ws_zone\", which "
+                          "the http block does not define, in %V:%ui");
+
+    return NGX_CONF_OK;
+}
+
+
+/* ws_ban_allow address | CIDR | all ...; */
+char *
+ngx_http_ws_ban_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_ws_security_conf_t *wsscf = conf;
+
+    ngx_int_t    rc;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    ngx_cidr_t  *cidr;
+
+    if (wsscf->ban_allow == NGX_CONF_UNSET_PTR) {
+        wsscf->ban_allow = ngx_array_create(cf->pool, 4, sizeof(ngx_cidr_t));
+        if (wsscf->ban_allow == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        cidr = ngx_array_push(wsscf->ban_allow);
+        if (cidr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_strcmp(value[i].data, "all") == 0) {
+            /* 0.0.0.0/0 and ::/0 */
+            ngx_memzero(cidr, sizeof(ngx_cidr_t));
+            cidr->family = AF_INET;
+#if (NGX_HAVE_INET6)
+            cidr = ngx_array_push(wsscf->ban_allow);
+            if (cidr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(cidr, sizeof(ngx_cidr_t));
+            cidr->family = AF_INET6;
+#endif
+            continue;
+        }
+
+        rc = ngx_ptocidr(&value[i], cidr);
+
+        if (rc == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid address \"%V\" in \"ws_ban_allow\", "
+                               "it must be an address, a CIDR block or "
+                               "\"all\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        if (rc == NGX_DONE) {
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "low address bits of %V are meaningless",
+                               &value[i]);
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_ws_ban_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
+    ngx_http_ws_security_conf_t *conf)
+{
+    if (conf->ban.count == NGX_CONF_UNSET_UINT) {
+        conf->ban = prev->ban;
+    }
+
+    if (conf->ban.count == NGX_CONF_UNSET_UINT) {
+        conf->ban.count = 0;
+    }
+
+    ngx_conf_merge_ptr_value(conf->ban_allow, prev->ban_allow, NULL);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Before every other guard: a banned address gets 429 with the seconds
+ * left of its ban, NGX_DECLINED; anyone else NGX_OK.
+ */
+ngx_int_t
+ngx_http_ws_ban_check(ngx_http_request_t *r,
+    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal)
+{
+    size_t                   len;
+    ngx_msec_t               left;
+    ngx_str_t                retry;
+    ngx_shm_zone_t          *zone;
+    ngx_http_ws_ban_sh_t    *sh;
+    ngx_http_ws_ban_node_t  *node;
+    ngx_http_ws_zone_ctx_t  *zctx;
+    u_char                   key[4 + 16];
+
+    if (wsscf->ban.count == 0) {
+        return NGX_OK;
+    }
+
+    /* a ban from before the address joined the list (a reload) */
+    if (wsscf->ban_allow
+        && ngx_cidr_match(r->connection->sockaddr, wsscf->ban_allow)
+           == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    len = ngx_http_ws_ban_key(key, wsscf->ban.id, r->connection->sockaddr);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    zone = ngx_http_ws_ban_zone(r->main_conf);
+    zctx = zone->data;
+    left = 0;
+
+    ngx_shmtx_lock(&zctx->shpool->mutex);
+
+    sh = ngx_http_ws_ban_sh(zctx);
+    node = sh ? ngx_http_ws_ban_lookup(zctx, sh, key, len, 0) : NULL;
+
+    if (node && node->banned_until
+        && (ngx_msec_int_t) (node->banned_until - ngx_current_msec) > 0)
+    {
+        left = node->banned_until - ngx_current_msec;
+    }
+
+    ngx_shmtx_unlock(&zctx->shpool->mutex);
+
+    if (left == 0) {
+        return NGX_OK;
+    }
+
+    ngx_http_ws_metric_inc(ban_refused);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "ws: address banned for %M ms more, refusing with 429",
+                   left);
+
+    /* the header keeps pointing at it: from the request's pool */
+    retry.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (retry.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    retry.len = ngx_sprintf(retry.data, "%M", (left + 999) / 1000)
+                - retry.data;
+
+    if (ngx_http_ws_security_add_header(r, "Retry-After", &retry) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    refusal->status = NGX_HTTP_TOO_MANY_REQUESTS;
+    refusal->reason = "too many connections closed for breaking the rules";
+    ngx_str_set(&r->headers_out.status_line, "429 Too Many Requests");
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A session ends: if the server closed it because the client broke a
+ * rule, a strike against its address; the strike that reaches the count
+ * within the window starts the ban.
+ */
+void
+ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
+{
+    size_t                        len;
+    ngx_uint_t                    banned, strikes;
+    ngx_connection_t             *c;
+    ngx_shm_zone_t               *zone;
+    ngx_http_ws_ban_sh_t         *sh;
+    ngx_http_ws_ban_node_t       *node;
+    ngx_http_ws_zone_ctx_t       *zctx;
+    ngx_http_ws_security_conf_t  *wsscf;
+    u_char                        key[4 + 16];
+
+    if (!ws->broke_rule) {
+        return;
+    }
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    if (wsscf->ban.count == 0) {
+        return;
+    }
+
+    c = ws->connection;
+
+    if (wsscf->ban_allow
+        && ngx_cidr_match(c->sockaddr, wsscf->ban_allow) == NGX_OK)
+    {
+        return;
+    }
+
+    len = ngx_http_ws_ban_key(key, wsscf->ban.id, c->sockaddr);
+
+    if (len == 0) {
+        return;
+    }
+
+    zone = ngx_http_ws_ban_zone(ws->main_conf);
+    zctx = zone->data;
+    banned = 0;
+    strikes = 0;
+
+    ngx_shmtx_lock(&zctx->shpool->mutex);
+
+    sh = ngx_http_ws_ban_sh(zctx);
+    node = sh ? ngx_http_ws_ban_lookup(zctx, sh, key, len, 1) : NULL;
+
+    if (node) {
+        if (node->strikes == 0
+            || ngx_current_msec - node->window_start >= wsscf->ban.window)
+        {
+            node->strikes = 0;
+            node->window_start = ngx_current_msec;
+        }
+
+        strikes = ++node->strikes;
+
+        if (strikes >= wsscf->ban.count) {
+            node->strikes = 0;
+            node->banned_until = ngx_current_msec + wsscf->ban.duration;
+            banned = 1;
+        }
+
+        node->forget_at = ngx_max(node->window_start + wsscf->ban.window,
+                                  node->banned_until);
+    }
+
+    ngx_shmtx_unlock(&zctx->shpool->mutex);
+
+    if (node == NULL) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "ws: ws_zone is full, cannot count a close for "
+                      "ws_ban");
+        return;
+    }
+
+    if (banned) {
+        ngx_http_ws_metric_inc(bans);
+
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "ws: %V banned for %M s after %ui connections closed "
+                      "for breaking the rules within %M s (ws_ban)",
+                      &c->addr_text, wsscf->ban.duration / 1000, strikes,
+                      wsscf->ban.window / 1000);
+    }
+}
+
+
+/* id, then the raw address (4 or 16 bytes); 0 for other families. */
+static size_t
+ngx_http_ws_ban_key(u_char *buf, uint32_t id, struct sockaddr *sa)
+{
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    ngx_memcpy(buf, &id, 4);
+
+    switch (sa->sa_family) {
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) sa;
+        ngx_memcpy(buf + 4, &sin->sin_addr, 4);
+        return 8;
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) sa;
+        ngx_memcpy(buf + 4, &sin6->sin6_addr, 16);
+        return 20;
+#endif
+
+    default:
+        return 0;
+    }
+}
+
+
+/* Called with the lock held. */
+static ngx_http_ws_ban_sh_t *
+ngx_http_ws_ban_sh(ngx_http_ws_zone_ctx_t *zctx)
+{
+    ngx_http_ws_ban_sh_t  *sh;
+
+    sh = zctx->sh->bans;
+
+    if (sh) {
+        return sh;
+    }
+
+    sh = ngx_slab_calloc_locked(zctx->shpool, sizeof(ngx_http_ws_ban_sh_t));
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->lru);
+
+    zctx->sh->bans = sh;
+
+    return sh;
+}
+
+
+/* Called with the lock held; moves the entry to the front of the LRU. */
+static ngx_http_ws_ban_node_t *
+ngx_http_ws_ban_lookup(ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh,
+    u_char *key, size_t len, ngx_uint_t create)
+{
+    uint32_t                 hash;
+    ngx_str_t                name;
+    ngx_str_node_t          *sn;
+    ngx_http_ws_ban_node_t  *node;
+
+    name.data = key;
+    name.len = len;
+    hash = ngx_crc32_short(key, len);
+
+    sn = ngx_str_rbtree_lookup(&sh->rbtree, &name, hash);
+
+    if (sn) {
+        node = (ngx_http_ws_ban_node_t *) sn;
+
+        if (create) {
+            ngx_queue_remove(&node->lru);
+            ngx_queue_insert_head(&sh->lru, &node->lru);
+        }
+
+        return node;
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    ngx_http_ws_ban_expire(zctx, sh, 0);
+
+    node = ngx_slab_calloc_locked(zctx->shpool,
+                                  offsetof(ngx_http_ws_ban_node_t, key) + len);
+
+    if (node == NULL) {
+        /* a full zone: the oldest entry goes, ban or not */
+        ngx_http_ws_ban_expire(zctx, sh, 1);
+
+        node = ngx_slab_calloc_locked(zctx->shpool,
+                                      offsetof(ngx_http_ws_ban_node_t, key)
+                                      + len);
+        if (node == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memcpy(node->key, key, len);
+    node->sn.str.data = node->key;
+    node->sn.str.len = len;
+    node->sn.node.key = hash;
+
+    ngx_rbtree_insert(&sh->rbtree, &node->sn.node);
+    ngx_queue_insert_head(&sh->lru, &node->lru);
+
+    return node;
+}
+
+
+/*
+ * Called with the lock held: forgets the oldest entries whose window and
+ * ban are over (force: the oldest one whatever it holds).
+ */
+static void
+ngx_http_ws_ban_expire(ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh,
+    ngx_uint_t force)
+{
+    ngx_uint_t               n;
+    ngx_queue_t             *q;
+    ngx_http_ws_ban_node_t  *node;
+
+    for (n = 0; n < NGX_HTTP_WS_BAN_EXPIRE; n++) {
+
+        if (ngx_queue_empty(&sh->lru)) {
+            return;
+        }
+
+        q = ngx_queue_last(&sh->lru);
+        node = ngx_queue_data(q, ngx_http_ws_ban_node_t, lru);
+
+        if (!force
+            && (ngx_msec_int_t) (node->forget_at - ngx_current_msec) > 0)
+        {
+            return;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&sh->rbtree, &node->sn.node);
+        ngx_slab_free_locked(zctx->shpool, node);
+
+        if (force) {
+            return;
+        }
+    }
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_ws_ban_zone(void **main_conf)
+{
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_ws_main_conf_of(main_conf, ngx_http_ws_module);
+
+    return wmcf->zone;
+}
