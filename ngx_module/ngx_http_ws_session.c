@@ -48,6 +48,9 @@ static void ngx_http_ws_post_step(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_steps_handler(ngx_event_t *ev);
 static void ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_session_log_action(ngx_connection_t *c);
+static u_char *ngx_http_ws_session_log_error(ngx_log_t *log, u_char *buf,
+    size_t len);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
     ngx_chain_t *cl);
 static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
@@ -147,7 +150,6 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     }
 
     ws->trace = *trace;
-    ngx_http_ws_trace_action(&ws->trace, ws->log_action);
 
     wscore_config_default(&cfg);
     cfg.max_message_size = wscf->max_message_size;
@@ -222,7 +224,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
         }
     }
 
-    c->log->action = (char *) ws->log_action;
+    ngx_http_ws_session_log_action(c);
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -493,7 +495,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_http_free_request(r, 0);
 
     c->destroyed = 0;
-    c->log->action = (char *) ws->log_action;
+    ngx_http_ws_session_log_action(c);
 
     ctx = c->log->data;
     ctx->request = NULL;
@@ -1639,4 +1641,75 @@ ngx_http_ws_cleanup(void *data)
     }
 
     ngx_free(ws);
+}
+
+
+/*
+ * The session's error-log lines say "while serving WebSocket, trace <32
+ * hex>". The text is written by a log handler from the session's trace
+ * when a line is logged, not kept in every session (58 bytes of an idle
+ * connection): the handler stands before NGINX's own, which writes the
+ * client, server and request after it as before.
+ */
+static ngx_log_handler_pt  ngx_http_ws_session_log_next;
+
+#define NGX_HTTP_WS_SESSION_ACTION  "serving WebSocket"
+
+
+static void
+ngx_http_ws_session_log_action(ngx_connection_t *c)
+{
+    c->log->action = NGX_HTTP_WS_SESSION_ACTION;
+
+    if (c->log->handler != NULL
+        && c->log->handler != ngx_http_ws_session_log_error)
+    {
+        ngx_http_ws_session_log_next = c->log->handler;
+        c->log->handler = ngx_http_ws_session_log_error;
+    }
+}
+
+
+static u_char *
+ngx_http_ws_session_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                 *p;
+    u_char                  action[NGX_HTTP_WS_TRACE_ACTION_LEN];
+    ngx_connection_t       *c;
+    ngx_http_log_ctx_t     *ctx;
+    ngx_http_request_t     *r;
+    ngx_http_ws_session_t  *ws;
+
+    ctx = log->data;
+    c = ctx ? ctx->connection : NULL;
+    ws = NULL;
+
+    /* another step's action ("logging request"), or no session: as is */
+    if (c && c->data && log->action
+        && ngx_strcmp(log->action, NGX_HTTP_WS_SESSION_ACTION) == 0)
+    {
+        if (*(uint32_t *) c->data == NGX_HTTP_WS_SESSION_SIGNATURE) {
+            ws = c->data;
+
+        } else if (*(uint32_t *) c->data == NGX_HTTP_MODULE) {
+            r = c->data;
+            ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+        }
+    }
+
+    if (ws == NULL) {
+        return ngx_http_ws_session_log_next(log, buf, len);
+    }
+
+    ngx_http_ws_trace_action(&ws->trace, action);
+
+    p = ngx_snprintf(buf, len, " while %s", action);
+    len -= p - buf;
+
+    /* NGINX's handler writes the rest: client, server, request */
+    log->action = NULL;
+    p = ngx_http_ws_session_log_next(log, p, len);
+    log->action = NGX_HTTP_WS_SESSION_ACTION;
+
+    return p;
 }

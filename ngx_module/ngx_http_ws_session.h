@@ -275,7 +275,6 @@ struct ngx_http_ws_session_s {
     void                      *proxy;
     /* the trace it is a span of, named in its log lines (c->log->action) */
     ngx_http_ws_trace_t        trace;
-    u_char                     log_action[NGX_HTTP_WS_TRACE_ACTION_LEN];
 };
 
 
