@@ -18,7 +18,7 @@ nginx=${NGX_BIN:-/usr/sbin/nginx}
 mkdir -p "$out/logs"
 rm -f "$out"/callgrind.out*
 cat >"$out/nginx.conf" <<CONF
-load_module $root/build/ngx_http_ws_module.so;
+load_module ${MODULE:-$root/build/ngx_http_ws_module.so};
 master_process off;
 daemon off;
 worker_processes 1;

@@ -26,7 +26,7 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$BENCH_DIR/.." && pwd)
 BUILD="$REPO/build/bench-tool"
-MODULE="$REPO/build/ngx_http_ws_module.so"
+MODULE=${MODULE:-"$REPO/build/ngx_http_ws_module.so"}
 NCHAN_MODULE=/usr/lib/nginx/modules/ngx_nchan_module.so
 NGINX=${NGINX:-/usr/sbin/nginx}
 RUNS=${RUNS:-5}

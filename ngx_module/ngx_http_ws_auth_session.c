@@ -80,9 +80,8 @@ ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws)
     /* deadlines go to the session's one timer (DESIGN: one per connection) */
     if (ctx->auth_pending) {
         /* the token is to come first; channels are joined after it */
-        ngx_http_ws_session_set_guard(ws, wsscf->auth_timeout,
-                                      ngx_http_ws_auth_expired);
-        return NGX_OK;
+        return ngx_http_ws_session_set_guard(ws, wsscf->auth_timeout,
+                                             ngx_http_ws_auth_expired);
     }
 
     ngx_http_ws_auth_arm(ctx, wsscf);
@@ -461,7 +460,8 @@ ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
     time_t  left;
 
     if (ctx->jwt.exp == 0) {
-        ngx_http_ws_session_set_guard(ctx->session, 0, NULL);
+        /* clearing takes no memory: it cannot fail */
+        (void) ngx_http_ws_session_set_guard(ctx->session, 0, NULL);
         return;
     }
 
@@ -472,9 +472,15 @@ ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
         left = 86400;
     }
 
-    ngx_http_ws_session_set_guard(ctx->session,
-                                  left > 0 ? (ngx_msec_t) left * 1000 : 1,
-                                  ngx_http_ws_auth_expired);
+    /* an expiry that cannot be kept is not waived: the session ends */
+    if (ngx_http_ws_session_set_guard(ctx->session,
+                                      left > 0 ? (ngx_msec_t) left * 1000 : 1,
+                                      ngx_http_ws_auth_expired)
+        != NGX_OK)
+    {
+        ngx_http_ws_session_close(ctx->session, WSCORE_CLOSE_INTERNAL_ERROR,
+                                  NULL);
+    }
 }
 
 

@@ -52,7 +52,7 @@ ngx_http_ws_channel_acl_count(ngx_http_ws_session_t *ws)
 
     /* before the 101 the counter may be the first use of the state */
     ctx = ws->request ? ngx_http_ws_security_ctx(ws->request)
-                      : ws->security_ctx;
+                      : (ws->rare ? ws->rare->security_ctx : NULL);
 
     if (ctx) {
         ctx->acl_denied++;
@@ -80,8 +80,8 @@ ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
         }
     }
 
-    if (ws->publish.len
-        && ngx_http_ws_channel_acl_allowed(ws, &ws->publish) != NGX_OK)
+    if (ws->rare && ws->rare->publish.len
+        && ngx_http_ws_channel_acl_allowed(ws, &ws->rare->publish) != NGX_OK)
     {
         return NGX_HTTP_FORBIDDEN;
     }

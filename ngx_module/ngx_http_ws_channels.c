@@ -158,6 +158,7 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_uint_t                   i;
     ngx_http_complex_value_t    *cv;
     ngx_http_ws_subscription_t   *sub;
+    ngx_http_ws_session_rare_t   *rare;
 
     if (ws->conf->subscribe) {
         ws->subscriptions = ngx_array_create(r->pool,
@@ -198,18 +199,23 @@ ngx_http_ws_channels_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     }
 
     if (ws->conf->publish) {
-        if (ngx_http_complex_value(r, ws->conf->publish, &ws->publish)
+        rare = ngx_http_ws_session_rare(ws);
+        if (rare == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_complex_value(r, ws->conf->publish, &rare->publish)
             != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (!wscore_channel_name_valid((const char *) ws->publish.data,
-                                       ws->publish.len))
+        if (!wscore_channel_name_valid((const char *) rare->publish.data,
+                                       rare->publish.len))
         {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "ws: handshake rejected with 400: invalid "
-                          "channel name \"%V\"", &ws->publish);
+                          "channel name \"%V\"", &rare->publish);
             refusal->status = NGX_HTTP_BAD_REQUEST;
             refusal->reason = "invalid channel name";
             return NGX_DECLINED;
@@ -247,9 +253,9 @@ ngx_http_ws_channels_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_int_t                   rc;
     ngx_http_ws_channel_info_t  info;
 
-    if (ws->publish.len) {
+    if (ws->rare && ws->rare->publish.len) {
         rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                          &ws->publish, ev->opcode, 0,
+                                          &ws->rare->publish, ev->opcode, 0,
                                           (u_char *) ev->data, ev->len,
                                           &info);
 
@@ -262,7 +268,7 @@ ngx_http_ws_channels_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                           "closing with 1013",
                           rc == NGX_BUSY ? "redis is down"
                                          : "ws_zone is full",
-                          &ws->publish);
+                          &ws->rare->publish);
             ngx_http_ws_session_close(ws, WSCORE_CLOSE_TRY_AGAIN_LATER,
                                       "server busy");
         }
@@ -372,14 +378,14 @@ ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws)
 
     pool = ws->connection->pool;
 
-    if (ws->publish.len) {
-        p = ngx_pnalloc(pool, ws->publish.len);
+    if (ws->rare && ws->rare->publish.len) {
+        p = ngx_pnalloc(pool, ws->rare->publish.len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        ngx_memcpy(p, ws->publish.data, ws->publish.len);
-        ws->publish.data = p;
+        ngx_memcpy(p, ws->rare->publish.data, ws->rare->publish.len);
+        ws->rare->publish.data = p;
     }
 
     if (ws->subscriptions == NULL) {

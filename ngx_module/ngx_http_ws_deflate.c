@@ -134,8 +134,8 @@ ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
         return frame;
     }
 
-    shared = ws->deflate.server_no_context_takeover;
-    key = ngx_http_ws_deflate_key(ws->deflate.server_max_window_bits,
+    shared = ws->rare->deflate.server_no_context_takeover;
+    key = ngx_http_ws_deflate_key(ws->rare->deflate.server_max_window_bits,
                                   wscf->deflate_level,
                                   wscf->deflate_mem_level);
 
@@ -152,19 +152,19 @@ ngx_http_ws_deflate_frame(ngx_http_ws_session_t *ws,
         d = ngx_http_ws_shared_deflater(key, ws->connection->log);
 
     } else {
-        if (ws->deflater == NULL) {
-            ws->deflater = wscore_deflater_create(
-                                     ws->deflate.server_max_window_bits,
+        if (ws->rare->deflater == NULL) {
+            ws->rare->deflater = wscore_deflater_create(
+                                     ws->rare->deflate.server_max_window_bits,
                                      (int) wscf->deflate_level,
                                      (int) wscf->deflate_mem_level, 1);
-            if (ws->deflater == NULL) {
+            if (ws->rare->deflater == NULL) {
                 ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
                               "ws: cannot create a compressor");
                 return NULL;
             }
         }
 
-        d = ws->deflater;
+        d = ws->rare->deflater;
     }
 
     if (d == NULL
@@ -262,9 +262,9 @@ ngx_http_ws_shared_deflater(ngx_uint_t key, ngx_log_t *log)
 static void
 ngx_http_ws_deflate_cleanup(ngx_http_ws_session_t *ws)
 {
-    if (ws->deflater) {
-        wscore_deflater_destroy(ws->deflater);
-        ws->deflater = NULL;
+    if (ws->rare && ws->rare->deflater) {
+        wscore_deflater_destroy(ws->rare->deflater);
+        ws->rare->deflater = NULL;
     }
 }
 
@@ -297,6 +297,7 @@ ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_http_ws_loc_conf_t        *wscf;
     wscore_deflate_policy_t        policy;
     wscore_deflate_negotiation_t   n;
+    ngx_http_ws_session_rare_t    *rare;
 
     wscf = ws->conf;
 
@@ -333,7 +334,12 @@ ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ws->deflate = n.params;
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rare->deflate = n.params;
     ws->deflate_on = 1;
     ws->send = ngx_http_ws_deflate_queue;
 

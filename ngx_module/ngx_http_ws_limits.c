@@ -688,7 +688,8 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     }
 
     /* without the request the buckets came with the state: detach */
-    ctx = r ? ngx_http_ws_security_ctx(r) : ws->security_ctx;
+    ctx = r ? ngx_http_ws_security_ctx(r)
+            : (ws->rare ? ws->rare->security_ctx : NULL);
     if (ctx == NULL) {
         return NGX_OK;
     }

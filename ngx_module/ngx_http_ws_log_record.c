@@ -13,6 +13,10 @@
  * the head is parsed into it with NGINX's own parsers and header
  * handlers, the rest is put back, and ngx_http_free_request() runs the
  * log phase and frees it, so every log module sees what it saw before.
+ *
+ * Where nothing at close could read the line (the location's access log
+ * is off and no other module logs), no record is kept: it was the largest
+ * piece of an idle connection after NGINX's own pool.
  */
 
 
@@ -51,6 +55,37 @@ struct ngx_http_ws_log_record_s {
 
 static ngx_int_t ngx_http_ws_log_record_parse(ngx_http_request_t *r,
     ngx_http_ws_log_record_t *rec);
+
+
+/* NGINX's access log: no header declares it */
+extern ngx_module_t  ngx_http_log_module;
+
+
+/*
+ * Whether the log phase at close can read anything of the request. Two
+ * log-phase handlers are in every configuration with this module: NGINX's
+ * access log and this module's metrics (which count refused handshakes
+ * only, never a 101). A third is another module's: it may read anything.
+ * NGINX's access log reads nothing where it is off: its location
+ * configuration's first member, the array of logs, is NULL only then
+ * (merged from "access_log off"; NGINX's default is the combined log).
+ */
+ngx_uint_t
+ngx_http_ws_log_record_wanted(void **main_conf, void **loc_conf)
+{
+    ngx_array_t                **logs;
+    ngx_http_core_main_conf_t   *cmcf;
+
+    cmcf = main_conf[ngx_http_core_module.ctx_index];
+
+    if (cmcf->phases[NGX_HTTP_LOG_PHASE].handlers.nelts > 2) {
+        return 1;
+    }
+
+    logs = loc_conf[ngx_http_log_module.ctx_index];
+
+    return *logs != NULL;
+}
 
 
 /* A string's bytes go to *p, which moves on. */

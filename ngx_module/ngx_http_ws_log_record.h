@@ -12,6 +12,7 @@
 #include "ngx_http_ws_common.h"
 
 
+ngx_uint_t ngx_http_ws_log_record_wanted(void **main_conf, void **loc_conf);
 ngx_http_ws_log_record_t *ngx_http_ws_log_record_take(ngx_http_request_t *r);
 void ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
     ngx_connection_t *c, ngx_http_ws_session_t *ws);

@@ -22,9 +22,19 @@
 /* Chain links built on the stack per send_chain() call. */
 #define NGX_HTTP_WS_IOV_MAX  64
 
-/* Queue entries kept for reuse per worker (the profile showed malloc and
- * free of one entry per message among the top costs of echo). */
-#define NGX_HTTP_WS_OUT_CACHE  4096
+/*
+ * Queue entries kept for reuse per worker (the profile showed malloc and
+ * free of one entry per message among the top costs of echo): as many as
+ * were queued at once in this period or the last, at least
+ * NGX_HTTP_WS_OUT_KEEP.
+ * A fixed cap of 4,096 made a fan-out of 8 messages to 1,000 subscribers
+ * malloc and free half of its entries every loop pass (a quarter of its
+ * instructions); a cap that follows the load keeps them all while the
+ * load lasts, and what a later period did not need goes back to the heap
+ * (when that period ends and an entry is returned; all at exit).
+ */
+#define NGX_HTTP_WS_OUT_KEEP    4096
+#define NGX_HTTP_WS_OUT_PERIOD  10000
 
 
 static ngx_http_ws_out_t *ngx_http_ws_out_alloc(ngx_log_t *log);
@@ -35,12 +45,20 @@ static void ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n);
 
 static ngx_http_ws_out_t  *ngx_http_ws_out_cache;
 static ngx_uint_t          ngx_http_ws_out_cached;
+static ngx_uint_t          ngx_http_ws_out_used;     /* in queues now */
+static ngx_uint_t          ngx_http_ws_out_peak;     /* this period's most */
+static ngx_uint_t          ngx_http_ws_out_keep = NGX_HTTP_WS_OUT_KEEP;
+static ngx_msec_t          ngx_http_ws_out_period_end;
 
 
 static ngx_http_ws_out_t *
 ngx_http_ws_out_alloc(ngx_log_t *log)
 {
     ngx_http_ws_out_t  *out;
+
+    if (++ngx_http_ws_out_used > ngx_http_ws_out_peak) {
+        ngx_http_ws_out_peak = ngx_http_ws_out_used;
+    }
 
     out = ngx_http_ws_out_cache;
 
@@ -50,14 +68,45 @@ ngx_http_ws_out_alloc(ngx_log_t *log)
         return out;
     }
 
-    return ngx_alloc(sizeof(ngx_http_ws_out_t), log);
+    out = ngx_alloc(sizeof(ngx_http_ws_out_t), log);
+
+    if (out == NULL) {
+        ngx_http_ws_out_used--;
+    }
+
+    return out;
 }
 
 
 static void
 ngx_http_ws_out_put(ngx_http_ws_out_t *out)
 {
-    if (ngx_http_ws_out_cached >= NGX_HTTP_WS_OUT_CACHE) {
+    ngx_http_ws_out_t  *spare;
+
+    ngx_http_ws_out_used--;
+
+    /* a new period: keep what the last one needed at most */
+    if ((ngx_msec_int_t) (ngx_current_msec - ngx_http_ws_out_period_end)
+        >= 0)
+    {
+        ngx_http_ws_out_keep = ngx_max(ngx_http_ws_out_peak,
+                                       NGX_HTTP_WS_OUT_KEEP);
+        ngx_http_ws_out_peak = ngx_http_ws_out_used;
+        ngx_http_ws_out_period_end = ngx_current_msec
+                                     + NGX_HTTP_WS_OUT_PERIOD;
+
+        while (ngx_http_ws_out_cached > ngx_http_ws_out_keep) {
+            spare = ngx_http_ws_out_cache;
+            ngx_http_ws_out_cache = spare->next;
+            ngx_http_ws_out_cached--;
+            ngx_free(spare);
+        }
+    }
+
+    /* this period's peak is kept at once, not only from the next one */
+    if (ngx_http_ws_out_cached
+        >= ngx_max(ngx_http_ws_out_keep, ngx_http_ws_out_peak))
+    {
         ngx_free(out);
         return;
     }

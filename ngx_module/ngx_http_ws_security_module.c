@@ -373,7 +373,7 @@ ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
                                        ngx_http_ws_security_module);
     }
 
-    return ws->security_ctx;
+    return ws->rare ? ws->rare->security_ctx : NULL;
 }
 
 
@@ -466,6 +466,11 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
            + nrates * sizeof(wscore_bucket_t) + ctx->subprotocol.len
            + ctx->jwt.user.len + ctx->user_channel.len + claims;
 
+    /* where the state goes: made first, so a failure leaves it all */
+    if (ngx_http_ws_session_rare(ws) == NULL) {
+        return NGX_ERROR;
+    }
+
     heap = ngx_alloc(size, ws->connection->log);
     if (heap == NULL) {
         return NGX_ERROR;
@@ -498,7 +503,7 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
     /* an own block of claims is the session's now, not the request's */
     ctx->claims_heap = 0;
 
-    ws->security_ctx = heap;
+    ws->rare->security_ctx = heap;
 
     return NGX_OK;
 }
@@ -568,7 +573,7 @@ ngx_http_ws_security_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
                                       ngx_http_ws_security_module);
 
     } else {
-        ctx = ws->security_ctx;
+        ctx = ws->rare ? ws->rare->security_ctx : NULL;
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_ws_security_module);
@@ -578,9 +583,9 @@ ngx_http_ws_security_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
 static void
 ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws)
 {
-    if (ws->security_ctx) {
-        ngx_http_ws_security_free(ws->security_ctx);
-        ws->security_ctx = NULL;
+    if (ws->rare && ws->rare->security_ctx) {
+        ngx_http_ws_security_free(ws->rare->security_ctx);
+        ws->rare->security_ctx = NULL;
     }
 }
 

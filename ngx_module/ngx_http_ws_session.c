@@ -17,6 +17,7 @@
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_log_record.h"
+#include "ngx_http_ws_heap_trim.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 
@@ -47,6 +48,9 @@ static void ngx_http_ws_post_step(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_steps_handler(ngx_event_t *ev);
 static void ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_session_log_action(ngx_connection_t *c);
+static u_char *ngx_http_ws_session_log_error(ngx_log_t *log, u_char *buf,
+    size_t len);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
     ngx_chain_t *cl);
 static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
@@ -146,7 +150,6 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     }
 
     ws->trace = *trace;
-    ngx_http_ws_trace_action(&ws->trace, ws->log_action);
 
     wscore_config_default(&cfg);
     cfg.max_message_size = wscf->max_message_size;
@@ -212,14 +215,16 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     /* the request is the session's: freed after the 101, or on close */
     r->main->count++;
 
-    /* the access-log line is written from this at close */
-    ws->log_record = ngx_http_ws_log_record_take(r);
-    if (ws->log_record == NULL) {
-        ngx_http_ws_finalize(ws);
-        return NGX_DONE;
+    /* the access-log line is written from this at close, if any reads it */
+    if (ngx_http_ws_log_record_wanted(r->main_conf, r->loc_conf)) {
+        ws->log_record = ngx_http_ws_log_record_take(r);
+        if (ws->log_record == NULL) {
+            ngx_http_ws_finalize(ws);
+            return NGX_DONE;
+        }
     }
 
-    c->log->action = (char *) ws->log_action;
+    ngx_http_ws_session_log_action(c);
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -381,7 +386,14 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     r = ws->request;
     c = ws->connection;
 
-    if (ws->finalized || r == NULL || ws->log_record == NULL) {
+    if (ws->finalized || r == NULL) {
+        return;
+    }
+
+    /* a log line that would need the request is kept from it */
+    if (ws->log_record == NULL
+        && ngx_http_ws_log_record_wanted(ws->main_conf, ws->loc_conf))
+    {
         return;
     }
 
@@ -471,6 +483,9 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
 
     ngx_http_ws_release_ssl_buffer(c);
 
+    /* the request's memory, freed below, goes back to the kernel soon */
+    ngx_http_ws_heap_trim_soon();
+
     /* the access-log line comes from ws->log_record at close */
     r->logged = 1;
 
@@ -480,7 +495,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_http_free_request(r, 0);
 
     c->destroyed = 0;
-    c->log->action = (char *) ws->log_action;
+    ngx_http_ws_session_log_action(c);
 
     ctx = c->log->data;
     ctx->request = NULL;
@@ -642,7 +657,11 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        ngx_http_ws_check_backpressure(ws);
+        if (ws->paused || ws->backlogged
+            || ws->out_bytes > ws->conf->send_buffer / 2)
+        {
+            ngx_http_ws_check_backpressure(ws);
+        }
     }
 
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
@@ -732,11 +751,11 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
         return;
     }
 
-    if (ws->guard
-        && (ngx_msec_int_t) (ngx_current_msec - ws->guard_at) >= 0)
+    if (ws->rare && ws->rare->guard
+        && (ngx_msec_int_t) (ngx_current_msec - ws->rare->guard_at) >= 0)
     {
-        guard = ws->guard;
-        ws->guard = NULL;
+        guard = ws->rare->guard;
+        ws->rare->guard = NULL;
         guard(ws);
 
         if (ws->finalized) {
@@ -1012,6 +1031,9 @@ ngx_int_t
 ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_deflate_cache_t *cache)
 {
+    ngx_connection_t            *c;
+    ngx_http_ws_session_rare_t  *rare;
+
     if (ws->finalized
         || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
     {
@@ -1023,7 +1045,10 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
         if (ws->conf->slow_consumer == NGX_HTTP_WS_SLOW_CONSUMER_DROP) {
             ngx_http_ws_metric_inc(slow_consumer_drops);
 
-            if (ws->dropped++ == 0) {
+            rare = ngx_http_ws_session_rare(ws);
+
+            /* the first drop is logged (every one, without memory) */
+            if (rare == NULL || rare->dropped++ == 0) {
                 ngx_log_error(NGX_LOG_WARN, ws->connection->log, 0,
                               "ws: send buffer over %uz bytes, dropping "
                               "messages", ws->conf->send_buffer);
@@ -1048,7 +1073,23 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
 
     ws->messages_out++;
 
-    ngx_http_ws_after_output(ws);
+    /*
+     * ngx_http_ws_after_output(), for what a push can change: the core's
+     * state is the open one checked above (queueing is not its business)
+     * and the queue only grew, so of its steps only the write (posted once
+     * per loop pass) and a pause can be due. One subscriber's share of a
+     * fan-out is this function: the full steps were a sixth of it.
+     */
+    c = ws->connection;
+
+    if (!ws->flush_posted && c->write->ready) {
+        ws->flush_posted = 1;
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    if (!ws->paused && ws->out_bytes > ws->conf->send_buffer / 2) {
+        ngx_http_ws_check_backpressure(ws);
+    }
 
     return NGX_OK;
 }
@@ -1059,16 +1100,41 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
  * in the session's one timer: guard(ws) runs once, after delay, from the
  * timer handler. A NULL guard clears it.
  */
-void
+ngx_int_t
 ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws, ngx_msec_t delay,
     void (*guard)(void *session))
 {
-    ws->guard = guard;
-    ws->guard_at = ngx_current_msec + delay;
+    ngx_http_ws_session_rare_t  *rare;
+
+    if (guard == NULL && ws->rare == NULL) {
+        return NGX_OK;
+    }
+
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_ERROR;
+    }
+
+    rare->guard = guard;
+    rare->guard_at = ngx_current_msec + delay;
 
     if (!ws->finalized) {
         ngx_http_ws_arm_timer(ws);
     }
+
+    return NGX_OK;
+}
+
+
+ngx_http_ws_session_rare_t *
+ngx_http_ws_session_rare(ngx_http_ws_session_t *ws)
+{
+    if (ws->rare == NULL) {
+        ws->rare = ngx_calloc(sizeof(ngx_http_ws_session_rare_t),
+                              ws->connection->log);
+    }
+
+    return ws->rare;
 }
 
 
@@ -1308,7 +1374,12 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
         ngx_post_event(c->write, &ngx_posted_events);
     }
 
-    ngx_http_ws_check_backpressure(ws);
+    /* nothing to pause, resume or report: the usual case, not a call */
+    if (ws->paused || ws->backlogged
+        || ws->out_bytes > ws->conf->send_buffer / 2)
+    {
+        ngx_http_ws_check_backpressure(ws);
+    }
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
         && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
@@ -1423,11 +1494,12 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     deadline = wscore_session_next_deadline(ws->core);
 
     /* one timer per connection: the nearer of the core's and the guard's */
-    if (ws->guard
+    if (ws->rare && ws->rare->guard
         && (deadline == 0
-            || (ngx_msec_int_t) (ws->guard_at - (ngx_msec_t) deadline) < 0))
+            || (ngx_msec_int_t) (ws->rare->guard_at - (ngx_msec_t) deadline)
+               < 0))
     {
-        deadline = ws->guard_at;
+        deadline = ws->rare->guard_at;
     }
 
     if (deadline == 0) {
@@ -1536,7 +1608,10 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 
     if (r == NULL) {
         /* detached: the line from the record, then the connection goes */
-        ngx_http_ws_log_record_write(ws->log_record, c, ws);
+        if (ws->log_record) {
+            ngx_http_ws_log_record_write(ws->log_record, c, ws);
+        }
+
         ngx_http_close_connection(c);
         return;
     }
@@ -1592,5 +1667,80 @@ ngx_http_ws_cleanup(void *data)
         ngx_free(ws->log_record);
     }
 
+    if (ws->rare) {
+        ngx_free(ws->rare);
+    }
+
     ngx_free(ws);
+}
+
+
+/*
+ * The session's error-log lines say "while serving WebSocket, trace <32
+ * hex>". The text is written by a log handler from the session's trace
+ * when a line is logged, not kept in every session (58 bytes of an idle
+ * connection): the handler stands before NGINX's own, which writes the
+ * client, server and request after it as before.
+ */
+static ngx_log_handler_pt  ngx_http_ws_session_log_next;
+
+#define NGX_HTTP_WS_SESSION_ACTION  "serving WebSocket"
+
+
+static void
+ngx_http_ws_session_log_action(ngx_connection_t *c)
+{
+    c->log->action = NGX_HTTP_WS_SESSION_ACTION;
+
+    if (c->log->handler != NULL
+        && c->log->handler != ngx_http_ws_session_log_error)
+    {
+        ngx_http_ws_session_log_next = c->log->handler;
+        c->log->handler = ngx_http_ws_session_log_error;
+    }
+}
+
+
+static u_char *
+ngx_http_ws_session_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char                 *p;
+    u_char                  action[NGX_HTTP_WS_TRACE_ACTION_LEN];
+    ngx_connection_t       *c;
+    ngx_http_log_ctx_t     *ctx;
+    ngx_http_request_t     *r;
+    ngx_http_ws_session_t  *ws;
+
+    ctx = log->data;
+    c = ctx ? ctx->connection : NULL;
+    ws = NULL;
+
+    /* another step's action ("logging request"), or no session: as is */
+    if (c && c->data && log->action
+        && ngx_strcmp(log->action, NGX_HTTP_WS_SESSION_ACTION) == 0)
+    {
+        if (*(uint32_t *) c->data == NGX_HTTP_WS_SESSION_SIGNATURE) {
+            ws = c->data;
+
+        } else if (*(uint32_t *) c->data == NGX_HTTP_MODULE) {
+            r = c->data;
+            ws = ngx_http_get_module_ctx(r, ngx_http_ws_module);
+        }
+    }
+
+    if (ws == NULL) {
+        return ngx_http_ws_session_log_next(log, buf, len);
+    }
+
+    ngx_http_ws_trace_action(&ws->trace, action);
+
+    p = ngx_snprintf(buf, len, " while %s", action);
+    len -= p - buf;
+
+    /* NGINX's handler writes the rest: client, server, request */
+    log->action = NULL;
+    p = ngx_http_ws_session_log_next(log, p, len);
+    log->action = NGX_HTTP_WS_SESSION_ACTION;
+
+    return p;
 }

@@ -175,6 +175,30 @@ typedef ngx_int_t (*ngx_http_ws_send_pt)(ngx_http_ws_session_t *ws,
 #define NGX_HTTP_WS_STEP_FINALIZE  2
 
 
+/*
+ * What only some sessions use, in a block of its own made at first use
+ * (ngx_http_ws_session_rare()): a plain session is smaller by its size
+ * (idle memory).
+ */
+typedef struct {
+    void                      *security_ctx;     /* guards', once detached */
+
+    /*
+     * A deadline of a guard (token expiry, first-message timeout), kept
+     * by the session's one timer.
+     */
+    ngx_msec_t                 guard_at;
+    void                     (*guard)(void *session);
+
+    ngx_str_t                  publish;          /* channel, or empty */
+    uint64_t                   dropped;          /* slow-consumer drops */
+
+    /* permessage-deflate, when negotiated */
+    wscore_deflate_params_t    deflate;
+    wscore_deflater_t         *deflater;         /* own, context takeover */
+} ngx_http_ws_session_rare_t;
+
+
 /* c->data of a detached session: not NGX_HTTP_MODULE, the request's */
 #define NGX_HTTP_WS_SESSION_SIGNATURE  0x5357474E  /* "NGWS" */
 
@@ -213,7 +237,7 @@ struct ngx_http_ws_session_s {
      */
     void                     **main_conf;
     void                     **loc_conf;
-    void                      *security_ctx;     /* once detached */
+    ngx_http_ws_session_rare_t *rare;            /* NULL until needed */
     ngx_pool_cleanup_t        *request_cleanup;  /* in r->pool until then */
     wscore_session_t          *core;
     ngx_http_ws_loc_conf_t    *conf;
@@ -228,10 +252,8 @@ struct ngx_http_ws_session_s {
     /*
      * The one timer of this connection, at the core's next deadline, is
      * c->read's (ngx_http_ws_timer()); a deadline of a guard (token
-     * expiry) is kept by the same timer.
+     * expiry, in rare) is kept by the same timer.
      */
-    ngx_msec_t                 guard_at;
-    void                     (*guard)(void *session);
 
     /*
      * Frees the request (detach) or ends the session (finalize) after the
@@ -239,22 +261,20 @@ struct ngx_http_ws_session_s {
      */
     ngx_queue_t                step_link;
 
-    ngx_msec_t                 start;
+    /* the start while open, how long it lasted once finalized */
+    union {
+        ngx_msec_t             start;
+        ngx_msec_t             duration;
+    };
+
     uint64_t                   messages_in;
     uint64_t                   messages_out;
     uint64_t                   bytes_in;
     uint64_t                   bytes_out;
     off_t                      sent_at_upgrade;
-    ngx_msec_t                 duration;
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
-    ngx_str_t                  publish;          /* channel, or empty */
     ngx_rbtree_node_t          direct;           /* "conn:<id>": c->number */
-    uint64_t                   dropped;          /* slow-consumer drops */
-
-    /* permessage-deflate, when negotiated */
-    wscore_deflate_params_t    deflate;
-    wscore_deflater_t         *deflater;         /* own, context takeover */
 
     /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
     void                      *backend;
@@ -263,7 +283,6 @@ struct ngx_http_ws_session_s {
     void                      *proxy;
     /* the trace it is a span of, named in its log lines (c->log->action) */
     ngx_http_ws_trace_t        trace;
-    u_char                     log_action[NGX_HTTP_WS_TRACE_ACTION_LEN];
 };
 
 
@@ -274,8 +293,11 @@ ngx_int_t ngx_http_ws_session_push(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 void ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
     const char *reason);
-void ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws,
+ngx_int_t ngx_http_ws_session_set_guard(ngx_http_ws_session_t *ws,
     ngx_msec_t delay, void (*guard)(void *session));
+/* The session's rare block, made at first use; NULL: out of memory. */
+ngx_http_ws_session_rare_t *ngx_http_ws_session_rare(
+    ngx_http_ws_session_t *ws);
 void ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);

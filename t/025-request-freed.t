@@ -247,4 +247,32 @@ CONF
     goes_on_then_closes($ws, $ngx, $name);
 }
 
+{
+    # No log line, no record of the request: freed all the same, and a
+    # location that logs beside it still gets its line.
+    my $name = 'a location with access_log off';
+    my $ngx = start_nginx(name => $name, http_config => <<'CONF', config => <<CONF2);
+    log_format ws 'uri=$uri code=$ws_close_code';
+    access_log logs/access.log ws;
+CONF
+    location /quiet { access_log off; ws_listen; ws_echo on; }
+    location /loud { ws_listen; ws_echo on; }
+$status_location
+CONF2
+    my $quiet = ws_connect(uri => '/quiet');
+    $quiet->send_text('q');
+    $quiet->expect('text q', $name);
+    is(writing(), 1, "$name - the request was freed");
+    my $loud = ws_connect(uri => '/loud');
+    $loud->send_text('l');
+    $loud->expect('text l', "$name - beside it");
+    is(writing(), 1, "$name - the logged location's request was freed");
+    $loud->send_close(1000);
+    $loud->expect('close 1000', "$name - beside it");
+    goes_on_then_closes($quiet, $ngx, $name);
+    ok(wait_for(sub { $ngx->access_log =~ m{^uri=/loud code=1000$}m }, 3),
+       "$name - the location that logs has its line");
+    unlike($ngx->access_log, qr{/quiet}, "$name - the quiet one has none");
+}
+
 done_testing();

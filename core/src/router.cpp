@@ -9,30 +9,17 @@ namespace wscore {
 namespace {
 
 // Makes room for one more element in advance, so that the push_back which
-// commits a subscription cannot throw after other state has changed.
+// commits a subscription cannot throw after other state has changed. An
+// empty vector gets `first` places: most subscribers have one channel.
 template <class T>
-void reserve_one(std::vector<T> &v)
+void reserve_one(std::vector<T> &v, std::size_t first)
 {
     if (v.size() == v.capacity()) {
-        v.reserve(v.empty() ? 4 : 2 * v.size());
+        v.reserve(v.empty() ? first : 2 * v.size());
     }
 }
 
 }  // namespace
-
-std::size_t Router::MemberKeyHash::operator()(const MemberKey &k) const
-    noexcept
-{
-    // Both halves are heap addresses whose low bits are always zero; a
-    // multiply-xorshift spreads them over the whole word.
-    std::uint64_t h = static_cast<std::uint64_t>(
-        reinterpret_cast<std::uintptr_t>(k.subscriber));
-    h ^= static_cast<std::uint64_t>(
-        reinterpret_cast<std::uintptr_t>(k.channel)) * 0x9E3779B97F4A7C15ull;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-    return static_cast<std::size_t>(h);
-}
 
 Router::Router(const wscore_router_config_t &cfg) noexcept
     : max_channels_per_subscriber_(cfg.max_channels_per_subscriber),
@@ -60,6 +47,21 @@ const Router::Channel *Router::find_channel(std::string_view name) const
     return it == channels_.end() ? nullptr : &it->second;
 }
 
+Router::Membership *Router::find_membership(void *subscriber,
+    const Channel *ch) noexcept
+{
+    const auto sub = subscribers_.find(subscriber);
+    if (sub == subscribers_.end()) {
+        return nullptr;
+    }
+    for (Membership &m : sub->second) {
+        if (m.channel == ch) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
 wscore_router_rc_e Router::subscribe(void *subscriber,
     std::string_view channel) noexcept
 {
@@ -77,7 +79,7 @@ wscore_router_rc_e Router::subscribe(void *subscriber,
 wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
 {
     Channel *ch = find_channel(name);
-    if (ch != nullptr && memberships_.contains(MemberKey{subscriber, ch})) {
+    if (ch != nullptr && find_membership(subscriber, ch) != nullptr) {
         return WSCORE_ROUTER_EXISTS;
     }
     auto sub = subscribers_.find(subscriber);
@@ -89,7 +91,6 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
     // Every step that can throw comes first; the commit below cannot.
     const bool new_channel = ch == nullptr;
     const bool new_subscriber = sub == subscribers_.end();
-    Member *member = nullptr;
     try {
         if (new_channel) {
             const auto it = channels_.try_emplace(std::string{name}).first;
@@ -99,10 +100,8 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
         if (new_subscriber) {
             sub = subscribers_.try_emplace(subscriber).first;
         }
-        reserve_one(sub->second);
-        reserve_one(ch->slots);
-        member = &*memberships_.try_emplace(MemberKey{subscriber, ch},
-            MemberPos{ch->slots.size(), sub->second.size()}).first;
+        reserve_one(sub->second, 1);
+        reserve_one(ch->slots, 4);
     } catch (...) {
         if (new_subscriber && sub != subscribers_.end()) {
             subscribers_.erase(sub);
@@ -113,8 +112,9 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
         throw;
     }
 
-    sub->second.push_back(member);
-    ch->slots.push_back(Slot{subscriber, member, 0});
+    ch->slots.push_back(Slot{subscriber,
+        static_cast<std::uint32_t>(sub->second.size()), 0});
+    sub->second.push_back(Membership{ch, ch->slots.size() - 1});
     if (ch->live++ == 0) {
         ++live_channels_;
         return WSCORE_ROUTER_FIRST;
@@ -132,11 +132,19 @@ wscore_router_rc_e Router::unsubscribe(void *subscriber,
     if (ch == nullptr) {
         return WSCORE_ROUTER_NOT_FOUND;
     }
-    const auto it = memberships_.find(MemberKey{subscriber, ch});
-    if (it == memberships_.end()) {
+    const auto sub = subscribers_.find(subscriber);
+    if (sub == subscribers_.end()) {
         return WSCORE_ROUTER_NOT_FOUND;
     }
-    const bool last = remove(*it);
+    std::size_t position = 0;
+    while (position < sub->second.size()
+           && sub->second[position].channel != ch) {
+        ++position;
+    }
+    if (position == sub->second.size()) {
+        return WSCORE_ROUTER_NOT_FOUND;
+    }
+    const bool last = remove(sub, position);
     settle(*ch);
     return last ? WSCORE_ROUTER_LAST : WSCORE_ROUTER_OK;
 }
@@ -151,9 +159,8 @@ void Router::unsubscribe_all(void *subscriber,
         if (sub == subscribers_.end()) {
             return;
         }
-        Member &member = *sub->second.back();
-        Channel &ch = *member.first.channel;
-        if (remove(member) && on_last != nullptr) {
+        Channel &ch = *sub->second.back().channel;
+        if (remove(sub, sub->second.size() - 1) && on_last != nullptr) {
             // Pinned, so the name stays valid whatever on_last does.
             ++ch.pins;
             on_last(ctx, ch.name.data(), ch.name.size());
@@ -163,28 +170,28 @@ void Router::unsubscribe_all(void *subscriber,
     }
 }
 
-bool Router::remove(Member &member) noexcept
+bool Router::remove(SubscriberMap::iterator sub, std::size_t position)
+    noexcept
 {
-    // Copies: member is erased below.
-    const MemberKey key = member.first;
-    const MemberPos pos = member.second;
-    Channel &ch = *key.channel;
+    Memberships &list = sub->second;
+    Channel &ch = *list[position].channel;
 
-    ch.slots[pos.slot].member = nullptr;
+    ch.slots[list[position].slot].position = tombstone;
     --ch.live;
 
-    // The subscriber's own list has no order to keep: swap-remove.
-    const auto sub = subscribers_.find(key.subscriber);
-    std::vector<Member *> &list = sub->second;
-    Member *moved = list.back();
-    list[pos.position] = moved;
-    moved->second.position = pos.position;
+    // The subscriber's own list has no order to keep: swap-remove, and
+    // the moved membership's slot learns its new place.
+    if (position != list.size() - 1) {
+        const Membership moved = list.back();
+        list[position] = moved;
+        moved.channel->slots[moved.slot].position =
+            static_cast<std::uint32_t>(position);
+    }
     list.pop_back();
     if (list.empty()) {
         subscribers_.erase(sub);
     }
 
-    memberships_.erase(key);
     if (ch.live == 0) {
         --live_channels_;
         return true;
@@ -210,8 +217,9 @@ void Router::compact(Channel &ch) noexcept
 {
     std::size_t kept = 0;
     for (const Slot &slot : ch.slots) {
-        if (slot.member != nullptr) {
-            slot.member->second.slot = kept;
+        if (slot.position != tombstone) {
+            subscribers_.find(slot.subscriber)->second[slot.position].slot =
+                kept;
             ch.slots[kept++] = slot;
         }
     }
@@ -257,11 +265,11 @@ wscore_router_rc_e Router::set_since(void *subscriber,
     if (ch == nullptr) {
         return WSCORE_ROUTER_NOT_FOUND;
     }
-    const auto it = memberships_.find(MemberKey{subscriber, ch});
-    if (it == memberships_.end()) {
+    const Membership *m = find_membership(subscriber, ch);
+    if (m == nullptr) {
         return WSCORE_ROUTER_NOT_FOUND;
     }
-    ch->slots[it->second.slot].since = since;
+    ch->slots[m->slot].since = since;
     return WSCORE_ROUTER_OK;
 }
 
@@ -279,7 +287,7 @@ std::size_t Router::for_each_after(std::string_view channel,
     std::size_t visited = 0;
     for (std::size_t i = 0; i < end; ++i) {
         const Slot slot = ch->slots[i];   // visit may reallocate slots
-        if (slot.member == nullptr || slot.since >= seq) {
+        if (slot.position == tombstone || slot.since >= seq) {
             continue;
         }
         ++visited;

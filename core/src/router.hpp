@@ -3,24 +3,29 @@
 // them. No threads and no shared memory: the module carries messages
 // between workers and asks the router only about its own sessions.
 //
-// Layout (the choice the fan-out path dictates):
+// Layout (the choice the fan-out path dictates, and idle memory: one
+// subscription of an idle connection is what this file holds for it):
 //
 //   channels_     name -> Channel { slots: vector<Slot>, live count }
-//   memberships_  (subscriber, Channel*) -> { slot index, index in the
-//                 subscriber's list }
-//   subscribers_  subscriber -> vector<Member *>  (its channels)
+//   subscribers_  subscriber -> vector<Membership> (its channels: the
+//                 channel and the index of its slot there)
 //
-// A channel's slots are a vector in subscription order, so for_each over
-// 10,000 subscribers is a walk over 240 contiguous kilobytes. Removal may
-// not swap the last slot into the hole (that would break the order), so a
-// removed slot becomes a tombstone (member == nullptr) and the vector is
-// compacted once tombstones are more than half of it: O(1) amortised per
-// removal. The same tombstones make for_each safe against changes made by
-// its own visitor: it walks by index up to the size it started with,
-// skips tombstones, and while a channel is pinned (a for_each or on_last
-// is running on it) it is neither compacted nor erased from the map.
-// Nodes of std::unordered_map keep their address across rehashing, which
-// is what lets Channel * and Member * be held across calls.
+// A slot names its subscriber and its place in the subscriber's list, so
+// a membership is found from either side without a map of its own: from
+// the subscriber by a scan of its (short, bounded) list, from the channel
+// through the slot. A channel's slots are a vector in subscription order,
+// so for_each over 10,000 subscribers is a walk over 240 contiguous
+// kilobytes. Removal may not swap the last slot into the hole (that would
+// break the order), so a removed slot becomes a tombstone (position ==
+// tombstone) and the vector is compacted once tombstones are more than half
+// of it: O(1) amortised per removal (compaction looks each moved slot's
+// subscriber up to renumber its membership). The same tombstones make
+// for_each safe against changes made by its own visitor: it walks by
+// index up to the size it started with, skips tombstones, and while a
+// channel is pinned (a for_each or on_last is running on it) it is neither
+// compacted nor erased from the map. Nodes of std::unordered_map keep
+// their address across rehashing, which is what lets Channel * be held
+// across calls.
 
 #ifndef WSCORE_ROUTER_HPP
 #define WSCORE_ROUTER_HPP
@@ -103,24 +108,19 @@ public:
 private:
     struct Channel;
 
-    struct MemberKey {
-        void *subscriber;
+    struct Membership {
         Channel *channel;
-        bool operator==(const MemberKey &) const noexcept = default;
-    };
-    struct MemberKeyHash {
-        std::size_t operator()(const MemberKey &k) const noexcept;
-    };
-    struct MemberPos {
         std::size_t slot;       // index in channel->slots
-        std::size_t position;   // index in the subscriber's list
     };
-    using MemberMap = std::unordered_map<MemberKey, MemberPos, MemberKeyHash>;
-    using Member = MemberMap::value_type;
+    using Memberships = std::vector<Membership>;
+
+    // A slot's position when it is a tombstone (nullptr is a subscriber).
+    static constexpr std::uint32_t tombstone = UINT32_MAX;
 
     struct Slot {
         void *subscriber;
-        Member *member;         // nullptr = unsubscribed (tombstone)
+        std::uint32_t position; // in the subscriber's memberships, or
+                                // tombstone (unsubscribed)
         std::uint64_t since;    // see set_since()
     };
 
@@ -141,20 +141,23 @@ private:
     };
     using ChannelMap = std::unordered_map<std::string, Channel, NameHash,
         std::equal_to<>>;
-    using SubscriberMap = std::unordered_map<void *, std::vector<Member *>>;
+    using SubscriberMap = std::unordered_map<void *, Memberships>;
 
     Channel *find_channel(std::string_view name) noexcept;
     const Channel *find_channel(std::string_view name) const noexcept;
     wscore_router_rc_e add(void *subscriber, std::string_view name);
-    // Removes one membership; true when its channel has no one left. The
+    // The subscriber's membership of ch, or nullptr.
+    Membership *find_membership(void *subscriber, const Channel *ch)
+        noexcept;
+    // Removes the subscriber's membership at `position` in its list (the
+    // iterator's entry); true when its channel has no one left. The
     // channel stays in the map so the caller can still report its name;
     // settle() then drops or compacts it.
-    bool remove(Member &member) noexcept;
+    bool remove(SubscriberMap::iterator sub, std::size_t position) noexcept;
     void settle(Channel &channel) noexcept;
     void compact(Channel &channel) noexcept;
 
     ChannelMap channels_;
-    MemberMap memberships_;
     SubscriberMap subscribers_;
     std::size_t live_channels_ = 0;   // channels with live > 0
     std::size_t max_channels_per_subscriber_;
