@@ -15,6 +15,7 @@ package Test::NgxWs::Netns;
 use strict;
 use warnings;
 
+use Fcntl ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -38,7 +39,7 @@ sub unavailable {
     return 'not root' if $> != 0;
     return 'no setns system call known for ' . (POSIX::uname())[4]
         unless $SETNS_SYSCALL{(POSIX::uname())[4]};
-    for my $tool (qw(ip tc nft)) {
+    for my $tool (qw(ip nft)) {
         return "no $tool command (make deps DEBIAN_PACKAGES=\"iproute2 "
                . "nftables\")" unless grep { -x "$_/$tool" }
                                       qw(/usr/sbin /sbin /usr/bin);
@@ -154,30 +155,6 @@ sub dropped {
     return $n;
 }
 
-# Whether the kernel has tc's netem (delay, loss): some do not.
-sub has_netem {
-    my $probe = "chaos${$}netem";
-    return 0 if system("ip netns add $probe >/dev/null 2>&1") != 0;
-    my $ok = system("ip netns exec $probe tc qdisc add dev lo root netem "
-                    . "delay 1ms >/dev/null 2>&1") == 0;
-    system("ip netns del $probe >/dev/null 2>&1");
-    return $ok;
-}
-
-# tc netem on an interface of a namespace: e.g. "delay 200ms loss 5%" on
-# what leaves it.
-sub netem {
-    my ($name, $dev, $spec) = @_;
-    run("ip netns exec $name tc qdisc add dev $dev root netem $spec");
-}
-
-# The packets netem dropped on an interface so far.
-sub netem_dropped {
-    my ($name, $dev) = @_;
-    my $out = run("ip netns exec $name tc -s qdisc show dev $dev");
-    return $out =~ /dropped (\d+)/ ? $1 : 0;
-}
-
 # slow_link($a, $b): a point-to-point IP link between two namespaces made
 # by create() whose packets pass through a process of this module (a
 # relay), which holds each one for the delay in force before passing it
@@ -203,6 +180,9 @@ sub tun_in {
     ioctl($fh, TUNSETIFF, pack('Z16 s x22', $dev, IFF_TUN | IFF_NO_PI))
         or die "TUNSETIFF $dev: $!\n";
     binmode $fh;
+    my $flags = fcntl($fh, Fcntl::F_GETFL(), 0) or die "F_GETFL: $!\n";
+    fcntl($fh, Fcntl::F_SETFL(), $flags | Fcntl::O_NONBLOCK())
+        or die "F_SETFL: $!\n";
     return $fh;
 }
 
@@ -267,9 +247,11 @@ sub relay {
         next if $ready <= 0;
         for my $fh ($fa, $fb) {
             next unless vec($r, fileno $fh, 1);
-            my $got = sysread($fh, my $packet, 65536);
-            push @{ $queue{fileno $fh} },
-                 [Time::HiRes::time() + $delay, $packet] if $got;
+            # every packet waiting (the descriptors do not block)
+            while (sysread($fh, my $packet, 65536)) {
+                push @{ $queue{fileno $fh} },
+                     [Time::HiRes::time() + $delay, $packet];
+            }
         }
         if (vec($r, fileno $ctl, 1)) {
             my $got = sysread($ctl, $ctl_buf, 64, length $ctl_buf);
