@@ -17,7 +17,9 @@
 # IDLE_SERVERS ("ngx_ws ngx_ws_wss nchan node_ws"),
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
 # without deflate, and with shared and per-connection compression, "100"),
-# CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect"),
+# CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect
+# peers backend"), BACKEND_CONNS ("1000 10"), BACKEND_UPSTREAMS ("return200
+# demo"), BACKEND_SERVERS ("ngx_ws nchan node_ws"), BACKEND_KEEPALIVE (1024),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
 
@@ -37,7 +39,7 @@ FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_SERVERS=${IDLE_SERVERS:-"ngx_ws ngx_ws_wss nchan node_ws"}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
-WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers"}
+WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers backend"}
 DEFLATE_RATES=${DEFLATE_RATES:-"100"}
 DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
@@ -491,6 +493,119 @@ peer_fanout() {
     done
 }
 
+# Message forwarding through an HTTP backend (docs/backends.md): each of
+# BACKEND_CONNS clients (a list: 1,000 saturates the server, 10 shows the
+# latency of one call on a server that is not busy) keeps one message
+# (SIZE bytes, binary) in flight;
+# the server POSTs it to a keep-alive upstream and sends the answer back to
+# the sender. ngx_ws: ws_backend_message, in a location that neither echoes
+# nor publishes (so the answer goes to the sender). nchan: a pubsub
+# websocket on a channel of its own per connection ($connection) with
+# nchan_publisher_upstream_request, so the answer is published back to it.
+# Node ws: node_backend_server.js, an http.request per message with a
+# keep-alive http.Agent. The upstreams (BACKEND_UPSTREAMS): "return200", a
+# plain NGINX answering `return 200` with a SIZE-byte body (what the
+# servers themselves cost), and "demo", conf_examples/demo_backend.py
+# answering 304 (keep). The upstream runs on wsload's CPU, so the server's
+# CPU figure is the server's alone.
+BACKEND_CONNS=${BACKEND_CONNS:-"1000 10"}
+BACKEND_UPSTREAMS=${BACKEND_UPSTREAMS:-"return200 demo"}
+BACKEND_SERVERS=${BACKEND_SERVERS:-"ngx_ws nchan node_ws"}
+BACKEND_KEEPALIVE=${BACKEND_KEEPALIVE:-1024}
+BACKEND_JSONL="$RESULTS/backend.jsonl"
+
+start_backend_upstream() {  # $1 kind, $2 port; sets UPSTREAM_PID, UPSTREAM_PATH
+    local kind=$1 port=$2 body
+    case $kind in
+        return200)
+            body=$(head -c "$SIZE" /dev/zero | tr '\0' Z)
+            write_nginx_conf upstream_return200 "$port" 1 "" "" "
+        location / { return 200 \"$body\"; }"
+            setsid taskset -c "$CLIENT_CPUS" "$NGINX" -p "$WORK/upstream_return200" \
+                -c conf/nginx.conf &
+            UPSTREAM_PATH=/message ;;
+        demo)
+            setsid taskset -c "$CLIENT_CPUS" /usr/bin/python3 \
+                "$REPO/conf_examples/demo_backend.py" 127.0.0.1 "$port" >"$WORK/demo_backend.log" &
+            UPSTREAM_PATH=/chat/message ;;
+    esac
+    UPSTREAM_PID=$!
+    GROUPS_RUNNING+=("$UPSTREAM_PID")
+    wait_port "$port"
+}
+
+start_backend_server() {  # $1 label, $2 port, $3 upstream port
+    local label=$1 port=$2 uport=$3 upstream
+    upstream="upstream backend {
+        server 127.0.0.1:$uport;
+        keepalive $BACKEND_KEEPALIVE;
+        keepalive_requests 100000000;
+    }"
+    local hook_location="
+        location = /hook {
+            internal;
+            proxy_pass http://backend$UPSTREAM_PATH;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }"
+    case $label in
+        ngx_ws)
+            write_nginx_conf ngx_ws_backend "$port" 1 "load_module $MODULE;" "$upstream" "
+        location = /echo { ws_listen; ws_backend_message /hook; }
+        $hook_location"
+            start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_backend" \
+                -c conf/nginx.conf ;;
+        nchan)
+            write_nginx_conf nchan_backend "$port" 1 "load_module $NCHAN_MODULE;" "$upstream" "
+        location = /echo {
+            nchan_pubsub websocket;
+            nchan_channel_id \$connection;
+            nchan_publisher_upstream_request /hook;
+        }
+        $hook_location"
+            start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/nchan_backend" \
+                -c conf/nginx.conf ;;
+        node_ws)
+            start_server "$SERVER_CPUS" "$port" env NODE_PATH=/usr/share/nodejs \
+                node "$BENCH_DIR/node_backend_server.js" "$port" "127.0.0.1:$uport" \
+                "$UPSTREAM_PATH" "$BACKEND_KEEPALIVE" ;;
+    esac
+}
+
+bench_backend() {
+    local uport=$((BASE_PORT + 60)) port upstream label run conns
+    : >"$BACKEND_JSONL"
+    for upstream in $BACKEND_UPSTREAMS; do
+        start_backend_upstream "$upstream" "$uport"
+        port=$((BASE_PORT + 62))
+        for label in $BACKEND_SERVERS; do
+            start_backend_server "$label" "$port" "$uport"
+            for conns in $BACKEND_CONNS; do
+                echo "== backend $label -> $upstream: $conns connections, $SIZE B," \
+                     "1 in flight, ${DURATION}s x $RUNS"
+                for run in $(seq 1 "$RUNS"); do
+                    EXTRA_JSON="\"upstream\":\"$upstream\"," OUT_JSONL=$BACKEND_JSONL \
+                        run_wsload "$label" 1 "$run" echo --url "ws://127.0.0.1:$port/echo" \
+                        --connections "$conns" --size "$SIZE" --duration "$DURATION" \
+                        --pipeline 1
+                done
+            done
+            stop_server
+            case $label in
+                ngx_ws) check_server_log ngx_ws_backend ;;
+                nchan) check_server_log nchan_backend ;;
+            esac
+            port=$((port + 1))
+        done
+        stop_group "$UPSTREAM_PID"
+        wait "$UPSTREAM_PID" 2>/dev/null || true
+    done
+    python3 "$BENCH_DIR/backend_table.py" "$BACKEND_JSONL" \
+        --command "RUNS=$RUNS DURATION=$DURATION BACKEND_CONNS=\"$BACKEND_CONNS\" SIZE=$SIZE WORKLOADS=backend bench/run.sh" \
+        --when "$(date -u '+%Y-%m-%d %H:%M UTC'), at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'); server on CPU $SERVER_CPUS, wsload and the upstream on CPU $CLIENT_CPUS" \
+        >"$RESULTS/backend.md"
+}
+
 # --- main ----------------------------------------------------------------------
 
 [ -f "$MODULE" ] || { echo "missing $MODULE: run 'make module' first" >&2; exit 1; }
@@ -525,4 +640,5 @@ if [ "$RUN_FAILURES" != 0 ]; then
     echo "$RUN_FAILURES wsload run(s) failed; see above" >>"$MD"
 fi
 echo
-cat "$MD"
+if [ -f "$MD" ]; then cat "$MD"; fi
+case " $WORKLOADS " in *" backend "*) cat "$RESULTS/backend.md" ;; esac

@@ -9,17 +9,25 @@ connection arrive and leave, and each chat message before the room does:
 
     GET  /connect        a handshake (the connect hook): let it in
     POST /close          a connection has ended (the close hook)
-    POST /chat/message   a chat message (the message hook):
-                           the word "spam": refused (403), the sender alone
-                           is told why, the room sees nothing
-                           "/me waves": published as "* <connection id> waves"
-                           anything else: 304, published as it was
-    POST /ws/rpc         the JSON protocol's "rpc" and "send" (the message
-                           hook of /ws): rpc "whoami" answers the caller's
-                           connection id and user (null unless the connect
-                           hook named one); other methods are 404, which
-                           the client gets as a "rejected" error; a send
-                           is taken (204)
+    POST /chat/message   a raw client's chat message (the message hook of
+                           /chat/<room>), moderated (below): refused with
+                           403 "not sent: <why>", the sender alone is told;
+                           an action published as the text "* <id> waves";
+                           anything else 304, published as it was
+    POST /ws/rpc         the message hook of the JSON protocol's /ws, which
+                           names the request in WS-Op:
+                           publish: a chat line of chat.html (a string),
+                           moderated as above: refused with 403 "<why>"
+                           (the publisher's error says it), an action
+                           published as {"action": "* <id> waves"}, the rest
+                           304; data that is not a string passes (304)
+                           rpc "whoami": the caller's connection id and user
+                           (null unless the connect hook named one); other
+                           methods are 404, a "rejected" error for the client
+                           send: taken (204)
+
+Moderation, the same for both: a line with the word "spam" is refused;
+"/me waves" becomes the action "* <connection id> waves".
 
 Each connect and close it is told of is printed on stdout, one line each
 (`make run` writes them to build/demo/logs/backend.log). Add a route by
@@ -56,17 +64,48 @@ def close(request):
     return 204, {}, b""
 
 
-def chat_message(request):
-    text = request.body.decode("utf-8", "replace")
+TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 
+
+def moderate(text, connection_id):
+    """What the room takes of a chat line: ("refuse", why),
+    ("action", line) or ("pass", None)."""
     if SPAM.search(text):
-        return 403, {"Content-Type": "text/plain; charset=utf-8"}, \
-            "not sent: this room does not take spam".encode()
+        return "refuse", "this room does not take spam"
 
     if text.startswith("/me "):
-        action = "* %s %s" % (request.connection_id, text[4:])
-        return 200, {"Content-Type": "text/plain; charset=utf-8"}, \
-            action.encode()
+        return "action", "* %s %s" % (connection_id, text[4:])
+
+    return "pass", None
+
+
+def chat_message(request):
+    verdict, what = moderate(request.body.decode("utf-8", "replace"),
+                             request.connection_id)
+
+    if verdict == "refuse":
+        return 403, TEXT, ("not sent: " + what).encode()
+
+    if verdict == "action":
+        return 200, TEXT, what.encode()
+
+    return 304, {}, b""
+
+
+def ws_publish(request):
+    data = json.loads(request.body or b"null")
+
+    if not isinstance(data, str):
+        return 304, {}, b""
+
+    verdict, what = moderate(data, request.connection_id)
+
+    if verdict == "refuse":
+        return 403, TEXT, what.encode()
+
+    if verdict == "action":
+        return 200, {"Content-Type": "application/json"}, \
+            json.dumps({"action": what}, separators=(",", ":")).encode()
 
     return 304, {}, b""
 
@@ -74,6 +113,9 @@ def chat_message(request):
 def ws_rpc(request):
     op = request.headers.get("WS-Op")
     method = request.headers.get("WS-Method")
+
+    if op == "publish":
+        return ws_publish(request)
 
     if op == "send":
         return 204, {}, b""
@@ -84,8 +126,7 @@ def ws_rpc(request):
         return 200, {"Content-Type": "application/json"}, \
             json.dumps(answer, separators=(",", ":")).encode()
 
-    return 404, {"Content-Type": "text/plain; charset=utf-8"}, \
-        ("no method %r here" % method).encode()
+    return 404, TEXT, ("no method %r here" % method).encode()
 
 
 ROUTES = {

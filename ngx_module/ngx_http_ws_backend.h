@@ -56,7 +56,10 @@ typedef enum {
     NGX_HTTP_WS_BACKEND_CALL_RAW = 0,      /* a raw client's message */
     NGX_HTTP_WS_BACKEND_CALL_RPC,          /* {"op":"rpc"} */
     NGX_HTTP_WS_BACKEND_CALL_SEND,         /* {"op":"send"} */
-    NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE     /* {"op":"subscribe"} to allow */
+    NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE,    /* {"op":"subscribe"} to allow */
+    NGX_HTTP_WS_BACKEND_CALL_PUBLISH       /* {"op":"publish"}: filtered as
+                                              a raw message, answered as a
+                                              request */
 } ngx_http_ws_backend_call_kind_e;
 
 
@@ -109,7 +112,8 @@ struct ngx_http_ws_backend_pending_s {
     size_t                          len;        /* of the payload */
     ngx_uint_t                      status;
 
-    /* a raw message's answer (ngx_http_ws_backend_message.c) */
+    /* a raw message's or a publish's answer
+     * (ngx_http_ws_backend_message.c) */
     u_char                         *answer;     /* heap copy, or NULL */
     ngx_str_t                       body;       /* in answer */
     ngx_str_t                       lists[NGX_HTTP_WS_BACKEND_ANSWER_LISTS];
@@ -122,7 +126,7 @@ struct ngx_http_ws_backend_pending_s {
     ngx_str_t                       name;       /* method or channel */
     uint64_t                        last_seq;
 
-    unsigned                        kind:2;
+    unsigned                        kind:3;
     unsigned                        opcode:4;
     unsigned                        answer_opcode:4;
     unsigned                        verdict:3;  /* wscore_message_verdict_e */
@@ -172,9 +176,12 @@ ngx_int_t ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
 ngx_int_t ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_backend_call_t *call);
 void ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
-    ngx_http_ws_backend_call_t *call, ngx_log_t *log);
+    ngx_http_ws_backend_call_t *call, const char *why, ngx_log_t *log);
 void ngx_http_ws_backend_rpc_apply(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_session_t *ws);
+/* An error reply with p->status, kept in p->reply; message NULL: ours. */
+void ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
+    const char *code, ngx_str_t *message, ngx_log_t *log);
 
 /* ngx_http_ws_backend_connect.c */
 ngx_http_ws_backend_answer_t *ngx_http_ws_backend_connect_answer(

@@ -23,6 +23,15 @@
  * A 2xx or 304 answer may also carry WS-Subscribe, WS-Unsubscribe (this
  * connection's channels), WS-Publish (the message, as it went on, to
  * these channels too) and WS-Close (close once the message is handled).
+ * The JSON protocol's rpc and send are read the same way; their reply
+ * (ngx_http_ws_backend_rpc.c) takes the place of the message's usual way.
+ *
+ * A JSON-protocol publish ({"op":"publish"}) is filtered the same way,
+ * its channel the usual way: what its answer lets through is published
+ * there and acknowledged with its number, a drop is acknowledged without
+ * one, and a refusal or failure is the request's error reply
+ * (ngx_http_ws_backend_rpc_error), whatever ws_backend_message_refused
+ * and ws_backend_message_failed say: the protocol has a way to say it.
  *
  * Order: answers are applied in the order the messages came, whatever
  * order the backend answers in: a message's entry waits at the head of
@@ -38,6 +47,7 @@
 
 #include "ngx_http_ws_backend.h"
 #include "ngx_http_ws_channels.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
@@ -88,7 +98,10 @@ static void ngx_http_ws_backend_message_refuse(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
     ngx_http_ws_backend_pending_t *p);
 static void ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len);
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len);
+static void ngx_http_ws_backend_message_answer_json(
+    ngx_http_ws_backend_pending_t *p, ngx_http_ws_backend_call_t *call);
 static void ngx_http_ws_backend_message_free(
     ngx_http_ws_backend_pending_t *p);
 
@@ -362,17 +375,22 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
     st->inflight--;
     log = st->session->connection->log;
 
-    if (p->kind != NGX_HTTP_WS_BACKEND_CALL_RAW) {
-        /* a JSON-protocol request: its reply (ngx_http_ws_backend_rpc.c) */
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        /* allowed or not: its reply (ngx_http_ws_backend_rpc.c) */
         ngx_http_ws_backend_count(hook, status);
-        ngx_http_ws_backend_rpc_answer(p, call, log);
+        ngx_http_ws_backend_rpc_answer(p, call, NULL, log);
         ngx_http_ws_backend_message_apply(st);
         return;
     }
 
+    /* a message, publish, rpc or send: the answer's WS-* headers act */
     why = ngx_http_ws_backend_message_read(p, call, status, log);
 
+    /* a kept message is sent on (raw), published (a publish, WS-Publish) */
     if (why == NULL && p->verdict == WSCORE_MESSAGE_KEEP
+        && (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW
+            || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH
+            || p->lists[NGX_HTTP_WS_ANSWER_PUBLISH].len)
         && ngx_http_ws_backend_message_keep(p, call, log) != NGX_OK)
     {
         why = "no memory";
@@ -387,9 +405,36 @@ ngx_http_ws_backend_message_done(ngx_http_ws_backend_call_t *call,
         ngx_http_ws_backend_count(NGX_HTTP_WS_BACKEND_MESSAGE, status);
     }
 
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+        || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+    {
+        /* the reply, an ack or an error */
+        ngx_http_ws_backend_rpc_answer(p, call, why, log);
+        ngx_http_ws_backend_message_apply(st);
+        return;
+    }
+
     ngx_http_ws_backend_message_failing(st->conf, log,
                                         p->verdict == WSCORE_MESSAGE_FAIL,
                                         status, why);
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+        ngx_http_ws_backend_message_answer_json(p, call);
+
+        if (why) {
+            /* what the publisher is told: the backend's answer was bad */
+            p->status = NGX_HTTP_BAD_GATEWAY;
+        }
+
+        if (p->verdict == WSCORE_MESSAGE_FAIL) {
+            ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+
+        } else if (p->verdict == WSCORE_MESSAGE_REFUSE) {
+            ngx_http_ws_backend_rpc_error(p, "rejected",
+                                          p->body.len ? &p->body : NULL,
+                                          log);
+        }
+    }
 
     ngx_http_ws_backend_message_apply(st);
 }
@@ -616,9 +661,17 @@ ngx_http_ws_backend_message_check(ngx_http_ws_backend_pending_t *p)
     wscore_str_t  element;
 
     if (p->verdict == WSCORE_MESSAGE_REFUSE) {
-        /* the sender gets it as a text message */
+        /* the sender of a raw message gets it as a text message; a
+         * publisher's error says "refused by the backend" instead of a
+         * body that is not text (an rpc's error says something of its own) */
         if (!wscore_utf8_valid(p->body.data, p->body.len)) {
-            return "the refusal's body is not UTF-8 text";
+            if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW) {
+                return "the refusal's body is not UTF-8 text";
+            }
+
+            if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+                p->body.len = 0;
+            }
         }
 
         return NULL;
@@ -726,11 +779,11 @@ ngx_http_ws_backend_message_apply(ngx_http_ws_backend_state_t *st)
          * Out of the queue first: what the answer does may end the
          * session, and its end frees what is still queued.
          */
-        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RAW) {
-            ngx_http_ws_backend_message_act(st, p);
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+            ngx_http_ws_backend_rpc_apply(p, ws);
 
         } else {
-            ngx_http_ws_backend_rpc_apply(p, ws);
+            ngx_http_ws_backend_message_act(st, p);
         }
 
         ngx_http_ws_backend_message_free(p);
@@ -775,15 +828,40 @@ static void
 ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     ngx_http_ws_backend_pending_t *p)
 {
-    u_char                 close_reason[NGX_HTTP_WS_CLOSE_REASON_MAX + 1];
-    wscore_event_t         ev;
-    ngx_http_ws_session_t  *ws;
+    u_char                      close_reason[NGX_HTTP_WS_CLOSE_REASON_MAX + 1];
+    ngx_uint_t                  json;
+    wscore_str_t                id;
+    wscore_event_t              ev;
+    ngx_http_ws_session_t      *ws;
+    ngx_http_ws_control_ack_t   ack;
 
     ws = st->session;
 
     /* a close frame has gone (WS-Close, the client's close): no data
      * message may follow it */
     if (wscore_session_state(ws->core) != WSCORE_STATE_OPEN) {
+        return;
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH
+        && (p->verdict == WSCORE_MESSAGE_FAIL
+            || p->verdict == WSCORE_MESSAGE_REFUSE))
+    {
+        /* its error, made with the answer: the connection goes on */
+        if (p->reply) {
+            (void) ngx_http_ws_session_push(ws, p->reply, NULL);
+        }
+
+        return;
+    }
+
+    if ((p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+         || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+        && (p->verdict == WSCORE_MESSAGE_FAIL
+            || p->verdict == WSCORE_MESSAGE_REFUSE))
+    {
+        /* rpc or send: the error is the reply, and nothing else is done */
+        ngx_http_ws_backend_rpc_apply(p, ws);
         return;
     }
 
@@ -816,24 +894,69 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
     ngx_memzero(&ev, sizeof(wscore_event_t));
     ev.type = WSCORE_EVENT_MESSAGE;
 
+    /* a publish's data is JSON; a body instead of it, when it says so */
+    json = 0;
+
     if (p->verdict == WSCORE_MESSAGE_KEEP) {
         ev.opcode = (wscore_opcode_e) p->opcode;
         ev.data = p->payload ? p->payload : (const uint8_t *) "";
         ev.len = p->len;
+        json = (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH);
 
     } else if (p->verdict == WSCORE_MESSAGE_REPLACE) {
         ev.opcode = (wscore_opcode_e) p->answer_opcode;
         ev.data = p->body.data;
         ev.len = p->body.len;
+        json = p->answer_json;
     }
 
-    if (ev.data) {
+    id.data = p->id.len ? (const char *) p->id.data : NULL;
+    id.len = p->id.len;
+
+    if (ev.data == NULL && p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+        /* dropped: taken, and nothing published (an ack without seq) */
+        ngx_memzero(&ack, sizeof(ngx_http_ws_control_ack_t));
+        ack.id = id;
+        ngx_http_ws_control_ack(ws, &ack, 0);
+    }
+
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
+        || p->kind == NGX_HTTP_WS_BACKEND_CALL_SEND)
+    {
         /*
-         * Its usual way: the location's channel, echo or both. Where the
-         * location does neither, the backend's answer is for the sender:
-         * it is echoed.
+         * rpc or send: the ack goes to the sender; what WS-Publish
+         * publishes is the request's data (304) or the answer's body
+         * (2xx), a request without either publishes nothing.
          */
-        if (ws->conf->handler) {
+        ngx_http_ws_backend_rpc_apply(p, ws);
+
+        if (ws->finalized) {
+            return;
+        }
+
+        /* the request's data is JSON; an answer's body is when it said
+         * so and parsed */
+        if (ev.data && ev.len) {
+            ngx_http_ws_backend_message_publish(ws,
+                                   &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
+                                   ev.opcode,
+                                   p->verdict == WSCORE_MESSAGE_KEEP
+                                   || p->answer_json,
+                                   (u_char *) ev.data, ev.len);
+        }
+
+    } else if (ev.data) {
+        /*
+         * Its usual way: a publish's channel; the location's channel,
+         * echo or both. Where the location does neither, the backend's
+         * answer is for the sender: it is echoed.
+         */
+        if (p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH) {
+            ngx_http_ws_control_publish_allowed(ws, id, &p->name, ev.opcode,
+                                                json, (u_char *) ev.data,
+                                                ev.len);
+
+        } else if (ws->conf->handler) {
             ws->conf->handler->message(ws, &ev);
 
         } else {
@@ -846,7 +969,8 @@ ngx_http_ws_backend_message_act(ngx_http_ws_backend_state_t *st,
 
         ngx_http_ws_backend_message_publish(ws,
                                    &p->lists[NGX_HTTP_WS_ANSWER_PUBLISH],
-                                   ev.opcode, (u_char *) ev.data, ev.len);
+                                   ev.opcode, json, (u_char *) ev.data,
+                                   ev.len);
     }
 
     if (p->close_code) {
@@ -991,7 +1115,8 @@ ngx_http_ws_backend_message_channels(ngx_http_ws_session_t *ws,
 /* WS-Publish: the message, as it went on, to these channels as well. */
 static void
 ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
-    ngx_str_t *list, ngx_uint_t opcode, u_char *data, size_t len)
+    ngx_str_t *list, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len)
 {
     size_t                       left, used;
     ngx_int_t                    rc;
@@ -1025,7 +1150,7 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
         channel.len = element.len;
 
         rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                          &channel, opcode, 0, data, len,
+                                          &channel, opcode, json, data, len,
                                           &info);
 
         if (rc != NGX_OK && rc != NGX_AGAIN) {
@@ -1036,6 +1161,33 @@ ngx_http_ws_backend_message_publish(ngx_http_ws_session_t *ws,
                                          : "ws_zone is full", &channel);
         }
     }
+}
+
+
+/*
+ * A publish's text body instead of its data is published as JSON when
+ * the answer says it is (application/json, +json) and it parses, else as
+ * a string: the reading of an rpc's answer.
+ */
+static void
+ngx_http_ws_backend_message_answer_json(ngx_http_ws_backend_pending_t *p,
+    ngx_http_ws_backend_call_t *call)
+{
+    ngx_str_t  type;
+
+    if (p->verdict != WSCORE_MESSAGE_REPLACE
+        || p->answer_opcode != WSCORE_OP_TEXT)
+    {
+        return;
+    }
+
+    ngx_http_ws_backend_call_answer_type(call, &type);
+
+    p->answer_json = wscore_media_type_is_json((const char *) type.data,
+                                               type.len)
+                     && wscore_ctl_json_valid(ngx_http_ws_control_parser(),
+                                              (const char *) p->body.data,
+                                              p->body.len);
 }
 
 

@@ -5,13 +5,18 @@
  *   {"op":"rpc","method":"whoami","id":7,"data":...}   ws_backend_message
  *   {"op":"send","id":8,"data":...}                    ws_backend_message
  *   {"op":"subscribe","channel":"c","id":9}            ws_backend_subscribe
+ *   {"op":"publish","channel":"c","id":10,"data":...}  ws_backend_message
+ *
+ * (A publish's answer is read as a raw message's, in
+ * ngx_http_ws_backend_message.c: it filters what is published.)
  *
  * Each is a call in the connection's queue (ngx_http_ws_backend_message.c),
  * so it keeps the order, the in-flight bound and the back-pressure of raw
  * messages. The answer becomes the request's one reply, in the shapes the
  * protocol already has: an ack (with the answer as "data") or an error
  * (with the HTTP status). The core writes the JSON and checks that an
- * answer said to be JSON is.
+ * answer said to be JSON is. An rpc's or send's answer is read as a raw
+ * message's, so its WS-* headers act the same way around the reply.
  */
 
 
@@ -25,17 +30,16 @@ static ngx_int_t ngx_http_ws_backend_rpc_header(
     ngx_http_ws_backend_call_t *call, char *name, ngx_str_t *value);
 static void ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
     ngx_str_t *body, ngx_uint_t json, ngx_log_t *log);
-static void ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
-    const char *code, ngx_str_t *message, ngx_log_t *log);
 static void ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
-    ngx_uint_t failing, ngx_log_t *log);
+    ngx_uint_t failing, const char *why, ngx_log_t *log);
 
 
 static ngx_str_t  ngx_http_ws_backend_rpc_ops[] = {
     ngx_null_string,
     ngx_string("rpc"),
     ngx_string("send"),
-    ngx_string("subscribe")
+    ngx_string("subscribe"),
+    ngx_string("publish")
 };
 
 
@@ -78,6 +82,16 @@ ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
 
         break;
 
+    case WSCORE_CTL_PUBLISH:
+        if (st->conf->message.len == 0) {
+            return NGX_DECLINED;
+        }
+
+        kind = NGX_HTTP_WS_BACKEND_CALL_PUBLISH;
+        name = req->channel;
+        data = req->data;
+        break;
+
     case WSCORE_CTL_SUBSCRIBE:
         if (st->conf->subscribe.len == 0) {
             return NGX_DECLINED;
@@ -118,7 +132,8 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
         return NGX_ERROR;
     }
 
-    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+    if ((p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
+         || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
         && ngx_http_ws_backend_rpc_header(call, "WS-Channel", &p->name)
            != NGX_OK)
     {
@@ -166,22 +181,44 @@ ngx_http_ws_backend_rpc_header(ngx_http_ws_backend_call_t *call, char *name,
  * The answer of a call (its done handler; the answer lives in the call's
  * pool until this returns): the reply, made now, sent when the call's
  * turn comes. A subscribe's 2xx keeps its data: the channel is joined
- * in turn too.
+ * in turn too. An rpc's or a send's answer has been read as a message's
+ * (ngx_http_ws_backend_message.c): its verdict, body and WS-* headers are
+ * in p, and why says what broke the rules, if anything did.
  */
 void
 ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
-    ngx_http_ws_backend_call_t *call, ngx_log_t *log)
+    ngx_http_ws_backend_call_t *call, const char *why, ngx_log_t *log)
 {
     ngx_str_t                 body, type;
     ngx_uint_t                json;
     wscore_message_verdict_e  verdict;
 
-    if (ngx_http_ws_backend_call_answer(call, &body) != NGX_OK) {
-        ngx_str_null(&body);
+    if (p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE) {
+        if (ngx_http_ws_backend_call_answer(call, &body) != NGX_OK) {
+            ngx_str_null(&body);
+        }
+
+        /* the message hook's reading of a status, as for raw messages */
+        verdict = wscore_message_verdict(p->status, body.len);
+
+    } else {
+        verdict = p->verdict;
+        body = p->body;
+
+        /* a binary answer (WS-Opcode: binary) is for WS-Publish alone */
+        if (verdict == WSCORE_MESSAGE_REPLACE
+            && p->answer_opcode != WSCORE_OP_TEXT)
+        {
+            body.len = 0;
+        }
     }
 
-    /* the message hook's reading of a status, as for raw messages */
-    verdict = wscore_message_verdict(p->status, body.len);
+    if (why) {
+        p->status = NGX_HTTP_BAD_GATEWAY;
+        ngx_http_ws_backend_rpc_failing(p, 1, why, log);
+        ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
+        return;
+    }
 
     if (verdict == WSCORE_MESSAGE_DROP || verdict == WSCORE_MESSAGE_KEEP) {
         /* nothing to reply with but that it was taken */
@@ -191,7 +228,7 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
     if (verdict == WSCORE_MESSAGE_REPLACE || verdict == WSCORE_MESSAGE_DROP
         || verdict == WSCORE_MESSAGE_KEEP)
     {
-        ngx_http_ws_backend_rpc_failing(p, 0, log);
+        ngx_http_ws_backend_rpc_failing(p, 0, NULL, log);
 
         json = 0;
 
@@ -206,22 +243,24 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
 
             if (!json && !wscore_utf8_valid(body.data, body.len)) {
                 /* nothing a JSON reply can carry: as a failed call */
-                ngx_log_error(NGX_LOG_ERR, log, 0,
-                              "ws: backend answered %V with neither JSON "
-                              "nor UTF-8 text", &ngx_http_ws_backend_rpc_ops[
-                                                                   p->kind]);
+                p->verdict = WSCORE_MESSAGE_FAIL;
                 p->status = NGX_HTTP_BAD_GATEWAY;
+                ngx_http_ws_backend_rpc_failing(p, 1,
+                                        "neither JSON nor UTF-8 text", log);
                 ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
                 return;
             }
         }
+
+        /* WS-Publish publishes JSON as JSON (ngx_http_ws_backend_message.c) */
+        p->answer_json = json;
 
         ngx_http_ws_backend_rpc_allowed(p, &body, json, log);
         return;
     }
 
     if (verdict == WSCORE_MESSAGE_REFUSE) {
-        ngx_http_ws_backend_rpc_failing(p, 0, log);
+        ngx_http_ws_backend_rpc_failing(p, 0, NULL, log);
 
         /* a refusal: the backend's body says why, when it can be read */
         ngx_http_ws_backend_rpc_error(p, p->kind
@@ -235,7 +274,7 @@ ngx_http_ws_backend_rpc_answer(ngx_http_ws_backend_pending_t *p,
     }
 
     /* 5xx, the backend down or slow (502, 504), a 1xx or 3xx but 304 */
-    ngx_http_ws_backend_rpc_failing(p, 1, log);
+    ngx_http_ws_backend_rpc_failing(p, 1, NULL, log);
     ngx_http_ws_backend_rpc_error(p, "unavailable", NULL, log);
 }
 
@@ -285,7 +324,7 @@ ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
 }
 
 
-static void
+void
 ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
     const char *code, ngx_str_t *message, ngx_log_t *log)
 {
@@ -324,10 +363,13 @@ ngx_http_ws_backend_rpc_error(ngx_http_ws_backend_pending_t *p,
 }
 
 
-/* A failing hook is logged when it starts failing and when it recovers. */
+/*
+ * A failing hook is logged when it starts failing and when it recovers;
+ * why: what broke the rules in an answer, NULL for a failed call.
+ */
 static void
 ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
-    ngx_uint_t failing, ngx_log_t *log)
+    ngx_uint_t failing, const char *why, ngx_log_t *log)
 {
     ngx_str_t                   *uri;
     ngx_http_ws_backend_conf_t  *bcf;
@@ -353,7 +395,13 @@ ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
         bcf->rpc_failing = failing;
     }
 
-    if (failing) {
+    if (failing && why) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "ws: %V hook \"%V\" answer refused: %s; further "
+                      "failures are counted, not logged",
+                      &ngx_http_ws_backend_rpc_ops[p->kind], uri, why);
+
+    } else if (failing) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "ws: %V hook \"%V\" failed with %ui; further failures "
                       "are counted, not logged",

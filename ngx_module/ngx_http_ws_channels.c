@@ -46,6 +46,9 @@ static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static void ngx_http_ws_channels_visit(void *data, void *subscriber);
+static void ngx_http_ws_channels_deliver_here(ngx_log_t *log,
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, uint64_t seq);
 static ngx_uint_t ngx_http_ws_channels_local(ngx_str_t *name);
 static void ngx_http_ws_channels_going_away(ngx_http_ws_session_t *ws,
     ngx_str_t *reason, size_t cap);
@@ -719,7 +722,47 @@ ngx_http_ws_channels_publish(void **main_conf, ngx_log_t *log,
                                   len, info);
     ngx_http_ws_metrics_published(channel, rc);
 
+    if (rc == NGX_OK && ngx_http_ws_zone_own_slot() == NGX_HTTP_WS_NO_SLOT) {
+        ngx_http_ws_channels_deliver_here(log, channel, opcode, json, data,
+                                          len, info->seq);
+    }
+
     return rc;
+}
+
+
+/*
+ * A process without a queue slot in the zone (every slot held by old
+ * workers of reloads that never finish, or no worker processes at all)
+ * gets nothing through the zone: what it publishes itself goes to its
+ * own subscribers from here, in publish order.
+ */
+static void
+ngx_http_ws_channels_deliver_here(ngx_log_t *log, ngx_str_t *channel,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
+    uint64_t seq)
+{
+    ngx_http_ws_msg_t  *msg;
+
+    msg = ngx_alloc(offsetof(ngx_http_ws_msg_t, data) + channel->len + len,
+                    log);
+    if (msg == NULL) {
+        return;
+    }
+
+    ngx_memzero(msg, offsetof(ngx_http_ws_msg_t, data));
+    msg->seq = seq;
+    msg->published = ngx_current_msec;
+    msg->opcode = (u_char) opcode;
+    msg->json = json ? 1 : 0;
+    msg->channel_len = (u_short) channel->len;
+    msg->len = len;
+    ngx_memcpy(msg->data, channel->data, channel->len);
+    ngx_memcpy(msg->data + channel->len, data, len);
+
+    ngx_http_ws_channels_deliver(msg);
+
+    ngx_free(msg);
 }
 
 

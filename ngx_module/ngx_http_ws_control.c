@@ -7,7 +7,11 @@
  * writes the JSON; this file applies the location's rules (allow-list,
  * subscription limit) and answers with an ack or an error object. Errors
  * in a request never close the connection: the protocol has a way to say
- * what was wrong.
+ * what was wrong. Where a backend hook takes a request (a publish or an
+ * rpc for the message hook, a subscribe for the subscribe hook), the
+ * static rules are applied first, so the backend never sees a request
+ * they refuse; its answer comes back through ngx_http_ws_control_join()
+ * or ngx_http_ws_control_publish_allowed().
  */
 
 
@@ -53,8 +57,14 @@ static void ngx_http_ws_control_unsubscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
 static void ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
+static void ngx_http_ws_control_post(ngx_http_ws_session_t *ws,
+    wscore_str_t id, ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len, ngx_uint_t later);
 static void ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws,
     wscore_str_t id, const char *code, const char *message);
+static void ngx_http_ws_control_error(ngx_http_ws_session_t *ws,
+    wscore_str_t id, const char *code, const char *message,
+    ngx_uint_t later);
 static void ngx_http_ws_control_reply(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_uint_t later);
 static ngx_http_ws_frame_t *ngx_http_ws_control_ack_frame(
@@ -64,7 +74,8 @@ static void ngx_http_ws_control_reply_ack(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_control_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);
 static void ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
-    ngx_str_t *channel, wscore_ctl_request_t *req);
+    wscore_str_t id, ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len, ngx_uint_t later);
 static void ngx_http_ws_control_published(void *data, uint64_t seq);
 static void ngx_http_ws_control_parser_free(void *data);
 
@@ -322,12 +333,13 @@ ngx_http_ws_control_add(ngx_http_ws_session_t *ws, wscore_str_t id,
     ngx_str_t *channel, uint64_t *last_seq, wscore_str_t data,
     ngx_uint_t data_json, ngx_uint_t later)
 {
-    size_t                len;
-    u_char               *p;
-    uint64_t              since;
-    ngx_int_t             rc;
-    const char           *code, *message;
-    ngx_http_ws_frame_t  *frame;
+    size_t                      len;
+    u_char                     *p;
+    uint64_t                    since;
+    ngx_int_t                   rc;
+    const char                 *code, *message;
+    ngx_http_ws_frame_t        *frame;
+    ngx_http_ws_control_ack_t   ack;
 
     since = 0;
     rc = ngx_http_ws_channels_add(ws, channel, 1, &since);
@@ -353,7 +365,11 @@ ngx_http_ws_control_add(ngx_http_ws_session_t *ws, wscore_str_t id,
      * for a cross-node channel, once Redis has said what that is.
      */
     if (last_seq) {
-        ngx_http_ws_history_replay(ws, channel, *last_seq, since, &id);
+        ack.id = id;
+        ack.data = data;
+        ack.data_json = data_json;
+
+        ngx_http_ws_history_replay(ws, channel, *last_seq, since, &ack);
         return;
     }
 
@@ -397,61 +413,113 @@ ngx_http_ws_control_unsubscribe(ngx_http_ws_session_t *ws,
 }
 
 
+/*
+ * A publish the static rules allowed: published at once, or once the
+ * message hook has let it through (ngx_http_ws_control_publish_allowed()).
+ */
 static void
 ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel)
 {
+    ngx_int_t  rc;
+
+    if (ngx_http_ws_control_backend) {
+        rc = ngx_http_ws_control_backend(ws, req);
+
+        if (rc == NGX_OK) {
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
+                                            "cannot publish now");
+            return;
+        }
+    }
+
+    ngx_http_ws_control_post(ws, req->id, channel, WSCORE_OP_TEXT, 1,
+                             (u_char *) req->data.data, req->data.len, 0);
+}
+
+
+void
+ngx_http_ws_control_publish_allowed(ngx_http_ws_session_t *ws,
+    wscore_str_t id, ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len)
+{
+    ngx_http_ws_control_post(ws, id, channel, opcode, json, data, len, 1);
+}
+
+
+/*
+ * Publishes and acknowledges with the message's number. later: outside
+ * the client's read pass (a backend's answer), so the reply is pushed
+ * and flushed like a channel message.
+ */
+static void
+ngx_http_ws_control_post(ngx_http_ws_session_t *ws, wscore_str_t id,
+    ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
+    size_t len, ngx_uint_t later)
+{
     ngx_int_t                   rc;
+    ngx_http_ws_frame_t        *frame;
     ngx_http_ws_channel_info_t  info;
 
     if (ngx_http_ws_redis_channel(ws->main_conf, channel)) {
-        ngx_http_ws_control_publish_redis(ws, channel, req);
+        ngx_http_ws_control_publish_redis(ws, id, channel, opcode, json,
+                                          data, len, later);
         return;
     }
 
     rc = ngx_http_ws_channels_publish(ws->main_conf, ws->connection->log,
-                                      channel, WSCORE_OP_TEXT, 1,
-                                      (u_char *) req->data.data,
-                                      req->data.len, &info);
+                                      channel, opcode, json, data, len,
+                                      &info);
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ws->connection->log, 0,
                       "ws: ws_zone is full, cannot publish to channel "
                       "\"%V\"", channel);
-        ngx_http_ws_control_reply_error(ws, req->id, "zone_full",
-                                        "the server cannot take "
-                                        "messages now");
+        ngx_http_ws_control_error(ws, id, "zone_full",
+                                  "the server cannot take messages now",
+                                  later);
         return;
     }
 
-    ngx_http_ws_control_reply_ack(ws, req->id, info.seq);
+    frame = ngx_http_ws_control_ack_frame(ws, id, info.seq);
+
+    if (frame) {
+        ngx_http_ws_control_reply(ws, frame, later);
+    }
 }
 
 
 /* A cross-node channel: the ack (with the number Redis gave) comes later. */
 static void
 ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
-    ngx_str_t *channel, wscore_ctl_request_t *req)
+    wscore_str_t id, ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len, ngx_uint_t later)
 {
     ngx_http_ws_control_pending_t  *p;
 
-    p = ngx_alloc(offsetof(ngx_http_ws_control_pending_t, id) + req->id.len,
+    p = ngx_alloc(offsetof(ngx_http_ws_control_pending_t, id) + id.len,
                   ws->connection->log);
     if (p == NULL) {
-        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
-                                        "cannot publish now");
+        ngx_http_ws_control_error(ws, id, "unavailable",
+                                  "cannot publish now", later);
         return;
     }
 
     p->connection = ws->connection;
     p->number = ws->connection->number;
     p->ws = ws;
-    p->id_len = req->id.len;
-    ngx_memcpy(p->id, req->id.data, req->id.len);
+    p->id_len = id.len;
+
+    if (id.len) {
+        ngx_memcpy(p->id, id.data, id.len);
+    }
 
     if (ngx_http_ws_redis_publish(ws->main_conf, ws->connection->log,
-                                  channel, WSCORE_OP_TEXT, 1,
-                                  (u_char *) req->data.data, req->data.len,
+                                  channel, opcode, json, data, len,
                                   ngx_http_ws_control_published, p)
         != NGX_OK)
     {
@@ -459,9 +527,9 @@ ngx_http_ws_control_publish_redis(ngx_http_ws_session_t *ws,
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: redis is down, cannot publish to channel "
                       "\"%V\"", channel);
-        ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
-                                        "cross-node delivery is down, "
-                                        "try again later");
+        ngx_http_ws_control_error(ws, id, "unavailable",
+                                  "cross-node delivery is down, try again "
+                                  "later", later);
     }
 }
 
@@ -524,15 +592,24 @@ ngx_http_ws_control_published(void *data, uint64_t seq)
  * like a channel message, so it is flushed, and ordered before the replay.
  */
 void
-ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
-    uint64_t seq)
+ngx_http_ws_control_ack(ngx_http_ws_session_t *ws,
+    ngx_http_ws_control_ack_t *ack, uint64_t seq)
 {
+    size_t                len;
+    u_char               *p;
     ngx_http_ws_frame_t  *frame;
 
-    frame = ngx_http_ws_control_ack_frame(ws, id, seq);
+    len = wscore_ctl_write_ack_data(NULL, 0, ack->id, seq, ack->data,
+                                    ack->data_json);
+
+    frame = ngx_http_ws_frame_alloc(ws->connection->log, WSCORE_OP_TEXT, len,
+                                    &p);
     if (frame == NULL) {
         return;
     }
+
+    (void) wscore_ctl_write_ack_data((char *) p, len, ack->id, seq,
+                                     ack->data, ack->data_json);
 
     (void) ngx_http_ws_session_push(ws, frame, NULL);
     ngx_http_ws_frame_release(frame);
@@ -566,6 +643,14 @@ static void
 ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws, wscore_str_t id,
     const char *code, const char *message)
 {
+    ngx_http_ws_control_error(ws, id, code, message, 0);
+}
+
+
+static void
+ngx_http_ws_control_error(ngx_http_ws_session_t *ws, wscore_str_t id,
+    const char *code, const char *message, ngx_uint_t later)
+{
     size_t                len;
     u_char               *p;
     ngx_http_ws_frame_t  *frame;
@@ -580,7 +665,7 @@ ngx_http_ws_control_reply_error(ngx_http_ws_session_t *ws, wscore_str_t id,
 
     (void) wscore_ctl_write_error((char *) p, len, id, code, message);
 
-    ngx_http_ws_control_send(ws, frame);
+    ngx_http_ws_control_reply(ws, frame, later);
 }
 
 

@@ -17,8 +17,19 @@
 wscore_ctl_parser_t *ngx_http_ws_control_parser(void);
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
-void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws, wscore_str_t id,
-    uint64_t seq);
+/*
+ * What a subscribe's ack carries besides the channel's number: the
+ * request's id, and the data of a subscribe hook's answer (JSON as is when
+ * data_json, else a string; none when empty).
+ */
+typedef struct {
+    wscore_str_t                 id;
+    wscore_str_t                 data;
+    ngx_uint_t                   data_json;
+} ngx_http_ws_control_ack_t;
+
+void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws,
+    ngx_http_ws_control_ack_t *ack, uint64_t seq);
 
 /*
  * Joins a channel a backend allowed (the subscribe hook), outside the
@@ -30,9 +41,19 @@ void ngx_http_ws_control_join(ngx_http_ws_session_t *ws, wscore_str_t id,
     ngx_uint_t data_json);
 
 /*
- * Requests a backend takes (rpc, send, a subscribe to authorize): set by
- * the backend module. NGX_OK: taken, the backend's answer will be the
- * reply; NGX_DECLINED: no hook for it here; NGX_ERROR: none can be made.
+ * Publishes what the message hook let through (the client's data, or the
+ * backend's answer instead), outside the client's read pass, and
+ * acknowledges it to the publisher (id) with the message's number.
+ */
+void ngx_http_ws_control_publish_allowed(ngx_http_ws_session_t *ws,
+    wscore_str_t id, ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json,
+    u_char *data, size_t len);
+
+/*
+ * Requests a backend takes (rpc, send, a publish to filter, a subscribe
+ * to authorize): set by the backend module. NGX_OK: taken, the backend's
+ * answer will be the reply; NGX_DECLINED: no hook for it here; NGX_ERROR:
+ * none can be made.
  */
 typedef ngx_int_t (*ngx_http_ws_control_backend_pt)(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req);

@@ -48,14 +48,16 @@ typedef struct {
     uint64_t                     last_seq;
     uint64_t                     since;
     ngx_str_t                    channel;
-    wscore_str_t                 id;          /* of the subscribe */
+    ngx_http_ws_control_ack_t    reply;       /* its strings in name */
     unsigned                     ack:1;       /* a control-protocol one */
-    u_char                       name[1];     /* the channel, then the id */
+    u_char                       name[1];     /* the channel, the id, the
+                                                 hook's data */
 } ngx_http_ws_history_fetch_t;
 
 
 static ngx_int_t ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws,
-    ngx_str_t *channel, uint64_t last_seq, uint64_t since, wscore_str_t *ack);
+    ngx_str_t *channel, uint64_t last_seq, uint64_t since,
+    ngx_http_ws_control_ack_t *ack);
 static void ngx_http_ws_history_fetched(void *data, ngx_uint_t ok,
     uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries);
 static uint64_t ngx_http_ws_history_merge(ngx_http_ws_session_t *ws,
@@ -162,7 +164,7 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
  */
 void
 ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since, wscore_str_t *ack)
+    uint64_t last_seq, uint64_t since, ngx_http_ws_control_ack_t *ack)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
@@ -182,7 +184,7 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     }
 
     if (ack) {
-        ngx_http_ws_control_ack(ws, *ack, since);
+        ngx_http_ws_control_ack(ws, ack, since);
     }
 
     if (last_seq >= since) {
@@ -195,19 +197,22 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
 
 static ngx_int_t
 ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since, wscore_str_t *ack)
+    uint64_t last_seq, uint64_t since, ngx_http_ws_control_ack_t *ack)
 {
-    size_t                        id_len;
+    u_char                       *q;
+    size_t                        id_len, data_len;
     ngx_http_ws_main_conf_t      *wmcf;
     ngx_http_ws_history_fetch_t  *f;
 
     wmcf = ngx_http_ws_session_main_conf(ws, ngx_http_ws_module);
 
-    /* the id is in the client's message: kept until Redis answers */
-    id_len = ack ? ack->len : 0;
+    /* the id is in the client's message, the data in the hook's answer:
+     * both kept until Redis answers */
+    id_len = ack ? ack->id.len : 0;
+    data_len = ack ? ack->data.len : 0;
 
     f = ngx_alloc(offsetof(ngx_http_ws_history_fetch_t, name) + channel->len
-                  + id_len, ws->connection->log);
+                  + id_len + data_len, ws->connection->log);
     if (f == NULL) {
         return NGX_ERROR;
     }
@@ -223,11 +228,21 @@ ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
     ngx_memcpy(f->name, channel->data, channel->len);
 
     f->ack = (ack != NULL);
-    f->id.data = id_len ? (const char *) f->name + channel->len : NULL;
-    f->id.len = id_len;
+    q = f->name + channel->len;
+
+    f->reply.id.data = id_len ? (const char *) q : NULL;
+    f->reply.id.len = id_len;
 
     if (id_len) {
-        ngx_memcpy(f->name + channel->len, ack->data, id_len);
+        q = ngx_cpymem(q, ack->id.data, id_len);
+    }
+
+    f->reply.data.data = data_len ? (const char *) q : NULL;
+    f->reply.data.len = data_len;
+    f->reply.data_json = ack ? ack->data_json : 0;
+
+    if (data_len) {
+        ngx_memcpy(q, ack->data.data, data_len);
     }
 
     if (f->token == 0) {
@@ -321,7 +336,7 @@ ngx_http_ws_history_fetched(void *data, ngx_uint_t ok, uint64_t top,
 
     /* every subscribe is answered, even one undone while Redis answered */
     if (f->ack) {
-        ngx_http_ws_control_ack(ws, f->id, upto);
+        ngx_http_ws_control_ack(ws, &f->reply, upto);
     }
 
     /* still subscribed, and not subscribed again meanwhile? */

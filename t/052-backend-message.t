@@ -57,12 +57,26 @@ $proxy
         ws_backend_message /internal/pong;
     }
     location = /internal/pong { internal; return 200 "pong"; }
+    # text messages are dropped (204), binary ones kept (304): a kept
+    # binary message after a dropped text one is the fence that shows the
+    # text one went nowhere (answers are applied in the order sent)
     location /drop {
         ws_listen;
         ws_echo on;
+        ws_publish dropped;
         ws_backend_message /internal/drop;
     }
-    location = /internal/drop { internal; return 204; }
+    location /drop-listen {
+        ws_listen;
+        ws_subscribe dropped;
+    }
+    location = /internal/drop {
+        internal;
+        if (\$http_ws_opcode = binary) {
+            return 304;
+        }
+        return 204;
+    }
     location /refuse {
         ws_listen;
         ws_backend_message /internal/refuse;
@@ -99,12 +113,17 @@ my $ngx = start_nginx(name => 'message hook', log_level => 'info',
 
 {
     my $name = '204 drops the message';
+    my $listener = ws_connect(uri => '/drop-listen');
     my $ws = ws_connect(uri => '/drop');
-    $ws->send_text('not echoed');
-    $ws->send_ping('p');
-    $ws->expect('pong p', "$name - nothing before the pong, ws_echo or not");
+    $ws->send_text('dropped');
+    $ws->send_binary('fence');
+    $listener->expect('binary_hex ' . unpack('H*', 'fence'),
+                      "$name - the channel's subscriber gets the kept message alone");
+    $ws->expect('binary_hex ' . unpack('H*', 'fence'),
+                "$name - the sender, echoing, too: nothing came before it");
     $ws->send_close(1000);
     $ws->expect('close 1000', $name);
+    $listener->disconnect;
 }
 
 {

@@ -9,26 +9,12 @@
 # to answer) and against return locations; the demo backend is t/017's.
 use Test::NgxWs;
 use Test::More;
-use JSON::PP qw(encode_json decode_json);
+use Test::NgxWs::MessageBackend;
 
 my $port = test_port();
 my $nport = $port + 1;
-my $root = repo_root();
 
-pipe(my $node_out, my $node_in) or die "pipe: $!";
-my $node_pid = fork // die "fork: $!";
-if ($node_pid == 0) {
-    close $node_out;
-    open STDOUT, '>&', $node_in or die $!;
-    exec 'node', "$root/t/lib/message_backend.js", $nport;
-    die "exec node: $!";
-}
-close $node_in;
-END { if ($node_pid) { local $?; kill "TERM", $node_pid; waitpid $node_pid, 0 } }
-is(scalar <$node_out>, "listening\n", 'the Node backend listens');
-
-# each message is the answer its call gets
-sub order { encode_json({@_}) }
+Test::NgxWs::MessageBackend->start(port => $nport);
 
 my $http = <<CONF;
     ws_zone answers 1m;
@@ -100,17 +86,6 @@ CONF
 my $ngx = start_nginx(name => 'message answers', log_level => 'info',
                       http_config => $http, config => $config);
 
-sub metrics {
-    return http_request(port => $port, raw =>
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
-}
-
-sub publish {
-    my ($channel, $body) = @_;
-    return http_request(port => $port, raw =>
-        "POST /pub/$channel HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-        . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
-}
 
 # Nothing came before this: answers are applied in the order of the
 # messages, so a message that passes after the others, and reaches the
@@ -126,7 +101,7 @@ sub nothing_before {
 # their answers were applied, and a pong then comes after what they sent.
 sub nothing_after_calls {
     my ($ws, $class, $n, $name) = @_;
-    ok(wait_for(sub { metrics() =~ /^ngx_ws_backend_calls_total\{hook="message",status="$class"\} $n$/m }, 5),
+    ok(wait_for(sub { metrics($port) =~ /^ngx_ws_backend_calls_total\{hook="message",status="$class"\} $n$/m }, 5),
        "$name - $n calls answered $class");
     $ws->send_ping('after');
     $ws->expect('pong after', $name);
@@ -230,7 +205,7 @@ sub nothing_after_calls {
     my $after = () = $log =~ /message hook "\/internal\/node" failed with 50\d/g;
     is($after - $before, 1, "$name - two failures, one line");
     like($log, qr/message hook "\/internal\/node" answers again/, "$name - and one when it recovers");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
          "$name - counted in /metrics");
     $ws->disconnect;
 }
@@ -250,14 +225,14 @@ sub nothing_after_calls {
     my $ws = ws_connect(uri => '/plain');
     $ws->send_text(order(status => 204, headers => { 'WS-Subscribe' => 'news, alerts' }));
     nothing_before($ws, $ws, "$name - the message itself dropped");
-    like(publish('news', 'n1')->{body}, qr/"subscribers":1/, "$name - one subscriber of news");
+    like(publish($port, 'news', 'n1')->{body}, qr/"subscribers":1/, "$name - one subscriber of news");
     $ws->expect('text n1', "$name - a plain location's connection joins a channel");
-    publish('alerts', 'a1');
+    publish($port, 'alerts', 'a1');
     $ws->expect('text a1', "$name - every channel of the list");
     $ws->send_text(order(status => 204, headers => { 'WS-Unsubscribe' => 'news' }));
     nothing_before($ws, $ws, "$name - the unsubscribing message dropped");
-    publish('news', 'n2');
-    publish('alerts', 'a2');
+    publish($port, 'news', 'n2');
+    publish($port, 'alerts', 'a2');
     $ws->expect('text a2', "$name - left news, kept alerts");
     $ws->disconnect;
 }
@@ -313,7 +288,7 @@ sub nothing_after_calls {
     nothing_before($ws, $ws, "$name - nothing done, the connection goes on");
     like($ngx->error_log, qr/message hook "\/internal\/node" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
          "$name - logged with the reason");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
          "$name - counted as other");
     $ws->disconnect;
 }

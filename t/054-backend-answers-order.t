@@ -5,26 +5,13 @@
 # failing starts), and the connection survives.
 use Test::NgxWs;
 use Test::More;
-use JSON::PP qw(encode_json);
+use Test::NgxWs::MessageBackend;
 
 my $port = test_port();
 my $nport = $port + 1;
 my $down = $port + 2;          # nothing listens there
-my $root = repo_root();
 
-pipe(my $node_out, my $node_in) or die "pipe: $!";
-my $node_pid = fork // die "fork: $!";
-if ($node_pid == 0) {
-    close $node_out;
-    open STDOUT, '>&', $node_in or die $!;
-    exec 'node', "$root/t/lib/message_backend.js", $nport;
-    die "exec node: $!";
-}
-close $node_in;
-END { if ($node_pid) { local $?; kill 'TERM', $node_pid; waitpid $node_pid, 0 } }
-is(scalar <$node_out>, "listening\n", 'the Node backend listens');
-
-sub order { encode_json({@_}) }
+Test::NgxWs::MessageBackend->start(port => $nport);
 
 my $http = <<CONF;
     ws_zone order 1m;
@@ -79,10 +66,6 @@ CONF
 my $ngx = start_nginx(name => 'message hook order and failures', log_level => 'info',
                       http_config => $http, config => $config);
 
-sub metrics {
-    return http_request(port => $port, raw =>
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")->{body};
-}
 
 {
     my $name = '10,000 messages, 8 in flight, answered in order';
@@ -118,7 +101,7 @@ sub survives {
     my $name = 'a backend that refuses connections';
     my $ws = ws_connect(uri => '/down');
     $ws->send_text("m$_") for 1 .. 3;
-    ok(wait_for(sub { metrics() =~ /^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 3$/m }, 5),
+    ok(wait_for(sub { metrics($port) =~ /^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 3$/m }, 5),
        "$name - three calls failed, counted as 5xx");
     $ws->send_ping('p');
     $ws->expect('pong p', "$name - nothing sent, the connection open");
@@ -135,7 +118,7 @@ sub survives {
     my $ws = ws_connect(uri => '/node');
     $ws->send_text(order(hang => 1));
     survives($ws, "$name - dropped after proxy_read_timeout (504), the next one answered");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 4$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 4$/m,
          "$name - counted as 5xx");
     like($ngx->error_log, qr/message hook "\/internal\/node" failed with 504/,
          "$name - logged");
@@ -148,7 +131,7 @@ sub survives {
     my $ws = ws_connect(uri => '/node');
     $ws->send_text(order(garbage => 1));
     survives($ws, "$name - dropped, the next one answered");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 5$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 5$/m,
          "$name - counted as 5xx");
     like($ngx->error_log, qr/upstream sent no valid HTTP\/1.0 header/, "$name - NGINX says why");
     $ws->send_close(1000);
@@ -160,7 +143,7 @@ sub survives {
     my $ws = ws_connect(uri => '/node');
     $ws->send_text(order(status => 200, body_size => 5000));
     survives($ws, "$name - dropped, the next one answered");
-    like(metrics(), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 6$/m,
+    like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 6$/m,
          "$name - counted as 5xx");
     like($ngx->error_log, qr/too big subrequest response/, "$name - NGINX says why");
     $ws->send_text(order(status => 200, body_size => 4000));

@@ -300,8 +300,10 @@ sub closed {
     reply($ws, "$name (publish $_)") for 1 .. 2;
     my $late = ws_connect(uri => '/sub');
     $late->send_text('{"op":"subscribe","channel":"room:resume","last_seq":0,"id":9}');
-    is_deeply(reply($late, "$name (resume)"), {op => 'ack', id => 9, seq => 2},
-              "$name - a resume is acknowledged by its replay, after the hook");
+    is_deeply(reply($late, "$name (resume)"),
+              {op => 'ack', id => 9, seq => 2, data => {topic => 'lobby'}},
+              "$name - a resume is acknowledged by its replay, after the hook, "
+              . "with the hook's data");
     is_deeply(reply($late, "$name (resume)"),
               {op => 'gap', channel => 'room:resume', from => 1, to => 2},
               "$name - which follows (no history kept here)");

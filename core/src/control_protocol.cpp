@@ -194,6 +194,26 @@ const char *error_text(simdjson::error_code e) noexcept
     return e == simdjson::MEMALLOC ? out_of_memory : bad_json;
 }
 
+// A member used as it stands (a channel name, a token, a method name):
+// a JSON string, whose escapes would make it another text than its bytes.
+struct PlainString {
+    bool present = false;
+    bool escaped = false;
+};
+
+simdjson::error_code read_plain_string(Walk &walk, od::value &value,
+    PlainString &seen, std::string_view &out) noexcept
+{
+    std::string_view raw;
+    const simdjson::error_code e = walk.raw_text(value, raw);
+    if (!e) {
+        seen.present = true;
+        seen.escaped = raw.find('\\') != std::string_view::npos;
+        out = raw.substr(1, raw.size() - 2);
+    }
+    return e;
+}
+
 // Parses json (len bytes, readable up to capacity) into req; views point
 // into json. Sets req.error on failure.
 void parse_padded(od::parser &parser, const char *json, std::size_t len,
@@ -213,14 +233,11 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
     Walk walk(doc);
     unsigned seen = 0;
     bool op_known = false;
-    bool channel_is_string = false;
-    bool channel_escaped = false;
+    PlainString channel;
+    PlainString token;
+    PlainString method;
     bool id_bad = false;
-    bool token_is_string = false;
-    bool token_escaped = false;
     bool last_seq_bad = false;
-    bool method_is_string = false;
-    bool method_escaped = false;
 
     for (auto entry : top) {
         od::field field;
@@ -257,28 +274,13 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
             op_known = !e && op_named(name, req.op);
         } else if (member == Member::channel
                    && type == od::json_type::string) {
-            e = walk.raw_text(value, raw);
-            if (!e) {
-                channel_is_string = true;
-                channel_escaped = raw.find('\\') != std::string_view::npos;
-                req.channel = raw.substr(1, raw.size() - 2);
-            }
+            e = read_plain_string(walk, value, channel, req.channel);
         } else if (member == Member::token
                    && type == od::json_type::string) {
-            e = walk.raw_text(value, raw);
-            if (!e) {
-                token_is_string = true;
-                token_escaped = raw.find('\\') != std::string_view::npos;
-                req.token = raw.substr(1, raw.size() - 2);
-            }
+            e = read_plain_string(walk, value, token, req.token);
         } else if (member == Member::method
                    && type == od::json_type::string) {
-            e = walk.raw_text(value, raw);
-            if (!e) {
-                method_is_string = true;
-                method_escaped = raw.find('\\') != std::string_view::npos;
-                req.method = raw.substr(1, raw.size() - 2);
-            }
+            e = read_plain_string(walk, value, method, req.method);
         } else if (member == Member::data) {
             e = walk.raw_text(value, raw);
             if (!e) {
@@ -325,24 +327,24 @@ void parse_padded(od::parser &parser, const char *json, std::size_t len,
         req.error = "unknown op";
     } else if (req.op == WSCORE_CTL_AUTH) {
         // A token is base64url and dots: escapes mean it is not one.
-        if (!token_is_string) {
+        if (!token.present) {
             req.error = "missing token";
-        } else if (token_escaped) {
+        } else if (token.escaped) {
             req.error = "bad token";
         }
     } else if (req.op == WSCORE_CTL_RPC || req.op == WSCORE_CTL_SEND) {
         // Forwarded to a backend: no channel; a call names its method.
-        if (req.op == WSCORE_CTL_RPC && !method_is_string) {
+        if (req.op == WSCORE_CTL_RPC && !method.present) {
             req.error = "missing method";
         } else if (req.op == WSCORE_CTL_RPC
-                   && (method_escaped || !is_method_name(req.method))) {
+                   && (method.escaped || !is_method_name(req.method))) {
             req.error = "bad method";
         } else if (req.op == WSCORE_CTL_SEND && !req.data) {
             req.error = "missing data";
         }
-    } else if (!channel_is_string) {
+    } else if (!channel.present) {
         req.error = "missing channel";
-    } else if (channel_escaped) {
+    } else if (channel.escaped) {
         req.error = "bad channel";
     } else if (req.op == WSCORE_CTL_PUBLISH && !req.data) {
         req.error = "missing data";
@@ -487,33 +489,42 @@ std::size_t ControlParser::buffered_capacity() const noexcept
 }
 
 
-std::size_t write_ack(std::span<char> out, std::optional<std::string_view> id,
-    std::uint64_t seq) noexcept
-{
-    return render_json(out, [&](JsonWriter &w) {
-        w.raw(R"({"op":"ack","id":)");
-        w.id(id);
-        if (seq != 0) {
-            w.raw(R"(,"seq":)");
-            w.number(seq);
-        }
-        w.raw("}");
-    });
-}
+namespace {
 
-std::size_t write_error(std::span<char> out,
+// Every error reply: the HTTP status of a backend's answer only where
+// there was one.
+std::size_t write_error_reply(std::span<char> out,
     std::optional<std::string_view> id, std::string_view code,
-    std::string_view message) noexcept
+    std::optional<unsigned> status, std::string_view message) noexcept
 {
     return render_json(out, [&](JsonWriter &w) {
         w.raw(R"({"op":"error","id":)");
         w.id(id);
         w.raw(R"(,"code":)");
         w.string(code);
+        if (status) {
+            w.raw(R"(,"status":)");
+            w.number(*status);
+        }
         w.raw(R"(,"message":)");
         w.string(message);
         w.raw("}");
     });
+}
+
+}  // namespace
+
+std::size_t write_ack(std::span<char> out, std::optional<std::string_view> id,
+    std::uint64_t seq) noexcept
+{
+    return write_ack_data(out, id, seq, {}, DataForm::text);
+}
+
+std::size_t write_error(std::span<char> out,
+    std::optional<std::string_view> id, std::string_view code,
+    std::string_view message) noexcept
+{
+    return write_error_reply(out, id, code, std::nullopt, message);
 }
 
 std::size_t write_ack_data(std::span<char> out,
@@ -543,17 +554,7 @@ std::size_t write_status_error(std::span<char> out,
     std::optional<std::string_view> id, std::string_view code,
     unsigned status, std::string_view message) noexcept
 {
-    return render_json(out, [&](JsonWriter &w) {
-        w.raw(R"({"op":"error","id":)");
-        w.id(id);
-        w.raw(R"(,"code":)");
-        w.string(code);
-        w.raw(R"(,"status":)");
-        w.number(status);
-        w.raw(R"(,"message":)");
-        w.string(message);
-        w.raw("}");
-    });
+    return write_error_reply(out, id, code, status, message);
 }
 
 namespace {

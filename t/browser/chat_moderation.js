@@ -1,10 +1,12 @@
-// The demo chat's moderation seen in Chromium: two tabs in one room, the
-// demo backend (conf_examples/demo_backend.py) behind the message hook.
-// Tab one's spam shows in tab one alone, as a refusal; its "/me waves"
-// shows in tab two as "* <id> waves"; a plain message passes.
+// The demo chat's moderation seen in Chromium: two tabs of chat.html in
+// one room (the JSON protocol at /ws, through ws_client.js), the demo
+// backend (conf_examples/demo_backend.py) behind the message hook, which
+// filters each publish. Tab one's spam shows in tab one alone, as a
+// refusal; its "/me waves" shows in tab two as the action "* <id> waves";
+// a plain message passes.
 // Usage: node chat_moderation.js <url of chat.html>; exit 0 when all held.
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const url = process.argv[2];
 
@@ -21,12 +23,7 @@ function waitLine(page, kind, pattern) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const one = await browser.newPage();
     const two = await browser.newPage();
@@ -39,7 +36,7 @@ async function main() {
 
     await one.fill("#text", "buy cheap spam");
     await one.click("#say");
-    await waitLine(one, "refused", "^not sent: ");
+    await waitLine(one, "refused", "^not sent: this room does not take spam$");
     console.log("tab one shows the refusal of its spam");
 
     await one.fill("#text", "/me waves");

@@ -3,17 +3,12 @@
 // Usage: node chat_two_tabs.js <url of chat.html>; exit 0 when both
 // messages went both ways.
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const url = process.argv[2];
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const one = await browser.newPage();
     const two = await browser.newPage();

@@ -3,7 +3,7 @@
 // its "try it" panel echoes a message, and a screenshot is saved.
 // Usage: node dashboard.js <url of the dashboard> <screenshot.png>
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const [url, screenshot] = process.argv.slice(2);
 
@@ -21,12 +21,7 @@ async function waitText(page, id, want, what) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   const errors = [];
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });

@@ -3,17 +3,12 @@
 // and JSON messages small and large must come back unchanged.
 // Usage: node deflate_echo.js <ws url>; exit 0 when every check passed.
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const url = process.argv[2];
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const result = await page.evaluate(async (url) => {

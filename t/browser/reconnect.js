@@ -8,7 +8,7 @@
 // Usage: node reconnect.js <chat url> <publish url> <busy ws url>
 //        <reload cmd> <kill-worker cmd> <stop cmd> <start cmd>
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 const { execSync } = require("child_process");
 const http = require("http");
 
@@ -61,12 +61,7 @@ function check(cond, what) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(`${chatUrl}?reconnect_min=1500&reconnect_max=4000`);

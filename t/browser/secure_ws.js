@@ -4,7 +4,7 @@
 // a page of another origin, with the same token, is refused.
 // Usage: node secure_ws.js <allowed page url> <other page url> <ws url> <token>
 "use strict";
-const { chromium } = require("playwright-core");
+const { launchChromium } = require("./launch");
 
 const [allowedPage, otherPage, wsUrl, token] = process.argv.slice(2);
 
@@ -21,12 +21,7 @@ function attempt([url, token]) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update",
-           "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.goto(allowedPage);

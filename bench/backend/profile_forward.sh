@@ -1,0 +1,148 @@
+#!/bin/sh
+# Instructions per message forwarded through an HTTP backend, ngx_ws's
+# message hook against nchan's nchan_publisher_upstream_request, counted
+# by callgrind (noise-free where bench/run.sh's backend workload, on a
+# shared machine, is not). The server under test runs as one process
+# (master_process off) under callgrind; its hook location proxies, with
+# keepalive, to a plain NGINX answering `return 200` with a SIZE-byte
+# body (not under callgrind). One client sends COUNT binary messages of
+# SIZE bytes, one at a time, and reads each answer. The counters are
+# zeroed after the handshake and the first message (callgrind_control),
+# so connecting and warming up are left out. Prints the instructions per
+# message and the functions that take the most of them.
+#
+#   sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
+#
+# Ports: port (the server) and port+1 (the upstream), 20150 by default.
+set -e
+SERVER=${1:-ngx_ws}
+PORT=${2:-20150}
+UPORT=$((PORT + 1))
+COUNT=${COUNT:-2000}
+SIZE=${SIZE:-64}
+MODULE=${MODULE:-$PWD/build/ngx_http_ws_module.so}
+DIR=$(mktemp -d /tmp/ngx_ws_forward.XXXXXX)
+mkdir -p "$DIR/server/logs" "$DIR/server/conf" "$DIR/upstream/logs" "$DIR/upstream/conf"
+BODY=$(head -c "$SIZE" /dev/zero | tr '\0' Z)
+
+temp_paths() {
+    for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $1/tmp_$t;"; done
+}
+
+cat >"$DIR/upstream/conf/nginx.conf" <<CONF
+daemon on;
+worker_processes 1;
+error_log logs/error.log error;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+$(temp_paths "$DIR/upstream")
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$UPORT;
+        location / { return 200 "$BODY"; }
+    }
+}
+CONF
+
+case $SERVER in
+    ngx_ws)
+        LOAD="load_module $MODULE;"
+        ENDPOINT="ws_listen; ws_backend_message /hook;" ;;
+    nchan)
+        LOAD="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
+        ENDPOINT="nchan_pubsub websocket; nchan_channel_id \$connection;
+            nchan_publisher_upstream_request /hook;" ;;
+    *) echo "usage: $0 ngx_ws|nchan [port]" >&2; exit 2 ;;
+esac
+
+cat >"$DIR/server/conf/nginx.conf" <<CONF
+$LOAD
+daemon off;
+master_process off;
+error_log logs/error.log error;
+pid logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+$(temp_paths "$DIR/server")
+    upstream backend {
+        server 127.0.0.1:$UPORT;
+        keepalive 16;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:$PORT;
+        location = /echo {
+            $ENDPOINT
+        }
+        location = /hook {
+            internal;
+            proxy_pass http://backend/message;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+
+/usr/sbin/nginx -p "$DIR/upstream/" -c conf/nginx.conf
+valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out" \
+    /usr/sbin/nginx -p "$DIR/server/" -c conf/nginx.conf 2>"$DIR/valgrind.log" &
+VG=$!
+/usr/bin/python3 - "$PORT" "$COUNT" "$SIZE" "$VG" <<'PY'
+import asyncio, subprocess, sys
+import websockets
+port, count, size, pid = (int(a) for a in sys.argv[1:5])
+async def main():
+    for _ in range(150):
+        try:
+            # no permessage-deflate: wsload offers none either
+            ws = await websockets.connect(f"ws://127.0.0.1:{port}/echo", max_size=None,
+                                          compression=None)
+            break
+        except OSError:
+            await asyncio.sleep(0.2)
+    payload = b"x" * size
+    await ws.send(payload)
+    assert len(await ws.recv()) == size
+    subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    for _ in range(count):
+        await ws.send(payload)
+        assert len(await ws.recv()) == size
+    subprocess.run(["callgrind_control", "--dump=measured", str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+    await ws.close()
+asyncio.run(main())
+PY
+kill -QUIT $VG
+wait $VG || true
+kill -QUIT "$(cat "$DIR/upstream/logs/nginx.pid")"
+OUT=$(ls "$DIR"/callgrind.out* | while read -r f; do
+          grep -q 'measured' "$f" && echo "$f"; done | head -1)
+# Self costs; the rows of main and what calls it hold everything (they
+# are inclusive) and are left out. Split by the object a function is in:
+# NGINX, the module, libc.
+callgrind_annotate --threshold=100 "$OUT" 2>/dev/null | awk -v n="$COUNT" -v server="$SERVER" '
+    /PROGRAM TOTALS/ { v = $1; gsub(",", "", v); total = v; next }
+    total && /^-+$/ { rules++; next }
+    rules != 2 || !/^ *[0-9,]+ \(/ { next }
+    /:main \[|\(below main\)|libc_start_main|ld-linux/ { next }
+    {
+        v = $1; gsub(",", "", v)
+        match($0, /\[[^]]*\]$/); object = substr($0, RSTART + 1, RLENGTH - 2)
+        sub(/.*\//, "", object)
+        if (object == "") object = "(inlined, no object named)"
+        by_object[object] += v
+        if (shown++ < 12) { name = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", name); top[shown] = sprintf("  %7.0f  %s", v / n, name) }
+    }
+    END {
+        printf "%s: %d messages, %.0f instructions each\n", server, n, total / n
+        for (o in by_object) if (by_object[o] / n >= 1) printf "  %7.0f  in %s\n", by_object[o] / n, o
+        print "the functions that take the most:"
+        for (i = 1; i <= 12 && i in top; i++) print top[i]
+    }'
+[ -n "$KEEP" ] && cp "$OUT" "$KEEP"
+rm -rf "$DIR"
