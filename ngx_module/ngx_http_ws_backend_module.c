@@ -243,8 +243,10 @@ ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
 {
     ngx_int_t  rc;
 
+    /* a streamed piece (a proxied location) is no message of its own */
     if (ws->backend == NULL
-        || ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON)
+        || ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
+        || ev->type == WSCORE_EVENT_FRAGMENT)
     {
         return NGX_OK;
     }

@@ -85,7 +85,8 @@ ngx_http_ws_hooks_t  ngx_http_ws_channels_hooks = {
  * ws_echo). */
 ngx_http_ws_handler_t  ngx_http_ws_channels_handler = {
     ngx_http_ws_channels_message,
-    0                                      /* place */
+    0,                                     /* place */
+    NULL                                   /* close */
 };
 
 

@@ -128,7 +128,8 @@ ngx_http_ws_control_parser_free(void *data)
 /* ws_protocol json: each message is a request, answered in JSON. */
 ngx_http_ws_handler_t  ngx_http_ws_control_handler = {
     ngx_http_ws_control_message,
-    0                                      /* place */
+    0,                                     /* place */
+    NULL                                   /* close */
 };
 
 

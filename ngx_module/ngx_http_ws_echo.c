@@ -16,7 +16,8 @@
 
 ngx_http_ws_handler_t  ngx_http_ws_echo_handler = {
     ngx_http_ws_echo_message,
-    1                                      /* place */
+    1,                                     /* place */
+    NULL                                   /* close */
 };
 
 

@@ -48,7 +48,8 @@ static const ngx_uint_t  ngx_http_ws_frame_class_cap[NGX_HTTP_WS_FRAME_CLASSES]
 
 
 static ngx_http_ws_frame_t *ngx_http_ws_frame_new(ngx_log_t *log,
-    wscore_opcode_e opcode, ngx_uint_t rsv1, size_t len, u_char **payload);
+    wscore_opcode_e opcode, ngx_uint_t fin, ngx_uint_t rsv1, size_t len,
+    u_char **payload);
 static ngx_http_ws_frame_t *ngx_http_ws_frame_get(ngx_log_t *log,
     size_t len);
 static void ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame);
@@ -169,7 +170,7 @@ ngx_http_ws_frame_t *
 ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
     u_char **payload)
 {
-    return ngx_http_ws_frame_new(log, opcode, 0, len, payload);
+    return ngx_http_ws_frame_new(log, opcode, 1, 0, len, payload);
 }
 
 
@@ -178,19 +179,20 @@ ngx_http_ws_frame_t *
 ngx_http_ws_frame_alloc_compressed(ngx_log_t *log, wscore_opcode_e opcode,
     size_t len, u_char **payload)
 {
-    return ngx_http_ws_frame_new(log, opcode, 1, len, payload);
+    return ngx_http_ws_frame_new(log, opcode, 1, 1, len, payload);
 }
 
 
 static ngx_http_ws_frame_t *
 ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
-    ngx_uint_t rsv1, size_t len, u_char **payload)
+    ngx_uint_t fin, ngx_uint_t rsv1, size_t len, u_char **payload)
 {
     size_t                hlen;
     u_char                header[WSCORE_MAX_HEADER_LEN];
     ngx_http_ws_frame_t  *frame;
 
-    hlen = wscore_frame_header_encode(header, opcode, 1, (int) rsv1, len);
+    hlen = wscore_frame_header_encode(header, opcode, (int) fin, (int) rsv1,
+                                      len);
 
     frame = ngx_http_ws_frame_get(log, hlen + len);
     if (frame == NULL) {
@@ -214,6 +216,27 @@ ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
     ngx_http_ws_frame_t  *frame;
 
     frame = ngx_http_ws_frame_alloc(log, opcode, len, &p);
+
+    if (frame && len) {
+        ngx_memcpy(p, payload, len);
+    }
+
+    return frame;
+}
+
+
+/*
+ * One frame of a message sent in pieces (a proxy streams large messages):
+ * opcode is the message's on its first frame, continuation after.
+ */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_create_fragment(ngx_log_t *log, wscore_opcode_e opcode,
+    ngx_uint_t fin, const u_char *payload, size_t len)
+{
+    u_char               *p;
+    ngx_http_ws_frame_t  *frame;
+
+    frame = ngx_http_ws_frame_new(log, opcode, fin, 0, len, &p);
 
     if (frame && len) {
         ngx_memcpy(p, payload, len);

@@ -27,6 +27,9 @@ typedef struct {
 
 ngx_http_ws_frame_t *ngx_http_ws_frame_create(ngx_log_t *log,
     wscore_opcode_e opcode, const u_char *payload, size_t len);
+ngx_http_ws_frame_t *ngx_http_ws_frame_create_fragment(ngx_log_t *log,
+    wscore_opcode_e opcode, ngx_uint_t fin, const u_char *payload,
+    size_t len);
 ngx_http_ws_frame_t *ngx_http_ws_frame_alloc(ngx_log_t *log,
     wscore_opcode_e opcode, size_t len, u_char **payload);
 ngx_http_ws_frame_t *ngx_http_ws_frame_alloc_compressed(ngx_log_t *log,

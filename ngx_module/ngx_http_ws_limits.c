@@ -706,6 +706,13 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     for (i = 0; i < wsscf->rates->nelts; i++) {
         cost = rate[i].bytes ? (uint64_t) ev->len : 1;
 
+        /* a streamed message's later pieces cost their bytes only */
+        if (ev->type == WSCORE_EVENT_FRAGMENT && !ev->first
+            && !rate[i].bytes)
+        {
+            continue;
+        }
+
         if (rate[i].scope == NGX_HTTP_WS_LIMIT_CONNECTION) {
             b = &ctx->buckets[i];
             ok = wscore_bucket_take(b, rate[i].rate_per_min, rate[i].burst,

@@ -295,6 +295,15 @@ ngx_http_ws_metrics_location(ngx_http_request_t *r,
 }
 
 
+/* The (server, location) label index of a request of a ws_listen location */
+ngx_uint_t
+ngx_http_ws_metrics_location_of(ngx_http_request_t *r)
+{
+    return ngx_http_ws_metrics_location(r,
+                          ngx_http_get_module_loc_conf(r, ngx_http_ws_module));
+}
+
+
 void
 ngx_http_ws_metrics_session_start(ngx_http_ws_session_t *ws)
 {
@@ -372,6 +381,16 @@ ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         ngx_http_ws_metrics->messages[NGX_HTTP_WS_IN]
             [ev->opcode == WSCORE_OP_TEXT ? NGX_HTTP_WS_OP_TEXT
                                           : NGX_HTTP_WS_OP_BINARY]++;
+        break;
+
+    case WSCORE_EVENT_FRAGMENT:
+        /* a streamed message counts once, at its first piece */
+        if (ev->first) {
+            ngx_http_ws_metrics->messages[NGX_HTTP_WS_IN]
+                [ev->opcode == WSCORE_OP_TEXT ? NGX_HTTP_WS_OP_TEXT
+                                              : NGX_HTTP_WS_OP_BINARY]++;
+        }
+
         break;
 
     case WSCORE_EVENT_PONG:

@@ -79,6 +79,21 @@
 #define NGX_HTTP_WS_BACKEND_HOOKS       4
 #define NGX_HTTP_WS_BACKEND_RESULTS     5
 
+/* The proxy (ws_proxy_pass), by location: connects to an upstream peer,
+ * and how the upstream's handshake ended for the client. */
+#define NGX_HTTP_WS_PROXY_CONNECT_OK        0
+#define NGX_HTTP_WS_PROXY_CONNECT_FAILED    1
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_101     0
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_4XX     1   /* its refusal, relayed */
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_5XX     2
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_INVALID 3   /* an unusable answer: 502 */
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_UNREACHABLE 4  /* no peer answered: 502 */
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_TIMEOUT 5   /* 504 */
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_ERROR   6   /* ours: 500 */
+#define NGX_HTTP_WS_PROXY_HANDSHAKE_N       7
+#define NGX_HTTP_WS_TO_UPSTREAM             0
+#define NGX_HTTP_WS_FROM_UPSTREAM           1
+
 #define NGX_HTTP_WS_PUBLISH_OK          0
 #define NGX_HTTP_WS_PUBLISH_ZONE_FULL   1
 
@@ -125,6 +140,14 @@ typedef struct {
     uint64_t                   backend_calls[NGX_HTTP_WS_BACKEND_HOOKS]
                                             [NGX_HTTP_WS_BACKEND_RESULTS];
 
+    uint64_t                   proxy_connects[NGX_HTTP_WS_METRICS_LOCATIONS]
+                                             [2];
+    uint64_t                   proxy_handshakes[NGX_HTTP_WS_METRICS_LOCATIONS]
+                                       [NGX_HTTP_WS_PROXY_HANDSHAKE_N];
+    uint64_t                   proxy_messages[NGX_HTTP_WS_METRICS_LOCATIONS]
+                                             [2];  /* to, from upstream */
+    uint64_t                   proxy_bytes[NGX_HTTP_WS_METRICS_LOCATIONS]
+                                          [2];
     ngx_http_ws_histogram_t    publish_delay;   /* publish to fan-out */
     ngx_http_ws_histogram_t    send_delay;      /* queued to written */
 } ngx_http_ws_metrics_slot_t;
@@ -179,6 +202,7 @@ ngx_int_t ngx_http_ws_metrics_postconfiguration(ngx_conf_t *cf);
 ngx_int_t ngx_http_ws_metrics_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_metrics_exit_process(ngx_cycle_t *cycle);
 void ngx_http_ws_metrics_session_start(ngx_http_ws_session_t *ws);
+ngx_uint_t ngx_http_ws_metrics_location_of(ngx_http_request_t *r);
 void ngx_http_ws_metrics_session_end(ngx_http_ws_session_t *ws);
 void ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);

@@ -66,14 +66,18 @@ struct ngx_http_ws_proxy_out_s {
 
 /*
  * One proxied WebSocket: the upstream link and what the relay counts.
- * Heap memory, made by the connect hook, freed with the session (or with
- * the request when the handshake failed).
+ * Heap memory, made by the connect hook. Until the request is freed after
+ * the 101 (the session's detach) a cleanup of the request's pool owns it;
+ * from then on the session does, and frees it with itself.
  */
 typedef struct {
-    ngx_http_request_t            *request;     /* kept for the peer data */
+    ngx_http_request_t            *request;     /* until the detach */
+    ngx_pool_cleanup_t            *cleanup;     /* the request's, owning
+                                                   this; NULL: detached */
     ngx_http_ws_session_t         *session;     /* from prepare on */
     ngx_http_ws_proxy_conf_t      *conf;
-    ngx_peer_connection_t         *peer;        /* in the request's pool */
+    ngx_pool_t                    *pool;        /* the balancer's state */
+    ngx_peer_connection_t         *peer;        /* in pool */
     ngx_connection_t              *connection;  /* to the upstream */
 
     /* the handshake with the upstream */
@@ -104,6 +108,7 @@ typedef struct {
     ngx_uint_t                     close_code;      /* on the upstream
                                                        link; 0: none yet */
     ngx_uint_t                     closed_by;       /* NGX_HTTP_WS_PROXY_* */
+    ngx_uint_t                     metrics_location; /* its label index */
 
     unsigned                       connected:1;
     unsigned                       upgraded:1;      /* its 101 checked */
@@ -118,12 +123,20 @@ typedef struct {
 #define NGX_HTTP_WS_PROXY_CLOSED_PROXY     2
 
 
+/* The location's proxy counters in this worker's metrics slot. */
+#define ngx_http_ws_proxy_metric(px, field, i)                                \
+    ngx_http_ws_metrics->field[(px)->metrics_location][i]
+
+
 extern ngx_module_t  ngx_http_ws_proxy_module;
 
 
 /* ngx_http_ws_proxy_connect.c: the connect hook and the handshake */
 ngx_int_t ngx_http_ws_proxy_connect(ngx_http_request_t *r,
     const char *accept);
+ngx_uint_t ngx_http_ws_proxy_owns_cleanup(ngx_pool_cleanup_pt handler);
+void ngx_http_ws_proxy_detach(ngx_http_ws_proxy_t *px);
+void ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_close_upstream(ngx_http_ws_proxy_t *px);
 /* the link is up (TLS included): the handshake request goes out */
 void ngx_http_ws_proxy_upstream_ready(ngx_http_ws_proxy_t *px);
@@ -141,6 +154,8 @@ ngx_int_t ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
 /* ngx_http_ws_proxy_relay.c: after the 101 */
 ngx_int_t ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev);
+void ngx_http_ws_proxy_relay_client_close(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
 void ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_relay_resume_upstream(ngx_http_ws_proxy_t *px);

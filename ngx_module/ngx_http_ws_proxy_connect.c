@@ -23,10 +23,18 @@
 
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_metrics.h"
 
 
 /* the upstream's answer head: a 101's few headers fit easily */
 #define NGX_HTTP_WS_PROXY_HEADER_SIZE  4096
+
+/*
+ * The pool of the balancer's state: the upstream object the balancers
+ * write their peer into and their per-connection data (a round robin's
+ * few words, a hash's key). Larger allocations come from the heap.
+ */
+#define NGX_HTTP_WS_PROXY_POOL_SIZE    1024
 
 
 static void ngx_http_ws_proxy_request_cleanup(void *data);
@@ -47,7 +55,9 @@ ngx_int_t
 ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 {
     u_char                     rnd[16];
+    ngx_int_t                  rc;
     ngx_str_t                  src, dst;
+    ngx_pool_t                *pool;
     ngx_pool_cleanup_t        *cln;
     ngx_http_upstream_t       *u;
     ngx_http_ws_proxy_t       *px;
@@ -59,18 +69,30 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
         return NGX_DECLINED;
     }
 
-    /* in the request's pool: a proxied session keeps its request */
-    px = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_proxy_t));
+    /* on the heap: it outlives the request, which goes after the 101 */
     cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (px == NULL || cln == NULL) {
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    px = ngx_calloc(sizeof(ngx_http_ws_proxy_t), r->connection->log);
+    if (px == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cln->handler = ngx_http_ws_proxy_request_cleanup;
     cln->data = px;
+    px->cleanup = cln;
+
+    px->pool = ngx_create_pool(NGX_HTTP_WS_PROXY_POOL_SIZE,
+                               r->connection->log);
+    if (px->pool == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     px->request = r;
     px->conf = pcf;
+    px->metrics_location = ngx_http_ws_metrics_location_of(r);
     px->start = ngx_current_msec;
     px->connect_time = (ngx_msec_t) -1;
     px->handshake_time = (ngx_msec_t) -1;
@@ -95,14 +117,24 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
      * The balancers keep their per-request state in r->upstream->peer:
      * an upstream object is made for them, its peer taken over, and the
      * request left without one (NGINX's upstream code never runs on it).
+     * They allocate from the request's pool, which is lent the link's own
+     * meanwhile: their state (least_conn's count is given back when the
+     * link closes) must outlive the request.
      */
-    if (ngx_http_upstream_create(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    pool = r->pool;
+    r->pool = px->pool;
+
+    rc = ngx_http_upstream_create(r);
 
     u = r->upstream;
 
-    if (pcf->upstream->peer.init(r, pcf->upstream) != NGX_OK) {
+    if (rc == NGX_OK) {
+        rc = pcf->upstream->peer.init(r, pcf->upstream);
+    }
+
+    r->pool = pool;
+
+    if (rc != NGX_OK) {
         r->upstream = NULL;
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -122,14 +154,61 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 }
 
 
-/* The handshake failed or the request ends: the link goes with it. */
+/*
+ * The handshake failed, or the request ends while it still owns the link
+ * (it was not freed after the 101): the link goes with it.
+ */
 static void
 ngx_http_ws_proxy_request_cleanup(void *data)
 {
     ngx_http_ws_proxy_t  *px = data;
 
+    if (px->session) {
+        px->session->proxy = NULL;
+    }
+
+    ngx_http_ws_proxy_destroy(px);
+}
+
+
+ngx_uint_t
+ngx_http_ws_proxy_owns_cleanup(ngx_pool_cleanup_pt handler)
+{
+    return handler == ngx_http_ws_proxy_request_cleanup;
+}
+
+
+/*
+ * The request is freed after the 101: what of it the handshake used goes
+ * with it, and the session owns the link from now on.
+ */
+void
+ngx_http_ws_proxy_detach(ngx_http_ws_proxy_t *px)
+{
+    if (px->cleanup) {
+        px->cleanup->handler = NULL;
+        px->cleanup = NULL;
+    }
+
+    px->request = NULL;
+    px->request_buf = NULL;
+    px->header = NULL;
+    ngx_str_null(&px->protocol);
+}
+
+
+/* The link, its balancer state and the link's memory. */
+void
+ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
+{
     ngx_http_ws_proxy_relay_free(px);
     ngx_http_ws_proxy_close_upstream(px);
+
+    if (px->pool) {
+        ngx_destroy_pool(px->pool);
+    }
+
+    ngx_free(px);
 }
 
 
@@ -475,6 +554,8 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
 
         px->connected = 1;
         px->connect_time = ngx_current_msec - px->start;
+        ngx_http_ws_proxy_metric(px, proxy_connects,
+                                 NGX_HTTP_WS_PROXY_CONNECT_OK)++;
 
         if (px->conf->tls && c->ssl == NULL) {
             switch (ngx_http_ws_proxy_tls_start(px, &why)) {
@@ -823,6 +904,11 @@ ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px, ngx_uint_t status,
     ngx_log_error(NGX_LOG_ERR, px->request->connection->log, 0,
                   "ws proxy: upstream %V: %s", &px->addr, why);
 
+    if (!px->connected) {
+        ngx_http_ws_proxy_metric(px, proxy_connects,
+                                 NGX_HTTP_WS_PROXY_CONNECT_FAILED)++;
+    }
+
     if (px->connection) {
         ngx_http_ws_proxy_drop(px);
         px->peer->connection = NULL;
@@ -855,11 +941,36 @@ static void
 ngx_http_ws_proxy_finish(ngx_http_ws_proxy_t *px, ngx_uint_t status)
 {
     ngx_int_t            rc;
+    ngx_uint_t           result;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = px->request;
     c = r->connection;
+
+    /* how it ended, as the metrics count it */
+    if (status == NGX_OK) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_101;
+
+    } else if (px->status != 0 && status == px->status) {
+        result = status < NGX_HTTP_INTERNAL_SERVER_ERROR
+                 ? NGX_HTTP_WS_PROXY_HANDSHAKE_4XX
+                 : NGX_HTTP_WS_PROXY_HANDSHAKE_5XX;
+
+    } else if (px->status != 0) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_INVALID;
+
+    } else if (status == NGX_HTTP_GATEWAY_TIME_OUT) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_TIMEOUT;
+
+    } else if (status == NGX_HTTP_BAD_GATEWAY) {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_UNREACHABLE;
+
+    } else {
+        result = NGX_HTTP_WS_PROXY_HANDSHAKE_ERROR;
+    }
+
+    ngx_http_ws_proxy_metric(px, proxy_handshakes, result)++;
 
     if (status != NGX_OK) {
         ngx_http_ws_proxy_close_upstream(px);

@@ -20,6 +20,7 @@
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_handshake.h"
+#include "ngx_http_ws_variables.h"
 
 
 static ngx_int_t ngx_http_ws_proxy_preconfiguration(ngx_conf_t *cf);
@@ -30,11 +31,15 @@ static ngx_int_t ngx_http_ws_proxy_headers(ngx_http_request_t *r);
 static ngx_int_t ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws);
 static ngx_uint_t ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws);
 static ngx_int_t ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws,
     ngx_http_request_t *r);
 static void ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+static void ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_proxy_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -112,7 +117,8 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
 /* What a proxied location's messages get: a relay to its upstream. */
 static ngx_http_ws_handler_t  ngx_http_ws_proxy_handler = {
     ngx_http_ws_proxy_message,
-    0                                      /* place */
+    0,                                     /* place */
+    ngx_http_ws_proxy_peer_close
 };
 
 
@@ -126,11 +132,11 @@ static ngx_http_ws_hooks_t  ngx_http_ws_proxy_hooks = {
     NULL,                                  /* message */
     ngx_http_ws_proxy_reads_stopped,       /* reads_stopped */
     ngx_http_ws_proxy_detachable,          /* detachable */
-    NULL,                                  /* owns_cleanup */
-    NULL,                                  /* detach */
+    ngx_http_ws_proxy_owns_cleanup,        /* owns_cleanup */
+    ngx_http_ws_proxy_detach_request,      /* detach */
     ngx_http_ws_proxy_log,                 /* log */
     ngx_http_ws_proxy_close,               /* close */
-    NULL,                                  /* free */
+    ngx_http_ws_proxy_free,                /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
     NULL,                                  /* gone_away */
@@ -230,21 +236,9 @@ ngx_module_t  ngx_http_ws_proxy_module = {
 static ngx_int_t
 ngx_http_ws_proxy_preconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
     ngx_http_ws_proxy_configured = 0;
 
-    for (v = ngx_http_ws_proxy_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_ws_variables_register(cf, ngx_http_ws_proxy_vars);
 }
 
 
@@ -322,14 +316,48 @@ ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws)
 
 
 /*
- * The balancer's state of the connection (round robin, least_conn, hash)
- * lives in the request's pool until the peer is freed at close: a proxied
- * session keeps its request.
+ * The request may go after the 101: the balancer's state of the
+ * connection (round robin, least_conn, hash) lives in the link's own pool
+ * until the peer is freed at close, and the link is on the heap.
  */
 static ngx_int_t
 ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws)
 {
-    return ws->proxy ? NGX_DECLINED : NGX_OK;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws)
+{
+    if (ws->proxy) {
+        ngx_http_ws_proxy_detach(ws->proxy);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The session ends: a link it owns (its request freed) goes with it. */
+static void
+ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_proxy_t  *px;
+
+    px = ws->proxy;
+
+    if (px == NULL) {
+        return;
+    }
+
+    if (px->cleanup) {
+        /* the request's cleanup frees it, after the session is gone */
+        px->session = NULL;
+        return;
+    }
+
+    ws->proxy = NULL;
+    ngx_http_ws_proxy_destroy(px);
 }
 
 
@@ -366,6 +394,19 @@ ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
     if (ws->proxy) {
         ngx_http_ws_proxy_relay_client_message(ws->proxy, ev);
+    }
+}
+
+
+/* The client's close goes to the upstream, whose answer answers it. */
+static void
+ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    if (ws->proxy) {
+        ngx_http_ws_proxy_relay_client_close(ws->proxy, ev);
+
+    } else if (wscore_session_close_pending(ws->core)) {
+        ngx_http_ws_session_close(ws, ev->close_code, NULL);
     }
 }
 

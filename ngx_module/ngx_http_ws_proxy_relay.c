@@ -28,6 +28,7 @@
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_output.h"
 
 
 #define NGX_HTTP_WS_PROXY_RECV_SIZE  65536
@@ -40,6 +41,8 @@ static void ngx_http_ws_proxy_process(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len);
 static void ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev);
+static ngx_int_t ngx_http_ws_proxy_send_to_client(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev);
 static ngx_int_t ngx_http_ws_proxy_queue(ngx_http_ws_proxy_t *px,
     const u_char *data, size_t len, u_char **room);
 static ngx_int_t ngx_http_ws_proxy_take_core_output(ngx_http_ws_proxy_t *px);
@@ -48,6 +51,8 @@ static void ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px,
     const char *why);
 static void ngx_http_ws_proxy_timer_handler(ngx_event_t *ev);
 static void ngx_http_ws_proxy_arm_timer(ngx_http_ws_proxy_t *px);
+static void ngx_http_ws_proxy_answer_client(ngx_http_ws_proxy_t *px,
+    ngx_uint_t code);
 
 
 static u_char  ngx_http_ws_proxy_recv_buf[NGX_HTTP_WS_PROXY_RECV_SIZE];
@@ -99,6 +104,21 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     px->mask.key = ngx_http_ws_proxy_mask_key;
     px->mask.ctx = px;
     wscore_session_act_as_client(px->core, &px->mask);
+
+    /*
+     * Large messages go on piece by piece, both ways, as they arrive:
+     * neither side's message is held whole in memory.
+     */
+    wscore_session_stream_messages(px->core, 1);
+    wscore_session_stream_messages(px->session->core, 1);
+
+    /*
+     * A close is answered with the other side's answer: each side's close
+     * goes to the other, and its answer comes back (within
+     * ws_close_timeout, else the side's own code answers it).
+     */
+    wscore_session_answer_close_later(px->core, 1);
+    wscore_session_answer_close_later(px->session->core, 1);
 
     c->read->handler = ngx_http_ws_proxy_read_handler;
     c->write->handler = ngx_http_ws_proxy_write_handler;
@@ -184,7 +204,12 @@ ngx_http_ws_proxy_timer_handler(ngx_event_t *ev)
         return;
 
     case WSCORE_TIMER_CLOSE_EXPIRED:
+        /* the client's close waited for this answer: its own code it is */
+        ngx_log_error(NGX_LOG_INFO, px->session->connection->log, 0,
+                      "ws proxy: upstream %V did not answer the close in "
+                      "time", &px->addr);
         ngx_http_ws_proxy_close_upstream(px);
+        ngx_http_ws_proxy_answer_client(px, px->close_code);
         return;
 
     default: /* WSCORE_TIMER_PING_SENT, WSCORE_TIMER_IDLE, ..._NONE */
@@ -237,7 +262,15 @@ ngx_http_ws_proxy_read_handler(ngx_event_t *rev)
                                                 "the connection without a "
                                                 "close frame");
 
+            } else if (wscore_session_state(px->core) == WSCORE_STATE_CLOSING
+                       && !wscore_session_close_pending(px->core))
+            {
+                ngx_http_ws_proxy_upstream_lost(px, "the upstream closed "
+                                                "the connection without "
+                                                "answering our close");
+
             } else {
+                /* its close is in: its socket may go */
                 ngx_http_ws_proxy_close_upstream(px);
             }
 
@@ -245,6 +278,8 @@ ngx_http_ws_proxy_read_handler(ngx_event_t *rev)
         }
 
         px->bytes_from += n;
+        ngx_http_ws_proxy_metric(px, proxy_bytes,
+                                 NGX_HTTP_WS_FROM_UPSTREAM) += n;
 
         ngx_http_ws_proxy_process(px, ngx_http_ws_proxy_recv_buf, n);
 
@@ -300,7 +335,6 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     u_char                  reason[124];
     ngx_uint_t              code;
     ngx_connection_t       *c;
-    ngx_http_ws_frame_t    *frame;
     ngx_http_ws_session_t  *ws;
 
     ws = px->session;
@@ -315,7 +349,12 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
     switch (ev->type) {
 
     case WSCORE_EVENT_MESSAGE:
-        px->messages_from++;
+    case WSCORE_EVENT_FRAGMENT:
+        if (ev->type == WSCORE_EVENT_MESSAGE || ev->fin) {
+            px->messages_from++;
+            ngx_http_ws_proxy_metric(px, proxy_messages,
+                                     NGX_HTTP_WS_FROM_UPSTREAM)++;
+        }
 
         if (ws->finalized
             || wscore_session_state(ws->core) != WSCORE_STATE_OPEN)
@@ -324,25 +363,19 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
             break;
         }
 
-        frame = ngx_http_ws_frame_create(c->log, ev->opcode, ev->data,
-                                         ev->len);
-        if (frame == NULL
-            || ngx_http_ws_session_send(ws, frame) != NGX_OK)
-        {
-            if (frame) {
-                ngx_http_ws_frame_release(frame);
-            }
-
+        if (ngx_http_ws_proxy_send_to_client(px, ev) != NGX_OK) {
             ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
             return;
         }
 
-        ngx_http_ws_frame_release(frame);
         break;
 
     case WSCORE_EVENT_CLOSE:
-        px->close_code = ev->close_code;
-        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM;
+        /* its own close, or its answer to the client's (ours) */
+        if (px->closed_by == NGX_HTTP_WS_PROXY_CLOSED_NONE) {
+            px->close_code = ev->close_code;
+            px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM;
+        }
 
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws proxy: upstream %V closed with %ui",
@@ -355,8 +388,13 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
             code = WSCORE_CLOSE_NORMAL;
         }
 
+        /* a close without a reason has no data at all */
         n = ngx_min(ev->len, sizeof(reason) - 1);
-        ngx_memcpy(reason, ev->data, n);
+
+        if (n) {
+            ngx_memcpy(reason, ev->data, n);
+        }
+
         reason[n] = '\0';
 
         ngx_http_ws_proxy_flush(px);
@@ -386,19 +424,82 @@ ngx_http_ws_proxy_upstream_event(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 }
 
 
-/* A client's message, framed again for the upstream. */
+/*
+ * An upstream message goes to the client through the session (compressed
+ * there if the client agreed to deflate); a piece of a large one as one
+ * frame of it, never compressed (RFC 7692 lets any message go
+ * uncompressed, and a message compressed in pieces would hold the
+ * deflater's state across them), counted as a message by its last frame.
+ */
+static ngx_int_t
+ngx_http_ws_proxy_send_to_client(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
+{
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    ngx_http_ws_frame_t    *frame;
+    ngx_http_ws_session_t  *ws;
+
+    ws = px->session;
+    log = ws->connection->log;
+
+    if (ev->type == WSCORE_EVENT_MESSAGE) {
+        frame = ngx_http_ws_frame_create(log, ev->opcode, ev->data, ev->len);
+
+    } else {
+        frame = ngx_http_ws_frame_create_fragment(log,
+                                                  ev->first
+                                                  ? ev->opcode
+                                                  : WSCORE_OP_CONTINUATION,
+                                                  ev->fin, ev->data, ev->len);
+    }
+
+    if (frame == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ev->type == WSCORE_EVENT_MESSAGE) {
+        rc = ngx_http_ws_session_send(ws, frame);
+
+    } else {
+        rc = ngx_http_ws_output_queue(ws, frame);
+
+        if (rc == NGX_OK && ev->fin) {
+            ws->messages_out++;
+        }
+    }
+
+    ngx_http_ws_frame_release(frame);
+
+    return rc;
+}
+
+
+/*
+ * A client's message, framed again for the upstream; a piece of a large
+ * one as one frame of it (a continuation after the first).
+ */
 void
 ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev)
 {
-    size_t   len;
-    u_char  *room;
-    uint8_t  key[4];
+    int              fin;
+    size_t           len;
+    u_char          *room;
+    uint8_t          key[4];
+    wscore_opcode_e  opcode;
 
     if (px->core == NULL || px->connection == NULL
         || wscore_session_state(px->core) != WSCORE_STATE_OPEN)
     {
         return;
+    }
+
+    opcode = ev->opcode;
+    fin = 1;
+
+    if (ev->type == WSCORE_EVENT_FRAGMENT) {
+        opcode = ev->first ? ev->opcode : WSCORE_OP_CONTINUATION;
+        fin = ev->fin;
     }
 
     len = wscore_client_frame_len(ev->len);
@@ -410,10 +511,13 @@ ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     }
 
     ngx_http_ws_proxy_mask_key(px, key);
-    wscore_client_frame_encode(room, ev->opcode, 1, 0, ev->data, ev->len,
-                               key);
+    wscore_client_frame_encode(room, opcode, fin, 0, ev->data, ev->len, key);
 
-    px->messages_to++;
+    if (fin) {
+        px->messages_to++;
+        ngx_http_ws_proxy_metric(px, proxy_messages,
+                                 NGX_HTTP_WS_TO_UPSTREAM)++;
+    }
 
     ngx_http_ws_proxy_flush(px);
 }
@@ -526,6 +630,8 @@ ngx_http_ws_proxy_flush(ngx_http_ws_proxy_t *px)
         }
 
         px->bytes_to += n;
+        ngx_http_ws_proxy_metric(px, proxy_bytes,
+                                 NGX_HTTP_WS_TO_UPSTREAM) += n;
         out->pos += n;
 
         if (out->pos < out->len) {
@@ -612,6 +718,11 @@ ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px, const char *why)
 
     c = px->session->connection;
 
+    if (px->connection == NULL) {
+        /* said already (a failed write inside a failing step) */
+        return;
+    }
+
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "ws proxy: upstream %V lost: %s, closing the client with "
                   "1014 (connection %uA)", &px->addr, why, c->number);
@@ -621,6 +732,78 @@ ngx_http_ws_proxy_upstream_lost(ngx_http_ws_proxy_t *px, const char *why)
 
     ngx_http_ws_proxy_close_upstream(px);
     ngx_http_ws_session_close(px->session, 1014, "bad gateway");
+}
+
+
+/*
+ * The client's close: its code and reason go to the upstream, whose
+ * answer answers the client (the upstream's CLOSE event). When the
+ * upstream closed first and waits for the client's answer, this is it.
+ * Without a link to ask, the client's own code answers at once.
+ */
+void
+ngx_http_ws_proxy_relay_client_close(ngx_http_ws_proxy_t *px,
+    wscore_event_t *ev)
+{
+    size_t   n;
+    u_char   reason[124];
+
+    n = ngx_min(ev->len, sizeof(reason) - 1);
+
+    if (n) {
+        ngx_memcpy(reason, ev->data, n);
+    }
+
+    reason[n] = '\0';
+
+    if (px->core == NULL || px->connection == NULL
+        || (wscore_session_state(px->core) != WSCORE_STATE_OPEN
+            && !wscore_session_close_pending(px->core)))
+    {
+        ngx_http_ws_proxy_answer_client(px, ev->close_code);
+        return;
+    }
+
+    if (wscore_session_state(px->core) == WSCORE_STATE_OPEN) {
+        px->close_code = ev->close_code;
+        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+    }
+
+    wscore_session_close(px->core, ev->close_code, (const char *) reason,
+                         ngx_current_msec);
+
+    if (ngx_http_ws_proxy_take_core_output(px) != NGX_OK) {
+        ngx_http_ws_proxy_upstream_lost(px, "out of memory");
+        return;
+    }
+
+    ngx_http_ws_proxy_flush(px);
+    ngx_http_ws_proxy_arm_timer(px);
+
+    /* both closed at once: the upstream's close is the client's answer */
+    if (px->closed_by == NGX_HTTP_WS_PROXY_CLOSED_UPSTREAM) {
+        ngx_http_ws_proxy_answer_client(px, px->close_code);
+    }
+}
+
+
+/* Answers the client's close, if it still waits for an answer. */
+static void
+ngx_http_ws_proxy_answer_client(ngx_http_ws_proxy_t *px, ngx_uint_t code)
+{
+    ngx_http_ws_session_t  *ws;
+
+    ws = px->session;
+
+    if (ws->finalized || !wscore_session_close_pending(ws->core)) {
+        return;
+    }
+
+    if (code == WSCORE_CLOSE_ABNORMAL) {
+        code = WSCORE_CLOSE_NO_STATUS;
+    }
+
+    ngx_http_ws_session_close(ws, code, NULL);
 }
 
 
@@ -644,7 +827,8 @@ ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px)
     px->done = 1;
 
     if (px->core && px->connection
-        && wscore_session_state(px->core) == WSCORE_STATE_OPEN)
+        && (wscore_session_state(px->core) == WSCORE_STATE_OPEN
+            || wscore_session_close_pending(px->core)))
     {
         code = ws->close_code;
 
@@ -654,8 +838,10 @@ ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px)
             code = WSCORE_CLOSE_GOING_AWAY;
         }
 
-        px->close_code = code;
-        px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+        if (wscore_session_state(px->core) == WSCORE_STATE_OPEN) {
+            px->close_code = code;
+            px->closed_by = NGX_HTTP_WS_PROXY_CLOSED_PROXY;
+        }
 
         wscore_session_close(px->core, (uint16_t) code,
                              code == WSCORE_CLOSE_GOING_AWAY

@@ -21,6 +21,7 @@
 #include "ngx_http_ws_origin.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_subprotocol.h"
+#include "ngx_http_ws_variables.h"
 
 
 typedef enum {
@@ -735,24 +736,7 @@ ngx_http_ws_claim_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_ws_security_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-
-        if (v->flags & NGX_HTTP_VAR_PREFIX) {
-            /* NGINX passes prefix variables their full name as data */
-            var->data = 0;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_ws_variables_register(cf, ngx_http_ws_security_vars);
 }
 
 

@@ -760,6 +760,12 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
                       "ws: idle timeout, closing with 1001");
         break;
 
+    case WSCORE_TIMER_CLOSE_ANSWERED:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "ws: the peer's close went unanswered for %M ms, "
+                      "answering it with its own code", ws->conf->close_timeout);
+        break;
+
     case WSCORE_TIMER_CLOSE_EXPIRED:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: close handshake timed out");
@@ -850,7 +856,16 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     switch (ev->type) {
 
     case WSCORE_EVENT_MESSAGE:
-        ws->messages_in++;
+    case WSCORE_EVENT_FRAGMENT:
+        /*
+         * A FRAGMENT is a piece of a large message, where the handler
+         * streams them (a proxied location): the guards see every piece
+         * (a byte rate counts each, a message rate the first), and the
+         * message counts once.
+         */
+        if (ev->type == WSCORE_EVENT_MESSAGE || ev->fin) {
+            ws->messages_in++;
+        }
 
         /* rate limits, a token awaited as the first message */
         h = ws->hooks->message.elts;
@@ -870,6 +885,11 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     case WSCORE_EVENT_CLOSE:
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "ws: peer closed with %ui", (ngx_uint_t) ev->close_code);
+
+        if (ws->conf->handler && ws->conf->handler->close) {
+            ws->conf->handler->close(ws, ev);
+        }
+
         break;
 
     case WSCORE_EVENT_ERROR:
@@ -1085,6 +1105,17 @@ ngx_http_ws_session_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
 {
     if (ws->finalized) {
         return;
+    }
+
+    /*
+     * The answer to the peer's close, given late (a proxy's upstream
+     * answered): the timer still holds that wait's deadline, and the
+     * flush of the answer gets one of its own.
+     */
+    if (wscore_session_close_pending(ws->core)
+        && ws->connection->read->timer_set)
+    {
+        ngx_del_timer(ws->connection->read);
     }
 
     ngx_http_ws_start_close(ws, code, reason);

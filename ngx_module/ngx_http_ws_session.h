@@ -48,6 +48,14 @@ struct ngx_http_ws_handler_s {
      * handler takes with ngx_http_ws_session_take_placed().
      */
     unsigned                   place:1;
+
+    /*
+     * The peer's close, where the handler answers it (a proxy, with what
+     * the other side answers: wscore_session_answer_close_later); NULL
+     * for every other handler.
+     */
+    void                     (*close)(ngx_http_ws_session_t *ws,
+                                      wscore_event_t *ev);
 };
 
 

@@ -124,6 +124,9 @@ static u_char *ngx_http_ws_status_locations(u_char *p, u_char *end,
 static u_char *ngx_http_ws_status_classes(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
+static u_char *ngx_http_ws_status_by_location(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
 static u_char *ngx_http_ws_status_figure(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
@@ -158,6 +161,13 @@ static const char  *ngx_http_ws_backend_hooks[] = {
 };
 static const char  *ngx_http_ws_backend_results[] = {
     "2xx", "3xx", "4xx", "5xx", "other"
+};
+static const char  *ngx_http_ws_proxy_connect_results[] = { "ok", "failed" };
+static const char  *ngx_http_ws_proxy_handshake_results[] = {
+    "101", "4xx", "5xx", "invalid", "unreachable", "timeout", "error"
+};
+static const char  *ngx_http_ws_proxy_directions[] = {
+    "to_upstream", "from_upstream"
 };
 
 
@@ -225,6 +235,32 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_by_labels, ngx_http_ws_slot(backend_calls),
       NGX_HTTP_WS_BACKEND_HOOKS, "hook", ngx_http_ws_backend_hooks,
       "status", ngx_http_ws_backend_results, NGX_HTTP_WS_BACKEND_RESULTS },
+
+    /* the proxy (ws_proxy_pass), by location: Prometheus only */
+    { "ngx_ws_proxy_connects_total", "counter",
+      "Connections to an upstream peer, by result (each peer tried "
+      "counts).", NULL, NULL,
+      ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_connects), 2,
+      "result", ngx_http_ws_proxy_connect_results, NULL, NULL, 0 },
+
+    { "ngx_ws_proxy_handshakes_total", "counter",
+      "Proxied handshakes by outcome: 101, the upstream's refusal (4xx, "
+      "5xx), an unusable answer or no peer answering (502), a timeout "
+      "(504), an error of ours (500).", NULL, NULL,
+      ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_handshakes),
+      NGX_HTTP_WS_PROXY_HANDSHAKE_N,
+      "result", ngx_http_ws_proxy_handshake_results, NULL, NULL, 0 },
+
+    { "ngx_ws_proxy_messages_total", "counter",
+      "Data messages relayed to and from upstreams.", NULL, NULL,
+      ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_messages), 2,
+      "direction", ngx_http_ws_proxy_directions, NULL, NULL, 0 },
+
+    { "ngx_ws_proxy_bytes_total", "counter",
+      "Bytes written to and read from upstreams after the 101, frame "
+      "headers included, TLS excluded.", NULL, NULL,
+      ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_bytes), 2,
+      "direction", ngx_http_ws_proxy_directions, NULL, NULL, 0 },
 
     { "ngx_ws_publishes_total", "counter",
       "Messages published (clients, control protocol, HTTP API) by "
@@ -463,9 +499,12 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
 
     ngx_http_ws_status_zone(r, &zf, json);
 
-    /* every line is bounded; labels at most 2 x 4 x the label length */
+    /*
+     * every line is bounded; labels at most 2 x 4 x the label length, in
+     * the locations' line and in the proxy's 13 lines per location
+     */
     size = 32768
-           + sum.nlocations * (512 + 8 * NGX_HTTP_WS_METRICS_LABEL_LEN)
+           + sum.nlocations * 14 * (512 + 8 * NGX_HTTP_WS_METRICS_LABEL_LEN)
            + zf.ntop * (128 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
            + sum.workers * 512;
 
@@ -992,6 +1031,53 @@ ngx_http_ws_status_locations(u_char *p, u_char *end,
     }
 
     return json ? ngx_slprintf(p, end, "]") : p;
+}
+
+
+/*
+ * By (server, location) and one label more, for a [location][n] table of
+ * the slot; locations whose row is all zeros (no proxy there) are left
+ * out. Prometheus only.
+ */
+static u_char *
+ngx_http_ws_status_by_location(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    uint64_t                   *v, *row;
+    ngx_uint_t                  i, j, any;
+    ngx_http_ws_metrics_shm_t  *shm;
+
+    shm = f->shm;
+    v = ngx_http_ws_status_slot(f, m);
+
+    for (i = 0; i < f->sum->nlocations; i++) {
+        row = v + i * m->n;
+
+        for (j = 0, any = 0; j < m->n; j++) {
+            any |= (row[j] != 0);
+        }
+
+        if (!any) {
+            continue;
+        }
+
+        for (j = 0; j < m->n; j++) {
+            p = ngx_slprintf(p, end, "%s{server=\"", m->name);
+            p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
+                                          shm->servers[i].len, 0);
+            p = ngx_slprintf(p, end, "\",location=\"");
+            p = (i == 0) ? ngx_slprintf(p, end, "(other)")
+                         : ngx_http_ws_status_escape(p, end,
+                                                     shm->locations[i].data,
+                                                     shm->locations[i].len,
+                                                     0);
+            p = ngx_slprintf(p, end, "\",%s=\"%s\"} %uL\n",
+                             m->label, m->values[j], row[j]);
+        }
+    }
+
+    return p;
 }
 
 

@@ -77,9 +77,17 @@ static ngx_http_variable_t  ngx_http_ws_vars[] = {
 ngx_int_t
 ngx_http_ws_variables_add(ngx_conf_t *cf)
 {
+    return ngx_http_ws_variables_register(cf, ngx_http_ws_vars);
+}
+
+
+/* A module's table of variables (the $ws_*, the guards', the proxy's). */
+ngx_int_t
+ngx_http_ws_variables_register(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_http_ws_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
@@ -87,6 +95,11 @@ ngx_http_ws_variables_add(ngx_conf_t *cf)
 
         var->get_handler = v->get_handler;
         var->data = v->data;
+
+        if (v->flags & NGX_HTTP_VAR_PREFIX) {
+            /* NGINX passes prefix variables their full name as data */
+            var->data = 0;
+        }
     }
 
     return NGX_OK;

@@ -14,6 +14,8 @@
 
 
 ngx_int_t ngx_http_ws_variables_add(ngx_conf_t *cf);
+ngx_int_t ngx_http_ws_variables_register(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
 
 
 #endif /* _NGX_HTTP_WS_VARIABLES_H_INCLUDED_ */

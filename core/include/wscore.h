@@ -205,8 +205,10 @@ typedef enum {
     WSCORE_EVENT_PONG,      /* a pong (solicited or not) */
     WSCORE_EVENT_CLOSE,     /* the peer's close frame; our reply (if one was
                                due) is in the output; state is CLOSED */
-    WSCORE_EVENT_ERROR      /* the peer broke the protocol or a limit; our
+    WSCORE_EVENT_ERROR,     /* the peer broke the protocol or a limit; our
                                close frame is in the output; state CLOSED */
+    WSCORE_EVENT_FRAGMENT   /* a piece of a large message, streamed (see
+                               wscore_session_stream_messages) */
 } wscore_event_type_e;
 
 typedef struct {
@@ -220,6 +222,11 @@ typedef struct {
     const char         *error;        /* ERROR: why, for the log (static) */
     int                 placed;       /* MESSAGE: data is the caller's own
                                          buffer from wscore_payload_sink_t */
+    int                 first;        /* FRAGMENT: the message's first piece
+                                         (opcode is TEXT or BINARY on every
+                                         piece) */
+    int                 fin;          /* FRAGMENT: its last piece (len may
+                                         be 0) */
 } wscore_event_t;
 
 typedef struct wscore_session_s wscore_session_t;
@@ -278,15 +285,43 @@ void wscore_session_output_consumed(wscore_session_t *s, size_t n);
 /*
  * Starts a server-initiated close: queues a close frame with code and
  * reason (reason truncated to fit 125 bytes), state becomes CLOSING and the
- * close timeout starts. Ignored unless the state is OPEN.
+ * close timeout starts. While the peer's close waits for its answer (see
+ * wscore_session_answer_close_later), this is that answer: the close frame
+ * goes out and the state becomes CLOSED. Ignored otherwise.
  */
 void wscore_session_close(wscore_session_t *s, uint16_t code,
     const char *reason, uint64_t now_ms);
+
+/*
+ * A proxy answers a peer's close with what the other side answers: with
+ * this on, the peer's close (the CLOSE event) is not answered at once; the
+ * state becomes CLOSING, the peer's further input is ignored, and the
+ * caller answers with wscore_session_close. If it has not within the close
+ * timeout, wscore_session_on_timer answers with the peer's own code
+ * (WSCORE_TIMER_CLOSE_ANSWERED).
+ */
+void wscore_session_answer_close_later(wscore_session_t *s, int on);
+
+/* Does the peer's close wait for the caller's answer? 1 or 0. */
+int wscore_session_close_pending(const wscore_session_t *s);
 
 wscore_state_e wscore_session_state(const wscore_session_t *s);
 
 /* The close code that ended the session: sent or received, 1006 if none. */
 uint16_t wscore_session_close_code(const wscore_session_t *s);
+
+/*
+ * Streams large messages instead of reassembling them (a proxy relays
+ * them frame by frame): once a message's payload so far reaches
+ * WSCORE_STREAM_THRESHOLD bytes, what is buffered is reported as a
+ * FRAGMENT (first set), and from then on what each call receives (after
+ * unmasking and inflating), then a last FRAGMENT with fin set. UTF-8 and
+ * max_message_size still apply to the whole message: an ERROR may follow
+ * fragments already reported. Smaller messages stay MESSAGE events.
+ */
+#define WSCORE_STREAM_THRESHOLD 16384
+
+void wscore_session_stream_messages(wscore_session_t *s, int on);
 
 /* Is a data message partly received (a fragmented message in progress)? */
 int wscore_session_in_message(const wscore_session_t *s);
@@ -300,8 +335,11 @@ typedef enum {
     WSCORE_TIMER_UNRESPONSIVE,  /* ping_max_missed pings went unanswered:
                                    close 1001 in the output, state CLOSING */
     WSCORE_TIMER_IDLE,          /* idle timeout: close 1001 in the output */
-    WSCORE_TIMER_CLOSE_EXPIRED  /* the peer never answered our close: drop
+    WSCORE_TIMER_CLOSE_EXPIRED, /* the peer never answered our close: drop
                                    the TCP connection now; state CLOSED */
+    WSCORE_TIMER_CLOSE_ANSWERED /* the caller never answered the peer's
+                                   close: the answer (its own code) is in
+                                   the output; state CLOSED */
 } wscore_timer_result_e;
 
 wscore_timer_result_e wscore_session_on_timer(wscore_session_t *s,

@@ -194,6 +194,21 @@ uint16_t wscore_session_close_code(const wscore_session_t *s)
     return s->session.close_code();
 }
 
+void wscore_session_answer_close_later(wscore_session_t *s, int on)
+{
+    s->session.answer_close_later(on != 0);
+}
+
+int wscore_session_close_pending(const wscore_session_t *s)
+{
+    return s->session.close_pending() ? 1 : 0;
+}
+
+void wscore_session_stream_messages(wscore_session_t *s, int on)
+{
+    s->session.stream_messages(on != 0);
+}
+
 int wscore_session_in_message(const wscore_session_t *s)
 {
     return s->session.in_message() ? 1 : 0;

@@ -54,8 +54,8 @@ std::uint64_t as_deadline(std::uint64_t t) noexcept { return t ? t : 1; }
 }  // namespace
 
 Session::Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept
-    : max_frame_size_(cfg.max_frame_size),
-      max_message_size_(cfg.max_message_size),
+    : max_frame_size_(clamp_to_32_bits(cfg.max_frame_size)),
+      max_message_size_(clamp_to_32_bits(cfg.max_message_size)),
       ping_interval_ms_(clamp_to_32_bits(cfg.ping_interval_ms)),
       idle_timeout_ms_(clamp_to_32_bits(cfg.idle_timeout_ms)),
       close_timeout_ms_(clamp_to_32_bits(cfg.close_timeout_ms)),
@@ -73,7 +73,8 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
     ev = wscore_event_t{};
     ev.type = WSCORE_EVENT_NONE;
     release_last_event();
-    if (state_ == WSCORE_STATE_CLOSED) {
+    if (state_ == WSCORE_STATE_CLOSED || answer_pending_) {
+        // after its close frame the peer has nothing more to say
         return data.size();
     }
     if (!data.empty()) {
@@ -117,6 +118,12 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
                 return used;
             }
             if (parser_.payload_remaining() > 0) {
+                // the input ran out inside the frame: what it brought
+                // goes on now if the message is streamed
+                if (!is_control(parser_.opcode())) {
+                    stream_piece(static_cast<wscore_opcode_e>(
+                        message_opcode_), false, ev);
+                }
                 return used;
             }
         }
@@ -152,6 +159,8 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
             return {protocol_error, "data frame inside fragmented message"};
         }
         message_opcode_ = static_cast<std::uint8_t>(header.opcode);
+        streaming_message_ = false;
+        streamed_bytes_ = 0;
         utf8_.reset();
         if (inflater_) {
             inflater_->message_compressed = header.rsv1;
@@ -173,8 +182,9 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
         inflater_->compressed_bytes += header.payload_len;
         return {};
     }
-    // Between data frames the buffer holds exactly the message so far.
-    if (header.payload_len > limit - message_.size()) {
+    // Between data frames the buffer holds exactly the message so far,
+    // but for the pieces of it already streamed.
+    if (header.payload_len > limit - streamed_bytes_ - message_.size()) {
         return {too_big, "message too large"};
     }
     return {};
@@ -183,8 +193,15 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
 std::uint64_t Session::message_limit() const noexcept
 {
     return max_message_size_ != 0
-        ? std::min(max_message_size_, max_buffered_message)
+        ? std::min<std::uint64_t>(max_message_size_, max_buffered_message)
         : max_buffered_message;
+}
+
+// What inflating may still add to the buffer: the message limit less the
+// pieces already streamed.
+std::uint64_t Session::inflate_limit() const noexcept
+{
+    return message_limit() - streamed_bytes_;
 }
 
 bool Session::enable_deflate(const DeflateParams &params) noexcept
@@ -290,7 +307,7 @@ Session::Failure Session::take_compressed_payload(
         left -= n;
         const std::size_t before = message_.size();
         const MessageInflater::Result result = inflater_->inflate(
-            {chunk, n}, message_, message_limit());
+            {chunk, n}, message_, inflate_limit());
         if (const Failure failure = inflate_result(result, before, text)) {
             return failure;
         }
@@ -325,17 +342,17 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
     const bool fin = parser_.fin();
     parser_.next_frame();
     if (is_control(opcode)) {
-        return finish_control_frame(ev);
+        return finish_control_frame(now_ms, ev);
     }
     idle_due_ms_ = now_ms + idle_timeout_ms_;
-    if (!fin) {
-        return false;
-    }
     const auto message_opcode = static_cast<wscore_opcode_e>(message_opcode_);
+    if (!fin) {
+        return stream_piece(message_opcode, false, ev);
+    }
     if (inflater_ && inflater_->message_compressed) {
         const std::size_t before = message_.size();
         const Failure failure = inflate_result(
-            inflater_->finish_message(message_, message_limit()), before,
+            inflater_->finish_message(message_, inflate_limit()), before,
             message_opcode == WSCORE_OP_TEXT);
         if (failure) {
             fail(failure, ev);
@@ -352,7 +369,18 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
         // We are closing: the peer's late messages are validated but
         // nobody is there to take them.
         message_.clear_and_trim(kept_buffer_capacity);
+        streaming_message_ = false;
         return false;
+    }
+    if (streaming_message_) {
+        streaming_message_ = false;
+        ev.type = WSCORE_EVENT_FRAGMENT;
+        ev.opcode = message_opcode;
+        ev.data = message_.data();
+        ev.len = message_.size();
+        ev.fin = 1;
+        last_event_ = LastEvent::message;
+        return true;
     }
     ev.type = WSCORE_EVENT_MESSAGE;
     ev.opcode = message_opcode;
@@ -362,7 +390,38 @@ bool Session::finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept
     return true;
 }
 
-bool Session::finish_control_frame(wscore_event_t &ev) noexcept
+// A streamed message's payload so far, as a FRAGMENT that is not its last:
+// once it is streamed, or when this piece takes it to the threshold. While
+// we are closing, nobody takes the pieces: they are dropped as they come.
+// True when ev holds a piece.
+bool Session::stream_piece(wscore_opcode_e opcode, bool fin,
+    wscore_event_t &ev) noexcept
+{
+    if (!streaming_message_
+        && (!stream_ || fin || message_.size() < WSCORE_STREAM_THRESHOLD)) {
+        return false;
+    }
+    const bool first = !streaming_message_;
+    streaming_message_ = true;
+    if (message_.empty()) {
+        return false;
+    }
+    streamed_bytes_ += static_cast<std::uint32_t>(message_.size());
+    if (state_ != WSCORE_STATE_OPEN) {
+        message_.clear();
+        return false;
+    }
+    ev.type = WSCORE_EVENT_FRAGMENT;
+    ev.opcode = opcode;
+    ev.data = message_.data();
+    ev.len = message_.size();
+    ev.first = first ? 1 : 0;
+    last_event_ = LastEvent::fragment;
+    return true;
+}
+
+bool Session::finish_control_frame(std::uint64_t now_ms,
+    wscore_event_t &ev) noexcept
 {
     // The control payload sits at the end of the reassembly buffer, after
     // any fragmented message in progress; release_last_event drops it.
@@ -395,7 +454,13 @@ bool Session::finish_control_frame(wscore_event_t &ev) noexcept
         return true;
     }
     received_close_code_ = close.code;
-    if (state_ == WSCORE_STATE_OPEN) {
+    if (state_ == WSCORE_STATE_OPEN && answer_later_) {
+        // the caller answers; until then we wait as for an answer of ours
+        answer_pending_ = true;
+        state_ = WSCORE_STATE_CLOSING;
+        message_opcode_ = 0;
+        close_due_ms_ = now_ms + close_timeout_ms_;
+    } else if (state_ == WSCORE_STATE_OPEN) {
         // Echo the peer's code; an empty close gets an empty close.
         if (close.code == WSCORE_CLOSE_NO_STATUS) {
             queue_frame(Opcode::close, {});
@@ -404,7 +469,9 @@ bool Session::finish_control_frame(wscore_event_t &ev) noexcept
         }
         sent_close_code_ = close.code;
     }
-    enter_closed();
+    if (!answer_pending_) {
+        enter_closed();
+    }
     ev.type = WSCORE_EVENT_CLOSE;
     ev.close_code = close.code;
     ev.data = close.reason.empty() ? nullptr : close.reason.data();
@@ -420,6 +487,9 @@ void Session::release_last_event() noexcept
         break;
     case LastEvent::control:
         message_.truncate(message_.size() - control_len_);
+        break;
+    case LastEvent::fragment:
+        message_.clear();
         break;
     case LastEvent::none:
         break;
@@ -511,14 +581,25 @@ void Session::close(std::uint16_t code, std::string_view reason,
 {
     if (state_ == WSCORE_STATE_OPEN) {
         start_close(code, reason, now_ms);
+    } else if (answer_pending_) {
+        answer_close(code, reason);
     }
 }
 
-void Session::start_close(std::uint16_t code, std::string_view reason,
-    std::uint64_t now_ms) noexcept
+// The answer to the peer's close, given by the caller.
+void Session::answer_close(std::uint16_t code, std::string_view reason)
+    noexcept
 {
-    // Codes a peer must reject (1005, 1006, 0, ...) never go on the wire:
-    // we send a close without a status instead.
+    queue_our_close(code, reason);
+    answer_pending_ = false;
+    enter_closed();
+}
+
+// Codes a peer must reject (1005, 1006, 0, ...) never go on the wire: we
+// send a close without a status instead.
+void Session::queue_our_close(std::uint16_t code, std::string_view reason)
+    noexcept
+{
     if (is_valid_close_code(code)) {
         queue_close(code, reason);
         sent_close_code_ = code;
@@ -526,6 +607,12 @@ void Session::start_close(std::uint16_t code, std::string_view reason,
         queue_frame(Opcode::close, {});
         sent_close_code_ = WSCORE_CLOSE_NO_STATUS;
     }
+}
+
+void Session::start_close(std::uint16_t code, std::string_view reason,
+    std::uint64_t now_ms) noexcept
+{
+    queue_our_close(code, reason);
     we_closed_first_ = true;
     state_ = WSCORE_STATE_CLOSING;
     close_due_ms_ = now_ms + close_timeout_ms_;
@@ -568,6 +655,10 @@ wscore_timer_result_e Session::on_timer(std::uint64_t now_ms) noexcept
     if (state_ == WSCORE_STATE_CLOSING) {
         if (now_ms < close_due_ms_) {
             return WSCORE_TIMER_NONE;
+        }
+        if (answer_pending_) {
+            answer_close(received_close_code_, {});
+            return WSCORE_TIMER_CLOSE_ANSWERED;
         }
         enter_closed();
         return WSCORE_TIMER_CLOSE_EXPIRED;

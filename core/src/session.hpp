@@ -71,6 +71,15 @@ public:
     // before the first byte.
     void act_as_client(const wscore_mask_source_t *source) noexcept;
 
+    // Large messages are reported in pieces (FRAGMENT events) instead of
+    // being reassembled: see wscore_session_stream_messages.
+    void stream_messages(bool on) noexcept { stream_ = on; }
+
+    // The peer's close waits for the caller's answer (close()): see
+    // wscore_session_answer_close_later.
+    void answer_close_later(bool on) noexcept { answer_later_ = on; }
+    bool close_pending() const noexcept { return answer_pending_; }
+
     // For the memory tests: what the session holds on the heap.
     std::size_t buffered_capacity() const noexcept
     {
@@ -85,7 +94,9 @@ public:
     }
 
 private:
-    enum class LastEvent : std::uint8_t { none, message, control };
+    // fragment: a streamed piece; the buffer is emptied but keeps its
+    // capacity for the next piece.
+    enum class LastEvent : std::uint8_t { none, message, control, fragment };
 
     // Why the peer's input is refused: the close code and the log text.
     struct Failure {
@@ -107,8 +118,15 @@ private:
     Failure inflate_result(MessageInflater::Result result,
         std::size_t produced_from, bool text) noexcept;
     std::uint64_t message_limit() const noexcept;
+    std::uint64_t inflate_limit() const noexcept;
+    bool stream_piece(wscore_opcode_e opcode, bool fin, wscore_event_t &ev)
+        noexcept;
     bool finish_frame(std::uint64_t now_ms, wscore_event_t &ev) noexcept;
-    bool finish_control_frame(wscore_event_t &ev) noexcept;
+    bool finish_control_frame(std::uint64_t now_ms, wscore_event_t &ev)
+        noexcept;
+    void answer_close(std::uint16_t code, std::string_view reason) noexcept;
+    void queue_our_close(std::uint16_t code, std::string_view reason)
+        noexcept;
     void release_last_event() noexcept;
     void fail(std::uint16_t code, const char *why, wscore_event_t &ev)
         noexcept;
@@ -137,11 +155,13 @@ private:
 
     // Limits and timers, from wscore_config_t. Intervals are kept in
     // 32 bits: clamped at ~49 days, far beyond any sensible setting.
-    std::uint64_t max_frame_size_;
-    std::uint64_t max_message_size_;
     std::uint64_t ping_due_ms_ = 0;
     std::uint64_t idle_due_ms_ = 0;
     std::uint64_t close_due_ms_ = 0;
+    // Sizes are kept in 32 bits too: a message is capped below 4 GiB
+    // (max_buffered_message), and no frame may be larger than a message.
+    std::uint32_t max_frame_size_;
+    std::uint32_t max_message_size_;
     std::uint32_t ping_interval_ms_;
     std::uint32_t idle_timeout_ms_;
     std::uint32_t close_timeout_ms_;
@@ -157,6 +177,13 @@ private:
     LastEvent last_event_ : 2 = LastEvent::none;
     bool we_closed_first_ : 1 = false;
     bool rsv1_allowed_ : 1 = false;
+    bool stream_ : 1 = false;                // stream large messages
+    bool streaming_message_ : 1 = false;     // this one is being streamed
+    bool answer_later_ : 1 = false;          // the caller answers closes
+    bool answer_pending_ : 1 = false;        // the peer's close awaits it
+    // Payload of the message being streamed already reported (below 4 GiB:
+    // message_limit() bounds it as it bounds the buffer).
+    std::uint32_t streamed_bytes_ = 0;
 };
 
 }  // namespace wscore

@@ -118,7 +118,7 @@ struct Recorded {
 inline std::ostream &operator<<(std::ostream &os, const Recorded &r)
 {
     static const char *names[] = {"NONE", "MESSAGE", "PING", "PONG", "CLOSE",
-                                  "ERROR"};
+                                  "ERROR", "FRAGMENT"};
     return os << names[r.type] << "(op=" << r.opcode << " len="
               << r.data.size() << " code=" << r.close_code << " err='"
               << r.error << "')";

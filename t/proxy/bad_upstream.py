@@ -13,6 +13,18 @@ properly unless the path says otherwise, then by path:
   /silent         never answers the handshake
   /big-reserved   sends a frame with RSV2 set
   /stall          never reads after the handshake
+  /frames         reads one message and answers with the lengths of the
+                  frames it came in, as text ("65536,65536,...")
+  /fragmented-ping  sends a ping without FIN (control frames must not be
+                  fragmented)
+  /bad-close-code sends a close frame with code 999
+  /slow-close     answers a close 0.5 s late, with its code and "slow"
+  /no-close-answer  never answers a close
+  /close-first    closes with 4002 "up bye" itself, then waits for the
+                  answer
+  /last-close     answers its first message with the close code (and
+                  how many ms the answer took, for /close-first) that the
+                  last connection's close frame carried
 """
 import base64
 import hashlib
@@ -22,6 +34,65 @@ import threading
 import time
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+last = {"close": "none", "waited": 0}
+
+
+def recv_exactly(conn, n):
+    out = b""
+    while len(out) < n:
+        chunk = conn.recv(n - len(out))
+        if not chunk:
+            raise EOFError
+        out += chunk
+    return out
+
+
+def read_frame(conn):
+    """One frame: (opcode, fin, unmasked payload)."""
+    b0, b1 = recv_exactly(conn, 2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = int.from_bytes(recv_exactly(conn, 2), "big")
+    elif n == 127:
+        n = int.from_bytes(recv_exactly(conn, 8), "big")
+    key = recv_exactly(conn, 4) if b1 & 0x80 else b"\0\0\0\0"
+    data = recv_exactly(conn, n)
+    return b0 & 0x0F, b0 >> 7, bytes(b ^ key[i % 4] for i, b in
+                                     enumerate(data))
+
+
+def until_close(conn):
+    """Reads up to the proxy's close frame; its code, or "none"."""
+    while True:
+        op, _, data = read_frame(conn)
+        if op == 8:
+            code = str(int.from_bytes(data[:2], "big")) if data else "none"
+            last["close"] = code
+            return data
+
+
+def close_frame(payload):
+    return bytes([0x88, len(payload)]) + payload
+
+
+def read_frames(conn):
+    """The payload lengths of the frames of one data message (pings are
+    skipped)."""
+    sizes = []
+    while True:
+        op, fin, data = read_frame(conn)
+        if op >= 8:
+            continue
+        sizes.append(len(data))
+        if fin:
+            return sizes
+
+
+def text_frame(text):
+    data = text.encode()
+    if len(data) < 126:
+        return bytes([0x81, len(data)]) + data
+    return bytes([0x81, 126]) + len(data).to_bytes(2, "big") + data
 
 
 def serve(conn):
@@ -70,11 +141,42 @@ def serve(conn):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
         time.sleep(60)
         return
-    # read until the proxy closes
+    elif path == "/fragmented-ping":
+        conn.sendall(b"\x09\x01x")
+    elif path == "/bad-close-code":
+        conn.sendall(b"\x88\x02" + (999).to_bytes(2, "big"))
+    elif path == "/slow-close":
+        data = until_close(conn)
+        time.sleep(0.5)
+        conn.sendall(close_frame(data[:2] + b"slow"))
+        time.sleep(0.2)
+        conn.close()
+        return
+    elif path == "/no-close-answer":
+        until_close(conn)
+        time.sleep(10)
+        return
+    elif path == "/close-first":
+        last["close"] = "none"
+        t0 = time.time()
+        conn.sendall(close_frame((4002).to_bytes(2, "big") + b"up bye"))
+        until_close(conn)
+        last["waited"] = int((time.time() - t0) * 1000)
+        conn.close()
+        return
+    elif path == "/last-close":
+        read_frame(conn)
+        conn.sendall(text_frame("%s %d" % (last["close"], last["waited"])))
+    elif path == "/frames":
+        conn.sendall(text_frame(",".join(str(n) for n in read_frames(conn))))
+    # read until the proxy closes, noting its close code for /last-close
+    if path != "/last-close":
+        last["close"] = "none"
     try:
+        until_close(conn)
         while conn.recv(4096):
             pass
-    except OSError:
+    except (OSError, EOFError):
         pass
 
 
