@@ -9,7 +9,7 @@
 #   make test    every test layer: core unit tests, fuzz smoke run,
 #                integration tests against a real NGINX, client interop,
 #                the chaos tests, the sanitizers
-#   make chaos   faults on real links (network namespaces, nft, tc): clients
+#   make chaos   faults on real links (network namespaces, nft, tun): clients
 #                and Redis that vanish, lossy links, killed workers, no
 #                descriptors left, TLS garbage, 50 reloads under 1,000
 #                clients; the links need root
@@ -222,8 +222,8 @@ test-nginx: $(PLAYWRIGHT_STAMP)
 	NGX_WS_MODULE=$(MODULE) NGX_BIN=$(NGINX_BIN) prove -I t/lib t/
 
 # Real faults: NGINX, its clients and Redis in network namespaces of their
-# own joined by veth pairs, packets dropped with nft or delayed and lost
-# with tc netem (t/lib/Test/NgxWs/Netns.pm). Every test of a link skips,
+# own joined by veth pairs, packets dropped with nft, or delayed by a relay
+# process on a link of tun devices (t/lib/Test/NgxWs/Netns.pm). Every test of a link skips,
 # saying why, where namespaces cannot be made (not root, no CAP_SYS_ADMIN
 # in a container); killed workers, TLS garbage and exhausted descriptors
 # need none.

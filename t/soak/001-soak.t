@@ -15,8 +15,10 @@
 # messages a second (every tenth is a 4 KiB one). Two workers, history
 # kept (ws_channel_history), so the zone holds messages too.
 #
-# Every SAMPLE_EVERY seconds: the workers' and master's RSS, the zone's
-# free bytes, channels and connections (ws_status), messages received,
+# Every SAMPLE_EVERY seconds: the workers' and master's RSS, the workers'
+# malloc heap (the [heap] mappings: how much is mapped, how much of it is
+# resident), the zone's free bytes, channels and connections (ws_status),
+# messages received,
 # and how far behind the steady subscribers are (their rooms' last
 # sequence numbers minus the last they read: a client process that cannot
 # keep up leaves output queued in NGINX, which is memory too);
@@ -43,8 +45,12 @@ use constant CHURN => 40;           # short-lived clients at a time
 use constant PUBLISH_RATE => 20;    # publishes a second
 use constant SAMPLE_EVERY => DURATION >= 600 ? 30 : 10;
 # Seconds until memory settles: the kept history fills, and with 120
-# compressing sessions open the workers' RSS climbed for about 7 minutes
-# (to 45.5 MB here, from 17 MB uncompressed) before it stayed flat.
+# compressing sessions open the workers' RSS climbs for about 7 minutes
+# (to 45-47 MB here, from 17 MB uncompressed) before it stays flat. The
+# heap itself is mapped at its level within the first minute (each
+# compressing session's zlib state, 262 KiB, is allocated whole); the
+# climb is its pages becoming resident as zlib first writes to them
+# (docs/operations.md, Soak).
 use constant WARM_UP => 480;
 use constant RSS_GROWTH_KB => 2048;
 use constant ZONE_DROP_BYTES => 64 * 1024;
@@ -160,14 +166,35 @@ my $csv = sprintf '%s/soak-%s.csv', $dir,
                   POSIX::strftime('%Y%m%dT%H%M%S', gmtime);
 open my $out, '>', $csv or die "$csv: $!\n";
 $out->autoflush(1);
-print $out "seconds,workers_rss_kb,master_rss_kb,zone_free_bytes,channels,"
-         . "connections,churned,received,lag\n";
+print $out "seconds,workers_rss_kb,master_rss_kb,workers_heap_kb,"
+         . "workers_heap_rss_kb,zone_free_bytes,channels,connections,churned,"
+         . "received,lag\n";
+
+# The [heap] mappings of a process (glibc's main arena, where a worker's
+# small and medium allocations live): kB mapped and kB resident.
+sub heap_kb {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/smaps" or return (undef, undef);
+    my ($in_heap, $size, $rss) = (0, 0, 0);
+    while (<$fh>) {
+        if (/^[0-9a-f]+-[0-9a-f]+ /) { $in_heap = /\[heap\]$/; next }
+        next unless $in_heap;
+        $size += $1 if /^Size:\s+(\d+)/;
+        $rss += $1 if /^Rss:\s+(\d+)/;
+    }
+    return ($size, $rss);
+}
 
 my @samples;
 sub sample {
     my ($t) = @_;
-    my $rss = 0;
-    $rss += vm_rss_kb($_) // 0 for $ngx->workers;
+    my ($rss, $heap, $heap_rss) = (0, 0, 0);
+    for my $pid ($ngx->workers) {
+        $rss += vm_rss_kb($pid) // 0;
+        my ($size, $resident) = heap_kb($pid);
+        $heap += $size // 0;
+        $heap_rss += $resident // 0;
+    }
     my $m = metrics();
     my $received = 0;
     $received += $_->{received} // 0 for @steady, @churn;
@@ -180,13 +207,15 @@ sub sample {
         $lag += $top{$c->{room}} - ($c->{seqs}[-1] // $top{$c->{room}});
     }
     my $s = { t => $t, rss => $rss, master => vm_rss_kb($ngx->{pid}),
+              heap => $heap, heap_rss => $heap_rss,
               free => $m->{ngx_ws_zone_free_bytes},
               channels => $m->{ngx_ws_channels},
               connections => $m->{ngx_ws_connections},
               churned => $churned, received => $received, lag => $lag };
     push @samples, $s;
     print $out join(',', map { $s->{$_} // '' }
-        qw(t rss master free channels connections churned received lag))
+        qw(t rss master heap heap_rss free channels connections churned
+           received lag))
         . "\n";
 }
 
@@ -236,6 +265,10 @@ my $drop = $warm->{free} - $last->{free};
 note(sprintf 'soak: %d s, %d churned clients (%d failed to connect), '
      . '%d messages received; CSV: %s', $last->{t}, $churned, $churn_failed,
      $last->{received}, $csv);
+note(sprintf 'workers heap %d kB mapped, %d kB resident at %d s (warm); '
+     . '%d kB mapped, %d kB resident at %d s', $warm->{heap},
+     $warm->{heap_rss}, $warm->{t}, $last->{heap}, $last->{heap_rss},
+     $last->{t});
 note(sprintf 'workers RSS %d kB at %d s (warm), %d kB at %d s; zone free '
      . '%d -> %d bytes; master RSS %d -> %d kB; steady subscribers behind '
      . 'by %d -> %d messages', $warm->{rss}, $warm->{t},

@@ -15,7 +15,9 @@ package Test::NgxWs::Netns;
 use strict;
 use warnings;
 
+use Fcntl ();
 use POSIX ();
+use Time::HiRes ();
 
 use constant CLONE_NEWNET => 0x40000000;
 my %SETNS_SYSCALL = (x86_64 => 308, aarch64 => 268, riscv64 => 268);
@@ -37,7 +39,7 @@ sub unavailable {
     return 'not root' if $> != 0;
     return 'no setns system call known for ' . (POSIX::uname())[4]
         unless $SETNS_SYSCALL{(POSIX::uname())[4]};
-    for my $tool (qw(ip tc nft)) {
+    for my $tool (qw(ip nft)) {
         return "no $tool command (make deps DEBIAN_PACKAGES=\"iproute2 "
                . "nftables\")" unless grep { -x "$_/$tool" }
                                       qw(/usr/sbin /sbin /usr/bin);
@@ -153,28 +155,110 @@ sub dropped {
     return $n;
 }
 
-# Whether the kernel has tc's netem (delay, loss): some do not.
-sub has_netem {
-    my $probe = "chaos${$}netem";
-    return 0 if system("ip netns add $probe >/dev/null 2>&1") != 0;
-    my $ok = system("ip netns exec $probe tc qdisc add dev lo root netem "
-                    . "delay 1ms >/dev/null 2>&1") == 0;
-    system("ip netns del $probe >/dev/null 2>&1");
-    return $ok;
-}
+# slow_link($a, $b): a point-to-point IP link between two namespaces made
+# by create() whose packets pass through a process of this module (a
+# relay), which holds each one for the delay in force before passing it
+# on, in order, each direction on its own: real latency on every packet,
+# seen by TCP as round-trip time, for kernels without tc netem (the
+# qdiscs that remain, tbf and htb, delay only what exceeds a rate). The
+# relay reads the IP packets one end's tun device hands it and writes
+# them into the other end's; it starts with no delay (link_delay sets
+# it) and ends with the test process or cleanup(). Returns the two
+# addresses and the two device names, as link() does.
+use constant TUNSETIFF => 0x400454ca;
+use constant IFF_TUN => 0x0001;
+use constant IFF_NO_PI => 0x1000;
 
-# tc netem on an interface of a namespace: e.g. "delay 200ms loss 5%" on
-# what leaves it.
-sub netem {
-    my ($name, $dev, $spec) = @_;
-    run("ip netns exec $name tc qdisc add dev $dev root netem $spec");
-}
+my @relays;               # [pid, control handle] of slow_link's relays
 
-# The packets netem dropped on an interface so far.
-sub netem_dropped {
+sub tun_in {
     my ($name, $dev) = @_;
-    my $out = run("ip netns exec $name tc -s qdisc show dev $dev");
-    return $out =~ /dropped (\d+)/ ? $1 : 0;
+    # a tun device is made in the namespace its /dev/net/tun was opened in
+    my $fh = in_ns($name, sub {
+        open my $fh, '+<', '/dev/net/tun' or die "/dev/net/tun: $!\n";
+        $fh });
+    ioctl($fh, TUNSETIFF, pack('Z16 s x22', $dev, IFF_TUN | IFF_NO_PI))
+        or die "TUNSETIFF $dev: $!\n";
+    binmode $fh;
+    my $flags = fcntl($fh, Fcntl::F_GETFL(), 0) or die "F_GETFL: $!\n";
+    fcntl($fh, Fcntl::F_SETFL(), $flags | Fcntl::O_NONBLOCK())
+        or die "F_SETFL: $!\n";
+    return $fh;
+}
+
+sub slow_link {
+    my ($a, $b) = @_;
+    my $n = $links++;
+    my ($ta, $tb) = ("ch$$" . "t$n" . 'a', "ch$$" . "t$n" . 'b');
+    my $net = sprintf '10.%d.%d', ($$ >> 8) & 255, $$ & 255;
+    my ($ia, $ib) = ("$net." . (4 * $n + 1), "$net." . (4 * $n + 2));
+    my $fa = tun_in($a, $ta);
+    my $fb = tun_in($b, $tb);
+    run("ip -n $a addr add $ia peer $ib dev $ta");
+    run("ip -n $b addr add $ib peer $ia dev $tb");
+    run("ip -n $a link set $ta up");
+    run("ip -n $b link set $tb up");
+    pipe(my $ctl_r, my $ctl_w) or die "pipe: $!\n";
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        close $ctl_w;
+        $0 = "slow link $ta-$tb";
+        relay($fa, $fb, $ctl_r);
+        POSIX::_exit(0);
+    }
+    close $ctl_r;
+    close $fa;
+    close $fb;
+    $ctl_w->autoflush(1);
+    push @relays, [$pid, $ctl_w];
+    return ($ia, $ib, $ta, $tb);
+}
+
+# link_delay($ms): from now on every slow_link relay holds each packet $ms
+# milliseconds in each direction (2 × $ms round trip).
+sub link_delay {
+    my ($ms) = @_;
+    print { $_->[1] } "$ms\n" for @relays;
+}
+
+# The relay: two FIFO queues of [due time, packet], one per direction.
+sub relay {
+    my ($fa, $fb, $ctl) = @_;
+    my $delay = 0;
+    my %queue = (fileno($fa) => [], fileno($fb) => []);
+    my %out = (fileno($fa) => $fb, fileno($fb) => $fa);
+    my $rin = '';
+    vec($rin, fileno($_), 1) = 1 for $fa, $fb, $ctl;
+    my $ctl_buf = '';
+    while (1) {
+        my $now = Time::HiRes::time();
+        my $next;
+        for my $fd (keys %queue) {
+            my $q = $queue{$fd};
+            while (@$q && $q->[0][0] <= $now) {
+                syswrite($out{$fd}, (shift @$q)->[1]);
+            }
+            $next = $q->[0][0]
+                if @$q && (!defined $next || $q->[0][0] < $next);
+        }
+        my $wait = defined $next ? $next - $now : undef;
+        $wait = 0 if defined $wait && $wait < 0;
+        my $ready = select(my $r = $rin, undef, undef, $wait);
+        next if $ready <= 0;
+        for my $fh ($fa, $fb) {
+            next unless vec($r, fileno $fh, 1);
+            # every packet waiting (the descriptors do not block)
+            while (sysread($fh, my $packet, 65536)) {
+                push @{ $queue{fileno $fh} },
+                     [Time::HiRes::time() + $delay, $packet];
+            }
+        }
+        if (vec($r, fileno $ctl, 1)) {
+            my $got = sysread($ctl, $ctl_buf, 64, length $ctl_buf);
+            return if !$got;                  # the test process is gone
+            $delay = $1 / 1000 while $ctl_buf =~ s/^(\d+)\n//;
+        }
+    }
 }
 
 sub heal {
@@ -184,6 +268,12 @@ sub heal {
 
 sub cleanup {
     return unless $$ == $OWNER;
+    for my $relay (@relays) {
+        close $relay->[1];
+        kill 'KILL', $relay->[0];
+        waitpid $relay->[0], 0;
+    }
+    @relays = ();
     for my $name (reverse @namespaces) {
         system("ip netns del $name >/dev/null 2>&1");
     }
