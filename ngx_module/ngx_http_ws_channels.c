@@ -751,21 +751,12 @@ ngx_http_ws_channels_deliver_here(ngx_log_t *log, ngx_str_t *channel,
 {
     ngx_http_ws_msg_t  *msg;
 
-    msg = ngx_alloc(offsetof(ngx_http_ws_msg_t, data) + channel->len + len,
-                    log);
+    msg = ngx_alloc(ngx_http_ws_msg_size(channel->len, len), log);
     if (msg == NULL) {
         return;
     }
 
-    ngx_memzero(msg, offsetof(ngx_http_ws_msg_t, data));
-    msg->seq = seq;
-    msg->published = ngx_current_msec;
-    msg->opcode = (u_char) opcode;
-    msg->json = json ? 1 : 0;
-    msg->channel_len = (u_short) channel->len;
-    msg->len = len;
-    ngx_memcpy(msg->data, channel->data, channel->len);
-    ngx_memcpy(msg->data + channel->len, data, len);
+    ngx_http_ws_msg_fill(msg, channel, opcode, json, data, len, seq);
 
     ngx_http_ws_channels_deliver(msg);
 

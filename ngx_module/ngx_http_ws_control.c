@@ -48,6 +48,8 @@ static ngx_int_t ngx_http_ws_control_channel_allowed(
     ngx_str_t *channel);
 static void ngx_http_ws_control_forward(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req);
+static ngx_int_t ngx_http_ws_control_to_backend(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, const char *refusal);
 static void ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel);
 static void ngx_http_ws_control_add(ngx_http_ws_session_t *ws,
@@ -283,6 +285,34 @@ ngx_http_ws_control_channel_allowed(ngx_http_ws_session_t *ws,
 
 
 /*
+ * A request the static rules allowed, offered to the backend module's
+ * hook for it: NGX_OK when the backend took it (its answer will be the
+ * reply) or it could not be called (answered "unavailable" with
+ * refusal), NGX_DECLINED when no hook takes it here: it goes its usual
+ * way.
+ */
+static ngx_int_t
+ngx_http_ws_control_to_backend(ngx_http_ws_session_t *ws,
+    wscore_ctl_request_t *req, const char *refusal)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_ws_control_backend == NULL) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_ws_control_backend(ws, req);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_ws_control_reply_error(ws, req->id, "unavailable", refusal);
+        return NGX_OK;
+    }
+
+    return rc;
+}
+
+
+/*
  * A subscribe the static rules allowed: joined at once, or once the
  * subscribe hook has allowed it too (ngx_http_ws_control_join()).
  */
@@ -290,21 +320,12 @@ static void
 ngx_http_ws_control_subscribe(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel)
 {
-    ngx_int_t     rc;
     wscore_str_t  none;
 
-    if (ngx_http_ws_control_backend) {
-        rc = ngx_http_ws_control_backend(ws, req);
-
-        if (rc == NGX_OK) {
-            return;
-        }
-
-        if (rc == NGX_ERROR) {
-            ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
-                                            "cannot subscribe now");
-            return;
-        }
+    if (ngx_http_ws_control_to_backend(ws, req, "cannot subscribe now")
+        == NGX_OK)
+    {
+        return;
     }
 
     none.data = NULL;
@@ -422,20 +443,10 @@ static void
 ngx_http_ws_control_publish(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req, ngx_str_t *channel)
 {
-    ngx_int_t  rc;
-
-    if (ngx_http_ws_control_backend) {
-        rc = ngx_http_ws_control_backend(ws, req);
-
-        if (rc == NGX_OK) {
-            return;
-        }
-
-        if (rc == NGX_ERROR) {
-            ngx_http_ws_control_reply_error(ws, req->id, "unavailable",
-                                            "cannot publish now");
-            return;
-        }
+    if (ngx_http_ws_control_to_backend(ws, req, "cannot publish now")
+        == NGX_OK)
+    {
+        return;
     }
 
     ngx_http_ws_control_post(ws, req->id, channel, WSCORE_OP_TEXT, 1,

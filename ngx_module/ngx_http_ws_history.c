@@ -462,19 +462,14 @@ ngx_http_ws_history_send_entry(ngx_http_ws_session_t *ws, ngx_str_t *channel,
                                          e->data, e->len);
 
     } else {
-        msg = ngx_alloc(offsetof(ngx_http_ws_msg_t, data) + channel->len
-                        + e->len, ws->connection->log);
+        msg = ngx_alloc(ngx_http_ws_msg_size(channel->len, e->len),
+                        ws->connection->log);
         if (msg == NULL) {
             return;
         }
 
-        msg->seq = e->seq;
-        msg->opcode = (u_char) e->opcode;
-        msg->json = (u_char) e->json;
-        msg->channel_len = (u_short) channel->len;
-        msg->len = e->len;
-        ngx_memcpy(ngx_cpymem(msg->data, channel->data, channel->len),
-                   e->data, e->len);
+        ngx_http_ws_msg_fill(msg, channel, e->opcode, e->json, e->data,
+                             e->len, e->seq);
 
         frame = ngx_http_ws_channels_envelope(msg);
         ngx_free(msg);

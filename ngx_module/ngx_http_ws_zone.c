@@ -330,8 +330,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     /* with ws_channel_history a message is kept even if nobody listens */
     if (n || (ch && ctx->history_max)) {
         msg = ngx_slab_alloc_locked(ctx->shpool,
-                                    offsetof(ngx_http_ws_msg_t, data)
-                                    + channel->len + len);
+                                    ngx_http_ws_msg_size(channel->len, len));
 
         /* no room only for the history: the publish itself goes on */
         if (msg == NULL && n) {
@@ -355,15 +354,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
         return NGX_OK;
     }
 
-    msg->refs = 0;
-    msg->seq = info->seq;
-    msg->published = ngx_current_msec;
-    msg->opcode = (u_char) opcode;
-    msg->json = json ? 1 : 0;
-    msg->channel_len = (u_short) channel->len;
-    msg->len = len;
-    ngx_memcpy(msg->data, channel->data, channel->len);
-    ngx_memcpy(msg->data + channel->len, data, len);
+    ngx_http_ws_msg_fill(msg, channel, opcode, json, data, len, info->seq);
 
     if (ch && ctx->history_max) {
         ngx_http_ws_history_keep(ctx, ch, msg);
@@ -401,6 +392,23 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     }
 
     return NGX_OK;
+}
+
+
+void
+ngx_http_ws_msg_fill(ngx_http_ws_msg_t *msg, ngx_str_t *channel,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
+    uint64_t seq)
+{
+    msg->refs = 0;
+    msg->seq = seq;
+    msg->published = ngx_current_msec;
+    msg->opcode = (u_char) opcode;
+    msg->json = json ? 1 : 0;
+    msg->channel_len = (u_short) channel->len;
+    msg->len = len;
+    ngx_memcpy(msg->data, channel->data, channel->len);
+    ngx_memcpy(msg->data + channel->len, data, len);
 }
 
 

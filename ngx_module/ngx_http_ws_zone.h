@@ -42,6 +42,14 @@ typedef struct {
     u_char                     data[1];       /* channel name, payload */
 } ngx_http_ws_msg_t;
 
+#define ngx_http_ws_msg_size(channel_len, len)                              \
+    (offsetof(ngx_http_ws_msg_t, data) + (channel_len) + (len))
+
+/* Fills a message of ngx_http_ws_msg_size() bytes, no reader yet. */
+void ngx_http_ws_msg_fill(ngx_http_ws_msg_t *msg, ngx_str_t *channel,
+    ngx_uint_t opcode, ngx_uint_t json, u_char *data, size_t len,
+    uint64_t seq);
+
 
 /*
  * One process's subscribers of a channel, kept so that the replacement of
