@@ -135,7 +135,7 @@ is(text_of($local), 'local works', 'and its subscriber receives');
 # place counts its connection attempts (taking each and closing it: down
 # again, the other way) while node a's workers are stopped, so that every
 # attempt counted is node b's.
-my @a_workers = $node{a}->workers;
+my @a_workers = $node{a}->workers(2);
 kill 'STOP', @a_workers;
 my $stand_in = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $rport,
                                      Listen => 16, ReuseAddr => 1, Blocking => 0)

@@ -141,7 +141,7 @@ $ngx = start_nginx(name => 'ban across workers', log_level => 'info',
         ws_ban 6 30s 30s;
     }
 CONF
-my @workers = $ngx->workers;
+my @workers = $ngx->workers(2);
 is(scalar @workers, 2, 'two workers');
 is(oversize('/big'), 1009, "strike $_") for 1 .. 5;
 my %pids = map { $_ => 1 } $ngx->error_log =~ /\[info\] (\d+)#\d+: \*\d+ ws: protocol error/g;

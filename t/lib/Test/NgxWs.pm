@@ -813,13 +813,15 @@ sub stop {
 sub error_log  { Test::NgxWs::slurp("$_[0]{prefix}/logs/error.log") }
 sub access_log { Test::NgxWs::slurp("$_[0]{prefix}/logs/access.log") }
 # The master answers on its port before its workers are forked: wait for
-# them (up to 5 s) so a test never reads an empty list by accident.
+# them (up to 5 s) so a test never reads an empty list by accident; with
+# $count, until that many are up (the second of two may come a moment
+# after the first, under a sanitizer).
 sub workers {
-    my ($self) = @_;
+    my ($self, $count) = @_;
     my @pids;
     for (1 .. 100) {
         @pids = Test::NgxWs::worker_pids($self->{pid});
-        last if @pids;
+        last if @pids && (!$count || @pids >= $count);
         select(undef, undef, undef, 0.05);
     }
     return @pids;
