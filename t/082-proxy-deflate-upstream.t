@@ -164,10 +164,14 @@ for my $case (['unoffered', 'an extension that was not offered'],
 }
 
 {
-    my $ws = ws_connect(uri => '/bad/good');
-    $ws->expect('text hello deflate', 'a valid answer (window 10, no takeover): '
-                . 'its compressed message is inflated');
-    $ws->disconnect;
+    my $ws = eval { ws_connect(uri => '/bad/good') };
+    ok($ws, 'a valid answer (window 10, no takeover): the client gets 101')
+        or diag($@);
+    if ($ws) {
+        $ws->expect('text hello deflate', 'a valid answer: its compressed '
+                    . 'message is inflated');
+        $ws->disconnect;
+    }
     my $res = ws_handshake_answer(uri => '/bad-off/good');
     is($res->{status}, 502, 'deflate off: the same answer is an extension '
        . 'not offered, 502');
