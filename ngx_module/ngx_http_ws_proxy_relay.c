@@ -9,7 +9,10 @@
  * through a core session that is its client, which checks its frames as
  * strictly as a client's (unmasked, UTF-8, close codes, sizes within
  * ws_max_message_size); each message is sent to the client through the
- * session (compressed there if the client agreed to deflate).
+ * session (compressed there if the client agreed to deflate). With
+ * ws_proxy_deflate agreed, the upstream link has its own permessage-deflate:
+ * our whole messages to it are compressed, its compressed ones inflated by
+ * its core session.
  *
  * Back-pressure both ways: the client is not read while the upstream's
  * queue is over half of ws_send_buffer (the session's reads_stopped
