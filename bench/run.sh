@@ -18,7 +18,7 @@
 # DEFLATE_RATES (ngx_ws fan-out of DEFLATE_SIZE-byte (200) chat messages
 # without deflate, and with shared and per-connection compression, "100"),
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect
-# peers backend"), BACKEND_CONNS ("1000 10"), BACKEND_UPSTREAMS ("return200
+# peers backend proxy"), BACKEND_CONNS ("1000 10"), BACKEND_UPSTREAMS ("return200
 # demo"), BACKEND_SERVERS ("ngx_ws nchan node_ws"), BACKEND_KEEPALIVE (1024),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx).
 set -euo pipefail
@@ -39,7 +39,7 @@ FANOUT_WORKERS=${FANOUT_WORKERS:-"1 2"}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_SERVERS=${IDLE_SERVERS:-"ngx_ws ngx_ws_wss nchan node_ws"}
 CONNECT_CONCURRENCY=${CONNECT_CONCURRENCY:-64}
-WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers backend"}
+WORKLOADS=${WORKLOADS:-"echo echo_tls fanout deflate idle connect peers backend proxy"}
 DEFLATE_RATES=${DEFLATE_RATES:-"100"}
 DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
@@ -256,7 +256,7 @@ run_wsload() {
     local label=$1 workers=$2 run=$3; shift 3
     local err="$WORK/wsload.$label.$1.$run.err" out
     if out=$(taskset -c "$CLIENT_CPUS" "$BUILD/wsload" "$@" --label "$label" \
-                 --server-pid "$SERVER_PID" 2>"$err"); then
+                 --server-pid "$SERVER_PID" ${APP_PID:+--upstream-pid "$APP_PID"} 2>"$err"); then
         echo "  run $run: $(echo "$out" | head -1)"
         echo "$out" | tail -1 | sed "s/^{/{\"workers\":$workers,\"run\":$run,${EXTRA_JSON:-}/" \
             >>"${OUT_JSONL:-$JSONL}"
@@ -606,6 +606,117 @@ bench_backend() {
         >"$RESULTS/backend.md"
 }
 
+# The frame-aware proxy (ws_proxy_pass) against NGINX's proxy_pass tunnel,
+# both in front of the same Node ws echo, and Node alone, in one run. NGINX
+# and Node run in process groups of their own, both on the server CPU:
+# wsload samples NGINX's CPU (--server-pid, the master and its worker) and
+# Node's (--upstream-pid) over the same window, so each side's cost per
+# round trip shows apart. The servers take turns within each run (run 1 of
+# every server, then run 2...), so a load that comes and goes on a shared
+# machine falls on all of them alike. Cases: echo (PROXY_CONNS connections,
+# SIZE bytes, PROXY_PIPELINES in flight); deflate (the client offers
+# permessage-deflate, PROXY_DEFLATE_SIZE-byte messages, one in flight):
+# ngx_ws compresses towards the client while Node runs without compression,
+# against Node compressing itself (alone and behind the tunnel); idle
+# (PROXY_IDLE_CONNS open connections, a fresh server per run: NGINX's memory
+# per proxied connection, Node's not counted). Results: results/proxy.md.
+PROXY_CONNS=${PROXY_CONNS:-$ECHO_CONNS}
+PROXY_PIPELINES=${PROXY_PIPELINES:-$ECHO_PIPELINES}
+PROXY_DEFLATE_SIZE=${PROXY_DEFLATE_SIZE:-4096}
+PROXY_IDLE_CONNS=${PROXY_IDLE_CONNS:-5000}
+PROXY_SERVERS="ngx_ws_proxy nginx_tunnel node_direct"
+PROXY_JSONL="$RESULTS/proxy.jsonl"
+
+# $1 label, $2 port, $3 "deflate" for the deflate case. Sets SERVER_PID
+# (what wsload measures as the server), APP_PID (Node behind a proxy, or
+# empty), PROXY_URL.
+start_proxy_case() {
+    local label=$1 port=$2 mode=$3 node_port=$(($2 + 1)) node_mode=plain deflate=""
+    # Node compresses itself unless ngx_ws does it for it
+    if [ "$mode" = deflate ] && [ "$label" != ngx_ws_proxy ]; then node_mode=deflate; fi
+    [ "$mode" = deflate ] && deflate="ws_deflate on;"
+    start_server "$SERVER_CPUS" "$node_port" env NODE_PATH=/usr/share/nodejs \
+        node "$BENCH_DIR/node_echo_server.js" "$node_port" "$node_mode" >/dev/null
+    APP_PID=$SERVER_PID
+    PROXY_URL="ws://127.0.0.1:$port/echo"
+    case $label in
+        node_direct) APP_PID=""; PROXY_URL="ws://127.0.0.1:$node_port/echo"; return 0 ;;
+        ngx_ws_proxy)
+            write_nginx_conf "$label-$mode" "$port" 1 "load_module $MODULE;" "" "
+        location = /echo {
+            ws_listen;
+            ws_proxy_pass ws://127.0.0.1:$node_port;
+            ws_ping_interval 0;
+            $deflate
+        }" ;;
+        nginx_tunnel)
+            write_nginx_conf "$label-$mode" "$port" 1 "" "" "
+        location = /echo {
+            proxy_pass http://127.0.0.1:$node_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection upgrade;
+            proxy_read_timeout 1h;
+        }" ;;
+    esac
+    start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/$label-$mode" -c conf/nginx.conf
+}
+
+stop_proxy_case() {
+    stop_server
+    if [ -n "$APP_PID" ]; then
+        stop_group "$APP_PID"
+        wait "$APP_PID" 2>/dev/null || true
+    else
+        :  # node_direct: SERVER_PID was Node
+    fi
+    APP_PID=""
+}
+
+bench_proxy() {
+    local port=$((BASE_PORT + 70)) run label pipeline
+    : >"$PROXY_JSONL"
+    for run in $(seq 1 "$RUNS"); do
+        for label in $PROXY_SERVERS; do
+            start_proxy_case "$label" "$port" plain
+            for pipeline in $PROXY_PIPELINES; do
+                echo "== proxy echo $label: $PROXY_CONNS connections, $SIZE B," \
+                     "$pipeline in flight, ${DURATION}s, run $run of $RUNS"
+                EXTRA_JSON='"case":"echo",' OUT_JSONL=$PROXY_JSONL run_wsload "$label" 1 "$run" \
+                    echo --url "$PROXY_URL" --connections "$PROXY_CONNS" --size "$SIZE" \
+                    --duration "$DURATION" --pipeline "$pipeline"
+            done
+            stop_proxy_case
+            [ "$label" = node_direct ] || check_server_log "$label-plain"
+        done
+        for label in $PROXY_SERVERS; do
+            start_proxy_case "$label" "$port" deflate
+            echo "== proxy deflate $label: $PROXY_CONNS connections, $PROXY_DEFLATE_SIZE B," \
+                 "1 in flight, client offers permessage-deflate, ${DURATION}s, run $run of $RUNS"
+            EXTRA_JSON='"case":"deflate",' OUT_JSONL=$PROXY_JSONL run_wsload "$label" 1 "$run" \
+                echo --url "$PROXY_URL" --connections "$PROXY_CONNS" \
+                --size "$PROXY_DEFLATE_SIZE" --duration "$DURATION" --pipeline 1 --deflate own
+            stop_proxy_case
+            [ "$label" = node_direct ] || check_server_log "$label-deflate"
+        done
+        for label in ngx_ws_proxy nginx_tunnel; do
+            start_proxy_case "$label" "$port" plain
+            echo "== proxy idle $label: $PROXY_IDLE_CONNS connections, run $run of $RUNS"
+            # NGINX's memory alone: Node holds one connection per client either way
+            local app=$APP_PID
+            APP_PID="" EXTRA_JSON='"case":"idle",' OUT_JSONL=$PROXY_JSONL \
+                run_wsload "$label" 1 "$run" idle --url "$PROXY_URL" \
+                --connections "$PROXY_IDLE_CONNS" --sources 8
+            APP_PID=$app
+            stop_proxy_case
+        done
+    done
+    python3 "$BENCH_DIR/proxy_table.py" "$PROXY_JSONL" \
+        --command "RUNS=$RUNS DURATION=$DURATION PROXY_CONNS=$PROXY_CONNS SIZE=$SIZE PROXY_PIPELINES=\"$PROXY_PIPELINES\" PROXY_DEFLATE_SIZE=$PROXY_DEFLATE_SIZE PROXY_IDLE_CONNS=$PROXY_IDLE_CONNS WORKLOADS=proxy bench/run.sh" \
+        --when "$(date -u '+%Y-%m-%d %H:%M UTC'), at $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'); NGINX and Node on CPU $SERVER_CPUS, wsload on CPU $CLIENT_CPUS; load average before: $PROXY_LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg)" \
+        >"$RESULTS/proxy.md"
+}
+
 # --- main ----------------------------------------------------------------------
 
 [ -f "$MODULE" ] || { echo "missing $MODULE: run 'make module' first" >&2; exit 1; }
@@ -622,6 +733,7 @@ cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 mkdir -p "$RESULTS"
 : >"$JSONL"
 : >"$PEERS_JSONL"
+PROXY_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for workload in $WORKLOADS; do "bench_$workload"; done
 
 # WORKLOADS=peers alone leaves latest.md as it was
@@ -642,3 +754,4 @@ fi
 echo
 if [ -f "$MD" ]; then cat "$MD"; fi
 case " $WORKLOADS " in *" backend "*) cat "$RESULTS/backend.md" ;; esac
+case " $WORKLOADS " in *" proxy "*) cat "$RESULTS/proxy.md" ;; esac

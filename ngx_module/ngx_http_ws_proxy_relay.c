@@ -61,17 +61,39 @@ static void ngx_http_ws_proxy_answer_client(ngx_http_ws_proxy_t *px,
 static u_char  ngx_http_ws_proxy_recv_buf[NGX_HTTP_WS_PROXY_RECV_SIZE];
 
 
-/* RFC 6455 section 5.3: a fresh key per frame from a strong source */
+/*
+ * RFC 6455 section 5.3: a fresh key per frame from a strong source. One
+ * RAND_bytes() per frame was a tenth of a proxying worker's time (the
+ * call's own locking and fork check): the keys are drawn from OpenSSL's
+ * generator 4 KiB at a time instead, still unpredictable to the peer,
+ * each used once. The buffer is filled in the worker, after the fork.
+ */
+#define NGX_HTTP_WS_PROXY_KEYS_SIZE  4096
+
+static u_char      ngx_http_ws_proxy_keys[NGX_HTTP_WS_PROXY_KEYS_SIZE];
+static ngx_uint_t  ngx_http_ws_proxy_keys_used = NGX_HTTP_WS_PROXY_KEYS_SIZE;
+
 static void
 ngx_http_ws_proxy_mask_key(void *ctx, uint8_t key[4])
 {
     uint32_t  fallback;
 
-    if (RAND_bytes(key, 4) != 1) {
-        /* never seen; a weaker key still frames correctly */
-        fallback = (uint32_t) ngx_random();
-        ngx_memcpy(key, &fallback, 4);
+    if (ngx_http_ws_proxy_keys_used == NGX_HTTP_WS_PROXY_KEYS_SIZE) {
+
+        if (RAND_bytes(ngx_http_ws_proxy_keys, NGX_HTTP_WS_PROXY_KEYS_SIZE)
+            != 1)
+        {
+            /* never seen; a weaker key still frames correctly */
+            fallback = (uint32_t) ngx_random();
+            ngx_memcpy(key, &fallback, 4);
+            return;
+        }
+
+        ngx_http_ws_proxy_keys_used = 0;
     }
+
+    ngx_memcpy(key, ngx_http_ws_proxy_keys + ngx_http_ws_proxy_keys_used, 4);
+    ngx_http_ws_proxy_keys_used += 4;
 }
 
 

@@ -224,8 +224,12 @@ struct ngx_http_ws_session_s {
     unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
     unsigned                   broke_rule:1;     /* closed for it: ws_ban */
 
-    /* the close code of the log line, once finalized; in the same word */
-    uint16_t                   close_code;
+    /*
+     * The close code of the log line, once finalized: codes on the wire
+     * are 1000-4999 (the core refuses others), so 13 bits, which keep it
+     * in the flags' word beside the signature.
+     */
+    unsigned                   close_code:13;
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
@@ -270,8 +274,12 @@ struct ngx_http_ws_session_s {
     uint64_t                   messages_in;
     uint64_t                   messages_out;
     uint64_t                   bytes_in;
-    uint64_t                   bytes_out;
-    off_t                      sent_at_upgrade;
+
+    /* c->sent at the 101 while open, the bytes sent since once finalized */
+    union {
+        off_t                  sent_at_upgrade;
+        uint64_t               bytes_out;
+    };
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
     ngx_rbtree_node_t          direct;           /* "conn:<id>": c->number */

@@ -25,7 +25,7 @@ public:
           pool_(epoll_fd, ep,
                 PoolOptions{o.connections, o.source_addresses, 256, o.deflate_offer, o.ca_file}, *this),
           sent_at_(o.connections),
-          cpu_(o.server_pid) {
+          cpu_(o.server_pid, o.upstream_pid) {
         // Binary, so the server's UTF-8 check does not enter the figures.
         const std::vector<std::uint8_t> payload(o.size, 0x5a);
         frame_ = build_masked_frame(Opcode::binary, payload);
@@ -53,6 +53,7 @@ public:
         r.latency = latency_;
         r.server_cpu = cpu_.server_cores();
         r.client_cpu = cpu_.client_cores();
+        r.upstream_cpu = cpu_.upstream_cores();
         r.first_error = pool_.first_error();
         return r;
     }

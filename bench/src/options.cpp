@@ -18,7 +18,7 @@ void usage() {
         "  wsload idle    --url ws://127.0.0.1:PORT/path --connections N --server-pid PID\n"
         "                [--settle S]\n"
         "  wsload connect --url ws://... or http://... --duration S [--concurrency N]\n"
-        "common: [--warmup S] [--server-pid PID] [--label NAME] [--sources N]\n"
+        "common: [--warmup S] [--server-pid PID] [--upstream-pid PID] [--label NAME] [--sources N]\n"
         "        [--size B] [--max-in-flight N] [--deflate own|shared]\n"
         "        [--ca-file PEM]\n"
         "echo, fanout and idle take wss:// URLs (TLS); the server's certificate\n"
@@ -117,6 +117,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
         } else if (flag == "--server-pid") {
             if (!need_number()) return std::nullopt;
             o.server_pid = static_cast<pid_t>(number);
+        } else if (flag == "--upstream-pid") {
+            if (!need_number()) return std::nullopt;
+            o.upstream_pid = static_cast<pid_t>(number);
         } else if (flag == "--ca-file") {
             o.ca_file = value;
         } else if (flag == "--deflate") {

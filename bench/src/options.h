@@ -30,6 +30,9 @@ struct Options {
     std::size_t concurrency = 64;  // connect: connections in progress at once
     double settle_s = 3.0;         // idle: wait after the last connect before measuring
     std::optional<pid_t> server_pid;
+    // a second process whose CPU is sampled over the same window (the app
+    // behind a proxy), reported apart from the server's
+    std::optional<pid_t> upstream_pid;
     // permessage-deflate offer: empty (none), or the header value for
     // "--deflate own" (context takeover) / "--deflate shared" (no server
     // context takeover: the server may share one compressed frame).

@@ -38,6 +38,7 @@ void print_result(const RunResult& r) {
         r.connections_failed, r.connections_lost, r.size, r.duration_s, r.rate,
         us(h.quantile_ns(0.5)), us(h.quantile_ns(0.99)), us(h.quantile_ns(0.999)),
         us(h.max_ns()), server_cpu_text(r.server_cpu).c_str(), r.client_cpu);
+    if (r.upstream_cpu >= 0) std::printf("; upstream cpu %.2f cores", r.upstream_cpu);
     if (r.mode == "idle") {
         std::printf("; server memory %.1f -> %.1f MiB, %.0f B per connection",
                     static_cast<double>(r.memory_before_bytes) / 1048576.0,
@@ -55,7 +56,7 @@ void print_result(const RunResult& r) {
         "{\"mode\":%s,\"label\":%s,\"connections\":%zu,\"connections_failed\":%zu,"
         "\"connections_lost\":%zu,\"size\":%zu,\"pipeline\":%zu,\"duration_s\":%.3f,"
         "\"messages\":%llu,\"rate\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,"
-        "\"p999_us\":%.1f,\"max_us\":%.1f,\"server_cpu\":%.3f,\"client_cpu\":%.3f,"
+        "\"p999_us\":%.1f,\"max_us\":%.1f,\"server_cpu\":%.3f,\"client_cpu\":%.3f,\"upstream_cpu\":%.3f,"
         "\"published\":%llu,\"target_rate\":%.1f,\"publish_rate\":%.1f,\"publish_errors\":%llu,"
         "\"delivery_ratio\":%.5f,\"memory_before_bytes\":%llu,\"memory_after_bytes\":%llu,"
         "\"bytes_per_connection\":%.1f,\"first_error\":%s}\n",
@@ -63,7 +64,7 @@ void print_result(const RunResult& r) {
         r.connections_failed, r.connections_lost, r.size, r.pipeline, r.duration_s,
         static_cast<unsigned long long>(r.messages), r.rate, us(h.quantile_ns(0.5)),
         us(h.quantile_ns(0.99)), us(h.quantile_ns(0.999)), us(h.max_ns()), r.server_cpu,
-        r.client_cpu, static_cast<unsigned long long>(r.published), r.target_rate, r.publish_rate,
+        r.client_cpu, r.upstream_cpu, static_cast<unsigned long long>(r.published), r.target_rate, r.publish_rate,
         static_cast<unsigned long long>(r.publish_errors), r.delivery_ratio,
         static_cast<unsigned long long>(r.memory_before_bytes),
         static_cast<unsigned long long>(r.memory_after_bytes), r.bytes_per_connection,

@@ -32,6 +32,7 @@ struct RunResult {
     double bytes_per_connection = 0;        // idle: (after - before) / open connections
     double server_cpu = -1;            // cores used by the server, -1 if not sampled
     double client_cpu = 0;             // cores used by wsload
+    double upstream_cpu = -1;          // echo: cores of --upstream-pid, -1 if not sampled
     std::string first_error;
 };
 

@@ -64,6 +64,7 @@ void CpuWindow::start(std::uint64_t now) {
     started_ = now;
     client_start_ = own_cpu_seconds();
     if (pid_) server_start_ = server_cpu_seconds(*pid_).value_or(-1);
+    if (upstream_pid_) upstream_start_ = server_cpu_seconds(*upstream_pid_).value_or(-1);
 }
 
 void CpuWindow::stop(std::uint64_t now) {
@@ -73,6 +74,11 @@ void CpuWindow::stop(std::uint64_t now) {
     if (pid_ && server_start_ >= 0) {
         if (const auto end = server_cpu_seconds(*pid_)) {
             server_cores_ = (*end - server_start_) / wall;
+        }
+    }
+    if (upstream_pid_ && upstream_start_ >= 0) {
+        if (const auto end = server_cpu_seconds(*upstream_pid_)) {
+            upstream_cores_ = (*end - upstream_start_) / wall;
         }
     }
 }

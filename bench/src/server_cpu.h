@@ -23,18 +23,24 @@ namespace wsload {
 // core busy for the whole window).
 class CpuWindow {
 public:
-    explicit CpuWindow(std::optional<pid_t> server_pid) : pid_(server_pid) {}
+    explicit CpuWindow(std::optional<pid_t> server_pid,
+                       std::optional<pid_t> upstream_pid = std::nullopt)
+        : pid_(server_pid), upstream_pid_(upstream_pid) {}
     void start(std::uint64_t now);
     void stop(std::uint64_t now);
     double server_cores() const { return server_cores_; }  // -1 if not sampled
     double client_cores() const { return client_cores_; }
+    double upstream_cores() const { return upstream_cores_; }  // -1 if not sampled
 
 private:
     std::optional<pid_t> pid_;
+    std::optional<pid_t> upstream_pid_;
     std::uint64_t started_ = 0;
     double server_start_ = 0;
     double client_start_ = 0;
     double server_cores_ = -1;
+    double upstream_start_ = 0;
+    double upstream_cores_ = -1;
     double client_cores_ = 0;
 };
 
