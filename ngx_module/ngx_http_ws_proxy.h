@@ -41,6 +41,8 @@ typedef struct {
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     handshake_timeout;
     ngx_msec_t                     ping_interval;  /* to the upstream */
+    ngx_flag_t                     deflate;     /* offer permessage-deflate
+                                                   to the upstream */
 
     /* wss:// (ngx_http_ws_proxy_tls.c) */
     ngx_flag_t                     ssl_verify;
@@ -87,10 +89,13 @@ typedef struct {
     u_char                         key[24];     /* Sec-WebSocket-Key */
     u_char                         accept[WSCORE_ACCEPT_LEN]; /* client's */
     ngx_uint_t                     status;      /* its answer's status */
+    wscore_deflate_params_t        deflate;     /* agreed, if deflating */
 
     /* after the 101: a client session of the core, and our output */
     wscore_session_t              *core;
     wscore_mask_source_t           mask;
+    wscore_deflater_t             *deflater;    /* our messages to it, if
+                                                   it agreed to deflate */
     ngx_http_ws_proxy_out_t       *out;
     ngx_http_ws_proxy_out_t      **out_last;
     size_t                         out_bytes;
@@ -112,6 +117,7 @@ typedef struct {
 
     unsigned                       connected:1;
     unsigned                       upgraded:1;      /* its 101 checked */
+    unsigned                       deflating:1;     /* it agreed */
     unsigned                       upstream_paused:1;
     unsigned                       client_paused:1;
     unsigned                       done:1;          /* link closed */

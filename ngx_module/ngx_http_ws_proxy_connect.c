@@ -394,6 +394,11 @@ ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px)
           + sizeof("Sec-WebSocket-Version: 13" CRLF) - 1
           + sizeof(CRLF) - 1;
 
+    if (px->conf->deflate) {
+        len += sizeof("Sec-WebSocket-Extensions: "
+                      WSCORE_CLIENT_DEFLATE_OFFER CRLF) - 1;
+    }
+
     for (i = 0; i < n; i++) {
         if (hdr[i].value.len) {
             len += hdr[i].name.len + sizeof(": " CRLF) - 1 + hdr[i].value.len;
@@ -420,6 +425,13 @@ ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px)
                           "Sec-WebSocket-Key: %*s" CRLF
                           "Sec-WebSocket-Version: 13" CRLF,
                           sizeof(px->key), px->key);
+
+    if (px->conf->deflate) {
+        b->last = ngx_cpymem(b->last, "Sec-WebSocket-Extensions: "
+                             WSCORE_CLIENT_DEFLATE_OFFER CRLF,
+                             sizeof("Sec-WebSocket-Extensions: "
+                                    WSCORE_CLIENT_DEFLATE_OFFER CRLF) - 1);
+    }
 
     for (i = 0; i < n; i++) {
         /* an empty value leaves the header out, as in proxy_set_header */
@@ -789,6 +801,7 @@ ngx_http_ws_proxy_read_answer(ngx_http_ws_proxy_t *px)
 static ngx_int_t
 ngx_http_ws_proxy_check_answer(ngx_http_ws_proxy_t *px)
 {
+    int                           agreed;
     size_t                        len;
     ngx_int_t                     rc;
     ngx_buf_t                    *b, copy;
@@ -868,10 +881,28 @@ ngx_http_ws_proxy_check_answer(ngx_http_ws_proxy_t *px)
 
     ngx_http_ws_handshake_header(r, "Sec-WebSocket-Protocol", &offered);
 
-    if (wscore_handshake_check_response(&resp, (const char *) px->key,
-                                        sizeof(px->key), offered, &why)
-        != WSCORE_OK)
-    {
+    /*
+     * With ws_proxy_deflate the core checks that an extension answered is
+     * a valid agreement to our offer; without, that none is.
+     */
+    agreed = 0;
+
+    if (px->conf->deflate) {
+        rc = wscore_handshake_check_response_deflate(&resp,
+                                                     (const char *) px->key,
+                                                     sizeof(px->key),
+                                                     offered, &px->deflate,
+                                                     &agreed, &why);
+
+    } else {
+        rc = wscore_handshake_check_response(&resp, (const char *) px->key,
+                                             sizeof(px->key), offered,
+                                             &why);
+    }
+
+    px->deflating = agreed ? 1 : 0;
+
+    if (rc != WSCORE_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "ws proxy: upstream %V sent a bad 101: %s",
                       &px->addr, why);

@@ -11,6 +11,7 @@
  *       ws_proxy_pass ws://app;               or wss://host:9001/path
  *       ws_proxy_ssl_verify on;               wss://: as proxy_ssl_verify
  *       ws_proxy_ssl_trusted_certificate ca.pem;
+ *       ws_proxy_deflate on;                  permessage-deflate to it
  *       ws_proxy_connect_timeout 5s;
  *       ws_proxy_handshake_timeout 10s;
  *   }
@@ -94,6 +95,13 @@ static ngx_command_t  ngx_http_ws_proxy_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_proxy_conf_t, ping_interval),
+      NULL },
+
+    { ngx_string("ws_proxy_deflate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_ws_proxy_conf_t, deflate),
       NULL },
 
     { ngx_string("ws_proxy_connect_timeout"),
@@ -533,6 +541,7 @@ ngx_http_ws_proxy_create_loc_conf(ngx_conf_t *cf)
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
     conf->ping_interval = NGX_CONF_UNSET_MSEC;
     conf->ssl_verify = NGX_CONF_UNSET;
+    conf->deflate = NGX_CONF_UNSET;
     conf->set_headers = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -555,6 +564,9 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     /* as ws_ping_interval: an upstream gone silent is found in minutes */
     ngx_conf_merge_msec_value(conf->ping_interval, prev->ping_interval,
                               30000);
+
+    /* the upstream link stays plain unless asked: its CPU is ours */
+    ngx_conf_merge_value(conf->deflate, prev->deflate, 0);
 
     /* as proxy_set_header: a level with none inherits its parent's */
     ngx_conf_merge_ptr_value(conf->set_headers, prev->set_headers, NULL);

@@ -9,7 +9,10 @@
  * through a core session that is its client, which checks its frames as
  * strictly as a client's (unmasked, UTF-8, close codes, sizes within
  * ws_max_message_size); each message is sent to the client through the
- * session (compressed there if the client agreed to deflate).
+ * session (compressed there if the client agreed to deflate). With
+ * ws_proxy_deflate agreed, the upstream link has its own permessage-deflate:
+ * our whole messages to it are compressed, its compressed ones inflated by
+ * its core session.
  *
  * Back-pressure both ways: the client is not read while the upstream's
  * queue is over half of ws_send_buffer (the session's reads_stopped
@@ -126,6 +129,30 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     px->mask.key = ngx_http_ws_proxy_mask_key;
     px->mask.ctx = px;
     wscore_session_act_as_client(px->core, &px->mask);
+
+    /*
+     * The upstream agreed to permessage-deflate (ws_proxy_deflate): its
+     * compressed messages are inflated within ws_max_message_size (a
+     * bomb closes it with 1009, the client with 1011), and ours to it are
+     * compressed as the agreement allows (its window, a reset after each
+     * message without our context takeover).
+     */
+    if (px->deflating) {
+        if (wscore_session_enable_deflate(px->core, &px->deflate)
+            != WSCORE_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        px->deflater = wscore_deflater_create(
+                                   px->deflate.client_max_window_bits,
+                                   (int) wscf->deflate_level,
+                                   (int) wscf->deflate_mem_level,
+                                   !px->deflate.client_no_context_takeover);
+        if (px->deflater == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
     /*
      * Large messages go on piece by piece, both ways, as they arrive:
@@ -497,17 +524,19 @@ ngx_http_ws_proxy_send_to_client(ngx_http_ws_proxy_t *px, wscore_event_t *ev)
 
 
 /*
- * A client's message, framed again for the upstream; a piece of a large
- * one as one frame of it (a continuation after the first).
+ * A client's message, framed again for the upstream (compressed if it
+ * agreed to deflate); a piece of a large one as one frame of it (a
+ * continuation after the first).
  */
 void
 ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     wscore_event_t *ev)
 {
-    int              fin;
-    size_t           len;
+    int              fin, rsv1;
+    size_t           len, size;
     u_char          *room;
     uint8_t          key[4];
+    const uint8_t   *data;
     wscore_opcode_e  opcode;
 
     if (px->core == NULL || px->connection == NULL
@@ -524,7 +553,33 @@ ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
         fin = ev->fin;
     }
 
-    len = wscore_client_frame_len(ev->len);
+    data = ev->data;
+    size = ev->len;
+    rsv1 = 0;
+
+    /*
+     * With deflate agreed, a whole message of ws_deflate_min_size bytes
+     * or more goes compressed; the pieces of a streamed one go as they
+     * are (RFC 7692 lets any message go uncompressed, and compressing in
+     * pieces would keep a half-done message in the compressor), as do
+     * small ones, where compression gains nothing.
+     */
+    if (px->deflater && ev->type == WSCORE_EVENT_MESSAGE
+        && ev->len >= px->session->conf->deflate_min_size)
+    {
+        if (wscore_deflater_compress(px->deflater, ev->data, ev->len, &data,
+                                     &size)
+            != WSCORE_OK)
+        {
+            ngx_http_ws_session_close(px->session,
+                                      WSCORE_CLOSE_INTERNAL_ERROR, NULL);
+            return;
+        }
+
+        rsv1 = 1;
+    }
+
+    len = wscore_client_frame_len(size);
 
     if (ngx_http_ws_proxy_queue(px, NULL, len, &room) != NGX_OK) {
         ngx_http_ws_session_close(px->session, WSCORE_CLOSE_INTERNAL_ERROR,
@@ -533,7 +588,7 @@ ngx_http_ws_proxy_relay_client_message(ngx_http_ws_proxy_t *px,
     }
 
     ngx_http_ws_proxy_mask_key(px, key);
-    wscore_client_frame_encode(room, opcode, fin, 0, ev->data, ev->len, key);
+    wscore_client_frame_encode(room, opcode, fin, rsv1, data, size, key);
 
     if (fin) {
         px->messages_to++;
@@ -900,5 +955,10 @@ ngx_http_ws_proxy_relay_free(ngx_http_ws_proxy_t *px)
     if (px->core) {
         wscore_session_destroy(px->core);
         px->core = NULL;
+    }
+
+    if (px->deflater) {
+        wscore_deflater_destroy(px->deflater);
+        px->deflater = NULL;
     }
 }

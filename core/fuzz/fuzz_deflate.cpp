@@ -1,7 +1,8 @@
 // libFuzzer target for permessage-deflate: the inflate path of a session
 // (arbitrary bytes as the compressed payload of client messages, split
 // into fragments and messages by the input itself, under a small message
-// limit) and the negotiation of arbitrary Sec-WebSocket-Extensions values.
+// limit) and the negotiation of arbitrary Sec-WebSocket-Extensions values,
+// as a client's offer and as a server's answer to ours.
 // Checks the session's invariants and that nothing inflates past the limit.
 
 #include <cstdint>
@@ -54,6 +55,27 @@ void fuzz_negotiation(const uint8_t *data, size_t size, uint8_t control)
                  <= policy.server_max_window_bits);
         check(n.params.client_max_window_bits >= 8
               && n.params.client_max_window_bits <= 15);
+    }
+
+    // The same bytes as a server's answer to a client's offer.
+    wscore_handshake_response_t resp;
+    std::memset(&resp, 0, sizeof resp);
+    resp.status = 101;
+    resp.upgrade = {"websocket", 9};
+    resp.connection = {"Upgrade", 7};
+    resp.accept = {"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", 28};
+    resp.extensions = {reinterpret_cast<const char *>(data), size};
+    wscore_deflate_params_t agreed;
+    int ok = -1;
+    const char *why = nullptr;
+    const wscore_rc_t rc = wscore_handshake_check_response_deflate(&resp,
+        "dGhlIHNhbXBsZSBub25jZQ==", 24, {nullptr, 0}, &agreed, &ok, &why);
+    check((rc == WSCORE_OK) == (why == nullptr));
+    if (rc == WSCORE_OK && ok == 1) {
+        check(agreed.server_max_window_bits >= 8
+              && agreed.server_max_window_bits <= 15);
+        check(agreed.client_max_window_bits >= 9
+              && agreed.client_max_window_bits <= 15);
     }
 }
 

@@ -457,6 +457,28 @@ void wscore_deflate_negotiate(const wscore_deflate_policy_t *policy,
     const char *header, size_t len, wscore_deflate_negotiation_t *result);
 
 /*
+ * The Sec-WebSocket-Extensions value of a client's permessage-deflate
+ * offer (RFC 7692): it lets the server limit our window and accepts any
+ * window of the server's.
+ */
+#define WSCORE_CLIENT_DEFLATE_OFFER \
+    "permessage-deflate; client_max_window_bits"
+
+/*
+ * As wscore_handshake_check_response, for a request that offered
+ * WSCORE_CLIENT_DEFLATE_OFFER: an extension in the answer must then be a
+ * valid agreement to that offer (RFC 7692 section 7.1: one
+ * permessage-deflate, known parameters, each once, with valid values;
+ * client_max_window_bits=8 is refused, zlib cannot compress within it),
+ * else WSCORE_ERROR with *why. On WSCORE_OK *agreed is 1 and *params the
+ * agreement, or *agreed is 0 (the server declined: no compression).
+ */
+wscore_rc_t wscore_handshake_check_response_deflate(
+    const wscore_handshake_response_t *resp, const char *key,
+    size_t key_len, wscore_str_t offered_protocols,
+    wscore_deflate_params_t *params, int *agreed, const char **why);
+
+/*
  * Turns on decompression in a session: RSV1 on the first frame of a data
  * message then means the message is compressed; it is inflated within
  * max_message_size (close 1009 past it, 1007 for corrupt data) before it

@@ -72,4 +72,45 @@ wscore_rc_t wscore_handshake_check_response(
     return error == nullptr ? WSCORE_OK : WSCORE_ERROR;
 }
 
+wscore_rc_t wscore_handshake_check_response_deflate(
+    const wscore_handshake_response_t *resp, const char *key,
+    size_t key_len, wscore_str_t offered_protocols,
+    wscore_deflate_params_t *params, int *agreed, const char **why)
+{
+    if (resp == nullptr || key == nullptr || params == nullptr
+        || agreed == nullptr) {
+        if (why != nullptr) {
+            *why = "no response";
+        }
+        return WSCORE_ERROR;
+    }
+    *agreed = 0;
+    wscore::HandshakeResponse r;
+    r.status = resp->status;
+    r.upgrade = present(resp->upgrade);
+    r.connection = present(resp->connection);
+    r.accept = present(resp->accept);
+    r.protocol = present(resp->protocol);
+    r.extensions = present(resp->extensions);
+    std::optional<wscore::DeflateParams> deflate;
+    const char *error = wscore::check_handshake_response(r,
+        {key, key_len}, present(offered_protocols), &deflate);
+    if (why != nullptr) {
+        *why = error;
+    }
+    if (error != nullptr) {
+        return WSCORE_ERROR;
+    }
+    if (deflate) {
+        *agreed = 1;
+        params->server_max_window_bits = deflate->server_max_window_bits;
+        params->client_max_window_bits = deflate->client_max_window_bits;
+        params->server_no_context_takeover =
+            deflate->server_no_context_takeover;
+        params->client_no_context_takeover =
+            deflate->client_no_context_takeover;
+    }
+    return WSCORE_OK;
+}
+
 }  // extern "C"

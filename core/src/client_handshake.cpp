@@ -60,9 +60,12 @@ bool list_has_exact(std::string_view list, std::string_view name) noexcept
 }  // namespace
 
 const char *check_handshake_response(const HandshakeResponse &response,
-    std::string_view key, std::optional<std::string_view> offered_protocols)
-    noexcept
+    std::string_view key, std::optional<std::string_view> offered_protocols,
+    std::optional<DeflateParams> *deflate) noexcept
 {
+    if (deflate != nullptr) {
+        deflate->reset();
+    }
     if (response.status != 101) {
         return "status is not 101";
     }
@@ -98,7 +101,15 @@ const char *check_handshake_response(const HandshakeResponse &response,
         }
     }
     if (response.extensions && !trim(*response.extensions).empty()) {
-        return "an extension was chosen but none offered";
+        if (deflate == nullptr) {
+            return "an extension was chosen but none offered";
+        }
+        const DeflateAnswer answer = check_deflate_answer(
+            *response.extensions);
+        if (!answer.valid) {
+            return answer.reason;
+        }
+        *deflate = answer.params;
     }
     return nullptr;
 }

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "deflate_offer.hpp"
+
 namespace wscore {
 
 struct HandshakeResponse {
@@ -22,11 +24,14 @@ struct HandshakeResponse {
 // nullptr when the answer completes the handshake for key (the
 // Sec-WebSocket-Key we sent) and offered_protocols (the
 // Sec-WebSocket-Protocol list we sent; nullopt = none); else why not,
-// a static text for the log. We offer no extension, so an answer naming
-// one fails (section 4.1, item 5 of the client's checks).
+// a static text for the log. An extension in the answer fails it (section
+// 4.1, item 5 of the client's checks) unless deflate is non-null: then we
+// offered client_deflate_offer, and an answer naming an extension must be
+// a valid agreement to it, which *deflate then holds (nullopt: the server
+// declined, no extension).
 const char *check_handshake_response(const HandshakeResponse &response,
-    std::string_view key, std::optional<std::string_view> offered_protocols)
-    noexcept;
+    std::string_view key, std::optional<std::string_view> offered_protocols,
+    std::optional<DeflateParams> *deflate = nullptr) noexcept;
 
 }  // namespace wscore
 

@@ -324,4 +324,115 @@ DeflateNegotiation negotiate_deflate(std::string_view header,
     return result;
 }
 
+namespace {
+
+DeflateAnswer invalid_answer(const char *why) noexcept
+{
+    DeflateAnswer answer;
+    answer.reason = why;
+    return answer;
+}
+
+}  // namespace
+
+DeflateAnswer check_deflate_answer(std::string_view header) noexcept
+{
+    Reader in{header};
+    DeflateAnswer result;
+    bool seen_extension = false;
+    bool seen_server_nct = false;
+    bool seen_client_nct = false;
+    bool seen_server_bits = false;
+    bool seen_client_bits = false;
+
+    for (;;) {
+        in.skip_ows();
+        if (in.at_end()) {
+            break;
+        }
+        if (in.take(',')) {
+            continue;
+        }
+        const std::string_view name = in.token();
+        if (name.empty()) {
+            return invalid_answer("malformed Sec-WebSocket-Extensions");
+        }
+        if (name != extension_name) {
+            return invalid_answer("an extension that was not offered");
+        }
+        if (seen_extension) {
+            return invalid_answer("permessage-deflate answered twice");
+        }
+        seen_extension = true;
+        in.skip_ows();
+        while (in.take(';')) {
+            in.skip_ows();
+            const std::string_view param = in.token();
+            if (param.empty()) {
+                return invalid_answer("malformed Sec-WebSocket-Extensions");
+            }
+            in.skip_ows();
+            Value value;
+            if (in.take('=')) {
+                in.skip_ows();
+                if (!in.value(value)) {
+                    return invalid_answer("malformed Sec-WebSocket-"
+                                          "Extensions parameter value");
+                }
+                in.skip_ows();
+            }
+            bool *seen = nullptr;
+            if (param == "server_no_context_takeover") {
+                seen = &seen_server_nct;
+                result.params.server_no_context_takeover = true;
+            } else if (param == "client_no_context_takeover") {
+                seen = &seen_client_nct;
+                result.params.client_no_context_takeover = true;
+            } else if (param == "server_max_window_bits") {
+                seen = &seen_server_bits;
+                result.params.server_max_window_bits = window_bits(value);
+                if (result.params.server_max_window_bits == 0) {
+                    return invalid_answer("bad server_max_window_bits "
+                                          "value");
+                }
+            } else if (param == "client_max_window_bits") {
+                // Section 7.1.2.2: the answer must carry a value.
+                seen = &seen_client_bits;
+                result.params.client_max_window_bits = window_bits(value);
+                if (result.params.client_max_window_bits == 0) {
+                    return invalid_answer("bad client_max_window_bits "
+                                          "value");
+                }
+                if (result.params.client_max_window_bits < 9) {
+                    return invalid_answer("client_max_window_bits=8 "
+                                          "cannot be honoured");
+                }
+            } else {
+                return invalid_answer("unknown permessage-deflate "
+                                      "parameter");
+            }
+            if (*seen) {
+                return invalid_answer("repeated permessage-deflate "
+                                      "parameter");
+            }
+            *seen = true;
+            if ((seen == &seen_server_nct || seen == &seen_client_nct)
+                && value.present)
+            {
+                return invalid_answer("value on a parameter that takes "
+                                      "none");
+            }
+        }
+        if (!in.at_end() && !in.take(',')) {
+            return invalid_answer("malformed Sec-WebSocket-Extensions");
+        }
+    }
+    if (!seen_extension) {
+        return invalid_answer("no permessage-deflate in the answer");
+    }
+    result.valid = true;
+    result.reason = "accepted";
+    return result;
+}
+
 }  // namespace wscore

@@ -65,6 +65,26 @@ struct DeflateNegotiation {
 DeflateNegotiation negotiate_deflate(std::string_view header,
     const DeflatePolicy &policy) noexcept;
 
+// The client side (section 7.1: what a client offers and how it checks
+// the answer). A proxy offers exactly this: permessage-deflate, letting
+// the server limit our window, and accepts any server window.
+inline constexpr std::string_view client_deflate_offer =
+    "permessage-deflate; client_max_window_bits";
+
+struct DeflateAnswer {
+    bool valid = false;
+    DeflateParams params;                    // when valid
+    const char *reason = "no answer";        // static, for logs
+};
+
+// answer: the server's Sec-WebSocket-Extensions to client_deflate_offer.
+// Valid only as one permessage-deflate element whose parameters are each
+// known, not repeated, well-formed and allowed in an answer to our offer
+// (section 7.1: a client must fail the connection otherwise). An
+// answered client_max_window_bits of 8 is refused too: zlib's raw
+// deflate cannot compress within a 256-byte window.
+DeflateAnswer check_deflate_answer(std::string_view answer) noexcept;
+
 }  // namespace wscore
 
 #endif

@@ -207,8 +207,15 @@ std::uint64_t Session::inflate_limit() const noexcept
 bool Session::enable_deflate(const DeflateParams &params) noexcept
 {
     // The inflater allocates nothing until the first compressed message.
+    // It inflates what the peer compressed: a client's messages on the
+    // server side, the server's when this session is a client (which is
+    // why act_as_client comes first).
+    const bool peer_is_server = mask_source_ != nullptr;
     auto *inflater = new (std::nothrow) MessageInflater(
-        params.client_max_window_bits, params.client_no_context_takeover);
+        peer_is_server ? params.server_max_window_bits
+                       : params.client_max_window_bits,
+        peer_is_server ? params.server_no_context_takeover
+                       : params.client_no_context_takeover);
     if (inflater == nullptr) {
         return false;
     }

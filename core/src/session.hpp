@@ -62,7 +62,9 @@ public:
 
     // permessage-deflate was negotiated: from now on RSV1 on the first
     // frame of a data message means the message is compressed. False when
-    // memory runs out (the session is unchanged).
+    // memory runs out (the session is unchanged). A client session (after
+    // act_as_client) inflates with the server's agreed window and context
+    // takeover, a server session with the client's.
     bool enable_deflate(const DeflateParams &params) noexcept;
 
     // The session is the client: from now on the peer's frames must be

@@ -135,9 +135,130 @@ const char *check(const wscore_handshake_response_t &r,
     return why;
 }
 
+// The check of a 101 to a request that offered permessage-deflate.
+struct DeflateCheck {
+    const char *why = nullptr;
+    int agreed = -1;
+    wscore_deflate_params_t params{};
+};
+
+DeflateCheck check_deflate(const char *extensions)
+{
+    auto r = good_response();
+    r.extensions = str(extensions);
+    DeflateCheck c;
+    const wscore_rc_t rc = wscore_handshake_check_response_deflate(&r,
+        rfc_key, std::strlen(rfc_key), str(nullptr), &c.params, &c.agreed,
+        &c.why);
+    BOOST_TEST((rc == WSCORE_OK) == (c.why == nullptr));
+    return c;
+}
+
+// A server's compressed message: raw deflate, sync flush, tail removed.
+Bytes server_compressed_frame(const std::string &text, unsigned bits)
+{
+    wscore_deflater_t *d = wscore_deflater_create(bits, 6, 8, 0);
+    BOOST_TEST_REQUIRE(d != nullptr);
+    const std::uint8_t *z;
+    std::size_t zlen;
+    BOOST_TEST_REQUIRE(wscore_deflater_compress(d,
+        reinterpret_cast<const std::uint8_t *>(text.data()), text.size(),
+        &z, &zlen) == WSCORE_OK);
+    BOOST_TEST_REQUIRE(zlen < 126);
+    Bytes f{0xc1, static_cast<std::uint8_t>(zlen)};  // FIN, RSV1, text
+    f.insert(f.end(), z, z + zlen);
+    wscore_deflater_destroy(d);
+    return f;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(client_side)
+
+BOOST_AUTO_TEST_CASE(deflate_answer_declined_or_agreed)
+{
+    DeflateCheck c = check_deflate(nullptr);
+    BOOST_TEST(c.why == nullptr);
+    BOOST_TEST(c.agreed == 0);
+
+    c = check_deflate("permessage-deflate");
+    BOOST_TEST(c.why == nullptr);
+    BOOST_TEST(c.agreed == 1);
+    BOOST_TEST(c.params.server_max_window_bits == 15u);
+    BOOST_TEST(c.params.client_max_window_bits == 15u);
+    BOOST_TEST(c.params.server_no_context_takeover == 0);
+
+    // what Python websockets answers by default
+    c = check_deflate("permessage-deflate; server_max_window_bits=12; "
+                      "client_max_window_bits=12");
+    BOOST_TEST(c.why == nullptr);
+    BOOST_TEST(c.params.server_max_window_bits == 12u);
+    BOOST_TEST(c.params.client_max_window_bits == 12u);
+
+    c = check_deflate("permessage-deflate;server_no_context_takeover ; "
+                      "client_no_context_takeover; "
+                      "server_max_window_bits=\"8\"");
+    BOOST_TEST(c.why == nullptr);
+    BOOST_TEST(c.params.server_no_context_takeover == 1);
+    BOOST_TEST(c.params.client_no_context_takeover == 1);
+    BOOST_TEST(c.params.server_max_window_bits == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(deflate_answer_must_agree_to_the_offer)
+{
+    const char *bad[][2] = {
+        {"x-webkit-deflate-frame", "an extension that was not offered"},
+        {"permessage-deflate, permessage-deflate",
+         "permessage-deflate answered twice"},
+        {"permessage-deflate; foo", "unknown permessage-deflate parameter"},
+        {"permessage-deflate; server_max_window_bits",
+         "bad server_max_window_bits value"},
+        {"permessage-deflate; server_max_window_bits=16",
+         "bad server_max_window_bits value"},
+        {"permessage-deflate; server_max_window_bits=09",
+         "bad server_max_window_bits value"},
+        {"permessage-deflate; client_max_window_bits",
+         "bad client_max_window_bits value"},
+        {"permessage-deflate; client_max_window_bits=8",
+         "client_max_window_bits=8 cannot be honoured"},
+        {"permessage-deflate; server_no_context_takeover; "
+         "server_no_context_takeover",
+         "repeated permessage-deflate parameter"},
+        {"permessage-deflate; client_no_context_takeover=1",
+         "value on a parameter that takes none"},
+        {"permessage-deflate; =", "malformed Sec-WebSocket-Extensions"},
+    };
+    for (const auto &b : bad) {
+        const DeflateCheck c = check_deflate(b[0]);
+        BOOST_TEST_CONTEXT(b[0]) {
+            BOOST_TEST_REQUIRE(c.why != nullptr);
+            BOOST_TEST(std::string(c.why) == b[1]);
+            BOOST_TEST(c.agreed == 0);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(client_session_inflates_with_the_server_window)
+{
+    // The server compresses within 2^9 bytes and resets per message; the
+    // client side inflates with the server's parameters, not the client's.
+    Client c;
+    wscore_deflate_params_t p{};
+    p.server_max_window_bits = 9;
+    p.client_max_window_bits = 15;
+    p.server_no_context_takeover = 1;
+    BOOST_TEST_REQUIRE(wscore_session_enable_deflate(c.s, &p) == WSCORE_OK);
+    const std::string text(100, 'z');
+    for (int i = 0; i < 2; ++i) {
+        const wscore_event_t ev = c.feed(server_compressed_frame(text, 9));
+        BOOST_TEST_REQUIRE(ev.type == WSCORE_EVENT_MESSAGE);
+        BOOST_TEST(std::string(reinterpret_cast<const char *>(ev.data),
+                               ev.len) == text);
+    }
+    // no server context takeover: no zlib state (window and ~7 KiB) is
+    // held between messages, only the inflater object itself
+    BOOST_TEST(wscore_session_inflater_memory(c.s) < 1024u);
+}
 
 BOOST_AUTO_TEST_CASE(unmasked_server_messages_are_read)
 {
