@@ -428,7 +428,6 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     /* another module's cleanup (limit_conn, say) expects the request */
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
-            && !ngx_http_ws_trace_owns_cleanup(cln->handler)
             && !ngx_http_ws_owned_cleanup(ws, cln->handler))
         {
             return;
@@ -523,13 +522,20 @@ ngx_http_ws_release_ssl_buffer(ngx_connection_t *c)
 }
 
 
-/* A cleanup of the request pool that a feature added and moves itself. */
+/*
+ * A cleanup of the request pool that the session's own trace or a feature
+ * added, and that moves with the session.
+ */
 static ngx_uint_t
 ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
     ngx_pool_cleanup_pt handler)
 {
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
+
+    if (ngx_http_ws_trace_owns_cleanup(handler)) {
+        return 1;
+    }
 
     ngx_http_ws_hooks_each(ws, h, i) {
         if (h[i]->owns_cleanup && h[i]->owns_cleanup(handler)) {
