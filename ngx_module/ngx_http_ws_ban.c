@@ -13,25 +13,22 @@
  * logged once, by the worker that starts it; the refusals are counted,
  * not logged. Addresses of ws_ban_allow are never counted.
  *
- * Entries live in an LRU list in the zone; an entry whose window and ban
- * are both over is forgotten when new entries come, and when the zone is
- * full the oldest goes first, so the table never fills the zone.
+ * Entries live in a keyed table in the zone (ngx_http_ws_keyed_table.c);
+ * an entry whose window and ban are both over is forgotten when new
+ * entries come, and when the zone is full the oldest goes first, so the
+ * table never fills the zone.
  */
 
 
 #include "ngx_http_ws_ban.h"
 #include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_keyed_table.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_zone.h"
 
 
-/* Forgotten per new entry, at most: bounded work under the mutex. */
-#define NGX_HTTP_WS_BAN_EXPIRE  2
-
-
 typedef struct {
-    ngx_str_node_t             sn;
-    ngx_queue_t                lru;
+    ngx_http_ws_keyed_entry_t  entry;
     ngx_uint_t                 strikes;
     ngx_msec_t                 window_start;
     ngx_msec_t                 banned_until;  /* 0: not banned */
@@ -40,22 +37,22 @@ typedef struct {
 } ngx_http_ws_ban_node_t;
 
 
-typedef struct {
-    ngx_rbtree_t               rbtree;
-    ngx_rbtree_node_t          sentinel;
-    ngx_queue_t                lru;           /* newest first */
-} ngx_http_ws_ban_sh_t;
-
-
-static ngx_http_ws_ban_sh_t *ngx_http_ws_ban_sh(ngx_http_ws_zone_ctx_t *zctx);
 static size_t ngx_http_ws_ban_key(u_char *buf, uint32_t id,
     struct sockaddr *sa);
-static ngx_http_ws_ban_node_t *ngx_http_ws_ban_lookup(
-    ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh, u_char *key,
-    size_t len, ngx_uint_t create);
-static void ngx_http_ws_ban_expire(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_ban_sh_t *sh, ngx_uint_t force);
+static ngx_uint_t ngx_http_ws_ban_expired(ngx_http_ws_keyed_entry_t *entry);
 static ngx_shm_zone_t *ngx_http_ws_ban_zone(void **main_conf);
+
+
+/*
+ * An entry whose window and ban are both over is forgotten when new ones
+ * come (a couple per new one); a full zone loses the oldest, ban or not.
+ */
+static const ngx_http_ws_keyed_policy_t  ngx_http_ws_ban_policy = {
+    offsetof(ngx_http_ws_ban_node_t, key),
+    ngx_http_ws_ban_expired,
+    2,
+    1
+};
 
 
 /* ws_ban count window duration | off; */
@@ -227,14 +224,14 @@ ngx_int_t
 ngx_http_ws_ban_check(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal)
 {
-    size_t                   len;
-    ngx_msec_t               left;
-    ngx_str_t                retry;
-    ngx_shm_zone_t          *zone;
-    ngx_http_ws_ban_sh_t    *sh;
-    ngx_http_ws_ban_node_t  *node;
-    ngx_http_ws_zone_ctx_t  *zctx;
-    u_char                   key[4 + 16];
+    size_t                      len;
+    ngx_msec_t                  left;
+    ngx_str_t                   retry;
+    ngx_shm_zone_t             *zone;
+    ngx_http_ws_ban_node_t     *node;
+    ngx_http_ws_zone_ctx_t     *zctx;
+    ngx_http_ws_keyed_table_t  *bans;
+    u_char                      key[4 + 16];
 
     if (wsscf->ban.count == 0) {
         return NGX_OK;
@@ -260,8 +257,10 @@ ngx_http_ws_ban_check(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
-    sh = ngx_http_ws_ban_sh(zctx);
-    node = sh ? ngx_http_ws_ban_lookup(zctx, sh, key, len, 0) : NULL;
+    bans = ngx_http_ws_keyed_table(zctx->shpool, &zctx->sh->bans);
+    node = bans ? (ngx_http_ws_ban_node_t *)
+                      ngx_http_ws_keyed_find(bans, key, len)
+                : NULL;
 
     if (node && node->banned_until
         && (ngx_msec_int_t) (node->banned_until - ngx_current_msec) > 0)
@@ -314,9 +313,9 @@ ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
     ngx_uint_t                    banned, strikes;
     ngx_connection_t             *c;
     ngx_shm_zone_t               *zone;
-    ngx_http_ws_ban_sh_t         *sh;
     ngx_http_ws_ban_node_t       *node;
     ngx_http_ws_zone_ctx_t       *zctx;
+    ngx_http_ws_keyed_table_t    *bans;
     ngx_http_ws_security_conf_t  *wsscf;
     u_char                        key[4 + 16];
 
@@ -351,8 +350,12 @@ ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
-    sh = ngx_http_ws_ban_sh(zctx);
-    node = sh ? ngx_http_ws_ban_lookup(zctx, sh, key, len, 1) : NULL;
+    bans = ngx_http_ws_keyed_table(zctx->shpool, &zctx->sh->bans);
+    node = bans ? (ngx_http_ws_ban_node_t *)
+                      ngx_http_ws_keyed_get(zctx->shpool, bans,
+                                            &ngx_http_ws_ban_policy, key,
+                                            len, 1)
+                : NULL;
 
     if (node) {
         if (node->strikes == 0
@@ -426,127 +429,13 @@ ngx_http_ws_ban_key(u_char *buf, uint32_t id, struct sockaddr *sa)
 }
 
 
-/* Called with the lock held. */
-static ngx_http_ws_ban_sh_t *
-ngx_http_ws_ban_sh(ngx_http_ws_zone_ctx_t *zctx)
+/* Called with the lock held: forgotten once its window and ban are over. */
+static ngx_uint_t
+ngx_http_ws_ban_expired(ngx_http_ws_keyed_entry_t *entry)
 {
-    ngx_http_ws_ban_sh_t  *sh;
+    ngx_http_ws_ban_node_t  *node = (ngx_http_ws_ban_node_t *) entry;
 
-    sh = zctx->sh->bans;
-
-    if (sh) {
-        return sh;
-    }
-
-    sh = ngx_slab_calloc_locked(zctx->shpool, sizeof(ngx_http_ws_ban_sh_t));
-    if (sh == NULL) {
-        return NULL;
-    }
-
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
-    ngx_queue_init(&sh->lru);
-
-    zctx->sh->bans = sh;
-
-    return sh;
-}
-
-
-/* Called with the lock held; moves the entry to the front of the LRU. */
-static ngx_http_ws_ban_node_t *
-ngx_http_ws_ban_lookup(ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh,
-    u_char *key, size_t len, ngx_uint_t create)
-{
-    uint32_t                 hash;
-    ngx_str_t                name;
-    ngx_str_node_t          *sn;
-    ngx_http_ws_ban_node_t  *node;
-
-    name.data = key;
-    name.len = len;
-    hash = ngx_crc32_short(key, len);
-
-    sn = ngx_str_rbtree_lookup(&sh->rbtree, &name, hash);
-
-    if (sn) {
-        node = (ngx_http_ws_ban_node_t *) sn;
-
-        if (create) {
-            ngx_queue_remove(&node->lru);
-            ngx_queue_insert_head(&sh->lru, &node->lru);
-        }
-
-        return node;
-    }
-
-    if (!create) {
-        return NULL;
-    }
-
-    ngx_http_ws_ban_expire(zctx, sh, 0);
-
-    node = ngx_slab_calloc_locked(zctx->shpool,
-                                  offsetof(ngx_http_ws_ban_node_t, key) + len);
-
-    if (node == NULL) {
-        /* a full zone: the oldest entry goes, ban or not */
-        ngx_http_ws_ban_expire(zctx, sh, 1);
-
-        node = ngx_slab_calloc_locked(zctx->shpool,
-                                      offsetof(ngx_http_ws_ban_node_t, key)
-                                      + len);
-        if (node == NULL) {
-            return NULL;
-        }
-    }
-
-    ngx_memcpy(node->key, key, len);
-    node->sn.str.data = node->key;
-    node->sn.str.len = len;
-    node->sn.node.key = hash;
-
-    ngx_rbtree_insert(&sh->rbtree, &node->sn.node);
-    ngx_queue_insert_head(&sh->lru, &node->lru);
-
-    return node;
-}
-
-
-/*
- * Called with the lock held: forgets the oldest entries whose window and
- * ban are over (force: the oldest one whatever it holds).
- */
-static void
-ngx_http_ws_ban_expire(ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_ban_sh_t *sh,
-    ngx_uint_t force)
-{
-    ngx_uint_t               n;
-    ngx_queue_t             *q;
-    ngx_http_ws_ban_node_t  *node;
-
-    for (n = 0; n < NGX_HTTP_WS_BAN_EXPIRE; n++) {
-
-        if (ngx_queue_empty(&sh->lru)) {
-            return;
-        }
-
-        q = ngx_queue_last(&sh->lru);
-        node = ngx_queue_data(q, ngx_http_ws_ban_node_t, lru);
-
-        if (!force
-            && (ngx_msec_int_t) (node->forget_at - ngx_current_msec) > 0)
-        {
-            return;
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&sh->rbtree, &node->sn.node);
-        ngx_slab_free_locked(zctx->shpool, node);
-
-        if (force) {
-            return;
-        }
-    }
+    return (ngx_msec_int_t) (node->forget_at - ngx_current_msec) <= 0;
 }
 
 

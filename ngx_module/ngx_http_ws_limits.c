@@ -25,6 +25,7 @@
 #include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
+#include "ngx_http_ws_keyed_table.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
@@ -47,22 +48,17 @@
 #define NGX_HTTP_WS_LIMIT_KEY_LEN    (1 + 4 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
 
 
-/* One key in the zone: a shared bucket, or a connection count. */
+/*
+ * One key in the zone: a shared bucket (forgettable: an idle one is full
+ * again), or a connection count (kept while it counts).
+ */
 typedef struct {
-    ngx_str_node_t             sn;
-    ngx_queue_t                lru;           /* rate entries only */
+    ngx_http_ws_keyed_entry_t  entry;
     ngx_uint_t                 count;         /* connections */
     wscore_bucket_t            bucket;
     ngx_msec_t                 last;
     u_char                     key[1];
 } ngx_http_ws_limit_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t               rbtree;
-    ngx_rbtree_node_t          sentinel;
-    ngx_queue_t                lru;           /* rate entries, newest first */
-} ngx_http_ws_limits_sh_t;
 
 
 /* The caps one request counted, released when the request ends. */
@@ -74,22 +70,20 @@ typedef struct {
 } ngx_http_ws_limits_held_t;
 
 
-static ngx_http_ws_limits_sh_t *ngx_http_ws_limits_sh(
-    ngx_http_ws_zone_ctx_t *zctx);
 static ngx_http_ws_limit_node_t *ngx_http_ws_limits_lookup(
-    ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_limits_sh_t *sh,
+    ngx_http_ws_zone_ctx_t *zctx, ngx_http_ws_keyed_table_t *limits,
     u_char *key, size_t len, ngx_uint_t create);
 static void ngx_http_ws_limits_delete(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, ngx_http_ws_limit_node_t *node);
-static void ngx_http_ws_limits_expire(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, ngx_uint_t n, ngx_uint_t force);
+    ngx_http_ws_keyed_table_t *limits, ngx_http_ws_limit_node_t *node);
+static ngx_uint_t ngx_http_ws_limits_idle(ngx_http_ws_keyed_entry_t *entry);
 static size_t ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
     ngx_str_t *value);
 static ngx_int_t ngx_http_ws_limits_client(ngx_connection_t *c,
     ngx_http_ws_security_ctx_t *ctx, ngx_uint_t scope, ngx_str_t *value);
 static void ngx_http_ws_limits_release(void *data);
 static void ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta);
+    ngx_http_ws_keyed_table_t *limits, u_char *key, size_t len,
+    ngx_int_t delta);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
 static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
     ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
@@ -102,6 +96,18 @@ static ngx_int_t ngx_http_ws_limits_refuse(ngx_http_request_t *r,
     ngx_uint_t over, ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
+
+
+/*
+ * A couple of idle buckets are forgotten on every new entry; a full zone
+ * makes room from the least recently used buckets, idle or not.
+ */
+static const ngx_http_ws_keyed_policy_t  ngx_http_ws_limits_policy = {
+    offsetof(ngx_http_ws_limit_node_t, key),
+    ngx_http_ws_limits_idle,
+    2,
+    16
+};
 
 
 /*
@@ -568,9 +574,9 @@ ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
     ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
     ngx_uint_t *scope)
 {
-    ngx_uint_t                 i, over;
-    ngx_http_ws_limits_sh_t   *sh;
-    ngx_http_ws_limit_node_t  *node[3];
+    ngx_uint_t                  i, over;
+    ngx_http_ws_limit_node_t   *node[3];
+    ngx_http_ws_keyed_table_t  *limits;
 
     node[0] = NULL;
     node[1] = NULL;
@@ -578,11 +584,11 @@ ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
-    sh = ngx_http_ws_limits_sh(zctx);
+    limits = ngx_http_ws_keyed_table(zctx->shpool, &zctx->sh->limits);
     over = NGX_HTTP_WS_LIMITS_UNDER;
 
-    for (i = 0; sh && i < held->n; i++) {
-        node[i] = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
+    for (i = 0; limits && i < held->n; i++) {
+        node[i] = ngx_http_ws_limits_lookup(zctx, limits, held->keys[i],
                                             held->lens[i], 1);
         if (node[i] == NULL) {
             break;
@@ -595,19 +601,19 @@ ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
         }
     }
 
-    if (sh == NULL || i < held->n) {
+    if (limits == NULL || i < held->n) {
         /* the zone is full: nothing counted, so nothing to let in */
         over = NGX_HTTP_WS_LIMITS_FULL;
     }
 
-    for (i = 0; sh && i < held->n; i++) {
+    for (i = 0; limits && i < held->n; i++) {
         if (over == NGX_HTTP_WS_LIMITS_UNDER) {
             node[i]->count++;
-            ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i],
+            ngx_http_ws_limits_slot_add(zctx, limits, held->keys[i],
                                         held->lens[i], 1);
 
         } else if (node[i] && node[i]->count == 0) {
-            ngx_http_ws_limits_delete(zctx, sh, node[i]);
+            ngx_http_ws_limits_delete(zctx, limits, node[i]);
         }
     }
 
@@ -666,8 +672,8 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_http_request_t           *r;
     ngx_http_ws_rate_t           *rate;
     ngx_http_ws_zone_ctx_t       *zctx;
-    ngx_http_ws_limits_sh_t      *sh;
     ngx_http_ws_limit_node_t     *node;
+    ngx_http_ws_keyed_table_t    *limits;
     ngx_http_ws_security_ctx_t   *ctx;
     ngx_http_ws_security_conf_t  *wsscf;
     u_char                        key[1 + 4 + NGX_SOCKADDRLEN
@@ -735,9 +741,11 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
             ngx_shmtx_lock(&zctx->shpool->mutex);
 
-            sh = ngx_http_ws_limits_sh(zctx);
-            node = sh ? ngx_http_ws_limits_lookup(zctx, sh, key, klen, 1)
-                      : NULL;
+            limits = ngx_http_ws_keyed_table(zctx->shpool,
+                                             &zctx->sh->limits);
+            node = limits ? ngx_http_ws_limits_lookup(zctx, limits, key,
+                                                      klen, 1)
+                          : NULL;
 
             if (node == NULL) {
                 /* a full zone must not stop the traffic: let it through */
@@ -745,12 +753,10 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
                 continue;
             }
 
+            /* the lookup made it the last bucket to be forgotten */
             ok = wscore_bucket_take(&node->bucket, rate[i].rate_per_min,
                                     rate[i].burst, cost, ngx_current_msec);
             node->last = ngx_current_msec;
-
-            ngx_queue_remove(&node->lru);
-            ngx_queue_insert_head(&sh->lru, &node->lru);
 
             ngx_shmtx_unlock(&zctx->shpool->mutex);
         }
@@ -901,128 +907,42 @@ ngx_http_ws_limits_key(u_char *buf, u_char type, uint32_t id,
 }
 
 
-/* Called with the lock held: the limits' root in the zone, made once. */
-static ngx_http_ws_limits_sh_t *
-ngx_http_ws_limits_sh(ngx_http_ws_zone_ctx_t *zctx)
-{
-    ngx_http_ws_limits_sh_t  *sh;
-
-    sh = zctx->sh->limits;
-
-    if (sh) {
-        return sh;
-    }
-
-    sh = ngx_slab_calloc_locked(zctx->shpool,
-                                sizeof(ngx_http_ws_limits_sh_t));
-    if (sh == NULL) {
-        return NULL;
-    }
-
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
-    ngx_queue_init(&sh->lru);
-
-    zctx->sh->limits = sh;
-
-    return sh;
-}
-
-
-/* Called with the lock held. */
+/*
+ * Called with the lock held: the entry of a key, or (create) a new one
+ * if none; buckets are forgettable, connection counts are not.
+ */
 static ngx_http_ws_limit_node_t *
 ngx_http_ws_limits_lookup(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_uint_t create)
+    ngx_http_ws_keyed_table_t *limits, u_char *key, size_t len,
+    ngx_uint_t create)
 {
-    uint32_t                   hash;
-    ngx_str_t                  name;
-    ngx_str_node_t            *sn;
-    ngx_http_ws_limit_node_t  *node;
-
-    name.data = key;
-    name.len = len;
-    hash = ngx_crc32_short(key, len);
-
-    sn = ngx_str_rbtree_lookup(&sh->rbtree, &name, hash);
-
-    if (sn) {
-        return (ngx_http_ws_limit_node_t *) sn;
-    }
-
     if (!create) {
-        return NULL;
+        return (ngx_http_ws_limit_node_t *)
+                   ngx_http_ws_keyed_find(limits, key, len);
     }
 
-    /* forget a couple of idle rate entries on every new one */
-    ngx_http_ws_limits_expire(zctx, sh, 2, 0);
-
-    node = ngx_slab_calloc_locked(zctx->shpool,
-                                  offsetof(ngx_http_ws_limit_node_t, key)
-                                  + len);
-    if (node == NULL) {
-        /* full: make room from the least recently used rate entries */
-        ngx_http_ws_limits_expire(zctx, sh, 16, 1);
-
-        node = ngx_slab_calloc_locked(zctx->shpool,
-                                      offsetof(ngx_http_ws_limit_node_t, key)
-                                      + len);
-        if (node == NULL) {
-            return NULL;
-        }
-    }
-
-    ngx_memcpy(node->key, key, len);
-
-    node->sn.node.key = hash;
-    node->sn.str.len = len;
-    node->sn.str.data = node->key;
-    node->last = ngx_current_msec;
-
-    ngx_rbtree_insert(&sh->rbtree, &node->sn.node);
-
-    if (key[0] == NGX_HTTP_WS_LIMIT_RATE) {
-        ngx_queue_insert_head(&sh->lru, &node->lru);
-
-    } else {
-        ngx_queue_init(&node->lru);
-    }
-
-    return node;
+    return (ngx_http_ws_limit_node_t *)
+               ngx_http_ws_keyed_get(zctx->shpool, limits,
+                                     &ngx_http_ws_limits_policy, key, len,
+                                     key[0] == NGX_HTTP_WS_LIMIT_RATE);
 }
 
 
 static void
 ngx_http_ws_limits_delete(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, ngx_http_ws_limit_node_t *node)
+    ngx_http_ws_keyed_table_t *limits, ngx_http_ws_limit_node_t *node)
 {
-    if (node->key[0] == NGX_HTTP_WS_LIMIT_RATE) {
-        ngx_queue_remove(&node->lru);
-    }
-
-    ngx_rbtree_delete(&sh->rbtree, &node->sn.node);
-    ngx_slab_free_locked(zctx->shpool, node);
+    ngx_http_ws_keyed_delete(zctx->shpool, limits, &node->entry);
 }
 
 
-/* Removes up to n least recently used rate entries: idle ones, or any. */
-static void
-ngx_http_ws_limits_expire(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, ngx_uint_t n, ngx_uint_t force)
+/* An idle bucket is full again: forgetting it changes nothing. */
+static ngx_uint_t
+ngx_http_ws_limits_idle(ngx_http_ws_keyed_entry_t *entry)
 {
-    ngx_queue_t               *q;
-    ngx_http_ws_limit_node_t  *node;
+    ngx_http_ws_limit_node_t  *node = (ngx_http_ws_limit_node_t *) entry;
 
-    while (n-- && !ngx_queue_empty(&sh->lru)) {
-        q = ngx_queue_last(&sh->lru);
-        node = ngx_queue_data(q, ngx_http_ws_limit_node_t, lru);
-
-        if (!force
-            && ngx_current_msec - node->last < NGX_HTTP_WS_LIMIT_IDLE_MS)
-        {
-            return;
-        }
-
-        ngx_http_ws_limits_delete(zctx, sh, node);
-    }
+    return ngx_current_msec - node->last >= NGX_HTTP_WS_LIMIT_IDLE_MS;
 }
 
 
@@ -1031,19 +951,19 @@ ngx_http_ws_limits_release(void *data)
 {
     ngx_http_ws_limits_held_t  *held = data;
 
-    ngx_uint_t                 i;
-    ngx_http_ws_zone_ctx_t    *zctx;
-    ngx_http_ws_limits_sh_t   *sh;
-    ngx_http_ws_limit_node_t  *node;
+    ngx_uint_t                  i;
+    ngx_http_ws_zone_ctx_t     *zctx;
+    ngx_http_ws_limit_node_t   *node;
+    ngx_http_ws_keyed_table_t  *limits;
 
     zctx = held->zone->data;
 
     ngx_shmtx_lock(&zctx->shpool->mutex);
 
-    sh = zctx->sh->limits;
+    limits = zctx->sh->limits;
 
-    for (i = 0; sh && i < held->n; i++) {
-        node = ngx_http_ws_limits_lookup(zctx, sh, held->keys[i],
+    for (i = 0; limits && i < held->n; i++) {
+        node = ngx_http_ws_limits_lookup(zctx, limits, held->keys[i],
                                          held->lens[i], 0);
         if (node == NULL) {
             continue;
@@ -1054,11 +974,11 @@ ngx_http_ws_limits_release(void *data)
         }
 
         if (node->count == 0) {
-            ngx_http_ws_limits_delete(zctx, sh, node);
+            ngx_http_ws_limits_delete(zctx, limits, node);
         }
 
-        ngx_http_ws_limits_slot_add(zctx, sh, held->keys[i], held->lens[i],
-                                    -1);
+        ngx_http_ws_limits_slot_add(zctx, limits, held->keys[i],
+                                    held->lens[i], -1);
     }
 
     ngx_shmtx_unlock(&zctx->shpool->mutex);
@@ -1076,7 +996,8 @@ ngx_http_ws_limits_release(void *data)
  */
 static void
 ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
-    ngx_http_ws_limits_sh_t *sh, u_char *key, size_t len, ngx_int_t delta)
+    ngx_http_ws_keyed_table_t *limits, u_char *key, size_t len,
+    ngx_int_t delta)
 {
     u_char                     buf[2 + NGX_HTTP_WS_LIMIT_KEY_LEN];
     ngx_uint_t                 own;
@@ -1091,7 +1012,7 @@ ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
     buf[1] = (u_char) own;
     ngx_memcpy(buf + 2, key, len);
 
-    slot = ngx_http_ws_limits_lookup(zctx, sh, buf, len + 2, delta > 0);
+    slot = ngx_http_ws_limits_lookup(zctx, limits, buf, len + 2, delta > 0);
     if (slot == NULL) {
         return;
     }
@@ -1106,7 +1027,7 @@ ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
     }
 
     if (slot->count == 0) {
-        ngx_http_ws_limits_delete(zctx, sh, slot);
+        ngx_http_ws_limits_delete(zctx, limits, slot);
     }
 }
 
@@ -1122,35 +1043,42 @@ ngx_uint_t
 ngx_http_ws_limits_forget_worker(ngx_http_ws_zone_ctx_t *zctx,
     ngx_uint_t slot)
 {
-    ngx_uint_t                 forgotten;
-    ngx_rbtree_node_t         *rn, *next;
-    ngx_http_ws_limits_sh_t   *sh;
-    ngx_http_ws_limit_node_t  *node, *count;
+    ngx_uint_t                  forgotten;
+    ngx_rbtree_t               *tree;
+    ngx_rbtree_node_t          *rn, *next;
+    ngx_http_ws_limit_node_t   *node, *count;
+    ngx_http_ws_keyed_table_t  *limits;
 
-    sh = zctx->sh->limits;
+    limits = zctx->sh->limits;
 
-    if (sh == NULL || sh->rbtree.root == sh->rbtree.sentinel) {
+    if (limits == NULL) {
+        return 0;
+    }
+
+    tree = &limits->rbtree;
+
+    if (tree->root == tree->sentinel) {
         return 0;
     }
 
     forgotten = 0;
 
     /* first the counts, then the entries: nothing deleted mid-walk */
-    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+    for (rn = ngx_rbtree_min(tree->root, tree->sentinel);
          rn;
-         rn = ngx_rbtree_next(&sh->rbtree, rn))
+         rn = ngx_rbtree_next(tree, rn))
     {
         node = (ngx_http_ws_limit_node_t *) rn;
 
-        if (node->sn.str.len < 2
+        if (node->entry.sn.str.len < 2
             || node->key[0] != NGX_HTTP_WS_LIMIT_SLOT
             || node->key[1] != (u_char) slot)
         {
             continue;
         }
 
-        count = ngx_http_ws_limits_lookup(zctx, sh, node->key + 2,
-                                          node->sn.str.len - 2, 0);
+        count = ngx_http_ws_limits_lookup(zctx, limits, node->key + 2,
+                                          node->entry.sn.str.len - 2, 0);
         if (count) {
             count->count -= ngx_min(count->count, node->count);
         }
@@ -1159,15 +1087,15 @@ ngx_http_ws_limits_forget_worker(ngx_http_ws_zone_ctx_t *zctx,
         node->count = 0;
     }
 
-    for (rn = ngx_rbtree_min(sh->rbtree.root, sh->rbtree.sentinel);
+    for (rn = ngx_rbtree_min(tree->root, tree->sentinel);
          rn;
          rn = next)
     {
-        next = ngx_rbtree_next(&sh->rbtree, rn);
+        next = ngx_rbtree_next(tree, rn);
         node = (ngx_http_ws_limit_node_t *) rn;
 
         if (node->count == 0 && node->key[0] != NGX_HTTP_WS_LIMIT_RATE) {
-            ngx_http_ws_limits_delete(zctx, sh, node);
+            ngx_http_ws_limits_delete(zctx, limits, node);
         }
     }
 

@@ -14,6 +14,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_ws_keyed_table.h"
+
 
 /* Worker processes a zone serves; more worker_processes are refused. */
 #define NGX_HTTP_WS_MAX_WORKERS   64
@@ -95,8 +97,8 @@ typedef struct {
     ngx_uint_t                 nchannels;
     ngx_http_ws_worker_queue_t workers[NGX_HTTP_WS_SLOTS];
     void                      *metrics;       /* ngx_http_ws_metrics_shm_t */
-    void                      *limits;        /* ngx_http_ws_limits.c */
-    void                      *bans;          /* ngx_http_ws_ban.c */
+    ngx_http_ws_keyed_table_t *limits;        /* ngx_http_ws_limits.c */
+    ngx_http_ws_keyed_table_t *bans;          /* ngx_http_ws_ban.c */
 } ngx_http_ws_shctx_t;
 
 
