@@ -99,6 +99,8 @@ static u_char *ngx_http_ws_status_escape(u_char *p, u_char *end,
     u_char *s, size_t len, ngx_uint_t json);
 static u_char *ngx_http_ws_status_close_code(u_char *p, u_char *end,
     ngx_uint_t i);
+static u_char *ngx_http_ws_status_location_labels(u_char *p, u_char *end,
+    ngx_http_ws_metrics_shm_t *shm, ngx_uint_t i, ngx_uint_t json);
 
 static u_char *ngx_http_ws_status_counter(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
@@ -652,6 +654,29 @@ ngx_http_ws_status_close_code(u_char *p, u_char *end, ngx_uint_t i)
 
 
 /*
+ * The server and the location of location i, escaped, between the quotes
+ * that open the server's value and close the location's: as labels
+ * (server="...",location="...") or JSON members. Location 0 gathers the
+ * locations past the label table.
+ */
+static u_char *
+ngx_http_ws_status_location_labels(u_char *p, u_char *end,
+    ngx_http_ws_metrics_shm_t *shm, ngx_uint_t i, ngx_uint_t json)
+{
+    p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
+                                  shm->servers[i].len, json);
+    p = ngx_slprintf(p, end, json ? "\",\"location\":\"" : "\",location=\"");
+
+    if (i == 0) {
+        return ngx_slprintf(p, end, "(other)");
+    }
+
+    return ngx_http_ws_status_escape(p, end, shm->locations[i].data,
+                                     shm->locations[i].len, json);
+}
+
+
+/*
  * Label values (Prometheus: backslash, quote, newline) and JSON strings
  * (also the other control characters) come from configuration text:
  * server names and location patterns such as regular expressions.
@@ -1009,14 +1034,7 @@ ngx_http_ws_status_locations(u_char *p, u_char *end,
             p = ngx_slprintf(p, end, "%s{server=\"", m->name);
         }
 
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, json);
-        p = ngx_slprintf(p, end, json ? "\",\"location\":\""
-                                      : "\",location=\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, json);
+        p = ngx_http_ws_status_location_labels(p, end, shm, i, json);
 
         if (json) {
             p = ngx_slprintf(p, end, "\",\"connections\":%L,\"opened\":%uL}",
@@ -1064,14 +1082,7 @@ ngx_http_ws_status_by_location(u_char *p, u_char *end,
 
         for (j = 0; j < m->n; j++) {
             p = ngx_slprintf(p, end, "%s{server=\"", m->name);
-            p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                          shm->servers[i].len, 0);
-            p = ngx_slprintf(p, end, "\",location=\"");
-            p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                         : ngx_http_ws_status_escape(p, end,
-                                                     shm->locations[i].data,
-                                                     shm->locations[i].len,
-                                                     0);
+            p = ngx_http_ws_status_location_labels(p, end, shm, i, 0);
             p = ngx_slprintf(p, end, "\",%s=\"%s\"} %uL\n",
                              m->label, m->values[j], row[j]);
         }
