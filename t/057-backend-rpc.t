@@ -8,6 +8,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
@@ -21,113 +22,33 @@ my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
 sub backend_requests { $backend->requests }
 
-my $http = <<CONF;
-    ws_zone rpc 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 16;
-    }
-CONF
+my $http = hooks_http_config(zone => 'rpc', port => $bport);
 
-my $proxy = <<'CONF';
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-CONF
-
-my $json = <<'CONF';
-        ws_listen;
-        ws_protocol json;
-        ws_channels_allow room:*;
-CONF
-
-my $config = <<CONF;
-    location /rpc {
-$json
-        ws_backend_connect /internal/connect;
-        ws_backend_message /internal/echo-json;
-        ws_backend_message_inflight 4;
-    }
-    location = /internal/connect {
-        internal;
-        proxy_pass http://hooks/connect;
-$proxy
-    }
-    location = /internal/echo-json {
-        internal;
-        proxy_pass http://hooks/rpc;
-$proxy
-        proxy_set_header X-Answer-Echo " ";   # nothing before the body
-        proxy_set_header X-Answer-Header "Content-Type: application/json";
-        proxy_set_header X-Answer-Delay-Max 0.01;
-    }
-    location /text {
-$json
-        ws_backend_message /internal/text;
-    }
-    location = /internal/text { internal; return 200 'say "hi"'; }
-    location /notjson {
-$json
-        ws_backend_message /internal/notjson;
-    }
-    location = /internal/notjson {
-        internal;
-        default_type application/json;
-        return 200 "{not json";
-    }
-    location /empty {
-$json
-        ws_backend_message /internal/empty;
-    }
-    location = /internal/empty { internal; return 204; }
-    location /keep {
-$json
-        ws_backend_message /internal/keep;
-    }
-    location = /internal/keep { internal; return 304; }
-    location /refuse {
-$json
-        ws_backend_message /internal/refuse;
-    }
-    location = /internal/refuse { internal; return 403 "no whoami for you"; }
-    location /down {
-$json
-        ws_backend_message /internal/down;
-    }
-    location = /internal/down { internal; proxy_pass http://127.0.0.1:$dead; }
-    location /nohook {
-$json
-    }
-    location /sub {
-$json
-        ws_backend_subscribe /internal/sub;
-    }
-    location = /internal/sub {
-        internal;
-        proxy_pass http://hooks/subscribe;
-$proxy
-        proxy_set_header X-Answer-Body '{"topic":"lobby"}';
-        proxy_set_header X-Answer-Header "Content-Type: application/json";
-    }
-    location /sub-plain {
-$json
-        ws_backend_subscribe /internal/sub-plain;
-    }
-    location = /internal/sub-plain { internal; return 204; }
-    location /sub-deny {
-$json
-        ws_backend_subscribe /internal/sub-deny;
-    }
-    location = /internal/sub-deny { internal; return 403 "members only"; }
-    location /sub-down {
-$json
-        ws_backend_subscribe /internal/sub-down;
-    }
-    location = /internal/sub-down {
-        internal;
-        proxy_pass http://127.0.0.1:$dead;
-    }
-    location = /metrics { ws_status; }
-CONF
+my $config = json_location('/rpc', 'ws_backend_connect /internal/connect;',
+                           'ws_backend_message /internal/echo-json;',
+                           'ws_backend_message_inflight 4;')
+    . internal_location('/internal/connect',
+                        hook_proxy('http://hooks/connect'))
+    . internal_location('/internal/echo-json', hook_proxy('http://hooks/rpc',
+          'X-Answer-Echo' => '" "',     # nothing before the body
+          'X-Answer-Header' => '"Content-Type: application/json"',
+          'X-Answer-Delay-Max' => 0.01))
+    . hooked_location('/text', message => q{return 200 'say "hi"';})
+    . hooked_location('/notjson', message =>
+          'default_type application/json; return 200 "{not json";')
+    . hooked_location('/empty', message => 'return 204;')
+    . hooked_location('/keep', message => 'return 304;')
+    . hooked_location('/refuse', message => 'return 403 "no whoami for you";')
+    . hooked_location('/down', message => "proxy_pass http://127.0.0.1:$dead;")
+    . json_location('/nohook')
+    . hooked_location('/sub', subscribe => hook_proxy('http://hooks/subscribe',
+          'X-Answer-Body' => q{'{"topic":"lobby"}'},
+          'X-Answer-Header' => '"Content-Type: application/json"'))
+    . hooked_location('/sub-plain', subscribe => 'return 204;')
+    . hooked_location('/sub-deny', subscribe => 'return 403 "members only";')
+    . hooked_location('/sub-down', subscribe =>
+          "proxy_pass http://127.0.0.1:$dead;")
+    . "    location = /metrics { ws_status; }\n";
 
 my $ngx = start_nginx(name => 'rpc', log_level => 'info',
                       http_config => $http, config => $config);

@@ -11,6 +11,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(sleep);
 
@@ -24,129 +25,37 @@ my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
 sub backend_requests { $backend->requests }
 
-my $http = <<CONF;
-    ws_zone pub 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 16;
-    }
-CONF
+my $http = hooks_http_config(zone => 'pub', port => $bport);
 
-my $proxy = <<'CONF';
-        internal;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-CONF
-
-my $json = <<'CONF';
-        ws_listen;
-        ws_protocol json;
-        ws_channels_allow room:*;
-CONF
-
-my $config = <<CONF;
-    location /watch {
-$json
-    }
-    location /replace {
-$json
-        ws_backend_connect /internal/connect;
-        ws_backend_message /internal/replace;
-    }
-    location = /internal/connect {
-$proxy
-        proxy_pass http://hooks/connect;
-    }
-    location = /internal/replace {
-$proxy
-        proxy_pass http://hooks/publish;
-        proxy_set_header X-Answer-Body '{"moderated":true}';
-        proxy_set_header X-Answer-Header "Content-Type: application/json";
-    }
-    location /text {
-$json
-        ws_backend_message /internal/text;
-    }
-    location = /internal/text { internal; return 200 'say "hi"'; }
-    location /notjson {
-$json
-        ws_backend_message /internal/notjson;
-    }
-    location = /internal/notjson {
-        internal;
-        default_type application/json;
-        return 200 "{not json";
-    }
-    location /binary {
-$json
-        ws_backend_message /internal/binary;
-    }
-    location = /internal/binary {
-$proxy
-        proxy_pass http://hooks/publish;
-        proxy_set_header X-Answer-Body "bytes";
-        proxy_set_header X-Answer-Header "WS-Opcode: binary";
-    }
-    location /keep {
-$json
-        ws_backend_message /internal/keep;
-    }
-    location = /internal/keep {
-$proxy
-        proxy_pass http://hooks/publish;
-        proxy_set_header X-Answer-Status 304;
-        proxy_set_header X-Answer-Header "WS-Publish: room:copy";
-    }
-    location /drop {
-$json
-        ws_backend_message /internal/drop;
-    }
-    location = /internal/drop { internal; return 204; }
-    location /refuse {
-$json
-        ws_backend_message /internal/refuse;
-    }
-    location = /internal/refuse {
-        internal;
-        return 403 "this room does not take spam";
-    }
-    location /fail {
-$json
-        ws_backend_message /internal/fail;
-    }
-    location = /internal/fail { internal; return 503; }
-    location /down {
-$json
-        ws_backend_message /internal/down;
-    }
-    location = /internal/down {
-$proxy
-        proxy_pass http://127.0.0.1:$dead;
-    }
-    location /order {
-$json
-        ws_backend_message /internal/order;
-        ws_backend_message_inflight 4;
-    }
-    location = /internal/order {
-$proxy
-        proxy_pass http://hooks/publish;
-        proxy_set_header X-Answer-Echo "got ";
-        proxy_set_header X-Answer-Delay-Max 0.02;
-    }
-    location /slow {
-$json
-        ws_backend_message /internal/slow;
-        ws_backend_message_inflight 2;
-    }
-    location = /internal/slow {
-$proxy
-        proxy_pass http://hooks/slow;
-        proxy_set_header X-Answer-Status 304;
-        proxy_set_header X-Answer-Delay 0.4;
-    }
-    location = /metrics { ws_status; }
-CONF
+my $config = json_location('/watch')
+    . hooked_location('/replace', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Body' => q{'{"moderated":true}'},
+          'X-Answer-Header' => '"Content-Type: application/json"'),
+          'ws_backend_connect /internal/connect;')
+    . internal_location('/internal/connect',
+                        hook_proxy('http://hooks/connect'))
+    . hooked_location('/text', message => q{return 200 'say "hi"';})
+    . hooked_location('/notjson', message =>
+          'default_type application/json; return 200 "{not json";')
+    . hooked_location('/binary', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Body' => '"bytes"',
+          'X-Answer-Header' => '"WS-Opcode: binary"'))
+    . hooked_location('/keep', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Status' => 304,
+          'X-Answer-Header' => '"WS-Publish: room:copy"'))
+    . hooked_location('/drop', message => 'return 204;')
+    . hooked_location('/refuse', message =>
+          'return 403 "this room does not take spam";')
+    . hooked_location('/fail', message => 'return 503;')
+    . hooked_location('/down', message =>
+          hook_proxy("http://127.0.0.1:$dead"))
+    . hooked_location('/order', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Echo' => '"got "', 'X-Answer-Delay-Max' => 0.02),
+          'ws_backend_message_inflight 4;')
+    . hooked_location('/slow', message => hook_proxy('http://hooks/slow',
+          'X-Answer-Status' => 304, 'X-Answer-Delay' => 0.4),
+          'ws_backend_message_inflight 2;')
+    . "    location = /metrics { ws_status; }\n";
 
 my $ngx = start_nginx(name => 'publish hook', log_level => 'info',
                       http_config => $http, config => $config);
