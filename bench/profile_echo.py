@@ -12,10 +12,11 @@ reads and writes; see profile_echo.sh.
 
 import asyncio
 import os
-import subprocess
 import sys
 
 import websockets
+
+from profile_control import profiler
 
 URL = sys.argv[1]
 MESSAGES = int(os.environ.get("MESSAGES", "100000"))
@@ -26,26 +27,13 @@ ZERO_CMD = os.environ.get("ZERO_CMD", "")
 DUMP_CMD = os.environ.get("DUMP_CMD", "")
 
 
-async def profiler(command):
-    """Runs a callgrind_control command. Valgrind takes it only when the
-    server has run enough code since the last check: an idle NGINX sleeps in
-    epoll_wait, so the server answers 404s until the command returns."""
-    if not command:
-        return
+async def control(command):
+    """Runs a callgrind_control command; the server answers 404s to the
+    requests that keep it running meanwhile (profile_control.py)."""
     host, port = URL.split("/")[2].split(":")
-    proc = subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL)
-    reader, writer = await asyncio.open_connection(host, int(port))
-    while proc.poll() is None:
-        writer.write(f"GET /profiler-nudge HTTP/1.1\r\nHost: {host}\r\n\r\n"
-                     .encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:")]
-        await reader.readexactly(length[0] if length else 0)
-        await asyncio.sleep(0.01)
-    writer.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{command}: exit {proc.returncode}")
+    await profiler(command, host, port,
+                   f"GET /profiler-nudge HTTP/1.1\r\nHost: {host}\r\n\r\n"
+                   .encode())
 
 
 async def one_connection(ws, index, count):
@@ -67,10 +55,10 @@ async def main():
     conns = [await websockets.connect(URL, compression=None, max_size=None,
                                       ping_interval=None)
              for _ in range(CONNS)]
-    await profiler(ZERO_CMD)
+    await control(ZERO_CMD)
     await asyncio.gather(*(one_connection(ws, i, per_conn)
                            for i, ws in enumerate(conns)))
-    await profiler(DUMP_CMD)
+    await control(DUMP_CMD)
     for ws in conns:
         await ws.close()
     print(f"{per_conn * CONNS} messages echoed")

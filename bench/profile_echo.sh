@@ -9,21 +9,14 @@
 # Needs build/ngx_http_ws_module.so (make build) and valgrind.
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-/tmp/ngx-ws-profile.$$}
+. "$(dirname "$0")/profile_lib.sh"
+profile_setup "$@"
 port=${PORT:-18990}
 messages=${MESSAGES:-100000}
-nginx=${NGX_BIN:-/usr/sbin/nginx}
 
-mkdir -p "$out/logs"
-rm -f "$out"/callgrind.out*
 cat >"$out/nginx.conf" <<CONF
-load_module ${MODULE:-$root/build/ngx_http_ws_module.so};
+$(profile_conf_head)
 master_process off;
-daemon off;
-worker_processes 1;
-error_log $out/logs/error.log warn;
-pid $out/nginx.pid;
 events { worker_connections 2048; }
 http {
     access_log off;
@@ -39,11 +32,7 @@ valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
 vg=$!
 trap 'kill $vg 2>/dev/null || true' EXIT
 
-# wait until NGINX answers (valgrind makes startup slow)
-i=0
-until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 600 ] || { kill $vg; exit 1; }; sleep 0.1
-done
+profile_wait_listening "$port" "$vg"
 
 MESSAGES=$messages ZERO_CMD="callgrind_control -z $vg" \
     DUMP_CMD="callgrind_control -d $vg" \
@@ -53,9 +42,7 @@ wait $vg || true
 
 # the dump taken after the last echo (the file written at exit has the closes)
 dump=$(ls "$out"/callgrind.out.* | head -1)
-total=$(callgrind_annotate "$dump" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+total=$(profile_total "$dump")
 echo "total instructions: $total"
 echo "per message: $((total / messages))"
-# a dump's table lists main and its callers at 100%: leave them out
-callgrind_annotate --inclusive=no --threshold=100 "$dump" 2>/dev/null \
-    | sed -n '/file:function/,$p' | grep -v '(100.0%)' | head -30
+profile_top "$dump"

@@ -11,10 +11,11 @@ publishes and their deliveries only. See profile_fanout.sh.
 
 import asyncio
 import os
-import subprocess
 import sys
 
 import websockets
+
+from profile_control import profiler
 
 BASE = sys.argv[1]                       # host:port
 SUBS = int(os.environ.get("SUBS", "1000"))
@@ -25,29 +26,15 @@ ZERO_CMD = os.environ.get("ZERO_CMD", "")
 DUMP_CMD = os.environ.get("DUMP_CMD", "")
 
 
-async def profiler(command):
-    """Runs a callgrind_control command, nudging the server with requests
-    until it returns: valgrind takes the command only while the server
-    runs code (as in profile_echo.py). The nudge is a publish to a channel
-    without subscribers, which ngx_ws and the uWebSockets peer both answer
-    (the driver runs against either: the same /sub/CH and POST /pub/CH)."""
-    if not command:
-        return
+async def control(command):
+    """Runs a callgrind_control command (profile_control.py). The nudge is
+    a publish to a channel without subscribers, which ngx_ws and the
+    uWebSockets peer both answer (the driver runs against either: the same
+    /sub/CH and POST /pub/CH)."""
     host, port = BASE.split(":")
-    proc = subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL)
-    reader, writer = await asyncio.open_connection(host, int(port))
-    while proc.poll() is None:
-        # a publish to a channel nobody is on: both servers answer it
-        writer.write(f"POST /pub/nudge HTTP/1.1\r\nHost: {host}\r\n"
-                     "Content-Length: 0\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:")]
-        await reader.readexactly(length[0] if length else 0)
-        await asyncio.sleep(0.01)
-    writer.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{command}: exit {proc.returncode}")
+    await profiler(command, host, port,
+                   f"POST /pub/nudge HTTP/1.1\r\nHost: {host}\r\n"
+                   "Content-Length: 0\r\n\r\n".encode())
 
 
 async def subscriber(ws):
@@ -85,9 +72,9 @@ async def main():
         subs.append(await websockets.connect(
             f"ws://{BASE}/sub/p", compression=None, max_size=None,
             ping_interval=None))
-    await profiler(ZERO_CMD)
+    await control(ZERO_CMD)
     await asyncio.gather(publish(), *(subscriber(ws) for ws in subs))
-    await profiler(DUMP_CMD)
+    await control(DUMP_CMD)
     for ws in subs:
         await ws.close()
     print(f"{MESSAGES} messages to {SUBS} subscribers: "

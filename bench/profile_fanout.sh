@@ -12,24 +12,17 @@
 # Needs build/ngx_http_ws_module.so (make build) and valgrind.
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-/tmp/ngx-ws-profile.$$}
+. "$(dirname "$0")/profile_lib.sh"
+profile_setup "$@"
 port=${PORT:-18991}
 messages=${MESSAGES:-200}
 subs=${SUBS:-1000}
-nginx=${NGX_BIN:-/usr/sbin/nginx}
 
-mkdir -p "$out/logs"
-rm -f "$out"/callgrind.out*
 cat >"$out/nginx.conf" <<CONF
-load_module ${MODULE:-$root/build/ngx_http_ws_module.so};
+$(profile_conf_head)
 master_process on;
 # callgrind_control talks to the worker through files: same user
 user root;
-daemon off;
-worker_processes 1;
-error_log $out/logs/error.log warn;
-pid $out/nginx.pid;
 worker_rlimit_nofile 8192;
 events { worker_connections 4096; }
 http {
@@ -50,11 +43,7 @@ valgrind --tool=callgrind --trace-children=yes \
 vg=$!
 trap 'kill $vg 2>/dev/null || true' EXIT
 
-# wait until NGINX answers (valgrind makes startup slow)
-i=0
-until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; do
-    i=$((i + 1)); [ $i -lt 600 ] || { kill $vg; exit 1; }; sleep 0.1
-done
+profile_wait_listening "$port" "$vg"
 
 # the port opens in the master, before its worker is forked
 i=0
@@ -72,10 +61,8 @@ wait $vg || true
 # the worker's dump taken after the last delivery (the file written at
 # exit has the closes)
 dump=$(ls "$out"/callgrind.out.$worker.* | head -1)
-total=$(callgrind_annotate "$dump" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+total=$(profile_total "$dump")
 echo "total instructions: $total"
 echo "per delivery: $((total / (messages * subs)))"
 echo "per message: $((total / messages))"
-# a dump's table lists main and its callers at 100%: leave them out
-callgrind_annotate --inclusive=no --threshold=100 "$dump" 2>/dev/null \
-    | sed -n '/file:function/,$p' | grep -v '(100.0%)' | head -30
+profile_top "$dump"
