@@ -195,6 +195,30 @@ start_node_fanout() {  # $1 port
         node "$BENCH_DIR/node_fanout_server.js" "$1"
 }
 
+# The /echo location in front of the Node ws echo on port $2: ngx_ws's
+# frame-aware proxy ($1 ws_proxy_pass; $3, more of its directives) or
+# NGINX's byte tunnel ($1 proxy_pass).
+echo_proxy_location() {
+    if [ "$1" = ws_proxy_pass ]; then
+        echo "
+        location = /echo {
+            ws_listen;
+            ws_proxy_pass ws://127.0.0.1:$2;
+            ws_ping_interval 0;
+            ${3:-}
+        }"
+    else
+        echo "
+        location = /echo {
+            proxy_pass http://127.0.0.1:$2;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection upgrade;
+            proxy_read_timeout 1h;
+        }"
+    fi
+}
+
 # NGINX proxying WebSockets to a Node ws echo server, both in one process
 # group pinned to the server core, so the CPU figure covers both. Node is
 # started first: NGINX answering before it listens would make 502s. With
@@ -204,21 +228,11 @@ start_nginx_proxy_node() {  # $1 port, $2 prefix name
     local node_port=$(($1 + 100)) name=$2
     if [ "$name" = ngx_ws_proxy_node ]; then
         # ngx_ws's frame-aware proxy in place of the byte tunnel
-        write_nginx_conf "$name" "$1" 1 "load_module $MODULE;" "" "
-        location = /echo {
-            ws_listen;
-            ws_proxy_pass ws://127.0.0.1:$node_port;
-            ws_ping_interval 0;
-        }"
+        write_nginx_conf "$name" "$1" 1 "load_module $MODULE;" "" \
+            "$(echo_proxy_location ws_proxy_pass "$node_port")"
     else
-        write_nginx_conf "$name" "$1" 1 "" "" "
-        location = /echo {
-            proxy_pass http://127.0.0.1:$node_port;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection upgrade;
-            proxy_read_timeout 1h;
-        }"
+        write_nginx_conf "$name" "$1" 1 "" "" \
+            "$(echo_proxy_location proxy_pass "$node_port")"
     fi
     start_server "$SERVER_CPUS" "$1" bash -c "
         NODE_PATH=/usr/share/nodejs node '$BENCH_DIR/node_echo_server.js' $node_port &
@@ -642,22 +656,11 @@ start_proxy_case() {
     case $label in
         node_direct) APP_PID=""; PROXY_URL="ws://127.0.0.1:$node_port/echo"; return 0 ;;
         ngx_ws_proxy)
-            write_nginx_conf "$label-$mode" "$port" 1 "load_module $MODULE;" "" "
-        location = /echo {
-            ws_listen;
-            ws_proxy_pass ws://127.0.0.1:$node_port;
-            ws_ping_interval 0;
-            $deflate
-        }" ;;
+            write_nginx_conf "$label-$mode" "$port" 1 "load_module $MODULE;" "" \
+                "$(echo_proxy_location ws_proxy_pass "$node_port" "$deflate")" ;;
         nginx_tunnel)
-            write_nginx_conf "$label-$mode" "$port" 1 "" "" "
-        location = /echo {
-            proxy_pass http://127.0.0.1:$node_port;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade \$http_upgrade;
-            proxy_set_header Connection upgrade;
-            proxy_read_timeout 1h;
-        }" ;;
+            write_nginx_conf "$label-$mode" "$port" 1 "" "" \
+                "$(echo_proxy_location proxy_pass "$node_port")" ;;
     esac
     start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/$label-$mode" -c conf/nginx.conf
 }
