@@ -28,20 +28,18 @@ typedef struct {
 } ngx_http_ws_keyed_entry_t;
 
 
+/*
+ * What a user of a table decides: key_offset, offsetof() the key in its
+ * entry (an entry is that many bytes plus the key's); expired(), 1 if a
+ * forgettable entry holds nothing worth keeping any more; expire, at most
+ * how many expired entries a new entry forgets (bounded work under the
+ * zone's lock); evict, at most how many of the least recently used go,
+ * expired or not, when the zone has no room for a new entry.
+ */
 typedef struct {
-    /* offsetof() the key in the caller's entry: the entry's size is this
-     * plus the key's length */
     size_t                     key_offset;
-
-    /* 1 if a forgettable entry holds nothing worth keeping any more */
     ngx_uint_t               (*expired)(ngx_http_ws_keyed_entry_t *entry);
-
-    /* at most this many expired entries forgotten per new entry: bounded
-     * work under the zone's lock */
     ngx_uint_t                 expire;
-
-    /* when the zone is full: the least recently used entries forgotten
-     * (expired or not) to make room, at most this many */
     ngx_uint_t                 evict;
 } ngx_http_ws_keyed_policy_t;
 
