@@ -201,6 +201,11 @@ ngx_http_ws_proxy_detach(ngx_http_ws_proxy_t *px)
 void
 ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
 {
+    /* a link that was relaying: who sent the first close on it */
+    if (px->upgraded) {
+        ngx_http_ws_proxy_metric(px, proxy_closes, px->closed_by)++;
+    }
+
     ngx_http_ws_proxy_relay_free(px);
     ngx_http_ws_proxy_close_upstream(px);
 
