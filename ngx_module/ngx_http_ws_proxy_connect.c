@@ -65,7 +65,10 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 
     pcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_proxy_module);
 
-    if (pcf->upstream == NULL) {
+    /* called once: a hold of the handshake walks the hooks again */
+    if (pcf->upstream == NULL
+        || ngx_http_get_module_ctx(r, ngx_http_ws_proxy_module) != NULL)
+    {
         return NGX_DECLINED;
     }
 
