@@ -51,6 +51,12 @@ my $config = <<CONF;
         ws_backend_message /internal/node;
         ws_backend_message_inflight 2;
     }
+    location /app-small/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$up;
+        ws_max_message_size 20k;
+        ws_backend_message /internal/node;
+    }
     location /app-refuse/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$up;
@@ -182,6 +188,26 @@ sub node_count {
        "$name - the hook saw each large message as one call");
     $ws->send_close(1000);
     $ws->expect('close 1000', "$name - closed");
+}
+
+{
+    my $name = 'a message over ws_max_message_size';
+    my $ws = ws_connect(uri => '/app-small/echo');
+    my $before = calls('message', '2xx') + calls('message', '3xx');
+    # in two fragments: the first one alone is within the limit
+    my $too_big = order(status => 304, pad => 'z' x 30_000);
+    $ws->send_dsl('frame op=1 fin=0 payload=' . substr($too_big, 0, 18_000));
+    $ws->send_dsl('frame op=0 fin=1 payload=' . substr($too_big, 18_000));
+    $ws->expect('close 1009', "$name - closes with 1009");
+    my $st;
+    ok(wait_for(sub { $st = proxy_status('/app-small/');
+                      $st && $st->{closes}{proxy} }, 5),
+       "$name - the upstream link has ended");
+    # without the hook the first 16 KiB would have gone on before the 1009
+    cmp_ok($st->{bytes}{to_upstream}, '<', 64,
+           "$name - nothing of it reached the upstream, only a close frame");
+    is(calls('message', '2xx') + calls('message', '3xx'), $before,
+       "$name - nor the backend");
 }
 
 {
