@@ -87,6 +87,11 @@ my $config = <<CONF;
         ws_backend_connect /internal/deny;
         ws_backend_message /internal/node;
     }
+    location /app-connect-dead/ {
+        ws_listen;
+        ws_proxy_pass ws://127.0.0.1:$dead;
+        ws_backend_connect /internal/allow;
+    }
     location /plain/ {
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$up;
@@ -262,6 +267,12 @@ for my $case ([ 'a 500', order(status => 500) ],
 
     my $res = ws_handshake_answer(uri => '/app-refused/echo');
     is($res->{status}, 403, "$name - a refusal is the client's answer");
+    $res = ws_handshake_answer(uri => '/app-connect-dead/echo');
+    is($res->{status}, 502, "$name - allowed, then no upstream peer: 502");
+    my $dead_st = proxy_status('/app-connect-dead/');
+    is($dead_st && $dead_st->{connects}{failed}, 1,
+       "$name - the upstream was tried after the hook's 2xx");
+
     # the location beside it that did connect is listed, this one not
     ok(proxy_status('/app-connect/') && !proxy_status('/app-refused/'),
        "$name - and the upstream was never connected");
