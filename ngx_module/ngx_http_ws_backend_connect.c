@@ -60,7 +60,10 @@ ngx_http_ws_backend_connect(ngx_http_request_t *r, const char *accept)
 
     bcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_backend_module);
 
-    if (bcf->connect.len == 0) {
+    /* called once: a hold of the handshake walks the hooks again */
+    if (bcf->connect.len == 0
+        || ngx_http_get_module_ctx(r, ngx_http_ws_backend_module) != NULL)
+    {
         return NGX_DECLINED;
     }
 

@@ -21,6 +21,8 @@ static ngx_int_t ngx_http_ws_reject(ngx_http_request_t *r,
     ngx_uint_t status, const char *reason, ngx_uint_t is_upgrade);
 static ngx_int_t ngx_http_ws_run_fallback(ngx_http_request_t *r,
     ngx_http_ws_loc_conf_t *wscf);
+static ngx_int_t ngx_http_ws_connect(ngx_http_request_t *r,
+    const char *accept);
 static ngx_int_t ngx_http_ws_send_upgrade(ngx_http_request_t *r,
     const char *accept);
 
@@ -114,27 +116,51 @@ ngx_http_ws_handshake(ngx_http_request_t *r)
         }
     }
 
-    /* a feature may hold the handshake: a backend's connect call */
+    return ngx_http_ws_connect(r, res.accept);
+}
+
+
+/*
+ * A feature's connect hook allowed the handshake: the features after it
+ * still get theirs (a backend's connect call, then a proxy's upstream),
+ * then the 101.
+ */
+ngx_int_t
+ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
+{
+    return ngx_http_ws_connect(r, accept);
+}
+
+
+/*
+ * Each feature may hold the handshake in turn. A connect hook declines
+ * once it has run for the request (its own context says so), so after a
+ * hold the chain is walked again from the start and goes on where it
+ * stopped.
+ */
+static ngx_int_t
+ngx_http_ws_connect(ngx_http_request_t *r, const char *accept)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    ngx_http_ws_hooks_t     **h;
+    ngx_http_ws_main_conf_t  *wmcf;
+
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_ws_module);
+    h = wmcf->hooks.all.elts;
+
     for (i = 0; i < wmcf->hooks.all.nelts; i++) {
         if (h[i]->connect == NULL) {
             continue;
         }
 
-        rc = h[i]->connect(r, res.accept);
+        rc = h[i]->connect(r, accept);
 
         if (rc != NGX_DECLINED) {
             return rc;
         }
     }
 
-    return ngx_http_ws_send_upgrade(r, res.accept);
-}
-
-
-/* A feature's connect hook allowed the handshake: it goes on. */
-ngx_int_t
-ngx_http_ws_handshake_resume(ngx_http_request_t *r, const char *accept)
-{
     return ngx_http_ws_send_upgrade(r, accept);
 }
 

@@ -148,6 +148,9 @@ typedef struct {
                                              [2];  /* to, from upstream */
     uint64_t                   proxy_bytes[NGX_HTTP_WS_METRICS_LOCATIONS]
                                           [2];
+    /* by who closed first: NGX_HTTP_WS_PROXY_CLOSED_* */
+    uint64_t                   proxy_closes[NGX_HTTP_WS_METRICS_LOCATIONS]
+                                           [3];
     ngx_http_ws_histogram_t    publish_delay;   /* publish to fan-out */
     ngx_http_ws_histogram_t    send_delay;      /* queued to written */
 } ngx_http_ws_metrics_slot_t;

@@ -43,6 +43,8 @@ typedef struct {
     ngx_msec_t                     ping_interval;  /* to the upstream */
     ngx_flag_t                     deflate;     /* offer permessage-deflate
                                                    to the upstream */
+    ngx_uint_t                     hooked;      /* ws_backend_message: the
+                                                   client's messages whole */
 
     /* wss:// (ngx_http_ws_proxy_tls.c) */
     ngx_flag_t                     ssl_verify;

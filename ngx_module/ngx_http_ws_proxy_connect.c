@@ -65,7 +65,10 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
 
     pcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_proxy_module);
 
-    if (pcf->upstream == NULL) {
+    /* called once: a hold of the handshake walks the hooks again */
+    if (pcf->upstream == NULL
+        || ngx_http_get_module_ctx(r, ngx_http_ws_proxy_module) != NULL)
+    {
         return NGX_DECLINED;
     }
 
@@ -201,6 +204,11 @@ ngx_http_ws_proxy_detach(ngx_http_ws_proxy_t *px)
 void
 ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
 {
+    /* a link that was relaying: who sent the first close on it */
+    if (px->upgraded) {
+        ngx_http_ws_proxy_metric(px, proxy_closes, px->closed_by)++;
+    }
+
     ngx_http_ws_proxy_relay_free(px);
     ngx_http_ws_proxy_close_upstream(px);
 

@@ -19,6 +19,7 @@
 
 
 #include "ngx_http_ws_proxy.h"
+#include "ngx_http_ws_backend.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_variables.h"
@@ -303,11 +304,29 @@ ngx_http_ws_proxy_headers(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy == NULL) {
+    ngx_http_ws_proxy_t  *px;
+
+    px = ws->proxy;
+
+    if (px == NULL) {
         return NGX_OK;
     }
 
-    return ngx_http_ws_proxy_relay_start(ws->proxy);
+    if (ngx_http_ws_proxy_relay_start(px) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * A message hook answers for whole messages, before they go on: the
+     * client's are not streamed to the upstream piece by piece, but held
+     * whole (up to ws_max_message_size) as in a terminated endpoint with
+     * the hook. The upstream's still are.
+     */
+    if (px->conf->hooked && !px->done) {
+        wscore_session_stream_messages(ws->core, 0);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -554,7 +573,8 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_ws_proxy_conf_t *prev = parent;
     ngx_http_ws_proxy_conf_t *conf = child;
 
-    ngx_http_ws_loc_conf_t  *wscf;
+    ngx_http_ws_loc_conf_t      *wscf;
+    ngx_http_ws_backend_conf_t  *bcf;
 
     /* as proxy_connect_timeout and proxy_read_timeout */
     ngx_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout,
@@ -603,6 +623,10 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "upstream");
         return NGX_CONF_ERROR;
     }
+
+    /* the backend module's configuration is merged before ours */
+    bcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ws_backend_module);
+    conf->hooked = (bcf->message.len != 0);
 
     return NGX_CONF_OK;
 }

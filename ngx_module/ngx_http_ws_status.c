@@ -129,6 +129,11 @@ static u_char *ngx_http_ws_status_classes(u_char *p, u_char *end,
 static u_char *ngx_http_ws_status_by_location(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
+static u_char *ngx_http_ws_status_proxy(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json);
+static u_char *ngx_http_ws_status_proxy_row(u_char *p, u_char *end,
+    const char *key, uint64_t *row, const char **values, ngx_uint_t n);
 static u_char *ngx_http_ws_status_figure(u_char *p, u_char *end,
     const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
     ngx_uint_t json);
@@ -170,6 +175,10 @@ static const char  *ngx_http_ws_proxy_handshake_results[] = {
 };
 static const char  *ngx_http_ws_proxy_directions[] = {
     "to_upstream", "from_upstream"
+};
+/* as $ws_upstream_closed_by, in the order of NGX_HTTP_WS_PROXY_CLOSED_* */
+static const char  *ngx_http_ws_proxy_closed_by[] = {
+    "none", "upstream", "proxy"
 };
 
 
@@ -238,7 +247,10 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       NGX_HTTP_WS_BACKEND_HOOKS, "hook", ngx_http_ws_backend_hooks,
       "status", ngx_http_ws_backend_results, NGX_HTTP_WS_BACKEND_RESULTS },
 
-    /* the proxy (ws_proxy_pass), by location: Prometheus only */
+    /*
+     * the proxy (ws_proxy_pass), by location: a family each in
+     * Prometheus, one object per location in the JSON answer ("proxy")
+     */
     { "ngx_ws_proxy_connects_total", "counter",
       "Connections to an upstream peer, by result (each peer tried "
       "counts).", NULL, NULL,
@@ -263,6 +275,17 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       "headers included, TLS excluded.", NULL, NULL,
       ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_bytes), 2,
       "direction", ngx_http_ws_proxy_directions, NULL, NULL, 0 },
+
+    { "ngx_ws_proxy_closes_total", "counter",
+      "Upstream links that ended after the 101, by who sent the first "
+      "close frame on them (upstream: it closed or vanished; proxy: "
+      "ngx_ws did, for the client or on an error; none: neither).",
+      NULL, NULL,
+      ngx_http_ws_status_by_location, ngx_http_ws_slot(proxy_closes), 3,
+      "by", ngx_http_ws_proxy_closed_by, NULL, NULL, 0 },
+
+    { NULL, NULL, NULL, NULL, "proxy",
+      ngx_http_ws_status_proxy, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
     { "ngx_ws_publishes_total", "counter",
       "Messages published (clients, control protocol, HTTP API) by "
@@ -503,10 +526,11 @@ ngx_http_ws_status_handler(ngx_http_request_t *r)
 
     /*
      * every line is bounded; labels at most 2 x 4 x the label length, in
-     * the locations' line and in the proxy's 13 lines per location
+     * the locations' 2 lines and in the proxy's 16 lines per location
+     * (the JSON answer's object of a proxied location counts as 2)
      */
     size = 32768
-           + sum.nlocations * 14 * (512 + 8 * NGX_HTTP_WS_METRICS_LABEL_LEN)
+           + sum.nlocations * 20 * (512 + 8 * NGX_HTTP_WS_METRICS_LABEL_LEN)
            + zf.ntop * (128 + NGX_HTTP_WS_MAX_CHANNEL_LEN)
            + sum.workers * 512;
 
@@ -1055,7 +1079,7 @@ ngx_http_ws_status_locations(u_char *p, u_char *end,
 /*
  * By (server, location) and one label more, for a [location][n] table of
  * the slot; locations whose row is all zeros (no proxy there) are left
- * out. Prometheus only.
+ * out. Prometheus only (JSON: ngx_http_ws_status_proxy).
  */
 static u_char *
 ngx_http_ws_status_by_location(u_char *p, u_char *end,
@@ -1089,6 +1113,103 @@ ngx_http_ws_status_by_location(u_char *p, u_char *end,
     }
 
     return p;
+}
+
+
+/*
+ * The JSON answer's "proxy": one object per location that proxies (any of
+ * its proxy counters above 0), with the five tables of the Prometheus
+ * families above, the same figures under the same label values:
+ *
+ *   {"server":"","location":"/app/","connects":{"ok":3,"failed":0},
+ *    "handshakes":{"101":2,...},"messages":{"to_upstream":4,...},
+ *    "bytes":{"to_upstream":254,"from_upstream":230},
+ *    "closes":{"none":0,"upstream":1,"proxy":2}}
+ */
+static u_char *
+ngx_http_ws_status_proxy(u_char *p, u_char *end,
+    const ngx_http_ws_status_metric_t *m, ngx_http_ws_status_figures_t *f,
+    ngx_uint_t json)
+{
+    ngx_uint_t                   i, j, n, any;
+    ngx_http_ws_metrics_shm_t   *shm;
+    ngx_http_ws_metrics_slot_t  *t;
+
+    shm = f->shm;
+    t = f->t;
+
+    p = ngx_slprintf(p, end, "[");
+
+    for (i = 0, n = 0; i < f->sum->nlocations; i++) {
+        any = 0;
+
+        for (j = 0; j < 2; j++) {
+            any |= (t->proxy_connects[i][j] | t->proxy_messages[i][j]
+                    | t->proxy_bytes[i][j]) != 0;
+        }
+
+        for (j = 0; j < 3; j++) {
+            any |= (t->proxy_closes[i][j] != 0);
+        }
+
+        for (j = 0; j < NGX_HTTP_WS_PROXY_HANDSHAKE_N; j++) {
+            any |= (t->proxy_handshakes[i][j] != 0);
+        }
+
+        if (!any) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "%s{\"server\":\"", n++ ? "," : "");
+        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
+                                      shm->servers[i].len, 1);
+        p = ngx_slprintf(p, end, "\",\"location\":\"");
+        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
+                     : ngx_http_ws_status_escape(p, end,
+                                                 shm->locations[i].data,
+                                                 shm->locations[i].len, 1);
+        p = ngx_slprintf(p, end, "\"");
+
+        p = ngx_http_ws_status_proxy_row(p, end, "connects",
+                                         t->proxy_connects[i],
+                                         ngx_http_ws_proxy_connect_results,
+                                         2);
+        p = ngx_http_ws_status_proxy_row(p, end, "handshakes",
+                                         t->proxy_handshakes[i],
+                                         ngx_http_ws_proxy_handshake_results,
+                                         NGX_HTTP_WS_PROXY_HANDSHAKE_N);
+        p = ngx_http_ws_status_proxy_row(p, end, "messages",
+                                         t->proxy_messages[i],
+                                         ngx_http_ws_proxy_directions, 2);
+        p = ngx_http_ws_status_proxy_row(p, end, "bytes",
+                                         t->proxy_bytes[i],
+                                         ngx_http_ws_proxy_directions, 2);
+        p = ngx_http_ws_status_proxy_row(p, end, "closes",
+                                         t->proxy_closes[i],
+                                         ngx_http_ws_proxy_closed_by, 3);
+
+        p = ngx_slprintf(p, end, "}");
+    }
+
+    return ngx_slprintf(p, end, "]");
+}
+
+
+/* ,"key":{"value":n,...} of one location's row. */
+static u_char *
+ngx_http_ws_status_proxy_row(u_char *p, u_char *end, const char *key,
+    uint64_t *row, const char **values, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    p = ngx_slprintf(p, end, ",\"%s\":{", key);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_slprintf(p, end, "%s\"%s\":%uL", i ? "," : "", values[i],
+                         row[i]);
+    }
+
+    return ngx_slprintf(p, end, "}");
 }
 
 
