@@ -1161,13 +1161,7 @@ ngx_http_ws_status_proxy(u_char *p, u_char *end,
         }
 
         p = ngx_slprintf(p, end, "%s{\"server\":\"", n++ ? "," : "");
-        p = ngx_http_ws_status_escape(p, end, shm->servers[i].data,
-                                      shm->servers[i].len, 1);
-        p = ngx_slprintf(p, end, "\",\"location\":\"");
-        p = (i == 0) ? ngx_slprintf(p, end, "(other)")
-                     : ngx_http_ws_status_escape(p, end,
-                                                 shm->locations[i].data,
-                                                 shm->locations[i].len, 1);
+        p = ngx_http_ws_status_location_labels(p, end, shm, i, 1);
         p = ngx_slprintf(p, end, "\"");
 
         p = ngx_http_ws_status_proxy_row(p, end, "connects",
