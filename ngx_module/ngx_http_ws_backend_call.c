@@ -12,6 +12,11 @@
  *
  * Lifetimes, explicitly:
  *  - the call owns its pool; the connection and both requests live in it;
+ *  - a finished call's pool is emptied (its cleanups run, what it holds
+ *    freed, as ngx_destroy_pool() would) and kept for the next call of the
+ *    worker, a few of them at most: a call's pool grows to what one call
+ *    needs (both requests, the upstream's state, the headers) once, not
+ *    on every call;
  *  - it is over when the subrequest has finalized and woken its parent,
  *    or when NGINX terminated it (an error): either way the connection is
  *    marked destroyed at once (ngx_http_run_posted_requests() stops
@@ -43,6 +48,21 @@ struct ngx_http_ws_backend_call_s {
 };
 
 
+/*
+ * The first block holds a call's requests and most of the rest (NGINX's
+ * own request_pool_size); the buffers of an upstream's answer are
+ * allocations of their own whatever the size.
+ */
+#define NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE    4096
+
+/* Emptied pools kept per worker, and the blocks one may have to be kept:
+ * a pool a large call made grow is freed. */
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT   32
+#define NGX_HTTP_WS_BACKEND_CALL_POOL_BLOCKS  4
+
+
+static ngx_pool_t *ngx_http_ws_backend_call_pool_get(void);
+static void ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool);
 static ngx_int_t ngx_http_ws_backend_call_connection(
     ngx_http_ws_backend_call_t *call, ngx_connection_t *client);
 static ngx_int_t ngx_http_ws_backend_call_set_body(
@@ -63,6 +83,12 @@ static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
     size_t len);
 
 
+/* per worker: the pools of calls that are over, ready for the next ones */
+static ngx_pool_t  *ngx_http_ws_backend_call_pools[
+                                       NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT];
+static ngx_uint_t   ngx_http_ws_backend_call_pools_n;
+
+
 ngx_http_ws_backend_call_t *
 ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
     void **srv_conf, void **loc_conf, ngx_str_t *uri)
@@ -73,14 +99,14 @@ ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
 
     /* not the client's log: the call may outlive the client's connection;
      * the pool logs to the call's own once it is made */
-    pool = ngx_create_pool(1024, ngx_cycle->log);
+    pool = ngx_http_ws_backend_call_pool_get();
     if (pool == NULL) {
         return NULL;
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_http_ws_backend_call_t));
     if (call == NULL) {
-        ngx_destroy_pool(pool);
+        ngx_http_ws_backend_call_pool_put(pool);
         return NULL;
     }
 
@@ -773,7 +799,68 @@ ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call)
         c->fd = (ngx_socket_t) -1;
     }
 
-    ngx_destroy_pool(pool);
+    ngx_http_ws_backend_call_pool_put(pool);
+}
+
+
+static ngx_pool_t *
+ngx_http_ws_backend_call_pool_get(void)
+{
+    ngx_pool_t  *pool;
+
+    if (ngx_http_ws_backend_call_pools_n == 0) {
+        return ngx_create_pool(NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE,
+                               ngx_cycle->log);
+    }
+
+    pool = ngx_http_ws_backend_call_pools[--ngx_http_ws_backend_call_pools_n];
+
+    /* the call's own log was in the pool */
+    pool->log = ngx_cycle->log;
+
+    return pool;
+}
+
+
+/*
+ * What ngx_destroy_pool() does but keep the memory: the cleanups run, the
+ * large allocations are freed, the blocks are emptied. Freed instead when
+ * enough are kept, when it grew large, or when the worker is leaving.
+ */
+static void
+ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool)
+{
+    ngx_uint_t           blocks;
+    ngx_pool_t          *p;
+    ngx_pool_cleanup_t  *cln;
+
+    blocks = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        blocks++;
+    }
+
+    if (ngx_http_ws_backend_call_pools_n == NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT
+        || blocks > NGX_HTTP_WS_BACKEND_CALL_POOL_BLOCKS
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    for (cln = pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler) {
+            cln->handler(cln->data);
+        }
+    }
+
+    pool->cleanup = NULL;
+
+    ngx_reset_pool(pool);
+
+    pool->log = ngx_cycle->log;
+
+    ngx_http_ws_backend_call_pools[ngx_http_ws_backend_call_pools_n++] = pool;
 }
 
 

@@ -9,9 +9,11 @@
 # SIZE bytes, one at a time, and reads each answer. The counters are
 # zeroed after the handshake and the first message (callgrind_control),
 # so connecting and warming up are left out. Prints the instructions per
-# message and the functions that take the most of them.
+# message and the functions that take the most of them. HOOK=return
+# makes the hook location itself answer (`return 200` with the body, no
+# upstream): what is left is the call's own cost, without proxying.
 #
-#   sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
+#   [HOOK=return] sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
 #
 # Ports: port (the server) and port+1 (the upstream), 20150 by default.
 set -e
@@ -57,6 +59,14 @@ case $SERVER in
     *) echo "usage: $0 ngx_ws|nchan [port]" >&2; exit 2 ;;
 esac
 
+case ${HOOK:-proxy} in
+    proxy) HOOK_LOCATION="proxy_pass http://backend/message;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";" ;;
+    return) HOOK_LOCATION="return 200 \"$BODY\";" ;;
+    *) echo "HOOK is proxy or return" >&2; exit 2 ;;
+esac
+
 cat >"$DIR/server/conf/nginx.conf" <<CONF
 $LOAD
 daemon off;
@@ -79,9 +89,7 @@ $(temp_paths "$DIR/server")
         }
         location = /hook {
             internal;
-            proxy_pass http://backend/message;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            $HOOK_LOCATION
         }
     }
 }
