@@ -69,6 +69,9 @@ static ngx_int_t ngx_http_ws_backend_call_set_body(
     ngx_http_ws_backend_call_t *call, ngx_buf_t *b, ngx_str_t *content_type);
 static ngx_table_elt_t *ngx_http_ws_backend_call_push(
     ngx_http_ws_backend_call_t *call, ngx_str_t *key, ngx_str_t *value);
+static ngx_table_elt_t *ngx_http_ws_backend_call_push_named(
+    ngx_http_ws_backend_call_t *call, ngx_http_ws_backend_header_name_t *name,
+    ngx_str_t *value);
 static ngx_http_request_t *ngx_http_ws_backend_call_request(
     ngx_http_ws_backend_call_t *call, void **main_conf, void **srv_conf,
     void **loc_conf);
@@ -87,6 +90,11 @@ static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
 static ngx_pool_t  *ngx_http_ws_backend_call_pools[
                                        NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT];
 static ngx_uint_t   ngx_http_ws_backend_call_pools_n;
+
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_length =
+    ngx_http_ws_backend_header_name("Content-Length", "content-length");
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_type =
+    ngx_http_ws_backend_header_name("Content-Type", "content-type");
 
 
 ngx_http_ws_backend_call_t *
@@ -309,13 +317,15 @@ ngx_http_ws_backend_call_request(ngx_http_ws_backend_call_t *call,
     r->uri = call->uri;
     r->unparsed_uri = call->uri;
 
-    p = ngx_pnalloc(r->pool, sizeof("POST  HTTP/1.1") - 1 + call->uri.len);
-    if (p == NULL) {
+    r->request_line.len = sizeof("POST  HTTP/1.1") - 1 + call->uri.len;
+    r->request_line.data = ngx_pnalloc(r->pool, r->request_line.len);
+    if (r->request_line.data == NULL) {
         return NULL;
     }
 
-    r->request_line.data = p;
-    r->request_line.len = ngx_sprintf(p, "POST %V HTTP/1.1", &call->uri) - p;
+    p = ngx_cpymem(r->request_line.data, "POST ", sizeof("POST ") - 1);
+    p = ngx_cpymem(p, call->uri.data, call->uri.len);
+    ngx_memcpy(p, " HTTP/1.1", sizeof(" HTTP/1.1") - 1);
 
     r->uri_changes = NGX_HTTP_MAX_URI_CHANGES + 1;
     r->subrequests = NGX_HTTP_MAX_SUBREQUESTS + 1;
@@ -409,6 +419,60 @@ ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
 }
 
 
+/* The same with a name whose lower case and hash are worked out once. */
+ngx_int_t
+ngx_http_ws_backend_call_named_header(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
+{
+    return ngx_http_ws_backend_call_push_named(call, name, value)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_ws_backend_call_push_named(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    if (name->hash == 0) {
+        name->hash = ngx_hash_key(name->lowcase_key, name->key.len);
+    }
+
+    h = ngx_list_push(&call->request->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key = name->key;
+    h->value = *value;
+    h->lowcase_key = name->lowcase_key;
+    h->hash = name->hash;
+
+    return h;
+}
+
+
+/*
+ * n in decimal at p, the end returned: what ngx_sprintf("%uL") writes,
+ * without reading a format on every call.
+ */
+u_char *
+ngx_http_ws_backend_call_decimal(u_char *p, uint64_t n)
+{
+    u_char   digits[NGX_INT64_LEN], *d;
+
+    d = digits + NGX_INT64_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + NGX_INT64_LEN - d);
+}
+
+
 static ngx_table_elt_t *
 ngx_http_ws_backend_call_push(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value)
@@ -490,7 +554,7 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
 {
     u_char              *p;
     off_t                len;
-    ngx_str_t            key, value;
+    ngx_str_t            value;
     ngx_http_request_t  *r;
 
     r = call->request;
@@ -519,20 +583,20 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
     call->body->buf = b;
     call->body->next = NULL;
 
-    ngx_str_set(&key, "Content-Length");
     value.data = p;
-    value.len = ngx_sprintf(p, "%O", len) - p;
+    value.len = ngx_http_ws_backend_call_decimal(p, len) - p;
 
-    r->headers_in.content_length = ngx_http_ws_backend_call_push(call, &key,
-                                                                 &value);
+    r->headers_in.content_length = ngx_http_ws_backend_call_push_named(call,
+                                    &ngx_http_ws_backend_content_length,
+                                    &value);
     if (r->headers_in.content_length == NULL) {
         return NGX_ERROR;
     }
 
     if (content_type) {
-        ngx_str_set(&key, "Content-Type");
-        r->headers_in.content_type = ngx_http_ws_backend_call_push(call,
-                                                    &key, content_type);
+        r->headers_in.content_type = ngx_http_ws_backend_call_push_named(call,
+                                    &ngx_http_ws_backend_content_type,
+                                    content_type);
         if (r->headers_in.content_type == NULL) {
             return NGX_ERROR;
         }
