@@ -14,9 +14,10 @@
  *  - the call owns its pool; the connection and both requests live in it;
  *  - a finished call's pool is emptied (its cleanups run, what it holds
  *    freed, as ngx_destroy_pool() would) and kept for the next call of the
- *    worker, a few of them at most: a call's pool grows to what one call
- *    needs (both requests, the upstream's state, the headers) once, not
- *    on every call;
+ *    worker: a call's pool grows to what one call needs (both requests,
+ *    the upstream's state, the headers) once, not on every call. Kept:
+ *    at most as many as were in use at once, up to a bound, and a few
+ *    only once no call has been in flight for a second;
  *  - it is over when the subrequest has finalized and woken its parent,
  *    or when NGINX terminated it (an error): either way the connection is
  *    marked destroyed at once (ngx_http_run_posted_requests() stops
@@ -55,14 +56,22 @@ struct ngx_http_ws_backend_call_s {
  */
 #define NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE    4096
 
-/* Emptied pools kept per worker, and the blocks one may have to be kept:
- * a pool a large call made grow is freed. */
-#define NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT   32
+/*
+ * Emptied pools kept per worker while calls are in flight, and once none
+ * is; the blocks one may have to be kept (a pool a large call made grow
+ * is freed).
+ */
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT   256
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE   4
 #define NGX_HTTP_WS_BACKEND_CALL_POOL_BLOCKS  4
+
+/* ms with no call in flight before the worker gives back what it kept */
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_TRIM   1000
 
 
 static ngx_pool_t *ngx_http_ws_backend_call_pool_get(void);
 static void ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool);
+static void ngx_http_ws_backend_call_trim_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_ws_backend_call_connection(
     ngx_http_ws_backend_call_t *call, ngx_connection_t *client);
 static ngx_int_t ngx_http_ws_backend_call_set_body(
@@ -90,6 +99,8 @@ static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
 static ngx_pool_t  *ngx_http_ws_backend_call_pools[
                                        NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT];
 static ngx_uint_t   ngx_http_ws_backend_call_pools_n;
+static ngx_uint_t   ngx_http_ws_backend_call_pools_used;
+static ngx_event_t  ngx_http_ws_backend_call_trim;
 
 static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_length =
     ngx_http_ws_backend_header_name("Content-Length", "content-length");
@@ -873,14 +884,21 @@ ngx_http_ws_backend_call_pool_get(void)
     ngx_pool_t  *pool;
 
     if (ngx_http_ws_backend_call_pools_n == 0) {
-        return ngx_create_pool(NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE,
+        pool = ngx_create_pool(NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE,
                                ngx_cycle->log);
+        if (pool == NULL) {
+            return NULL;
+        }
+
+    } else {
+        pool = ngx_http_ws_backend_call_pools[
+                                     --ngx_http_ws_backend_call_pools_n];
+
+        /* the call's own log was in the pool */
+        pool->log = ngx_cycle->log;
     }
 
-    pool = ngx_http_ws_backend_call_pools[--ngx_http_ws_backend_call_pools_n];
-
-    /* the call's own log was in the pool */
-    pool->log = ngx_cycle->log;
+    ngx_http_ws_backend_call_pools_used++;
 
     return pool;
 }
@@ -897,6 +915,21 @@ ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool)
     ngx_uint_t           blocks;
     ngx_pool_t          *p;
     ngx_pool_cleanup_t  *cln;
+
+    ngx_http_ws_backend_call_pools_used--;
+
+    if (ngx_http_ws_backend_call_pools_used == 0
+        && !ngx_http_ws_backend_call_trim.timer_set)
+    {
+        /* not at once: calls of a few clients often all end together */
+        ngx_http_ws_backend_call_trim.handler =
+                                      ngx_http_ws_backend_call_trim_handler;
+        ngx_http_ws_backend_call_trim.log = ngx_cycle->log;
+        ngx_http_ws_backend_call_trim.cancelable = 1;
+
+        ngx_add_timer(&ngx_http_ws_backend_call_trim,
+                      NGX_HTTP_WS_BACKEND_CALL_POOLS_TRIM);
+    }
 
     blocks = 0;
 
@@ -925,6 +958,23 @@ ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool)
     pool->log = ngx_cycle->log;
 
     ngx_http_ws_backend_call_pools[ngx_http_ws_backend_call_pools_n++] = pool;
+}
+
+
+/* Still no call in flight: all but a few kept pools are freed. */
+static void
+ngx_http_ws_backend_call_trim_handler(ngx_event_t *ev)
+{
+    if (ngx_http_ws_backend_call_pools_used) {
+        return;
+    }
+
+    while (ngx_http_ws_backend_call_pools_n
+           > NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE)
+    {
+        ngx_destroy_pool(ngx_http_ws_backend_call_pools[
+                                       --ngx_http_ws_backend_call_pools_n]);
+    }
 }
 
 
