@@ -29,6 +29,7 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_heap_trim.h"
 
 
 struct ngx_http_ws_backend_call_s {
@@ -101,6 +102,8 @@ static ngx_pool_t  *ngx_http_ws_backend_call_pools[
 static ngx_uint_t   ngx_http_ws_backend_call_pools_n;
 static ngx_uint_t   ngx_http_ws_backend_call_pools_used;
 static ngx_event_t  ngx_http_ws_backend_call_trim;
+/* what debug logging of the timer takes ev->data for (its fd) */
+static ngx_connection_t  ngx_http_ws_backend_call_trim_dummy;
 
 static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_length =
     ngx_http_ws_backend_header_name("Content-Length", "content-length");
@@ -922,8 +925,12 @@ ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool)
         && !ngx_http_ws_backend_call_trim.timer_set)
     {
         /* not at once: calls of a few clients often all end together */
+        ngx_http_ws_backend_call_trim_dummy.fd = (ngx_socket_t) -1;
+
         ngx_http_ws_backend_call_trim.handler =
                                       ngx_http_ws_backend_call_trim_handler;
+        ngx_http_ws_backend_call_trim.data =
+                                      &ngx_http_ws_backend_call_trim_dummy;
         ngx_http_ws_backend_call_trim.log = ngx_cycle->log;
         ngx_http_ws_backend_call_trim.cancelable = 1;
 
@@ -969,12 +976,21 @@ ngx_http_ws_backend_call_trim_handler(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_http_ws_backend_call_pools_n
+        <= NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE)
+    {
+        return;
+    }
+
     while (ngx_http_ws_backend_call_pools_n
            > NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE)
     {
         ngx_destroy_pool(ngx_http_ws_backend_call_pools[
                                        --ngx_http_ws_backend_call_pools_n]);
     }
+
+    /* the pages back to the kernel, as after handshakes */
+    ngx_http_ws_heap_trim_soon();
 }
 
 
