@@ -138,6 +138,21 @@ struct ngx_http_ws_backend_pending_s {
     unsigned                        has_last_seq:1;
 };
 
+/*
+ * The name of a header calls carry: NGINX wants every request header with
+ * its lower-case form and hash, worked out here once per worker rather
+ * than on every call. lowcase_key is the key in lower case, written out.
+ */
+typedef struct {
+    ngx_str_t                  key;
+    u_char                    *lowcase_key;
+    ngx_uint_t                 hash;          /* 0: not worked out yet */
+} ngx_http_ws_backend_header_name_t;
+
+#define ngx_http_ws_backend_header_name(key, lowcase)                       \
+    { ngx_string(key), (u_char *) lowcase, 0 }
+
+
 typedef void (*ngx_http_ws_backend_done_pt)(ngx_http_ws_backend_call_t *call,
     void *data, ngx_uint_t status);
 
@@ -195,6 +210,10 @@ ngx_int_t ngx_http_ws_backend_call_trace(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_trace_t *trace);
 ngx_int_t ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value);
+ngx_int_t ngx_http_ws_backend_call_named_header(
+    ngx_http_ws_backend_call_t *call, ngx_http_ws_backend_header_name_t *name,
+    ngx_str_t *value);
+u_char *ngx_http_ws_backend_call_decimal(u_char *p, uint64_t n);
 ngx_int_t ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
     ngx_str_t *body);
 ngx_list_t *ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call);

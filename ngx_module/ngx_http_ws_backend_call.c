@@ -12,6 +12,12 @@
  *
  * Lifetimes, explicitly:
  *  - the call owns its pool; the connection and both requests live in it;
+ *  - a finished call's pool is emptied (its cleanups run, what it holds
+ *    freed, as ngx_destroy_pool() would) and kept for the next call of the
+ *    worker: a call's pool grows to what one call needs (both requests,
+ *    the upstream's state, the headers) once, not on every call. Kept:
+ *    at most as many as were in use at once, up to a bound, and a few
+ *    only once no call has been in flight for a second;
  *  - it is over when the subrequest has finalized and woken its parent,
  *    or when NGINX terminated it (an error): either way the connection is
  *    marked destroyed at once (ngx_http_run_posted_requests() stops
@@ -23,6 +29,7 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_heap_trim.h"
 
 
 struct ngx_http_ws_backend_call_s {
@@ -43,12 +50,38 @@ struct ngx_http_ws_backend_call_s {
 };
 
 
+/*
+ * The first block holds a call's requests and most of the rest (NGINX's
+ * own request_pool_size); the buffers of an upstream's answer are
+ * allocations of their own whatever the size.
+ */
+#define NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE    4096
+
+/*
+ * Emptied pools kept per worker while calls are in flight, and once none
+ * is; the blocks one may have to be kept (a pool a large call made grow
+ * is freed).
+ */
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT   256
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE   4
+#define NGX_HTTP_WS_BACKEND_CALL_POOL_BLOCKS  4
+
+/* ms with no call in flight before the worker gives back what it kept */
+#define NGX_HTTP_WS_BACKEND_CALL_POOLS_TRIM   1000
+
+
+static ngx_pool_t *ngx_http_ws_backend_call_pool_get(void);
+static void ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool);
+static void ngx_http_ws_backend_call_trim_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_ws_backend_call_connection(
     ngx_http_ws_backend_call_t *call, ngx_connection_t *client);
 static ngx_int_t ngx_http_ws_backend_call_set_body(
     ngx_http_ws_backend_call_t *call, ngx_buf_t *b, ngx_str_t *content_type);
 static ngx_table_elt_t *ngx_http_ws_backend_call_push(
     ngx_http_ws_backend_call_t *call, ngx_str_t *key, ngx_str_t *value);
+static ngx_table_elt_t *ngx_http_ws_backend_call_push_named(
+    ngx_http_ws_backend_call_t *call, ngx_http_ws_backend_header_name_t *name,
+    ngx_str_t *value);
 static ngx_http_request_t *ngx_http_ws_backend_call_request(
     ngx_http_ws_backend_call_t *call, void **main_conf, void **srv_conf,
     void **loc_conf);
@@ -63,6 +96,21 @@ static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
     size_t len);
 
 
+/* per worker: the pools of calls that are over, ready for the next ones */
+static ngx_pool_t  *ngx_http_ws_backend_call_pools[
+                                       NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT];
+static ngx_uint_t   ngx_http_ws_backend_call_pools_n;
+static ngx_uint_t   ngx_http_ws_backend_call_pools_used;
+static ngx_event_t  ngx_http_ws_backend_call_trim;
+/* what debug logging of the timer takes ev->data for (its fd) */
+static ngx_connection_t  ngx_http_ws_backend_call_trim_dummy;
+
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_length =
+    ngx_http_ws_backend_header_name("Content-Length", "content-length");
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_content_type =
+    ngx_http_ws_backend_header_name("Content-Type", "content-type");
+
+
 ngx_http_ws_backend_call_t *
 ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
     void **srv_conf, void **loc_conf, ngx_str_t *uri)
@@ -73,14 +121,14 @@ ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
 
     /* not the client's log: the call may outlive the client's connection;
      * the pool logs to the call's own once it is made */
-    pool = ngx_create_pool(1024, ngx_cycle->log);
+    pool = ngx_http_ws_backend_call_pool_get();
     if (pool == NULL) {
         return NULL;
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_http_ws_backend_call_t));
     if (call == NULL) {
-        ngx_destroy_pool(pool);
+        ngx_http_ws_backend_call_pool_put(pool);
         return NULL;
     }
 
@@ -283,13 +331,15 @@ ngx_http_ws_backend_call_request(ngx_http_ws_backend_call_t *call,
     r->uri = call->uri;
     r->unparsed_uri = call->uri;
 
-    p = ngx_pnalloc(r->pool, sizeof("POST  HTTP/1.1") - 1 + call->uri.len);
-    if (p == NULL) {
+    r->request_line.len = sizeof("POST  HTTP/1.1") - 1 + call->uri.len;
+    r->request_line.data = ngx_pnalloc(r->pool, r->request_line.len);
+    if (r->request_line.data == NULL) {
         return NULL;
     }
 
-    r->request_line.data = p;
-    r->request_line.len = ngx_sprintf(p, "POST %V HTTP/1.1", &call->uri) - p;
+    p = ngx_cpymem(r->request_line.data, "POST ", sizeof("POST ") - 1);
+    p = ngx_cpymem(p, call->uri.data, call->uri.len);
+    ngx_memcpy(p, " HTTP/1.1", sizeof(" HTTP/1.1") - 1);
 
     r->uri_changes = NGX_HTTP_MAX_URI_CHANGES + 1;
     r->subrequests = NGX_HTTP_MAX_SUBREQUESTS + 1;
@@ -383,6 +433,60 @@ ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
 }
 
 
+/* The same with a name whose lower case and hash are worked out once. */
+ngx_int_t
+ngx_http_ws_backend_call_named_header(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
+{
+    return ngx_http_ws_backend_call_push_named(call, name, value)
+           ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_ws_backend_call_push_named(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    if (name->hash == 0) {
+        name->hash = ngx_hash_key(name->lowcase_key, name->key.len);
+    }
+
+    h = ngx_list_push(&call->request->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key = name->key;
+    h->value = *value;
+    h->lowcase_key = name->lowcase_key;
+    h->hash = name->hash;
+
+    return h;
+}
+
+
+/*
+ * n in decimal at p, the end returned: what ngx_sprintf("%uL") writes,
+ * without reading a format on every call.
+ */
+u_char *
+ngx_http_ws_backend_call_decimal(u_char *p, uint64_t n)
+{
+    u_char   digits[NGX_INT64_LEN], *d;
+
+    d = digits + NGX_INT64_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + NGX_INT64_LEN - d);
+}
+
+
 static ngx_table_elt_t *
 ngx_http_ws_backend_call_push(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value)
@@ -464,7 +568,7 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
 {
     u_char              *p;
     off_t                len;
-    ngx_str_t            key, value;
+    ngx_str_t            value;
     ngx_http_request_t  *r;
 
     r = call->request;
@@ -493,20 +597,20 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
     call->body->buf = b;
     call->body->next = NULL;
 
-    ngx_str_set(&key, "Content-Length");
     value.data = p;
-    value.len = ngx_sprintf(p, "%O", len) - p;
+    value.len = ngx_http_ws_backend_call_decimal(p, len) - p;
 
-    r->headers_in.content_length = ngx_http_ws_backend_call_push(call, &key,
-                                                                 &value);
+    r->headers_in.content_length = ngx_http_ws_backend_call_push_named(call,
+                                    &ngx_http_ws_backend_content_length,
+                                    &value);
     if (r->headers_in.content_length == NULL) {
         return NGX_ERROR;
     }
 
     if (content_type) {
-        ngx_str_set(&key, "Content-Type");
-        r->headers_in.content_type = ngx_http_ws_backend_call_push(call,
-                                                    &key, content_type);
+        r->headers_in.content_type = ngx_http_ws_backend_call_push_named(call,
+                                    &ngx_http_ws_backend_content_type,
+                                    content_type);
         if (r->headers_in.content_type == NULL) {
             return NGX_ERROR;
         }
@@ -773,7 +877,120 @@ ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call)
         c->fd = (ngx_socket_t) -1;
     }
 
-    ngx_destroy_pool(pool);
+    ngx_http_ws_backend_call_pool_put(pool);
+}
+
+
+static ngx_pool_t *
+ngx_http_ws_backend_call_pool_get(void)
+{
+    ngx_pool_t  *pool;
+
+    if (ngx_http_ws_backend_call_pools_n == 0) {
+        pool = ngx_create_pool(NGX_HTTP_WS_BACKEND_CALL_POOL_SIZE,
+                               ngx_cycle->log);
+        if (pool == NULL) {
+            return NULL;
+        }
+
+    } else {
+        pool = ngx_http_ws_backend_call_pools[
+                                     --ngx_http_ws_backend_call_pools_n];
+
+        /* the call's own log was in the pool */
+        pool->log = ngx_cycle->log;
+    }
+
+    ngx_http_ws_backend_call_pools_used++;
+
+    return pool;
+}
+
+
+/*
+ * What ngx_destroy_pool() does but keep the memory: the cleanups run, the
+ * large allocations are freed, the blocks are emptied. Freed instead when
+ * enough are kept, when it grew large, or when the worker is leaving.
+ */
+static void
+ngx_http_ws_backend_call_pool_put(ngx_pool_t *pool)
+{
+    ngx_uint_t           blocks;
+    ngx_pool_t          *p;
+    ngx_pool_cleanup_t  *cln;
+
+    ngx_http_ws_backend_call_pools_used--;
+
+    if (ngx_http_ws_backend_call_pools_used == 0
+        && !ngx_http_ws_backend_call_trim.timer_set)
+    {
+        /* not at once: calls of a few clients often all end together */
+        ngx_http_ws_backend_call_trim_dummy.fd = (ngx_socket_t) -1;
+
+        ngx_http_ws_backend_call_trim.handler =
+                                      ngx_http_ws_backend_call_trim_handler;
+        ngx_http_ws_backend_call_trim.data =
+                                      &ngx_http_ws_backend_call_trim_dummy;
+        ngx_http_ws_backend_call_trim.log = ngx_cycle->log;
+        ngx_http_ws_backend_call_trim.cancelable = 1;
+
+        ngx_add_timer(&ngx_http_ws_backend_call_trim,
+                      NGX_HTTP_WS_BACKEND_CALL_POOLS_TRIM);
+    }
+
+    blocks = 0;
+
+    for (p = pool; p; p = p->d.next) {
+        blocks++;
+    }
+
+    if (ngx_http_ws_backend_call_pools_n == NGX_HTTP_WS_BACKEND_CALL_POOLS_KEPT
+        || blocks > NGX_HTTP_WS_BACKEND_CALL_POOL_BLOCKS
+        || ngx_exiting || ngx_quit || ngx_terminate)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    for (cln = pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler) {
+            cln->handler(cln->data);
+        }
+    }
+
+    pool->cleanup = NULL;
+
+    ngx_reset_pool(pool);
+
+    pool->log = ngx_cycle->log;
+
+    ngx_http_ws_backend_call_pools[ngx_http_ws_backend_call_pools_n++] = pool;
+}
+
+
+/* Still no call in flight: all but a few kept pools are freed. */
+static void
+ngx_http_ws_backend_call_trim_handler(ngx_event_t *ev)
+{
+    if (ngx_http_ws_backend_call_pools_used) {
+        return;
+    }
+
+    if (ngx_http_ws_backend_call_pools_n
+        <= NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE)
+    {
+        return;
+    }
+
+    while (ngx_http_ws_backend_call_pools_n
+           > NGX_HTTP_WS_BACKEND_CALL_POOLS_IDLE)
+    {
+        ngx_destroy_pool(ngx_http_ws_backend_call_pools[
+                                       --ngx_http_ws_backend_call_pools_n]);
+    }
+
+    /* the pages back to the kernel, as after handshakes */
+    ngx_http_ws_heap_trim_soon();
 }
 
 

@@ -106,6 +106,10 @@ static void ngx_http_ws_backend_message_free(
     ngx_http_ws_backend_pending_t *p);
 
 
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_message_opcode =
+    ngx_http_ws_backend_header_name("WS-Opcode", "ws-opcode");
+
+
 /*
  * A message the client sent: NGX_DECLINED when the location has no
  * message hook (the message goes its usual way), NGX_OK when the hook
@@ -257,7 +261,7 @@ ngx_http_ws_backend_message_start(ngx_http_ws_backend_state_t *st,
 {
     u_char                      *body;
     ngx_int_t                    rc;
-    ngx_str_t                    type, key, value, *uri, *ptype;
+    ngx_str_t                    type, value, *uri, *ptype;
     ngx_connection_t            *c;
     ngx_http_ws_session_t       *ws;
     ngx_http_ws_backend_call_t  *call;
@@ -296,8 +300,9 @@ ngx_http_ws_backend_message_start(ngx_http_ws_backend_state_t *st,
             ngx_str_set(&value, "binary");
         }
 
-        ngx_str_set(&key, "WS-Opcode");
-        rc = ngx_http_ws_backend_call_header(call, &key, &value);
+        rc = ngx_http_ws_backend_call_named_header(call,
+                                    &ngx_http_ws_backend_message_opcode,
+                                    &value);
     }
 
     if (rc == NGX_OK) {

@@ -398,6 +398,14 @@ ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st, ngx_uint_t id,
     ngx_uint_t   i;
     ngx_pool_t  *pool;
 
+    static ngx_http_ws_backend_header_name_t  connection_id =
+        ngx_http_ws_backend_header_name("WS-Connection-Id",
+                                        "ws-connection-id");
+    static ngx_http_ws_backend_header_name_t  traceparent =
+        ngx_http_ws_backend_header_name("traceparent", "traceparent");
+    static ngx_http_ws_backend_header_name_t  user =
+        ngx_http_ws_backend_header_name("WS-User", "ws-user");
+
     pool = ngx_http_ws_backend_call_pool(call);
 
     p = ngx_pnalloc(pool, NGX_ATOMIC_T_LEN);
@@ -405,20 +413,20 @@ ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st, ngx_uint_t id,
         return NGX_ERROR;
     }
 
-    ngx_str_set(&key, "WS-Connection-Id");
     value.data = p;
-    value.len = ngx_sprintf(p, "%uA", (ngx_atomic_uint_t) id) - p;
+    value.len = ngx_http_ws_backend_call_decimal(p, id) - p;
 
-    if (ngx_http_ws_backend_call_header(call, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_backend_call_named_header(call, &connection_id, &value)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     /* the call is a child of the WebSocket's span */
-    ngx_str_set(&key, "traceparent");
-
     if (ngx_http_ws_trace_header(pool, &st->session->trace, &value)
         != NGX_OK
-        || ngx_http_ws_backend_call_header(call, &key, &value) != NGX_OK
+        || ngx_http_ws_backend_call_named_header(call, &traceparent, &value)
+           != NGX_OK
         || ngx_http_ws_backend_call_trace(call, &st->session->trace)
            != NGX_OK)
     {
@@ -426,12 +434,12 @@ ngx_http_ws_backend_identity(ngx_http_ws_backend_state_t *st, ngx_uint_t id,
     }
 
     if (st->has_user) {
-        ngx_str_set(&key, "WS-User");
         value.data = ngx_pstrdup(pool, &st->user);
         value.len = st->user.len;
 
         if ((value.data == NULL && value.len)
-            || ngx_http_ws_backend_call_header(call, &key, &value) != NGX_OK)
+            || ngx_http_ws_backend_call_named_header(call, &user, &value)
+               != NGX_OK)
         {
             return NGX_ERROR;
         }

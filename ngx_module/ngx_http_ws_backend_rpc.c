@@ -27,11 +27,22 @@
 
 
 static ngx_int_t ngx_http_ws_backend_rpc_header(
-    ngx_http_ws_backend_call_t *call, char *name, ngx_str_t *value);
+    ngx_http_ws_backend_call_t *call, ngx_http_ws_backend_header_name_t *name,
+    ngx_str_t *value);
 static void ngx_http_ws_backend_rpc_allowed(ngx_http_ws_backend_pending_t *p,
     ngx_str_t *body, ngx_uint_t json, ngx_log_t *log);
 static void ngx_http_ws_backend_rpc_failing(ngx_http_ws_backend_pending_t *p,
     ngx_uint_t failing, const char *why, ngx_log_t *log);
+
+
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_rpc_op =
+    ngx_http_ws_backend_header_name("WS-Op", "ws-op");
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_rpc_method =
+    ngx_http_ws_backend_header_name("WS-Method", "ws-method");
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_rpc_channel =
+    ngx_http_ws_backend_header_name("WS-Channel", "ws-channel");
+static ngx_http_ws_backend_header_name_t  ngx_http_ws_backend_rpc_id =
+    ngx_http_ws_backend_header_name("WS-Request-Id", "ws-request-id");
 
 
 static ngx_str_t  ngx_http_ws_backend_rpc_ops[] = {
@@ -118,7 +129,9 @@ ngx_int_t
 ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
     ngx_http_ws_backend_call_t *call)
 {
-    if (ngx_http_ws_backend_rpc_header(call, "WS-Op",
+    /* a constant: not copied */
+    if (ngx_http_ws_backend_call_named_header(call,
+                                       &ngx_http_ws_backend_rpc_op,
                                        &ngx_http_ws_backend_rpc_ops[p->kind])
         != NGX_OK)
     {
@@ -126,7 +139,9 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
     }
 
     if (p->kind == NGX_HTTP_WS_BACKEND_CALL_RPC
-        && ngx_http_ws_backend_rpc_header(call, "WS-Method", &p->name)
+        && ngx_http_ws_backend_rpc_header(call,
+                                          &ngx_http_ws_backend_rpc_method,
+                                          &p->name)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -134,7 +149,9 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
 
     if ((p->kind == NGX_HTTP_WS_BACKEND_CALL_SUBSCRIBE
          || p->kind == NGX_HTTP_WS_BACKEND_CALL_PUBLISH)
-        && ngx_http_ws_backend_rpc_header(call, "WS-Channel", &p->name)
+        && ngx_http_ws_backend_rpc_header(call,
+                                          &ngx_http_ws_backend_rpc_channel,
+                                          &p->name)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -142,7 +159,8 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
 
     /* the id as the client wrote it: 7, or "a-b" with its quotes */
     if (p->id.len
-        && ngx_http_ws_backend_rpc_header(call, "WS-Request-Id", &p->id)
+        && ngx_http_ws_backend_rpc_header(call, &ngx_http_ws_backend_rpc_id,
+                                          &p->id)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -154,16 +172,13 @@ ngx_http_ws_backend_rpc_headers(ngx_http_ws_backend_pending_t *p,
 
 /* value is copied: the header must live in the call's pool */
 static ngx_int_t
-ngx_http_ws_backend_rpc_header(ngx_http_ws_backend_call_t *call, char *name,
-    ngx_str_t *value)
+ngx_http_ws_backend_rpc_header(ngx_http_ws_backend_call_t *call,
+    ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
 {
-    ngx_str_t    key, v;
+    ngx_str_t    v;
     ngx_pool_t  *pool;
 
     pool = ngx_http_ws_backend_call_pool(call);
-
-    key.data = (u_char *) name;
-    key.len = ngx_strlen(name);
 
     v.len = value->len;
     v.data = ngx_pnalloc(pool, v.len + 1);
@@ -173,7 +188,7 @@ ngx_http_ws_backend_rpc_header(ngx_http_ws_backend_call_t *call, char *name,
 
     ngx_memcpy(v.data, value->data, v.len);
 
-    return ngx_http_ws_backend_call_header(call, &key, &v);
+    return ngx_http_ws_backend_call_named_header(call, name, &v);
 }
 
 

@@ -55,6 +55,12 @@ my $config = json_location('/watch')
     . hooked_location('/slow', message => hook_proxy('http://hooks/slow',
           'X-Answer-Status' => 304, 'X-Answer-Delay' => 0.4),
           'ws_backend_message_inflight 2;')
+    . hooked_location('/join', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Status' => 304,
+          'X-Answer-Header' => '"WS-Subscribe: room:joined"'))
+    . hooked_location('/bye', message => hook_proxy('http://hooks/publish',
+          'X-Answer-Status' => 304,
+          'X-Answer-Header' => '"WS-Close: 4001 moderated"'))
     . "    location = /metrics { ws_status; }\n";
 
 my $ngx = start_nginx(name => 'publish hook', log_level => 'info',
@@ -176,6 +182,46 @@ sub marker {
               "$name - WS-Publish: to that channel too, as JSON");
     closed($ws, $name);
     closed($copy, $name);
+    closed($watch, $name);
+}
+
+{
+    my $name = '304 with WS-Subscribe: the publisher joins first';
+    my $ws = ws_connect(uri => '/join');
+    $ws->send_text('{"op":"publish","channel":"room:joined","data":"hi","id":"j"}');
+    my (@acks, @messages);
+    while (@acks + @messages < 2) {
+        my $m = next_message($ws, 5) or last;
+        my $r = decode_json($m->{payload});
+        push @{ $r->{op} eq 'ack' ? \@acks : \@messages }, $r;
+    }
+    is(scalar @acks, 1, "$name - acknowledged");
+    is_deeply([map { [$_->{channel}, $_->{data}] } @messages],
+              [['room:joined', 'hi']],
+              "$name - and it gets its own message: it joined before the publish");
+    my $other = ws_connect(uri => '/watch');
+    $other->send_text('{"op":"publish","channel":"room:joined","data":"later","id":1}');
+    is(reply($other, $name)->{op}, 'ack', "$name - someone else publishes there");
+    my $later = reply($ws, $name);
+    is_deeply([$later->{channel}, $later->{data}], ['room:joined', 'later'],
+              "$name - the publisher stays in the channel");
+    closed($other, $name);
+    closed($ws, $name);
+}
+
+{
+    my $name = '304 with WS-Close: published, then the publisher closed';
+    my $watch = watcher('room:bye', $name);
+    my $ws = ws_connect(uri => '/bye');
+    $ws->send_text('{"op":"publish","channel":"room:bye","data":"last","id":"b"}');
+    my $ack = reply($ws, $name);
+    is($ack->{op}, 'ack', "$name - acknowledged");
+    ok($ack->{seq}, "$name - with a seq: it was published");
+    is(reply($watch, $name)->{data}, 'last', "$name - the channel got it");
+    my $m = next_message($ws, 5);
+    is($m && $m->{op}, 'close', "$name - then a close");
+    is($m && $m->{code}, 4001, "$name - with the answer's code");
+    is($m && $m->{reason}, 'moderated', "$name - and reason");
     closed($watch, $name);
 }
 

@@ -6,12 +6,16 @@
 # (master_process off) under callgrind; its hook location proxies, with
 # keepalive, to a plain NGINX answering `return 200` with a SIZE-byte
 # body (not under callgrind). One client sends COUNT binary messages of
-# SIZE bytes, one at a time, and reads each answer. The counters are
+# SIZE bytes, one at a time, and reads each answer (CLIENTS=n: n clients
+# share the COUNT, each one message at a time, n calls in flight
+# together). The counters are
 # zeroed after the handshake and the first message (callgrind_control),
 # so connecting and warming up are left out. Prints the instructions per
-# message and the functions that take the most of them.
+# message and the functions that take the most of them. HOOK=return
+# makes the hook location itself answer (`return 200` with the body, no
+# upstream): what is left is the call's own cost, without proxying.
 #
-#   sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
+#   [HOOK=return] [CLIENTS=n] sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
 #
 # Ports: port (the server) and port+1 (the upstream), 20150 by default.
 set -e
@@ -19,6 +23,7 @@ SERVER=${1:-ngx_ws}
 PORT=${2:-20150}
 UPORT=$((PORT + 1))
 COUNT=${COUNT:-2000}
+CLIENTS=${CLIENTS:-1}
 SIZE=${SIZE:-64}
 MODULE=${MODULE:-$PWD/build/ngx_http_ws_module.so}
 DIR=$(mktemp -d /tmp/ngx_ws_forward.XXXXXX)
@@ -34,7 +39,7 @@ daemon on;
 worker_processes 1;
 error_log logs/error.log error;
 pid logs/nginx.pid;
-events { worker_connections 64; }
+events { worker_connections $((CLIENTS * 2 + 64)); }
 http {
     access_log off;
 $(temp_paths "$DIR/upstream")
@@ -57,13 +62,21 @@ case $SERVER in
     *) echo "usage: $0 ngx_ws|nchan [port]" >&2; exit 2 ;;
 esac
 
+case ${HOOK:-proxy} in
+    proxy) HOOK_LOCATION="proxy_pass http://backend/message;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";" ;;
+    return) HOOK_LOCATION="return 200 \"$BODY\";" ;;
+    *) echo "HOOK is proxy or return" >&2; exit 2 ;;
+esac
+
 cat >"$DIR/server/conf/nginx.conf" <<CONF
 $LOAD
 daemon off;
 master_process off;
 error_log logs/error.log error;
 pid logs/nginx.pid;
-events { worker_connections 64; }
+events { worker_connections $((CLIENTS * 2 + 64)); }
 http {
     access_log off;
 $(temp_paths "$DIR/server")
@@ -79,9 +92,7 @@ $(temp_paths "$DIR/server")
         }
         location = /hook {
             internal;
-            proxy_pass http://backend/message;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            $HOOK_LOCATION
         }
     }
 }
@@ -91,30 +102,34 @@ CONF
 valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out" \
     /usr/sbin/nginx -p "$DIR/server/" -c conf/nginx.conf 2>"$DIR/valgrind.log" &
 VG=$!
-/usr/bin/python3 - "$PORT" "$COUNT" "$SIZE" "$VG" <<'PY'
+/usr/bin/python3 - "$PORT" "$COUNT" "$SIZE" "$VG" "$CLIENTS" <<'PY'
 import asyncio, subprocess, sys
 import websockets
-port, count, size, pid = (int(a) for a in sys.argv[1:5])
-async def main():
+port, count, size, pid, clients = (int(a) for a in sys.argv[1:6])
+async def connect():
     for _ in range(150):
         try:
             # no permessage-deflate: wsload offers none either
-            ws = await websockets.connect(f"ws://127.0.0.1:{port}/echo", max_size=None,
-                                          compression=None)
-            break
+            return await websockets.connect(f"ws://127.0.0.1:{port}/echo",
+                                            max_size=None, compression=None)
         except OSError:
             await asyncio.sleep(0.2)
-    payload = b"x" * size
-    await ws.send(payload)
-    assert len(await ws.recv()) == size
-    subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
-                   stdout=subprocess.DEVNULL)
-    for _ in range(count):
+async def forward(ws, n, payload):
+    for _ in range(n):
         await ws.send(payload)
         assert len(await ws.recv()) == size
-    subprocess.run(["callgrind_control", "--dump=measured", str(pid)], check=True,
+async def main():
+    payload = b"x" * size
+    socks = [await connect() for _ in range(clients)]
+    await asyncio.gather(*(forward(ws, 1, payload) for ws in socks))
+    subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
                    stdout=subprocess.DEVNULL)
-    await ws.close()
+    await asyncio.gather(*(forward(ws, count // clients, payload)
+                           for ws in socks))
+    subprocess.run(["callgrind_control", "--dump=measured", str(pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    for ws in socks:
+        await ws.close()
 asyncio.run(main())
 PY
 kill -QUIT $VG
@@ -125,7 +140,7 @@ OUT=$(ls "$DIR"/callgrind.out* | while read -r f; do
 # Self costs; the rows of main and what calls it hold everything (they
 # are inclusive) and are left out. Split by the object a function is in:
 # NGINX, the module, libc.
-callgrind_annotate --threshold=100 "$OUT" 2>/dev/null | awk -v n="$COUNT" -v server="$SERVER" '
+callgrind_annotate --threshold=100 "$OUT" 2>/dev/null | awk -v n="$((COUNT / CLIENTS * CLIENTS))" -v server="$SERVER" '
     /PROGRAM TOTALS/ { v = $1; gsub(",", "", v); total = v; next }
     total && /^-+$/ { rules++; next }
     rules != 2 || !/^ *[0-9,]+ \(/ { next }
