@@ -855,6 +855,9 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ws_init_module(ngx_cycle_t *cycle)
 {
+    /* a publish wakes the workers it queued to through their eventfds */
+    ngx_http_ws_zone_on_wake(ngx_http_ws_ipc_notify);
+
     if (ngx_http_ws_capacity_init_module(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

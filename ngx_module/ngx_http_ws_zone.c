@@ -25,9 +25,7 @@
 
 
 #include "ngx_http_ws_zone.h"
-#include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_common.h"
-#include "ngx_http_ws_ipc.h"
 
 
 static ngx_int_t ngx_http_ws_zone_init(ngx_shm_zone_t *shm_zone, void *data);
@@ -51,6 +49,35 @@ static void ngx_http_ws_zone_count_slot(ngx_http_ws_zone_ctx_t *ctx,
 
 /* this process's queue slot in the zone */
 static ngx_uint_t  ngx_http_ws_zone_slot = NGX_HTTP_WS_NO_SLOT;
+
+
+
+static void ngx_http_ws_zone_wake_none(ngx_uint_t slot);
+
+static ngx_http_ws_zone_wake_pt    ngx_http_ws_zone_wake =
+    ngx_http_ws_zone_wake_none;
+static ngx_http_ws_zone_repair_pt  ngx_http_ws_zone_repair;
+
+
+void
+ngx_http_ws_zone_on_wake(ngx_http_ws_zone_wake_pt wake)
+{
+    ngx_http_ws_zone_wake = wake;
+}
+
+
+void
+ngx_http_ws_zone_on_dead_slot(ngx_http_ws_zone_repair_pt repair)
+{
+    ngx_http_ws_zone_repair = repair;
+}
+
+
+/* Until the interprocess notification is set up there is no one to wake. */
+static void
+ngx_http_ws_zone_wake_none(ngx_uint_t slot)
+{
+}
 
 
 char *
@@ -387,7 +414,7 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     for (i = 0; i < n; i++) {
         if (targets[i] != NGX_HTTP_WS_NO_SLOT) {
-            ngx_http_ws_ipc_notify(targets[i]);
+            ngx_http_ws_zone_wake(targets[i]);
         }
     }
 
@@ -739,7 +766,8 @@ ngx_http_ws_zone_forget_worker(ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot)
     pid = ctx->sh->workers[slot].pid;
 
     subscriptions = ngx_http_ws_zone_free_slot(ctx, slot, &channels);
-    counts = ngx_http_ws_limits_forget_worker(ctx, slot);
+    counts = ngx_http_ws_zone_repair ? ngx_http_ws_zone_repair(ctx, slot)
+                                     : 0;
 
     if (subscriptions || counts) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,

@@ -118,6 +118,21 @@ typedef struct {
 
 char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/*
+ * What the zone asks of the layers above it, given once per process (a
+ * second call replaces the first): waking the process of a queue slot
+ * whose queue turned non-empty (interprocess notification), and taking
+ * back what a dead process of a slot still held in their own tables (the
+ * connection caps), with the zone locked; it returns how many entries it
+ * took back, for the log line.
+ */
+typedef void (*ngx_http_ws_zone_wake_pt)(ngx_uint_t slot);
+typedef ngx_uint_t (*ngx_http_ws_zone_repair_pt)(
+    ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot);
+
+void ngx_http_ws_zone_on_wake(ngx_http_ws_zone_wake_pt wake);
+void ngx_http_ws_zone_on_dead_slot(ngx_http_ws_zone_repair_pt repair);
+
 /* The reserved channels of single connections: "conn:<connection id>". */
 ngx_int_t ngx_http_ws_zone_is_direct(ngx_str_t *name);
 
