@@ -250,18 +250,22 @@ ngx_http_ws_output_cork(ngx_http_ws_session_t *ws, ngx_http_ws_out_t *out,
 
     cork = out->frame;
 
-    if (out->queued != ngx_current_msec
-        || cork->data[0] != frame->data[0]
-        || NGX_HTTP_WS_CORK_ROOM - ngx_min(cork->len, NGX_HTTP_WS_CORK_ROOM)
-           < frame->len)
-    {
+    if (out->queued != ngx_current_msec || cork->data[0] != frame->data[0]) {
         return NGX_DECLINED;
     }
 
-    if (out->frames == 1) {
+    if (out->frames > 1) {
+        if (NGX_HTTP_WS_CORK_ROOM - cork->len < frame->len) {
+            return NGX_DECLINED;
+        }
 
-        /* a shared frame: copied first, unless some of it went out */
-        if (out->pos) {
+    } else {
+
+        /*
+         * A shared frame, small as well (the two fit): copied first,
+         * unless some of it went out.
+         */
+        if (cork->len > NGX_HTTP_WS_CORK_FRAME_MAX || out->pos) {
             return NGX_DECLINED;
         }
 
