@@ -25,7 +25,7 @@ static ngx_uint_t ngx_http_ws_metrics_location(ngx_http_request_t *r,
 static ngx_http_ws_metrics_slot_t *ngx_http_ws_metrics_claim(
     ngx_http_ws_zone_ctx_t *ctx, ngx_http_ws_metrics_shm_t *shm);
 static void ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h,
-    ngx_msec_t ms);
+    ngx_msec_t ms, ngx_uint_t n);
 static ngx_uint_t ngx_http_ws_metrics_close_index(ngx_uint_t code);
 
 
@@ -455,9 +455,11 @@ ngx_http_ws_metrics_timer(ngx_http_ws_session_t *ws,
 
 
 /*
- * A frame left the output queue whole. Data frames count as messages out
- * (the module sends each message as one frame) and give the send delay:
- * for echo, the time from receiving a message to writing the reply.
+ * An entry left the output queue whole: its frame, or the frames of a
+ * cork (all alike in their first byte, queued in the same millisecond).
+ * Data frames count as messages out (the module sends each message as one
+ * frame) and give the send delay: for echo, the time from receiving a
+ * message to writing the reply.
  */
 void
 ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out)
@@ -472,10 +474,10 @@ ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out)
 
     ngx_http_ws_metrics->messages[NGX_HTTP_WS_OUT]
         [opcode == WSCORE_OP_TEXT ? NGX_HTTP_WS_OP_TEXT
-                                  : NGX_HTTP_WS_OP_BINARY]++;
+                                  : NGX_HTTP_WS_OP_BINARY] += out->frames;
 
     ngx_http_ws_metrics_observe(&ngx_http_ws_metrics->send_delay,
-                                ngx_current_msec - out->queued);
+                                ngx_current_msec - out->queued, out->frames);
 }
 
 
@@ -559,12 +561,14 @@ ngx_http_ws_metrics_delivered(ngx_http_ws_msg_t *msg, ngx_uint_t delivered)
         [ngx_http_ws_metrics_class(msg->data, msg->channel_len)] += delivered;
 
     ngx_http_ws_metrics_observe(&ngx_http_ws_metrics->publish_delay,
-                                ngx_current_msec - msg->published);
+                                ngx_current_msec - msg->published, 1);
 }
 
 
+/* n observations of ms each */
 static void
-ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h, ngx_msec_t ms)
+ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h, ngx_msec_t ms,
+    ngx_uint_t n)
 {
     ngx_uint_t  i;
 
@@ -573,12 +577,12 @@ ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h, ngx_msec_t ms)
         ms = 0;
     }
 
-    h->count++;
-    h->sum_ms += ms;
+    h->count += n;
+    h->sum_ms += ms * n;
 
     /* the usual case: within the millisecond the cached clock resolves */
     if (ms <= 1) {
-        h->buckets[0]++;
+        h->buckets[0] += n;
         return;
     }
 
@@ -588,7 +592,7 @@ ngx_http_ws_metrics_observe(ngx_http_ws_histogram_t *h, ngx_msec_t ms)
         }
     }
 
-    h->buckets[i]++;
+    h->buckets[i] += n;
 }
 
 

@@ -14,11 +14,17 @@
 
 typedef struct ngx_http_ws_out_s  ngx_http_ws_out_t;
 
+/*
+ * An entry of a connection's queue: a frame shared with the other
+ * connections it goes to, or a cork, a buffer of the entry's own holding
+ * several small frames (see ngx_http_ws_output.c).
+ */
 struct ngx_http_ws_out_s {
     ngx_http_ws_out_t         *next;
     ngx_http_ws_frame_t       *frame;
     size_t                     pos;              /* bytes already sent */
     ngx_msec_t                 queued;           /* for the send delay */
+    ngx_uint_t                 frames;           /* in it; > 1: a cork */
 };
 
 

@@ -60,8 +60,14 @@ typedef struct {
 
 typedef struct ngx_http_ws_proxy_out_s  ngx_http_ws_proxy_out_t;
 
+/*
+ * A piece of the upstream's queue: frames written one after another into
+ * data, up to size bytes (small frames share a piece, so the messages of
+ * one read go out in one send()).
+ */
 struct ngx_http_ws_proxy_out_s {
     ngx_http_ws_proxy_out_t       *next;
+    size_t                         size;
     size_t                         len;
     size_t                         pos;
     u_char                         data[1];

@@ -1275,8 +1275,11 @@ sub read_frame {
             my $masked = $b1 & 0x80;
             $hl += 4 if $masked;
             if (length $$buf >= $hl) {
-                $len = unpack 'n', substr($$buf, 2, 2) if $len == 126;
-                $len = unpack 'Q>', substr($$buf, 2, 8) if $len == 127;
+                # by the 7-bit code: a 16-bit length of 127 is not a
+                # 64-bit one
+                my $code = $b1 & 0x7f;
+                $len = unpack 'n', substr($$buf, 2, 2) if $code == 126;
+                $len = unpack 'Q>', substr($$buf, 2, 8) if $code == 127;
                 if (length $$buf >= $hl + $len) {
                     my $frame = substr $$buf, 0, $hl + $len, '';
                     my $payload = substr $frame, $hl;
