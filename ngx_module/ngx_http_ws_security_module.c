@@ -22,6 +22,7 @@
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_subprotocol.h"
 #include "ngx_http_ws_variables.h"
+#include "ngx_http_ws_zone.h"
 
 
 typedef enum {
@@ -748,6 +749,9 @@ ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_ws_security_postconfiguration(ngx_conf_t *cf)
 {
+    /* the caps' counts of a process that died are the caps' to take back */
+    ngx_http_ws_zone_on_dead_slot(ngx_http_ws_limits_forget_worker);
+
     return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_security_hooks);
 }
 
