@@ -110,6 +110,9 @@ private:
     Failure begin_frame(const FrameHeader &header) noexcept;
     bool placeable(const FrameHeader &header, std::size_t available) const
         noexcept;
+    bool place_whole_frame(const WholeFrame &frame,
+        std::span<const std::uint8_t> in, const wscore_payload_sink_t &sink,
+        std::uint64_t now_ms, wscore_event_t &ev) noexcept;
     bool place_message(std::span<const std::uint8_t> in, std::size_t &used,
         const wscore_payload_sink_t &sink, std::uint64_t now_ms,
         wscore_event_t &ev) noexcept;
