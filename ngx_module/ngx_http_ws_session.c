@@ -873,8 +873,15 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
     ngx_http_ws_metrics_event(ws, ev);
 
-    /* control replies first, so the wire order follows the input order */
-    if (ngx_http_ws_take_core_output(ws) != NGX_OK) {
+    /*
+     * Control replies first, so the wire order follows the input order.
+     * Only a ping, a close or an error puts a frame in the core's output
+     * while it reads (every other producer is taken from at once), so a
+     * message has none to take.
+     */
+    if (ev->type != WSCORE_EVENT_MESSAGE && ev->type != WSCORE_EVENT_FRAGMENT
+        && ngx_http_ws_take_core_output(ws) != NGX_OK)
+    {
         ngx_http_ws_finalize(ws);
         return;
     }
