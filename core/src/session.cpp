@@ -73,7 +73,9 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
 {
     ev = wscore_event_t{};
     ev.type = WSCORE_EVENT_NONE;
-    release_last_event();
+    if (last_event_ != LastEvent::none || state_ == WSCORE_STATE_CLOSED) {
+        release_last_event();  // not a call when there is nothing to do
+    }
     if (state_ == WSCORE_STATE_CLOSED || answer_pending_) {
         // after its close frame the peer has nothing more to say
         return data.size();
@@ -203,13 +205,6 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
         return {too_big, "message too large"};
     }
     return {};
-}
-
-std::uint64_t Session::message_limit() const noexcept
-{
-    return max_message_size_ != 0
-        ? std::min<std::uint64_t>(max_message_size_, max_buffered_message)
-        : max_buffered_message;
 }
 
 // What inflating may still add to the buffer: the message limit less the
