@@ -2,11 +2,14 @@
 // in chunks whose sizes come from the input itself, with timer calls and
 // output draining in between. Checks the session's own invariants. The
 // session is a server's, or (second byte, bit 1) a client's, as a proxy's
-// upstream link is: then every frame it writes must be masked.
+// upstream link is: then every frame it writes must be masked. The same
+// input goes through a second session with a payload sink (as an echo
+// reads): events and output must be the same, byte for byte.
 
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "wscore.h"
 
@@ -22,21 +25,43 @@ void fixed_key(void *, uint8_t key[4])
     std::memcpy(key, "\x12\x34\x56\x78", 4);
 }
 
-}  // namespace
+// What a run reported, in order: events and the output it wrote.
+struct Trace {
+    std::string log;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+    void event(const wscore_event_t &ev)
+    {
+        log += "E" + std::to_string(ev.type) + "/" + std::to_string(ev.opcode)
+            + "/" + std::to_string(ev.close_code) + ":";
+        if (ev.len > 0) {
+            log.append(reinterpret_cast<const char *>(ev.data), ev.len);
+        }
+        log += ev.error != nullptr ? ev.error : "";
+        log += ";";
+    }
+};
+
+// A sink as the module's: one heap buffer per call, the caller's to free.
+struct Sink {
+    uint8_t *buffer = nullptr;
+
+    static uint8_t *alloc(void *ctx, wscore_opcode_e, size_t len)
+    {
+        auto *self = static_cast<Sink *>(ctx);
+        check(self->buffer == nullptr);  // at most once per call
+        self->buffer = static_cast<uint8_t *>(std::malloc(len + 1));
+        return self->buffer;
+    }
+};
+
+void run(const uint8_t *data, size_t size, uint8_t control,
+    bool server_closes, bool client_side, bool with_sink, Trace &trace)
 {
-    if (size < 2) return 0;
-    // First byte: chunking seed and limits; second: close-early flag.
-    const uint8_t control = data[0];
-    const bool server_closes = (data[1] & 1) != 0;
-    const bool client_side = (data[1] & 2) != 0;
-    data += 2;
-    size -= 2;
-
     wscore_config_t cfg;
     wscore_config_default(&cfg);
-    cfg.max_frame_size = 64 + (control & 0x3F) * 16;
+    // from 16 bytes: small enough that a frame over it fits in one chunk,
+    // as the sink's one-step path must refuse it there too
+    cfg.max_frame_size = 16 + (control & 0x3F) * 16;
     cfg.max_message_size = cfg.max_frame_size * 3;
     cfg.ping_interval_ms = 100;
     cfg.ping_max_missed = 2;
@@ -45,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint64_t now = 1000;
     wscore_session_t *s = wscore_session_create(&cfg, now);
-    if (s == nullptr) return 0;
+    if (s == nullptr) std::abort();  // a few hundred bytes: not expected
     const wscore_mask_source_t source{fixed_key, nullptr};
     if (client_side) {
         wscore_session_act_as_client(s, &source);
@@ -55,16 +80,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     unsigned chunk_seed = control | 1u;
     while (off < size) {
-        // Chunk length: 1..64 from a tiny LCG seeded by the input.
+        // Chunk length: 1..160 from a tiny LCG seeded by the input (so a
+        // frame with a 16-bit length can arrive whole).
         chunk_seed = chunk_seed * 1103515245u + 12345u;
-        size_t n = 1 + (chunk_seed >> 16) % 64;
+        size_t n = 1 + (chunk_seed >> 16) % 160;
         if (n > size - off) n = size - off;
 
         size_t used_in_chunk = 0;
         while (used_in_chunk < n) {
             wscore_event_t ev;
-            const size_t used = wscore_session_receive(s, data + off + used_in_chunk,
-                n - used_in_chunk, now, &ev);
+            Sink sink;
+            const wscore_payload_sink_t c_sink{&Sink::alloc, &sink};
+            const size_t used = wscore_session_receive_to(s,
+                data + off + used_in_chunk, n - used_in_chunk, now,
+                with_sink ? &c_sink : nullptr, &ev);
+            if (ev.placed) {
+                check(with_sink && ev.data == sink.buffer);
+            }
+            trace.event(ev);
             check(used <= n - used_in_chunk);
             used_in_chunk += used;
             if (ev.type == WSCORE_EVENT_MESSAGE) {
@@ -85,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             } else if (ev.type == WSCORE_EVENT_NONE) {
                 check(used_in_chunk == n);
             }
+            std::free(sink.buffer);  // placed or not, the caller's
         }
         off += n;
 
@@ -105,10 +139,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check(((out[1] & 0x80) != 0) == client_side);
             }
             const size_t taken = (chunk_seed & 1) ? out_len : out_len / 2;
+            trace.log.append(reinterpret_cast<const char *>(out), taken);
             wscore_session_output_consumed(s, taken);
             frame_start = taken == out_len;
         }
     }
     wscore_session_destroy(s);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2) return 0;
+    // First byte: chunking seed and limits; second: close-early flag.
+    const uint8_t control = data[0];
+    const bool server_closes = (data[1] & 1) != 0;
+    const bool client_side = (data[1] & 2) != 0;
+    data += 2;
+    size -= 2;
+
+    Trace plain;
+    Trace sunk;
+    run(data, size, control, server_closes, client_side, false, plain);
+    run(data, size, control, server_closes, client_side, true, sunk);
+    check(plain.log == sunk.log);
     return 0;
 }

@@ -117,6 +117,46 @@ FrameParser::HeaderStep FrameParser::parse_header(
     return header_complete(len);
 }
 
+std::optional<WholeFrame> FrameParser::whole_data_frame(
+    std::span<const std::uint8_t> in) const noexcept
+{
+    if (in.size() < 2) {
+        return std::nullopt;
+    }
+    const std::uint8_t b0 = in[0];
+    const std::uint8_t b1 = in[1];
+    // FIN, RSV1-3 clear, text or binary: the bits check_first_two_bytes
+    // would look at all have the one value that passes.
+    if (b0 != (0x80 | 0x1) && b0 != (0x80 | 0x2)) {
+        return std::nullopt;
+    }
+    const bool masked = (b1 & 0x80) != 0;
+    if (masked == server_frames_) {
+        return std::nullopt;
+    }
+    std::size_t header_len = 2;
+    std::size_t payload_len = b1 & 0x7F;
+    if (payload_len == 126) {
+        if (in.size() < 4) {
+            return std::nullopt;
+        }
+        payload_len = std::size_t{in[2]} << 8 | in[3];
+        if (payload_len < 126) {
+            return std::nullopt;  // non-minimal: parse_header refuses it
+        }
+        header_len = 4;
+    } else if (payload_len == 127) {
+        return std::nullopt;  // 64 KiB and more: not all in one read
+    }
+    const std::uint8_t *key = masked ? in.data() + header_len : nullptr;
+    header_len += masked ? 4 : 0;
+    if (in.size() < header_len || in.size() - header_len < payload_len) {
+        return std::nullopt;
+    }
+    return WholeFrame{static_cast<Opcode>(b0 & 0x0F), header_len,
+                      payload_len, key};
+}
+
 FrameParser::HeaderStep FrameParser::parse_header_in_pieces(
     std::span<const std::uint8_t> in, bool rsv1_allowed) noexcept
 {

@@ -15,11 +15,20 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "opcode.hpp"
 
 namespace wscore {
+
+// A whole data frame at the start of the input (see whole_data_frame).
+struct WholeFrame {
+    Opcode opcode = Opcode::binary;
+    std::size_t header_len = 0;            // key included
+    std::size_t payload_len = 0;
+    const std::uint8_t *key = nullptr;     // null: not masked
+};
 
 struct FrameHeader {
     bool fin = false;
@@ -47,6 +56,17 @@ public:
         bool rsv1_allowed) noexcept;
 
     bool header_done() const noexcept { return header_done_; }
+    // No byte of the next frame seen yet.
+    bool between_frames() const noexcept { return filled_ == 0; }
+
+    // The usual frame, recognised in one step: a text or binary frame with
+    // FIN set and no RSV bit, masked as the peer's role requires, its
+    // length in 7 or 16 bits (minimal), header and payload all in in. The
+    // parser's state is not touched: the caller unmasks the payload itself.
+    // Anything else (nullopt) goes through parse_header, which says what
+    // is wrong with it. Only between frames.
+    std::optional<WholeFrame> whole_data_frame(
+        std::span<const std::uint8_t> in) const noexcept;
     Opcode opcode() const noexcept
     {
         return static_cast<Opcode>(header_[0] & 0x0F);

@@ -6,6 +6,7 @@
 
 #include "close_payload.hpp"
 #include "frame_encoder.hpp"
+#include "unmask.hpp"
 
 namespace wscore {
 
@@ -72,7 +73,9 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
 {
     ev = wscore_event_t{};
     ev.type = WSCORE_EVENT_NONE;
-    release_last_event();
+    if (last_event_ != LastEvent::none || state_ == WSCORE_STATE_CLOSED) {
+        release_last_event();  // not a call when there is nothing to do
+    }
     if (state_ == WSCORE_STATE_CLOSED || answer_pending_) {
         // after its close frame the peer has nothing more to say
         return data.size();
@@ -81,6 +84,20 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
         // Any byte from the peer proves it is alive.
         pings_missed_ = 0;
         ping_due_ms_ = now_ms + ping_interval_ms_;
+    }
+
+    // The usual message first: one small frame, all of it in this input.
+    if (sink != nullptr && state_ == WSCORE_STATE_OPEN && !in_message()
+        && parser_.between_frames()) {
+        if (const std::optional<WholeFrame> frame =
+                parser_.whole_data_frame(data)) {
+            if (place_whole_frame(*frame, data, *sink, now_ms, ev)) {
+                return frame->header_len + frame->payload_len;
+            }
+            // Over a limit (the parse below says so), or the sink had no
+            // memory: it is asked once per call.
+            sink = nullptr;
+        }
     }
 
     std::size_t used = 0;
@@ -190,13 +207,6 @@ Session::Failure Session::begin_frame(const FrameHeader &header) noexcept
     return {};
 }
 
-std::uint64_t Session::message_limit() const noexcept
-{
-    return max_message_size_ != 0
-        ? std::min<std::uint64_t>(max_message_size_, max_buffered_message)
-        : max_buffered_message;
-}
-
 // What inflating may still add to the buffer: the message limit less the
 // pieces already streamed.
 std::uint64_t Session::inflate_limit() const noexcept
@@ -234,6 +244,59 @@ bool Session::placeable(const FrameHeader &header, std::size_t available)
     return header.fin && !header.rsv1 && state_ == WSCORE_STATE_OPEN
         && (header.opcode == Opcode::text || header.opcode == Opcode::binary)
         && header.payload_len <= available;
+}
+
+// A message in one frame that whole_data_frame recognised: checked against
+// the limits as begin_frame checks a first frame, unmasked into the sink's
+// buffer, validated and reported as place_message does, without stepping
+// the parser through it (it stays between frames). False, with nothing
+// changed, when the frame is over a limit or the sink has no memory.
+bool Session::place_whole_frame(const WholeFrame &frame,
+    std::span<const std::uint8_t> in, const wscore_payload_sink_t &sink,
+    std::uint64_t now_ms, wscore_event_t &ev) noexcept
+{
+    const std::size_t n = frame.payload_len;
+    if ((max_frame_size_ != 0 && n > max_frame_size_)
+        || n > message_limit() - message_.size()) {
+        return false;
+    }
+    const auto opcode = static_cast<wscore_opcode_e>(frame.opcode);
+    std::uint8_t *dst = sink.alloc(sink.ctx, opcode, n);
+    if (dst == nullptr) {
+        return false;
+    }
+    const std::span<const std::uint8_t> payload = in.subspan(frame.header_len,
+        n);
+    if (frame.key != nullptr) {
+        MaskKey key;
+        std::memcpy(key.data(), frame.key, 4);
+        unmask_copy({dst, n}, payload, key, 0);
+    } else if (n != 0) {
+        std::memcpy(dst, payload.data(), n);
+    }
+    idle_due_ms_ = now_ms + idle_timeout_ms_;
+    if (inflater_) {
+        inflater_->message_compressed = false;
+    }
+    if (opcode == WSCORE_OP_TEXT) {
+        utf8_.reset();
+        if (utf8_.feed({dst, n})) {
+            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
+                 "invalid UTF-8 in text message", ev);
+            return true;
+        }
+        if (!utf8_.at_boundary()) {
+            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
+                 "truncated UTF-8 sequence at end of text message", ev);
+            return true;
+        }
+    }
+    ev.type = WSCORE_EVENT_MESSAGE;
+    ev.opcode = opcode;
+    ev.data = dst;
+    ev.len = n;
+    ev.placed = 1;
+    return true;
 }
 
 // Unmasks the whole message into the sink's buffer and reports it: what

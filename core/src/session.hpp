@@ -11,6 +11,7 @@
 #ifndef WSCORE_SESSION_HPP
 #define WSCORE_SESSION_HPP
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -110,6 +111,9 @@ private:
     Failure begin_frame(const FrameHeader &header) noexcept;
     bool placeable(const FrameHeader &header, std::size_t available) const
         noexcept;
+    bool place_whole_frame(const WholeFrame &frame,
+        std::span<const std::uint8_t> in, const wscore_payload_sink_t &sink,
+        std::uint64_t now_ms, wscore_event_t &ev) noexcept;
     bool place_message(std::span<const std::uint8_t> in, std::size_t &used,
         const wscore_payload_sink_t &sink, std::uint64_t now_ms,
         wscore_event_t &ev) noexcept;
@@ -119,7 +123,12 @@ private:
         std::size_t &used, bool text) noexcept;
     Failure inflate_result(MessageInflater::Result result,
         std::size_t produced_from, bool text) noexcept;
-    std::uint64_t message_limit() const noexcept;
+    std::uint64_t message_limit() const noexcept
+    {
+        return max_message_size_ != 0
+            ? std::min<std::uint64_t>(max_message_size_, max_buffered_message)
+            : max_buffered_message;
+    }
     std::uint64_t inflate_limit() const noexcept;
     bool stream_piece(wscore_opcode_e opcode, bool fin, wscore_event_t &ev)
         noexcept;

@@ -5,6 +5,55 @@
 
 namespace wscore {
 
+#if defined(__GNUC__) && defined(__x86_64__)
+namespace {
+
+// From 256 bytes, where the CPU has AVX2: two 32-byte vectors a step (a
+// seventh of an instruction per byte, against a third with 16-byte ones),
+// the tail a word, then a byte at a time. A function of its own, so that
+// the short payloads' path stays as it was (below 256 bytes the call costs
+// more than it saves).
+__attribute__((target("avx2"))) void unmask_long_avx2(std::uint8_t *out,
+    const std::uint8_t *in, std::size_t n,
+    const std::uint8_t (&rotated)[8]) noexcept
+{
+    using Vec32 = std::uint8_t __attribute__((vector_size(32)));
+    Vec32 mask;
+    for (std::size_t k = 0; k < sizeof mask; k += sizeof rotated) {
+        std::memcpy(reinterpret_cast<std::uint8_t *>(&mask) + k, rotated,
+                    sizeof rotated);
+    }
+    std::size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        Vec32 a;
+        Vec32 b;
+        std::memcpy(&a, in + i, sizeof a);
+        std::memcpy(&b, in + i + 32, sizeof b);
+        a ^= mask;
+        b ^= mask;
+        std::memcpy(out + i, &a, sizeof a);
+        std::memcpy(out + i + 32, &b, sizeof b);
+    }
+    std::uint64_t word_mask;
+    std::memcpy(&word_mask, rotated, sizeof word_mask);
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, in + i, sizeof word);
+        word ^= word_mask;
+        std::memcpy(out + i, &word, sizeof word);
+    }
+    for (; i < n; ++i) {
+        out[i] = static_cast<std::uint8_t>(in[i] ^ rotated[i & 7]);
+    }
+}
+
+// Asked once, when the library is loaded (initialised here: this may run
+// before the runtime's own constructor does it).
+const bool have_avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+
+}  // namespace
+#endif
+
 unsigned unmask_copy(std::span<std::uint8_t> dst,
     std::span<const std::uint8_t> src, MaskKey key, unsigned phase) noexcept
 {
@@ -29,6 +78,13 @@ unsigned unmask_copy(std::span<std::uint8_t> dst,
     const std::uint8_t *in = src.data();
     std::uint8_t *out = dst.data();
     std::size_t i = 0;
+
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (n >= 256 && have_avx2) {
+        unmask_long_avx2(out, in, n, rotated);
+        return static_cast<unsigned>((phase + n) & 3);
+    }
+#endif
 
     // memcpy in and out keeps this free of alignment and aliasing
     // assumptions; compilers turn it into plain (vector) loads and stores.

@@ -5,6 +5,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -46,9 +47,10 @@ struct SinkRun {
 };
 
 SinkRun feed_with_sink(const Bytes &input, unsigned split, unsigned seed,
-    bool refuse = false, bool deflate = false)
+    bool refuse = false, bool deflate = false,
+    const wscore_config_t &cfg = test_config())
 {
-    Session s(test_config(), 0);
+    Session s(cfg, 0);
     if (deflate) {
         DeflateParams p;
         BOOST_REQUIRE(s.enable_deflate(p));
@@ -88,17 +90,19 @@ SinkRun feed_with_sink(const Bytes &input, unsigned split, unsigned seed,
     return run;
 }
 
-void same_as_without_sink(const Bytes &input, std::size_t placed_whole)
+void same_as_without_sink(const Bytes &input, std::size_t placed_whole,
+    const wscore_config_t &cfg = test_config())
 {
-    const Run reference = feed(test_config(), input, 0);
-    const SinkRun whole = feed_with_sink(input, 0, 1);
+    const Run reference = feed(cfg, input, 0);
+    const SinkRun whole = feed_with_sink(input, 0, 1, false, false, cfg);
     BOOST_TEST(whole.events == reference.events,
                boost::test_tools::per_element());
     BOOST_TEST(whole.output == reference.output);
     BOOST_TEST(whole.placed == placed_whole);
     for (unsigned split : {1u, 3u, 17u, 200u}) {
         for (unsigned seed = 1; seed <= 5; ++seed) {
-            const SinkRun r = feed_with_sink(input, split, seed);
+            const SinkRun r = feed_with_sink(input, split, seed, false,
+                                             false, cfg);
             BOOST_TEST(r.events == reference.events,
                        boost::test_tools::per_element());
             BOOST_TEST(r.output == reference.output);
@@ -109,7 +113,7 @@ void same_as_without_sink(const Bytes &input, std::size_t placed_whole)
             }
         }
     }
-    const SinkRun refused = feed_with_sink(input, 0, 1, true);
+    const SinkRun refused = feed_with_sink(input, 0, 1, true, false, cfg);
     BOOST_TEST(refused.events == reference.events,
                boost::test_tools::per_element());
     BOOST_TEST(refused.placed == 0u);
@@ -172,6 +176,84 @@ BOOST_AUTO_TEST_CASE(protocol_errors_and_limits_as_without_sink)
         unmasked)}), 1);
     // over max_message_size (1 MiB): refused at the header, never placed
     same_as_without_sink(binary(Bytes((1 << 20) + 1, 0)), 0);
+}
+
+// A message in one small frame is recognised in one step (without the
+// parser's steps); every frame that step declines must still get the
+// parser's verdict, and the limits must cut at the same byte.
+BOOST_AUTO_TEST_CASE(frames_the_one_step_path_declines_fail_as_without_sink)
+{
+    FrameSpec padded;
+    padded.form = LengthForm::force16;  // 5 bytes in a 16-bit length
+    FrameSpec rsv2;
+    rsv2.rsv = 2;
+    FrameSpec rsv1;
+    rsv1.rsv = 4;  // no deflate agreed
+    same_as_without_sink(concat({text("a"), client_frame(0x2, bytes("short"),
+        padded)}), 1);
+    same_as_without_sink(concat({text("a"), client_frame(0x2, bytes("x"),
+        rsv2)}), 1);
+    same_as_without_sink(concat({text("a"), client_frame(0x1, bytes("x"),
+        rsv1)}), 1);
+    same_as_without_sink(concat({text("a"), client_frame(0x3, bytes("x"))}),
+        1);
+    same_as_without_sink(concat({text("a"), client_frame(0x0, bytes("x"))}),
+        1);
+    // the shortest 16-bit length, and a 64-bit one for a small payload
+    FrameSpec long_form;
+    long_form.form = LengthForm::force64;
+    same_as_without_sink(concat({binary(Bytes(126, 7)), client_frame(0x2,
+        bytes("x"), long_form)}), 1);
+}
+
+BOOST_AUTO_TEST_CASE(limits_cut_at_the_same_byte_with_a_sink)
+{
+    wscore_config_t cfg = test_config();
+    cfg.max_frame_size = 300;
+    cfg.max_message_size = 400;
+    same_as_without_sink(concat({binary(Bytes(300, 1)), text("ok")}), 2, cfg);
+    same_as_without_sink(concat({text("ok"), binary(Bytes(301, 1))}), 1, cfg);
+    cfg.max_frame_size = 0;
+    cfg.max_message_size = 200;
+    same_as_without_sink(concat({binary(Bytes(200, 1)), text("ok")}), 2, cfg);
+    same_as_without_sink(concat({text("ok"), binary(Bytes(201, 1))}), 1, cfg);
+    cfg.max_message_size = 100;
+    same_as_without_sink(concat({binary(Bytes(100, 1)), binary(Bytes(101,
+        1))}), 1, cfg);
+}
+
+// A client session (a proxy's upstream link) takes the server's frames
+// unmasked: placed as they are; a masked one is refused as without a sink.
+BOOST_AUTO_TEST_CASE(a_client_session_places_unmasked_frames)
+{
+    const wscore_mask_source_t source{
+        [](void *, std::uint8_t key[4]) { std::memset(key, 0x5c, 4); },
+        nullptr};
+    FrameSpec unmasked;
+    unmasked.masked = false;
+    const Bytes input = concat({client_frame(0x2, Bytes(200, 3), unmasked),
+        client_frame(0x1, bytes("masked"))});
+    std::vector<Recorded> events[2];
+    for (int with_sink = 0; with_sink < 2; ++with_sink) {
+        Session s(test_config(), 0);
+        s.act_as_client(&source);
+        TestSink sink;
+        const wscore_payload_sink_t c_sink{&TestSink::alloc, &sink};
+        std::size_t used = 0;
+        wscore_event_t ev{};
+        while (used < input.size() && ev.type != WSCORE_EVENT_ERROR) {
+            used += s.receive(std::span(input).subspan(used), 0, ev,
+                              with_sink ? &c_sink : nullptr);
+            BOOST_TEST(ev.placed == (with_sink && events[1].empty() ? 1 : 0));
+            BOOST_TEST_REQUIRE(ev.type != WSCORE_EVENT_NONE);
+            events[with_sink].push_back(record(ev));
+            sink.buffer.reset();
+        }
+    }
+    BOOST_TEST_REQUIRE(events[0].size() == 2u);
+    BOOST_TEST(events[0][0].data == std::string(200, 3));
+    BOOST_TEST(events[0][1].type == WSCORE_EVENT_ERROR);
+    BOOST_TEST(events[1] == events[0], boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(nothing_is_placed_once_closing)

@@ -46,6 +46,28 @@ BOOST_AUTO_TEST_CASE(matches_bytewise_xor_for_every_length_and_phase)
     }
 }
 
+// Long payloads take a wider path where the CPU has one (AVX2, from 256
+// bytes): every remainder after its 64-byte steps, in every phase.
+BOOST_AUTO_TEST_CASE(matches_bytewise_xor_for_long_payloads)
+{
+    const MaskKey key{0x9a, 0x01, 0xf3, 0x5c};
+    std::vector<std::size_t> lengths;
+    for (std::size_t n = 250; n < 400; ++n) lengths.push_back(n);
+    for (std::size_t n : {1024u, 4095u, 65536u, 65541u}) lengths.push_back(n);
+    for (std::size_t n : lengths) {
+        const auto in = random_bytes(n, static_cast<unsigned>(n));
+        for (unsigned phase = 0; phase < 4; ++phase) {
+            std::vector<std::uint8_t> out(n);
+            const unsigned next = unmask_copy(out, in, key, phase);
+            BOOST_TEST(out == reference_xor(in, key, phase));
+            BOOST_TEST(next == (phase + n) % 4);
+        }
+        auto data = in;
+        unmask_copy(data, data, key, 3);
+        BOOST_TEST(data == reference_xor(in, key, 3));
+    }
+}
+
 BOOST_AUTO_TEST_CASE(in_place_works)
 {
     const MaskKey key{0xde, 0xad, 0xbe, 0xef};
