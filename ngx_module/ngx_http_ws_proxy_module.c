@@ -266,7 +266,8 @@ static ngx_int_t
 ngx_http_ws_proxy_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_http_ws_proxy_t  *px;
+    ngx_http_ws_proxy_t         *px;
+    ngx_http_ws_session_rare_t  *rare;
 
     px = ngx_http_get_module_ctx(r, ngx_http_ws_proxy_module);
 
@@ -274,8 +275,13 @@ ngx_http_ws_proxy_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
         return NGX_OK;
     }
 
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_ERROR;
+    }
+
     px->session = ws;
-    ws->proxy = px;
+    rare->proxy = px;
 
     return NGX_OK;
 }
@@ -303,11 +309,15 @@ ngx_http_ws_proxy_headers(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy == NULL) {
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px == NULL) {
         return NGX_OK;
     }
 
-    return ngx_http_ws_proxy_relay_start(ws->proxy);
+    return ngx_http_ws_proxy_relay_start(px);
 }
 
 
@@ -315,11 +325,15 @@ ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws)
 static ngx_uint_t
 ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy == NULL) {
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px == NULL) {
         return 0;
     }
 
-    return ngx_http_ws_proxy_relay_full(ws->proxy);
+    return ngx_http_ws_proxy_relay_full(px);
 }
 
 
@@ -338,8 +352,12 @@ ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws)
 static ngx_int_t
 ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_detach(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_detach(px);
     }
 
     return NGX_OK;
@@ -352,7 +370,7 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_proxy_t  *px;
 
-    px = ws->proxy;
+    px = ngx_http_ws_session_proxy(ws);
 
     if (px == NULL) {
         return;
@@ -364,7 +382,7 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
         return;
     }
 
-    ws->proxy = NULL;
+    ws->rare->proxy = NULL;
     ngx_http_ws_proxy_destroy(px);
 }
 
@@ -373,8 +391,12 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
 {
-    if (ws->proxy) {
-        ngx_http_set_ctx(r, ws->proxy, ngx_http_ws_proxy_module);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_set_ctx(r, px, ngx_http_ws_proxy_module);
     }
 }
 
@@ -382,8 +404,12 @@ ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
 static void
 ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_end(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_end(px);
     }
 }
 
@@ -391,8 +417,12 @@ ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_resume_upstream(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_resume_upstream(px);
     }
 }
 
@@ -400,8 +430,12 @@ ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_client_message(ws->proxy, ev);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_client_message(px, ev);
     }
 }
 
@@ -410,8 +444,12 @@ ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 static void
 ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_client_close(ws->proxy, ev);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_client_close(px, ev);
 
     } else if (wscore_session_close_pending(ws->core)) {
         ngx_http_ws_session_close(ws, ev->close_code, NULL);
