@@ -92,10 +92,8 @@ static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
  * session (finalize). One posted event per worker runs the sessions
  * waiting for a step, in order, instead of an event in every session: an
  * ngx_event_t is 96 bytes that an idle connection would carry for life.
- */
-/*
- * The worker's sessions waiting for a step, oldest first: a singly linked
- * list (a pointer in each session, not a queue link's two).
+ * The sessions waiting, oldest first, are a singly linked list: a pointer
+ * in each session, not a queue link's two.
  */
 static ngx_event_t             ngx_http_ws_steps_event;
 static ngx_http_ws_session_t  *ngx_http_ws_steps;
