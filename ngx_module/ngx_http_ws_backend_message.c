@@ -121,7 +121,7 @@ ngx_http_ws_backend_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     wscore_str_t                  none;
     ngx_http_ws_backend_state_t  *st;
 
-    st = ws->backend;
+    st = ngx_http_ws_session_backend(ws);
 
     if (st == NULL || st->conf->message.len == 0) {
         return NGX_DECLINED;
@@ -230,7 +230,7 @@ ngx_http_ws_backend_reads_stopped(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_backend_state_t  *st;
 
-    st = ws->backend;
+    st = ngx_http_ws_session_backend(ws);
 
     /* a 1001 waiting for the calls in flight: no new ones */
     return st != NULL
@@ -245,7 +245,7 @@ ngx_http_ws_backend_busy(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_backend_state_t  *st;
 
-    st = ws->backend;
+    st = ngx_http_ws_session_backend(ws);
 
     return st != NULL && st->queued > 0;
 }

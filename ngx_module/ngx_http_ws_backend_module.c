@@ -244,7 +244,7 @@ ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
     ngx_int_t  rc;
 
     /* a streamed piece (a proxied location) is no message of its own */
-    if (ws->backend == NULL
+    if (ngx_http_ws_session_backend(ws) == NULL
         || ws->conf->protocol == NGX_HTTP_WS_PROTOCOL_JSON
         || ev->type == WSCORE_EVENT_FRAGMENT)
     {
@@ -268,8 +268,8 @@ ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
 /*
  * Before the channels are joined: where a hook is configured, the session
  * gets its backend state, one heap block with what the connect answer set
- * (user, meta), and joins the channels the answer named. Sessions of
- * locations without hooks get nothing (ws->backend stays NULL).
+ * (user, meta), in the session's rare block, and joins the channels the
+ * answer named. Sessions of locations without hooks get nothing.
  */
 ngx_int_t
 ngx_http_ws_backend_session_start(ngx_http_request_t *r,
@@ -284,6 +284,7 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
     ngx_http_ws_backend_conf_t    *bcf;
     ngx_http_ws_backend_state_t   *st;
     ngx_http_ws_backend_answer_t  *answer;
+    ngx_http_ws_session_rare_t    *rare;
 
     bcf = ngx_http_get_module_loc_conf(r, ngx_http_ws_backend_module);
 
@@ -302,6 +303,11 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
                 + answer->meta.nelts * sizeof(wscore_pair_t);
     }
 
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_ERROR;
+    }
+
     st = ngx_alloc(size, r->connection->log);
     if (st == NULL) {
         return NGX_ERROR;
@@ -314,7 +320,7 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
     st->session = ws;
     st->pending_last = &st->pending;
 
-    ws->backend = st;
+    rare->backend = st;
 
     if (answer == NULL) {
         return NGX_OK;
@@ -377,10 +383,14 @@ ngx_http_ws_backend_session_start(ngx_http_request_t *r,
 void
 ngx_http_ws_backend_session_free(ngx_http_ws_session_t *ws)
 {
-    if (ws->backend) {
-        ngx_http_ws_backend_message_end(ws->backend);
-        ngx_free(ws->backend);
-        ws->backend = NULL;
+    ngx_http_ws_backend_state_t  *st;
+
+    st = ngx_http_ws_session_backend(ws);
+
+    if (st) {
+        ngx_http_ws_backend_message_end(st);
+        ngx_free(st);
+        ws->rare->backend = NULL;
     }
 }
 
@@ -487,7 +497,7 @@ ngx_http_ws_backend_session_end(ngx_http_ws_session_t *ws)
     ngx_http_ws_backend_call_t   *call;
     ngx_http_ws_backend_state_t  *st;
 
-    st = ws->backend;
+    st = ngx_http_ws_session_backend(ws);
     c = ws->connection;
 
     if (st == NULL) {

@@ -66,7 +66,7 @@ ngx_http_ws_backend_control(ngx_http_ws_session_t *ws,
     ngx_http_ws_backend_state_t     *st;
     ngx_http_ws_backend_call_kind_e  kind;
 
-    st = ws->backend;
+    st = ngx_http_ws_session_backend(ws);
 
     if (st == NULL) {
         return NGX_DECLINED;

@@ -102,12 +102,16 @@ static ngx_uint_t        ngx_http_ws_channels_cut_held;
 
 /*
  * The direct channels ("conn:<id>") of this worker's connections, by
- * connection number. Each has one subscriber, forever: a tree node in
- * the session costs 40 bytes, a channel of its own in the router about
- * 200 bytes more per connection (its map node, slot vector, membership).
+ * connection number: a hash table with a bucket per connection the worker
+ * can hold (worker_connections), made at worker start like NGINX's own
+ * connection array, and a chain link in each session. Each channel has
+ * one subscriber, forever: the link costs a session 8 bytes, where a tree
+ * node cost 40 and a channel of its own in the router about 200 more
+ * (its map node, slot vector, membership). Numbers are given in turn, so
+ * the open connections fall into different buckets: chains stay short.
  */
-static ngx_rbtree_t       ngx_http_ws_direct;
-static ngx_rbtree_node_t  ngx_http_ws_direct_sentinel;
+static ngx_http_ws_session_t  **ngx_http_ws_direct;
+static ngx_uint_t               ngx_http_ws_direct_size;
 
 
 /* the glue's buffers are sized by the core's channel-name rule */
@@ -129,8 +133,13 @@ ngx_http_ws_channels_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    ngx_rbtree_init(&ngx_http_ws_direct, &ngx_http_ws_direct_sentinel,
-                    ngx_rbtree_insert_value);
+    ngx_http_ws_direct_size = cycle->connection_n;
+    ngx_http_ws_direct = ngx_calloc(ngx_http_ws_direct_size
+                                    * sizeof(ngx_http_ws_session_t *),
+                                    cycle->log);
+    if (ngx_http_ws_direct == NULL) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -142,6 +151,11 @@ ngx_http_ws_channels_exit_process(ngx_cycle_t *cycle)
     if (ngx_http_ws_router) {
         wscore_router_destroy(ngx_http_ws_router);
         ngx_http_ws_router = NULL;
+    }
+
+    if (ngx_http_ws_direct) {
+        ngx_free(ngx_http_ws_direct);
+        ngx_http_ws_direct = NULL;
     }
 }
 
@@ -292,6 +306,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     uint64_t                     since;
     ngx_uint_t                   i, n;
     ngx_array_t                 *configured;
+    ngx_http_ws_session_t      **bucket;
     ngx_http_ws_subscription_t   *sub;
 
     /* a token still to come as the first message: joined after it */
@@ -310,8 +325,10 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
 
     /* every connection is reachable alone: only this worker knows it,
      * the zone keeps no entry per connection */
-    ws->direct.key = ws->connection->number;
-    ngx_rbtree_insert(&ngx_http_ws_direct, &ws->direct);
+    bucket = &ngx_http_ws_direct[ws->connection->number
+                                 % ngx_http_ws_direct_size];
+    ws->direct_next = *bucket;
+    *bucket = ws;
     ws->direct_linked = 1;
 
     /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
@@ -651,6 +668,7 @@ static void
 ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
 {
     ngx_str_t                    name;
+    ngx_http_ws_session_t      **link;
     ngx_http_ws_subscription_t   *sub;
 
     /* a refused handshake evaluated names but never subscribed */
@@ -659,7 +677,17 @@ ngx_http_ws_channels_unsubscribe(ngx_http_ws_session_t *ws)
     }
 
     if (ws->direct_linked) {
-        ngx_rbtree_delete(&ngx_http_ws_direct, &ws->direct);
+        for (link = &ngx_http_ws_direct[ws->connection->number
+                                        % ngx_http_ws_direct_size];
+             *link;
+             link = &(*link)->direct_next)
+        {
+            if (*link == ws) {
+                *link = ws->direct_next;
+                break;
+            }
+        }
+
         ws->direct_linked = 0;
     }
 
@@ -845,9 +873,9 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
 static ngx_http_ws_session_t *
 ngx_http_ws_channels_direct_session(ngx_str_t *name)
 {
-    u_char             *p, *last;
-    ngx_rbtree_key_t    key;
-    ngx_rbtree_node_t  *node, *sentinel;
+    u_char                 *p, *last;
+    ngx_atomic_uint_t       key;
+    ngx_http_ws_session_t  *ws;
 
     p = name->data + sizeof("conn:") - 1;
     last = name->data + name->len;
@@ -868,18 +896,18 @@ ngx_http_ws_channels_direct_session(ngx_str_t *name)
         key = key * 10 + (*p - '0');
     }
 
-    node = ngx_http_ws_direct.root;
-    sentinel = ngx_http_ws_direct.sentinel;
+    /* none made: not a worker (the router's rule) */
+    if (ngx_http_ws_direct == NULL) {
+        return NULL;
+    }
 
-    while (node != sentinel) {
-
-        if (key == node->key) {
-            return (ngx_http_ws_session_t *)
-                       ((u_char *) node
-                        - offsetof(ngx_http_ws_session_t, direct));
+    for (ws = ngx_http_ws_direct[key % ngx_http_ws_direct_size];
+         ws;
+         ws = ws->direct_next)
+    {
+        if (ws->connection->number == key) {
+            return ws;
         }
-
-        node = (key < node->key) ? node->left : node->right;
     }
 
     return NULL;

@@ -340,8 +340,8 @@ ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     }
 
     rare->deflate = n.params;
+    rare->send = ngx_http_ws_deflate_queue;
     ws->deflate_on = 1;
-    ws->send = ngx_http_ws_deflate_queue;
 
     value.len = n.answer_len;
     value.data = ngx_pnalloc(r->pool, n.answer_len);

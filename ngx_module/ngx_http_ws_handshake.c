@@ -382,10 +382,10 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ws->hooks->all.elts;
+    h = ngx_http_ws_session_hooks(ws)->all.elts;
 
     /* channel names, extensions, the token's channels */
-    for (i = 0; i < ws->hooks->all.nelts; i++) {
+    for (i = 0; i < ngx_http_ws_session_hooks(ws)->all.nelts; i++) {
         if (h[i]->prepare == NULL) {
             continue;
         }
@@ -402,7 +402,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     }
 
     /* what every feature prepared is taken up: subscriptions */
-    for (i = 0; i < ws->hooks->all.nelts; i++) {
+    for (i = 0; i < ngx_http_ws_session_hooks(ws)->all.nelts; i++) {
         if (h[i]->accept && h[i]->accept(ws, &refusal) != NGX_OK) {
             return ngx_http_ws_reject(r, refusal.status, refusal.reason, 1);
         }
@@ -428,7 +428,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0; i < ws->hooks->all.nelts; i++) {
+    for (i = 0; i < ngx_http_ws_session_hooks(ws)->all.nelts; i++) {
         if (h[i]->headers && h[i]->headers(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -283,9 +283,9 @@ ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
 
-    h = ws->hooks->all.elts;
+    h = ngx_http_ws_session_hooks(ws)->all.elts;
 
-    for (i = 0; i < ws->hooks->all.nelts; i++) {
+    for (i = 0; i < ngx_http_ws_session_hooks(ws)->all.nelts; i++) {
         if (h[i]->log) {
             h[i]->log(ws, r);
         }

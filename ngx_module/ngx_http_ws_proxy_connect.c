@@ -167,7 +167,7 @@ ngx_http_ws_proxy_request_cleanup(void *data)
     ngx_http_ws_proxy_t  *px = data;
 
     if (px->session) {
-        px->session->proxy = NULL;
+        px->session->rare->proxy = NULL;
     }
 
     ngx_http_ws_proxy_destroy(px);

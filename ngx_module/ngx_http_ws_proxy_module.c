@@ -267,7 +267,8 @@ static ngx_int_t
 ngx_http_ws_proxy_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal)
 {
-    ngx_http_ws_proxy_t  *px;
+    ngx_http_ws_proxy_t         *px;
+    ngx_http_ws_session_rare_t  *rare;
 
     px = ngx_http_get_module_ctx(r, ngx_http_ws_proxy_module);
 
@@ -275,8 +276,13 @@ ngx_http_ws_proxy_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
         return NGX_OK;
     }
 
+    rare = ngx_http_ws_session_rare(ws);
+    if (rare == NULL) {
+        return NGX_ERROR;
+    }
+
     px->session = ws;
-    ws->proxy = px;
+    rare->proxy = px;
 
     return NGX_OK;
 }
@@ -306,7 +312,7 @@ ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_proxy_t  *px;
 
-    px = ws->proxy;
+    px = ngx_http_ws_session_proxy(ws);
 
     if (px == NULL) {
         return NGX_OK;
@@ -334,11 +340,15 @@ ngx_http_ws_proxy_open(ngx_http_ws_session_t *ws)
 static ngx_uint_t
 ngx_http_ws_proxy_reads_stopped(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy == NULL) {
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px == NULL) {
         return 0;
     }
 
-    return ngx_http_ws_proxy_relay_full(ws->proxy);
+    return ngx_http_ws_proxy_relay_full(px);
 }
 
 
@@ -357,8 +367,12 @@ ngx_http_ws_proxy_detachable(ngx_http_ws_session_t *ws)
 static ngx_int_t
 ngx_http_ws_proxy_detach_request(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_detach(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_detach(px);
     }
 
     return NGX_OK;
@@ -371,7 +385,7 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_proxy_t  *px;
 
-    px = ws->proxy;
+    px = ngx_http_ws_session_proxy(ws);
 
     if (px == NULL) {
         return;
@@ -383,7 +397,7 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
         return;
     }
 
-    ws->proxy = NULL;
+    ws->rare->proxy = NULL;
     ngx_http_ws_proxy_destroy(px);
 }
 
@@ -392,8 +406,12 @@ ngx_http_ws_proxy_free(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
 {
-    if (ws->proxy) {
-        ngx_http_set_ctx(r, ws->proxy, ngx_http_ws_proxy_module);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_set_ctx(r, px, ngx_http_ws_proxy_module);
     }
 }
 
@@ -401,8 +419,12 @@ ngx_http_ws_proxy_log(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
 static void
 ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_end(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_end(px);
     }
 }
 
@@ -410,8 +432,12 @@ ngx_http_ws_proxy_close(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_resume_upstream(ws->proxy);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_resume_upstream(px);
     }
 }
 
@@ -419,8 +445,12 @@ ngx_http_ws_proxy_output_drained(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_client_message(ws->proxy, ev);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_client_message(px, ev);
     }
 }
 
@@ -429,8 +459,12 @@ ngx_http_ws_proxy_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 static void
 ngx_http_ws_proxy_peer_close(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
-    if (ws->proxy) {
-        ngx_http_ws_proxy_relay_client_close(ws->proxy, ev);
+    ngx_http_ws_proxy_t  *px;
+
+    px = ngx_http_ws_session_proxy(ws);
+
+    if (px) {
+        ngx_http_ws_proxy_relay_client_close(px, ev);
 
     } else if (wscore_session_close_pending(ws->core)) {
         ngx_http_ws_session_close(ws, ev->close_code, NULL);

@@ -31,7 +31,7 @@ static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
     size_t len);
-static ngx_int_t ngx_http_ws_queue(ngx_http_ws_session_t *ws,
+static ngx_inline ngx_int_t ngx_http_ws_send_data(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 static ngx_int_t ngx_http_ws_take_core_output(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_shutdown(ngx_http_ws_session_t *ws);
@@ -59,6 +59,7 @@ static ngx_uint_t ngx_http_ws_owned_cleanup(ngx_http_ws_session_t *ws,
 static ngx_http_ws_session_t *ngx_http_ws_connection_session(
     ngx_connection_t *c);
 static void ngx_http_ws_cleanup(void *data);
+static void ngx_http_ws_unlink_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
 
 
@@ -92,15 +93,23 @@ static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
  * session (finalize). One posted event per worker runs the sessions
  * waiting for a step, in order, instead of an event in every session: an
  * ngx_event_t is 96 bytes that an idle connection would carry for life.
+ * The sessions waiting, oldest first, are a singly linked list: a pointer
+ * in each session, not a queue link's two.
  */
-static ngx_event_t  ngx_http_ws_steps_event;
-static ngx_queue_t  ngx_http_ws_steps;
+static ngx_event_t             ngx_http_ws_steps_event;
+static ngx_http_ws_session_t  *ngx_http_ws_steps;
+static ngx_http_ws_session_t **ngx_http_ws_steps_last = &ngx_http_ws_steps;
+
+
+/* Where the core's session starts in the session's block. */
+#define NGX_HTTP_WS_CORE_OFFSET                                              \
+    ngx_align(sizeof(ngx_http_ws_session_t), WSCORE_SESSION_ALIGN)
 
 
 /* Features' hooks, in the order they registered. */
 #define ngx_http_ws_hooks_each(ws, h, i)                                     \
-    for ((i) = 0, (h) = (ws)->hooks->all.elts;                               \
-         (i) < (ws)->hooks->all.nelts;                                       \
+    for ((i) = 0, (h) = ngx_http_ws_session_hooks(ws)->all.elts;           \
+         (i) < ngx_http_ws_session_hooks(ws)->all.nelts;                     \
          (i)++)
 
 
@@ -111,9 +120,9 @@ ngx_http_ws_reads_stopped(ngx_http_ws_session_t *ws)
     ngx_uint_t             i;
     ngx_http_ws_hooks_t  **h;
 
-    h = ws->hooks->reads_stopped.elts;
+    h = ngx_http_ws_session_hooks(ws)->reads_stopped.elts;
 
-    for (i = 0; i < ws->hooks->reads_stopped.nelts; i++) {
+    for (i = 0; i < ngx_http_ws_session_hooks(ws)->reads_stopped.nelts; i++) {
         if (h[i]->reads_stopped(ws)) {
             return 1;
         }
@@ -137,9 +146,11 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 
     /*
      * Not from the request pool: the session outlives its request, which
-     * is freed once the 101 is out (see ngx_http_ws_detach()).
+     * is freed once the 101 is out (see ngx_http_ws_detach()). The core's
+     * session is in the same block, after ours: one heap chunk.
      */
-    ws = ngx_calloc(sizeof(ngx_http_ws_session_t), r->connection->log);
+    ws = ngx_calloc(NGX_HTTP_WS_CORE_OFFSET + wscore_session_size(),
+                    r->connection->log);
     if (ws == NULL) {
         return NULL;
     }
@@ -166,24 +177,18 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
         return NULL;
     }
 
-    ws->core = wscore_session_create(&cfg, ngx_current_msec);
-    if (ws->core == NULL) {
-        ngx_free(ws);
-        return NULL;
-    }
+    ws->core = wscore_session_create_in((u_char *) ws
+                                        + NGX_HTTP_WS_CORE_OFFSET,
+                                        &cfg, ngx_current_msec);
 
     cln->handler = ngx_http_ws_cleanup;
     cln->data = ws;
 
     ws->signature = NGX_HTTP_WS_SESSION_SIGNATURE;
-    ws->request_cleanup = cln;
 
     ws->request = r;
     ws->connection = r->connection;
     ws->conf = wscf;
-    ws->hooks = &((ngx_http_ws_main_conf_t *)
-                  ngx_http_get_module_main_conf(r, ngx_http_ws_module))->hooks;
-    ws->send = ngx_http_ws_queue;
     ws->main_conf = r->main_conf;
     ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
@@ -314,16 +319,15 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
 static void
 ngx_http_ws_post_step(ngx_http_ws_session_t *ws, ngx_uint_t step)
 {
-    if (ngx_http_ws_steps.next == NULL) {
-        ngx_queue_init(&ngx_http_ws_steps);
-        ngx_http_ws_steps_event.handler = ngx_http_ws_steps_handler;
-    }
+    ngx_http_ws_steps_event.handler = ngx_http_ws_steps_handler;
 
     /* the cycle's, which a reload replaces */
     ngx_http_ws_steps_event.log = ngx_cycle->log;
 
     if (ws->step == NGX_HTTP_WS_STEP_NONE) {
-        ngx_queue_insert_tail(&ngx_http_ws_steps, &ws->step_link);
+        ws->step_next = NULL;
+        *ngx_http_ws_steps_last = ws;
+        ngx_http_ws_steps_last = &ws->step_next;
     }
 
     if (ws->step != NGX_HTTP_WS_STEP_FINALIZE) {
@@ -339,14 +343,16 @@ static void
 ngx_http_ws_steps_handler(ngx_event_t *ev)
 {
     ngx_uint_t              step;
-    ngx_queue_t            *q;
     ngx_http_ws_session_t  *ws;
 
-    while (!ngx_queue_empty(&ngx_http_ws_steps)) {
-        q = ngx_queue_head(&ngx_http_ws_steps);
-        ngx_queue_remove(q);
+    while (ngx_http_ws_steps) {
+        ws = ngx_http_ws_steps;
+        ngx_http_ws_steps = ws->step_next;
 
-        ws = ngx_queue_data(q, ngx_http_ws_session_t, step_link);
+        if (ngx_http_ws_steps == NULL) {
+            ngx_http_ws_steps_last = &ngx_http_ws_steps;
+        }
+
         step = ws->step;
         ws->step = NGX_HTTP_WS_STEP_NONE;
 
@@ -377,7 +383,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     ngx_int_t               rc;
     ngx_uint_t              i;
     ngx_connection_t       *c;
-    ngx_pool_cleanup_t     *cln, *own;
+    ngx_pool_cleanup_t     *cln, *own, *ours;
     ngx_http_cleanup_t     *hcln;
     ngx_http_log_ctx_t     *ctx;
     ngx_http_request_t     *r;
@@ -426,13 +432,28 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
         }
     }
 
-    /* another module's cleanup (limit_conn, say) expects the request */
+    /*
+     * Another module's cleanup (limit_conn, say) expects the request. The
+     * session's own is found here rather than kept in the session (a
+     * pointer less for every idle connection).
+     */
+    ours = NULL;
+
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler != NULL && cln->handler != ngx_http_ws_cleanup
+        if (cln->handler == ngx_http_ws_cleanup) {
+            ours = (cln->data == ws) ? cln : ours;
+            continue;
+        }
+
+        if (cln->handler != NULL
             && !ngx_http_ws_owned_cleanup(ws, cln->handler))
         {
             return;
         }
+    }
+
+    if (ours == NULL) {
+        return;
     }
 
     for (hcln = r->cleanup; hcln; hcln = hcln->next) {
@@ -462,8 +483,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
     /* from now on the session ends with the connection */
     own->handler = ngx_http_ws_cleanup;
     own->data = ws;
-    ws->request_cleanup->handler = NULL;
-    ws->request_cleanup = NULL;
+    ours->handler = NULL;
 
     /* the header buffers, freed as ngx_http_set_keepalive() does */
     hc = r->http_connection;
@@ -901,9 +921,9 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         }
 
         /* rate limits, a token awaited as the first message */
-        h = ws->hooks->message.elts;
+        h = ngx_http_ws_session_hooks(ws)->message.elts;
 
-        for (i = 0; i < ws->hooks->message.nelts; i++) {
+        for (i = 0; i < ngx_http_ws_session_hooks(ws)->message.nelts; i++) {
             if (h[i]->message(ws, ev) != NGX_OK) {
                 return;
             }
@@ -969,13 +989,13 @@ ngx_http_ws_session_take_placed(ngx_http_ws_session_t *ws)
 
 /*
  * Queues a data message frame, through the extension agreed at the
- * handshake if any (ws->send), and counts it.
+ * handshake if any (rare->send), and counts it.
  */
 ngx_int_t
 ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    if (ws->send(ws, frame, NULL) != NGX_OK) {
+    if (ngx_http_ws_send_data(ws, frame, NULL) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -985,11 +1005,18 @@ ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
 }
 
 
-/* ws->send when no extension takes the messages over. */
-static ngx_int_t
-ngx_http_ws_queue(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
+/*
+ * A data message goes through the extension agreed at the handshake, if
+ * any (rare->send), or straight to the output queue.
+ */
+static ngx_inline ngx_int_t
+ngx_http_ws_send_data(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_deflate_cache_t *cache)
 {
+    if (ws->rare && ws->rare->send) {
+        return ws->rare->send(ws, frame, cache);
+    }
+
     return ngx_http_ws_output_queue(ws, frame);
 }
 
@@ -1081,7 +1108,7 @@ ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
         return NGX_DECLINED;
     }
 
-    if (ws->send(ws, frame, cache) != NGX_OK) {
+    if (ngx_http_ws_send_data(ws, frame, cache) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1673,6 +1700,32 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 }
 
 
+/*
+ * A session freed while it waits for a step leaves the list: a walk, but
+ * the list holds only what this loop pass posted, and a session is freed
+ * before its step ran only when its connection went otherwise.
+ */
+static void
+ngx_http_ws_unlink_step(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_session_t  **p;
+
+    for (p = &ngx_http_ws_steps; *p; p = &(*p)->step_next) {
+        if (*p == ws) {
+            *p = ws->step_next;
+
+            if (ngx_http_ws_steps_last == &ws->step_next) {
+                ngx_http_ws_steps_last = p;
+            }
+
+            break;
+        }
+    }
+
+    ws->step = NGX_HTTP_WS_STEP_NONE;
+}
+
+
 static void
 ngx_http_ws_cleanup(void *data)
 {
@@ -1686,8 +1739,7 @@ ngx_http_ws_cleanup(void *data)
     }
 
     if (ws->step) {
-        ngx_queue_remove(&ws->step_link);
-        ws->step = NGX_HTTP_WS_STEP_NONE;
+        ngx_http_ws_unlink_step(ws);
     }
 
     ngx_http_ws_output_free(ws);
@@ -1700,7 +1752,7 @@ ngx_http_ws_cleanup(void *data)
     }
 
     if (ws->core) {
-        wscore_session_destroy(ws->core);
+        wscore_session_destroy_in(ws->core);
         ws->core = NULL;
     }
 

@@ -169,7 +169,7 @@ typedef ngx_int_t (*ngx_http_ws_send_pt)(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame, ngx_http_ws_deflate_cache_t *cache);
 
 
-/* What a session waits for, after the current handler (step_link). */
+/* What a session waits for, after the current handler (step_next). */
 #define NGX_HTTP_WS_STEP_NONE      0
 #define NGX_HTTP_WS_STEP_DETACH    1
 #define NGX_HTTP_WS_STEP_FINALIZE  2
@@ -196,7 +196,32 @@ typedef struct {
     /* permessage-deflate, when negotiated */
     wscore_deflate_params_t    deflate;
     wscore_deflater_t         *deflater;         /* own, context takeover */
+
+    /*
+     * Data messages go through this where an extension agreed at the
+     * handshake (permessage-deflate) takes them over; NULL: straight to
+     * the output queue.
+     */
+    ngx_http_ws_send_pt        send;
+
+    /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
+    void                      *backend;
+
+    /* ws_proxy_pass: ngx_http_ws_proxy_t, the upstream link */
+    void                      *proxy;
 } ngx_http_ws_session_rare_t;
+
+
+/* The rare block's handler state, NULL while there is none. */
+#define ngx_http_ws_session_backend(ws)                                      \
+    ((ws)->rare ? (ws)->rare->backend : NULL)
+#define ngx_http_ws_session_proxy(ws)                                        \
+    ((ws)->rare ? (ws)->rare->proxy : NULL)
+
+/* The main configuration's hook tables, which every session calls. */
+#define ngx_http_ws_session_hooks(ws)                                        \
+    (&((ngx_http_ws_main_conf_t *)                                           \
+       (ws)->main_conf[ngx_http_ws_module.ctx_index])->hooks)
 
 
 /* c->data of a detached session: not NGX_HTTP_MODULE, the request's */
@@ -242,11 +267,8 @@ struct ngx_http_ws_session_s {
     void                     **main_conf;
     void                     **loc_conf;
     ngx_http_ws_session_rare_t *rare;            /* NULL until needed */
-    ngx_pool_cleanup_t        *request_cleanup;  /* in r->pool until then */
     wscore_session_t          *core;
     ngx_http_ws_loc_conf_t    *conf;
-    ngx_http_ws_hook_set_t    *hooks;            /* main conf's */
-    ngx_http_ws_send_pt        send;             /* data messages */
 
     /* queued output: a list of (frame, offset), oldest first */
     ngx_http_ws_out_t         *out;
@@ -263,7 +285,7 @@ struct ngx_http_ws_session_s {
      * Frees the request (detach) or ends the session (finalize) after the
      * current handler has returned: in the worker's queue of steps.
      */
-    ngx_queue_t                step_link;
+    ngx_http_ws_session_t     *step_next;
 
     /* the start while open, how long it lasted once finalized */
     union {
@@ -282,13 +304,8 @@ struct ngx_http_ws_session_s {
     };
 
     ngx_array_t               *subscriptions;    /* of subscription_t */
-    ngx_rbtree_node_t          direct;           /* "conn:<id>": c->number */
+    ngx_http_ws_session_t     *direct_next;      /* "conn:<id>" chain */
 
-    /* backend hooks: ngx_http_ws_backend_state_t, where a hook is set */
-    void                      *backend;
-
-    /* ws_proxy_pass: ngx_http_ws_proxy_t, the upstream link */
-    void                      *proxy;
     /* the trace it is a span of, named in its log lines (c->log->action) */
     ngx_http_ws_trace_t        trace;
 };

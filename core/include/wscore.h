@@ -237,6 +237,19 @@ wscore_session_t *wscore_session_create(const wscore_config_t *cfg,
 void wscore_session_destroy(wscore_session_t *s);
 
 /*
+ * The same session in memory the caller owns (a block of its own that
+ * holds the session too, one heap chunk less per connection): mem is
+ * wscore_session_size() bytes aligned to WSCORE_SESSION_ALIGN.
+ * wscore_session_destroy_in() ends it and leaves mem to the caller. The
+ * constructor allocates nothing, so this cannot fail.
+ */
+#define WSCORE_SESSION_ALIGN  8
+size_t wscore_session_size(void);
+wscore_session_t *wscore_session_create_in(void *mem,
+    const wscore_config_t *cfg, uint64_t now_ms);
+void wscore_session_destroy_in(wscore_session_t *s);
+
+/*
  * Feeds input bytes. Parses until one event is ready or the input is used
  * up; returns how many bytes of data were consumed and fills *ev
  * (WSCORE_EVENT_NONE when the input ran out first). The caller loops until

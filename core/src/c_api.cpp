@@ -8,6 +8,7 @@
 #include <new>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 
 #include "frame_encoder.hpp"
 #include "handshake.hpp"
@@ -135,6 +136,31 @@ wscore_session_t *wscore_session_create(const wscore_config_t *cfg,
 void wscore_session_destroy(wscore_session_t *s)
 {
     delete s;
+}
+
+static_assert(alignof(wscore_session_s) <= WSCORE_SESSION_ALIGN);
+static_assert(std::is_nothrow_constructible_v<wscore_session_s,
+    const wscore_config_t &, uint64_t>);
+
+size_t wscore_session_size(void)
+{
+    return sizeof(wscore_session_s);
+}
+
+wscore_session_t *wscore_session_create_in(void *mem,
+    const wscore_config_t *cfg, uint64_t now_ms)
+{
+    wscore_config_t defaults;
+    if (cfg == nullptr) {
+        wscore_config_default(&defaults);
+        cfg = &defaults;
+    }
+    return new (mem) wscore_session_s(*cfg, now_ms);
+}
+
+void wscore_session_destroy_in(wscore_session_t *s)
+{
+    s->~wscore_session_s();
 }
 
 size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,

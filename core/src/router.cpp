@@ -10,7 +10,8 @@ namespace {
 
 // Makes room for one more element in advance, so that the push_back which
 // commits a subscription cannot throw after other state has changed. An
-// empty vector gets `first` places: most subscribers have one channel.
+// empty vector gets `first` places. (A subscriber's own list has its
+// first place inside itself: MembershipList::reserve_one.)
 template <class T>
 void reserve_one(std::vector<T> &v, std::size_t first)
 {
@@ -100,7 +101,7 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
         if (new_subscriber) {
             sub = subscribers_.try_emplace(subscriber).first;
         }
-        reserve_one(sub->second, 1);
+        sub->second.reserve_one();
         reserve_one(ch->slots, 4);
     } catch (...) {
         if (new_subscriber && sub != subscribers_.end()) {
@@ -114,7 +115,8 @@ wscore_router_rc_e Router::add(void *subscriber, std::string_view name)
 
     ch->slots.push_back(Slot{subscriber,
         static_cast<std::uint32_t>(sub->second.size()), 0});
-    sub->second.push_back(Membership{ch, ch->slots.size() - 1});
+    sub->second.push_back(
+        Membership{ch, static_cast<std::uint32_t>(ch->slots.size() - 1)});
     if (ch->live++ == 0) {
         ++live_channels_;
         return WSCORE_ROUTER_FIRST;
@@ -219,7 +221,7 @@ void Router::compact(Channel &ch) noexcept
     for (const Slot &slot : ch.slots) {
         if (slot.position != tombstone) {
             subscribers_.find(slot.subscriber)->second[slot.position].slot =
-                kept;
+                static_cast<std::uint32_t>(kept);
             ch.slots[kept++] = slot;
         }
     }

@@ -7,8 +7,9 @@
 // subscription of an idle connection is what this file holds for it):
 //
 //   channels_     name -> Channel { slots: vector<Slot>, live count }
-//   subscribers_  subscriber -> vector<Membership> (its channels: the
-//                 channel and the index of its slot there)
+//   subscribers_  subscriber -> MembershipList (its channels: the
+//                 channel and the index of its slot there; the first
+//                 inside the map node, see membership_list.hpp)
 //
 // A slot names its subscriber and its place in the subscriber's list, so
 // a membership is found from either side without a map of its own: from
@@ -38,6 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "membership_list.hpp"
 #include "wscore.h"
 
 namespace wscore {
@@ -110,9 +112,9 @@ private:
 
     struct Membership {
         Channel *channel;
-        std::size_t slot;       // index in channel->slots
+        std::uint32_t slot;     // index in channel->slots
     };
-    using Memberships = std::vector<Membership>;
+    using Memberships = MembershipList<Membership>;
 
     // A slot's position when it is a tombstone (nullptr is a subscriber).
     static constexpr std::uint32_t tombstone = UINT32_MAX;
