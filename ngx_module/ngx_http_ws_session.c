@@ -24,6 +24,8 @@
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
+static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
+    ngx_http_ws_session_t *ws);
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
@@ -691,6 +693,13 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         }
     }
 
+    if (ngx_http_ws_reply_at_once(ws)) {
+        if (ngx_http_ws_output_flush(ws) == NGX_ERROR) {
+            ngx_http_ws_finalize(ws);
+            return;
+        }
+    }
+
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
@@ -701,6 +710,36 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     }
 
     ngx_http_ws_after_input(ws);
+}
+
+
+/*
+ * The replies this read queued go out now, in the read handler, rather
+ * than from a write event posted to the end of the loop pass. With one
+ * message in flight per connection and a thousand connections, the pass
+ * reads every connection before it writes any: each one's connection,
+ * events, session and output entry were touched twice, a pass apart, and
+ * the posted event cost a hop through ngx_event_process_posted() and the
+ * write handler's checks. A session that can be pushed to in the same
+ * pass (a channel, the "conn:" index) keeps the posted write, so what the
+ * pass queues for it still goes out in one write; so does a session whose
+ * write is already posted, TLS (whose buffer NGINX flushes on its own
+ * terms) and the 101 still in the request's output.
+ */
+static ngx_inline ngx_uint_t
+ngx_http_ws_reply_at_once(ngx_http_ws_session_t *ws)
+{
+    ngx_connection_t  *c;
+
+    c = ws->connection;
+
+    return ws->out != NULL
+           && !ws->flush_posted
+           && c->write->ready
+           && c->ssl == NULL
+           && ws->request == NULL
+           && !ws->subscribed
+           && !ws->direct_linked;
 }
 
 
