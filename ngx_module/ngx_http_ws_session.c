@@ -25,7 +25,7 @@
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
 static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
-    ngx_http_ws_session_t *ws);
+    ngx_http_ws_session_t *ws, ngx_uint_t queued);
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
@@ -622,7 +622,7 @@ static void
 ngx_http_ws_read_handler(ngx_event_t *rev)
 {
     ssize_t                 n;
-    ngx_uint_t              reads;
+    ngx_uint_t              reads, queued;
     ngx_connection_t       *c;
     ngx_http_ws_session_t  *ws;
 
@@ -654,6 +654,8 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         ngx_http_ws_timer(ws);
         return;
     }
+
+    queued = (ws->out != NULL);
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
 
@@ -693,7 +695,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (ngx_http_ws_reply_at_once(ws)) {
+    if (ngx_http_ws_reply_at_once(ws, queued)) {
         if (ngx_http_ws_output_flush(ws) == NGX_ERROR) {
             ngx_http_ws_finalize(ws);
             return;
@@ -725,17 +727,24 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
  * pass queues for it still goes out in one write; so does a session whose
  * write is already posted, TLS (whose buffer NGINX flushes on its own
  * terms) and the 101 still in the request's output.
+ *
+ * Output queued before the read (queued) waits for the socket or for a
+ * posted write, which will carry the replies too. A queue that was empty
+ * stands in for c->write->ready: on a plain socket only a write that
+ * leaves bytes queued clears it, and the write event is then one more
+ * cache line to touch per message. Were the socket full all the same, the
+ * write would take nothing and wait for it as before.
  */
 static ngx_inline ngx_uint_t
-ngx_http_ws_reply_at_once(ngx_http_ws_session_t *ws)
+ngx_http_ws_reply_at_once(ngx_http_ws_session_t *ws, ngx_uint_t queued)
 {
     ngx_connection_t  *c;
 
     c = ws->connection;
 
-    return ws->out != NULL
+    return !queued
+           && ws->out != NULL
            && !ws->flush_posted
-           && c->write->ready
            && c->ssl == NULL
            && ws->request == NULL
            && !ws->subscribed
@@ -1444,11 +1453,15 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
 
     c = ws->connection;
 
-    /* a full socket (write->ready == 0) resumes us with a write event */
+    /*
+     * A full socket (write->ready == 0) resumes us with a write event. The
+     * write event is looked at last: with nothing queued it is a cache line
+     * not otherwise touched.
+     */
     if (!ws->flush_posted
-        && c->write->ready
         && (ws->out || (ws->request && ws->request->out)
-            || (c->buffered & NGX_LOWLEVEL_BUFFERED)))
+            || (c->buffered & NGX_LOWLEVEL_BUFFERED))
+        && c->write->ready)
     {
         ws->flush_posted = 1;
         ngx_post_event(c->write, &ngx_posted_events);
