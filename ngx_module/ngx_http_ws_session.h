@@ -282,6 +282,14 @@ struct ngx_http_ws_session_s {
      */
 
     /*
+     * Counted per message: beside the queue, so that a small echo touches
+     * the session's first 128 bytes only.
+     */
+    uint64_t                   messages_in;
+    uint64_t                   messages_out;
+    uint64_t                   bytes_in;
+
+    /*
      * Frees the request (detach) or ends the session (finalize) after the
      * current handler has returned: in the worker's queue of steps.
      */
@@ -292,10 +300,6 @@ struct ngx_http_ws_session_s {
         ngx_msec_t             start;
         ngx_msec_t             duration;
     };
-
-    uint64_t                   messages_in;
-    uint64_t                   messages_out;
-    uint64_t                   bytes_in;
 
     /* c->sent at the 101 while open, the bytes sent since once finalized */
     union {
