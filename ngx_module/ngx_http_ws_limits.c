@@ -96,6 +96,8 @@ static ngx_int_t ngx_http_ws_limits_refuse(ngx_http_request_t *r,
     ngx_uint_t over, ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
+static ngx_int_t ngx_http_ws_limits_charge(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev, ngx_http_ws_security_conf_t *wsscf);
 
 
 /*
@@ -662,6 +664,34 @@ ngx_http_ws_limits_refuse(ngx_http_request_t *r, ngx_uint_t over,
 ngx_int_t
 ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    /* the token as the first message: ngx_http_ws_auth_session.c */
+    if (wsscf->auth_first_message
+        && ngx_http_ws_auth_session_first_message(ws, ev) != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (wsscf->rates == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_ws_limits_charge(ws, ev, wsscf);
+}
+
+
+/*
+ * The rates of ngx_http_ws_limits_message(), apart: most locations have
+ * none, and this function's frame (a key buffer, a dozen locals) was
+ * most of the cost of every message that found none.
+ */
+static ngx_int_t
+ngx_http_ws_limits_charge(ngx_http_ws_session_t *ws, wscore_event_t *ev,
+    ngx_http_ws_security_conf_t *wsscf)
+{
     size_t                        klen;
     uint64_t                      cost;
     ngx_int_t                     ok;
@@ -675,23 +705,10 @@ ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
     ngx_http_ws_limit_node_t     *node;
     ngx_http_ws_keyed_table_t    *limits;
     ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
     u_char                        key[1 + 4 + NGX_SOCKADDRLEN
                                       + NGX_HTTP_WS_MAX_CHANNEL_LEN];
 
     r = ws->request;
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
-
-    /* the token as the first message: ngx_http_ws_auth_session.c */
-    if (wsscf->auth_first_message
-        && ngx_http_ws_auth_session_first_message(ws, ev) != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (wsscf->rates == NULL) {
-        return NGX_OK;
-    }
 
     /* without the request the buckets came with the state: detach */
     ctx = r ? ngx_http_ws_security_ctx(r)

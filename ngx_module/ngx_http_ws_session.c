@@ -702,11 +702,17 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         }
     }
 
+    /*
+     * ngx_handle_read_event() has nothing to do for an edge-triggered
+     * event already added (epoll): not a call per read then.
+     */
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /* more to read: let other connections have their turn first */
         ngx_post_event(rev, &ngx_posted_events);
 
-    } else if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+    } else if (!(rev->active && (ngx_event_flags & NGX_USE_CLEAR_EVENT))
+               && ngx_handle_read_event(rev, 0) != NGX_OK)
+    {
         ngx_http_ws_finalize(ws);
         return;
     }
