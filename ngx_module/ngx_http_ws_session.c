@@ -728,11 +728,13 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
  * reads every connection before it writes any: each one's connection,
  * events, session and output entry were touched twice, a pass apart, and
  * the posted event cost a hop through ngx_event_process_posted() and the
- * write handler's checks. A session that can be pushed to in the same
- * pass (a channel, the "conn:" index) keeps the posted write, so what the
- * pass queues for it still goes out in one write; so does a session whose
- * write is already posted, TLS (whose buffer NGINX flushes on its own
- * terms) and the 101 still in the request's output.
+ * write handler's checks. A session in channels keeps the posted write,
+ * so that what a pass delivers to it and what it answers go out in one
+ * write; so does a session whose write is already posted, TLS (whose
+ * buffer NGINX flushes on its own terms) and the 101 still in the
+ * request's output. Every session is in the "conn:" index where a zone is
+ * configured: a message sent to a connection by its id in the pass that
+ * answered it is one write more, not a reason to post every answer.
  *
  * Output queued before the read (queued) waits for the socket or for a
  * posted write, which will carry the replies too. A queue that was empty
@@ -753,8 +755,7 @@ ngx_http_ws_reply_at_once(ngx_http_ws_session_t *ws, ngx_uint_t queued)
            && !ws->flush_posted
            && c->ssl == NULL
            && ws->request == NULL
-           && !ws->subscribed
-           && !ws->direct_linked;
+           && ws->subscriptions == NULL;
 }
 
 

@@ -282,9 +282,10 @@ struct ngx_http_ws_session_s {
      */
 
     /*
-     * Counted per message: beside the queue, so that a small echo touches
-     * the session's first 128 bytes only.
+     * Looked at and counted per message: beside the queue, so that a small
+     * echo touches the session's first 128 bytes only.
      */
+    ngx_array_t               *subscriptions;    /* of subscription_t */
     uint64_t                   messages_in;
     uint64_t                   messages_out;
     uint64_t                   bytes_in;
@@ -307,7 +308,6 @@ struct ngx_http_ws_session_s {
         uint64_t               bytes_out;
     };
 
-    ngx_array_t               *subscriptions;    /* of subscription_t */
     ngx_http_ws_session_t     *direct_next;      /* "conn:<id>" chain */
 
     /* the trace it is a span of, named in its log lines (c->log->action) */
