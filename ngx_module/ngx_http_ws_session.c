@@ -695,26 +695,31 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (ngx_http_ws_reply_at_once(ws, queued)) {
-        if (ngx_http_ws_output_flush(ws) == NGX_ERROR) {
+    if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
+        /*
+         * More to read: let other connections have their turn first. The
+         * replies wait for the posted write, with those of the next read.
+         */
+        ngx_post_event(rev, &ngx_posted_events);
+
+    } else {
+        if (ngx_http_ws_reply_at_once(ws, queued)
+            && ngx_http_ws_output_flush(ws) == NGX_ERROR)
+        {
             ngx_http_ws_finalize(ws);
             return;
         }
-    }
 
-    /*
-     * ngx_handle_read_event() has nothing to do for an edge-triggered
-     * event already added (epoll): not a call per read then.
-     */
-    if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
-        /* more to read: let other connections have their turn first */
-        ngx_post_event(rev, &ngx_posted_events);
-
-    } else if (!(rev->active && (ngx_event_flags & NGX_USE_CLEAR_EVENT))
-               && ngx_handle_read_event(rev, 0) != NGX_OK)
-    {
-        ngx_http_ws_finalize(ws);
-        return;
+        /*
+         * ngx_handle_read_event() has nothing to do for an edge-triggered
+         * event already added (epoll): not a call per read then.
+         */
+        if (!(rev->active && (ngx_event_flags & NGX_USE_CLEAR_EVENT))
+            && ngx_handle_read_event(rev, 0) != NGX_OK)
+        {
+            ngx_http_ws_finalize(ws);
+            return;
+        }
     }
 
     ngx_http_ws_after_input(ws);
@@ -723,7 +728,9 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
 /*
  * The replies this read queued go out now, in the read handler, rather
- * than from a write event posted to the end of the loop pass. With one
+ * than from a write event posted to the end of the loop pass (unless the
+ * socket has more to read: the read event is posted again then, and the
+ * replies of both reads go in one write, as before). With one
  * message in flight per connection and a thousand connections, the pass
  * reads every connection before it writes any: each one's connection,
  * events, session and output entry were touched twice, a pass apart, and
