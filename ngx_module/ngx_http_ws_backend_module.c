@@ -639,6 +639,12 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->connect, prev->connect, "");
     ngx_conf_merge_str_value(conf->close, prev->close, "");
     ngx_conf_merge_str_value(conf->message, prev->message, "");
+
+    if (conf->subscribe.data == NULL) {
+        conf->subscribe_file = prev->subscribe_file;
+        conf->subscribe_line = prev->subscribe_line;
+    }
+
     ngx_conf_merge_str_value(conf->subscribe, prev->subscribe, "");
     ngx_conf_merge_uint_value(conf->message_inflight, prev->message_inflight,
                               4);
@@ -663,8 +669,10 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_str_t  *field, *value;
+    ngx_str_t                   *field, *value;
+    ngx_http_ws_backend_conf_t  *bcf;
 
+    bcf = conf;
     field = (ngx_str_t *) (p + cmd->offset);
 
     if (field->data != NULL) {
@@ -688,6 +696,12 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     *field = value[1];
     ngx_http_ws_backend_configured = 1;
+
+    /* a location that cannot take it refuses it at merge, naming this line */
+    if (field == &bcf->subscribe) {
+        bcf->subscribe_file = cf->conf_file->file.name.data;
+        bcf->subscribe_line = cf->conf_file->line;
+    }
 
     return NGX_CONF_OK;
 }
