@@ -384,12 +384,16 @@ void wscore_session_act_as_client(wscore_session_t *s,
 
 #define WSCORE_MAX_CLIENT_HEADER_LEN 14
 
-/* Bytes a masked frame with len bytes of payload takes on the wire. */
+/* Bytes a masked frame with len bytes of payload takes on the wire; 0
+ * where that does not fit in a size_t. */
 size_t wscore_client_frame_len(uint64_t payload_len);
 
 /*
  * Writes a masked frame (header, key, masked payload) into out, which has
- * room for wscore_client_frame_len(len) bytes; returns that length.
+ * room for wscore_client_frame_len(len) bytes; returns that length, or 0
+ * (nothing written) for a NULL out or key, a NULL payload with len > 0,
+ * an unknown opcode, or a control frame that is not whole or is over 125
+ * bytes.
  */
 size_t wscore_client_frame_encode(uint8_t *out, wscore_opcode_e opcode,
     int fin, int rsv1, const uint8_t *payload, size_t len,
