@@ -11,6 +11,7 @@ use Test::NgxWs::Backend;
 use JSON::PP qw(decode_json);
 use IO::Socket::INET;
 use Test::NgxWsJwt;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $bport = $port + 1;     # the Python backend
@@ -40,12 +41,8 @@ my $token = jwt_token(alg => 'HS256', secret => $secret,
                       claims => json_obj(sub => 'bob', plan => 'gold',
                                          exp => time + 600));
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 4;
-    }
+my $http = hooks_http_config(zone => 'backend', port => $bport,
+                             keepalive => 4) . <<CONF;
     log_format hook '\$request \$status user=\$ws_user';
 CONF
 

@@ -6,6 +6,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
@@ -25,12 +26,8 @@ sub close_events {
            grep { $_->{path} eq '/close' } backend_requests();
 }
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 4;
-    }
+my $http = hooks_http_config(zone => 'backend', port => $bport,
+                             keepalive => 4) . <<CONF;
     log_format hook '\$request_method \$uri \$status len=\$content_length '
                     'type=\$content_type addr=\$remote_addr';
 CONF

@@ -8,6 +8,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
@@ -20,13 +21,7 @@ my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
 sub backend_requests { $backend->requests }
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 16;
-    }
-CONF
+my $http = hooks_http_config(zone => 'backend', port => $bport);
 
 my $proxy = <<'CONF';
         proxy_http_version 1.1;

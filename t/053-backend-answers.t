@@ -10,27 +10,16 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $nport = $port + 1;
 
 Test::NgxWs::MessageBackend->start(port => $nport);
 
-my $http = <<CONF;
-    ws_zone answers 1m;
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 8;
-    }
-CONF
+my $http = hooks_http_config(zone => 'answers', port => $nport);
 
-my $hook = <<'CONF';
-        internal;
-        proxy_pass http://node/message;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_read_timeout 5s;
-CONF
+my $hook = message_backend_location('/internal/node');
 
 my $config = <<CONF;
     # a plain location: what goes on is echoed
@@ -62,9 +51,7 @@ my $config = <<CONF;
     location ~ ^/pub/(?<ch>[\\w:]+)\$ {
         ws_publisher \$ch;
     }
-    location = /internal/node {
 $hook
-    }
     location /keep-return {
         ws_listen;
         ws_backend_message /internal/keep;

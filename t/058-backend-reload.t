@@ -5,6 +5,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
@@ -17,13 +18,8 @@ my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
 
 sub calls { grep { $_->{path} eq '/message' } $backend->requests }
 
-my $http = <<CONF;
-    ws_zone reload 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 8;
-    }
-CONF
+my $http = hooks_http_config(zone => 'reload', port => $bport,
+                             keepalive => 8);
 
 my $proxy = <<'CONF';
         proxy_http_version 1.1;
