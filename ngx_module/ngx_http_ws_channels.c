@@ -12,12 +12,10 @@
 
 
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
-#include "ngx_http_ws_history.h"
 #include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
@@ -94,6 +92,11 @@ static wscore_router_t  *ngx_http_ws_router;
 
 /* a going-away session's cut holds the zone until its 1001 is written */
 static ngx_uint_t        ngx_http_ws_channels_cut_held;
+
+/* what the layers above hand this one (ngx_http_ws_channels_on_auth) */
+static ngx_http_ws_channels_deferred_pt  ngx_http_ws_channels_deferred;
+static ngx_http_ws_channels_user_pt      ngx_http_ws_channels_user;
+static ngx_http_ws_channels_resume_pt    ngx_http_ws_channels_resume;
 
 
 /* The channels a session going away is told the numbers of (the control
@@ -298,6 +301,22 @@ ngx_http_ws_channels_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
+void
+ngx_http_ws_channels_on_auth(ngx_http_ws_channels_deferred_pt deferred,
+    ngx_http_ws_channels_user_pt user)
+{
+    ngx_http_ws_channels_deferred = deferred;
+    ngx_http_ws_channels_user = user;
+}
+
+
+void
+ngx_http_ws_channels_on_resume(ngx_http_ws_channels_resume_pt resume)
+{
+    ngx_http_ws_channels_resume = resume;
+}
+
+
 /* Subscribes a starting session to the channels of ws_subscribe. */
 ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
@@ -310,7 +329,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t   *sub;
 
     /* a token still to come as the first message: joined after it */
-    if (ngx_http_ws_auth_session_channels_deferred(ws)) {
+    if (ngx_http_ws_channels_deferred && ngx_http_ws_channels_deferred(ws)) {
         return NGX_OK;
     }
 
@@ -331,8 +350,8 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     *bucket = ws;
     ws->direct_linked = 1;
 
-    /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
-    user = ngx_http_ws_auth_session_user_channel(ws);
+    /* "user:<sub>" of a verified token */
+    user = ngx_http_ws_channels_user ? ngx_http_ws_channels_user(ws) : NULL;
 
     if (configured == NULL && user == NULL
         && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
@@ -372,7 +391,9 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
         }
 
         /* ?last_seq=N: what the client missed first, then live */
-        ngx_http_ws_history_resume(ws, &sub[i].name, since);
+        if (ngx_http_ws_channels_resume) {
+            ngx_http_ws_channels_resume(ws, &sub[i].name, since);
+        }
     }
 
     return NGX_OK;
