@@ -17,9 +17,8 @@ my $port = test_port();
 my $bport = $port + 1;     # the Python backend
 my $dead = $port + 2;      # nothing listens there
 my $servroot = repo_root() . '/t/servroot/050-backend-connect';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 # The requests the backend got, oldest first.
 sub backend_requests { $backend->requests }
@@ -144,7 +143,7 @@ my $ngx = start_nginx(name => 'connect hook', log_level => 'info',
 
 {
     my $name = 'the upstream connection is kept alive';
-    unlink $blog;
+    $backend->forget;
     for (1 .. 3) {
         my $ws = ws_connect(uri => '/ws');
         $ws->send_close(1000);
@@ -243,14 +242,14 @@ my $ngx = start_nginx(name => 'connect hook', log_level => 'info',
 
 {
     my $name = 'a verified token reaches the hook';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => "/jwt?token=$token");
     my ($req) = backend_requests();
     is($req->{headers}{'x-token-user'}[0], 'bob', "$name - \$ws_user");
     is($req->{headers}{'x-token-plan'}[0], 'gold', "$name - \$ws_jwt_claim_plan");
     $ws->send_close(1000);
     $ws->expect('close 1000', $name, 1);
-    unlink $blog;
+    $backend->forget;
     my $res = ws_handshake_answer(uri => '/jwt?token=bad');
     is($res->{status}, 401, "$name - a bad token is refused first");
     is(scalar(my @none = backend_requests()), 0, "$name - without calling the backend");
