@@ -227,7 +227,7 @@ ngx_http_ws_control_forward(ngx_http_ws_session_t *ws,
 }
 
 
-/* {"op":"auth","token":...}: a fresh token (ngx_http_ws_control_refresh) */
+/* {"op":"auth","token":...}: a fresh token, checked by the security module */
 static void
 ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req)
