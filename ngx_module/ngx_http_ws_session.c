@@ -65,13 +65,9 @@ static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
 
 /*
  * Bytes are read into one buffer per worker: the core copies what it keeps,
- * so an idle connection holds no read buffer at all. 512 KiB, as
- * uWebSockets reads: a 1 MiB message took 17 recv() (and an ioctl() each
- * time the buffer filled) at 64 KiB, 3 at 512 KiB; small messages are not
- * affected (one read each either way), and only pages a large read
- * touched become resident, once per worker.
+ * so an idle connection holds no read buffer at all.
  */
-#define NGX_HTTP_WS_RECV_SIZE      524288
+#define NGX_HTTP_WS_RECV_SIZE      65536
 
 /* A close frame's reason: 125 bytes less the code's two, RFC 6455 5.5.1. */
 #define NGX_HTTP_WS_CLOSE_REASON_LEN  123
