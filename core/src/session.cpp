@@ -278,24 +278,8 @@ bool Session::place_whole_frame(const WholeFrame &frame,
     if (inflater_) {
         inflater_->message_compressed = false;
     }
-    if (opcode == WSCORE_OP_TEXT) {
-        utf8_.reset();
-        if (utf8_.feed({dst, n})) {
-            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
-                 "invalid UTF-8 in text message", ev);
-            return true;
-        }
-        if (!utf8_.at_boundary()) {
-            fail(WSCORE_CLOSE_INVALID_PAYLOAD,
-                 "truncated UTF-8 sequence at end of text message", ev);
-            return true;
-        }
-    }
-    ev.type = WSCORE_EVENT_MESSAGE;
-    ev.opcode = opcode;
-    ev.data = dst;
-    ev.len = n;
-    ev.placed = 1;
+    utf8_.reset();
+    report_placed(opcode, dst, n, ev);
     return true;
 }
 
@@ -317,16 +301,26 @@ bool Session::place_message(std::span<const std::uint8_t> in,
     parser_.next_frame();
     message_opcode_ = 0;
     idle_due_ms_ = now_ms + idle_timeout_ms_;
+    report_placed(opcode, dst, n, ev);
+    return true;
+}
+
+// A whole message unmasked into the sink's buffer: a text one is checked
+// as UTF-8 (the validator fresh for it), then reported, or the session
+// fails with 1007.
+void Session::report_placed(wscore_opcode_e opcode, const std::uint8_t *dst,
+    std::size_t n, wscore_event_t &ev) noexcept
+{
     if (opcode == WSCORE_OP_TEXT) {
         if (utf8_.feed({dst, n})) {
             fail(WSCORE_CLOSE_INVALID_PAYLOAD,
                  "invalid UTF-8 in text message", ev);
-            return true;
+            return;
         }
         if (!utf8_.at_boundary()) {
             fail(WSCORE_CLOSE_INVALID_PAYLOAD,
                  "truncated UTF-8 sequence at end of text message", ev);
-            return true;
+            return;
         }
     }
     ev.type = WSCORE_EVENT_MESSAGE;
@@ -334,7 +328,6 @@ bool Session::place_message(std::span<const std::uint8_t> in,
     ev.data = dst;
     ev.len = n;
     ev.placed = 1;
-    return true;
 }
 
 // Unmasks the next piece of payload into the reassembly buffer; text is

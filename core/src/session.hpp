@@ -118,6 +118,8 @@ private:
     bool place_whole_frame(const WholeFrame &frame,
         std::span<const std::uint8_t> in, const wscore_payload_sink_t &sink,
         std::uint64_t now_ms, wscore_event_t &ev) noexcept;
+    void report_placed(wscore_opcode_e opcode, const std::uint8_t *dst,
+        std::size_t n, wscore_event_t &ev) noexcept;
     bool place_message(std::span<const std::uint8_t> in, std::size_t &used,
         const wscore_payload_sink_t &sink, std::uint64_t now_ms,
         wscore_event_t &ev) noexcept;
