@@ -287,6 +287,22 @@ size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
     wscore_event_t *ev);
 
 /*
+ * The payload of the MESSAGE event just reported, when it came from the
+ * core's reassembly buffer (not placed, not a FRAGMENT), handed to the
+ * caller: the returned block holds it at WSCORE_MESSAGE_HEADROOM bytes
+ * from its start (where ev->data points), so a frame header can be written
+ * in front of it without copying the payload (an echo's reply to a message
+ * that came in several reads or frames). Call before the next call on s;
+ * NULL when there is no such message. The block is the caller's, freed
+ * with wscore_message_free(); the core starts a new buffer for the next
+ * message.
+ */
+/* room for a 10-byte header after 24 bytes of the caller's, 8-aligned */
+#define WSCORE_MESSAGE_HEADROOM 34
+uint8_t *wscore_session_take_message(wscore_session_t *s);
+void wscore_message_free(uint8_t *block);
+
+/*
  * Control frames the core produced (pongs, pings, close frames) wait in the
  * session's output. The caller takes them in order before queueing its own
  * frames, so the wire order matches the event order.
