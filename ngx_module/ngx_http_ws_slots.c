@@ -48,12 +48,29 @@ static void ngx_http_ws_slots_link(ngx_http_ws_slots_t *slots,
 static void ngx_http_ws_slots_unlink(ngx_http_ws_slot_area_t *area);
 
 
+/*
+ * Under AddressSanitizer every block is the heap's, so that a use after
+ * free or an overrun of a session is still caught.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define NGX_HTTP_WS_SLOTS_HEAP  1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NGX_HTTP_WS_SLOTS_HEAP  1
+#endif
+#endif
+
+
 void *
 ngx_http_ws_slots_alloc(ngx_http_ws_slots_t *slots, size_t size,
     ngx_log_t *log)
 {
     void                     *p;
     ngx_http_ws_slot_area_t  *area;
+
+#if (NGX_HTTP_WS_SLOTS_HEAP)
+    return ngx_calloc(size, log);
+#endif
 
     size = ngx_align(size, 16);
 
@@ -104,6 +121,11 @@ void
 ngx_http_ws_slots_free(ngx_http_ws_slots_t *slots, void *p)
 {
     ngx_http_ws_slot_area_t  *area;
+
+#if (NGX_HTTP_WS_SLOTS_HEAP)
+    ngx_free(p);
+    return;
+#endif
 
     area = (ngx_http_ws_slot_area_t *)
                ((uintptr_t) p & ~((uintptr_t) NGX_HTTP_WS_SLOTS_AREA - 1));

@@ -21,6 +21,19 @@
 #include <cstdint>
 #include <memory>
 
+// Under AddressSanitizer containers take nothing from a pool, so that a
+// use after free of a node is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+#define WSCORE_NODE_POOL_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WSCORE_NODE_POOL_ON 0
+#endif
+#endif
+#ifndef WSCORE_NODE_POOL_ON
+#define WSCORE_NODE_POOL_ON 1
+#endif
+
 namespace wscore {
 
 class NodePool {
@@ -95,7 +108,7 @@ private:
     // The same answer at allocate and deallocate: it depends on T and n.
     bool pooled(std::size_t n) const noexcept
     {
-        return n == 1 && sizeof(T) > sizeof(void *)
+        return WSCORE_NODE_POOL_ON && n == 1 && sizeof(T) > sizeof(void *)
             && sizeof(T) <= pool_->block_size()
             && alignof(T) <= alignof(void *);
     }
