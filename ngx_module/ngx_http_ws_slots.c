@@ -23,17 +23,15 @@
 #define NGX_HTTP_WS_SLOTS_AREA   (64 * 1024)
 
 
-typedef struct ngx_http_ws_slot_area_s  ngx_http_ws_slot_area_t;
-
 /* at the start of each area, which is aligned to its size */
 struct ngx_http_ws_slot_area_s {
-    ngx_http_ws_slot_area_t   *next;     /* in slots->pages, with room */
+    ngx_http_ws_slot_area_t   *next;     /* in slots->with_room */
     ngx_http_ws_slot_area_t  **prev;
     void                      *free;     /* freed slots, singly linked */
     u_char                    *fresh;    /* the first slot never used */
     u_char                    *end;
     ngx_uint_t                 used;
-    ngx_uint_t                 linked;   /* 1: in slots->pages */
+    ngx_uint_t                 linked;   /* 1: in slots->with_room */
 };
 
 
@@ -87,7 +85,7 @@ ngx_http_ws_slots_alloc(ngx_http_ws_slots_t *slots, size_t size,
         return NULL;
     }
 
-    area = slots->pages;
+    area = slots->with_room;
 
     if (area == NULL) {
         area = ngx_http_ws_slots_map(slots, log);
@@ -140,7 +138,7 @@ ngx_http_ws_slots_free(ngx_http_ws_slots_t *slots, void *p)
     }
 
     /* the last area with room stays, for the next session */
-    if (area->used == 0 && (slots->pages != area || area->next)) {
+    if (area->used == 0 && (slots->with_room != area || area->next)) {
         ngx_http_ws_slots_unlink(area);
         (void) munmap(area, NGX_HTTP_WS_SLOTS_AREA);
     }
@@ -191,14 +189,14 @@ static void
 ngx_http_ws_slots_link(ngx_http_ws_slots_t *slots,
     ngx_http_ws_slot_area_t *area)
 {
-    area->next = slots->pages;
-    area->prev = (ngx_http_ws_slot_area_t **) &slots->pages;
+    area->next = slots->with_room;
+    area->prev = &slots->with_room;
 
     if (area->next) {
         area->next->prev = &area->next;
     }
 
-    slots->pages = area;
+    slots->with_room = area;
     area->linked = 1;
 }
 

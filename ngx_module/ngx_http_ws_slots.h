@@ -16,9 +16,11 @@
  * One worker's supply of blocks of one size (the sessions'). Zeroed
  * memory is a valid empty supply; the size is set by the first alloc.
  */
+typedef struct ngx_http_ws_slot_area_s  ngx_http_ws_slot_area_t;
+
 typedef struct {
     size_t                     size;
-    void                      *pages;    /* areas with a free slot */
+    ngx_http_ws_slot_area_t   *with_room; /* areas with a free slot */
 } ngx_http_ws_slots_t;
 
 
