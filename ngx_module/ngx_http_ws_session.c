@@ -18,6 +18,7 @@
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_log_record.h"
 #include "ngx_http_ws_heap_trim.h"
+#include "ngx_http_ws_slots.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 
@@ -98,6 +99,8 @@ static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
  */
 static ngx_event_t             ngx_http_ws_steps_event;
 static ngx_http_ws_session_t  *ngx_http_ws_steps;
+/* the worker's sessions, packed apart from the heap (idle memory) */
+static ngx_http_ws_slots_t     ngx_http_ws_sessions;
 static ngx_http_ws_session_t **ngx_http_ws_steps_last = &ngx_http_ws_steps;
 
 
@@ -147,17 +150,21 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     /*
      * Not from the request pool: the session outlives its request, which
      * is freed once the 101 is out (see ngx_http_ws_detach()). The core's
-     * session is in the same block, after ours: one heap chunk.
+     * session is in the same block, after ours: one slot, in pages that
+     * hold sessions only (ngx_http_ws_slots.c), not in the heap among the
+     * handshake's short-lived blocks.
      */
-    ws = ngx_calloc(NGX_HTTP_WS_CORE_OFFSET + wscore_session_size(),
-                    r->connection->log);
+    ws = ngx_http_ws_slots_alloc(&ngx_http_ws_sessions,
+                                 NGX_HTTP_WS_CORE_OFFSET
+                                 + wscore_session_size(),
+                                 r->connection->log);
     if (ws == NULL) {
         return NULL;
     }
 
     trace = ngx_http_ws_trace_of_request(r);
     if (trace == NULL) {
-        ngx_free(ws);
+        ngx_http_ws_slots_free(&ngx_http_ws_sessions, ws);
         return NULL;
     }
 
@@ -173,7 +180,7 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        ngx_free(ws);
+        ngx_http_ws_slots_free(&ngx_http_ws_sessions, ws);
         return NULL;
     }
 
@@ -1778,7 +1785,7 @@ ngx_http_ws_cleanup(void *data)
         ngx_free(ws->rare);
     }
 
-    ngx_free(ws);
+    ngx_http_ws_slots_free(&ngx_http_ws_sessions, ws);
 }
 
 
