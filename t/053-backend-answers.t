@@ -11,6 +11,10 @@ use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::MessageBackend;
 
+# t/096 runs these cases again through the direct client ("http://...").
+our $message_hook;
+$message_hook //= '/internal/node';
+
 my $port = test_port();
 my $nport = $port + 1;
 
@@ -36,23 +40,23 @@ my $config = <<CONF;
     # a plain location: what goes on is echoed
     location /plain {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
     }
     # a channel location: what goes on is published to the room
     location ~ ^/room/(?<room>\\w+)\$ {
         ws_listen;
         ws_subscribe room:\$room;
         ws_publish room:\$room;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
     }
     location /refuse-close {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
         ws_backend_message_refused close;
     }
     location /fail-close {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
         ws_backend_message_failed close;
     }
     location ~ ^/listen/(?<ch>[\\w:]+)\$ {
@@ -196,15 +200,15 @@ sub nothing_after_calls {
 
 {
     my $name = '5xx fails: dropped, the connection goes on';
-    my $before = () = $ngx->error_log =~ /message hook "\/internal\/node" failed/g;
+    my $before = () = $ngx->error_log =~ /message hook "\Q$message_hook\E" failed/g;
     my $ws = ws_connect(uri => '/plain');
     $ws->send_text(order(status => 500, body => 'not for the client'));
     $ws->send_text(order(status => 503));
     nothing_before($ws, $ws, "$name - nothing sent, the next answer goes through");
     my $log = $ngx->error_log;
-    my $after = () = $log =~ /message hook "\/internal\/node" failed with 50\d/g;
+    my $after = () = $log =~ /message hook "\Q$message_hook\E" failed with 50\d/g;
     is($after - $before, 1, "$name - two failures, one line");
-    like($log, qr/message hook "\/internal\/node" answers again/, "$name - and one when it recovers");
+    like($log, qr/message hook "\Q$message_hook\E" answers again/, "$name - and one when it recovers");
     like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
          "$name - counted in /metrics");
     $ws->disconnect;
@@ -286,7 +290,7 @@ sub nothing_after_calls {
     $ws->send_text(order(status => 200, body => 'x',
                          headers => { 'WS-Subscribe' => 'conn:1' }));
     nothing_before($ws, $ws, "$name - nothing done, the connection goes on");
-    like($ngx->error_log, qr/message hook "\/internal\/node" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
+    like($ngx->error_log, qr/message hook "\Q$message_hook\E" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
          "$name - logged with the reason");
     like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
          "$name - counted as other");
