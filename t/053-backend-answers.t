@@ -299,6 +299,8 @@ sub nothing_after_calls {
 
 check_logs($ngx);
 
+my $config_dir = $message_hook =~ m{^http://} ? '096-config' : '053-config';
+
 for my $case (
     ['ws_backend_message_refused drop;',
      qr/"ws_backend_message_refused" must be "reply" or "close", not "drop" in \S+nginx\.conf:\d+/],
@@ -306,7 +308,7 @@ for my $case (
      qr/"ws_backend_message_failed" must be "ignore" or "close", not "reply" in \S+nginx\.conf:\d+/],
 ) {
     my ($directives, $want) = @$case;
-    my ($rc, $out) = nginx_check_config(dir => '053-config',
+    my ($rc, $out) = nginx_check_config(dir => $config_dir,
                                         location => "ws_listen; $directives");
     isnt($rc, 0, "nginx -t refuses: $directives");
     like($out, $want, "nginx -t names the directive and the line: $directives");
@@ -314,7 +316,7 @@ for my $case (
 
 for my $directives ('ws_backend_message_refused reply;', 'ws_backend_message_refused close;',
                     'ws_backend_message_failed ignore;', 'ws_backend_message_failed close;') {
-    my ($rc, $out) = nginx_check_config(dir => '053-config', location => "ws_listen; $directives");
+    my ($rc, $out) = nginx_check_config(dir => $config_dir, location => "ws_listen; $directives");
     is($rc, 0, "nginx -t accepts: $directives") or diag($out);
 }
 
