@@ -14,8 +14,11 @@
 # message and the functions that take the most of them. HOOK=return
 # makes the hook location itself answer (`return 200` with the body, no
 # upstream): what is left is the call's own cost, without proxying.
+# ngx_ws_direct names the upstream group in the hook
+# (`ws_backend_message http://backend/message;`): the module's own
+# pipelined client, no location, no subrequest (HOOK does not apply).
 #
-#   [HOOK=return] [CLIENTS=n] sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
+#   [HOOK=return] [CLIENTS=n] sh bench/backend/profile_forward.sh ngx_ws|ngx_ws_direct|nchan [port]
 #
 # Ports: port (the server) and port+1 (the upstream), 20150 by default.
 set -e
@@ -55,11 +58,14 @@ case $SERVER in
     ngx_ws)
         LOAD="load_module $MODULE;"
         ENDPOINT="ws_listen; ws_backend_message /hook;" ;;
+    ngx_ws_direct)
+        LOAD="load_module $MODULE;"
+        ENDPOINT="ws_listen; ws_backend_message http://backend/message;" ;;
     nchan)
         LOAD="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
         ENDPOINT="nchan_pubsub websocket; nchan_channel_id \$connection;
             nchan_publisher_upstream_request /hook;" ;;
-    *) echo "usage: $0 ngx_ws|nchan [port]" >&2; exit 2 ;;
+    *) echo "usage: $0 ngx_ws|ngx_ws_direct|nchan [port]" >&2; exit 2 ;;
 esac
 
 case ${HOOK:-proxy} in
