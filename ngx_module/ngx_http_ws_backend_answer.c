@@ -198,6 +198,7 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
 {
     off_t                n;
     size_t               len;
+    u_char              *lc;
     ngx_str_t            name, value;
     ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
@@ -210,7 +211,15 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
     value.len = r->header_end - r->header_start;
     len = name.len;
 
-    if (len > 3 && ngx_strncasecmp(name.data, (u_char *) "ws-", 3) == 0) {
+    /*
+     * The parser wrote the name in lower case, the whole of it when it is
+     * shorter than NGX_HTTP_LC_HEADER_LEN (a longer one wraps around).
+     */
+    lc = r->lowcase_header;
+
+    if (len > 3 && (name.data[0] | 0x20) == 'w'
+        && (name.data[1] | 0x20) == 's' && name.data[2] == '-')
+    {
 
         if (rq->answer_headers.size == 0
             && ngx_list_init(&rq->answer_headers, rq->pool, 4,
@@ -244,8 +253,13 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
         return NGX_OK;
     }
 
+    if (len >= NGX_HTTP_LC_HEADER_LEN || r->lowcase_index != len) {
+        /* longer than any name read below */
+        return NGX_OK;
+    }
+
     if (len == sizeof("Content-Length") - 1
-        && ngx_strncasecmp(name.data, (u_char *) "Content-Length", len) == 0)
+        && ngx_memcmp(lc, "content-length", len) == 0)
     {
         n = ngx_atoof(value.data, value.len);
 
@@ -261,8 +275,7 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
     }
 
     if (len == sizeof("Transfer-Encoding") - 1
-        && ngx_strncasecmp(name.data, (u_char *) "Transfer-Encoding", len)
-           == 0)
+        && ngx_memcmp(lc, "transfer-encoding", len) == 0)
     {
         if (value.len != sizeof("chunked") - 1
             || ngx_strncasecmp(value.data, (u_char *) "chunked", value.len)
@@ -278,7 +291,7 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
     }
 
     if (len == sizeof("Connection") - 1
-        && ngx_strncasecmp(name.data, (u_char *) "Connection", len) == 0)
+        && ngx_memcmp(lc, "connection", len) == 0)
     {
         if (ngx_strlcasestrn(value.data, value.data + value.len,
                              (u_char *) "close", sizeof("close") - 2)
@@ -291,7 +304,7 @@ ngx_http_ws_backend_answer_header(ngx_http_ws_backend_answer_parser_t *ap,
     }
 
     if (len == sizeof("Content-Type") - 1
-        && ngx_strncasecmp(name.data, (u_char *) "Content-Type", len) == 0)
+        && ngx_memcmp(lc, "content-type", len) == 0)
     {
         rq->content_type.data = ngx_pstrdup(rq->pool, &value);
         if (rq->content_type.data == NULL) {
