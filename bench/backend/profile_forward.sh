@@ -149,7 +149,12 @@ async def main():
         await ws.close()
 asyncio.run(main())
 PY
-kill -QUIT $VG
+if [ "${TOOL:-callgrind}" = strace ]; then
+    # strace passes no signal on: NGINX itself is told
+    kill -QUIT "$(cat "$DIR/server/logs/nginx.pid")"
+else
+    kill -QUIT $VG
+fi
 wait $VG || true
 kill -QUIT "$(cat "$DIR/upstream/logs/nginx.pid")"
 if [ "${TOOL:-callgrind}" = strace ]; then
