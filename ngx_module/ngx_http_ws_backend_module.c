@@ -786,9 +786,12 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (value[1].len == 0 || value[1].data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" needs the URI of a location, starting "
-                           "with \"/\", \"http://NAME/path\", or "
-                           "\"off\", not \"%V\"",
-                           &cmd->name, &value[1]);
+                           "with \"/\", %sor \"off\", not \"%V\"",
+                           &cmd->name,
+                           cmd->offset
+                           == offsetof(ngx_http_ws_backend_conf_t, connect)
+                           ? "" : "\"http://NAME/path\", ",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
