@@ -12,7 +12,7 @@ use JSON::PP qw(decode_json);
 use IO::Socket::INET;
 
 my $port = test_port();
-my ($n1, $n2, $ret, $demo, $down) = map { $port + $_ } 1 .. 5;
+my ($n1, $n2, $ret, $demo, $down, $rude) = map { $port + $_ } 1 .. 6;
 
 Test::NgxWs::MessageBackend->start(port => $n1);
 Test::NgxWs::MessageBackend->start(port => $n2);
@@ -26,6 +26,18 @@ if ($demo_pid == 0) {
     die "exec: $!";
 }
 END { kill 'TERM', $demo_pid if $demo_pid }
+
+# a server that reads a request and closes without an answer
+my $rude_listen = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$rude",
+                                        Listen => 16, ReuseAddr => 1)
+    or die "listen $rude: $!";
+my $rude_pid = fork // die "fork: $!";
+if ($rude_pid == 0) {
+    while (my $c = $rude_listen->accept) { my $buf; sysread($c, $buf, 65536); close $c }
+    exit 0;
+}
+close $rude_listen;
+END { kill 'TERM', $rude_pid if $rude_pid }
 ok(wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$demo") }, 10),
    'the demo backend listens');
 
@@ -38,6 +50,10 @@ my $http = <<CONF;
     upstream ret { server 127.0.0.1:$ret; }
     upstream demo { server 127.0.0.1:$demo; }
     upstream half { server 127.0.0.1:$n1; server 127.0.0.1:$down; }
+    upstream flaky {
+        server 127.0.0.1:$rude max_fails=1 fail_timeout=60s;
+        server 127.0.0.1:$n2;
+    }
     server {
         listen 127.0.0.1:$ret;
         location /replace { return 200 "from nginx"; }
@@ -58,6 +74,10 @@ my $config = <<CONF;
         ws_listen;
         ws_backend_message http://half/message;
         ws_backend_message_inflight 4;
+    }
+    location /flaky {
+        ws_listen;
+        ws_backend_message http://flaky/message;
     }
     location ~ ^/chat/(?<room>\\w+)\$ {
         ws_listen;
@@ -137,7 +157,7 @@ sub stream {
     my $name = 'an NGINX return location on another server block';
     my $ws = ws_connect(uri => '/return');
     $ws->send_text("m$_") for 1 .. 50;
-    my @got = map { my $m = $ws->read_message(5); $m ? $m->{payload} : 'none' } 1 .. 50;
+    my @got = map { my $m = eval { $ws->read_message(5) }; $m ? $m->{payload} : 'none' } 1 .. 50;
     is(scalar(grep { $_ eq 'from nginx' } @got), 50, "$name - every message replaced by its body");
     $ws->disconnect;
 }
@@ -147,7 +167,7 @@ sub stream {
     my $c0 = count($n1)->{calls};
     my $ws = ws_connect(uri => '/half');
     $ws->send_text("m$_") for 1 .. 40;
-    my @got = map { my $m = $ws->read_message(5); $m ? $m->{payload} : 'none' } 1 .. 40;
+    my @got = map { my $m = eval { $ws->read_message(5) }; $m ? $m->{payload} : 'none' } 1 .. 40;
     is_deeply(\@got, [map { "re:m$_" } 1 .. 40], "$name - every message answered, in order, by the live one");
     is(count($n1)->{calls} - $c0, 40, "$name - all 40 calls on the live server");
     my $log = $ngx->error_log;
@@ -155,6 +175,30 @@ sub stream {
     is($lines, 1, "$name - the dead server logged once");
     unlike(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} [1-9]/m,
            "$name - no call failed");
+    $ws->disconnect;
+}
+
+sub calls_counted {
+    my ($class) = @_;
+    my ($n) = metrics($port) =~ /^ngx_ws_backend_calls_total\{hook="message",status="$class"\} (\d+)$/m;
+    return $n // 0;
+}
+
+{
+    my $name = 'a server that fails is skipped for fail_timeout';
+    # each answer closes its connection: every call opens a new one, and
+    # round robin would give every other one to the server that fails
+    my ($ok0, $bad0) = (calls_counted('2xx'), calls_counted('5xx'));
+    my $ws = ws_connect(uri => '/flaky');
+    for my $i (1 .. 20) {
+        $ws->send_text(order(status => 200, body => "ok$i", headers => { Connection => 'close' }));
+        wait_for(sub { calls_counted('2xx') + calls_counted('5xx') - $ok0 - $bad0 >= $i }, 5);
+    }
+    my ($ok, $bad) = (calls_counted('2xx') - $ok0, calls_counted('5xx') - $bad0);
+    is($ok + $bad, 20, "$name - 20 calls done");
+    ok($bad <= 1, "$name - at most the first call failed ($bad)");
+    like($ngx->error_log, qr/backend server 127\.0\.0\.1:$rude of "flaky" failed \(the connection closed under calls\); not called for 60 s/,
+         "$name - logged, with why");
     $ws->disconnect;
 }
 
@@ -192,6 +236,7 @@ sub stream {
     $ws->disconnect;
 }
 
-check_logs($ngx, undef, allow => [qr/ws: backend server \S+ of "half" failed/]);
+check_logs($ngx, undef, allow => [qr/ws: backend server \S+ of "(half|flaky)" failed/,
+                                  qr/message hook "http:\/\/flaky\/message" failed/]);
 
 done_testing();
