@@ -431,8 +431,6 @@ static void
 ngx_http_ws_backend_answer_keep(ngx_http_ws_backend_answer_parser_t *ap,
     ngx_http_ws_backend_request_t *rq, u_char *p, size_t n)
 {
-    ap->received += n;
-
     if (ap->discard) {
         return;
     }

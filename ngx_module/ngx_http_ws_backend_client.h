@@ -89,7 +89,6 @@ typedef struct {
     ngx_http_chunked_t              chunked;
     off_t                           rest;        /* of a Content-Length */
     ngx_uint_t                      state;
-    size_t                          received;
     unsigned                        has_length:1;
     unsigned                        is_chunked:1;
     unsigned                        until_close:1;
