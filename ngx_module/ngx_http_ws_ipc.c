@@ -361,7 +361,7 @@ ngx_http_ws_ipc_cut_done(void)
 static void
 ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
 {
-    ngx_uint_t          i, n, rounds;
+    ngx_uint_t          n, rounds;
     ngx_http_ws_msg_t  *msgs[NGX_HTTP_WS_TAKE_BATCH];
 
     /* a bounded number of batches per wakeup, then let others run */
@@ -369,11 +369,8 @@ ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
 
         n = ngx_http_ws_zone_take(zone, msgs, NGX_HTTP_WS_TAKE_BATCH);
 
-        for (i = 0; i < n; i++) {
-            ngx_http_ws_ipc_deliver(msgs[i]);
-        }
-
         if (n) {
+            ngx_http_ws_ipc_deliver(msgs, n);
             ngx_http_ws_zone_release(zone, msgs, n);
         }
 

@@ -3,7 +3,9 @@
 # subscriber in one write each, without a wakeup through the worker's
 # eventfd (a write(), an epoll_wait() and a read() per pass, and a pass
 # later). Observed with strace on the worker: counts of system calls, not
-# times, so the checks do not depend on the machine's speed.
+# times, so the checks do not depend on the machine's speed. Messages of
+# one channel next to each other are given to each subscriber in one walk;
+# a subscriber of two channels still gets them in publish order.
 use Test::NgxWs;
 use Test::More;
 use Time::HiRes qw(sleep time);
@@ -14,12 +16,13 @@ plan skip_all => 'strace is not installed' unless -x $strace;
 my $port = test_port();
 my $rounds = 4;
 my $pipelined = 5;
-my $subscribers = 3;
+my $subscribers = 3;      # of channel a, and one of a and b
 
 my $ngx = start_nginx(name => 'fan-out in the same pass',
     http_config => "ws_zone pass 1m;\n    keepalive_requests 1000;",
     config => <<'CONF');
     location ~ ^/sub/(?<ch>\w+)$ { ws_listen; ws_subscribe pass:$ch; }
+    location = /both { ws_listen; ws_subscribe pass:a pass:b; }
     location ~ ^/pub/(?<ch>\w+)$ { ws_publisher pass:$ch; }
 CONF
 
@@ -27,6 +30,8 @@ my ($worker) = $ngx->workers(1);
 ok($worker, 'one worker');
 
 my @subs = map { ws_connect(uri => '/sub/a') } 1 .. $subscribers;
+my $both = ws_connect(uri => '/both');
+push @subs, $both;
 
 # the worker's eventfds (the wakeups between workers)
 my %eventfd;
@@ -94,6 +99,24 @@ for my $r (1 .. $rounds) {
 }
 is($bad, 0, 'every subscriber got every message, in order');
 
+# Runs of a and of b pipelined together: each subscriber gets its
+# channels' messages in publish order.
+my @mixed = qw(a a b a a a b b a b);
+my $out = '';
+for my $m (0 .. $#mixed) {
+    my $body = "mixed-$mixed[$m]-$m";
+    $out .= "POST /pub/$mixed[$m] HTTP/1.1\r\nHost: localhost\r\n"
+          . "Content-Length: " . length($body) . "\r\n\r\n$body";
+}
+Test::NgxWs::write_all($pub, $out);
+my @got_both = map { my $m = $both->read_message(10); $m ? $m->{payload} : '' } @mixed;
+is_deeply(\@got_both, [map { "mixed-$mixed[$_]-$_" } 0 .. $#mixed],
+          'a subscriber of a and b gets both in publish order');
+my @of_a = grep { $mixed[$_] eq 'a' } 0 .. $#mixed;
+my @got_a = map { my $m = $subs[0]->read_message(10); $m ? $m->{payload} : '' } @of_a;
+is_deeply(\@got_a, [map { "mixed-a-$_" } @of_a],
+          'a subscriber of a gets a\'s messages in order');
+
 kill 'INT', $tracer;
 waitpid($tracer, 0);
 
@@ -114,7 +137,7 @@ for my $line (split /\n/, Test::NgxWs::slurp($trace)) {
 is($wakeups, 0, 'no wakeup through the eventfd for the worker\'s own publishes');
 my $all = join(',', 1 .. $pipelined);
 for my $r (1 .. $rounds) {
-    is_deeply($writes_of{$r} // [], [($all) x $subscribers],
+    is_deeply($writes_of{$r} // [], [($all) x ($subscribers + 1)],
               "round $r - one write per subscriber with all $pipelined messages");
 }
 
