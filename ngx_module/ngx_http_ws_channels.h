@@ -52,6 +52,9 @@ ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
 
 /* a message of this worker's queue, to its subscribers */
 void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
+/* messages of this worker's queue, in its order */
+void ngx_http_ws_channels_deliver_all(ngx_http_ws_msg_t **msgs,
+    ngx_uint_t n);
 
 /*
  * What the channel layer asks of the layers above it, given at

@@ -897,7 +897,8 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_ws_ipc_init_process(cycle, ngx_http_ws_channels_deliver);
+    return ngx_http_ws_ipc_init_process(cycle,
+                                       ngx_http_ws_channels_deliver_all);
 }
 
 

@@ -641,6 +641,17 @@ size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
     size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx);
 
 /*
+ * for_each_after(seq) that also tells visit each subscriber's mark (what
+ * set_since recorded): a caller delivering several messages of the channel
+ * in one walk passes the highest of their numbers and gives a subscriber
+ * only the messages numbered above its mark, as one walk per message would.
+ */
+typedef void (*wscore_router_visit_since_pt)(void *ctx, void *subscriber,
+    uint64_t since);
+size_t wscore_router_for_each_since(wscore_router_t *r, const char *channel,
+    size_t len, uint64_t seq, wscore_router_visit_since_pt visit, void *ctx);
+
+/*
  * The one channel-name rule: 1..WSCORE_MAX_CHANNEL_LEN bytes of printable
  * ASCII (0x21-0x7e) other than '"', '\\', '*' and '?'. Names so made need
  * no escaping in JSON, log lines, metrics labels or Redis keys, and never

@@ -307,4 +307,30 @@ std::size_t Router::for_each_after(std::string_view channel,
     return visited;
 }
 
+std::size_t Router::for_each_since(std::string_view channel,
+    std::uint64_t seq, wscore_router_visit_since_pt visit, void *ctx) noexcept
+{
+    Channel *ch = find_channel(channel);
+    if (ch == nullptr) {
+        return 0;
+    }
+    // As for_each_after: pinned, so visit may (un)subscribe.
+    ++ch->pins;
+    const std::size_t end = ch->slots.size();
+    std::size_t visited = 0;
+    for (std::size_t i = 0; i < end; ++i) {
+        const Slot slot = ch->slots[i];
+        if (slot.position == tombstone || slot.since >= seq) {
+            continue;
+        }
+        ++visited;
+        if (visit != nullptr) {
+            visit(ctx, slot.subscriber, slot.since);
+        }
+    }
+    --ch->pins;
+    settle(*ch);
+    return visited;
+}
+
 }  // namespace wscore

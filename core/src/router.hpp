@@ -86,6 +86,10 @@ public:
     }
     std::size_t for_each_after(std::string_view channel, std::uint64_t seq,
         wscore_router_visit_pt visit, void *ctx) noexcept;
+    // The same walk, telling visit each subscriber's mark: one walk for
+    // several messages of the channel (seq the highest of their numbers).
+    std::size_t for_each_since(std::string_view channel, std::uint64_t seq,
+        wscore_router_visit_since_pt visit, void *ctx) noexcept;
 
     // C++ callers (the tests) may pass any callable.
     template <class Visit>

@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "allocation_failure.hpp"
@@ -279,6 +280,34 @@ BOOST_AUTO_TEST_CASE(for_each_after_skips_later_subscribers)
     r.subscribe(sub(2), "c");
     BOOST_TEST(after(12) == (Ids{2}), boost::test_tools::per_element());
     BOOST_TEST(after(13) == (Ids{3, 2}), boost::test_tools::per_element());
+}
+
+// One walk for several messages: the same subscribers as for_each_after
+// with the highest number, each with its mark, so that a message numbered
+// at or below a subscriber's mark can be left out by the caller.
+BOOST_AUTO_TEST_CASE(for_each_since_tells_each_mark)
+{
+    Router r(no_limits);
+    for (std::uintptr_t i = 1; i <= 4; ++i) r.subscribe(sub(i), "c");
+    BOOST_TEST(r.set_since(sub(2), "c", 10) == WSCORE_ROUTER_OK);
+    BOOST_TEST(r.set_since(sub(3), "c", 12) == WSCORE_ROUTER_OK);
+
+    using Seen = std::vector<std::pair<std::uintptr_t, std::uint64_t>>;
+    auto since = [&](std::uint64_t seq) {
+        Seen seen;
+        const std::size_t n = r.for_each_since("c", seq,
+            [](void *ctx, void *s, std::uint64_t mark) {
+                static_cast<Seen *>(ctx)->emplace_back(id(s), mark);
+            },
+            &seen);
+        BOOST_TEST(n == seen.size());
+        return seen;
+    };
+    BOOST_TEST((since(11) == Seen{{1, 0}, {2, 10}, {4, 0}}));
+    BOOST_TEST((since(13) == Seen{{1, 0}, {2, 10}, {3, 12}, {4, 0}}));
+    BOOST_TEST(since(0).empty());
+    BOOST_TEST(r.for_each_since("none", 13, nullptr, nullptr) == 0u);
+    BOOST_TEST(r.for_each_since("c", 13, nullptr, nullptr) == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(for_each_visitor_unsubscribes_itself)
