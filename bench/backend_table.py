@@ -2,13 +2,16 @@
 """Turns the backend workload's records (bench/run.sh, results/backend.jsonl)
 into results/backend.md: messages forwarded through an HTTP backend, ngx_ws
 against nchan's nchan_publisher_upstream_request and a Node ws server that
-makes the HTTP call itself, in the same run.
+makes the HTTP call itself, in the same run. ngx_ws calls a location
+(a subrequest that proxy_passes); ngx_ws_direct names the upstream group in
+the hook (the module's own pipelined HTTP/1.1 client).
 
 The servers are not all saturated (one message in flight per connection,
 and the upstream and wsload share one CPU), so messages per second of
 server CPU measure each server's own cost; latency is the client's round
 trip, the backend call included. Medians over the runs; ratios are
-ngx_ws's median over the peer's, from the same file only.
+ngx_ws's (and ngx_ws_direct's) median over the peer's, from the same
+file only.
 
     backend_table.py results/backend.jsonl [--command TEXT] [--when TEXT]
 """
@@ -17,6 +20,7 @@ import json
 import statistics
 
 GOALS = {"nchan": 2.0, "node_ws": 3.0}  # per CPU-second, from the issue
+OURS = ("ngx_ws", "ngx_ws_direct")
 
 
 def per_cpu(run):
@@ -56,17 +60,22 @@ def main():
                 "p99": statistics.median(r["p99_us"] for r in rs) / 1000,
                 "lost": max(r["connections_failed"] + r["connections_lost"] for r in rs),
             }
-        order = sorted(labels, key=lambda l: (l != "ngx_ws", l))
+        order = sorted(labels, key=lambda l: (l not in OURS, l))
         for label in order:
             m = med[label]
-            ratio = p99 = ""
-            if label != "ngx_ws" and "ngx_ws" in med and m["per_cpu"] > 0:
-                ratio = f"**{med['ngx_ws']['per_cpu'] / m['per_cpu']:.2f}x**"
+            ratios, p99s = [], []
+            for ours in OURS:
+                if label in OURS or ours not in med or m["per_cpu"] <= 0:
+                    continue
+                o = med[ours]
+                ratio = f"{ours}: **{o['per_cpu'] / m['per_cpu']:.2f}x**"
                 goal = GOALS.get(label)
                 if goal:
-                    ratio += f" (goal {goal:.0f}x: {'met' if med['ngx_ws']['per_cpu'] >= goal * m['per_cpu'] else 'not met'})"
-                p99 = (f"{med['ngx_ws']['p99'] / m['p99']:.2f}x"
-                       f" ({'no worse' if med['ngx_ws']['p99'] <= m['p99'] else 'worse'})")
+                    ratio += f" (goal {goal:.0f}x: {'met' if o['per_cpu'] >= goal * m['per_cpu'] else 'not met'})"
+                ratios.append(ratio)
+                p99s.append(f"{ours}: {o['p99'] / m['p99']:.2f}x"
+                            f" ({'no worse' if o['p99'] <= m['p99'] else 'worse'})")
+            ratio, p99 = "; ".join(ratios), "; ".join(p99s)
             out.append(f"| {upstream} | {conns:,} | {label} | {m['rate']:,.0f} | {m['cpu']:.2f}"
                        f" | {m['per_cpu']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f}"
                        f" | {ratio} | {p99} | {m['lost']} |")

@@ -513,7 +513,9 @@ peer_fanout() {
 # (SIZE bytes, binary) in flight;
 # the server POSTs it to a keep-alive upstream and sends the answer back to
 # the sender. ngx_ws: ws_backend_message, in a location that neither echoes
-# nor publishes (so the answer goes to the sender). nchan: a pubsub
+# nor publishes (so the answer goes to the sender), calling a location that
+# proxy_passes; ngx_ws_direct: the same hook naming the upstream group
+# (http://backend/...), the module's own pipelined client. nchan: a pubsub
 # websocket on a channel of its own per connection ($connection) with
 # nchan_publisher_upstream_request, so the answer is published back to it.
 # Node ws: node_backend_server.js, an http.request per message with a
@@ -524,7 +526,7 @@ peer_fanout() {
 # CPU figure is the server's alone.
 BACKEND_CONNS=${BACKEND_CONNS:-"1000 10"}
 BACKEND_UPSTREAMS=${BACKEND_UPSTREAMS:-"return200 demo"}
-BACKEND_SERVERS=${BACKEND_SERVERS:-"ngx_ws nchan node_ws"}
+BACKEND_SERVERS=${BACKEND_SERVERS:-"ngx_ws ngx_ws_direct nchan node_ws"}
 BACKEND_KEEPALIVE=${BACKEND_KEEPALIVE:-1024}
 BACKEND_JSONL="$RESULTS/backend.jsonl"
 
@@ -569,6 +571,11 @@ start_backend_server() {  # $1 label, $2 port, $3 upstream port
         $hook_location"
             start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_backend" \
                 -c conf/nginx.conf ;;
+        ngx_ws_direct)
+            write_nginx_conf ngx_ws_direct_backend "$port" 1 "load_module $MODULE;" "$upstream" "
+        location = /echo { ws_listen; ws_backend_message http://backend$UPSTREAM_PATH; }"
+            start_server "$SERVER_CPUS" "$port" "$NGINX" -p "$WORK/ngx_ws_direct_backend" \
+                -c conf/nginx.conf ;;
         nchan)
             write_nginx_conf nchan_backend "$port" 1 "load_module $NCHAN_MODULE;" "$upstream" "
         location = /echo {
@@ -607,6 +614,7 @@ bench_backend() {
             stop_server
             case $label in
                 ngx_ws) check_server_log ngx_ws_backend ;;
+                ngx_ws_direct) check_server_log ngx_ws_direct_backend ;;
                 nchan) check_server_log nchan_backend ;;
             esac
             port=$((port + 1))

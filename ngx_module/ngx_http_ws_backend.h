@@ -25,6 +25,8 @@ typedef struct {
     ngx_str_t                  close;         /* ws_backend_close URI */
     ngx_str_t                  message;       /* ws_backend_message URI */
     ngx_str_t                  subscribe;     /* ws_backend_subscribe URI */
+    u_char                    *subscribe_file;   /* where it was written, */
+    ngx_uint_t                 subscribe_line;   /* for a later refusal */
     ngx_uint_t                 message_inflight;
     ngx_uint_t                 message_refused;  /* reply or close */
     ngx_uint_t                 message_failed;   /* ignore or close */

@@ -25,10 +25,16 @@
  *    handlers still on the stack have returned;
  *  - the session that made it may be gone long before: the call keeps
  *    nothing of it but copies.
+ *
+ * A hook named "http://NAME/path" is called directly instead
+ * (ngx_http_ws_backend_client.c): no connection, no request, no
+ * subrequest; the call's headers and body go to the client's request in
+ * the same pool, the answer comes back there. The interface is the same.
  */
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_backend_client.h"
 #include "ngx_http_ws_heap_trim.h"
 
 
@@ -37,6 +43,7 @@ struct ngx_http_ws_backend_call_s {
     ngx_connection_t              *connection;
     ngx_http_request_t            *request;      /* the fake main request */
     ngx_http_request_t            *subrequest;
+    ngx_http_ws_backend_request_t *direct;       /* "http://": no request */
     ngx_http_ws_backend_done_pt    done;
     void                          *data;
     ngx_uint_t                     status;
@@ -94,6 +101,13 @@ static void ngx_http_ws_backend_call_finish(ngx_http_ws_backend_call_t *call);
 static void ngx_http_ws_backend_call_free_handler(ngx_event_t *ev);
 static u_char *ngx_http_ws_backend_call_log(ngx_log_t *log, u_char *buf,
     size_t len);
+static ngx_int_t ngx_http_ws_backend_call_direct(
+    ngx_http_ws_backend_call_t *call, ngx_connection_t *client,
+    ngx_http_ws_backend_target_t *target, void **loc_conf);
+static void ngx_http_ws_backend_call_direct_done(
+    ngx_http_ws_backend_request_t *rq);
+static u_char *ngx_http_ws_backend_call_direct_log(ngx_log_t *log,
+    u_char *buf, size_t len);
 
 
 /* per worker: the pools of calls that are over, ready for the next ones */
@@ -115,9 +129,11 @@ ngx_http_ws_backend_call_t *
 ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
     void **srv_conf, void **loc_conf, ngx_str_t *uri)
 {
-    ngx_pool_t                  *pool;
-    ngx_http_cleanup_t          *cln;
-    ngx_http_ws_backend_call_t  *call;
+    ngx_pool_t                       *pool;
+    ngx_http_cleanup_t               *cln;
+    ngx_http_ws_backend_call_t       *call;
+    ngx_http_ws_backend_target_t     *target;
+    ngx_http_ws_backend_main_conf_t  *bmcf;
 
     /* not the client's log: the call may outlive the client's connection;
      * the pool logs to the call's own once it is made */
@@ -134,6 +150,23 @@ ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
 
     call->pool = pool;
     call->uri = *uri;
+
+    call->free.handler = ngx_http_ws_backend_call_free_handler;
+    call->free.data = call;
+
+    bmcf = main_conf[ngx_http_ws_backend_module.ctx_index];
+    target = ngx_http_ws_backend_client_find(bmcf, uri);
+
+    if (target) {
+        if (ngx_http_ws_backend_call_direct(call, client, target, loc_conf)
+            != NGX_OK)
+        {
+            ngx_http_ws_backend_call_destroy(call);
+            return NULL;
+        }
+
+        return call;
+    }
 
     if (ngx_http_ws_backend_call_connection(call, client) != NGX_OK) {
         ngx_http_ws_backend_call_destroy(call);
@@ -157,11 +190,77 @@ ngx_http_ws_backend_call_create(ngx_connection_t *client, void **main_conf,
     cln->handler = ngx_http_ws_backend_call_terminated;
     cln->data = call;
 
-    call->free.handler = ngx_http_ws_backend_call_free_handler;
-    call->free.data = call;
     call->free.log = call->connection->log;
 
     return call;
+}
+
+
+/* A direct call: a request of the client's, a log of its own. */
+static ngx_int_t
+ngx_http_ws_backend_call_direct(ngx_http_ws_backend_call_t *call,
+    ngx_connection_t *client, ngx_http_ws_backend_target_t *target,
+    void **loc_conf)
+{
+    ngx_log_t                      *log;
+    ngx_http_core_loc_conf_t       *clcf;
+    ngx_http_ws_backend_request_t  *rq;
+
+    log = ngx_palloc(call->pool, sizeof(ngx_log_t));
+    rq = ngx_pcalloc(call->pool, sizeof(ngx_http_ws_backend_request_t));
+    if (log == NULL || rq == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the client's log level and files, and its number in the lines: the
+     * client may be gone before the call is over */
+    *log = *client->log;
+    log->connection = client->number;
+    log->data = call;
+    log->handler = ngx_http_ws_backend_call_direct_log;
+    log->action = NULL;
+    call->pool->log = log;
+    call->free.log = log;
+
+    if (ngx_array_init(&rq->headers, call->pool, 8, sizeof(ngx_keyval_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the bound of an answer, as a subrequest's is */
+    clcf = loc_conf[ngx_http_core_module.ctx_index];
+
+    rq->target = target;
+    rq->pool = call->pool;
+    rq->log = log;
+    rq->answer_max = clcf->subrequest_output_buffer_size;
+    rq->data = call;
+
+    call->direct = rq;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_ws_backend_call_direct_done(ngx_http_ws_backend_request_t *rq)
+{
+    ngx_http_ws_backend_call_t  *call = rq->data;
+
+    call->status = rq->status ? rq->status : NGX_HTTP_BAD_GATEWAY;
+    call->answered = 1;
+
+    ngx_http_ws_backend_call_finish(call);
+}
+
+
+static u_char *
+ngx_http_ws_backend_call_direct_log(ngx_log_t *log, u_char *buf, size_t len)
+{
+    ngx_http_ws_backend_call_t  *call = log->data;
+
+    return ngx_snprintf(buf, len, ", ws backend call \"%V\"", &call->uri);
 }
 
 
@@ -378,6 +477,11 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
 
     sr = call->subrequest;
 
+    if (call->direct) {
+        *body = call->direct->answer;
+        return NGX_OK;
+    }
+
     ngx_str_null(body);
 
     /* "return 403;" or a 502: the error page is NGINX's, not an answer */
@@ -399,6 +503,11 @@ ngx_http_ws_backend_call_answer(ngx_http_ws_backend_call_t *call,
 ngx_list_t *
 ngx_http_ws_backend_call_headers(ngx_http_ws_backend_call_t *call)
 {
+    if (call->direct) {
+        return call->direct->answer_headers.size
+               ? &call->direct->answer_headers : NULL;
+    }
+
     if (call->subrequest == NULL || call->generated) {
         return NULL;
     }
@@ -419,6 +528,11 @@ ngx_int_t
 ngx_http_ws_backend_call_trace(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_trace_t *trace)
 {
+    if (call->direct) {
+        /* no location, no variables: the traceparent header is sent */
+        return NGX_OK;
+    }
+
     return ngx_http_ws_trace_attach(call->request, trace);
 }
 
@@ -428,6 +542,20 @@ ngx_int_t
 ngx_http_ws_backend_call_header(ngx_http_ws_backend_call_t *call,
     ngx_str_t *key, ngx_str_t *value)
 {
+    ngx_keyval_t  *kv;
+
+    if (call->direct) {
+        kv = ngx_array_push(&call->direct->headers);
+        if (kv == NULL) {
+            return NGX_ERROR;
+        }
+
+        kv->key = *key;
+        kv->value = *value;
+
+        return NGX_OK;
+    }
+
     return ngx_http_ws_backend_call_push(call, key, value) ? NGX_OK
                                                              : NGX_ERROR;
 }
@@ -438,6 +566,10 @@ ngx_int_t
 ngx_http_ws_backend_call_named_header(ngx_http_ws_backend_call_t *call,
     ngx_http_ws_backend_header_name_t *name, ngx_str_t *value)
 {
+    if (call->direct) {
+        return ngx_http_ws_backend_call_header(call, &name->key, value);
+    }
+
     return ngx_http_ws_backend_call_push_named(call, name, value)
            ? NGX_OK : NGX_ERROR;
 }
@@ -578,6 +710,37 @@ ngx_http_ws_backend_call_set_body(ngx_http_ws_backend_call_t *call,
     call->sent.data = b->pos;
     call->sent.len = len;
 
+    if (call->direct) {
+        p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value.data = p;
+        value.len = ngx_http_ws_backend_call_decimal(p, len) - p;
+
+        if (len) {
+            b->start = b->pos;
+            call->direct->body = b;
+        }
+
+        if (ngx_http_ws_backend_call_header(call,
+                                  &ngx_http_ws_backend_content_length.key,
+                                  &value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (content_type) {
+            return ngx_http_ws_backend_call_header(call,
+                                  &ngx_http_ws_backend_content_type.key,
+                                  content_type);
+        }
+
+        return NGX_OK;
+    }
+
     call->body = ngx_alloc_chain_link(call->pool);
     p = ngx_pnalloc(call->pool, NGX_OFF_T_LEN);
 
@@ -636,6 +799,11 @@ void
 ngx_http_ws_backend_call_answer_type(ngx_http_ws_backend_call_t *call,
     ngx_str_t *type)
 {
+    if (call->direct) {
+        *type = call->direct->content_type;
+        return;
+    }
+
     if (call->subrequest == NULL) {
         ngx_str_null(type);
         return;
@@ -660,6 +828,17 @@ ngx_http_ws_backend_call_start(ngx_http_ws_backend_call_t *call,
     ngx_http_post_subrequest_t  *ps;
 
     r = call->request;
+
+    if (call->direct) {
+        call->done = done;
+        call->data = data;
+        call->direct->done = ngx_http_ws_backend_call_direct_done;
+
+        /* done runs later, from the client's events: never from here */
+        ngx_http_ws_backend_client_send(call->direct);
+
+        return NGX_OK;
+    }
 
     ps = ngx_palloc(call->pool, sizeof(ngx_http_post_subrequest_t));
     rb = ngx_pcalloc(call->pool, sizeof(ngx_http_request_body_t));
@@ -810,7 +989,9 @@ ngx_http_ws_backend_call_finish(ngx_http_ws_backend_call_t *call)
      * Nothing of the fake connection runs from now on: NGINX checks this
      * before every posted request (a terminated request's own included).
      */
-    call->connection->destroyed = 1;
+    if (call->connection) {
+        call->connection->destroyed = 1;
+    }
 
     if (call->done) {
         call->done(call, call->data, call->status);
@@ -838,6 +1019,10 @@ ngx_http_ws_backend_call_destroy(ngx_http_ws_backend_call_t *call)
 
     if (call->free.posted) {
         ngx_delete_posted_event(&call->free);
+    }
+
+    if (call->direct && call->direct->fail.posted) {
+        ngx_delete_posted_event(&call->direct->fail);
     }
 
     if (c) {

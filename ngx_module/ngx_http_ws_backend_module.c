@@ -19,6 +19,7 @@
 
 
 #include "ngx_http_ws_backend.h"
+#include "ngx_http_ws_backend_client.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_metrics.h"
@@ -32,6 +33,8 @@ static ngx_int_t ngx_http_ws_backend_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 static ngx_int_t ngx_http_ws_backend_message_hook(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
+static void *ngx_http_ws_backend_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_ws_backend_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_ws_backend_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -43,6 +46,10 @@ static char *ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_ws_backend_check_connections(ngx_conf_t *cf,
+    void *post, void *data);
+static char *ngx_http_ws_backend_check_pipeline(ngx_conf_t *cf, void *post,
+    void *data);
 
 
 /* Not ngx_conf_check_num_bounds: its message does not name the directive. */
@@ -51,6 +58,12 @@ static ngx_conf_post_handler_pt  ngx_http_ws_backend_meta_size_post =
 
 static ngx_conf_post_handler_pt  ngx_http_ws_backend_inflight_post =
     ngx_http_ws_backend_check_inflight;
+
+static ngx_conf_post_handler_pt  ngx_http_ws_backend_connections_post =
+    ngx_http_ws_backend_check_connections;
+
+static ngx_conf_post_handler_pt  ngx_http_ws_backend_pipeline_post =
+    ngx_http_ws_backend_check_pipeline;
 
 static ngx_conf_enum_t  ngx_http_ws_backend_refused[] = {
     { ngx_string("reply"), NGX_HTTP_WS_BACKEND_REPLY },
@@ -126,6 +139,28 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       offsetof(ngx_http_ws_backend_conf_t, meta_size),
       &ngx_http_ws_backend_meta_size_post },
 
+    /* hooks named "http://NAME/path": the direct client's */
+    { ngx_string("ws_backend_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_main_conf_t, timeout),
+      NULL },
+
+    { ngx_string("ws_backend_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_main_conf_t, connections),
+      &ngx_http_ws_backend_connections_post },
+
+    { ngx_string("ws_backend_pipeline"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_backend_main_conf_t, pipeline),
+      &ngx_http_ws_backend_pipeline_post },
+
       ngx_null_command
 };
 
@@ -165,8 +200,8 @@ static ngx_http_module_t  ngx_http_ws_backend_module_ctx = {
     ngx_http_ws_backend_preconfiguration,  /* preconfiguration */
     ngx_http_ws_backend_postconfiguration, /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_ws_backend_create_main_conf,  /* create main configuration */
+    ngx_http_ws_backend_init_main_conf,    /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -605,6 +640,46 @@ ngx_http_ws_backend_count(ngx_uint_t hook, ngx_uint_t status)
 
 
 static void *
+ngx_http_ws_backend_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_ws_backend_main_conf_t  *bmcf;
+
+    bmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_ws_backend_main_conf_t));
+    if (bmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&bmcf->targets, cf->pool, 4, sizeof(void *))
+        != NGX_OK
+        || ngx_array_init(&bmcf->groups, cf->pool, 2, sizeof(void *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    bmcf->timeout = NGX_CONF_UNSET_MSEC;
+    bmcf->connections = NGX_CONF_UNSET_UINT;
+    bmcf->pipeline = NGX_CONF_UNSET_UINT;
+
+    return bmcf;
+}
+
+
+/* Runs after the upstream module's: the groups have their peers. */
+static char *
+ngx_http_ws_backend_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_ws_backend_main_conf_t  *bmcf = conf;
+
+    ngx_conf_init_msec_value(bmcf->timeout, 60000);
+    ngx_conf_init_uint_value(bmcf->connections, 16);
+    ngx_conf_init_uint_value(bmcf->pipeline, 16);
+
+    return ngx_http_ws_backend_client_init(cf, bmcf);
+}
+
+
+static void *
 ngx_http_ws_backend_create_loc_conf(ngx_conf_t *cf)
 {
     ngx_http_ws_backend_conf_t  *conf;
@@ -639,6 +714,12 @@ ngx_http_ws_backend_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->connect, prev->connect, "");
     ngx_conf_merge_str_value(conf->close, prev->close, "");
     ngx_conf_merge_str_value(conf->message, prev->message, "");
+
+    if (conf->subscribe.data == NULL) {
+        conf->subscribe_file = prev->subscribe_file;
+        conf->subscribe_line = prev->subscribe_line;
+    }
+
     ngx_conf_merge_str_value(conf->subscribe, prev->subscribe, "");
     ngx_conf_merge_uint_value(conf->message_inflight, prev->message_inflight,
                               4);
@@ -663,8 +744,10 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_str_t  *field, *value;
+    ngx_str_t                   *field, *value;
+    ngx_http_ws_backend_conf_t  *bcf;
 
+    bcf = conf;
     field = (ngx_str_t *) (p + cmd->offset);
 
     if (field->data != NULL) {
@@ -678,16 +761,56 @@ ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
+    if (value[1].len > sizeof("http://") - 1
+        && ngx_strncasecmp(value[1].data, (u_char *) "http://",
+                           sizeof("http://") - 1)
+           == 0)
+    {
+        /* the connect hook is a subrequest of the handshake's request */
+        if (cmd->offset == offsetof(ngx_http_ws_backend_conf_t, connect)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" needs the URI of a location, "
+                               "starting with \"/\": \"http://\" is for "
+                               "the message, subscribe and close hooks",
+                               &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_ws_backend_client_target(cf,
+                      ngx_http_conf_get_module_main_conf(cf,
+                                                 ngx_http_ws_backend_module),
+                      &cmd->name, &value[1])
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        *field = value[1];
+        ngx_http_ws_backend_configured = 1;
+
+        return NGX_CONF_OK;
+    }
+
     if (value[1].len == 0 || value[1].data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" needs the URI of a location, starting "
-                           "with \"/\", or \"off\", not \"%V\"",
-                           &cmd->name, &value[1]);
+                           "with \"/\", %sor \"off\", not \"%V\"",
+                           &cmd->name,
+                           cmd->offset
+                           == offsetof(ngx_http_ws_backend_conf_t, connect)
+                           ? "" : "\"http://NAME/path\", ",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
     *field = value[1];
     ngx_http_ws_backend_configured = 1;
+
+    /* a location that cannot take it refuses it at merge, naming this line */
+    if (field == &bcf->subscribe) {
+        bcf->subscribe_file = cf->conf_file->file.name.data;
+        bcf->subscribe_line = cf->conf_file->line;
+    }
 
     return NGX_CONF_OK;
 }
@@ -757,6 +880,38 @@ ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post, void *data)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_backend_message_inflight\" must be "
                            "1 to 64, not %ui", *np);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_backend_check_connections(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_backend_connections\" must be "
+                           "1 to 1024, not %ui", *np);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_ws_backend_check_pipeline(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_uint_t  *np = data;
+
+    if (*np < 1 || *np > 256) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"ws_backend_pipeline\" must be "
+                           "1 to 256, not %ui", *np);
         return NGX_CONF_ERROR;
     }
 

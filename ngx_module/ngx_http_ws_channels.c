@@ -12,12 +12,10 @@
 
 
 #include "ngx_http_ws_channels.h"
-#include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
-#include "ngx_http_ws_history.h"
 #include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
@@ -37,6 +35,20 @@ typedef struct {
 } ngx_http_ws_delivery_t;
 
 
+/*
+ * Messages of one channel next to each other in this worker's queue,
+ * given to its subscribers in one walk: each subscriber is looked at once
+ * for all of them (its session, connection and output queue brought into
+ * the cache once), not once per message. At most this many at a time.
+ */
+#define NGX_HTTP_WS_DELIVERY_RUN  16
+
+typedef struct {
+    ngx_http_ws_delivery_t       *d;
+    ngx_uint_t                    n;
+} ngx_http_ws_delivery_run_t;
+
+
 static ngx_int_t ngx_http_ws_channels_prepare(ngx_http_request_t *r,
     ngx_http_ws_session_t *ws, ngx_http_ws_refusal_t *refusal);
 static ngx_int_t ngx_http_ws_channels_detach(ngx_http_ws_session_t *ws);
@@ -46,6 +58,15 @@ static ngx_int_t ngx_http_ws_channels_accept(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_channels_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static void ngx_http_ws_channels_visit(void *data, void *subscriber);
+static void ngx_http_ws_channels_visit_run(void *data, void *subscriber,
+    uint64_t since);
+static ngx_uint_t ngx_http_ws_channels_run_length(ngx_http_ws_msg_t **msgs,
+    ngx_uint_t n);
+static void ngx_http_ws_channels_deliver_run(ngx_http_ws_msg_t **msgs,
+    ngx_uint_t n);
+static void ngx_http_ws_delivery_init(ngx_http_ws_delivery_t *d,
+    ngx_http_ws_msg_t *msg);
+static void ngx_http_ws_delivery_done(ngx_http_ws_delivery_t *d);
 static void ngx_http_ws_channels_deliver_here(ngx_log_t *log,
     ngx_str_t *channel, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, uint64_t seq);
@@ -94,6 +115,11 @@ static wscore_router_t  *ngx_http_ws_router;
 
 /* a going-away session's cut holds the zone until its 1001 is written */
 static ngx_uint_t        ngx_http_ws_channels_cut_held;
+
+/* what the layers above hand this one (ngx_http_ws_channels_on_auth) */
+static ngx_http_ws_channels_deferred_pt  ngx_http_ws_channels_deferred;
+static ngx_http_ws_channels_user_pt      ngx_http_ws_channels_user;
+static ngx_http_ws_channels_resume_pt    ngx_http_ws_channels_resume;
 
 
 /* The channels a session going away is told the numbers of (the control
@@ -298,6 +324,22 @@ ngx_http_ws_channels_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
+void
+ngx_http_ws_channels_on_auth(ngx_http_ws_channels_deferred_pt deferred,
+    ngx_http_ws_channels_user_pt user)
+{
+    ngx_http_ws_channels_deferred = deferred;
+    ngx_http_ws_channels_user = user;
+}
+
+
+void
+ngx_http_ws_channels_on_resume(ngx_http_ws_channels_resume_pt resume)
+{
+    ngx_http_ws_channels_resume = resume;
+}
+
+
 /* Subscribes a starting session to the channels of ws_subscribe. */
 ngx_int_t
 ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
@@ -310,7 +352,7 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     ngx_http_ws_subscription_t   *sub;
 
     /* a token still to come as the first message: joined after it */
-    if (ngx_http_ws_auth_session_channels_deferred(ws)) {
+    if (ngx_http_ws_channels_deferred && ngx_http_ws_channels_deferred(ws)) {
         return NGX_OK;
     }
 
@@ -331,8 +373,8 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
     *bucket = ws;
     ws->direct_linked = 1;
 
-    /* "user:<sub>" of a verified token: ngx_http_ws_auth_session.c */
-    user = ngx_http_ws_auth_session_user_channel(ws);
+    /* "user:<sub>" of a verified token */
+    user = ngx_http_ws_channels_user ? ngx_http_ws_channels_user(ws) : NULL;
 
     if (configured == NULL && user == NULL
         && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON)
@@ -372,7 +414,9 @@ ngx_http_ws_channels_subscribe(ngx_http_ws_session_t *ws)
         }
 
         /* ?last_seq=N: what the client missed first, then live */
-        ngx_http_ws_history_resume(ws, &sub[i].name, since);
+        if (ngx_http_ws_channels_resume) {
+            ngx_http_ws_channels_resume(ws, &sub[i].name, since);
+        }
     }
 
     return NGX_OK;
@@ -827,12 +871,7 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
         return;
     }
 
-    d.msg = msg;
-    d.frame = NULL;
-    d.envelope = NULL;
-    d.delivered = 0;
-    d.frame_deflated.n = 0;
-    d.envelope_deflated.n = 0;
+    ngx_http_ws_delivery_init(&d, msg);
 
     /*
      * Subscribers that joined after the message was published are skipped
@@ -849,17 +888,156 @@ ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg)
                                             msg->seq ? msg->seq : UINT64_MAX,
                                             ngx_http_ws_channels_visit, &d);
     }
-    ngx_http_ws_metrics_delivered(msg, d.delivered);
 
-    ngx_http_ws_deflate_cache_release(&d.frame_deflated);
-    ngx_http_ws_deflate_cache_release(&d.envelope_deflated);
+    ngx_http_ws_delivery_done(&d);
+}
 
-    if (d.frame) {
-        ngx_http_ws_frame_release(d.frame);
+
+/*
+ * The messages the zone queued for this worker, in queue order: runs of
+ * one channel's messages in one walk each, the others one by one.
+ */
+void
+ngx_http_ws_channels_deliver_all(ngx_http_ws_msg_t **msgs, ngx_uint_t n)
+{
+    ngx_uint_t  i, run;
+
+    for (i = 0; i < n; i += run) {
+        run = ngx_http_ws_channels_run_length(&msgs[i], n - i);
+
+        if (run == 1) {
+            ngx_http_ws_channels_deliver(msgs[i]);
+
+        } else {
+            ngx_http_ws_channels_deliver_run(&msgs[i], run);
+        }
+    }
+}
+
+
+/*
+ * How many messages from the first are of its channel, numbered (a
+ * direct message has no number: it goes alone) and in order.
+ */
+static ngx_uint_t
+ngx_http_ws_channels_run_length(ngx_http_ws_msg_t **msgs, ngx_uint_t n)
+{
+    ngx_uint_t          k;
+    ngx_str_t           name;
+    ngx_http_ws_msg_t  *first, *m;
+
+    first = msgs[0];
+
+    name.data = first->data;
+    name.len = first->channel_len;
+
+    if (first->seq == 0 || ngx_http_ws_zone_is_direct(&name)) {
+        return 1;
     }
 
-    if (d.envelope) {
-        ngx_http_ws_frame_release(d.envelope);
+    n = ngx_min(n, NGX_HTTP_WS_DELIVERY_RUN);
+
+    for (k = 1; k < n; k++) {
+        m = msgs[k];
+
+        if (m->channel_len != first->channel_len
+            || m->seq <= msgs[k - 1]->seq
+            || ngx_memcmp(m->data, first->data, first->channel_len) != 0)
+        {
+            break;
+        }
+    }
+
+    return k;
+}
+
+
+/*
+ * n messages of one channel, numbered in increasing order: the router
+ * walks the subscribers that joined before the last and tells each its
+ * mark, and a subscriber gets, in order, those numbered above it: what
+ * n walks, one per message, gave it.
+ */
+static void
+ngx_http_ws_channels_deliver_run(ngx_http_ws_msg_t **msgs, ngx_uint_t n)
+{
+    ngx_uint_t                   i;
+    ngx_http_ws_msg_t           *last;
+    ngx_http_ws_delivery_t       d[NGX_HTTP_WS_DELIVERY_RUN];
+    ngx_http_ws_delivery_run_t   run;
+
+    last = msgs[n - 1];
+
+    if (ngx_http_ws_router == NULL
+        || wscore_router_subscribers(ngx_http_ws_router,
+                                     (const char *) last->data,
+                                     last->channel_len)
+           == 0)
+    {
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_http_ws_delivery_init(&d[i], msgs[i]);
+    }
+
+    run.d = d;
+    run.n = n;
+
+    (void) wscore_router_for_each_since(ngx_http_ws_router,
+                                        (const char *) last->data,
+                                        last->channel_len, last->seq,
+                                        ngx_http_ws_channels_visit_run,
+                                        &run);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_ws_delivery_done(&d[i]);
+    }
+}
+
+
+static void
+ngx_http_ws_channels_visit_run(void *data, void *subscriber, uint64_t since)
+{
+    ngx_http_ws_delivery_run_t  *run = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < run->n; i++) {
+        if (run->d[i].msg->seq > since) {
+            ngx_http_ws_channels_visit(&run->d[i], subscriber);
+        }
+    }
+}
+
+
+static void
+ngx_http_ws_delivery_init(ngx_http_ws_delivery_t *d, ngx_http_ws_msg_t *msg)
+{
+    d->msg = msg;
+    d->frame = NULL;
+    d->envelope = NULL;
+    d->delivered = 0;
+    d->frame_deflated.n = 0;
+    d->envelope_deflated.n = 0;
+}
+
+
+/* counted, and the frames made for the message let go */
+static void
+ngx_http_ws_delivery_done(ngx_http_ws_delivery_t *d)
+{
+    ngx_http_ws_metrics_delivered(d->msg, d->delivered);
+
+    ngx_http_ws_deflate_cache_release(&d->frame_deflated);
+    ngx_http_ws_deflate_cache_release(&d->envelope_deflated);
+
+    if (d->frame) {
+        ngx_http_ws_frame_release(d->frame);
+    }
+
+    if (d->envelope) {
+        ngx_http_ws_frame_release(d->envelope);
     }
 }
 

@@ -52,6 +52,28 @@ ngx_int_t ngx_http_ws_channels_go_live(ngx_http_ws_session_t *ws,
 
 /* a message of this worker's queue, to its subscribers */
 void ngx_http_ws_channels_deliver(ngx_http_ws_msg_t *msg);
+/* messages of this worker's queue, in its order */
+void ngx_http_ws_channels_deliver_all(ngx_http_ws_msg_t **msgs,
+    ngx_uint_t n);
+
+/*
+ * What the channel layer asks of the layers above it, given at
+ * configuration (a second call replaces the first; none: nothing is
+ * asked). The authentication: whether a starting session's channels wait
+ * for its token (ws_auth_first_message; it then joins them itself), and
+ * the "user:<sub>" channel of its verified token, or NULL. The history:
+ * what a subscription resuming after "since" missed, sent first.
+ */
+typedef ngx_uint_t (*ngx_http_ws_channels_deferred_pt)(
+    ngx_http_ws_session_t *ws);
+typedef ngx_str_t *(*ngx_http_ws_channels_user_pt)(
+    ngx_http_ws_session_t *ws);
+typedef void (*ngx_http_ws_channels_resume_pt)(ngx_http_ws_session_t *ws,
+    ngx_str_t *channel, uint64_t since);
+
+void ngx_http_ws_channels_on_auth(ngx_http_ws_channels_deferred_pt deferred,
+    ngx_http_ws_channels_user_pt user);
+void ngx_http_ws_channels_on_resume(ngx_http_ws_channels_resume_pt resume);
 
 extern ngx_http_ws_hooks_t    ngx_http_ws_channels_hooks;
 extern ngx_http_ws_handler_t  ngx_http_ws_channels_handler;

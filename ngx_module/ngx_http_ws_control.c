@@ -16,8 +16,6 @@
 
 
 #include "ngx_http_ws_control.h"
-#include "ngx_http_ws_auth_session.h"
-#include "ngx_http_ws_channel_acl.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
@@ -83,6 +81,16 @@ static void ngx_http_ws_control_parser_free(void *data);
 
 
 ngx_http_ws_control_backend_pt  ngx_http_ws_control_backend;
+
+/* what the security module hands this layer (ngx_http_ws_control_on_token) */
+static ngx_http_ws_control_token_t  *ngx_http_ws_control_token;
+
+
+void
+ngx_http_ws_control_on_token(ngx_http_ws_control_token_t *token)
+{
+    ngx_http_ws_control_token = token;
+}
 
 
 /* The worker's control-protocol parser (the core's), made once. */
@@ -219,7 +227,7 @@ ngx_http_ws_control_forward(ngx_http_ws_session_t *ws,
 }
 
 
-/* {"op":"auth","token":...}: a fresh token (ngx_http_ws_auth_session.c) */
+/* {"op":"auth","token":...}: a fresh token, checked by the security module */
 static void
 ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req)
@@ -229,8 +237,11 @@ ngx_http_ws_control_auth(ngx_http_ws_session_t *ws,
 
     token.data = (u_char *) req->token.data;
     token.len = req->token.len;
+    error = "this endpoint does not use tokens";
 
-    if (ngx_http_ws_auth_session_refresh(ws, &token, &error) == NGX_OK) {
+    if (ngx_http_ws_control_token
+        && ngx_http_ws_control_token->refresh(ws, &token, &error) == NGX_OK)
+    {
         ngx_http_ws_control_reply_ack(ws, req->id, 0);
 
     } else {
@@ -265,15 +276,18 @@ ngx_http_ws_control_channel_allowed(ngx_http_ws_session_t *ws,
     {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
                       "ws: channel \"%V\" not allowed", channel);
-        ngx_http_ws_channel_acl_count(ws);
+        if (ngx_http_ws_control_token) {
+            ngx_http_ws_control_token->channel_denied(ws);
+        }
+
         ngx_http_ws_control_reply_error(ws, req->id, "forbidden",
                                         "channel not allowed");
         return NGX_DECLINED;
     }
 
-    /* the token's own limits: ngx_http_ws_channel_acl.c */
-    if (req->op != WSCORE_CTL_UNSUBSCRIBE
-        && ngx_http_ws_channel_acl_allowed(ws, channel) != NGX_OK)
+    /* the token's own limits */
+    if (req->op != WSCORE_CTL_UNSUBSCRIBE && ngx_http_ws_control_token
+        && ngx_http_ws_control_token->channel_allowed(ws, channel) != NGX_OK)
     {
         ngx_http_ws_control_reply_error(ws, req->id, "forbidden",
                                         "channel not allowed by the token");

@@ -10,6 +10,7 @@
 
 
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_history.h"
 #include "ngx_http_ws_session.h"
 
 
@@ -17,16 +18,8 @@
 wscore_ctl_parser_t *ngx_http_ws_control_parser(void);
 void ngx_http_ws_control_message(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
-/*
- * What a subscribe's ack carries besides the channel's number: the
- * request's id, and the data of a subscribe hook's answer (JSON as is when
- * data_json, else a string; none when empty).
- */
-typedef struct {
-    wscore_str_t                 id;
-    wscore_str_t                 data;
-    ngx_uint_t                   data_json;
-} ngx_http_ws_control_ack_t;
+/* A subscribe's ack: the history sends it before a replay. */
+typedef ngx_http_ws_history_ack_t  ngx_http_ws_control_ack_t;
 
 void ngx_http_ws_control_ack(ngx_http_ws_session_t *ws,
     ngx_http_ws_control_ack_t *ack, uint64_t seq);
@@ -59,6 +52,24 @@ typedef ngx_int_t (*ngx_http_ws_control_backend_pt)(ngx_http_ws_session_t *ws,
     wscore_ctl_request_t *req);
 
 extern ngx_http_ws_control_backend_pt  ngx_http_ws_control_backend;
+
+/*
+ * What the session's token says, handed over by the security module at
+ * configuration (a second call replaces the first; none: no token limits
+ * a channel and "auth" is refused): whether its claim allows a channel
+ * (NGX_OK, or NGX_DECLINED logged and counted), a refusal by any channel
+ * rule to count ($ws_acl_denied), and {"op":"auth"}'s fresh token (NGX_OK,
+ * or another code with *error, static, for the reply).
+ */
+typedef struct {
+    ngx_int_t   (*channel_allowed)(ngx_http_ws_session_t *ws,
+                                   ngx_str_t *name);
+    void        (*channel_denied)(ngx_http_ws_session_t *ws);
+    ngx_int_t   (*refresh)(ngx_http_ws_session_t *ws, ngx_str_t *token,
+                           const char **error);
+} ngx_http_ws_control_token_t;
+
+void ngx_http_ws_control_on_token(ngx_http_ws_control_token_t *token);
 
 extern ngx_http_ws_handler_t  ngx_http_ws_control_handler;
 

@@ -37,8 +37,14 @@ ngx_http_ws_echo_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         frame = ngx_http_ws_session_take_placed(ws);
 
     } else {
-        frame = ngx_http_ws_frame_create(ws->connection->log, ev->opcode,
-                                         ev->data, ev->len);
+        /* a large message reassembled by the core: its buffer, taken */
+        frame = ngx_http_ws_frame_from_message(ws->connection->log,
+                                               ws->core, ev->opcode, ev->len);
+
+        if (frame == NULL) {
+            frame = ngx_http_ws_frame_create(ws->connection->log, ev->opcode,
+                                             ev->data, ev->len);
+        }
     }
 
     if (frame == NULL) {

@@ -14,20 +14,22 @@
 
 
 /*
- * Frames whose allocation fits one of two sizes (header, payload and the
- * frame struct) are allocated at that size and kept on a per-worker free
- * list of their class for reuse: an echo allocates and frees one reply per
- * message, and malloc and free were the top costs left in its profile (for
- * 1 KiB messages a sixth of the instructions outside the unmasking). At
- * most 1024 x 256 B + 128 x 4 KiB (768 KiB) stay cached per worker, and
- * only what a burst of traffic once used.
+ * Frames whose allocation fits one of three sizes (header, payload and
+ * the frame struct) are allocated at that size and kept on a per-worker
+ * free list of their class for reuse: an echo allocates and frees one
+ * reply per message, and malloc and free were the top costs left in its
+ * profile (for 1 KiB messages a sixth of the instructions outside the
+ * unmasking; at 16 KiB, besides their instructions, glibc gave the top
+ * of the heap back and took it again with brk() every dozen messages).
+ * At most 1024 x 256 B + 128 x 4 KiB + 64 x 16.06 KiB (1.75 MiB) stay
+ * cached per worker, and only what a burst of traffic once used.
  */
-#define NGX_HTTP_WS_FRAME_CLASSES  2
+#define NGX_HTTP_WS_FRAME_CLASSES  3
 
 static const size_t      ngx_http_ws_frame_class_size[NGX_HTTP_WS_FRAME_CLASSES]
-                             = { 256, 4096 };
+                             = { 256, 4096, 16384 + 64 };
 static const ngx_uint_t  ngx_http_ws_frame_class_cap[NGX_HTTP_WS_FRAME_CLASSES]
-                             = { 1024, 128 };
+                             = { 1024, 128, 64 };
 
 /* A server frame's header for len payload bytes (RFC 6455 section 5.2) */
 #define ngx_http_ws_frame_header_len(len)                                     \
@@ -35,6 +37,20 @@ static const ngx_uint_t  ngx_http_ws_frame_class_cap[NGX_HTTP_WS_FRAME_CLASSES]
 
 #define ngx_http_ws_frame_size(len)                                           \
     (offsetof(ngx_http_ws_frame_t, data) + (len))
+
+/*
+ * Where a frame lies in a block taken from the core: its fields and a
+ * 10-byte header end where the payload starts (the core's headroom). Not
+ * 0, which marks a frame of our own, and a multiple of 8 for its fields.
+ */
+#define NGX_HTTP_WS_FRAME_LENT                                                \
+    (WSCORE_MESSAGE_HEADROOM - WSCORE_MAX_HEADER_LEN                          \
+     - offsetof(ngx_http_ws_frame_t, data))
+
+_Static_assert(WSCORE_MESSAGE_HEADROOM > WSCORE_MAX_HEADER_LEN
+               + offsetof(ngx_http_ws_frame_t, data)
+               && NGX_HTTP_WS_FRAME_LENT % 8 == 0,
+               "the core's headroom does not fit a frame's fields and header");
 
 /*
  * Under AddressSanitizer a cached frame is poisoned until it is handed out
@@ -112,6 +128,7 @@ ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
     }
 
     if (frame) {
+        frame->lent = 0;
         frame->len = len;
     }
 
@@ -128,6 +145,11 @@ static void
 ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
 {
     ngx_int_t  k;
+
+    if (frame->lent) {
+        wscore_message_free((u_char *) frame - frame->lent);
+        return;
+    }
 
     k = ngx_http_ws_frame_class(frame->len);
 
@@ -198,7 +220,7 @@ ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
      * The header is encoded in place, not through a copy (a memcpy() call
      * of a few bytes was a tenth of the frame's cost): every frame has
      * room for the longest header, as a cached one is at least 256 bytes
-     * and any other more than 4 KiB.
+     * and any other larger still.
      */
     hlen = ngx_http_ws_frame_header_len(len);
 
@@ -235,6 +257,49 @@ ngx_http_ws_frame_create(ngx_log_t *log, wscore_opcode_e opcode,
 
     if (frame && len) {
         ngx_memcpy(p, payload, len);
+    }
+
+    return frame;
+}
+
+
+/*
+ * The frame of a message over 64 KiB that the core reassembled (the
+ * MESSAGE event just reported, len bytes), built around its payload where
+ * it lies: the core's buffer keeps room in front of it for the frame's
+ * fields and its 10-byte header, so the message is not copied again (at
+ * 1 MiB that copy was a third of an echo's instructions). Smaller
+ * messages are copied into a frame of their own (cached or small). NULL:
+ * not such a message, copy it.
+ */
+ngx_http_ws_frame_t *
+ngx_http_ws_frame_from_message(ngx_log_t *log, wscore_session_t *core,
+    wscore_opcode_e opcode, size_t len)
+{
+    u_char               *block;
+    ngx_http_ws_frame_t  *frame;
+
+    if (ngx_http_ws_frame_header_len(len) != WSCORE_MAX_HEADER_LEN) {
+        return NULL;
+    }
+
+    block = wscore_session_take_message(core);
+    if (block == NULL) {
+        return NULL;
+    }
+
+    frame = (ngx_http_ws_frame_t *) (block + NGX_HTTP_WS_FRAME_LENT);
+
+    frame->refs = 1;
+    frame->lent = NGX_HTTP_WS_FRAME_LENT;
+    frame->len = WSCORE_MAX_HEADER_LEN + len;
+
+    if (wscore_frame_header_encode(frame->data, opcode, 1, 0, len)
+        != WSCORE_MAX_HEADER_LEN)
+    {
+        ngx_log_error(NGX_LOG_ALERT, log, 0, "ws: frame header length");
+        wscore_message_free(block);
+        return NULL;
     }
 
     return frame;

@@ -33,7 +33,6 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
-#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_redis.h"
 #include "ngx_http_ws_session.h"
@@ -48,7 +47,7 @@ typedef struct {
     uint64_t                     last_seq;
     uint64_t                     since;
     ngx_str_t                    channel;
-    ngx_http_ws_control_ack_t    reply;       /* its strings in name */
+    ngx_http_ws_history_ack_t    reply;       /* its strings in name */
     unsigned                     ack:1;       /* a control-protocol one */
     u_char                       name[1];     /* the channel, the id, the
                                                  hook's data */
@@ -57,7 +56,7 @@ typedef struct {
 
 static ngx_int_t ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws,
     ngx_str_t *channel, uint64_t last_seq, uint64_t since,
-    ngx_http_ws_control_ack_t *ack);
+    ngx_http_ws_history_ack_t *ack);
 static void ngx_http_ws_history_fetched(void *data, ngx_uint_t ok,
     uint64_t top, ngx_http_ws_redis_entry_t *entries, ngx_uint_t nentries);
 static uint64_t ngx_http_ws_history_merge(ngx_http_ws_session_t *ws,
@@ -74,6 +73,16 @@ static void ngx_http_ws_history_send_entry(ngx_http_ws_session_t *ws,
 /* Redis unavailable for history: logged once until it works again. */
 static ngx_uint_t  ngx_http_ws_history_redis_failed;
 static ngx_uint_t  ngx_http_ws_history_tokens;
+
+/* the JSON protocol's ack writer (ngx_http_ws_history_on_ack) */
+static ngx_http_ws_history_ack_pt  ngx_http_ws_history_ack;
+
+
+void
+ngx_http_ws_history_on_ack(ngx_http_ws_history_ack_pt ack)
+{
+    ngx_http_ws_history_ack = ack;
+}
 
 
 /* ws_channel_history number time; */
@@ -164,7 +173,7 @@ ngx_http_ws_history_resume(ngx_http_ws_session_t *ws, ngx_str_t *channel,
  */
 void
 ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since, ngx_http_ws_control_ack_t *ack)
+    uint64_t last_seq, uint64_t since, ngx_http_ws_history_ack_t *ack)
 {
     ngx_http_ws_main_conf_t  *wmcf;
 
@@ -183,8 +192,8 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
         return;
     }
 
-    if (ack) {
-        ngx_http_ws_control_ack(ws, ack, since);
+    if (ack && ngx_http_ws_history_ack) {
+        ngx_http_ws_history_ack(ws, ack, since);
     }
 
     if (last_seq >= since) {
@@ -197,7 +206,7 @@ ngx_http_ws_history_replay(ngx_http_ws_session_t *ws, ngx_str_t *channel,
 
 static ngx_int_t
 ngx_http_ws_history_fetch(ngx_http_ws_session_t *ws, ngx_str_t *channel,
-    uint64_t last_seq, uint64_t since, ngx_http_ws_control_ack_t *ack)
+    uint64_t last_seq, uint64_t since, ngx_http_ws_history_ack_t *ack)
 {
     u_char                       *q;
     size_t                        id_len, data_len;
@@ -335,8 +344,8 @@ ngx_http_ws_history_fetched(void *data, ngx_uint_t ok, uint64_t top,
     }
 
     /* every subscribe is answered, even one undone while Redis answered */
-    if (f->ack) {
-        ngx_http_ws_control_ack(ws, &f->reply, upto);
+    if (f->ack && ngx_http_ws_history_ack) {
+        ngx_http_ws_history_ack(ws, &f->reply, upto);
     }
 
     /* still subscribed, and not subscribed again meanwhile? */

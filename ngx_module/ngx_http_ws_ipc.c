@@ -17,6 +17,17 @@
  * A publisher wakes a worker only when its queue turns non-empty; a slow
  * sweep timer drains a queue that was left non-empty anyway (a wakeup
  * lost to a reload that changed the module), so nothing is stranded.
+ *
+ * A worker's own publishes do not go through its eventfd: the delivery
+ * event is posted to the running loop pass instead, and it lets the
+ * events posted after it in that pass run first (NGINX posts each
+ * pipelined request of a keep-alive connection as an event of its own).
+ * So the publishes read together are answered together, then delivered
+ * together in the same pass, each subscriber written once for all of
+ * them; through the eventfd they were delivered a pass later, after the
+ * write(), epoll_wait() and read() of the wakeup, and the answers to all
+ * but the first of them waited behind the previous pass's writes to
+ * every subscriber.
  */
 
 
@@ -34,6 +45,7 @@ typedef struct {
 
 
 static void ngx_http_ws_ipc_read_handler(ngx_event_t *rev);
+static void ngx_http_ws_ipc_deliver_handler(ngx_event_t *ev);
 static void ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev);
 static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
 
@@ -43,12 +55,21 @@ static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
 
 #define NGX_HTTP_WS_SWEEP_INTERVAL  250
 
+/*
+ * How many times the delivery event steps behind events posted after it
+ * before it runs anyway: a bound, so that it cannot be put off for ever.
+ */
+#define NGX_HTTP_WS_DELIVER_YIELDS  64
+
 
 /* the master's, inherited by every worker it forks */
 static ngx_http_ws_eventfds_t   ngx_http_ws_eventfds;
 static ngx_connection_t        *ngx_http_ws_ipc_connection;
 static ngx_shm_zone_t          *ngx_http_ws_ipc_zone;
 static ngx_event_t              ngx_http_ws_ipc_sweep;
+/* posted when this worker's queue has messages; its handler drains it */
+static ngx_event_t              ngx_http_ws_ipc_deliver_event;
+static ngx_uint_t               ngx_http_ws_ipc_deliver_yields;
 /* who takes the messages: channels, which sit above this file */
 static ngx_http_ws_ipc_deliver_pt  ngx_http_ws_ipc_deliver;
 
@@ -171,6 +192,10 @@ ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
     ngx_http_ws_ipc_sweep.data = wmcf->zone;
     ngx_http_ws_ipc_sweep.cancelable = 1;
 
+    ngx_http_ws_ipc_deliver_event.handler = ngx_http_ws_ipc_deliver_handler;
+    ngx_http_ws_ipc_deliver_event.log = cycle->log;
+    ngx_http_ws_ipc_deliver_event.data = wmcf->zone;
+
     /* whatever the slot's previous owner left behind */
     ngx_add_timer(&ngx_http_ws_ipc_sweep, 0);
 
@@ -202,6 +227,10 @@ ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle)
         ngx_del_timer(&ngx_http_ws_ipc_sweep);
     }
 
+    if (ngx_http_ws_ipc_deliver_event.posted) {
+        ngx_delete_posted_event(&ngx_http_ws_ipc_deliver_event);
+    }
+
     if (c->read->active) {
         ngx_del_event(c->read, NGX_READ_EVENT, 0);
     }
@@ -217,6 +246,14 @@ ngx_http_ws_ipc_notify(ngx_uint_t slot)
     uint64_t  one;
 
     if (slot >= ngx_http_ws_eventfds.n) {
+        return;
+    }
+
+    /* this worker's own queue: delivered later in this loop pass */
+    if (slot == ngx_http_ws_zone_own_slot()
+        && ngx_http_ws_ipc_connection != NULL)
+    {
+        ngx_post_event(&ngx_http_ws_ipc_deliver_event, &ngx_posted_events);
         return;
     }
 
@@ -243,7 +280,30 @@ ngx_http_ws_ipc_read_handler(ngx_event_t *rev)
 
     (void) read(c->fd, &count, sizeof(uint64_t));
 
-    ngx_http_ws_ipc_drain(c->data, rev);
+    /* with this pass's own publishes, once its other events have run */
+    ngx_post_event(&ngx_http_ws_ipc_deliver_event, &ngx_posted_events);
+}
+
+
+/*
+ * Runs once nothing else is posted in this loop pass (or after
+ * NGX_HTTP_WS_DELIVER_YIELDS steps back): the requests of a pipeline
+ * post one another, so every publish read in this pass is queued by then.
+ */
+static void
+ngx_http_ws_ipc_deliver_handler(ngx_event_t *ev)
+{
+    if (!ngx_queue_empty(&ngx_posted_events)
+        && ngx_http_ws_ipc_deliver_yields < NGX_HTTP_WS_DELIVER_YIELDS)
+    {
+        ngx_http_ws_ipc_deliver_yields++;
+        ngx_post_event(ev, &ngx_posted_events);
+        return;
+    }
+
+    ngx_http_ws_ipc_deliver_yields = 0;
+
+    ngx_http_ws_ipc_drain(ev->data, ev);
 }
 
 
@@ -254,9 +314,8 @@ ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_ws_ipc_drain(ev->data, ngx_http_ws_ipc_connection
-                                    ? ngx_http_ws_ipc_connection->read
-                                    : NULL);
+    /* like a wakeup: not between a pass's pipelined publishes */
+    ngx_post_event(&ngx_http_ws_ipc_deliver_event, &ngx_posted_events);
 
     ngx_add_timer(ev, NGX_HTTP_WS_SWEEP_INTERVAL);
 }
@@ -302,7 +361,7 @@ ngx_http_ws_ipc_cut_done(void)
 static void
 ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
 {
-    ngx_uint_t          i, n, rounds;
+    ngx_uint_t          n, rounds;
     ngx_http_ws_msg_t  *msgs[NGX_HTTP_WS_TAKE_BATCH];
 
     /* a bounded number of batches per wakeup, then let others run */
@@ -310,11 +369,8 @@ ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
 
         n = ngx_http_ws_zone_take(zone, msgs, NGX_HTTP_WS_TAKE_BATCH);
 
-        for (i = 0; i < n; i++) {
-            ngx_http_ws_ipc_deliver(msgs[i]);
-        }
-
         if (n) {
+            ngx_http_ws_ipc_deliver(msgs, n);
             ngx_http_ws_zone_release(zone, msgs, n);
         }
 
@@ -323,7 +379,7 @@ ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
         }
     }
 
-    /* more left: come back after this loop pass */
+    /* more left: come back after the events posted meanwhile */
     if (again) {
         ngx_post_event(again, &ngx_posted_events);
     }

@@ -16,8 +16,9 @@
 
 
 ngx_int_t ngx_http_ws_ipc_init_module(ngx_cycle_t *cycle);
-/* A message of this worker's queue, to its subscribers. */
-typedef void (*ngx_http_ws_ipc_deliver_pt)(ngx_http_ws_msg_t *msg);
+/* Messages of this worker's queue, in its order, to their subscribers. */
+typedef void (*ngx_http_ws_ipc_deliver_pt)(ngx_http_ws_msg_t **msgs,
+    ngx_uint_t n);
 
 ngx_int_t ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
     ngx_http_ws_ipc_deliver_pt deliver);

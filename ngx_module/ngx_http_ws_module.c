@@ -839,6 +839,14 @@ ngx_http_ws_postconfiguration(ngx_conf_t *cf)
         ctx->history_time = wmcf->history_time;
     }
 
+    /*
+     * The lower layers are handed what they ask of the higher ones: a
+     * resuming subscription gets what it missed from the history, whose
+     * replay a JSON-protocol ack goes before.
+     */
+    ngx_http_ws_channels_on_resume(ngx_http_ws_history_resume);
+    ngx_http_ws_history_on_ack(ngx_http_ws_control_ack);
+
     /* in this order: channel names are checked before the extensions */
     if (ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_channels_hooks)
         != NGX_OK
@@ -889,7 +897,8 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_ws_ipc_init_process(cycle, ngx_http_ws_channels_deliver);
+    return ngx_http_ws_ipc_init_process(cycle,
+                                       ngx_http_ws_channels_deliver_all);
 }
 
 

@@ -276,6 +276,7 @@ ngx_http_ws_output_cork(ngx_http_ws_session_t *ws, ngx_http_ws_out_t *out,
         }
 
         cork->refs = 1;
+        cork->lent = 0;
         cork->len = out->frame->len;
         ngx_memcpy(cork->data, out->frame->data, cork->len);
 

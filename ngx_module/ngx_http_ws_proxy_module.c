@@ -662,6 +662,20 @@ ngx_http_ws_proxy_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     bcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ws_backend_module);
     conf->hooked = (bcf->message.len != 0);
 
+    /*
+     * Only the JSON protocol's subscribe op calls it, and the JSON
+     * protocol is refused above: say so rather than ignore it. At merge
+     * the parser's line is the end of http{}, so the directive's own.
+     */
+    if (bcf->subscribe.len != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"ws_backend_subscribe\" cannot be combined with "
+                      "\"ws_proxy_pass\": only the JSON protocol's "
+                      "subscribe calls it in %s:%ui",
+                      bcf->subscribe_file, bcf->subscribe_line);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 

@@ -15,7 +15,9 @@
 #include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_ban.h"
 #include "ngx_http_ws_channel_acl.h"
+#include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_control.h"
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_origin.h"
@@ -74,6 +76,14 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
     NULL,                                  /* gone_away */
     NULL                                   /* output_drained */
 };
+
+/* What the token says, asked by the JSON protocol (ngx_http_ws_control.c). */
+static ngx_http_ws_control_token_t  ngx_http_ws_security_token = {
+    ngx_http_ws_channel_acl_allowed,       /* channel_allowed */
+    ngx_http_ws_channel_acl_count,         /* channel_denied */
+    ngx_http_ws_auth_session_refresh       /* refresh */
+};
+
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -751,6 +761,11 @@ ngx_http_ws_security_postconfiguration(ngx_conf_t *cf)
 {
     /* the caps' counts of a process that died are the caps' to take back */
     ngx_http_ws_zone_on_dead_slot(ngx_http_ws_limits_forget_worker);
+
+    /* the layers below ask the token through these, never call up */
+    ngx_http_ws_channels_on_auth(ngx_http_ws_auth_session_channels_deferred,
+                                 ngx_http_ws_auth_session_user_channel);
+    ngx_http_ws_control_on_token(&ngx_http_ws_security_token);
 
     return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_security_hooks);
 }

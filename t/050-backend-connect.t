@@ -11,14 +11,14 @@ use Test::NgxWs::Backend;
 use JSON::PP qw(decode_json);
 use IO::Socket::INET;
 use Test::NgxWsJwt;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $bport = $port + 1;     # the Python backend
 my $dead = $port + 2;      # nothing listens there
 my $servroot = repo_root() . '/t/servroot/050-backend-connect';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 # The requests the backend got, oldest first.
 sub backend_requests { $backend->requests }
@@ -40,12 +40,8 @@ my $token = jwt_token(alg => 'HS256', secret => $secret,
                       claims => json_obj(sub => 'bob', plan => 'gold',
                                          exp => time + 600));
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 4;
-    }
+my $http = hooks_http_config(zone => 'backend', port => $bport,
+                             keepalive => 4) . <<CONF;
     log_format hook '\$request \$status user=\$ws_user';
 CONF
 
@@ -147,7 +143,7 @@ my $ngx = start_nginx(name => 'connect hook', log_level => 'info',
 
 {
     my $name = 'the upstream connection is kept alive';
-    unlink $blog;
+    $backend->forget;
     for (1 .. 3) {
         my $ws = ws_connect(uri => '/ws');
         $ws->send_close(1000);
@@ -246,14 +242,14 @@ my $ngx = start_nginx(name => 'connect hook', log_level => 'info',
 
 {
     my $name = 'a verified token reaches the hook';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => "/jwt?token=$token");
     my ($req) = backend_requests();
     is($req->{headers}{'x-token-user'}[0], 'bob', "$name - \$ws_user");
     is($req->{headers}{'x-token-plan'}[0], 'gold', "$name - \$ws_jwt_claim_plan");
     $ws->send_close(1000);
     $ws->expect('close 1000', $name, 1);
-    unlink $blog;
+    $backend->forget;
     my $res = ws_handshake_answer(uri => '/jwt?token=bad');
     is($res->{status}, 401, "$name - a bad token is refused first");
     is(scalar(my @none = backend_requests()), 0, "$name - without calling the backend");

@@ -6,16 +6,15 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
 my $port = test_port();
 my $bport = $port + 1;     # the Python backend
 my $dead = $port + 2;      # nothing listens there
-my $servroot = repo_root() . '/t/servroot/051-backend-close';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 sub backend_requests { $backend->requests }
 
@@ -25,12 +24,8 @@ sub close_events {
            grep { $_->{path} eq '/close' } backend_requests();
 }
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 4;
-    }
+my $http = hooks_http_config(zone => 'backend', port => $bport,
+                             keepalive => 4) . <<CONF;
     log_format hook '\$request_method \$uri \$status len=\$content_length '
                     'type=\$content_type addr=\$remote_addr';
 CONF
@@ -154,7 +149,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
 
 {
     my $name = 'a message over the limit';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/ws');
     $ws->send_text('x' x 200);
     $ws->expect('close 1009', $name);
@@ -168,7 +163,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
 
 {
     my $name = 'a ping timeout';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/ping', no_close_reply => 1);
     ok(wait_for(sub { close_events() == 1 }, 5), "$name - one close call");
     my ($ev) = close_events();
@@ -179,7 +174,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
 
 {
     my $name = 'a peer that vanishes';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/ws');
     $ws->send_text('one');
     $ws->expect('text one', $name);
@@ -225,7 +220,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
          "$name - and the calls answered 2xx (204 counts)");
     like($metrics, qr/^ngx_ws_backend_calls_total\{hook="connect",status="2xx"\} 3$/m,
          "$name - and the connect calls");
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/ws');
     $ws->send_close(1000);
     $ws->expect('close 1000', $name, 1);
@@ -238,7 +233,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
     # itself; it must end as a finished call does, slot and pool freed
     # one at a time: more in flight than worker_connections would be
     # refused for want of a slot, leak or not
-    unlink $blog;
+    $backend->forget;
     my $made = 0;
     for my $i (1 .. 80) {
         my $ws = ws_connect(uri => '/big');
@@ -263,7 +258,7 @@ my $ngx = start_nginx(name => 'close hook', log_level => 'debug',
     my $name = 'calls outlive their clients';
     # the clients' connections and pools are gone while the calls wait
     # for a slow backend: nothing of theirs may be used any more
-    unlink $blog;
+    $backend->forget;
     my @ws = map { ws_connect(uri => '/slow') } 1 .. 15;
     $_->disconnect for @ws;
     # (the slow hook's calls: another block's last close may land here)
@@ -285,7 +280,7 @@ check_logs($ngx);
 
 {
     my $name = 'nginx -s quit';
-    unlink $blog;
+    $backend->forget;
     my $ngx = start_nginx(name => 'close hook on quit', log_level => 'info',
                           http_config => $http, config => $config);
     my @ws = map { ws_connect(uri => '/slow') } 1 .. 3;
@@ -304,7 +299,7 @@ check_logs($ngx);
 
 {
     my $name = 'nginx -s reload';
-    unlink $blog;
+    $backend->forget;
     my $ngx = start_nginx(name => 'close hook on reload', log_level => 'info',
                           http_config => $http, config => $config);
     my ($old) = $ngx->workers;

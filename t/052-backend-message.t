@@ -8,25 +8,18 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
 my $port = test_port();
 my $bport = $port + 1;
-my $servroot = repo_root() . '/t/servroot/052-backend-message';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 sub backend_requests { $backend->requests }
 
-my $http = <<CONF;
-    ws_zone backend 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 16;
-    }
-CONF
+my $http = hooks_http_config(zone => 'backend', port => $bport);
 
 my $proxy = <<'CONF';
         proxy_http_version 1.1;
@@ -144,7 +137,7 @@ my $ngx = start_nginx(name => 'message hook', log_level => 'info',
 
 {
     my $name = 'the backend sees the message and the identity';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/echo',
         headers => "X-Answer-Header: WS-User: carol\n"
                    . "X-Answer-Header: WS-Meta-Room: blue\n");
@@ -191,7 +184,7 @@ my $ngx = start_nginx(name => 'message hook', log_level => 'info',
 
 {
     my $name = 'a slow backend stops the reads';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/slow');
     my $t0 = time;
     $ws->send_text("s$_") for 1 .. 20;

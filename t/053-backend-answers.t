@@ -10,49 +10,42 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
+
+# t/096 runs these cases again through the direct client ("http://...").
+our $message_hook;
+$message_hook //= '/internal/node';
 
 my $port = test_port();
 my $nport = $port + 1;
 
 Test::NgxWs::MessageBackend->start(port => $nport);
 
-my $http = <<CONF;
-    ws_zone answers 1m;
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 8;
-    }
-CONF
+my $http = hooks_http_config(zone => 'answers', port => $nport);
 
-my $hook = <<'CONF';
-        internal;
-        proxy_pass http://node/message;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_read_timeout 5s;
-CONF
+my $hook = message_backend_location('/internal/node');
 
 my $config = <<CONF;
     # a plain location: what goes on is echoed
     location /plain {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
     }
     # a channel location: what goes on is published to the room
     location ~ ^/room/(?<room>\\w+)\$ {
         ws_listen;
         ws_subscribe room:\$room;
         ws_publish room:\$room;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
     }
     location /refuse-close {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
         ws_backend_message_refused close;
     }
     location /fail-close {
         ws_listen;
-        ws_backend_message /internal/node;
+        ws_backend_message $message_hook;
         ws_backend_message_failed close;
     }
     location ~ ^/listen/(?<ch>[\\w:]+)\$ {
@@ -62,9 +55,7 @@ my $config = <<CONF;
     location ~ ^/pub/(?<ch>[\\w:]+)\$ {
         ws_publisher \$ch;
     }
-    location = /internal/node {
 $hook
-    }
     location /keep-return {
         ws_listen;
         ws_backend_message /internal/keep;
@@ -196,15 +187,15 @@ sub nothing_after_calls {
 
 {
     my $name = '5xx fails: dropped, the connection goes on';
-    my $before = () = $ngx->error_log =~ /message hook "\/internal\/node" failed/g;
+    my $before = () = $ngx->error_log =~ /message hook "\Q$message_hook\E" failed/g;
     my $ws = ws_connect(uri => '/plain');
     $ws->send_text(order(status => 500, body => 'not for the client'));
     $ws->send_text(order(status => 503));
     nothing_before($ws, $ws, "$name - nothing sent, the next answer goes through");
     my $log = $ngx->error_log;
-    my $after = () = $log =~ /message hook "\/internal\/node" failed with 50\d/g;
+    my $after = () = $log =~ /message hook "\Q$message_hook\E" failed with 50\d/g;
     is($after - $before, 1, "$name - two failures, one line");
-    like($log, qr/message hook "\/internal\/node" answers again/, "$name - and one when it recovers");
+    like($log, qr/message hook "\Q$message_hook\E" answers again/, "$name - and one when it recovers");
     like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="5xx"\} 2$/m,
          "$name - counted in /metrics");
     $ws->disconnect;
@@ -286,7 +277,7 @@ sub nothing_after_calls {
     $ws->send_text(order(status => 200, body => 'x',
                          headers => { 'WS-Subscribe' => 'conn:1' }));
     nothing_before($ws, $ws, "$name - nothing done, the connection goes on");
-    like($ngx->error_log, qr/message hook "\/internal\/node" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
+    like($ngx->error_log, qr/message hook "\Q$message_hook\E" answer refused: a WS-Subscribe, WS-Unsubscribe or WS-Publish channel name is invalid/,
          "$name - logged with the reason");
     like(metrics($port), qr/^ngx_ws_backend_calls_total\{hook="message",status="other"\} 4$/m,
          "$name - counted as other");
@@ -295,6 +286,8 @@ sub nothing_after_calls {
 
 check_logs($ngx);
 
+my $config_dir = $message_hook =~ m{^http://} ? '096-config' : '053-config';
+
 for my $case (
     ['ws_backend_message_refused drop;',
      qr/"ws_backend_message_refused" must be "reply" or "close", not "drop" in \S+nginx\.conf:\d+/],
@@ -302,7 +295,7 @@ for my $case (
      qr/"ws_backend_message_failed" must be "ignore" or "close", not "reply" in \S+nginx\.conf:\d+/],
 ) {
     my ($directives, $want) = @$case;
-    my ($rc, $out) = nginx_check_config(dir => '053-config',
+    my ($rc, $out) = nginx_check_config(dir => $config_dir,
                                         location => "ws_listen; $directives");
     isnt($rc, 0, "nginx -t refuses: $directives");
     like($out, $want, "nginx -t names the directive and the line: $directives");
@@ -310,7 +303,7 @@ for my $case (
 
 for my $directives ('ws_backend_message_refused reply;', 'ws_backend_message_refused close;',
                     'ws_backend_message_failed ignore;', 'ws_backend_message_failed close;') {
-    my ($rc, $out) = nginx_check_config(dir => '053-config', location => "ws_listen; $directives");
+    my ($rc, $out) = nginx_check_config(dir => $config_dir, location => "ws_listen; $directives");
     is($rc, 0, "nginx -t accepts: $directives") or diag($out);
 }
 

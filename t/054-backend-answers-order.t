@@ -6,6 +6,7 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $nport = $port + 1;
@@ -13,12 +14,7 @@ my $down = $port + 2;          # nothing listens there
 
 Test::NgxWs::MessageBackend->start(port => $nport);
 
-my $http = <<CONF;
-    ws_zone order 1m;
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 16;
-    }
+my $http = hooks_http_config(zone => 'order', port => $nport) . <<CONF;
     upstream down {
         server 127.0.0.1:$down;
     }
@@ -40,7 +36,7 @@ my $config = <<CONF;
     }
     location = /internal/jitter {
 $proxy
-        proxy_pass http://node/message?jitter=3;
+        proxy_pass http://hooks/message?jitter=3;
     }
     location /node {
         ws_listen;
@@ -48,7 +44,7 @@ $proxy
     }
     location = /internal/node {
 $proxy
-        proxy_pass http://node/message;
+        proxy_pass http://hooks/message;
         subrequest_output_buffer_size 4k;
     }
     location /down {
@@ -59,7 +55,7 @@ $proxy
 $proxy
         proxy_pass http://down/message;
     }
-    location = /count { proxy_pass http://node/count; }
+    location = /count { proxy_pass http://hooks/count; }
     location = /metrics { ws_status; }
 CONF
 

@@ -15,10 +15,8 @@ use Time::HiRes qw(time sleep);
 my $port = test_port();
 my $bport = $port + 1;
 my $dead = $port + 2;     # nothing listens there
-my $servroot = repo_root() . '/t/servroot/057-backend-rpc';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 sub backend_requests { $backend->requests }
 
@@ -70,7 +68,7 @@ sub closed {
 
 {
     my $name = 'rpc: the backend sees the call, the answer comes back as data';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/rpc',
         headers => "X-Answer-Header: WS-User: carol\n");
     $ws->send_text('{"op":"rpc","method":"whoami","id":7,"data":{"a":[1,"x"]}}');
@@ -189,7 +187,7 @@ sub closed {
 
 {
     my $name = 'subscribe hook allows, with data';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/sub');
     $ws->send_text('{"op":"subscribe","channel":"room:lobby","id":1}');
     my $r = reply($ws, $name);

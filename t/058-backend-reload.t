@@ -5,25 +5,19 @@
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Backend;
+use Test::NgxWs::HookConfig;
 use JSON::PP qw(decode_json);
 use Time::HiRes qw(time sleep);
 
 my $port = test_port();
 my $bport = $port + 1;
-my $servroot = repo_root() . '/t/servroot/058-backend-reload';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 sub calls { grep { $_->{path} eq '/message' } $backend->requests }
 
-my $http = <<CONF;
-    ws_zone reload 1m;
-    upstream hooks {
-        server 127.0.0.1:$bport;
-        keepalive 8;
-    }
-CONF
+my $http = hooks_http_config(zone => 'reload', port => $bport,
+                             keepalive => 8);
 
 my $proxy = <<'CONF';
         proxy_http_version 1.1;
@@ -74,7 +68,7 @@ sub reload_case {
     my ($signal) = @_;
     my $name = "nginx -s " . ($signal eq 'HUP' ? 'reload' : 'quit')
                . ' with calls in flight';
-    unlink $blog;
+    $backend->forget;
     my $ngx = start_nginx(name => "calls on $signal", log_level => 'info',
                           http_config => $http, config => $config);
     my ($old) = $ngx->workers;
@@ -120,7 +114,7 @@ reload_case('QUIT');
 
 {
     my $name = 'a call that times out ends the wait';
-    unlink $blog;
+    $backend->forget;
     my $ngx = start_nginx(name => 'stuck call', log_level => 'info',
                           http_config => $http, config => $config);
     my ($old) = $ngx->workers;

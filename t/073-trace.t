@@ -9,8 +9,7 @@ use Test::NgxWs::Backend;
 
 my $port = test_port();
 my $bport = $port + 1;
-my $servroot = repo_root() . '/t/servroot/073-trace';
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => "$servroot-backend.log");
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 my $TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 my $PARENT = '00f067aa0ba902b7';

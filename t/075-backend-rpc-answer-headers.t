@@ -12,6 +12,7 @@ use Test::NgxWs;
 use Test::More;
 use JSON::PP qw(decode_json encode_json);
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $nport = $port + 1;
@@ -19,25 +20,13 @@ my $nport = $port + 1;
 Test::NgxWs::MessageBackend->start(port => $nport);
 
 my $ngx = start_nginx(name => 'rpc answer headers', log_level => 'info',
-    http_config => <<"HTTP", config => <<'CONF');
-    ws_zone rpcheaders 1m;
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 8;
-    }
-HTTP
+    http_config => hooks_http_config(zone => 'rpcheaders', port => $nport),
+    config => message_backend_location('/internal/node') . <<'CONF');
     location /rpc {
         ws_listen;
         ws_protocol json;
         ws_channels_allow room:*;
         ws_backend_message /internal/node;
-    }
-    location = /internal/node {
-        internal;
-        proxy_pass http://node/message;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_read_timeout 5s;
     }
     location ~ ^/listen/(?<ch>[\w:]+)$ {
         ws_listen;

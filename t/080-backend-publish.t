@@ -18,10 +18,8 @@ use Time::HiRes qw(sleep);
 my $port = test_port();
 my $bport = $port + 1;
 my $dead = $port + 2;     # nothing listens there
-my $servroot = repo_root() . '/t/servroot/080-backend-publish';
-my $blog = "$servroot-backend.log";
 
-my $backend = Test::NgxWs::Backend->start(port => $bport, log => $blog);
+my $backend = Test::NgxWs::Backend->start(port => $bport);
 
 sub backend_requests { $backend->requests }
 
@@ -114,7 +112,7 @@ sub marker {
 
 {
     my $name = '2xx with a JSON body: published instead';
-    unlink $blog;
+    $backend->forget;
     my $watch = watcher('room:a', $name);
     my $ws = ws_connect(uri => '/replace',
         headers => "X-Answer-Header: WS-User: carol\n");
@@ -286,7 +284,7 @@ sub marker {
 
 {
     my $name = 'a channel the static rules forbid';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/replace');
     $ws->send_text('{"op":"publish","channel":"admin","data":"x","id":11}');
     is_deeply(reply($ws, $name), {op => 'error', id => 11, code => 'forbidden',
@@ -330,7 +328,7 @@ sub marker {
 
 {
     my $name = 'back-pressure: 2 calls at a time, 0.4 s each';
-    unlink $blog;
+    $backend->forget;
     my $ws = ws_connect(uri => '/slow');
     $ws->send_text(qq({"op":"publish","channel":"room:slow","data":$_,"id":$_}))
         for 1 .. 12;

@@ -6,7 +6,7 @@
 # ws_max_message_size. The upstream is Python's `websockets`, which agrees
 # to deflate as a server by default and counts what arrived compressed
 # (t/proxy/deflate_upstream.py); bad answers come from a raw socket
-# (t/proxy/bad_deflate_upstream.py).
+# (t/proxy/bad_upstream.py).
 use Test::NgxWs;
 use Test::More;
 use IPC::Open2 qw(open2);
@@ -18,8 +18,7 @@ my $bad = $port + 2;       # raw socket, bad extension answers
 my $root = repo_root();
 
 for my $s (['python websockets', "$root/t/proxy/deflate_upstream.py", $py],
-           ['bad deflate upstream', "$root/t/proxy/bad_deflate_upstream.py",
-            $bad]) {
+           ['bad upstream', "$root/t/proxy/bad_upstream.py", $bad]) {
     my $pid = open2(my $out, my $in, '/usr/bin/python3', $s->[1], $s->[2]);
     like(scalar(<$out>) // '', qr/listening/, "$s->[0] listens");
 }

@@ -15,6 +15,7 @@ use Test::More;
 use IPC::Open2 qw(open2);
 use JSON::PP qw(decode_json);
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $nport = $port + 1;     # the Node backend
@@ -27,21 +28,9 @@ my $uppid = open2(my $uout, my $uin, '/usr/bin/python3',
                   "$root/t/proxy/tag_upstream.py", $up);
 like(<$uout> // '', qr/listening/, 'the upstream app listens');
 
-my $http = <<CONF;
-    ws_zone hooks 1m;
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 8;
-    }
-CONF
+my $http = hooks_http_config(zone => 'hooks', port => $nport);
 
-my $hook = <<'CONF';
-        internal;
-        proxy_pass http://node/message;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_read_timeout 5s;
-CONF
+my $hook = message_backend_location('/internal/node');
 
 my $config = <<CONF;
     location /app/ {
@@ -96,9 +85,7 @@ my $config = <<CONF;
         ws_listen;
         ws_proxy_pass ws://127.0.0.1:$up;
     }
-    location = /internal/node {
 $hook
-    }
     location = /internal/down {
         internal;
         proxy_pass http://127.0.0.1:$dead;

@@ -12,6 +12,7 @@ use IO::Select;
 use Errno qw(EAGAIN EWOULDBLOCK);
 use Time::HiRes qw(time sleep);
 use Test::NgxWs::MessageBackend;
+use Test::NgxWs::HookConfig;
 
 my $port = test_port();
 my $nport = $port + 1;
@@ -23,12 +24,11 @@ my $uppid = open2(my $uout, my $uin, '/usr/bin/python3',
                   "$root/t/proxy/tag_upstream.py", $up);
 like(<$uout> // '', qr/listening/, 'the upstream app listens');
 
-my $ngx = start_nginx(name => 'proxy hook back-pressure', http_config => <<CONF,
-    upstream node {
-        server 127.0.0.1:$nport;
-        keepalive 8;
-    }
-CONF
+# the 64 kB answers need the larger buffer
+my $hook = message_backend_location('/internal/node', '10s',
+                                    'subrequest_output_buffer_size 128k;');
+my $ngx = start_nginx(name => 'proxy hook back-pressure',
+                      http_config => hooks_http_config(port => $nport),
                       config => <<CONF);
     location /app/ {
         ws_listen;
@@ -38,14 +38,7 @@ CONF
         ws_backend_message /internal/node;
         ws_backend_message_inflight 1;
     }
-    location = /internal/node {
-        internal;
-        proxy_pass http://node/message;
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_read_timeout 10s;
-        subrequest_output_buffer_size 128k;   # the 64 kB answers
-    }
+$hook
 CONF
 
 my $ws = ws_connect(uri => '/app/flood');

@@ -14,8 +14,15 @@
 # message and the functions that take the most of them. HOOK=return
 # makes the hook location itself answer (`return 200` with the body, no
 # upstream): what is left is the call's own cost, without proxying.
+# ngx_ws_direct names the upstream group in the hook
+# (`ws_backend_message http://backend/message;`): the module's own
+# pipelined client, no location, no subrequest (HOOK does not apply).
 #
-#   [HOOK=return] [CLIENTS=n] sh bench/backend/profile_forward.sh ngx_ws|nchan [port]
+# TOOL=strace counts system calls instead (strace -c -f over the whole
+# run, handshakes included: they are a few per client against COUNT
+# messages) and prints the calls per message, by kind.
+#
+#   [TOOL=strace] [HOOK=return] [CLIENTS=n] sh bench/backend/profile_forward.sh ngx_ws|ngx_ws_direct|nchan [port]
 #
 # Ports: port (the server) and port+1 (the upstream), 20150 by default.
 set -e
@@ -55,11 +62,14 @@ case $SERVER in
     ngx_ws)
         LOAD="load_module $MODULE;"
         ENDPOINT="ws_listen; ws_backend_message /hook;" ;;
+    ngx_ws_direct)
+        LOAD="load_module $MODULE;"
+        ENDPOINT="ws_listen; ws_backend_message http://backend/message;" ;;
     nchan)
         LOAD="load_module /usr/lib/nginx/modules/ngx_nchan_module.so;"
         ENDPOINT="nchan_pubsub websocket; nchan_channel_id \$connection;
             nchan_publisher_upstream_request /hook;" ;;
-    *) echo "usage: $0 ngx_ws|nchan [port]" >&2; exit 2 ;;
+    *) echo "usage: $0 ngx_ws|ngx_ws_direct|nchan [port]" >&2; exit 2 ;;
 esac
 
 case ${HOOK:-proxy} in
@@ -99,8 +109,13 @@ $(temp_paths "$DIR/server")
 CONF
 
 /usr/sbin/nginx -p "$DIR/upstream/" -c conf/nginx.conf
-valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out" \
-    /usr/sbin/nginx -p "$DIR/server/" -c conf/nginx.conf 2>"$DIR/valgrind.log" &
+if [ "${TOOL:-callgrind}" = strace ]; then
+    strace -c -f -o "$DIR/strace.out" \
+        /usr/sbin/nginx -p "$DIR/server/" -c conf/nginx.conf 2>"$DIR/strace.log" &
+else
+    valgrind --tool=callgrind --callgrind-out-file="$DIR/callgrind.out" \
+        /usr/sbin/nginx -p "$DIR/server/" -c conf/nginx.conf 2>"$DIR/valgrind.log" &
+fi
 VG=$!
 /usr/bin/python3 - "$PORT" "$COUNT" "$SIZE" "$VG" "$CLIENTS" <<'PY'
 import asyncio, subprocess, sys
@@ -122,19 +137,36 @@ async def main():
     payload = b"x" * size
     socks = [await connect() for _ in range(clients)]
     await asyncio.gather(*(forward(ws, 1, payload) for ws in socks))
-    subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
-                   stdout=subprocess.DEVNULL)
+    profiled = subprocess.run(["callgrind_control", "--zero", str(pid)],
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode == 0
     await asyncio.gather(*(forward(ws, count // clients, payload)
                            for ws in socks))
-    subprocess.run(["callgrind_control", "--dump=measured", str(pid)],
-                   check=True, stdout=subprocess.DEVNULL)
+    if profiled:
+        subprocess.run(["callgrind_control", "--dump=measured", str(pid)],
+                       check=True, stdout=subprocess.DEVNULL)
     for ws in socks:
         await ws.close()
 asyncio.run(main())
 PY
-kill -QUIT $VG
+if [ "${TOOL:-callgrind}" = strace ]; then
+    # strace passes no signal on: NGINX itself is told
+    kill -QUIT "$(cat "$DIR/server/logs/nginx.pid")"
+else
+    kill -QUIT $VG
+fi
 wait $VG || true
 kill -QUIT "$(cat "$DIR/upstream/logs/nginx.pid")"
+if [ "${TOOL:-callgrind}" = strace ]; then
+    awk -v n="$((COUNT / CLIENTS * CLIENTS + CLIENTS))" -v server="$SERVER" '
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        $NF == "total" { printf "%s: %d messages, %.2f system calls each\n", server, n, $4 / n; next }
+        /^ *[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+/ { calls[$NF] = $4 }
+        END { for (c in calls) if (calls[c] / n >= 0.01) printf "  %6.2f  %s\n", calls[c] / n, c }
+    ' "$DIR/strace.out"
+    rm -rf "$DIR"
+    exit 0
+fi
 OUT=$(ls "$DIR"/callgrind.out* | while read -r f; do
           grep -q 'measured' "$f" && echo "$f"; done | head -1)
 # Self costs; the rows of main and what calls it hold everything (they

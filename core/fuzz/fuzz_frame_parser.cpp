@@ -70,6 +70,10 @@ void run(const uint8_t *data, size_t size, uint8_t control,
 
     uint64_t now = 1000;
     wscore_session_t *s = wscore_session_create(&cfg, now);
+    struct {
+        uint8_t *block = nullptr;
+        std::string copy;
+    } held;
     if (s == nullptr) std::abort();  // a few hundred bytes: not expected
     const wscore_mask_source_t source{fixed_key, nullptr};
     if (client_side) {
@@ -96,6 +100,22 @@ void run(const uint8_t *data, size_t size, uint8_t control,
                 with_sink ? &c_sink : nullptr, &ev);
             if (ev.placed) {
                 check(with_sink && ev.data == sink.buffer);
+            }
+            // The one reassembled message the session held may be taken
+            // (an echo's reply): it must stay as reported while the
+            // session goes on, until the caller frees it.
+            if (held.block != nullptr) {
+                check(std::memcmp(held.block + WSCORE_MESSAGE_HEADROOM,
+                                  held.copy.data(), held.copy.size()) == 0);
+                wscore_message_free(held.block);
+                held.block = nullptr;
+            }
+            if (with_sink && ev.type == WSCORE_EVENT_MESSAGE && !ev.placed) {
+                held.block = wscore_session_take_message(s);
+                check(held.block != nullptr || ev.len == 0);
+                check(held.block == nullptr
+                      || held.block + WSCORE_MESSAGE_HEADROOM == ev.data);
+                held.copy.assign(ev.data, ev.data + ev.len);
             }
             trace.event(ev);
             check(used <= n - used_in_chunk);
@@ -144,6 +164,7 @@ void run(const uint8_t *data, size_t size, uint8_t control,
             frame_start = taken == out_len;
         }
     }
+    wscore_message_free(held.block);
     wscore_session_destroy(s);
 }
 

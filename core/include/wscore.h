@@ -287,6 +287,22 @@ size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
     wscore_event_t *ev);
 
 /*
+ * The payload of the MESSAGE event just reported, when it came from the
+ * core's reassembly buffer (not placed, not a FRAGMENT), handed to the
+ * caller: the returned block holds it at WSCORE_MESSAGE_HEADROOM bytes
+ * from its start (where ev->data points), so a frame header can be written
+ * in front of it without copying the payload (an echo's reply to a message
+ * that came in several reads or frames). Call before the next call on s;
+ * NULL when there is no such message. The block is the caller's, freed
+ * with wscore_message_free(); the core starts a new buffer for the next
+ * message.
+ */
+/* room for a 10-byte header after 24 bytes of the caller's, 8-aligned */
+#define WSCORE_MESSAGE_HEADROOM 34
+uint8_t *wscore_session_take_message(wscore_session_t *s);
+void wscore_message_free(uint8_t *block);
+
+/*
  * Control frames the core produced (pongs, pings, close frames) wait in the
  * session's output. The caller takes them in order before queueing its own
  * frames, so the wire order matches the event order.
@@ -384,12 +400,16 @@ void wscore_session_act_as_client(wscore_session_t *s,
 
 #define WSCORE_MAX_CLIENT_HEADER_LEN 14
 
-/* Bytes a masked frame with len bytes of payload takes on the wire. */
+/* Bytes a masked frame with len bytes of payload takes on the wire; 0
+ * where that does not fit in a size_t. */
 size_t wscore_client_frame_len(uint64_t payload_len);
 
 /*
  * Writes a masked frame (header, key, masked payload) into out, which has
- * room for wscore_client_frame_len(len) bytes; returns that length.
+ * room for wscore_client_frame_len(len) bytes; returns that length, or 0
+ * (nothing written) for a NULL out or key, a NULL payload with len > 0,
+ * an unknown opcode, or a control frame that is not whole or is over 125
+ * bytes.
  */
 size_t wscore_client_frame_encode(uint8_t *out, wscore_opcode_e opcode,
     int fin, int rsv1, const uint8_t *payload, size_t len,
@@ -619,6 +639,17 @@ wscore_router_rc_e wscore_router_set_since(wscore_router_t *r,
     void *subscriber, const char *channel, size_t len, uint64_t since);
 size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
     size_t len, uint64_t seq, wscore_router_visit_pt visit, void *ctx);
+
+/*
+ * for_each_after(seq) that also tells visit each subscriber's mark (what
+ * set_since recorded): a caller delivering several messages of the channel
+ * in one walk passes the highest of their numbers and gives a subscriber
+ * only the messages numbered above its mark, as one walk per message would.
+ */
+typedef void (*wscore_router_visit_since_pt)(void *ctx, void *subscriber,
+    uint64_t since);
+size_t wscore_router_for_each_since(wscore_router_t *r, const char *channel,
+    size_t len, uint64_t seq, wscore_router_visit_since_pt visit, void *ctx);
 
 /*
  * The one channel-name rule: 1..WSCORE_MAX_CHANNEL_LEN bytes of printable

@@ -37,11 +37,12 @@ std::uint8_t *ByteBuffer::extend(std::size_t n) noexcept
         std::size_t grown = std::max<std::size_t>(
             {needed, std::size_t{capacity_} * 2, std::size_t{256}});
         grown = std::min(grown, max_size);
-        auto *bigger = static_cast<std::uint8_t *>(std::realloc(data_, grown));
+        auto *bigger = static_cast<std::uint8_t *>(std::realloc(
+            data_ != nullptr ? data_ - headroom : nullptr, headroom + grown));
         if (bigger == nullptr) {
             return nullptr;
         }
-        data_ = bigger;
+        data_ = bigger + headroom;
         capacity_ = static_cast<std::uint32_t>(grown);
     }
     std::uint8_t *tail = data_ + size_;
@@ -88,10 +89,16 @@ void ByteBuffer::clear_and_trim(std::size_t keep_capacity) noexcept
 
 void ByteBuffer::release() noexcept
 {
-    std::free(data_);
+    std::free(take());
+}
+
+std::uint8_t *ByteBuffer::take() noexcept
+{
+    std::uint8_t *block = data_ != nullptr ? data_ - headroom : nullptr;
     data_ = nullptr;
     size_ = 0;
     capacity_ = 0;
+    return block;
 }
 
 }  // namespace wscore

@@ -1,6 +1,11 @@
 // ByteBuffer: a growable byte array that reports allocation failure instead
 // of throwing, and is half the size of a std::vector (16 bytes), because
 // every open connection carries two of them.
+//
+// Its storage is one malloc() block with headroom bytes in front of the
+// data, so a caller can take the block (take()) and write a frame header
+// in front of the bytes without copying them (wscore_session_take_message:
+// an echo's reply to a reassembled message).
 
 #ifndef WSCORE_BYTE_BUFFER_HPP
 #define WSCORE_BYTE_BUFFER_HPP
@@ -16,6 +21,8 @@ public:
     // Sizes are 32-bit to keep the object small; nothing the core buffers
     // comes near 4 GiB (the session caps messages below max_size).
     static constexpr std::size_t max_size = UINT32_MAX;
+    // Bytes of each block before data(); WSCORE_MESSAGE_HEADROOM.
+    static constexpr std::size_t headroom = 34;
 
     ByteBuffer() noexcept = default;
     ~ByteBuffer() { release(); }
@@ -47,6 +54,11 @@ public:
     // that once received a big message does not hold on to it while idle.
     void clear_and_trim(std::size_t keep_capacity) noexcept;
     void release() noexcept;
+
+    // Hands the storage to the caller: the malloc() block, the bytes at
+    // headroom from its start (nullptr when there is none). The buffer is
+    // left empty, without storage.
+    std::uint8_t *take() noexcept;
 
 private:
     std::uint8_t *data_ = nullptr;

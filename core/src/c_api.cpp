@@ -4,6 +4,7 @@
 
 #include "wscore.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -161,6 +162,18 @@ wscore_session_t *wscore_session_create_in(void *mem,
 void wscore_session_destroy_in(wscore_session_t *s)
 {
     s->~wscore_session_s();
+}
+
+static_assert(WSCORE_MESSAGE_HEADROOM == wscore::ByteBuffer::headroom);
+
+uint8_t *wscore_session_take_message(wscore_session_t *s)
+{
+    return s->session.take_message();
+}
+
+void wscore_message_free(uint8_t *block)
+{
+    std::free(block);
 }
 
 size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,

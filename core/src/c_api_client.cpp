@@ -1,6 +1,7 @@
 // The C ABI of the client side: a session that is the upstream's client,
 // masked frames, the check of the server's handshake answer.
 
+#include <cstdint>
 #include <new>
 #include <optional>
 #include <string_view>
@@ -8,6 +9,7 @@
 #include "c_api_session.hpp"
 #include "client_handshake.hpp"
 #include "frame_encoder.hpp"
+#include "opcode.hpp"
 #include "wscore.h"
 
 namespace {
@@ -34,6 +36,10 @@ void wscore_session_act_as_client(wscore_session_t *s,
 
 size_t wscore_client_frame_len(uint64_t payload_len)
 {
+    // Past this the sum wraps and a caller would allocate too little.
+    if (payload_len > SIZE_MAX - WSCORE_MAX_CLIENT_HEADER_LEN) {
+        return 0;
+    }
     return wscore::client_frame_len(payload_len);
 }
 
@@ -41,6 +47,18 @@ size_t wscore_client_frame_encode(uint8_t *out, wscore_opcode_e opcode,
     int fin, int rsv1, const uint8_t *payload, size_t len,
     const uint8_t key[4])
 {
+    const auto op = static_cast<std::uint8_t>(opcode);
+    if (out == nullptr || key == nullptr || (payload == nullptr && len > 0)
+        || len > SIZE_MAX - WSCORE_MAX_CLIENT_HEADER_LEN
+        || !wscore::is_known_opcode(op)) {
+        return 0;
+    }
+    // RFC 6455 section 5.5: a control frame is whole and at most 125 bytes;
+    // the peer would fail the connection on anything else.
+    if (wscore::is_control(static_cast<wscore::Opcode>(op))
+        && (fin == 0 || len > 125)) {
+        return 0;
+    }
     const std::size_t total = wscore::client_frame_len(len);
     return wscore::encode_client_frame({out, total},
         static_cast<wscore::Opcode>(opcode), fin != 0, rsv1 != 0,
@@ -77,6 +95,9 @@ wscore_rc_t wscore_handshake_check_response_deflate(
     size_t key_len, wscore_str_t offered_protocols,
     wscore_deflate_params_t *params, int *agreed, const char **why)
 {
+    if (agreed != nullptr) {
+        *agreed = 0;
+    }
     if (resp == nullptr || key == nullptr || params == nullptr
         || agreed == nullptr) {
         if (why != nullptr) {
@@ -84,7 +105,6 @@ wscore_rc_t wscore_handshake_check_response_deflate(
         }
         return WSCORE_ERROR;
     }
-    *agreed = 0;
     wscore::HandshakeResponse r;
     r.status = resp->status;
     r.upgrade = present(resp->upgrade);

@@ -95,6 +95,12 @@ size_t wscore_router_for_each_after(wscore_router_t *r, const char *channel,
     return r->router.for_each_after(name_of(channel, len), seq, visit, ctx);
 }
 
+size_t wscore_router_for_each_since(wscore_router_t *r, const char *channel,
+    size_t len, uint64_t seq, wscore_router_visit_since_pt visit, void *ctx)
+{
+    return r->router.for_each_since(name_of(channel, len), seq, visit, ctx);
+}
+
 int wscore_channel_name_valid(const char *name, size_t len)
 {
     return wscore::channel_name_valid(name_of(name, len)) ? 1 : 0;

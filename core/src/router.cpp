@@ -26,6 +26,11 @@ Router::Router(const wscore_router_config_t &cfg) noexcept
     : max_channels_per_subscriber_(cfg.max_channels_per_subscriber),
       max_channel_name_len_(cfg.max_channel_name_len)
 {
+    // A bucket (8 bytes) per four subscribers, not per one: the map is
+    // looked up at subscribe, unsubscribe and compaction, never in the
+    // fan-out, and four short chains cost less than an idle connection's
+    // 8 bytes (and the old bucket arrays each rehash leaves in the heap).
+    subscribers_.max_load_factor(4.0f);
 }
 
 bool Router::valid_name(std::string_view channel) const noexcept
@@ -295,6 +300,32 @@ std::size_t Router::for_each_after(std::string_view channel,
         ++visited;
         if (visit != nullptr) {
             visit(ctx, slot.subscriber);
+        }
+    }
+    --ch->pins;
+    settle(*ch);
+    return visited;
+}
+
+std::size_t Router::for_each_since(std::string_view channel,
+    std::uint64_t seq, wscore_router_visit_since_pt visit, void *ctx) noexcept
+{
+    Channel *ch = find_channel(channel);
+    if (ch == nullptr) {
+        return 0;
+    }
+    // As for_each_after: pinned, so visit may (un)subscribe.
+    ++ch->pins;
+    const std::size_t end = ch->slots.size();
+    std::size_t visited = 0;
+    for (std::size_t i = 0; i < end; ++i) {
+        const Slot slot = ch->slots[i];
+        if (slot.position == tombstone || slot.since >= seq) {
+            continue;
+        }
+        ++visited;
+        if (visit != nullptr) {
+            visit(ctx, slot.subscriber, slot.since);
         }
     }
     --ch->pins;

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "membership_list.hpp"
+#include "node_pool.hpp"
 #include "wscore.h"
 
 namespace wscore {
@@ -85,6 +86,10 @@ public:
     }
     std::size_t for_each_after(std::string_view channel, std::uint64_t seq,
         wscore_router_visit_pt visit, void *ctx) noexcept;
+    // The same walk, telling visit each subscriber's mark: one walk for
+    // several messages of the channel (seq the highest of their numbers).
+    std::size_t for_each_since(std::string_view channel, std::uint64_t seq,
+        wscore_router_visit_since_pt visit, void *ctx) noexcept;
 
     // C++ callers (the tests) may pass any callable.
     template <class Visit>
@@ -143,7 +148,16 @@ private:
     };
     using ChannelMap = std::unordered_map<std::string, Channel, NameHash,
         std::equal_to<>>;
-    using SubscriberMap = std::unordered_map<void *, Memberships>;
+    // Its nodes from a pool of their own (node_pool.hpp: an idle
+    // subscription's node, packed, not among the handshake's blocks).
+    using SubscriberEntry = std::pair<void *const, Memberships>;
+    using SubscriberMap = std::unordered_map<void *, Memberships,
+        std::hash<void *>, std::equal_to<void *>,
+        NodePoolAllocator<SubscriberEntry>>;
+    // libstdc++'s node: the next pointer, then the entry (a larger node
+    // elsewhere is simply not pooled: NodePoolAllocator)
+    static constexpr std::size_t subscriber_node_size =
+        sizeof(void *) + sizeof(SubscriberEntry);
 
     Channel *find_channel(std::string_view name) noexcept;
     const Channel *find_channel(std::string_view name) const noexcept;
@@ -160,7 +174,10 @@ private:
     void compact(Channel &channel) noexcept;
 
     ChannelMap channels_;
-    SubscriberMap subscribers_;
+    NodePool subscriber_nodes_{subscriber_node_size};   // before the map
+    SubscriberMap subscribers_{0, std::hash<void *>{},
+        std::equal_to<void *>{},
+        NodePoolAllocator<SubscriberEntry>{subscriber_nodes_}};
     std::size_t live_channels_ = 0;   // channels with live > 0
     std::size_t max_channels_per_subscriber_;
     std::size_t max_channel_name_len_;

@@ -542,6 +542,19 @@ bool Session::finish_control_frame(std::uint64_t now_ms,
     return true;
 }
 
+// Only a whole message reported from the reassembly buffer is handed out:
+// a streamed piece or a control payload shares the buffer with what is
+// still to come. The next message starts a new buffer, as it would after
+// one larger than kept_buffer_capacity.
+std::uint8_t *Session::take_message() noexcept
+{
+    if (last_event_ != LastEvent::message || streamed_bytes_ != 0) {
+        return nullptr;
+    }
+    last_event_ = LastEvent::none;
+    return message_.take();
+}
+
 void Session::release_last_event() noexcept
 {
     switch (last_event_) {

@@ -43,6 +43,10 @@ public:
         std::uint64_t now_ms, wscore_event_t &ev,
         const wscore_payload_sink_t *sink = nullptr) noexcept;
 
+    // The block holding the MESSAGE just reported from the reassembly
+    // buffer, for the caller to keep: see wscore_session_take_message.
+    std::uint8_t *take_message() noexcept;
+
     std::span<const std::uint8_t> output() const noexcept
     {
         return output_.bytes();

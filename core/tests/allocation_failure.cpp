@@ -79,3 +79,27 @@ void operator delete[](void *p, std::size_t) noexcept
 {
     std::free(p);
 }
+
+// The aligned forms (NodePool's areas) count and fail like the others.
+void *operator new(std::size_t n, std::align_val_t align)
+{
+    if (countdown >= 0 && countdown-- == 0) {
+        failed = true;
+        throw std::bad_alloc();
+    }
+    const auto a = static_cast<std::size_t>(align);
+    if (void *p = std::aligned_alloc(a, (n + a - 1) / a * a)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+void operator delete(void *p, std::align_val_t) noexcept
+{
+    std::free(p);
+}
+
+void operator delete(void *p, std::size_t, std::align_val_t) noexcept
+{
+    std::free(p);
+}

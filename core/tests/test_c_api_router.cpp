@@ -1,6 +1,8 @@
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wscore.h"
@@ -74,6 +76,18 @@ BOOST_AUTO_TEST_CASE(round_trip)
                                             &sessions) == 2u);
     BOOST_TEST(sessions.seen == (std::vector<int *>{&a, &a, &c}),
                boost::test_tools::per_element());
+
+    // the same walk with each subscriber's mark
+    std::vector<std::pair<void *, std::uint64_t>> marks;
+    BOOST_TEST(wscore_router_for_each_since(r, "room:1", 6, 8,
+        [](void *ctx, void *s, std::uint64_t since) {
+            static_cast<std::vector<std::pair<void *, std::uint64_t>> *>(ctx)
+                ->emplace_back(s, since);
+        },
+        &marks) == 2u);
+    BOOST_TEST(marks.size() == 2u);
+    BOOST_TEST((marks[0] == std::pair<void *, std::uint64_t>{&a, 0}));
+    BOOST_TEST((marks[1] == std::pair<void *, std::uint64_t>{&c, 7}));
 
     BOOST_TEST(wscore_router_unsubscribe(r, &a, "room:1", 6) == WSCORE_ROUTER_OK);
     BOOST_TEST(wscore_router_unsubscribe(r, &a, "room:1", 6) ==

@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -360,6 +361,75 @@ BOOST_AUTO_TEST_CASE(client_frame_encoding_lengths)
         std::uint8_t op = 0;
         BOOST_TEST(unmask_ours(out, op) == payload);
     }
+}
+
+BOOST_AUTO_TEST_CASE(client_frame_len_that_would_wrap_is_0)
+{
+    BOOST_TEST(wscore_client_frame_len(UINT64_MAX) == 0u);
+    BOOST_TEST(wscore_client_frame_len(SIZE_MAX - 13) == 0u);
+    BOOST_TEST(wscore_client_frame_len(SIZE_MAX - 14) == SIZE_MAX);
+}
+
+BOOST_AUTO_TEST_CASE(client_frame_encode_refuses_bad_arguments)
+{
+    const std::uint8_t key[4] = {1, 2, 3, 4};
+    const std::string big(126, 'x');
+    const auto *p = reinterpret_cast<const std::uint8_t *>(big.data());
+    Bytes out(wscore_client_frame_len(big.size()), 0xAA);
+    const Bytes untouched = out;
+
+    BOOST_TEST(wscore_client_frame_encode(nullptr, WSCORE_OP_TEXT, 1, 0, p,
+                                          5, key) == 0u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_TEXT, 1, 0,
+                                          p, 5, nullptr) == 0u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_TEXT, 1, 0,
+                                          nullptr, 5, key) == 0u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(),
+                                          static_cast<wscore_opcode_e>(3),
+                                          1, 0, p, 5, key) == 0u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(),
+                                          static_cast<wscore_opcode_e>(0x1F),
+                                          1, 0, p, 5, key) == 0u);
+    // control frames: whole, and at most 125 bytes (RFC 6455 5.5)
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_PING, 0, 0,
+                                          p, 5, key) == 0u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_CLOSE, 1, 0,
+                                          p, 126, key) == 0u);
+    BOOST_TEST(out == untouched, boost::test_tools::per_element());
+
+    // the edges that are valid still encode
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_PONG, 1, 0,
+                                          p, 125, key) == 131u);
+    BOOST_TEST(wscore_client_frame_encode(out.data(), WSCORE_OP_TEXT, 1, 0,
+                                          nullptr, 0, key) == 6u);
+    BOOST_TEST(out[0] == 0x81);
+    BOOST_TEST(out[1] == 0x80);
+}
+
+BOOST_AUTO_TEST_CASE(response_checks_without_their_arguments_fail)
+{
+    const auto r = good_response();
+    const char *why = nullptr;
+    BOOST_TEST(wscore_handshake_check_response(nullptr, rfc_key, 24,
+                                               str(nullptr), &why)
+               == WSCORE_ERROR);
+    BOOST_TEST(std::string(why) == "no response");
+    BOOST_TEST(wscore_handshake_check_response(&r, nullptr, 24,
+                                               str(nullptr), nullptr)
+               == WSCORE_ERROR);
+
+    // agreed is not left as the caller had it when the check cannot run
+    wscore_deflate_params_t params{};
+    int agreed = -1;
+    why = nullptr;
+    BOOST_TEST(wscore_handshake_check_response_deflate(nullptr, rfc_key, 24,
+        str(nullptr), &params, &agreed, &why) == WSCORE_ERROR);
+    BOOST_TEST(agreed == 0);
+    BOOST_TEST(std::string(why) == "no response");
+    agreed = -1;
+    BOOST_TEST(wscore_handshake_check_response_deflate(&r, rfc_key, 24,
+        str(nullptr), nullptr, &agreed, nullptr) == WSCORE_ERROR);
+    BOOST_TEST(agreed == 0);
 }
 
 BOOST_AUTO_TEST_CASE(rfc_answer_is_accepted)

@@ -16,7 +16,7 @@
 // (what an echoing backend does), after a random wait of up to N ms when
 // the hook's URL says ?jitter=N. stdout says "listening" once the port
 // is open; every call is counted and GET /count says how many there were
-// and how many ran at once at most.
+// and how many ran at once at most, and how many connections were opened.
 'use strict';
 
 const http = require('http');
@@ -24,6 +24,7 @@ const http = require('http');
 let calls = 0;
 let running = 0;
 let most = 0;
+let sockets = 0;
 
 const server = http.createServer((req, res) => {
     const chunks = [];
@@ -32,7 +33,7 @@ const server = http.createServer((req, res) => {
         const body = Buffer.concat(chunks);
 
         if (req.method === 'GET' && req.url === '/count') {
-            res.end(JSON.stringify({ calls, most }));
+            res.end(JSON.stringify({ calls, most, sockets }));
             return;
         }
 
@@ -84,6 +85,7 @@ const server = http.createServer((req, res) => {
     });
 });
 
+server.on('connection', () => { sockets++; });
 server.keepAliveTimeout = 60000;
 server.listen(Number(process.argv[2]), '127.0.0.1', () => {
     console.log('listening');

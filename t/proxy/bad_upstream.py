@@ -25,6 +25,18 @@ properly unless the path says otherwise, then by path:
   /last-close     answers its first message with the close code (and
                   how many ms the answer took, for /close-first) that the
                   last connection's close frame carried
+
+and, for the proxy's permessage-deflate offer (ws_proxy_deflate), answers
+101 with the Sec-WebSocket-Extensions of EXTENSIONS by path:
+
+  /unoffered      x-unoffered-ext, an extension nobody offered
+  /bad-bits       permessage-deflate; client_max_window_bits=20 (8..15 only)
+  /no-value       permessage-deflate; server_max_window_bits (needs a value)
+  /unknown        permessage-deflate; mystery_param
+  /twice          permessage-deflate, permessage-deflate
+  /good           permessage-deflate; server_max_window_bits=10;
+                  server_no_context_takeover, then it sends "hello deflate"
+                  compressed within that window
 """
 import base64
 import hashlib
@@ -32,9 +44,20 @@ import socket
 import sys
 import threading
 import time
+import zlib
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 last = {"close": "none", "waited": 0}
+EXTENSIONS = {
+    "/bad-extension": "permessage-deflate",
+    "/unoffered": "x-unoffered-ext",
+    "/bad-bits": "permessage-deflate; client_max_window_bits=20",
+    "/no-value": "permessage-deflate; server_max_window_bits",
+    "/unknown": "permessage-deflate; mystery_param",
+    "/twice": "permessage-deflate, permessage-deflate",
+    "/good": "permessage-deflate; server_max_window_bits=10; "
+             "server_no_context_takeover",
+}
 
 
 def recv_exactly(conn, n):
@@ -117,14 +140,21 @@ def serve(conn):
                               .digest()).decode()
     if path == "/bad-accept":
         accept = base64.b64encode(b"x" * 20).decode()
-    extra = {"/bad-protocol": "Sec-WebSocket-Protocol: nope\r\n",
-             "/bad-extension": "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-             }.get(path, "")
+    extra = ""
+    if path == "/bad-protocol":
+        extra = "Sec-WebSocket-Protocol: nope\r\n"
+    elif path in EXTENSIONS:
+        extra = "Sec-WebSocket-Extensions: %s\r\n" % EXTENSIONS[path]
     upgrade = "" if path == "/no-upgrade" else "Upgrade: websocket\r\n"
     conn.sendall(("HTTP/1.1 101 Switching Protocols\r\n%s"
                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
                   % (upgrade, accept, extra)).encode())
-    if path == "/invalid-utf8":
+    if path == "/good":
+        z = zlib.compressobj(6, zlib.DEFLATED, -10)
+        payload = z.compress(b"hello deflate") + z.flush(zlib.Z_SYNC_FLUSH)
+        payload = payload[:-4]
+        conn.sendall(bytes([0xC1, len(payload)]) + payload)
+    elif path == "/invalid-utf8":
         conn.sendall(b"\x81\x02\xff\xfe")
     elif path == "/masked":
         key = b"\x01\x02\x03\x04"

@@ -5,12 +5,16 @@ package Test::NgxWs::Backend;
 # request asks it to and writing every request it got, one JSON line
 # each, to a log the test reads back.
 #
-#     my $backend = Test::NgxWs::Backend->start(port => $bport,
-#                                               log => "$servroot-backend.log");
+#     my $backend = Test::NgxWs::Backend->start(port => $bport);
 #     my @requests = $backend->requests;   # oldest first, decoded
+#     $backend->forget;                    # none from here on
+#
+# The log is t/servroot/<test file's name>-backend.log unless log => names
+# another.
 
 use strict;
 use warnings;
+use File::Basename qw(basename);
 use IPC::Open2 qw(open2);
 use JSON::PP qw(decode_json);
 use Test::More;
@@ -19,7 +23,9 @@ my @started;
 
 sub start {
     my ($class, %args) = @_;
-    my $self = bless { log => $args{log} }, $class;
+    my $log = $args{log} // Test::NgxWs::repo_root() . '/t/servroot/'
+                             . basename($0, '.t') . '-backend.log';
+    my $self = bless { log => $log }, $class;
     unlink $self->{log};
     $self->{pid} = open2(my $out, my $in, '/usr/bin/python3',
                          Test::NgxWs::repo_root() . '/t/lib/ws_backend.py',
@@ -37,6 +43,12 @@ sub requests {
     my ($self) = @_;
     open my $fh, '<', $self->{log} or return ();
     return map { decode_json($_) } grep { /\n\z/ } <$fh>;
+}
+
+# The requests so far are forgotten: requests() starts afresh.
+sub forget {
+    my ($self) = @_;
+    unlink $self->{log};
 }
 
 END { kill 'TERM', @started if @started }

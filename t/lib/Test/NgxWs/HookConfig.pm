@@ -10,22 +10,28 @@ package Test::NgxWs::HookConfig;
 #         . hooked_location('/keep', message =>
 #               hook_proxy('http://hooks/publish', 'X-Answer-Status' => 304),
 #               'ws_backend_message_inflight 4;');
+#
+#     # the message hook tests' Node backend (Test::NgxWs::MessageBackend)
+#     my $http = hooks_http_config(zone => 'answers', port => $nport);
+#     my $hook = message_backend_location('/internal/node');
 
 use strict;
 use warnings;
 use Exporter 'import';
 
 our @EXPORT = qw(hooks_http_config json_location internal_location
-                 hooked_location hook_proxy);
+                 hooked_location hook_proxy message_backend_location);
 
-# The zone, and the upstream "hooks": the backend on $port, kept alive.
+# The zone (if named), and the upstream "hooks": the backend on $port,
+# with $keepalive idle connections kept (16 if not given).
 sub hooks_http_config {
     my (%args) = @_;
-    return <<CONF;
-    ws_zone $args{zone} 1m;
+    my $zone = defined $args{zone} ? "    ws_zone $args{zone} 1m;\n" : '';
+    my $keepalive = $args{keepalive} // 16;
+    return $zone . <<CONF;
     upstream hooks {
         server 127.0.0.1:$args{port};
-        keepalive 16;
+        keepalive $keepalive;
     }
 CONF
 }
@@ -39,11 +45,11 @@ sub json_location {
          . "    }\n";
 }
 
-# An internal location answering with the directives of $answer.
+# An internal location answering with the directives of @answer.
 sub internal_location {
-    my ($path, $answer) = @_;
+    my ($path, @answer) = @_;
     return "    location = $path {\n"
-         . directives('internal;', $answer)
+         . directives('internal;', @answer)
          . "    }\n";
 }
 
@@ -68,6 +74,17 @@ sub hook_proxy {
         push @lines, "proxy_set_header $name $value;";
     }
     return join "\n", @lines;
+}
+
+# The internal location $path of a message hook whose calls go to the
+# Node backend's /message (t/lib/message_backend.js: each message says how
+# to answer), answered within $timeout (5s if undef); more directives of
+# that location after.
+sub message_backend_location {
+    my ($path, $timeout, @directives) = @_;
+    $timeout //= '5s';
+    return internal_location($path, hook_proxy('http://hooks/message'),
+                             "proxy_read_timeout $timeout;", @directives);
 }
 
 sub directives {
