@@ -705,7 +705,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /*
          * More to read: let other connections have their turn first. The
-         * replies wait for the posted write, with those of the next read.
+         * replies go from the posted write, run below.
          */
         ngx_post_event(rev, &ngx_posted_events);
 
@@ -748,21 +748,14 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 
 
 /*
- * The replies this read queued go out now, in the read handler, rather
- * than from a write event posted to the end of the loop pass (unless the
- * socket has more to read: the read event is posted again then, and the
- * replies of both reads go in one write, as before). With one
- * message in flight per connection and a thousand connections, the pass
- * reads every connection before it writes any: each one's connection,
- * events, session and output entry were touched twice, a pass apart, and
- * the posted event cost a hop through ngx_event_process_posted() and the
- * write handler's checks. A session in channels keeps the posted write,
- * so that what a pass delivers to it and what it answers go out in one
- * write; so does a session whose write is already posted, TLS (whose
- * buffer NGINX flushes on its own terms) and the 101 still in the
- * request's output. Every session is in the "conn:" index where a zone is
- * configured: a message sent to a connection by its id in the pass that
- * answered it is one write more, not a reason to post every answer.
+ * The replies this read queued are written here, without the write event:
+ * with one message in flight per connection and a thousand connections,
+ * posting it (and running it later, or from the end of the read handler)
+ * cost ngx_post_event(), the write handler's checks, a second after-I/O
+ * step and one more cache line per message. The usual case only: a plain
+ * socket, the request freed, no write posted yet, no more to read, the
+ * session in no channel. The rest is queued and posted as before, and the
+ * end of the read handler runs the posted write.
  *
  * Output queued before the read (queued) waits for the socket or for a
  * posted write, which will carry the replies too. A queue that was empty
