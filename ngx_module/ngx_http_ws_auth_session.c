@@ -100,7 +100,7 @@ ngx_http_ws_auth_session_channels_deferred(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return 0;
@@ -132,7 +132,7 @@ ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return NGX_OK;
@@ -318,7 +318,7 @@ ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws,
     u_char                      *p;
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || !jwcf->on || !jwcf->user_channel
         || ctx->jwt.user.len == 0)
@@ -373,7 +373,7 @@ ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws,
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || ctx->session == NULL || !jwcf->on) {
         *error = "this endpoint does not use tokens";
@@ -495,7 +495,7 @@ ngx_http_ws_auth_expired(void *session)
 
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ws->finalized) {
         return;

@@ -101,7 +101,7 @@ ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
         return NGX_OK;
     }
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || ctx->jwt.claims.len == 0) {
         return NGX_DECLINED;

@@ -58,7 +58,7 @@ ngx_http_ws_security_ctx(ngx_http_request_t *r)
 
 /* The guards' state of a session, with or without its request. */
 ngx_http_ws_security_ctx_t *
-ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
+ngx_http_ws_security_ctx_of(ngx_http_ws_session_t *ws)
 {
     if (ws->request) {
         return ngx_http_ws_security_ctx_get(ws->request);

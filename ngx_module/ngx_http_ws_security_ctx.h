@@ -47,7 +47,7 @@ void ngx_http_ws_security_ctx_slot(ngx_module_t *module);
 /* The request's state, made on first use; NULL only without memory. */
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx(ngx_http_request_t *r);
 /* The request's state if made, or once detached the session's. */
-ngx_http_ws_security_ctx_t *ngx_http_ws_security_session_ctx(
+ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx_of(
     ngx_http_ws_session_t *ws);
 /* The request's state if made (not making it). */
 ngx_http_ws_security_ctx_t *ngx_http_ws_security_ctx_get(
