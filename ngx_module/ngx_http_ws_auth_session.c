@@ -121,14 +121,14 @@ ngx_int_t
 ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
     ngx_http_ws_jwt_conf_t *jwcf, wscore_event_t *ev)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     token;
-    ngx_log_t                    *log;
-    ngx_pool_t                   *pool;
-    wscore_str_t                  id;
-    wscore_ctl_request_t          req;
-    ngx_http_ws_jwt_result_t      res;
-    ngx_http_ws_security_ctx_t   *ctx;
+    ngx_int_t                    rc;
+    ngx_str_t                    token;
+    ngx_log_t                   *log;
+    ngx_pool_t                  *pool;
+    wscore_str_t                 id;
+    wscore_ctl_request_t         req;
+    ngx_http_ws_jwt_result_t     res;
+    ngx_http_ws_security_ctx_t  *ctx;
 
     log = ws->connection->log;
 
@@ -364,12 +364,12 @@ ngx_int_t
 ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws,
     ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token, const char **error)
 {
-    u_char                       *claims;
-    ngx_int_t                     rc;
-    ngx_log_t                    *log;
-    ngx_pool_t                   *pool;
-    ngx_http_ws_jwt_result_t      res;
-    ngx_http_ws_security_ctx_t   *ctx;
+    u_char                      *claims;
+    ngx_int_t                    rc;
+    ngx_log_t                   *log;
+    ngx_pool_t                  *pool;
+    ngx_http_ws_jwt_result_t     res;
+    ngx_http_ws_security_ctx_t  *ctx;
 
     log = ws->connection->log;
 

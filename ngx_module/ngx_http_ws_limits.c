@@ -677,21 +677,21 @@ ngx_int_t
 ngx_http_ws_limits_message(ngx_http_ws_session_t *ws,
     ngx_http_ws_limits_conf_t *lcf, wscore_event_t *ev)
 {
-    size_t                        klen;
-    uint64_t                      cost;
-    ngx_int_t                     ok;
-    ngx_str_t                     value;
-    ngx_uint_t                    i;
-    ngx_shm_zone_t               *zone;
-    wscore_bucket_t              *b;
-    ngx_http_request_t           *r;
-    ngx_http_ws_rate_t           *rate;
-    ngx_http_ws_zone_ctx_t       *zctx;
-    ngx_http_ws_limit_node_t     *node;
-    ngx_http_ws_keyed_table_t    *limits;
-    ngx_http_ws_security_ctx_t   *ctx;
-    u_char                        key[1 + 4 + NGX_SOCKADDRLEN
-                                      + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+    size_t                       klen;
+    uint64_t                     cost;
+    ngx_int_t                    ok;
+    ngx_str_t                    value;
+    ngx_uint_t                   i;
+    ngx_shm_zone_t              *zone;
+    wscore_bucket_t             *b;
+    ngx_http_request_t          *r;
+    ngx_http_ws_rate_t          *rate;
+    ngx_http_ws_zone_ctx_t      *zctx;
+    ngx_http_ws_limit_node_t    *node;
+    ngx_http_ws_keyed_table_t   *limits;
+    ngx_http_ws_security_ctx_t  *ctx;
+    u_char                       key[1 + 4 + NGX_SOCKADDRLEN
+                                     + NGX_HTTP_WS_MAX_CHANNEL_LEN];
 
     r = ws->request;
 
