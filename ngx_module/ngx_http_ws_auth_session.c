@@ -15,7 +15,7 @@
  * may do nothing, and channels are joined only once it is verified.
  *
  * The state lives in the request's pool until the request is freed after
- * the 101 (ngx_http_ws_security_detach() moves it to the heap): whatever
+ * the 101 (the security module's detach moves it to the heap): whatever
  * is made for the whole session comes from the session's pool below, the
  * claims, which a refresh replaces, from a block of their own.
  */
@@ -28,12 +28,13 @@
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_output.h"
-#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_security_ctx.h"
 #include "ngx_http_ws_session.h"
 
 
 static void ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
-    ngx_http_ws_security_conf_t *wsscf);
+    ngx_http_ws_jwt_conf_t *jwcf);
+static void ngx_http_ws_auth_wait(ngx_http_ws_security_ctx_t *ctx);
 static ngx_int_t ngx_http_ws_auth_adopt(ngx_http_ws_session_t *ws,
     ngx_http_ws_security_ctx_t *ctx, ngx_http_ws_jwt_result_t *res);
 static void ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws,
@@ -51,19 +52,18 @@ static void ngx_http_ws_auth_cleanup(void *data);
 
 
 ngx_int_t
-ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws,
+    ngx_http_ws_jwt_conf_t *jwcf)
 {
-    ngx_pool_cleanup_t           *cln;
-    ngx_http_request_t           *r;
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_request_t          *r;
+    ngx_http_ws_security_ctx_t  *ctx;
 
     r = ws->request;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
-    wsscf = ngx_http_get_module_loc_conf(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(r);
 
-    if (ctx == NULL || !wsscf->jwt) {
+    if (ctx == NULL || !jwcf->on) {
         return NGX_OK;
     }
 
@@ -80,11 +80,11 @@ ngx_http_ws_auth_session_start(ngx_http_ws_session_t *ws)
     /* deadlines go to the session's one timer (DESIGN: one per connection) */
     if (ctx->auth_pending) {
         /* the token is to come first; channels are joined after it */
-        return ngx_http_ws_session_set_guard(ws, wsscf->auth_timeout,
+        return ngx_http_ws_session_set_guard(ws, jwcf->timeout,
                                              ngx_http_ws_auth_expired);
     }
 
-    ngx_http_ws_auth_arm(ctx, wsscf);
+    ngx_http_ws_auth_arm(ctx, jwcf);
 
     return NGX_OK;
 }
@@ -100,7 +100,7 @@ ngx_http_ws_auth_session_channels_deferred(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return 0;
@@ -119,27 +119,24 @@ ngx_http_ws_auth_session_channels_deferred(ngx_http_ws_session_t *ws)
  */
 ngx_int_t
 ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
-    wscore_event_t *ev)
+    ngx_http_ws_jwt_conf_t *jwcf, wscore_event_t *ev)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     token;
-    ngx_log_t                    *log;
-    ngx_pool_t                   *pool;
-    wscore_str_t                  id;
-    wscore_ctl_request_t          req;
-    ngx_http_ws_jwt_result_t      res;
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    ngx_int_t                    rc;
+    ngx_str_t                    token;
+    ngx_log_t                   *log;
+    ngx_pool_t                  *pool;
+    wscore_str_t                 id;
+    wscore_ctl_request_t         req;
+    ngx_http_ws_jwt_result_t     res;
+    ngx_http_ws_security_ctx_t  *ctx;
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || !ctx->auth_pending) {
         return NGX_OK;
     }
-
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     id.data = NULL;
     id.len = 0;
@@ -174,7 +171,7 @@ ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
 
     ngx_memzero(&res, sizeof(ngx_http_ws_jwt_result_t));
 
-    rc = ngx_http_ws_jwt_verify(pool, log, wsscf, &token, &res);
+    rc = ngx_http_ws_jwt_verify(pool, log, jwcf, &token, &res);
 
     if (rc == NGX_OK) {
         rc = ngx_http_ws_auth_adopt(ws, ctx, &res);
@@ -200,7 +197,7 @@ ngx_http_ws_auth_session_first_message(ngx_http_ws_session_t *ws,
 
     if (ctx->session) {
         /* started already: the expiry follows the token */
-        ngx_http_ws_auth_arm(ctx, wsscf);
+        ngx_http_ws_auth_arm(ctx, jwcf);
     }
 
     /*
@@ -315,16 +312,15 @@ ngx_http_ws_auth_reply(ngx_http_ws_session_t *ws, wscore_str_t id,
 
 /* "user:<sub>" for a session with a verified user, else NULL. */
 ngx_str_t *
-ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws)
+ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws,
+    ngx_http_ws_jwt_conf_t *jwcf)
 {
-    u_char                       *p;
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    u_char                      *p;
+    ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
-    if (ctx == NULL || !wsscf->jwt || !wsscf->jwt_user_channel
+    if (ctx == NULL || !jwcf->on || !jwcf->user_channel
         || ctx->jwt.user.len == 0)
     {
         return NULL;
@@ -365,23 +361,21 @@ ngx_http_ws_auth_session_user_channel(ngx_http_ws_session_t *ws)
  * session's end. NGX_OK, or NGX_DECLINED with *error for the reply.
  */
 ngx_int_t
-ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
-    const char **error)
+ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token, const char **error)
 {
-    u_char                       *claims;
-    ngx_int_t                     rc;
-    ngx_log_t                    *log;
-    ngx_pool_t                   *pool;
-    ngx_http_ws_jwt_result_t      res;
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    u_char                      *claims;
+    ngx_int_t                    rc;
+    ngx_log_t                   *log;
+    ngx_pool_t                  *pool;
+    ngx_http_ws_jwt_result_t     res;
+    ngx_http_ws_security_ctx_t  *ctx;
 
     log = ws->connection->log;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
-    if (ctx == NULL || ctx->session == NULL || !wsscf->jwt) {
+    if (ctx == NULL || ctx->session == NULL || !jwcf->on) {
         *error = "this endpoint does not use tokens";
         return NGX_DECLINED;
     }
@@ -400,7 +394,7 @@ ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
 
     ngx_memzero(&res, sizeof(ngx_http_ws_jwt_result_t));
 
-    rc = ngx_http_ws_jwt_verify(pool, log, wsscf, token, &res);
+    rc = ngx_http_ws_jwt_verify(pool, log, jwcf, token, &res);
 
     if (rc != NGX_OK) {
         *error = "invalid token";
@@ -443,7 +437,7 @@ ngx_http_ws_auth_session_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
                   "ws: token refreshed for user \"%V\", expires at %T",
                   &ctx->jwt.user, ctx->jwt.exp);
 
-    ngx_http_ws_auth_arm(ctx, wsscf);
+    ngx_http_ws_auth_arm(ctx, jwcf);
 
 done:
 
@@ -455,17 +449,27 @@ done:
 
 static void
 ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
-    ngx_http_ws_security_conf_t *wsscf)
+    ngx_http_ws_jwt_conf_t *jwcf)
 {
-    time_t  left;
-
     if (ctx->jwt.exp == 0) {
         /* clearing takes no memory: it cannot fail */
         (void) ngx_http_ws_session_set_guard(ctx->session, 0, NULL);
         return;
     }
 
-    left = ctx->jwt.exp + wsscf->jwt_leeway - ngx_time();
+    ctx->ends = ctx->jwt.exp + jwcf->leeway;
+
+    ngx_http_ws_auth_wait(ctx);
+}
+
+
+/* The session's timer set for its end (ctx->ends). */
+static void
+ngx_http_ws_auth_wait(ngx_http_ws_security_ctx_t *ctx)
+{
+    time_t  left;
+
+    left = ctx->ends - ngx_time();
 
     /* a timer's range is bounded; a far end is re-armed when reached */
     if (left > 86400) {
@@ -487,18 +491,15 @@ ngx_http_ws_auth_arm(ngx_http_ws_security_ctx_t *ctx,
 static void
 ngx_http_ws_auth_expired(void *session)
 {
-    ngx_http_ws_session_t        *ws = session;
+    ngx_http_ws_session_t       *ws = session;
 
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ws->finalized) {
         return;
     }
-
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
 
     if (ctx->auth_pending) {
         ngx_log_error(NGX_LOG_INFO, ws->connection->log, 0,
@@ -509,8 +510,8 @@ ngx_http_ws_auth_expired(void *session)
         return;
     }
 
-    if (ctx->jwt.exp + wsscf->jwt_leeway > ngx_time()) {
-        ngx_http_ws_auth_arm(ctx, wsscf);
+    if (ctx->ends > ngx_time()) {
+        ngx_http_ws_auth_wait(ctx);
         return;
     }
 
@@ -536,7 +537,7 @@ ngx_http_ws_auth_cleanup(void *data)
 }
 
 
-/* 1 for the cleanup above: ngx_http_ws_security_detach() does its work. */
+/* 1 for the cleanup above: the security module's detach does its work. */
 ngx_uint_t
 ngx_http_ws_auth_session_cleanup_is(ngx_pool_cleanup_pt handler)
 {

@@ -24,6 +24,7 @@
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_keyed_table.h"
 #include "ngx_http_ws_metrics.h"
+#include "ngx_http_ws_response.h"
 #include "ngx_http_ws_zone.h"
 
 
@@ -59,16 +60,17 @@ static const ngx_http_ws_keyed_policy_t  ngx_http_ws_ban_policy = {
 char *
 ngx_http_ws_ban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
-
     u_char                   *p;
     ngx_int_t                 n;
     ngx_str_t                *value;
     ngx_msec_t                window, duration;
+    ngx_http_ws_ban_conf_t   *bcf;
     ngx_http_ws_main_conf_t  *wmcf;
     u_char                    where[NGX_MAX_PATH + NGX_INT_T_LEN + 1];
 
-    if (wsscf->ban.count != NGX_CONF_UNSET_UINT) {
+    bcf = (ngx_http_ws_ban_conf_t *) ((char *) conf + cmd->offset);
+
+    if (bcf->rule.count != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
@@ -83,7 +85,7 @@ ngx_http_ws_ban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        wsscf->ban.count = 0;
+        bcf->rule.count = 0;
         return NGX_CONF_OK;
     }
 
@@ -116,14 +118,14 @@ ngx_http_ws_ban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    wsscf->ban.count = n;
-    wsscf->ban.window = window;
-    wsscf->ban.duration = duration;
+    bcf->rule.count = n;
+    bcf->rule.window = window;
+    bcf->rule.duration = duration;
 
     /* each ws_ban counts apart: its place in the configuration names it */
     p = ngx_snprintf(where, sizeof(where), "%V:%ui",
                      &cf->conf_file->file.name, cf->conf_file->line);
-    wsscf->ban.id = ngx_crc32_short(where, p - where);
+    bcf->rule.id = ngx_crc32_short(where, p - where);
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_ws_module);
 
@@ -139,16 +141,17 @@ ngx_http_ws_ban(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_http_ws_ban_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
+    ngx_int_t                rc;
+    ngx_str_t               *value;
+    ngx_uint_t               i;
+    ngx_cidr_t              *cidr;
+    ngx_http_ws_ban_conf_t  *bcf;
 
-    ngx_int_t    rc;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-    ngx_cidr_t  *cidr;
+    bcf = (ngx_http_ws_ban_conf_t *) ((char *) conf + cmd->offset);
 
-    if (wsscf->ban_allow == NGX_CONF_UNSET_PTR) {
-        wsscf->ban_allow = ngx_array_create(cf->pool, 4, sizeof(ngx_cidr_t));
-        if (wsscf->ban_allow == NULL) {
+    if (bcf->allow == NGX_CONF_UNSET_PTR) {
+        bcf->allow = ngx_array_create(cf->pool, 4, sizeof(ngx_cidr_t));
+        if (bcf->allow == NULL) {
             return NGX_CONF_ERROR;
         }
     }
@@ -156,7 +159,7 @@ ngx_http_ws_ban_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        cidr = ngx_array_push(wsscf->ban_allow);
+        cidr = ngx_array_push(bcf->allow);
         if (cidr == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -166,7 +169,7 @@ ngx_http_ws_ban_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             ngx_memzero(cidr, sizeof(ngx_cidr_t));
             cidr->family = AF_INET;
 #if (NGX_HAVE_INET6)
-            cidr = ngx_array_push(wsscf->ban_allow);
+            cidr = ngx_array_push(bcf->allow);
             if (cidr == NULL) {
                 return NGX_CONF_ERROR;
             }
@@ -198,19 +201,27 @@ ngx_http_ws_ban_allow(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-char *
-ngx_http_ws_ban_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
-    ngx_http_ws_security_conf_t *conf)
+void
+ngx_http_ws_ban_conf_init(ngx_http_ws_ban_conf_t *bcf)
 {
-    if (conf->ban.count == NGX_CONF_UNSET_UINT) {
-        conf->ban = prev->ban;
+    bcf->rule.count = NGX_CONF_UNSET_UINT;
+    bcf->allow = NGX_CONF_UNSET_PTR;
+}
+
+
+char *
+ngx_http_ws_ban_merge(ngx_conf_t *cf, ngx_http_ws_ban_conf_t *prev,
+    ngx_http_ws_ban_conf_t *conf)
+{
+    if (conf->rule.count == NGX_CONF_UNSET_UINT) {
+        conf->rule = prev->rule;
     }
 
-    if (conf->ban.count == NGX_CONF_UNSET_UINT) {
-        conf->ban.count = 0;
+    if (conf->rule.count == NGX_CONF_UNSET_UINT) {
+        conf->rule.count = 0;
     }
 
-    ngx_conf_merge_ptr_value(conf->ban_allow, prev->ban_allow, NULL);
+    ngx_conf_merge_ptr_value(conf->allow, prev->allow, NULL);
 
     return NGX_CONF_OK;
 }
@@ -221,8 +232,8 @@ ngx_http_ws_ban_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
  * left of its ban, NGX_DECLINED; anyone else NGX_OK.
  */
 ngx_int_t
-ngx_http_ws_ban_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal)
+ngx_http_ws_ban_check(ngx_http_request_t *r, ngx_http_ws_ban_conf_t *bcf,
+    ngx_http_ws_refusal_t *refusal)
 {
     size_t                      len;
     ngx_msec_t                  left;
@@ -233,19 +244,19 @@ ngx_http_ws_ban_check(ngx_http_request_t *r,
     ngx_http_ws_keyed_table_t  *bans;
     u_char                      key[4 + 16];
 
-    if (wsscf->ban.count == 0) {
+    if (bcf->rule.count == 0) {
         return NGX_OK;
     }
 
     /* a ban from before the address joined the list (a reload) */
-    if (wsscf->ban_allow
-        && ngx_cidr_match(r->connection->sockaddr, wsscf->ban_allow)
+    if (bcf->allow
+        && ngx_cidr_match(r->connection->sockaddr, bcf->allow)
            == NGX_OK)
     {
         return NGX_OK;
     }
 
-    len = ngx_http_ws_ban_key(key, wsscf->ban.id, r->connection->sockaddr);
+    len = ngx_http_ws_ban_key(key, bcf->rule.id, r->connection->sockaddr);
 
     if (len == 0) {
         return NGX_OK;
@@ -289,7 +300,7 @@ ngx_http_ws_ban_check(ngx_http_request_t *r,
     retry.len = ngx_sprintf(retry.data, "%M", (left + 999) / 1000)
                 - retry.data;
 
-    if (ngx_http_ws_security_add_header(r, "Retry-After", &retry) != NGX_OK) {
+    if (ngx_http_ws_response_add_header(r, "Retry-After", &retry) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -307,37 +318,34 @@ ngx_http_ws_ban_check(ngx_http_request_t *r,
  * within the window starts the ban.
  */
 void
-ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
+ngx_http_ws_ban_close(ngx_http_ws_session_t *ws, ngx_http_ws_ban_conf_t *bcf)
 {
-    size_t                        len;
-    ngx_uint_t                    banned, strikes;
-    ngx_connection_t             *c;
-    ngx_shm_zone_t               *zone;
-    ngx_http_ws_ban_node_t       *node;
-    ngx_http_ws_zone_ctx_t       *zctx;
-    ngx_http_ws_keyed_table_t    *bans;
-    ngx_http_ws_security_conf_t  *wsscf;
-    u_char                        key[4 + 16];
+    size_t                      len;
+    ngx_uint_t                  banned, strikes;
+    ngx_connection_t           *c;
+    ngx_shm_zone_t             *zone;
+    ngx_http_ws_ban_node_t     *node;
+    ngx_http_ws_zone_ctx_t     *zctx;
+    ngx_http_ws_keyed_table_t  *bans;
+    u_char                      key[4 + 16];
 
     if (!ws->broke_rule) {
         return;
     }
 
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
-
-    if (wsscf->ban.count == 0) {
+    if (bcf->rule.count == 0) {
         return;
     }
 
     c = ws->connection;
 
-    if (wsscf->ban_allow
-        && ngx_cidr_match(c->sockaddr, wsscf->ban_allow) == NGX_OK)
+    if (bcf->allow
+        && ngx_cidr_match(c->sockaddr, bcf->allow) == NGX_OK)
     {
         return;
     }
 
-    len = ngx_http_ws_ban_key(key, wsscf->ban.id, c->sockaddr);
+    len = ngx_http_ws_ban_key(key, bcf->rule.id, c->sockaddr);
 
     if (len == 0) {
         return;
@@ -359,7 +367,7 @@ ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
 
     if (node) {
         if (node->strikes == 0
-            || ngx_current_msec - node->window_start >= wsscf->ban.window)
+            || ngx_current_msec - node->window_start >= bcf->rule.window)
         {
             node->strikes = 0;
             node->window_start = ngx_current_msec;
@@ -367,13 +375,13 @@ ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
 
         strikes = ++node->strikes;
 
-        if (strikes >= wsscf->ban.count) {
+        if (strikes >= bcf->rule.count) {
             node->strikes = 0;
-            node->banned_until = ngx_current_msec + wsscf->ban.duration;
+            node->banned_until = ngx_current_msec + bcf->rule.duration;
             banned = 1;
         }
 
-        node->forget_at = ngx_max(node->window_start + wsscf->ban.window,
+        node->forget_at = ngx_max(node->window_start + bcf->rule.window,
                                   node->banned_until);
     }
 
@@ -392,8 +400,8 @@ ngx_http_ws_ban_close(ngx_http_ws_session_t *ws)
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "ws: %V banned for %M s after %ui connections closed "
                       "for breaking the rules within %M s (ws_ban)",
-                      &c->addr_text, wsscf->ban.duration / 1000, strikes,
-                      wsscf->ban.window / 1000);
+                      &c->addr_text, bcf->rule.duration / 1000, strikes,
+                      bcf->rule.window / 1000);
     }
 }
 

@@ -17,20 +17,20 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_jwt.h"
-#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_security_ctx.h"
 #include "ngx_http_ws_session.h"
 
 
 static ngx_int_t ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
-    ngx_str_t *name);
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *name);
 
 
 /* NGX_OK, or NGX_DECLINED (logged and counted). */
 ngx_int_t
 ngx_http_ws_channel_acl_allowed(ngx_http_ws_session_t *ws,
-    ngx_str_t *name)
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *name)
 {
-    if (ngx_http_ws_channel_acl_match(ws, name) == NGX_OK) {
+    if (ngx_http_ws_channel_acl_match(ws, jwcf, name) == NGX_OK) {
         return NGX_OK;
     }
 
@@ -63,7 +63,7 @@ ngx_http_ws_channel_acl_count(ngx_http_ws_session_t *ws)
 /* Before the 101: the channels of ws_subscribe and ws_publish. */
 ngx_int_t
 ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
-    ngx_http_ws_session_t *ws)
+    ngx_http_ws_session_t *ws, ngx_http_ws_jwt_conf_t *jwcf)
 {
     ngx_uint_t                   i;
     ngx_http_ws_subscription_t  *sub;
@@ -72,7 +72,7 @@ ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
         sub = ws->subscriptions->elts;
 
         for (i = 0; i < ws->subscriptions->nelts; i++) {
-            if (ngx_http_ws_channel_acl_allowed(ws, &sub[i].name)
+            if (ngx_http_ws_channel_acl_allowed(ws, jwcf, &sub[i].name)
                 != NGX_OK)
             {
                 return NGX_HTTP_FORBIDDEN;
@@ -81,7 +81,8 @@ ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
     }
 
     if (ws->rare && ws->rare->publish.len
-        && ngx_http_ws_channel_acl_allowed(ws, &ws->rare->publish) != NGX_OK)
+        && ngx_http_ws_channel_acl_allowed(ws, jwcf,
+                                           &ws->rare->publish) != NGX_OK)
     {
         return NGX_HTTP_FORBIDDEN;
     }
@@ -91,18 +92,16 @@ ngx_http_ws_channel_acl_check(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws, ngx_str_t *name)
+ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *name)
 {
-    ngx_http_ws_security_ctx_t   *ctx;
-    ngx_http_ws_security_conf_t  *wsscf;
+    ngx_http_ws_security_ctx_t  *ctx;
 
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
-
-    if (!wsscf->jwt || wsscf->jwt_channels_claim.len == 0) {
+    if (!jwcf->on || jwcf->channels_claim.len == 0) {
         return NGX_OK;
     }
 
-    ctx = ngx_http_ws_security_session_ctx(ws);
+    ctx = ngx_http_ws_security_ctx_of(ws);
 
     if (ctx == NULL || ctx->jwt.claims.len == 0) {
         return NGX_DECLINED;
@@ -112,8 +111,8 @@ ngx_http_ws_channel_acl_match(ngx_http_ws_session_t *ws, ngx_str_t *name)
                                        (const char *) ctx->jwt.claims.data,
                                        ctx->jwt.claims.len,
                                        (const char *)
-                                           wsscf->jwt_channels_claim.data,
-                                       wsscf->jwt_channels_claim.len,
+                                           jwcf->channels_claim.data,
+                                       jwcf->channels_claim.len,
                                        (const char *) name->data, name->len)
            ? NGX_OK : NGX_DECLINED;
 }

@@ -20,7 +20,7 @@
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_header_list.h"
-#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_response.h"
 #include "ngx_http_ws_session.h"
 
 #include <jwt.h>
@@ -62,13 +62,13 @@ static char *ngx_http_ws_jwt_key_secret(ngx_conf_t *cf,
 static char *ngx_http_ws_jwt_key_public(ngx_conf_t *cf,
     ngx_http_ws_jwt_key_t *key, ngx_str_t *file);
 static ngx_int_t ngx_http_ws_jwt_find(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token);
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token);
 static ngx_int_t ngx_http_ws_jwt_from_header(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_http_ws_jwt_from_protocol(ngx_http_request_t *r,
     ngx_str_t *prefix, ngx_str_t *token);
 static const char *ngx_http_ws_jwt_verify_signature(ngx_pool_t *pool,
-    ngx_log_t *log, ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    ngx_log_t *log, ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token,
     wscore_jwt_parts_t *parts);
 static ngx_uint_t ngx_http_ws_jwt_key_is_for(ngx_http_ws_jwt_key_t *key,
     wscore_str_t *alg);
@@ -77,7 +77,7 @@ static ngx_int_t ngx_http_ws_jwt_libjwt(ngx_http_ws_jwt_key_t *key,
 static ngx_int_t ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key,
     wscore_jwt_parts_t *parts);
 static const char *ngx_http_ws_jwt_check_claims(ngx_pool_t *pool,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *payload,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *payload,
     ngx_http_ws_jwt_result_t *res);
 static void ngx_http_ws_jwt_free_key(void *data);
 static void ngx_http_ws_jwt_reader_free(void *data);
@@ -89,12 +89,13 @@ static wscore_jwt_reader_t  *ngx_http_ws_jwt_reader_handle;
 char *
 ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
+    size_t                   len;
+    ngx_str_t               *value, file;
+    ngx_http_ws_jwt_alg_t   *alg;
+    ngx_http_ws_jwt_key_t   *key;
+    ngx_http_ws_jwt_conf_t  *jwcf;
 
-    size_t                  len;
-    ngx_str_t              *value, file;
-    ngx_http_ws_jwt_alg_t  *alg;
-    ngx_http_ws_jwt_key_t  *key;
+    jwcf = (ngx_http_ws_jwt_conf_t *) ((char *) conf + cmd->offset);
 
     value = cf->args->elts;
 
@@ -109,15 +110,15 @@ ngx_http_ws_jwt_key(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (wsscf->jwt_keys == NGX_CONF_UNSET_PTR) {
-        wsscf->jwt_keys = ngx_array_create(cf->pool, 2,
+    if (jwcf->keys == NGX_CONF_UNSET_PTR) {
+        jwcf->keys = ngx_array_create(cf->pool, 2,
                                            sizeof(ngx_http_ws_jwt_key_t));
-        if (wsscf->jwt_keys == NULL) {
+        if (jwcf->keys == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
-    key = ngx_array_push(wsscf->jwt_keys);
+    key = ngx_array_push(jwcf->keys);
     if (key == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -315,27 +316,28 @@ ngx_http_ws_jwt_key_public(ngx_conf_t *cf, ngx_http_ws_jwt_key_t *key,
 char *
 ngx_http_ws_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
-
     u_char                    *p;
     ngx_str_t                 *value;
     ngx_uint_t                 i;
+    ngx_http_ws_jwt_conf_t    *jwcf;
     ngx_http_ws_jwt_source_t  *src;
 
-    if (wsscf->jwt_sources != NGX_CONF_UNSET_PTR) {
+    jwcf = (ngx_http_ws_jwt_conf_t *) ((char *) conf + cmd->offset);
+
+    if (jwcf->sources != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
-    wsscf->jwt_sources = ngx_array_create(cf->pool, cf->args->nelts - 1,
+    jwcf->sources = ngx_array_create(cf->pool, cf->args->nelts - 1,
                                           sizeof(ngx_http_ws_jwt_source_t));
-    if (wsscf->jwt_sources == NULL) {
+    if (jwcf->sources == NULL) {
         return NGX_CONF_ERROR;
     }
 
     value = cf->args->elts;
 
     for (i = 1; i < cf->args->nelts; i++) {
-        src = ngx_array_push(wsscf->jwt_sources);
+        src = ngx_array_push(jwcf->sources);
         if (src == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -395,32 +397,45 @@ ngx_http_ws_jwt_token(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+void
+ngx_http_ws_jwt_conf_init(ngx_http_ws_jwt_conf_t *jwcf)
+{
+    jwcf->on = NGX_CONF_UNSET;
+    jwcf->keys = NGX_CONF_UNSET_PTR;
+    jwcf->sources = NGX_CONF_UNSET_PTR;
+    jwcf->leeway = NGX_CONF_UNSET;
+    jwcf->user_channel = NGX_CONF_UNSET;
+    jwcf->first_message = NGX_CONF_UNSET;
+    jwcf->timeout = NGX_CONF_UNSET_MSEC;
+}
+
+
 char *
-ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
-    ngx_http_ws_security_conf_t *conf)
+ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_jwt_conf_t *prev,
+    ngx_http_ws_jwt_conf_t *conf)
 {
     ngx_http_ws_loc_conf_t    *wscf;
     ngx_http_ws_jwt_source_t  *src;
 
-    ngx_conf_merge_value(conf->jwt, prev->jwt, 0);
-    ngx_conf_merge_ptr_value(conf->jwt_keys, prev->jwt_keys, NULL);
-    ngx_conf_merge_ptr_value(conf->jwt_sources, prev->jwt_sources, NULL);
-    ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
-    ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
-    ngx_conf_merge_str_value(conf->jwt_channels_claim,
-                             prev->jwt_channels_claim, "");
-    ngx_conf_merge_value(conf->auth_first_message, prev->auth_first_message,
+    ngx_conf_merge_value(conf->on, prev->on, 0);
+    ngx_conf_merge_ptr_value(conf->keys, prev->keys, NULL);
+    ngx_conf_merge_ptr_value(conf->sources, prev->sources, NULL);
+    ngx_conf_merge_str_value(conf->issuer, prev->issuer, "");
+    ngx_conf_merge_str_value(conf->audience, prev->audience, "");
+    ngx_conf_merge_str_value(conf->channels_claim,
+                             prev->channels_claim, "");
+    ngx_conf_merge_value(conf->first_message, prev->first_message,
                          0);
-    ngx_conf_merge_msec_value(conf->auth_timeout, prev->auth_timeout, 10000);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
 
-    if (conf->auth_first_message && !conf->jwt) {
+    if (conf->first_message && !conf->on) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_first_message on\" needs "
                            "\"ws_auth_jwt on\"");
         return NGX_CONF_ERROR;
     }
 
-    if (conf->auth_first_message) {
+    if (conf->first_message) {
         wscf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_ws_module);
 
         /* evaluated at the handshake, before the token: $ws_user is empty */
@@ -433,28 +448,28 @@ ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
             return NGX_CONF_ERROR;
         }
     }
-    ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 0);
-    ngx_conf_merge_value(conf->jwt_user_channel, prev->jwt_user_channel, 1);
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+    ngx_conf_merge_value(conf->user_channel, prev->user_channel, 1);
 
-    if (!conf->jwt) {
+    if (!conf->on) {
         return NGX_CONF_OK;
     }
 
-    if (conf->jwt_keys == NULL) {
+    if (conf->keys == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"ws_auth_jwt on\" needs at least one "
                            "\"ws_auth_jwt_key\"");
         return NGX_CONF_ERROR;
     }
 
-    if (conf->jwt_sources == NULL) {
-        conf->jwt_sources = ngx_array_create(cf->pool, 1,
+    if (conf->sources == NULL) {
+        conf->sources = ngx_array_create(cf->pool, 1,
                                              sizeof(ngx_http_ws_jwt_source_t));
-        if (conf->jwt_sources == NULL) {
+        if (conf->sources == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        src = ngx_array_push(conf->jwt_sources);
+        src = ngx_array_push(conf->sources);
         if (src == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -468,25 +483,25 @@ ngx_http_ws_jwt_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
 
 
 /*
- * NGX_OK (no auth configured, or a good token: res filled), NGX_DECLINED
+ * NGX_OK (no auth configured, or a good token: res filled), NGX_AGAIN
+ * (no token, and ws_auth_first_message waits for it), NGX_DECLINED
  * (refusal filled), NGX_ERROR.
  */
 ngx_int_t
 ngx_http_ws_jwt_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_jwt_result_t *res,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_http_ws_jwt_result_t *res,
     ngx_http_ws_refusal_t *refusal)
 {
     ngx_str_t  token;
 
-    if (!wsscf->jwt) {
+    if (!jwcf->on) {
         return NGX_OK;
     }
 
-    if (ngx_http_ws_jwt_find(r, wsscf, &token) != NGX_OK) {
-        if (wsscf->auth_first_message) {
+    if (ngx_http_ws_jwt_find(r, jwcf, &token) != NGX_OK) {
+        if (jwcf->first_message) {
             /* ngx_http_ws_auth_session.c takes it from the first message */
-            ngx_http_ws_security_ctx(r)->auth_pending = 1;
-            return NGX_OK;
+            return NGX_AGAIN;
         }
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -494,7 +509,7 @@ ngx_http_ws_jwt_check(ngx_http_request_t *r,
         goto refused;
     }
 
-    if (ngx_http_ws_jwt_verify(r->pool, r->connection->log, wsscf, &token,
+    if (ngx_http_ws_jwt_verify(r->pool, r->connection->log, jwcf, &token,
                                res)
         == NGX_OK)
     {
@@ -511,7 +526,7 @@ refused:
 
         ngx_str_set(&challenge, "Bearer");
 
-        if (ngx_http_ws_security_add_header(r, "WWW-Authenticate",
+        if (ngx_http_ws_response_add_header(r, "WWW-Authenticate",
                                             &challenge)
             != NGX_OK)
         {
@@ -530,14 +545,14 @@ refused:
  */
 ngx_int_t
 ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token,
     ngx_http_ws_jwt_result_t *res)
 {
     const char          *why;
     ngx_str_t            payload;
     wscore_jwt_parts_t   parts;
 
-    why = ngx_http_ws_jwt_verify_signature(pool, log, wsscf, token, &parts);
+    why = ngx_http_ws_jwt_verify_signature(pool, log, jwcf, token, &parts);
 
     if (why == NULL) {
         /* the claims outlive the reader's next token: the request's copy */
@@ -549,7 +564,7 @@ ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
 
         } else {
             ngx_memcpy(payload.data, parts.payload.data, payload.len);
-            why = ngx_http_ws_jwt_check_claims(pool, wsscf, &payload, res);
+            why = ngx_http_ws_jwt_check_claims(pool, jwcf, &payload, res);
         }
     }
 
@@ -564,15 +579,15 @@ ngx_http_ws_jwt_verify(ngx_pool_t *pool, ngx_log_t *log,
 
 static ngx_int_t
 ngx_http_ws_jwt_find(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token)
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token)
 {
     ngx_uint_t                  i;
     ngx_http_ws_jwt_source_t   *src;
     ngx_http_variable_value_t  *vv;
 
-    src = wsscf->jwt_sources->elts;
+    src = jwcf->sources->elts;
 
-    for (i = 0; i < wsscf->jwt_sources->nelts; i++) {
+    for (i = 0; i < jwcf->sources->nelts; i++) {
 
         switch (src[i].type) {
 
@@ -730,7 +745,7 @@ ngx_http_ws_jwt_reader_free(void *data)
  */
 static const char *
 ngx_http_ws_jwt_verify_signature(ngx_pool_t *pool, ngx_log_t *log,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *token,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *token,
     wscore_jwt_parts_t *parts)
 {
     u_char                 *copy;
@@ -753,11 +768,11 @@ ngx_http_ws_jwt_verify_signature(ngx_pool_t *pool, ngx_log_t *log,
     }
 
     /* the key decides the algorithm, never the token alone */
-    key = wsscf->jwt_keys->elts;
+    key = jwcf->keys->elts;
     copy = NULL;
     tried = 0;
 
-    for (i = 0; i < wsscf->jwt_keys->nelts; i++) {
+    for (i = 0; i < jwcf->keys->nelts; i++) {
         if (!ngx_http_ws_jwt_key_is_for(&key[i], &parts->alg)) {
             continue;
         }
@@ -861,18 +876,18 @@ ngx_http_ws_jwt_eddsa(ngx_http_ws_jwt_key_t *key, wscore_jwt_parts_t *parts)
 /* Returns NULL when the claims are acceptable now, else why not. */
 static const char *
 ngx_http_ws_jwt_check_claims(ngx_pool_t *pool,
-    ngx_http_ws_security_conf_t *wsscf, ngx_str_t *payload,
+    ngx_http_ws_jwt_conf_t *jwcf, ngx_str_t *payload,
     ngx_http_ws_jwt_result_t *res)
 {
     const char           *why;
     wscore_jwt_claims_t   claims;
     wscore_jwt_policy_t   policy;
 
-    policy.issuer.data = (const char *) wsscf->jwt_issuer.data;
-    policy.issuer.len = wsscf->jwt_issuer.len;
-    policy.audience.data = (const char *) wsscf->jwt_audience.data;
-    policy.audience.len = wsscf->jwt_audience.len;
-    policy.leeway_s = (uint64_t) wsscf->jwt_leeway;
+    policy.issuer.data = (const char *) jwcf->issuer.data;
+    policy.issuer.len = jwcf->issuer.len;
+    policy.audience.data = (const char *) jwcf->audience.data;
+    policy.audience.len = jwcf->audience.len;
+    policy.leeway_s = (uint64_t) jwcf->leeway;
 
     if (wscore_jwt_check_claims(ngx_http_ws_jwt_reader(), &policy,
                                 (const char *) payload->data, payload->len,

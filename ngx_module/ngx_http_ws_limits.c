@@ -21,13 +21,13 @@
 
 
 #include "ngx_http_ws_limits.h"
-#include "ngx_http_ws_auth_session.h"
 #include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_conf.h"
 #include "ngx_http_ws_keyed_table.h"
 #include "ngx_http_ws_metrics.h"
-#include "ngx_http_ws_security_module.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_security_ctx.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
 
@@ -86,7 +86,7 @@ static void ngx_http_ws_limits_slot_add(ngx_http_ws_zone_ctx_t *zctx,
     ngx_int_t delta);
 static uint32_t ngx_http_ws_limits_id(ngx_conf_t *cf, ngx_uint_t n);
 static void ngx_http_ws_limits_keys(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_conf_t *lcf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
     ngx_uint_t *scope);
 static ngx_uint_t ngx_http_ws_limits_count(ngx_http_ws_zone_ctx_t *zctx,
@@ -96,8 +96,6 @@ static ngx_int_t ngx_http_ws_limits_refuse(ngx_http_request_t *r,
     ngx_uint_t over, ngx_http_ws_refusal_t *refusal);
 static void ngx_http_ws_limits_need_zone(ngx_conf_t *cf);
 static ngx_shm_zone_t *ngx_http_ws_limits_zone(void **main_conf);
-static ngx_int_t ngx_http_ws_limits_charge(ngx_http_ws_session_t *ws,
-    wscore_event_t *ev, ngx_http_ws_security_conf_t *wsscf);
 
 
 /*
@@ -119,24 +117,25 @@ static const ngx_http_ws_keyed_policy_t  ngx_http_ws_limits_policy = {
 char *
 ngx_http_ws_limits_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
+    u_char                     *p, *slash;
+    ssize_t                     size;
+    ngx_str_t                  *value, s;
+    ngx_int_t                   n;
+    ngx_uint_t                  i, per_min;
+    ngx_http_ws_rate_t         *rate;
+    ngx_http_ws_limits_conf_t  *lcf;
 
-    u_char              *p, *slash;
-    ssize_t              size;
-    ngx_str_t           *value, s;
-    ngx_int_t            n;
-    ngx_uint_t           i, per_min;
-    ngx_http_ws_rate_t  *rate;
+    lcf = (ngx_http_ws_limits_conf_t *) ((char *) conf + cmd->offset);
 
-    if (wsscf->rates == NGX_CONF_UNSET_PTR) {
-        wsscf->rates = ngx_array_create(cf->pool, 2,
+    if (lcf->rates == NGX_CONF_UNSET_PTR) {
+        lcf->rates = ngx_array_create(cf->pool, 2,
                                         sizeof(ngx_http_ws_rate_t));
-        if (wsscf->rates == NULL) {
+        if (lcf->rates == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
-    rate = ngx_array_push(wsscf->rates);
+    rate = ngx_array_push(lcf->rates);
     if (rate == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -235,7 +234,7 @@ ngx_http_ws_limits_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    rate->id = ngx_http_ws_limits_id(cf, wsscf->rates->nelts);
+    rate->id = ngx_http_ws_limits_id(cf, lcf->rates->nelts);
 
     if (rate->scope != NGX_HTTP_WS_LIMIT_CONNECTION) {
         ngx_http_ws_limits_need_zone(cf);
@@ -296,7 +295,8 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
     cap->max = (ngx_uint_t) n;
     cap->id = ngx_http_ws_limits_id(cf, 0);
 
-    if (cmd->offset == offsetof(ngx_http_ws_security_conf_t, max_conns)) {
+    /* the zone's own cap, not a client's */
+    if (ngx_strcmp(cmd->name.data, "ws_max_connections") == 0) {
         ngx_http_ws_capacity_note_cap(cf, cap->max);
     }
 
@@ -306,9 +306,20 @@ ngx_http_ws_limits_max_connections(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+void
+ngx_http_ws_limits_conf_init(ngx_http_ws_limits_conf_t *lcf)
+{
+    lcf->rates = NGX_CONF_UNSET_PTR;
+    lcf->reserve_connections = NGX_CONF_UNSET_UINT;
+    lcf->max_conns.max = NGX_CONF_UNSET_UINT;
+    lcf->max_per_ip.max = NGX_CONF_UNSET_UINT;
+    lcf->max_per_user.max = NGX_CONF_UNSET_UINT;
+}
+
+
 char *
-ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_security_conf_t *prev,
-    ngx_http_ws_security_conf_t *conf)
+ngx_http_ws_limits_merge(ngx_conf_t *cf, ngx_http_ws_limits_conf_t *prev,
+    ngx_http_ws_limits_conf_t *conf)
 {
     ngx_conf_merge_ptr_value(conf->rates, prev->rates, NULL);
     ngx_conf_merge_uint_value(conf->reserve_connections,
@@ -426,7 +437,7 @@ ngx_http_ws_limits_free_connections(ngx_log_t *log)
 /* The caps, before the upgrade: NGX_OK, NGX_DECLINED, NGX_ERROR. */
 ngx_int_t
 ngx_http_ws_limits_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_conf_t *lcf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_refusal_t *refusal)
 {
     ngx_uint_t                  over, free, scope[3];
@@ -435,16 +446,16 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     ngx_pool_cleanup_t         *cln;
     ngx_http_ws_limits_held_t  *held;
 
-    if (wsscf->reserve_connections) {
+    if (lcf->reserve_connections) {
         free = ngx_http_ws_limits_free_connections(r->connection->log);
 
-        if (free < wsscf->reserve_connections) {
+        if (free < lcf->reserve_connections) {
             if (!ngx_http_ws_limits_in_reserve) {
                 ngx_http_ws_limits_in_reserve = 1;
                 ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                               "ws: %ui free connections in this worker, "
                               "under ws_reserve_connections %ui, refusing "
-                              "with 503", free, wsscf->reserve_connections);
+                              "with 503", free, lcf->reserve_connections);
             }
 
             return ngx_http_ws_limits_refuse(r, NGX_HTTP_WS_LIMITS_FULL,
@@ -456,13 +467,13 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                           "ws: %ui free connections in this worker again, "
                           "ws_reserve_connections %ui kept, taking upgrades",
-                          free, wsscf->reserve_connections);
+                          free, lcf->reserve_connections);
         }
     }
 
-    if (wsscf->max_conns.max == NGX_CONF_UNSET_UINT
-        && wsscf->max_per_ip.max == NGX_CONF_UNSET_UINT
-        && wsscf->max_per_user.max == NGX_CONF_UNSET_UINT)
+    if (lcf->max_conns.max == NGX_CONF_UNSET_UINT
+        && lcf->max_per_ip.max == NGX_CONF_UNSET_UINT
+        && lcf->max_per_user.max == NGX_CONF_UNSET_UINT)
     {
         return NGX_OK;
     }
@@ -478,7 +489,7 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
     held->zone = zone;
     held->n = 0;
 
-    ngx_http_ws_limits_keys(r, wsscf, ctx, held, caps, scope);
+    ngx_http_ws_limits_keys(r, lcf, ctx, held, caps, scope);
 
     over = ngx_http_ws_limits_count(zone->data, held, caps, scope);
 
@@ -498,20 +509,20 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "ws: %ui connections from this address, the "
                       "ws_max_connections_per_ip limit, refusing with 429",
-                      wsscf->max_per_ip.max);
+                      lcf->max_per_ip.max);
         break;
 
     case 2:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "ws: user \"%V\" has %ui connections, the "
                       "ws_max_connections_per_user limit, refusing with 429",
-                      &ctx->jwt.user, wsscf->max_per_user.max);
+                      &ctx->jwt.user, lcf->max_per_user.max);
         break;
 
     default:
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "ws: %ui connections, the ws_max_connections limit, "
-                      "refusing with 503", wsscf->max_conns.max);
+                      "refusing with 503", lcf->max_conns.max);
         break;
     }
 
@@ -526,16 +537,16 @@ ngx_http_ws_limits_check(ngx_http_request_t *r,
  */
 static void
 ngx_http_ws_limits_keys(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_limits_conf_t *lcf, ngx_http_ws_security_ctx_t *ctx,
     ngx_http_ws_limits_held_t *held, ngx_http_ws_cap_t **caps,
     ngx_uint_t *scope)
 {
     ngx_str_t   value;
     ngx_uint_t  i;
 
-    caps[0] = &wsscf->max_conns;
-    caps[1] = &wsscf->max_per_ip;
-    caps[2] = &wsscf->max_per_user;
+    caps[0] = &lcf->max_conns;
+    caps[1] = &lcf->max_per_ip;
+    caps[2] = &lcf->max_per_user;
     scope[0] = 0;
     scope[1] = NGX_HTTP_WS_LIMIT_IP;
     scope[2] = NGX_HTTP_WS_LIMIT_USER;
@@ -638,7 +649,7 @@ ngx_http_ws_limits_refuse(ngx_http_request_t *r, ngx_uint_t over,
 
     ngx_str_set(&retry, NGX_HTTP_WS_RETRY_AFTER);
 
-    if (ngx_http_ws_security_add_header(r, "Retry-After", &retry) != NGX_OK) {
+    if (ngx_http_ws_response_add_header(r, "Retry-After", &retry) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -659,56 +670,34 @@ ngx_http_ws_limits_refuse(ngx_http_request_t *r, ngx_uint_t over,
 /*
  * Charges one received message to every rate of the location: NGX_OK to
  * deliver it, NGX_DECLINED when it is dropped or the session closes.
- * A token awaited as the first message is taken before that.
+ * A token awaited as the first message was taken before (the security
+ * module's message hook).
  */
 ngx_int_t
-ngx_http_ws_limits_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+ngx_http_ws_limits_message(ngx_http_ws_session_t *ws,
+    ngx_http_ws_limits_conf_t *lcf, wscore_event_t *ev)
 {
-    ngx_http_ws_security_conf_t  *wsscf;
-
-    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
-
-    /* the token as the first message: ngx_http_ws_auth_session.c */
-    if (wsscf->auth_first_message
-        && ngx_http_ws_auth_session_first_message(ws, ev) != NGX_OK)
-    {
-        return NGX_DECLINED;
-    }
-
-    if (wsscf->rates == NULL) {
-        return NGX_OK;
-    }
-
-    return ngx_http_ws_limits_charge(ws, ev, wsscf);
-}
-
-
-/*
- * The rates of ngx_http_ws_limits_message(), apart: most locations have
- * none, and this function's frame (a key buffer, a dozen locals) was
- * most of the cost of every message that found none.
- */
-static ngx_int_t
-ngx_http_ws_limits_charge(ngx_http_ws_session_t *ws, wscore_event_t *ev,
-    ngx_http_ws_security_conf_t *wsscf)
-{
-    size_t                        klen;
-    uint64_t                      cost;
-    ngx_int_t                     ok;
-    ngx_str_t                     value;
-    ngx_uint_t                    i;
-    ngx_shm_zone_t               *zone;
-    wscore_bucket_t              *b;
-    ngx_http_request_t           *r;
-    ngx_http_ws_rate_t           *rate;
-    ngx_http_ws_zone_ctx_t       *zctx;
-    ngx_http_ws_limit_node_t     *node;
-    ngx_http_ws_keyed_table_t    *limits;
-    ngx_http_ws_security_ctx_t   *ctx;
-    u_char                        key[1 + 4 + NGX_SOCKADDRLEN
-                                      + NGX_HTTP_WS_MAX_CHANNEL_LEN];
+    size_t                       klen;
+    uint64_t                     cost;
+    ngx_int_t                    ok;
+    ngx_str_t                    value;
+    ngx_uint_t                   i;
+    ngx_shm_zone_t              *zone;
+    wscore_bucket_t             *b;
+    ngx_http_request_t          *r;
+    ngx_http_ws_rate_t          *rate;
+    ngx_http_ws_zone_ctx_t      *zctx;
+    ngx_http_ws_limit_node_t    *node;
+    ngx_http_ws_keyed_table_t   *limits;
+    ngx_http_ws_security_ctx_t  *ctx;
+    u_char                       key[1 + 4 + NGX_SOCKADDRLEN
+                                     + NGX_HTTP_WS_MAX_CHANNEL_LEN];
 
     r = ws->request;
+
+    if (lcf->rates == NULL) {
+        return NGX_OK;
+    }
 
     /* without the request the buckets came with the state: detach */
     ctx = r ? ngx_http_ws_security_ctx(r)
@@ -718,16 +707,16 @@ ngx_http_ws_limits_charge(ngx_http_ws_session_t *ws, wscore_event_t *ev,
     }
 
     if (ctx->buckets == NULL) {
-        ctx->buckets = ngx_pcalloc(r->pool, wsscf->rates->nelts
+        ctx->buckets = ngx_pcalloc(r->pool, lcf->rates->nelts
                                             * sizeof(wscore_bucket_t));
         if (ctx->buckets == NULL) {
             return NGX_OK;
         }
     }
 
-    rate = wsscf->rates->elts;
+    rate = lcf->rates->elts;
 
-    for (i = 0; i < wsscf->rates->nelts; i++) {
+    for (i = 0; i < lcf->rates->nelts; i++) {
         cost = rate[i].bytes ? (uint64_t) ev->len : 1;
 
         /* a streamed message's later pieces cost their bytes only */

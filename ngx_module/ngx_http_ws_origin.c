@@ -18,7 +18,6 @@
 
 #include "ngx_http_ws_origin.h"
 #include "ngx_http_ws_header_list.h"
-#include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 
 
@@ -35,23 +34,24 @@ static ngx_table_elt_t *ngx_http_ws_origin_header(ngx_http_request_t *r,
 char *
 ngx_http_ws_origin_allowed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
-
-    ngx_str_t                    *value, text;
-    ngx_uint_t                    i;
-    ngx_http_ws_origin_t         *o;
+    ngx_str_t                  *value, text;
+    ngx_uint_t                  i;
+    ngx_http_ws_origin_t       *o;
+    ngx_http_ws_origin_conf_t  *ocf;
 #if (NGX_PCRE)
-    u_char                        errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_regex_compile_t           rc;
+    u_char                      errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_compile_t         rc;
 #endif
 
-    if (wsscf->origins != NGX_CONF_UNSET_PTR) {
+    ocf = (ngx_http_ws_origin_conf_t *) ((char *) conf + cmd->offset);
+
+    if (ocf->origins != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
-    wsscf->origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+    ocf->origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
                                       sizeof(ngx_http_ws_origin_t));
-    if (wsscf->origins == NULL) {
+    if (ocf->origins == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -60,7 +60,7 @@ ngx_http_ws_origin_allowed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
         text = value[i];
 
-        o = ngx_array_push(wsscf->origins);
+        o = ngx_array_push(ocf->origins);
         if (o == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -147,15 +147,32 @@ ngx_http_ws_origin_allowed(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+void
+ngx_http_ws_origin_conf_init(ngx_http_ws_origin_conf_t *ocf)
+{
+    ocf->origins = NGX_CONF_UNSET_PTR;
+}
+
+
+char *
+ngx_http_ws_origin_merge(ngx_conf_t *cf, ngx_http_ws_origin_conf_t *prev,
+    ngx_http_ws_origin_conf_t *conf)
+{
+    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_ws_origin_check(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_refusal_t *refusal)
+    ngx_http_ws_origin_conf_t *ocf, ngx_http_ws_refusal_t *refusal)
 {
     ngx_uint_t             i, count;
     ngx_table_elt_t       *h;
     ngx_http_ws_origin_t  *o;
 
-    if (wsscf->origins == NULL) {
+    if (ocf->origins == NULL) {
         return NGX_OK;
     }
 
@@ -171,9 +188,9 @@ ngx_http_ws_origin_check(ngx_http_request_t *r,
         goto refused;
     }
 
-    o = wsscf->origins->elts;
+    o = ocf->origins->elts;
 
-    for (i = 0; i < wsscf->origins->nelts; i++) {
+    for (i = 0; i < ocf->origins->nelts; i++) {
         if (ngx_http_ws_origin_match(&o[i], &h->value)) {
             return NGX_OK;
         }

@@ -1,7 +1,8 @@
 
 /*
  * ngx_ws: small complete HTTP responses (handshake errors, publish API
- * answers): status, content type and a body built in memory.
+ * answers): status, content type and a body built in memory; and the
+ * single headers the guards add to a response.
  */
 
 
@@ -34,4 +35,28 @@ ngx_http_ws_response_send(ngx_http_request_t *r, ngx_uint_t status,
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * One header of the response to come (Retry-After, WWW-Authenticate,
+ * Sec-WebSocket-Protocol); key and value must outlive the request.
+ */
+ngx_int_t
+ngx_http_ws_response_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value = *value;
+
+    return NGX_OK;
 }

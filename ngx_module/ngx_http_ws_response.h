@@ -1,6 +1,7 @@
 
 /*
- * ngx_ws: small complete HTTP responses (ngx_http_ws_response.c).
+ * ngx_ws: small complete HTTP responses and the headers of the guards'
+ * answers (ngx_http_ws_response.c).
  */
 
 
@@ -15,6 +16,8 @@
 
 ngx_int_t ngx_http_ws_response_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *content_type, ngx_buf_t *b);
+ngx_int_t ngx_http_ws_response_add_header(ngx_http_request_t *r,
+    const char *key, ngx_str_t *value);
 
 
 #endif /* _NGX_HTTP_WS_RESPONSE_H_INCLUDED_ */

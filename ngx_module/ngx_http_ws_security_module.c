@@ -1,8 +1,9 @@
 
 /*
  * ngx_ws: the security module: directives, configuration, variables and
- * the hooks the handshake calls. Each guard lives in its own file; this
- * one decides their order:
+ * the hooks the handshake calls. Each guard lives in its own file with
+ * its section of the configuration; this one composes the sections, hands
+ * each guard its own, and decides their order:
  *
  *   origin (403) -> subprotocol (400) -> token (401) -> caps (503, 429)
  *
@@ -21,6 +22,8 @@
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_origin.h"
+#include "ngx_http_ws_response.h"
+#include "ngx_http_ws_security_ctx.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_subprotocol.h"
 #include "ngx_http_ws_variables.h"
@@ -53,6 +56,17 @@ static ngx_int_t ngx_http_ws_security_detach_all(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_security_log(ngx_http_ws_session_t *ws,
     ngx_http_request_t *r);
 static void ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_security_open(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_security_message(ngx_http_ws_session_t *ws,
+    wscore_event_t *ev);
+static void ngx_http_ws_security_close(ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_security_channel_allowed(
+    ngx_http_ws_session_t *ws, ngx_str_t *name);
+static ngx_int_t ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws,
+    ngx_str_t *token, const char **error);
+static ngx_str_t *ngx_http_ws_security_user_channel(
+    ngx_http_ws_session_t *ws);
+static ngx_int_t ngx_http_ws_security_detach(ngx_http_ws_session_t *ws);
 
 
 /* The guards' part in every session of the WebSocket module. */
@@ -62,14 +76,14 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
     ngx_http_ws_security_prepare,          /* prepare */
     NULL,                                  /* accept */
     ngx_http_ws_security_upgrade_headers,  /* headers */
-    ngx_http_ws_auth_session_start,        /* open */
-    ngx_http_ws_limits_message,            /* message */
+    ngx_http_ws_security_open,             /* open */
+    ngx_http_ws_security_message,          /* message */
     NULL,                                  /* reads_stopped */
     ngx_http_ws_security_detachable,       /* detachable */
     ngx_http_ws_security_cleanup,          /* owns_cleanup */
     ngx_http_ws_security_detach_all,       /* detach */
     ngx_http_ws_security_log,              /* log */
-    ngx_http_ws_ban_close,                 /* close */
+    ngx_http_ws_security_close,            /* close */
     ngx_http_ws_security_session_free,     /* free */
     NULL,                                  /* busy */
     NULL,                                  /* going_away */
@@ -79,9 +93,9 @@ ngx_http_ws_hooks_t  ngx_http_ws_security_hooks = {
 
 /* What the token says, asked by the JSON protocol (ngx_http_ws_control.c). */
 static ngx_http_ws_control_token_t  ngx_http_ws_security_token = {
-    ngx_http_ws_channel_acl_allowed,       /* channel_allowed */
+    ngx_http_ws_security_channel_allowed,  /* channel_allowed */
     ngx_http_ws_channel_acl_count,         /* channel_denied */
-    ngx_http_ws_auth_session_refresh       /* refresh */
+    ngx_http_ws_security_refresh           /* refresh */
 };
 
 static void *ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf);
@@ -96,8 +110,8 @@ static ngx_http_ws_conf_bounds_t  ngx_http_ws_reserve_connections_bounds =
 /* for the check at merge, which names the line of the directive */
 static ngx_http_ws_conf_here_t  ngx_http_ws_subprotocol_required_here =
     ngx_http_ws_conf_here_post(ngx_http_ws_security_conf_t,
-                               subprotocol_required,
-                               subprotocol_required_where);
+                               subprotocol.required,
+                               subprotocol.required_where);
 
 
 static ngx_command_t  ngx_http_ws_security_commands[] = {
@@ -106,140 +120,141 @@ static ngx_command_t  ngx_http_ws_security_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ws_origin_allowed,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, origin),
       NULL },
 
     { ngx_string("ws_subprotocols"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ws_subprotocols,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, subprotocol),
       NULL },
 
     { ngx_string("ws_subprotocol_required"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, subprotocol_required),
+      offsetof(ngx_http_ws_security_conf_t, subprotocol.required),
       &ngx_http_ws_subprotocol_required_here },
 
     { ngx_string("ws_auth_jwt"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt),
+      offsetof(ngx_http_ws_security_conf_t, jwt.on),
       NULL },
 
     { ngx_string("ws_auth_jwt_key"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
       ngx_http_ws_jwt_key,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, jwt),
       NULL },
 
     { ngx_string("ws_auth_jwt_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ws_jwt_token,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, jwt),
       NULL },
 
     { ngx_string("ws_auth_jwt_issuer"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt_issuer),
+      offsetof(ngx_http_ws_security_conf_t, jwt.issuer),
       NULL },
 
     { ngx_string("ws_auth_jwt_audience"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt_audience),
+      offsetof(ngx_http_ws_security_conf_t, jwt.audience),
       NULL },
 
     { ngx_string("ws_auth_jwt_leeway"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt_leeway),
+      offsetof(ngx_http_ws_security_conf_t, jwt.leeway),
       NULL },
 
     { ngx_string("ws_auth_jwt_user_channel"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt_user_channel),
+      offsetof(ngx_http_ws_security_conf_t, jwt.user_channel),
       NULL },
 
     { ngx_string("ws_auth_first_message"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, auth_first_message),
+      offsetof(ngx_http_ws_security_conf_t, jwt.first_message),
       NULL },
 
     { ngx_string("ws_auth_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, auth_timeout),
+      offsetof(ngx_http_ws_security_conf_t, jwt.timeout),
       NULL },
 
     { ngx_string("ws_auth_jwt_channels_claim"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, jwt_channels_claim),
+      offsetof(ngx_http_ws_security_conf_t, jwt.channels_claim),
       NULL },
 
     { ngx_string("ws_limit_rate"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
       ngx_http_ws_limits_rate,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, limits),
       NULL },
 
     { ngx_string("ws_reserve_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, reserve_connections),
+      offsetof(ngx_http_ws_security_conf_t,
+               limits.reserve_connections),
       &ngx_http_ws_reserve_connections_bounds },
 
     { ngx_string("ws_max_connections"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, max_conns),
+      offsetof(ngx_http_ws_security_conf_t, limits.max_conns),
       NULL },
 
     { ngx_string("ws_max_connections_per_ip"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, max_per_ip),
+      offsetof(ngx_http_ws_security_conf_t, limits.max_per_ip),
       NULL },
 
     { ngx_string("ws_max_connections_per_user"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_ws_limits_max_connections,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_ws_security_conf_t, max_per_user),
+      offsetof(ngx_http_ws_security_conf_t, limits.max_per_user),
       NULL },
 
     { ngx_string("ws_ban"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE13,
       ngx_http_ws_ban,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, ban),
       NULL },
 
     { ngx_string("ws_ban_allow"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_ws_ban_allow,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
+      offsetof(ngx_http_ws_security_conf_t, ban),
       NULL },
 
       ngx_null_command
@@ -314,28 +329,36 @@ ngx_http_ws_security_check(ngx_http_request_t *r,
     }
 
     /* first: a banned address costs no other check */
-    rc = ngx_http_ws_ban_check(r, wsscf, refusal);
+    rc = ngx_http_ws_ban_check(r, &wsscf->ban, refusal);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_ws_origin_check(r, wsscf, refusal);
+    rc = ngx_http_ws_origin_check(r, &wsscf->origin, refusal);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_ws_subprotocol_select(r, wsscf, ctx, refusal);
+    rc = ngx_http_ws_subprotocol_select(r, &wsscf->subprotocol,
+                                        &ctx->subprotocol, refusal);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_ws_jwt_check(r, wsscf, &ctx->jwt, refusal);
+    rc = ngx_http_ws_jwt_check(r, &wsscf->jwt, &ctx->jwt, refusal);
+
+    if (rc == NGX_AGAIN) {
+        /* ngx_http_ws_auth_session.c takes it from the first message */
+        ctx->auth_pending = 1;
+        rc = NGX_OK;
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
 
     /* last: a refused request must not hold a connection slot */
-    return ngx_http_ws_limits_check(r, wsscf, ctx, refusal);
+    return ngx_http_ws_limits_check(r, &wsscf->limits, ctx, refusal);
 }
 
 
@@ -344,47 +367,14 @@ ngx_http_ws_security_upgrade_headers(ngx_http_request_t *r)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(r);
 
     if (ctx == NULL || ctx->subprotocol.len == 0) {
         return NGX_OK;
     }
 
-    return ngx_http_ws_security_add_header(r, "Sec-WebSocket-Protocol",
+    return ngx_http_ws_response_add_header(r, "Sec-WebSocket-Protocol",
                                            &ctx->subprotocol);
-}
-
-
-ngx_http_ws_security_ctx_t *
-ngx_http_ws_security_ctx(ngx_http_request_t *r)
-{
-    ngx_http_ws_security_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_ws_security_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_ws_security_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_ws_security_module);
-    }
-
-    return ctx;
-}
-
-
-/* The guards' state of a session, with or without its request. */
-ngx_http_ws_security_ctx_t *
-ngx_http_ws_security_session_ctx(ngx_http_ws_session_t *ws)
-{
-    if (ws->request) {
-        return ngx_http_get_module_ctx(ws->request,
-                                       ngx_http_ws_security_module);
-    }
-
-    return ws->rare ? ws->rare->security_ctx : NULL;
 }
 
 
@@ -400,7 +390,7 @@ ngx_http_ws_security_detachable(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(ws->request);
 
     return (ctx && ctx->auth_pending) ? NGX_AGAIN : NGX_OK;
 }
@@ -425,6 +415,7 @@ ngx_http_ws_security_ctx_empty(ngx_http_ws_security_ctx_t *ctx)
 {
     return ctx->subprotocol.len == 0 && ctx->jwt.user.len == 0
            && ctx->jwt.claims.len == 0 && ctx->jwt.exp == 0
+           && ctx->ends == 0
            && ctx->user_channel.len == 0 && ctx->session == NULL
            && ctx->buckets == NULL && ctx->rate_limited == 0
            && ctx->acl_denied == 0 && !ctx->claims_heap
@@ -441,7 +432,7 @@ ngx_http_ws_security_ctx_empty(ngx_http_ws_security_ctx_t *ctx)
  * change hands instead. All of it is freed with the session
  * (ngx_http_ws_security_free()); a refresh replaces the claims in place.
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
 {
     u_char                       *p;
@@ -449,7 +440,7 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
     ngx_http_ws_security_ctx_t   *ctx, *heap;
     ngx_http_ws_security_conf_t  *wsscf;
 
-    ctx = ngx_http_get_module_ctx(ws->request, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(ws->request);
 
     if (ctx == NULL) {
         return NGX_OK;
@@ -463,14 +454,14 @@ ngx_http_ws_security_detach(ngx_http_ws_session_t *ws)
      * the session keeps no guard state, which the readers take as all
      * empty and the counts as zero.
      */
-    if (!wsscf->jwt && wsscf->rates == NULL
+    if (!wsscf->jwt.on && wsscf->limits.rates == NULL
         && ws->conf->protocol != NGX_HTTP_WS_PROTOCOL_JSON
         && ngx_http_ws_security_ctx_empty(ctx))
     {
         return NGX_OK;
     }
 
-    nrates = wsscf->rates ? wsscf->rates->nelts : 0;
+    nrates = wsscf->limits.rates ? wsscf->limits.rates->nelts : 0;
     claims = ctx->claims_heap ? 0 : ctx->jwt.claims.len;
 
     size = sizeof(ngx_http_ws_security_ctx_t)
@@ -548,13 +539,101 @@ static ngx_int_t
 ngx_http_ws_security_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
     ngx_http_ws_refusal_t *refusal)
 {
-    if (ngx_http_ws_channel_acl_check(r, ws) != NGX_OK) {
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    if (ngx_http_ws_channel_acl_check(r, ws, &wsscf->jwt) != NGX_OK) {
         refusal->status = NGX_HTTP_FORBIDDEN;
         refusal->reason = "channel not allowed by the token";
         return NGX_DECLINED;
     }
 
     return NGX_OK;
+}
+
+
+/* The session starts: the token's end, or the wait for it. */
+static ngx_int_t
+ngx_http_ws_security_open(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    return ngx_http_ws_auth_session_start(ws, &wsscf->jwt);
+}
+
+
+/*
+ * Each received message: a token awaited as the first message is taken
+ * before the rates count anything (ngx_http_ws_auth_session.c).
+ */
+static ngx_int_t
+ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    if (wsscf->jwt.first_message
+        && ngx_http_ws_auth_session_first_message(ws, &wsscf->jwt, ev)
+           != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_ws_limits_message(ws, &wsscf->limits, ev);
+}
+
+
+/* The session ends: a strike for ws_ban if it broke a rule. */
+static void
+ngx_http_ws_security_close(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    ngx_http_ws_ban_close(ws, &wsscf->ban);
+}
+
+
+/* A channel the JSON protocol is asked for, under the token's claim. */
+static ngx_int_t
+ngx_http_ws_security_channel_allowed(ngx_http_ws_session_t *ws,
+    ngx_str_t *name)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    return ngx_http_ws_channel_acl_allowed(ws, &wsscf->jwt, name);
+}
+
+
+/* {"op":"auth"} of the JSON protocol: a fresh token for the session. */
+static ngx_int_t
+ngx_http_ws_security_refresh(ngx_http_ws_session_t *ws, ngx_str_t *token,
+    const char **error)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    return ngx_http_ws_auth_session_refresh(ws, &wsscf->jwt, token, error);
+}
+
+
+/* The user's own channel, joined with the others (ngx_http_ws_channels.c). */
+static ngx_str_t *
+ngx_http_ws_security_user_channel(ngx_http_ws_session_t *ws)
+{
+    ngx_http_ws_security_conf_t  *wsscf;
+
+    wsscf = ngx_http_ws_session_loc_conf(ws, ngx_http_ws_security_module);
+
+    return ngx_http_ws_auth_session_user_channel(ws, &wsscf->jwt);
 }
 
 
@@ -601,26 +680,6 @@ ngx_http_ws_security_session_free(ngx_http_ws_session_t *ws)
 }
 
 
-ngx_int_t
-ngx_http_ws_security_add_header(ngx_http_request_t *r, const char *key,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value = *value;
-
-    return NGX_OK;
-}
-
-
 static ngx_int_t
 ngx_http_ws_security_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
@@ -629,7 +688,7 @@ ngx_http_ws_security_variable(ngx_http_request_t *r,
     ngx_str_t                    *s;
     ngx_http_ws_security_ctx_t   *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(r->main);
 
     if (data == NGX_HTTP_WS_SEC_VAR_RATE_LIMITED
         || data == NGX_HTTP_WS_SEC_VAR_ACL_DENIED)
@@ -715,7 +774,7 @@ ngx_http_ws_claim_variable(ngx_http_request_t *r,
     wscore_claim_t               claim;
     ngx_http_ws_security_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_ws_security_module);
+    ctx = ngx_http_ws_security_ctx_get(r->main);
 
     prefix = sizeof("ws_jwt_claim_") - 1;
 
@@ -752,6 +811,9 @@ ngx_http_ws_claim_variable(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_ws_security_preconfiguration(ngx_conf_t *cf)
 {
+    /* the guards find their state in this module's context slot */
+    ngx_http_ws_security_ctx_slot(&ngx_http_ws_security_module);
+
     return ngx_http_ws_variables_register(cf, ngx_http_ws_security_vars);
 }
 
@@ -764,7 +826,7 @@ ngx_http_ws_security_postconfiguration(ngx_conf_t *cf)
 
     /* the layers below ask the token through these, never call up */
     ngx_http_ws_channels_on_auth(ngx_http_ws_auth_session_channels_deferred,
-                                 ngx_http_ws_auth_session_user_channel);
+                                 ngx_http_ws_security_user_channel);
     ngx_http_ws_control_on_token(&ngx_http_ws_security_token);
 
     return ngx_http_ws_session_add_hooks(cf, &ngx_http_ws_security_hooks);
@@ -781,23 +843,11 @@ ngx_http_ws_security_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    wsscf->origins = NGX_CONF_UNSET_PTR;
-    wsscf->subprotocols = NGX_CONF_UNSET_PTR;
-    wsscf->subprotocol_required = NGX_CONF_UNSET;
-    wsscf->jwt = NGX_CONF_UNSET;
-    wsscf->jwt_keys = NGX_CONF_UNSET_PTR;
-    wsscf->jwt_sources = NGX_CONF_UNSET_PTR;
-    wsscf->jwt_leeway = NGX_CONF_UNSET;
-    wsscf->jwt_user_channel = NGX_CONF_UNSET;
-    wsscf->auth_first_message = NGX_CONF_UNSET;
-    wsscf->auth_timeout = NGX_CONF_UNSET_MSEC;
-    wsscf->rates = NGX_CONF_UNSET_PTR;
-    wsscf->reserve_connections = NGX_CONF_UNSET_UINT;
-    wsscf->max_conns.max = NGX_CONF_UNSET_UINT;
-    wsscf->ban.count = NGX_CONF_UNSET_UINT;
-    wsscf->ban_allow = NGX_CONF_UNSET_PTR;
-    wsscf->max_per_ip.max = NGX_CONF_UNSET_UINT;
-    wsscf->max_per_user.max = NGX_CONF_UNSET_UINT;
+    ngx_http_ws_origin_conf_init(&wsscf->origin);
+    ngx_http_ws_subprotocol_conf_init(&wsscf->subprotocol);
+    ngx_http_ws_jwt_conf_init(&wsscf->jwt);
+    ngx_http_ws_limits_conf_init(&wsscf->limits);
+    ngx_http_ws_ban_conf_init(&wsscf->ban);
 
     return wsscf;
 }
@@ -810,28 +860,26 @@ ngx_http_ws_security_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_ws_security_conf_t *prev = parent;
     ngx_http_ws_security_conf_t *conf = child;
 
-    ngx_conf_merge_ptr_value(conf->origins, prev->origins, NULL);
-    ngx_conf_merge_ptr_value(conf->subprotocols, prev->subprotocols, NULL);
-    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET,
-                                 subprotocol_required,
-                                 subprotocol_required_where);
-    ngx_conf_merge_value(conf->subprotocol_required,
-                         prev->subprotocol_required, 0);
-
-    if (conf->subprotocol_required && conf->subprotocols == NULL) {
-        ngx_http_ws_conf_error(cf, &conf->subprotocol_required_where,
-                               "\"ws_subprotocol_required on\" needs "
-                               "\"ws_subprotocols\" to list the protocols");
+    if (ngx_http_ws_origin_merge(cf, &prev->origin, &conf->origin)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_ws_jwt_merge(cf, prev, conf) != NGX_CONF_OK) {
+    if (ngx_http_ws_subprotocol_merge(cf, &prev->subprotocol,
+                                      &conf->subprotocol)
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_ws_ban_merge(cf, prev, conf) != NGX_CONF_OK) {
+    if (ngx_http_ws_jwt_merge(cf, &prev->jwt, &conf->jwt) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_ws_limits_merge(cf, prev, conf);
+    if (ngx_http_ws_ban_merge(cf, &prev->ban, &conf->ban) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_ws_limits_merge(cf, &prev->limits, &conf->limits);
 }

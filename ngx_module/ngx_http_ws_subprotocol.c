@@ -12,7 +12,6 @@
 
 #include "ngx_http_ws_subprotocol.h"
 #include "ngx_http_ws_header_list.h"
-#include "ngx_http_ws_security_module.h"
 #include "ngx_http_ws_session.h"
 
 
@@ -22,18 +21,19 @@ static ngx_uint_t ngx_http_ws_subprotocol_is_token(ngx_str_t *s);
 char *
 ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_ws_security_conf_t *wsscf = conf;
+    ngx_str_t                       *value, *p;
+    ngx_uint_t                       i;
+    ngx_http_ws_subprotocol_conf_t  *spcf;
 
-    ngx_str_t   *value, *p;
-    ngx_uint_t   i;
+    spcf = (ngx_http_ws_subprotocol_conf_t *) ((char *) conf + cmd->offset);
 
-    if (wsscf->subprotocols != NGX_CONF_UNSET_PTR) {
+    if (spcf->protocols != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
-    wsscf->subprotocols = ngx_array_create(cf->pool, cf->args->nelts - 1,
+    spcf->protocols = ngx_array_create(cf->pool, cf->args->nelts - 1,
                                            sizeof(ngx_str_t));
-    if (wsscf->subprotocols == NULL) {
+    if (spcf->protocols == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -48,7 +48,7 @@ ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
-        p = ngx_array_push(wsscf->subprotocols);
+        p = ngx_array_push(spcf->protocols);
         if (p == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -60,20 +60,48 @@ ngx_http_ws_subprotocols(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+void
+ngx_http_ws_subprotocol_conf_init(ngx_http_ws_subprotocol_conf_t *spcf)
+{
+    spcf->protocols = NGX_CONF_UNSET_PTR;
+    spcf->required = NGX_CONF_UNSET;
+}
+
+
+char *
+ngx_http_ws_subprotocol_merge(ngx_conf_t *cf,
+    ngx_http_ws_subprotocol_conf_t *prev, ngx_http_ws_subprotocol_conf_t *conf)
+{
+    ngx_conf_merge_ptr_value(conf->protocols, prev->protocols, NULL);
+    ngx_http_ws_conf_merge_where(conf, prev, NGX_CONF_UNSET, required,
+                                 required_where);
+    ngx_conf_merge_value(conf->required, prev->required, 0);
+
+    if (conf->required && conf->protocols == NULL) {
+        ngx_http_ws_conf_error(cf, &conf->required_where,
+                               "\"ws_subprotocol_required on\" needs "
+                               "\"ws_subprotocols\" to list the protocols");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 ngx_int_t
 ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
-    ngx_http_ws_security_conf_t *wsscf, ngx_http_ws_security_ctx_t *ctx,
+    ngx_http_ws_subprotocol_conf_t *spcf, ngx_str_t *chosen,
     ngx_http_ws_refusal_t *refusal)
 {
     ngx_str_t                   offer, *ours;
     ngx_uint_t                  k, offered;
     ngx_http_ws_header_list_t   list;
 
-    if (wsscf->subprotocols == NULL) {
+    if (spcf->protocols == NULL) {
         return NGX_OK;
     }
 
-    ours = wsscf->subprotocols->elts;
+    ours = spcf->protocols->elts;
     offered = 0;
 
     /* the client's order of preference decides */
@@ -83,17 +111,17 @@ ngx_http_ws_subprotocol_select(ngx_http_request_t *r,
         offered++;
 
         /* protocol names are case-sensitive (RFC 6455 section 11.5) */
-        for (k = 0; k < wsscf->subprotocols->nelts; k++) {
+        for (k = 0; k < spcf->protocols->nelts; k++) {
             if (ours[k].len == offer.len
                 && ngx_strncmp(ours[k].data, offer.data, offer.len) == 0)
             {
-                ctx->subprotocol = ours[k];
+                *chosen = ours[k];
                 return NGX_OK;
             }
         }
     }
 
-    if (!wsscf->subprotocol_required) {
+    if (!spcf->required) {
         return NGX_OK;
     }
 
