@@ -302,7 +302,7 @@ ngx_http_ws_backend_client_group(ngx_conf_t *cf,
     *gp = g;
     g->uscf = t->uscf;
     g->name = t->host;
-    g->timeout = bmcf->timeout;
+    g->timeout = bmcf->call_timeout;
     g->max_links = bmcf->connections;
     g->pipeline = bmcf->pipeline;
 

@@ -40,7 +40,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                     targets;     /* of *target */
     ngx_array_t                     groups;      /* of *group */
-    ngx_msec_t                      timeout;     /* ws_backend_timeout */
+    ngx_msec_t                      call_timeout;  /* ws_backend_timeout */
     ngx_uint_t                      connections; /* ws_backend_connections */
     ngx_uint_t                      pipeline;    /* ws_backend_pipeline */
 } ngx_http_ws_backend_main_conf_t;

@@ -144,7 +144,7 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_ws_backend_main_conf_t, timeout),
+      offsetof(ngx_http_ws_backend_main_conf_t, call_timeout),
       NULL },
 
     { ngx_string("ws_backend_connections"),
@@ -657,7 +657,7 @@ ngx_http_ws_backend_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    bmcf->timeout = NGX_CONF_UNSET_MSEC;
+    bmcf->call_timeout = NGX_CONF_UNSET_MSEC;
     bmcf->connections = NGX_CONF_UNSET_UINT;
     bmcf->pipeline = NGX_CONF_UNSET_UINT;
 
@@ -671,7 +671,7 @@ ngx_http_ws_backend_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_ws_backend_main_conf_t  *bmcf = conf;
 
-    ngx_conf_init_msec_value(bmcf->timeout, 60000);
+    ngx_conf_init_msec_value(bmcf->call_timeout, 60000);
     ngx_conf_init_uint_value(bmcf->connections, 16);
     ngx_conf_init_uint_value(bmcf->pipeline, 16);
 
