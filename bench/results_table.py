@@ -299,7 +299,8 @@ def main():
                "(taken just before the POST is written) to the subscriber's read, "
                "CLOCK_MONOTONIC on both sides; `delivered` is deliveries over published x "
                "subscribers. Idle: Pss summed over the server's processes, after the "
-               "connections settled, minus before they opened, over the connections. Connect: "
+               "connections settled, minus before they opened (after a few warm-up connections "
+               "had opened and closed, `IDLE_WARM_UP`), over the connections. Connect: "
                "TCP connect, upgrade request (or GET), response head, reset.")
     print("\n".join(out))
 
