@@ -21,6 +21,7 @@
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_session.h"
+#include "ngx_http_ws_response.h"
 
 
 /* Distinct compressor settings (window, level, memLevel) per worker. */
@@ -353,7 +354,7 @@ ngx_http_ws_deflate_prepare(ngx_http_request_t *r, ngx_http_ws_session_t *ws,
 
     ngx_str_set(&key, "Sec-WebSocket-Extensions");
 
-    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_response_header(r, &key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

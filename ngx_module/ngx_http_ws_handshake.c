@@ -282,7 +282,7 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
             ngx_str_set(&key, "Upgrade");
             ngx_str_set(&value, "websocket");
 
-            if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+            if (ngx_http_ws_response_header(r, &key, &value) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
@@ -313,7 +313,7 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     if (key.len
-        && ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK)
+        && ngx_http_ws_response_header(r, &key, &value) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -329,25 +329,6 @@ ngx_http_ws_reject(ngx_http_request_t *r, ngx_uint_t status,
     *b->last++ = LF;
 
     return ngx_http_ws_response_send(r, status, "text/plain", b);
-}
-
-
-ngx_int_t
-ngx_http_ws_handshake_add_header(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *key;
-    h->value = *value;
-
-    return NGX_OK;
 }
 
 
@@ -411,7 +392,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
     ngx_str_set(&key, "Upgrade");
     ngx_str_set(&value, "websocket");
 
-    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_response_header(r, &key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -424,7 +405,7 @@ ngx_http_ws_send_upgrade(ngx_http_request_t *r, const char *accept)
 
     ngx_memcpy(value.data, accept, WSCORE_ACCEPT_LEN);
 
-    if (ngx_http_ws_handshake_add_header(r, &key, &value) != NGX_OK) {
+    if (ngx_http_ws_response_header(r, &key, &value) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

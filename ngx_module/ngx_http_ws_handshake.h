@@ -20,9 +20,6 @@ ngx_int_t ngx_http_ws_handshake_resume(ngx_http_request_t *r,
 /* Every value of a request header joined with ", " (RFC 9110 5.3). */
 void ngx_http_ws_handshake_header(ngx_http_request_t *r, const char *name,
     wscore_str_t *value);
-/* A header of the 101. */
-ngx_int_t ngx_http_ws_handshake_add_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_str_t *value);
 
 
 #endif /* _NGX_HTTP_WS_HANDSHAKE_H_INCLUDED_ */

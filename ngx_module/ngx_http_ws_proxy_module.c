@@ -21,8 +21,8 @@
 #include "ngx_http_ws_proxy.h"
 #include "ngx_http_ws_backend.h"
 #include "ngx_http_ws_conf.h"
-#include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_variables.h"
+#include "ngx_http_ws_response.h"
 
 
 static ngx_int_t ngx_http_ws_proxy_preconfiguration(ngx_conf_t *cf);
@@ -303,7 +303,7 @@ ngx_http_ws_proxy_headers(ngx_http_request_t *r)
 
     ngx_str_set(&key, "Sec-WebSocket-Protocol");
 
-    return ngx_http_ws_handshake_add_header(r, &key, &px->protocol);
+    return ngx_http_ws_response_header(r, &key, &px->protocol);
 }
 
 

@@ -39,11 +39,12 @@ ngx_http_ws_response_send(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
- * One header of the response to come (Retry-After, WWW-Authenticate,
- * Sec-WebSocket-Protocol); key and value must outlive the request.
+ * One header of the response to come (the 101's Sec-WebSocket-Extensions
+ * and -Protocol, Retry-After, WWW-Authenticate); key and value must
+ * outlive the request.
  */
 ngx_int_t
-ngx_http_ws_response_add_header(ngx_http_request_t *r, const char *key,
+ngx_http_ws_response_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
@@ -54,9 +55,21 @@ ngx_http_ws_response_add_header(ngx_http_request_t *r, const char *key,
     }
 
     h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
+    h->key = *key;
     h->value = *value;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_ws_response_add_header(ngx_http_request_t *r, const char *key,
+    ngx_str_t *value)
+{
+    ngx_str_t  name;
+
+    name.data = (u_char *) key;
+    name.len = ngx_strlen(key);
+
+    return ngx_http_ws_response_header(r, &name, value);
 }

@@ -16,6 +16,9 @@
 
 ngx_int_t ngx_http_ws_response_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *content_type, ngx_buf_t *b);
+ngx_int_t ngx_http_ws_response_header(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *value);
+/* The same with a literal name. */
 ngx_int_t ngx_http_ws_response_add_header(ngx_http_request_t *r,
     const char *key, ngx_str_t *value);
 

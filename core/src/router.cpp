@@ -280,15 +280,17 @@ wscore_router_rc_e Router::set_since(void *subscriber,
     return WSCORE_ROUTER_OK;
 }
 
-std::size_t Router::for_each_after(std::string_view channel,
-    std::uint64_t seq, wscore_router_visit_pt visit, void *ctx) noexcept
+// The walk of both visits: pinned, so visit may (un)subscribe; what it
+// subscribes lands at or after `end`, what it removes turns into a
+// tombstone, and nothing is compacted until the walk is over.
+template <class Visit>
+std::size_t Router::walk(std::string_view channel, std::uint64_t seq,
+    Visit &&visit) noexcept
 {
     Channel *ch = find_channel(channel);
     if (ch == nullptr) {
         return 0;
     }
-    // Subscriptions made by visit land at or after `end`; removals turn
-    // slots into tombstones, and nothing is compacted while pinned.
     ++ch->pins;
     const std::size_t end = ch->slots.size();
     std::size_t visited = 0;
@@ -298,39 +300,31 @@ std::size_t Router::for_each_after(std::string_view channel,
             continue;
         }
         ++visited;
-        if (visit != nullptr) {
-            visit(ctx, slot.subscriber);
-        }
+        visit(slot);
     }
     --ch->pins;
     settle(*ch);
     return visited;
 }
 
+std::size_t Router::for_each_after(std::string_view channel,
+    std::uint64_t seq, wscore_router_visit_pt visit, void *ctx) noexcept
+{
+    return walk(channel, seq, [&](const Slot &slot) {
+        if (visit != nullptr) {
+            visit(ctx, slot.subscriber);
+        }
+    });
+}
+
 std::size_t Router::for_each_since(std::string_view channel,
     std::uint64_t seq, wscore_router_visit_since_pt visit, void *ctx) noexcept
 {
-    Channel *ch = find_channel(channel);
-    if (ch == nullptr) {
-        return 0;
-    }
-    // As for_each_after: pinned, so visit may (un)subscribe.
-    ++ch->pins;
-    const std::size_t end = ch->slots.size();
-    std::size_t visited = 0;
-    for (std::size_t i = 0; i < end; ++i) {
-        const Slot slot = ch->slots[i];
-        if (slot.position == tombstone || slot.since >= seq) {
-            continue;
-        }
-        ++visited;
+    return walk(channel, seq, [&](const Slot &slot) {
         if (visit != nullptr) {
             visit(ctx, slot.subscriber, slot.since);
         }
-    }
-    --ch->pins;
-    settle(*ch);
-    return visited;
+    });
 }
 
 }  // namespace wscore

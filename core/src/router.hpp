@@ -138,6 +138,10 @@ private:
         std::string_view name;      // the map key, owned by the map node
     };
 
+    template <class Visit>
+    std::size_t walk(std::string_view channel, std::uint64_t seq,
+        Visit &&visit) noexcept;
+
     // Transparent, so lookups by string_view allocate no std::string.
     struct NameHash {
         using is_transparent = void;
