@@ -33,6 +33,7 @@
 
 
 #include "ngx_http_ws_backend_client.h"
+#include "ngx_http_ws_common.h"
 
 
 /* what a link reads at a time; an answer's header must fit */
@@ -678,7 +679,6 @@ static void
 ngx_http_ws_backend_link_connected(ngx_event_t *wev)
 {
     int                          err;
-    socklen_t                    len;
     ngx_connection_t            *c;
     ngx_http_ws_backend_link_t  *link;
 
@@ -691,12 +691,7 @@ ngx_http_ws_backend_link_connected(ngx_event_t *wev)
         return;
     }
 
-    err = 0;
-    len = sizeof(int);
-
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
-        err = ngx_socket_errno;
-    }
+    err = ngx_http_ws_connect_error(c);
 
     if (err) {
         ngx_http_ws_backend_link_fail(link, NGX_HTTP_BAD_GATEWAY,

@@ -36,6 +36,28 @@
 
 
 /*
+ * A non-blocking connect's outcome, for the module's own clients (Redis,
+ * the proxy's upstream, the hooks' direct calls): the socket's pending
+ * error, 0 once connected.
+ */
+static ngx_inline ngx_err_t
+ngx_http_ws_connect_error(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    return err;
+}
+
+
+/*
  * The types the files of the module pass around, defined in their own
  * headers (ngx_http_ws_session.h, ngx_http_ws_log_record.c,
  * ngx_http_ws_health.c, ngx_http_ws_deflate.h), as ngx_core.h names

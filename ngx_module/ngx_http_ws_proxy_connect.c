@@ -1028,15 +1028,9 @@ ngx_http_ws_proxy_finish(ngx_http_ws_proxy_t *px, ngx_uint_t status)
 static ngx_int_t
 ngx_http_ws_proxy_test_connect(ngx_connection_t *c)
 {
-    int        err;
-    socklen_t  len;
+    ngx_err_t  err;
 
-    err = 0;
-    len = sizeof(int);
-
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
-        err = ngx_socket_errno;
-    }
+    err = ngx_http_ws_connect_error(c);
 
     if (err) {
         (void) ngx_connection_error(c, err, "connect() failed");

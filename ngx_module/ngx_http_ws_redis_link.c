@@ -27,6 +27,7 @@
 
 
 #include "ngx_http_ws_redis_link.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis_tls.h"
 
@@ -259,19 +260,13 @@ static void
 ngx_http_ws_redis_connect_handler(ngx_event_t *ev)
 {
     int                        err;
-    socklen_t                  len;
     ngx_connection_t          *c;
     ngx_http_ws_redis_link_t  *link;
 
     c = ev->data;
     link = c->data;
 
-    err = 0;
-    len = sizeof(int);
-
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
-        err = ngx_socket_errno;
-    }
+    err = ngx_http_ws_connect_error(c);
 
     if (err) {
         ngx_http_ws_redis_link_drop(link,
