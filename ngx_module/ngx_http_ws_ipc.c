@@ -47,7 +47,8 @@ typedef struct {
 static void ngx_http_ws_ipc_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_ipc_deliver_handler(ngx_event_t *ev);
 static void ngx_http_ws_ipc_sweep_handler(ngx_event_t *ev);
-static void ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again);
+static ngx_int_t ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone,
+    ngx_event_t *again);
 
 
 /* Messages taken from the zone per lock. */
@@ -67,6 +68,8 @@ static ngx_http_ws_eventfds_t   ngx_http_ws_eventfds;
 static ngx_connection_t        *ngx_http_ws_ipc_connection;
 static ngx_shm_zone_t          *ngx_http_ws_ipc_zone;
 static ngx_event_t              ngx_http_ws_ipc_sweep;
+/* set while queued messages are handed to subscribers */
+static ngx_uint_t               ngx_http_ws_ipc_delivering;
 /* posted when this worker's queue has messages; its handler drains it */
 static ngx_event_t              ngx_http_ws_ipc_deliver_event;
 static ngx_uint_t               ngx_http_ws_ipc_deliver_yields;
@@ -241,7 +244,7 @@ ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle)
 
 
 void
-ngx_http_ws_ipc_notify(ngx_uint_t slot)
+ngx_http_ws_ipc_notify(ngx_uint_t slot, ngx_uint_t filling)
 {
     uint64_t  one;
 
@@ -249,10 +252,24 @@ ngx_http_ws_ipc_notify(ngx_uint_t slot)
         return;
     }
 
-    /* this worker's own queue: delivered later in this loop pass */
     if (slot == ngx_http_ws_zone_own_slot()
         && ngx_http_ws_ipc_connection != NULL)
     {
+        /*
+         * This worker's own queue: delivered later in this loop pass, or
+         * now when a burst of publishes (a client's pipelined frames, a
+         * Redis read) has half filled it: nothing else empties it, and
+         * past full its own subscribers would lose messages. Not from
+         * within a delivery: that one is emptying the queue already.
+         */
+        if (filling && !ngx_http_ws_ipc_delivering) {
+            while (ngx_http_ws_ipc_drain(ngx_http_ws_ipc_zone, NULL)
+                   == NGX_AGAIN)
+            { /* void */ }
+
+            return;
+        }
+
         ngx_post_event(&ngx_http_ws_ipc_deliver_event, &ngx_posted_events);
         return;
     }
@@ -358,11 +375,15 @@ ngx_http_ws_ipc_cut_done(void)
 }
 
 
-static void
+/* NGX_OK when the queue was emptied, NGX_AGAIN when more is left */
+static ngx_int_t
 ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
 {
-    ngx_uint_t          n, rounds;
+    ngx_uint_t          n, rounds, outer;
     ngx_http_ws_msg_t  *msgs[NGX_HTTP_WS_TAKE_BATCH];
+
+    outer = ngx_http_ws_ipc_delivering;
+    ngx_http_ws_ipc_delivering = 1;
 
     /* a bounded number of batches per wakeup, then let others run */
     for (rounds = 0; rounds < 16; rounds++) {
@@ -375,12 +396,17 @@ ngx_http_ws_ipc_drain(ngx_shm_zone_t *zone, ngx_event_t *again)
         }
 
         if (n < NGX_HTTP_WS_TAKE_BATCH) {
-            return;
+            ngx_http_ws_ipc_delivering = outer;
+            return NGX_OK;
         }
     }
+
+    ngx_http_ws_ipc_delivering = outer;
 
     /* more left: come back after the events posted meanwhile */
     if (again) {
         ngx_post_event(again, &ngx_posted_events);
     }
+
+    return NGX_AGAIN;
 }

@@ -23,7 +23,7 @@ typedef void (*ngx_http_ws_ipc_deliver_pt)(ngx_http_ws_msg_t **msgs,
 ngx_int_t ngx_http_ws_ipc_init_process(ngx_cycle_t *cycle,
     ngx_http_ws_ipc_deliver_pt deliver);
 void ngx_http_ws_ipc_exit_process(ngx_cycle_t *cycle);
-void ngx_http_ws_ipc_notify(ngx_uint_t slot);
+void ngx_http_ws_ipc_notify(ngx_uint_t slot, ngx_uint_t filling);
 
 /*
  * Before a 1001: delivers what is queued for this worker, then gives the

@@ -47,12 +47,18 @@ static void ngx_http_ws_zone_count_slot(ngx_http_ws_zone_ctx_t *ctx,
     ((ch)->slots[(i) / 64] & ((uint64_t) 1 << ((i) % 64)))
 
 
+/* what a publish found of a worker's queue, logged after the unlock */
+#define NGX_HTTP_WS_QUEUE_NOTE_FULL   1
+#define NGX_HTTP_WS_QUEUE_NOTE_ROOM   2
+
 /* this process's queue slot in the zone */
 static ngx_uint_t  ngx_http_ws_zone_slot = NGX_HTTP_WS_NO_SLOT;
 
 
 
-static void ngx_http_ws_zone_wake_none(ngx_uint_t slot);
+static void ngx_http_ws_zone_wake_none(ngx_uint_t slot, ngx_uint_t filling);
+static void ngx_http_ws_zone_log_queue(ngx_uint_t note, ngx_pid_t pid,
+    ngx_uint_t lost);
 
 static ngx_http_ws_zone_wake_pt    ngx_http_ws_zone_wake =
     ngx_http_ws_zone_wake_none;
@@ -75,7 +81,7 @@ ngx_http_ws_zone_on_dead_slot(ngx_http_ws_zone_repair_pt repair)
 
 /* Until the interprocess notification is set up there is no one to wake. */
 static void
-ngx_http_ws_zone_wake_none(ngx_uint_t slot)
+ngx_http_ws_zone_wake_none(ngx_uint_t slot, ngx_uint_t filling)
 {
 }
 
@@ -306,8 +312,12 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     uint64_t seq, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_channel_info_t *info)
 {
-    ngx_uint_t                   i, n, direct;
+    ngx_uint_t                   i, n, direct, waiting;
     ngx_uint_t                   targets[NGX_HTTP_WS_SLOTS];
+    ngx_uint_t                   filling[NGX_HTTP_WS_SLOTS];
+    ngx_uint_t                   notes[NGX_HTTP_WS_SLOTS];
+    ngx_uint_t                   lost[NGX_HTTP_WS_SLOTS];
+    ngx_pid_t                    pids[NGX_HTTP_WS_SLOTS];
     ngx_http_ws_msg_t           *msg;
     ngx_http_ws_channel_t       *ch;
     ngx_http_ws_zone_ctx_t      *ctx;
@@ -390,18 +400,45 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     /* push in lock order: every worker sees a channel in publish order */
     for (i = 0; i < n; i++) {
         q = &ctx->sh->workers[targets[i]];
+        notes[i] = 0;
 
         if (q->tail - q->head >= NGX_HTTP_WS_QUEUE_LEN) {
             q->dropped++;
+
+            if (q->overflowing++ == 0) {
+                notes[i] = NGX_HTTP_WS_QUEUE_NOTE_FULL;
+                pids[i] = q->pid;
+            }
+
             targets[i] = NGX_HTTP_WS_NO_SLOT;       /* no wakeup needed */
             continue;
         }
 
+        if (q->overflowing) {
+            notes[i] = NGX_HTTP_WS_QUEUE_NOTE_ROOM;
+            pids[i] = q->pid;
+            lost[i] = q->overflowing;
+            q->overflowing = 0;
+        }
+
         q->ring[q->tail % NGX_HTTP_WS_QUEUE_LEN] = msg;
         msg->refs++;
+        waiting = ++q->tail - q->head;
 
-        /* wake the worker only when its queue turns non-empty */
-        if (q->tail++ != q->head) {
+        /*
+         * Wake the worker only when its queue turns non-empty; this
+         * process's own queue also when it is filling: nobody else
+         * empties it, so a burst read in one handler would overflow it.
+         */
+        if (waiting == NGX_HTTP_WS_QUEUE_FILLING
+            && targets[i] == ngx_http_ws_zone_slot)
+        {
+            filling[i] = 1;
+
+        } else if (waiting == 1) {
+            filling[i] = 0;
+
+        } else {
             targets[i] = NGX_HTTP_WS_NO_SLOT;
         }
     }
@@ -413,12 +450,37 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     for (i = 0; i < n; i++) {
+        if (notes[i]) {
+            ngx_http_ws_zone_log_queue(notes[i], pids[i], lost[i]);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
         if (targets[i] != NGX_HTTP_WS_NO_SLOT) {
-            ngx_http_ws_zone_wake(targets[i]);
+            ngx_http_ws_zone_wake(targets[i], filling[i]);
         }
     }
 
     return NGX_OK;
+}
+
+
+/* A worker's queue filled up or has room again: logged once each. */
+static void
+ngx_http_ws_zone_log_queue(ngx_uint_t note, ngx_pid_t pid, ngx_uint_t lost)
+{
+    if (note == NGX_HTTP_WS_QUEUE_NOTE_FULL) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "ws: the channel queue of worker process %P is full "
+                      "(%d messages waiting): its subscribers miss what is "
+                      "published until it catches up", pid,
+                      NGX_HTTP_WS_QUEUE_LEN);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                  "ws: the channel queue of worker process %P has room "
+                  "again; %ui messages were dropped for it", pid, lost);
 }
 
 

@@ -31,6 +31,12 @@
 /* Messages waiting for one worker; past this, that worker misses them. */
 #define NGX_HTTP_WS_QUEUE_LEN     4096
 
+/*
+ * A process's own publishes never fill its own queue: at this many
+ * waiting, it is asked to deliver them at once (see ngx_http_ws_zone_wake_pt).
+ */
+#define NGX_HTTP_WS_QUEUE_FILLING (NGX_HTTP_WS_QUEUE_LEN / 2)
+
 
 /* A published message in shared memory, read once by each target worker. */
 typedef struct {
@@ -87,6 +93,7 @@ typedef struct {
     ngx_uint_t                 head;          /* next to read */
     ngx_uint_t                 tail;          /* next to write */
     ngx_uint_t                 dropped;       /* lost to a full queue */
+    ngx_uint_t                 overflowing;   /* dropped since it had room */
     ngx_http_ws_msg_t        **ring;          /* NGX_HTTP_WS_QUEUE_LEN */
 } ngx_http_ws_worker_queue_t;
 
@@ -121,12 +128,16 @@ char *ngx_http_ws_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /*
  * What the zone asks of the layers above it, given once per process (a
  * second call replaces the first): waking the process of a queue slot
- * whose queue turned non-empty (interprocess notification), and taking
+ * whose queue turned non-empty (interprocess notification; "filling" set
+ * when it is this process's own queue that reached
+ * NGX_HTTP_WS_QUEUE_FILLING: its messages are to be delivered before the
+ * next publish can fill it, since only this process empties it), and taking
  * back what a dead process of a slot still held in their own tables (the
  * connection caps), with the zone locked; it returns how many entries it
  * took back, for the log line.
  */
-typedef void (*ngx_http_ws_zone_wake_pt)(ngx_uint_t slot);
+typedef void (*ngx_http_ws_zone_wake_pt)(ngx_uint_t slot,
+    ngx_uint_t filling);
 typedef ngx_uint_t (*ngx_http_ws_zone_repair_pt)(
     ngx_http_ws_zone_ctx_t *ctx, ngx_uint_t slot);
 

@@ -216,7 +216,7 @@ our @EXPORT = qw(
     run_tests done_testing note is_deeply subtest
     start_nginx ws_connect ws_handshake_answer http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
-    worker_pids vm_rss_kb nginx_check_config run_bounded
+    worker_pids vm_rss_kb socket_owner nginx_check_config run_bounded
 );
 
 *run_bounded = \&Test::NgxWs::Isolation::run_bounded;
@@ -668,6 +668,30 @@ sub worker_pids {
 sub vm_rss_kb {
     my ($pid) = @_;
     return slurp("/proc/$pid/status") =~ /^VmRSS:\s+(\d+)/m ? $1 : undef;
+}
+
+# Which of the given processes holds the server's end of a client's TCP
+# connection: its socket's inode from /proc/net/tcp (the row whose remote
+# port is the client's own), then the process with a descriptor on it.
+sub socket_owner {
+    my ($client, @pids) = @_;
+    my $port = sprintf '%04X', $client->{sock}->sockport;
+    my $inode;
+    for my $row (split /\n/, slurp('/proc/net/tcp')) {
+        my @f = split ' ', $row;
+        next unless @f > 9 && $f[2] =~ /:$port$/ && $f[3] eq '01';
+        $inode = $f[9];
+        last;
+    }
+    return undef unless $inode;
+    for my $pid (@pids) {
+        opendir my $dh, "/proc/$pid/fd" or next;
+        for my $fd (readdir $dh) {
+            my $link = readlink "/proc/$pid/fd/$fd" // next;
+            return $pid if $link eq "socket:[$inode]";
+        }
+    }
+    return undef;
 }
 
 sub make_cert {
