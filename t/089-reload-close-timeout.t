@@ -1,0 +1,171 @@
+# A reload while a subscriber never answers the old worker's 1001: the
+# old worker waits for the close handshake, and no longer than
+# ws_close_timeout (docs/operations.md, "Reloads and shutdown"). The
+# session's timer is what keeps the exiting worker alive (a non-cancelable
+# timer while closing) and what ends the wait.
+#
+# Both kinds of worker: an ordinary one, which owns a queue slot in
+# ws_zone (its channels' going_away cuts the zone's numbers under the
+# zone's lock before the 1001), and one started while every slot was held
+# by old workers (no slot: its own publishes are delivered in place, it
+# takes no cut). Each with and without publishes: one before the reload,
+# whose message sits unread in the client's socket buffer, and one while
+# the old worker waits for the close answer (made in the new worker, so
+# it reaches the old one through the zone when the old one has a slot).
+use Test::NgxWs;
+use Test::More;
+use IO::Socket::INET;
+use Time::HiRes qw(time sleep);
+
+my $close_timeout = 1;          # seconds, ws_close_timeout below
+my $margin = 3;                 # a slow or sanitized run's scheduling
+
+my $port = test_port();
+my $silent_port = $port + 1;
+
+# An upstream that takes connections and never answers: the requests to
+# it keep old workers alive, holding their queue slots.
+my $silent = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$silent_port",
+                                   Listen => 64, ReuseAddr => 1)
+    or die "listen $silent_port: $!";
+
+my $config = <<"CONF";
+    location = /sub {
+        ws_listen;
+        ws_subscribe room:0;
+        ws_close_timeout ${close_timeout}s;
+    }
+    location ~ ^/pub/(?<c>[\\w:]+)\$ { ws_publisher \$c; }
+    location = /hold {
+        proxy_pass http://127.0.0.1:$silent_port;
+        proxy_read_timeout 120s;
+    }
+CONF
+
+sub shutting_down {
+    my ($pid) = @_;
+    return (Test::NgxWs::slurp("/proc/$pid/cmdline") // '') =~ /shutting down/;
+}
+
+sub publish {
+    my ($text) = @_;
+    my $res = http_request(port => $port, raw => "POST /pub/room:0 HTTP/1.1\r\n"
+        . "Host: t\r\nContent-Length: " . length($text)
+        . "\r\nConnection: close\r\n\r\n$text");
+    return $res->{status};
+}
+
+# One request held by the current worker, then a reload (as t/027 does):
+# returns the new worker, once the old ones have closed their listeners.
+sub hold_then_reload {
+    my ($ngx, $held, $upstream) = @_;
+    my $master = $ngx->{pid};
+    my %before = map { $_ => 1 } $ngx->workers;
+    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die $!;
+    print $c "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n";
+    push @$held, $c;
+    $silent->blocking(1);
+    my $up = eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 5;
+        my $s = $silent->accept;
+        alarm 0;
+        $s;
+    };
+    die "the held request never reached the upstream\n" unless $up;
+    push @$upstream, $up;
+    $ngx->signal('HUP');
+    my @new;
+    wait_for(sub { @new = grep { !$before{$_} } Test::NgxWs::worker_pids($master);
+                   @new == 1 }, 10)
+        or die "no new worker after the reload\n";
+    wait_for(sub { !grep { $_ != $new[0] && !shutting_down($_) }
+                         Test::NgxWs::worker_pids($master) }, 10)
+        or die "the old workers did not start shutting down\n";
+    return $new[0];
+}
+
+sub run_case {
+    my (%o) = @_;
+    my $name = ($o{slot} ? 'a worker with a queue slot' : 'a worker without one')
+               . ($o{publish} ? ', publishes before and during the close'
+                              : ', no publish');
+    my $alert = qr/no free queue slot in ws_zone/;
+
+    my $ngx = start_nginx(name => $name, log_level => 'info',
+                          main_config => 'worker_processes 1;',
+                          http_config => 'ws_zone closewait 1m;',
+                          config => $config);
+    my $master = $ngx->{pid};
+    my ($worker) = $ngx->workers;
+
+    unless ($o{slot}) {
+        # every slot (16 for one worker process) held by an old worker
+        my (@held, @upstream);
+        $worker = hold_then_reload($ngx, \@held, \@upstream) for 1 .. 16;
+        ok(wait_for(sub { $ngx->error_log =~ $alert }, 5),
+           "$name - the last worker started without a slot");
+        # the old workers go: the one without a slot is the only worker
+        close $_ for @upstream, @held;
+        ok(wait_for(sub { Test::NgxWs::worker_pids($master) == 1 }, 15),
+           "$name - the old workers that held the slots exited");
+    }
+    unlike($ngx->error_log, $alert, "$name - the worker has a slot")
+        if $o{slot};
+
+    my $ws = ws_connect(uri => '/sub', no_close_reply => 1);
+    my $owner = Test::NgxWs::socket_owner($ws, Test::NgxWs::worker_pids($master));
+    is($owner, $worker, "$name - the subscriber is served by that worker");
+
+    if ($o{publish}) {
+        like(publish('before'), qr/^20\d$/, "$name - a publish before the reload");
+    }
+
+    my $log_before = length $ngx->error_log;
+    my $t0 = time;
+    $ngx->signal('HUP');
+
+    # the 1001 is out once the old worker logged it
+    ok(wait_for(sub { substr($ngx->error_log, $log_before)
+                          =~ /\b$worker#\d+: \*\d+ ws: server shutting down, closing with 1001/ }, 10),
+       "$name - the old worker sent the 1001");
+    if ($o{publish}) {
+        # the new worker serves it; an old worker with a slot gets it too
+        my $new;
+        wait_for(sub { ($new) = grep { $_ != $worker && !shutting_down($_) }
+                                     Test::NgxWs::worker_pids($master);
+                       $new }, 10);
+        like(publish('during'), qr/^20\d$/, "$name - a publish while it waits");
+    }
+
+    my $gone = wait_for(sub { !Test::NgxWs::Nginx::alive($worker) },
+                        $close_timeout + $margin + 10);
+    my $took = time - $t0;
+    ok($gone, "$name - the old worker exited");
+    cmp_ok($took, '>=', $close_timeout - 0.2,
+           "$name - after waiting for the close answer (${took} s)");
+    cmp_ok($took, '<', $close_timeout + $margin,
+           "$name - within ws_close_timeout ${close_timeout}s + ${margin}s");
+    my $log = substr($ngx->error_log, $log_before);
+    like($log, qr/\b$worker#\d+: \*\d+ ws: close handshake timed out/,
+         "$name - it says the close handshake timed out");
+    diag("$name: the old worker's lines after the reload:\n"
+         . join("\n", grep { /\b$worker#/ } split /\n/, $log))
+        unless $took < $close_timeout + $margin;
+
+    # what the client got: the message published before, then the 1001,
+    # then the end of the connection (nothing published after the 1001)
+    $ws->expect('text before', $name) if $o{publish};
+    $ws->expect('close 1001', $name);
+    $ws->expect_eof($name, 0, 5);
+
+    check_logs($ngx, undef, allow => [$alert, qr/upstream prematurely closed/]);
+}
+
+for my $slot (1, 0) {
+    for my $publish (0, 1) {
+        run_case(slot => $slot, publish => $publish);
+    }
+}
+
+done_testing();
