@@ -1630,8 +1630,15 @@ ngx_http_ws_arm_timer(ngx_http_ws_session_t *ws)
     timer = ws->connection->read;
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED) {
-        /* only the flush of the last frames is left; bound it too */
-        if (!timer->timer_set) {
+
+        /*
+         * Only the flush of the last frames is left; bound it too, and
+         * hold an exiting worker for it. A close wait's timer is kept. One
+         * left from the open state (the peer's close came then) is not: it
+         * is a heartbeat's, cancelable, so a reload dropped the queue and
+         * the close answer with the socket, and up to a ping interval away.
+         */
+        if (!timer->timer_set || timer->cancelable) {
             timer->cancelable = 0;
             ngx_add_timer(timer, ws->conf->close_timeout);
         }
