@@ -4,7 +4,8 @@
 # session until they are written, for at most ws_close_timeout, like a
 # close of its own (docs/operations.md, "Reloads and shutdown"): it must
 # neither leave at once, dropping the queue and the answer with the
-# socket, nor wait for the session's heartbeat.
+# socket, nor wait for the session's heartbeat (nor does a worker that is
+# not exiting).
 use Test::NgxWs;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -108,6 +109,27 @@ CONF
            "$name - within ws_close_timeout ${close_timeout}s + ${margin}s");
     like(substr($ngx->error_log, $log_before),
          qr/\b$worker#\d+: \*\d+ ws: close handshake timed out/,
+         "$name - it gave up on the flush, and says so");
+    check_logs($ngx);
+}
+
+{
+    # no reload: the same wait ends at ws_close_timeout, not at the next
+    # heartbeat (ws_ping_interval, 30s by default)
+    my $name = 'no reload, a client that never reads';
+    my $ngx = start($name);
+    my $ws = ws_connect(uri => '/sub', rcvbuf => 4096);
+    ok(publish_all(), "$name - $messages messages of $size bytes published");
+    my $t0 = time;
+    close_read_output_queued($ngx, $ws, $name);
+    ok(wait_for(sub { $ngx->error_log =~ /ws: connection closed/ },
+                $close_timeout + $margin + 30),
+       "$name - the session ends");
+    my $took = time - $t0;
+    cmp_ok($took, '<', $close_timeout + $margin,
+           "$name - within ws_close_timeout ${close_timeout}s + ${margin}s "
+           . "(${took} s)");
+    like($ngx->error_log, qr/ws: close handshake timed out/,
          "$name - it gave up on the flush, and says so");
     check_logs($ngx);
 }
