@@ -749,7 +749,9 @@ bench_proxy() {
         for label in ngx_ws_proxy nginx_tunnel; do
             start_proxy_case "$label" "$port" plain
             echo "== proxy idle $label: $PROXY_IDLE_CONNS connections, run $run of $RUNS"
-            # NGINX's memory alone: Node holds one connection per client either way
+            # NGINX's memory alone: Node holds one connection per client either way;
+            # both NGINX set up once before "before" is read, as in bench_idle
+            idle_warm_up "$PROXY_URL"
             local app=$APP_PID
             APP_PID="" EXTRA_JSON='"case":"idle",' OUT_JSONL=$PROXY_JSONL \
                 run_wsload "$label" 1 "$run" idle --url "$PROXY_URL" \
