@@ -37,8 +37,9 @@ sub close_read_output_queued {
            "$name - its answer is still queued: the session is open");
 }
 
+# $timeout: ws_close_timeout in seconds
 sub start {
-    my ($name) = @_;
+    my ($name, $timeout) = @_;
     return start_nginx(name => $name, log_level => 'info',
         main_config => 'worker_processes 1;',
         http_config => 'ws_zone closeanswer 8m;',
@@ -46,7 +47,7 @@ sub start {
     location = /sub {
         ws_listen;
         ws_subscribe room:0;
-        ws_close_timeout ${close_timeout}s;
+        ws_close_timeout ${timeout}s;
         ws_send_buffer 16m;
     }
     location ~ ^/pub/(?<c>[\\w:]+)\$ {
@@ -58,8 +59,9 @@ CONF
 }
 
 {
+    # a close timeout that a slow run cannot reach while the client reads
     my $name = 'a client that reads after the reload';
-    my $ngx = start($name);
+    my $ngx = start($name, 10);
     my ($worker) = $ngx->workers;
     my $ws = ws_connect(uri => '/sub', rcvbuf => 4096, timeout => 20);
     ok(publish_all(), "$name - $messages messages of $size bytes published");
@@ -90,7 +92,7 @@ CONF
 
 {
     my $name = 'a client that never reads';
-    my $ngx = start($name);
+    my $ngx = start($name, $close_timeout);
     my ($worker) = $ngx->workers;
     my $ws = ws_connect(uri => '/sub', rcvbuf => 4096);
     ok(publish_all(), "$name - $messages messages of $size bytes published");
@@ -117,7 +119,7 @@ CONF
     # no reload: the same wait ends at ws_close_timeout, not at the next
     # heartbeat (ws_ping_interval, 30s by default)
     my $name = 'no reload, a client that never reads';
-    my $ngx = start($name);
+    my $ngx = start($name, $close_timeout);
     my $ws = ws_connect(uri => '/sub', rcvbuf => 4096);
     ok(publish_all(), "$name - $messages messages of $size bytes published");
     my $t0 = time;
