@@ -30,6 +30,8 @@ static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
+static void ngx_http_ws_process_in_place(ngx_http_ws_session_t *ws,
+    size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
@@ -71,6 +73,22 @@ static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
  * so an idle connection holds no read buffer at all.
  */
 #define NGX_HTTP_WS_RECV_SIZE      65536
+
+/*
+ * The rest of a large frame's payload is read straight into the core's
+ * reassembly buffer, in reads of up to this much (a 1 MiB message in one
+ * or two reads, as the socket's buffer allows, instead of sixteen reads
+ * into the buffer above and a copy of every byte out of it). The room is
+ * only reserved, not touched, until bytes arrive, and never more than the
+ * frame has left, which its header was checked against.
+ */
+#define NGX_HTTP_WS_IN_PLACE_MAX   (4 * 1024 * 1024)
+
+/*
+ * Less than this left of a frame is read through the buffer above, which
+ * takes the frames after it in the same read.
+ */
+#define NGX_HTTP_WS_IN_PLACE_MIN   16384
 
 /* A close frame's reason: 125 bytes less the code's two, RFC 6455 5.5.1. */
 #define NGX_HTTP_WS_CLOSE_REASON_LEN  123
@@ -628,6 +646,8 @@ ngx_http_ws_connection_session(ngx_connection_t *c)
 static void
 ngx_http_ws_read_handler(ngx_event_t *rev)
 {
+    u_char                 *buf;
+    size_t                  size;
     ssize_t                 n;
     ngx_uint_t              reads, queued;
     ngx_connection_t       *c;
@@ -671,7 +691,15 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             break;
         }
 
-        n = c->recv(c, ngx_http_ws_recv_buf, NGX_HTTP_WS_RECV_SIZE);
+        buf = wscore_session_receive_window(ws->core,
+                                            NGX_HTTP_WS_IN_PLACE_MAX, &size);
+
+        if (buf == NULL || size < NGX_HTTP_WS_IN_PLACE_MIN) {
+            buf = ngx_http_ws_recv_buf;
+            size = NGX_HTTP_WS_RECV_SIZE;
+        }
+
+        n = c->recv(c, buf, size);
 
         if (n == NGX_AGAIN) {
             break;
@@ -689,7 +717,12 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        ngx_http_ws_process(ws, ngx_http_ws_recv_buf, (size_t) n);
+        if (buf == ngx_http_ws_recv_buf) {
+            ngx_http_ws_process(ws, buf, (size_t) n);
+
+        } else {
+            ngx_http_ws_process_in_place(ws, (size_t) n);
+        }
 
         if (ws->finalized) {
             return;
@@ -954,6 +987,23 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
             ngx_http_ws_finalize(ws);
             return;
         }
+    }
+}
+
+
+/* Payload read straight into the core's window (the read handler). */
+static void
+ngx_http_ws_process_in_place(ngx_http_ws_session_t *ws, size_t len)
+{
+    wscore_event_t  ev;
+
+    ws->bytes_in += len;
+    ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
+
+    wscore_session_received(ws->core, len, ngx_current_msec, &ev);
+
+    if (ev.type != WSCORE_EVENT_NONE) {
+        ngx_http_ws_handle_event(ws, &ev);
     }
 }
 
