@@ -30,8 +30,6 @@ static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
-static void ngx_http_ws_process_in_place(ngx_http_ws_session_t *ws,
-    size_t len);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
@@ -691,8 +689,14 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             break;
         }
 
-        buf = wscore_session_receive_window(ws->core,
-                                            NGX_HTTP_WS_IN_PLACE_MAX, &size);
+        buf = NULL;
+
+        if (ws->in_frame) {
+            /* only then: not a call per read of small messages */
+            buf = wscore_session_receive_window(ws->core,
+                                                NGX_HTTP_WS_IN_PLACE_MAX,
+                                                &size);
+        }
 
         if (buf == NULL || size < NGX_HTTP_WS_IN_PLACE_MIN) {
             buf = ngx_http_ws_recv_buf;
@@ -717,12 +721,8 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (buf == ngx_http_ws_recv_buf) {
-            ngx_http_ws_process(ws, buf, (size_t) n);
-
-        } else {
-            ngx_http_ws_process_in_place(ws, (size_t) n);
-        }
+        ngx_http_ws_process(ws, buf == ngx_http_ws_recv_buf ? buf : NULL,
+                            (size_t) n);
 
         if (ws->finalized) {
             return;
@@ -941,6 +941,12 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
 }
 
 
+/*
+ * len bytes of input: at data, or, with data NULL, read straight into the
+ * core's window (wscore_session_receive_window), where the core takes
+ * them in place. One loop for both keeps this the one caller of
+ * ngx_http_ws_handle_event(), inlined here.
+ */
 static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     size_t len)
@@ -960,10 +966,18 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     place = (handler && handler->place) ? &sink : NULL;
 
     while (len) {
-        used = wscore_session_receive_to(ws->core, data, len,
-                                         ngx_current_msec,
-                                         place, &ev);
-        data += used;
+        if (data) {
+            used = wscore_session_receive_to(ws->core, data, len,
+                                             ngx_current_msec,
+                                             place, &ev);
+            data += used;
+
+        } else {
+            /* read in place, into the window of the frame's payload */
+            wscore_session_received(ws->core, len, ngx_current_msec, &ev);
+            used = len;
+        }
+
         len -= used;
 
         if (ev.type != WSCORE_EVENT_NONE) {
@@ -988,23 +1002,14 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
             return;
         }
     }
-}
 
-
-/* Payload read straight into the core's window (the read handler). */
-static void
-ngx_http_ws_process_in_place(ngx_http_ws_session_t *ws, size_t len)
-{
-    wscore_event_t  ev;
-
-    ws->bytes_in += len;
-    ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
-
-    wscore_session_received(ws->core, len, ngx_current_msec, &ev);
-
-    if (ev.type != WSCORE_EVENT_NONE) {
-        ngx_http_ws_handle_event(ws, &ev);
-    }
+    /*
+     * Input that ran out with nothing reported (or a streamed piece) may
+     * have stopped inside a large frame's payload: the next read asks the
+     * core for its window.
+     */
+    ws->in_frame = (ev.type == WSCORE_EVENT_NONE
+                    || ev.type == WSCORE_EVENT_FRAGMENT);
 }
 
 
