@@ -28,8 +28,10 @@ static void ngx_http_ws_write_handler(ngx_event_t *wev);
 static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
     ngx_http_ws_session_t *ws, ngx_uint_t queued);
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
+static ngx_uint_t ngx_http_ws_read_window(ngx_http_ws_session_t *ws,
+    u_char **buf, size_t *size);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
-    const u_char *data, size_t len);
+    const u_char *data, size_t len, ngx_uint_t in_place);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
@@ -284,7 +286,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     pending = r->header_in->last - r->header_in->pos;
 
     if (pending) {
-        ngx_http_ws_process(ws, r->header_in->pos, pending);
+        ngx_http_ws_process(ws, r->header_in->pos, pending, 0);
         r->header_in->pos = r->header_in->last;
 
         if (ws->finalized) {
@@ -647,7 +649,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
     u_char                 *buf;
     size_t                  size;
     ssize_t                 n;
-    ngx_uint_t              reads, queued;
+    ngx_uint_t              reads, queued, in_place;
     ngx_connection_t       *c;
     ngx_http_ws_session_t  *ws;
 
@@ -689,18 +691,13 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             break;
         }
 
-        buf = NULL;
+        buf = ngx_http_ws_recv_buf;
+        size = NGX_HTTP_WS_RECV_SIZE;
+        in_place = 0;
 
         if (ws->in_frame) {
             /* only then: not a call per read of small messages */
-            buf = wscore_session_receive_window(ws->core,
-                                                NGX_HTTP_WS_IN_PLACE_MAX,
-                                                &size);
-        }
-
-        if (buf == NULL || size < NGX_HTTP_WS_IN_PLACE_MIN) {
-            buf = ngx_http_ws_recv_buf;
-            size = NGX_HTTP_WS_RECV_SIZE;
+            in_place = ngx_http_ws_read_window(ws, &buf, &size);
         }
 
         n = c->recv(c, buf, size);
@@ -721,8 +718,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        ngx_http_ws_process(ws, buf == ngx_http_ws_recv_buf ? buf : NULL,
-                            (size_t) n);
+        ngx_http_ws_process(ws, buf, (size_t) n, in_place);
 
         if (ws->finalized) {
             return;
@@ -942,14 +938,47 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
 
 
 /*
- * len bytes of input: at data, or, with data NULL, read straight into the
- * core's window (wscore_session_receive_window), where the core takes
- * them in place. One loop for both keeps this the one caller of
+ * The rest of a large frame's payload goes straight into the core's
+ * reassembly buffer (see NGX_HTTP_WS_IN_PLACE_MAX): *buf and *size become
+ * the core's window when it has one worth a read of its own (1). None: the
+ * input is between frames again, and reads go on through the read buffer
+ * without asking.
+ */
+static ngx_uint_t
+ngx_http_ws_read_window(ngx_http_ws_session_t *ws, u_char **buf,
+    size_t *size)
+{
+    size_t   len;
+    u_char  *window;
+
+    window = wscore_session_receive_window(ws->core,
+                                           NGX_HTTP_WS_IN_PLACE_MAX, &len);
+
+    if (window == NULL) {
+        ws->in_frame = 0;
+        return 0;
+    }
+
+    if (len < NGX_HTTP_WS_IN_PLACE_MIN) {
+        return 0;
+    }
+
+    *buf = window;
+    *size = len;
+
+    return 1;
+}
+
+
+/*
+ * len bytes of input at data, or, in_place, read straight into the core's
+ * window (ngx_http_ws_read_window()), where the core takes them as they
+ * lie. One loop for both keeps this the one caller of
  * ngx_http_ws_handle_event(), inlined here.
  */
 static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
-    size_t len)
+    size_t len, ngx_uint_t in_place)
 {
     size_t                  used;
     wscore_event_t          ev;
@@ -966,7 +995,7 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     place = (handler && handler->place) ? &sink : NULL;
 
     while (len) {
-        if (data) {
+        if (!in_place) {
             used = wscore_session_receive_to(ws->core, data, len,
                                              ngx_current_msec,
                                              place, &ev);
@@ -982,6 +1011,15 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
 
         if (ev.type != WSCORE_EVENT_NONE) {
             ngx_http_ws_handle_event(ws, &ev);
+
+        } else {
+            /*
+             * The input ran out with nothing to report: it may have
+             * stopped inside a large frame's payload, so the next read
+             * asks the core for its window (and clears the bit when there
+             * is none). Nothing is stored after a small message.
+             */
+            ws->in_frame = 1;
         }
 
         if (ngx_http_ws_placed_frame) {
@@ -1002,14 +1040,6 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
             return;
         }
     }
-
-    /*
-     * Input that ran out with nothing reported (or a streamed piece) may
-     * have stopped inside a large frame's payload: the next read asks the
-     * core for its window.
-     */
-    ws->in_frame = (ev.type == WSCORE_EVENT_NONE
-                    || ev.type == WSCORE_EVENT_FRAGMENT);
 }
 
 
