@@ -292,7 +292,9 @@ size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
  * did not fit one read), the rest of that payload may be received where
  * the core would copy it anyway: the window is *len bytes (at most max,
  * no more than the frame still has) at the returned address, or NULL (and
- * *len 0) when there is no such payload, or no memory. Its room is
+ * *len 0) when there is no such payload, or no memory, or messages are
+ * streamed (wscore_session_stream_messages: pieces stay one read of the
+ * caller's own buffer). Its room is
  * reserved in the reassembly buffer, within the limits the frame's header
  * was checked against. Read into it, then report the bytes read with
  * wscore_session_received (n <= *len), which unmasks them in place, checks

@@ -154,13 +154,15 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
 // no copy from a read buffer, and reads as large as the frame. Its limits
 // were checked with its header (begin_frame), so the room reserved is no
 // more than the peer may send; compressed payload goes through the
-// inflater, and control payload is at most 125 bytes.
+// inflater, and control payload is at most 125 bytes. A streamed message
+// (a proxy's) keeps its pieces to what one read of the caller's own buffer
+// brings, which bounds what the proxy holds per connection: no window.
 std::span<std::uint8_t> Session::receive_window(std::size_t max) noexcept
 {
     if (last_event_ != LastEvent::none || state_ == WSCORE_STATE_CLOSED) {
         release_last_event();
     }
-    if (state_ == WSCORE_STATE_CLOSED || answer_pending_
+    if (state_ == WSCORE_STATE_CLOSED || answer_pending_ || stream_
         || !parser_.header_done() || parser_.payload_remaining() == 0
         || is_control(parser_.opcode())
         || (inflater_ && inflater_->message_compressed)) {

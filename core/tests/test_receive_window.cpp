@@ -287,6 +287,18 @@ BOOST_AUTO_TEST_CASE(no_window_for_compressed_payload)
     BOOST_TEST(s.receive_window(1 << 20).empty());
 }
 
+BOOST_AUTO_TEST_CASE(no_window_while_messages_are_streamed)
+{
+    Session s(test_config(), 0);
+    s.stream_messages(true);
+    const Bytes frame = client_frame(0x2, filled(WSCORE_STREAM_THRESHOLD * 3,
+                                                 1));
+    wscore_event_t ev;
+    s.receive(std::span(frame).first(100), 0, ev);
+    BOOST_TEST(s.state() == WSCORE_STATE_OPEN);
+    BOOST_TEST(s.receive_window(1 << 20).empty());
+}
+
 BOOST_AUTO_TEST_CASE(the_c_api_reads_in_place_and_hands_the_message_over)
 {
     wscore_session_t *s = wscore_session_create(nullptr, 0);
