@@ -477,52 +477,69 @@ start_peer() {  # $1 label, $2 port
     esac
 }
 
+# Both servers run at once, each pinned to the server CPU, and the runs of
+# a case alternate between them (ngx_ws, uws, ngx_ws, ...): the machine's
+# speed drifts over the minutes of a run (the host's other tenants), and a
+# server measured in one block after the other took all of that drift as
+# its own (the same uws row 30-60% apart between two quiet runs). An idle
+# server costs the other nothing.
 bench_peers() {
-    local port=$((BASE_PORT + 50)) label case conns size inflight subs ch run
-    local labels="ngx_ws"
+    local base=$((BASE_PORT + 50)) labels="ngx_ws" label case conns size run n=0
+    local -A peer_pid peer_port
     if [ -n "$UWS_SERVER" ]; then
         labels="ngx_ws uws"
     else
         echo "== peers: UWS_SERVER not set, ngx_ws alone (see bench/uws/build.sh)"
     fi
     for label in $labels; do
-        start_peer "$label" "$port"
-        for case in $PEER_ECHO_CASES; do
-            conns=${case%%:*}; size=${case##*:}
-            echo "== peers echo $label: $conns connections, $size B, ${DURATION}s x $RUNS"
-            for run in $(seq 1 "$RUNS"); do
-                OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" echo \
-                    --url "ws://127.0.0.1:$port/echo" --connections "$conns" --size "$size" \
-                    --duration "$DURATION" --pipeline 1
+        peer_port[$label]=$((base + n)); n=$((n + 1))
+        start_peer "$label" "${peer_port[$label]}"
+        peer_pid[$label]=$SERVER_PID
+    done
+    for case in $PEER_ECHO_CASES; do
+        conns=${case%%:*}; size=${case##*:}
+        echo "== peers echo ($labels, alternating): $conns connections, $size B, ${DURATION}s x $RUNS"
+        for run in $(seq 1 "$RUNS"); do
+            for label in $labels; do
+                SERVER_PID=${peer_pid[$label]} OUT_JSONL=$PEERS_JSONL \
+                    run_wsload "$label" 1 "$run" echo \
+                    --url "ws://127.0.0.1:${peer_port[$label]}/echo" --connections "$conns" \
+                    --size "$size" --duration "$DURATION" --pipeline 1
             done
         done
-        for case in $PEER_FANOUT_CASES; do
-            peer_fanout "$label" "$port" "$case" sub
-        done
-        for case in $PEER_DEFLATE_CASES; do
-            peer_fanout "$label" "$port" "$case" zsub --deflate shared
-        done
-        stop_server
-        [ "$label" = uws ] || check_server_log ngx_ws_peer
-        port=$((port + 1))
     done
+    for case in $PEER_FANOUT_CASES; do
+        peer_fanout "$labels" "$case" sub
+    done
+    for case in $PEER_DEFLATE_CASES; do
+        peer_fanout "$labels" "$case" zsub --deflate shared
+    done
+    for label in $labels; do
+        SERVER_PID=${peer_pid[$label]}
+        stop_server
+    done
+    check_server_log ngx_ws_peer
 }
 
-# $1 label, $2 port, $3 subscribers:in flight:bytes, $4 route, rest: flags
+# $1 labels, $2 subscribers:in flight:bytes, $3 route, rest: flags; uses
+# bench_peers' peer_pid and peer_port
 peer_fanout() {
-    local label=$1 port=$2 case=$3 route=$4 subs inflight size run ch; shift 4
+    local labels=$1 case=$2 route=$3 label subs inflight size run ch; shift 3
     subs=${case%%:*}; size=${case##*:}; inflight=${case#*:}; inflight=${inflight%%:*}
-    echo "== peers fanout $label /$route: $subs subscribers, $inflight in flight," \
-         "$size B ${*:-} ${DURATION}s x $RUNS"
+    echo "== peers fanout ($labels, alternating) /$route: $subs subscribers," \
+         "$inflight in flight, $size B ${*:-} ${DURATION}s x $RUNS"
     local extra="\"max_in_flight\":$inflight,"
     [ "$route" = zsub ] && extra="$extra\"deflate\":\"shared\","
     for run in $(seq 1 "$RUNS"); do
-        ch="p$route${subs}i${inflight}b${size}n$run"
-        EXTRA_JSON=$extra OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" fanout \
-            --url "ws://127.0.0.1:$port/$route/$ch" \
-            --publish "http://127.0.0.1:$port/pub/$ch" --connections "$subs" \
-            --rate 1000000 --max-in-flight "$inflight" --size "$size" \
-            --duration "$DURATION" --sources 8 "$@"
+        for label in $labels; do
+            ch="p$route${subs}i${inflight}b${size}n$run"
+            SERVER_PID=${peer_pid[$label]} EXTRA_JSON=$extra OUT_JSONL=$PEERS_JSONL \
+                run_wsload "$label" 1 "$run" fanout \
+                --url "ws://127.0.0.1:${peer_port[$label]}/$route/$ch" \
+                --publish "http://127.0.0.1:${peer_port[$label]}/pub/$ch" \
+                --connections "$subs" --rate 1000000 --max-in-flight "$inflight" \
+                --size "$size" --duration "$DURATION" --sources 8 "$@"
+        done
     done
 }
 
@@ -732,7 +749,9 @@ bench_proxy() {
         for label in ngx_ws_proxy nginx_tunnel; do
             start_proxy_case "$label" "$port" plain
             echo "== proxy idle $label: $PROXY_IDLE_CONNS connections, run $run of $RUNS"
-            # NGINX's memory alone: Node holds one connection per client either way
+            # NGINX's memory alone: Node holds one connection per client either way;
+            # both NGINX set up once before "before" is read, as in bench_idle
+            idle_warm_up "$PROXY_URL"
             local app=$APP_PID
             APP_PID="" EXTRA_JSON='"case":"idle",' OUT_JSONL=$PROXY_JSONL \
                 run_wsload "$label" 1 "$run" idle --url "$PROXY_URL" \

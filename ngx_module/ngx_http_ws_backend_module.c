@@ -42,28 +42,20 @@ static char *ngx_http_ws_backend_hook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_ws_backend_choice(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post,
-    void *data);
-static char *ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post,
-    void *data);
-static char *ngx_http_ws_backend_check_connections(ngx_conf_t *cf,
-    void *post, void *data);
-static char *ngx_http_ws_backend_check_pipeline(ngx_conf_t *cf, void *post,
-    void *data);
 
 
-/* Not ngx_conf_check_num_bounds: its message does not name the directive. */
-static ngx_conf_post_handler_pt  ngx_http_ws_backend_meta_size_post =
-    ngx_http_ws_backend_check_meta_size;
+/* meta: up to what a header can carry back, and what an idle session holds */
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_backend_meta_size_bounds =
+    { ngx_http_ws_conf_check_bounds, 0, 64 * 1024 };
 
-static ngx_conf_post_handler_pt  ngx_http_ws_backend_inflight_post =
-    ngx_http_ws_backend_check_inflight;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_backend_inflight_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 64 };
 
-static ngx_conf_post_handler_pt  ngx_http_ws_backend_connections_post =
-    ngx_http_ws_backend_check_connections;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_backend_connections_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 1024 };
 
-static ngx_conf_post_handler_pt  ngx_http_ws_backend_pipeline_post =
-    ngx_http_ws_backend_check_pipeline;
+static ngx_http_ws_conf_bounds_t  ngx_http_ws_backend_pipeline_bounds =
+    { ngx_http_ws_conf_check_bounds, 1, 256 };
 
 static ngx_conf_enum_t  ngx_http_ws_backend_refused[] = {
     { ngx_string("reply"), NGX_HTTP_WS_BACKEND_REPLY },
@@ -76,9 +68,6 @@ static ngx_conf_enum_t  ngx_http_ws_backend_failed[] = {
     { ngx_string("close"), NGX_HTTP_WS_BACKEND_CLOSE },
     { ngx_null_string, 0 }
 };
-
-/* Up to what a header can carry back, and what an idle session may hold. */
-#define NGX_HTTP_WS_BACKEND_META_MAX  (64 * 1024)
 
 
 static ngx_command_t  ngx_http_ws_backend_commands[] = {
@@ -116,7 +105,7 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, message_inflight),
-      &ngx_http_ws_backend_inflight_post },
+      &ngx_http_ws_backend_inflight_bounds },
 
     { ngx_string("ws_backend_message_refused"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -137,7 +126,7 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_conf_t, meta_size),
-      &ngx_http_ws_backend_meta_size_post },
+      &ngx_http_ws_backend_meta_size_bounds },
 
     /* hooks named "http://NAME/path": the direct client's */
     { ngx_string("ws_backend_timeout"),
@@ -152,14 +141,14 @@ static ngx_command_t  ngx_http_ws_backend_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_main_conf_t, connections),
-      &ngx_http_ws_backend_connections_post },
+      &ngx_http_ws_backend_connections_bounds },
 
     { ngx_string("ws_backend_pipeline"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_ws_backend_main_conf_t, pipeline),
-      &ngx_http_ws_backend_pipeline_post },
+      &ngx_http_ws_backend_pipeline_bounds },
 
       ngx_null_command
 };
@@ -855,65 +844,3 @@ ngx_http_ws_backend_choice(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_ws_backend_check_meta_size(ngx_conf_t *cf, void *post, void *data)
-{
-    size_t  *sp = data;
-
-    if (*sp > NGX_HTTP_WS_BACKEND_META_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_backend_meta_size\" must be at most 64k, "
-                           "not %uz", *sp);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_ws_backend_check_inflight(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 64) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_backend_message_inflight\" must be "
-                           "1 to 64, not %ui", *np);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_ws_backend_check_connections(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 1024) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_backend_connections\" must be "
-                           "1 to 1024, not %ui", *np);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_ws_backend_check_pipeline(ngx_conf_t *cf, void *post, void *data)
-{
-    ngx_uint_t  *np = data;
-
-    if (*np < 1 || *np > 256) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"ws_backend_pipeline\" must be "
-                           "1 to 256, not %ui", *np);
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}

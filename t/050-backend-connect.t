@@ -281,7 +281,7 @@ for my $case (
     ['ws_backend_connect /a; ws_backend_connect /b;',
      qr/"ws_backend_connect" directive is duplicate/],
     ['ws_backend_meta_size 65k;',
-     qr/"ws_backend_meta_size" must be at most 64k, not 66560/],
+     qr/"ws_backend_meta_size" directive must be between 0 and 65536 in \S+nginx\.conf:\d+/],
 ) {
     my ($directives, $want) = @$case;
     my ($rc, $out) = nginx_check_config(dir => '050-config',

@@ -220,8 +220,8 @@ check_logs($ngx);
 
 for my $case (
     ['ws_backend_message x;', qr/"ws_backend_message" needs the URI of a location/],
-    ['ws_backend_message_inflight 0;', qr/"ws_backend_message_inflight" must be 1 to 64, not 0/],
-    ['ws_backend_message_inflight 65;', qr/"ws_backend_message_inflight" must be 1 to 64, not 65/],
+    ['ws_backend_message_inflight 0;', qr/"ws_backend_message_inflight" directive must be between 1 and 64 in \S+nginx\.conf:\d+/],
+    ['ws_backend_message_inflight 65;', qr/"ws_backend_message_inflight" directive must be between 1 and 64 in \S+nginx\.conf:\d+/],
 ) {
     my ($directives, $want) = @$case;
     my ($rc, $out) = nginx_check_config(dir => '052-config',

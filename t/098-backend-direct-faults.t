@@ -158,9 +158,9 @@ for my $case (
     ['ws_backend_connect http://u/connect;', 'upstream u { server 127.0.0.1:1; }',
      qr/"ws_backend_connect" needs the URI of a location.* in \S+nginx\.conf:\d+/],
     ['', 'ws_backend_connections 0;',
-     qr/"ws_backend_connections" must be 1 to 1024, not 0 in \S+nginx\.conf:\d+/],
+     qr/"ws_backend_connections" directive must be between 1 and 1024 in \S+nginx\.conf:\d+/],
     ['', 'ws_backend_pipeline 257;',
-     qr/"ws_backend_pipeline" must be 1 to 256, not 257 in \S+nginx\.conf:\d+/],
+     qr/"ws_backend_pipeline" directive must be between 1 and 256 in \S+nginx\.conf:\d+/],
     ['', 'ws_backend_timeout soon;',
      qr/"ws_backend_timeout" directive invalid value in \S+nginx\.conf:\d+/],
 ) {
