@@ -28,8 +28,10 @@ static void ngx_http_ws_write_handler(ngx_event_t *wev);
 static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
     ngx_http_ws_session_t *ws, ngx_uint_t queued);
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
+static ngx_uint_t ngx_http_ws_read_window(ngx_http_ws_session_t *ws,
+    u_char **buf, size_t *size);
 static void ngx_http_ws_process(ngx_http_ws_session_t *ws,
-    const u_char *data, size_t len);
+    const u_char *data, size_t len, ngx_uint_t in_place);
 static void ngx_http_ws_handle_event(ngx_http_ws_session_t *ws,
     wscore_event_t *ev);
 static uint8_t *ngx_http_ws_place(void *ctx, wscore_opcode_e opcode,
@@ -71,6 +73,22 @@ static void ngx_http_ws_release_ssl_buffer(ngx_connection_t *c);
  * so an idle connection holds no read buffer at all.
  */
 #define NGX_HTTP_WS_RECV_SIZE      65536
+
+/*
+ * The rest of a large frame's payload is read straight into the core's
+ * reassembly buffer, in reads of up to this much (a 1 MiB message in one
+ * or two reads, as the socket's buffer allows, instead of sixteen reads
+ * into the buffer above and a copy of every byte out of it). The room is
+ * only reserved, not touched, until bytes arrive, and never more than the
+ * frame has left, which its header was checked against.
+ */
+#define NGX_HTTP_WS_IN_PLACE_MAX   (4 * 1024 * 1024)
+
+/*
+ * Less than this left of a frame is read through the buffer above, which
+ * takes the frames after it in the same read.
+ */
+#define NGX_HTTP_WS_IN_PLACE_MIN   16384
 
 /* A close frame's reason: 125 bytes less the code's two, RFC 6455 5.5.1. */
 #define NGX_HTTP_WS_CLOSE_REASON_LEN  123
@@ -268,7 +286,7 @@ ngx_http_ws_session_start(ngx_http_ws_session_t *ws)
     pending = r->header_in->last - r->header_in->pos;
 
     if (pending) {
-        ngx_http_ws_process(ws, r->header_in->pos, pending);
+        ngx_http_ws_process(ws, r->header_in->pos, pending, 0);
         r->header_in->pos = r->header_in->last;
 
         if (ws->finalized) {
@@ -628,8 +646,10 @@ ngx_http_ws_connection_session(ngx_connection_t *c)
 static void
 ngx_http_ws_read_handler(ngx_event_t *rev)
 {
+    u_char                 *buf;
+    size_t                  size;
     ssize_t                 n;
-    ngx_uint_t              reads, queued;
+    ngx_uint_t              reads, queued, in_place;
     ngx_connection_t       *c;
     ngx_http_ws_session_t  *ws;
 
@@ -671,7 +691,16 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             break;
         }
 
-        n = c->recv(c, ngx_http_ws_recv_buf, NGX_HTTP_WS_RECV_SIZE);
+        buf = ngx_http_ws_recv_buf;
+        size = NGX_HTTP_WS_RECV_SIZE;
+        in_place = 0;
+
+        if (ws->in_frame) {
+            /* only then: not a call per read of small messages */
+            in_place = ngx_http_ws_read_window(ws, &buf, &size);
+        }
+
+        n = c->recv(c, buf, size);
 
         if (n == NGX_AGAIN) {
             break;
@@ -689,7 +718,7 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             return;
         }
 
-        ngx_http_ws_process(ws, ngx_http_ws_recv_buf, (size_t) n);
+        ngx_http_ws_process(ws, buf, (size_t) n, in_place);
 
         if (ws->finalized) {
             return;
@@ -908,9 +937,48 @@ ngx_http_ws_timer(ngx_http_ws_session_t *ws)
 }
 
 
+/*
+ * The rest of a large frame's payload goes straight into the core's
+ * reassembly buffer (see NGX_HTTP_WS_IN_PLACE_MAX): *buf and *size become
+ * the core's window when it has one worth a read of its own (1). None: the
+ * input is between frames again, and reads go on through the read buffer
+ * without asking.
+ */
+static ngx_uint_t
+ngx_http_ws_read_window(ngx_http_ws_session_t *ws, u_char **buf,
+    size_t *size)
+{
+    size_t   len;
+    u_char  *window;
+
+    window = wscore_session_receive_window(ws->core,
+                                           NGX_HTTP_WS_IN_PLACE_MAX, &len);
+
+    if (window == NULL) {
+        ws->in_frame = 0;
+        return 0;
+    }
+
+    if (len < NGX_HTTP_WS_IN_PLACE_MIN) {
+        return 0;
+    }
+
+    *buf = window;
+    *size = len;
+
+    return 1;
+}
+
+
+/*
+ * len bytes of input at data, or, in_place, read straight into the core's
+ * window (ngx_http_ws_read_window()), where the core takes them as they
+ * lie. One loop for both keeps this the one caller of
+ * ngx_http_ws_handle_event(), inlined here.
+ */
 static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
-    size_t len)
+    size_t len, ngx_uint_t in_place)
 {
     size_t                  used;
     wscore_event_t          ev;
@@ -927,14 +995,31 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     place = (handler && handler->place) ? &sink : NULL;
 
     while (len) {
-        used = wscore_session_receive_to(ws->core, data, len,
-                                         ngx_current_msec,
-                                         place, &ev);
-        data += used;
+        if (!in_place) {
+            used = wscore_session_receive_to(ws->core, data, len,
+                                             ngx_current_msec,
+                                             place, &ev);
+            data += used;
+
+        } else {
+            /* read in place, into the window of the frame's payload */
+            wscore_session_received(ws->core, len, ngx_current_msec, &ev);
+            used = len;
+        }
+
         len -= used;
 
         if (ev.type != WSCORE_EVENT_NONE) {
             ngx_http_ws_handle_event(ws, &ev);
+
+        } else {
+            /*
+             * The input ran out with nothing to report: it may have
+             * stopped inside a large frame's payload, so the next read
+             * asks the core for its window (and clears the bit when there
+             * is none). Nothing is stored after a small message.
+             */
+            ws->in_frame = 1;
         }
 
         if (ngx_http_ws_placed_frame) {

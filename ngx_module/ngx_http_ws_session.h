@@ -248,11 +248,12 @@ struct ngx_http_ws_session_s {
     unsigned                   direct_linked:1;  /* in the "conn:" index */
     unsigned                   step:2;           /* NGX_HTTP_WS_STEP_* */
     unsigned                   broke_rule:1;     /* closed for it: ws_ban */
+    unsigned                   in_frame:1;       /* input ended in a frame */
 
     /*
      * The close code of the log line, once finalized: codes on the wire
      * are 1000-4999 (the core refuses others), so 13 bits, which keep it
-     * in the flags' word beside the signature.
+     * in the flags' word beside the signature (one bit of it left).
      */
     unsigned                   close_code:13;
 

@@ -4,8 +4,12 @@
 // session is a server's, or (second byte, bit 1) a client's, as a proxy's
 // upstream link is: then every frame it writes must be masked. The same
 // input goes through a second session with a payload sink (as an echo
-// reads): events and output must be the same, byte for byte.
+// reads): events and output must be the same, byte for byte; and through a
+// third that, as the module does, reads the rest of a frame's payload into
+// the session's own window (wscore_session_receive_window) whenever there
+// is one, in windows of varying size.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -29,8 +33,13 @@ void fixed_key(void *, uint8_t key[4])
 struct Trace {
     std::string log;
 
+    // Calls that report nothing are not logged: how many there are
+    // depends on how the input was split, not on what it says.
     void event(const wscore_event_t &ev)
     {
+        if (ev.type == WSCORE_EVENT_NONE) {
+            return;
+        }
         log += "E" + std::to_string(ev.type) + "/" + std::to_string(ev.opcode)
             + "/" + std::to_string(ev.close_code) + ":";
         if (ev.len > 0) {
@@ -55,7 +64,8 @@ struct Sink {
 };
 
 void run(const uint8_t *data, size_t size, uint8_t control,
-    bool server_closes, bool client_side, bool with_sink, Trace &trace)
+    bool server_closes, bool client_side, bool with_sink, bool with_window,
+    Trace &trace)
 {
     wscore_config_t cfg;
     wscore_config_default(&cfg);
@@ -95,9 +105,26 @@ void run(const uint8_t *data, size_t size, uint8_t control,
             wscore_event_t ev;
             Sink sink;
             const wscore_payload_sink_t c_sink{&Sink::alloc, &sink};
-            const size_t used = wscore_session_receive_to(s,
-                data + off + used_in_chunk, n - used_in_chunk, now,
-                with_sink ? &c_sink : nullptr, &ev);
+            size_t room = 0;
+            uint8_t *window = with_window
+                ? wscore_session_receive_window(s,
+                      1 + (chunk_seed >> 4) % 64, &room)
+                : nullptr;
+            size_t used;
+            if (window != nullptr) {
+                check(room > 0 && room <= 64);
+                used = std::min(room, n - used_in_chunk);
+                std::memcpy(window, data + off + used_in_chunk, used);
+                wscore_session_received(s, used, now, &ev);
+                check(ev.type == WSCORE_EVENT_NONE
+                      || ev.type == WSCORE_EVENT_MESSAGE
+                      || ev.type == WSCORE_EVENT_ERROR);
+            } else {
+                check(room == 0);
+                used = wscore_session_receive_to(s,
+                    data + off + used_in_chunk, n - used_in_chunk, now,
+                    with_sink ? &c_sink : nullptr, &ev);
+            }
             if (ev.placed) {
                 check(with_sink && ev.data == sink.buffer);
             }
@@ -135,7 +162,7 @@ void run(const uint8_t *data, size_t size, uint8_t control,
                 check(wscore_session_state(s) == WSCORE_STATE_CLOSED);
             } else if (ev.type == WSCORE_EVENT_CLOSE) {
                 check(wscore_session_state(s) == WSCORE_STATE_CLOSED);
-            } else if (ev.type == WSCORE_EVENT_NONE) {
+            } else if (ev.type == WSCORE_EVENT_NONE && window == nullptr) {
                 check(used_in_chunk == n);
             }
             std::free(sink.buffer);  // placed or not, the caller's
@@ -182,8 +209,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     Trace plain;
     Trace sunk;
-    run(data, size, control, server_closes, client_side, false, plain);
-    run(data, size, control, server_closes, client_side, true, sunk);
+    Trace in_place;
+    run(data, size, control, server_closes, client_side, false, false, plain);
+    run(data, size, control, server_closes, client_side, true, false, sunk);
+    run(data, size, control, server_closes, client_side, true, true,
+        in_place);
     check(plain.log == sunk.log);
+    check(plain.log == in_place.log);
     return 0;
 }

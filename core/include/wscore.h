@@ -287,6 +287,29 @@ size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
     wscore_event_t *ev);
 
 /*
+ * Reading straight into the reassembly buffer. While the input has stopped
+ * inside the payload of an uncompressed data frame (a large message that
+ * did not fit one read), the rest of that payload may be received where
+ * the core would copy it anyway: the window is *len bytes (at most max,
+ * no more than the frame still has) at the returned address, or NULL (and
+ * *len 0) when there is no such payload, or no memory, or messages are
+ * streamed (wscore_session_stream_messages: pieces stay one read of the
+ * caller's own buffer). Its room is
+ * reserved in the reassembly buffer, within the limits the frame's header
+ * was checked against. Read into it, then report the bytes read with
+ * wscore_session_received (n <= *len), which unmasks them in place, checks
+ * text as UTF-8 and fills *ev as wscore_session_receive does for the same
+ * bytes (a MESSAGE when they end the message, an ERROR for invalid UTF-8,
+ * else NONE). The window is valid until the next call on s; like any call
+ * but take_message, asking for it ends the validity of the last event's
+ * data.
+ */
+uint8_t *wscore_session_receive_window(wscore_session_t *s, size_t max,
+    size_t *len);
+void wscore_session_received(wscore_session_t *s, size_t n, uint64_t now_ms,
+    wscore_event_t *ev);
+
+/*
  * The payload of the MESSAGE event just reported, when it came from the
  * core's reassembly buffer (not placed, not a FRAGMENT), handed to the
  * caller: the returned block holds it at WSCORE_MESSAGE_HEADROOM bytes

@@ -25,29 +25,47 @@ ByteBuffer &ByteBuffer::operator=(ByteBuffer &&other) noexcept
     return *this;
 }
 
+// Capacity for needed bytes in all.
+bool ByteBuffer::grow_to(std::size_t needed) noexcept
+{
+    if (needed <= capacity_) {
+        return true;
+    }
+    // Doubling keeps appends amortised O(1); the floor avoids a string
+    // of tiny reallocations for the first small frames.
+    std::size_t grown = std::max<std::size_t>(
+        {needed, std::size_t{capacity_} * 2, std::size_t{256}});
+    grown = std::min(grown, max_size);
+    auto *bigger = static_cast<std::uint8_t *>(std::realloc(
+        data_ != nullptr ? data_ - headroom : nullptr, headroom + grown));
+    if (bigger == nullptr) {
+        return false;
+    }
+    data_ = bigger + headroom;
+    capacity_ = static_cast<std::uint32_t>(grown);
+    return true;
+}
+
 std::uint8_t *ByteBuffer::extend(std::size_t n) noexcept
 {
     if (n > max_size - size_) {
         return nullptr;
     }
     const std::size_t needed = size_ + n;
-    if (needed > capacity_) {
-        // Doubling keeps appends amortised O(1); the floor avoids a string
-        // of tiny reallocations for the first small frames.
-        std::size_t grown = std::max<std::size_t>(
-            {needed, std::size_t{capacity_} * 2, std::size_t{256}});
-        grown = std::min(grown, max_size);
-        auto *bigger = static_cast<std::uint8_t *>(std::realloc(
-            data_ != nullptr ? data_ - headroom : nullptr, headroom + grown));
-        if (bigger == nullptr) {
-            return nullptr;
-        }
-        data_ = bigger + headroom;
-        capacity_ = static_cast<std::uint32_t>(grown);
+    if (needed > capacity_ && !grow_to(needed)) {
+        return nullptr;
     }
     std::uint8_t *tail = data_ + size_;
     size_ = static_cast<std::uint32_t>(needed);
     return tail;
+}
+
+std::uint8_t *ByteBuffer::reserve(std::size_t n) noexcept
+{
+    if (n > max_size - size_ || !grow_to(size_ + n)) {
+        return nullptr;
+    }
+    return data_ + size_;
 }
 
 bool ByteBuffer::append(std::span<const std::uint8_t> bytes) noexcept

@@ -46,6 +46,16 @@ public:
     std::uint8_t *extend(std::size_t n) noexcept;
     bool append(std::span<const std::uint8_t> bytes) noexcept;
 
+    // Room for n more bytes after the data, without counting them yet:
+    // the caller writes up to n there (a read straight into the buffer),
+    // then commit()s what it wrote. nullptr (buffer unchanged) when memory
+    // or max_size runs out. The room stays valid until the buffer changes.
+    std::uint8_t *reserve(std::size_t n) noexcept;
+    void commit(std::size_t n) noexcept
+    {
+        size_ += static_cast<std::uint32_t>(n);
+    }
+
     void truncate(std::size_t n) noexcept;      // keep the first n bytes
     void erase_front(std::size_t n) noexcept;   // drop the first n bytes
     void clear() noexcept { size_ = 0; }
@@ -61,6 +71,8 @@ public:
     std::uint8_t *take() noexcept;
 
 private:
+    bool grow_to(std::size_t needed) noexcept;
+
     std::uint8_t *data_ = nullptr;
     std::uint32_t size_ = 0;
     std::uint32_t capacity_ = 0;

@@ -176,6 +176,21 @@ void wscore_message_free(uint8_t *block)
     std::free(block);
 }
 
+uint8_t *wscore_session_receive_window(wscore_session_t *s, size_t max,
+    size_t *len)
+{
+    const std::span<std::uint8_t> window = s->session.receive_window(max);
+    *len = window.size();
+    return window.empty() ? nullptr : window.data();
+}
+
+void wscore_session_received(wscore_session_t *s, size_t n, uint64_t now_ms,
+    wscore_event_t *ev)
+{
+    wscore_event_t ignored;
+    s->session.received(n, now_ms, ev != nullptr ? *ev : ignored);
+}
+
 size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,
     size_t len, uint64_t now_ms, wscore_event_t *ev)
 {

@@ -82,8 +82,7 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
     }
     if (!data.empty()) {
         // Any byte from the peer proves it is alive.
-        pings_missed_ = 0;
-        ping_due_ms_ = now_ms + ping_interval_ms_;
+        peer_is_alive(now_ms);
     }
 
     // The usual message first: one small frame, all of it in this input.
@@ -148,6 +147,71 @@ std::size_t Session::receive(std::span<const std::uint8_t> data,
             return used;
         }
     }
+}
+
+// Inside the payload of an uncompressed data frame, what is left of it may
+// be received where it ends up anyway, the end of the reassembly buffer:
+// no copy from a read buffer, and reads as large as the frame. Its limits
+// were checked with its header (begin_frame), so the room reserved is no
+// more than the peer may send; compressed payload goes through the
+// inflater, and control payload is at most 125 bytes. A streamed message
+// (a proxy's) keeps its pieces to what one read of the caller's own buffer
+// brings, which bounds what the proxy holds per connection: no window.
+std::span<std::uint8_t> Session::receive_window(std::size_t max) noexcept
+{
+    if (last_event_ != LastEvent::none || state_ == WSCORE_STATE_CLOSED) {
+        release_last_event();
+    }
+    if (state_ == WSCORE_STATE_CLOSED || answer_pending_ || stream_
+        || !parser_.header_done() || parser_.payload_remaining() == 0
+        || is_control(parser_.opcode())
+        || (inflater_ && inflater_->message_compressed)) {
+        return {};
+    }
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(
+        parser_.payload_remaining(), max));
+    std::uint8_t *room = message_.reserve(n);
+    if (room == nullptr) {
+        return {};  // the usual path reports the lack of memory
+    }
+    return {room, n};
+}
+
+// What take_payload and the end of receive() do for payload that came
+// through a read buffer: unmasked (in place here), text checked as it
+// comes, so bad UTF-8 fails at the read that brought it, and the frame
+// finished once all of it is in.
+void Session::received(std::size_t n, std::uint64_t now_ms,
+    wscore_event_t &ev) noexcept
+{
+    ev = wscore_event_t{};
+    ev.type = WSCORE_EVENT_NONE;
+    if (n == 0) {
+        return;
+    }
+    if (n > parser_.payload_remaining()
+        || n > message_.capacity() - message_.size()) {
+        // more than a window ever holds: the caller's mistake, not the peer's
+        fail(WSCORE_CLOSE_INTERNAL_ERROR, "received more than the window",
+             ev);
+        return;
+    }
+    peer_is_alive(now_ms);
+    const std::size_t at = message_.size();
+    message_.commit(n);
+    const std::span<std::uint8_t> piece{message_.data() + at, n};
+    parser_.read_payload(piece, piece);
+    if (message_opcode_ == WSCORE_OP_TEXT && utf8_.feed(piece)) {
+        fail(WSCORE_CLOSE_INVALID_PAYLOAD, "invalid UTF-8 in text message",
+             ev);
+        return;
+    }
+    if (parser_.payload_remaining() > 0) {
+        stream_piece(static_cast<wscore_opcode_e>(message_opcode_), false,
+                     ev);
+        return;
+    }
+    finish_frame(now_ms, ev);
 }
 
 // Checks the rules that need more than the header itself: fragment order

@@ -43,6 +43,14 @@ public:
         std::uint64_t now_ms, wscore_event_t &ev,
         const wscore_payload_sink_t *sink = nullptr) noexcept;
 
+    // Where the rest of a large data frame's payload may be received
+    // straight into the reassembly buffer, at most max bytes (empty when
+    // it may not be): see wscore_session_receive_window.
+    std::span<std::uint8_t> receive_window(std::size_t max) noexcept;
+    // n bytes were received there: see wscore_session_received.
+    void received(std::size_t n, std::uint64_t now_ms, wscore_event_t &ev)
+        noexcept;
+
     // The block holding the MESSAGE just reported from the reassembly
     // buffer, for the caller to keep: see wscore_session_take_message.
     std::uint8_t *take_message() noexcept;
@@ -125,6 +133,11 @@ private:
         wscore_event_t &ev) noexcept;
     Failure take_payload(std::span<const std::uint8_t> in,
         std::size_t &used) noexcept;
+    void peer_is_alive(std::uint64_t now_ms) noexcept
+    {
+        pings_missed_ = 0;
+        ping_due_ms_ = now_ms + ping_interval_ms_;
+    }
     Failure take_compressed_payload(std::span<const std::uint8_t> in,
         std::size_t &used, bool text) noexcept;
     Failure inflate_result(MessageInflater::Result result,
