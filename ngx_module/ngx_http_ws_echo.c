@@ -52,7 +52,7 @@ ngx_http_ws_echo_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return;
     }
 
-    if (ngx_http_ws_session_send(ws, frame) != NGX_OK) {
+    if (ngx_http_ws_session_reply(ws, frame) != NGX_OK) {
         ngx_http_ws_frame_release(frame);
         ngx_http_ws_session_close(ws, WSCORE_CLOSE_INTERNAL_ERROR, NULL);
         return;

@@ -530,6 +530,81 @@ ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws)
 }
 
 
+/*
+ * A lone reply written straight from its frame, where the caller knows
+ * nothing is queued ahead of it and nothing will follow it in this loop
+ * pass (a plain socket; see ngx_http_ws_session_reply()): with one
+ * message in flight per connection, taking a queue entry, linking it,
+ * building an iovec of one, walking the queue for what was sent and
+ * returning the entry was a sixth of an echo's instructions. The bytes
+ * the socket does not take are queued as before, from where it stopped,
+ * and wait for the write event; a broken connection is left for the
+ * caller's flush to find (c->error), with the frame queued, as a queued
+ * reply would have been.
+ */
+ngx_int_t
+ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame)
+{
+    ssize_t             n;
+    ngx_err_t           err;
+    ngx_connection_t   *c;
+    ngx_http_ws_out_t   sent;
+
+    c = ws->connection;
+
+    for ( ;; ) {
+        n = send(c->fd, frame->data, frame->len, 0);
+
+        if (n != -1) {
+            break;
+        }
+
+        err = ngx_socket_errno;
+
+        if (err == NGX_EINTR) {
+            continue;
+        }
+
+        if (err != NGX_EAGAIN) {
+            c->write->error = 1;
+            c->error = 1;
+            ngx_connection_error(c, err, "writev() failed");
+        }
+
+        n = 0;
+        break;
+    }
+
+    if ((size_t) n < frame->len) {
+        if (ngx_http_ws_output_queue(ws, frame) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (n) {
+            c->sent += n;
+            ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_OUT], n);
+            ws->out_bytes -= n;
+            ws->out->pos = n;
+        }
+
+        c->write->ready = 0;
+
+        return NGX_OK;
+    }
+
+    c->sent += n;
+    ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_OUT], n);
+
+    sent.frame = frame;
+    sent.queued = ngx_current_msec;
+    sent.frames = 1;
+    ngx_http_ws_metrics_frame_sent(&sent);
+
+    return NGX_OK;
+}
+
+
 /* n bytes from the head of the queue went out: release the frames sent whole */
 static void
 ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n)

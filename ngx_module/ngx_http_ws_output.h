@@ -32,6 +32,8 @@ ngx_int_t ngx_http_ws_output_queue(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);
 ngx_int_t ngx_http_ws_output_queue_bytes(ngx_http_ws_session_t *ws,
     const u_char *data, size_t len);
+ngx_int_t ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame);
 ngx_int_t ngx_http_ws_output_flush(ngx_http_ws_session_t *ws);
 void ngx_http_ws_output_free(ngx_http_ws_session_t *ws);
 void ngx_http_ws_output_exit_process(ngx_cycle_t *cycle);

@@ -107,6 +107,13 @@ static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
  */
 static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
 
+/*
+ * Set while the event of the last message in a read is handled, when no
+ * read follows in this pass: a reply to it is the last output of the pass
+ * (ngx_http_ws_session_reply()).
+ */
+static ngx_uint_t  ngx_http_ws_input_end;
+
 
 /*
  * What must run after the current handler has returned, in the same loop
@@ -1010,7 +1017,9 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
         len -= used;
 
         if (ev.type != WSCORE_EVENT_NONE) {
+            ngx_http_ws_input_end = (len == 0 && !ws->connection->read->ready);
             ngx_http_ws_handle_event(ws, &ev);
+            ngx_http_ws_input_end = 0;
 
         } else {
             /*
@@ -1157,6 +1166,47 @@ ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
     if (ngx_http_ws_send_data(ws, frame, NULL) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ws->messages_out++;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A reply to the message being handled, sent at once where it would go
+ * out alone at the end of this read all the same (ngx_http_ws_reply_at_once()
+ * would write it in one send()): the last message of the read, no read to
+ * follow, nothing queued, a plain socket, no extension, no channel whose
+ * deliveries it could share a write with. It is not held to the queue
+ * either, so the high-water mark it would have crossed is checked as
+ * before: a reply over half of ws_send_buffer goes through the queue and
+ * pauses reads for the time it is there.
+ */
+ngx_int_t
+ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame)
+{
+    ngx_connection_t  *c;
+
+    c = ws->connection;
+
+    if (!ngx_http_ws_input_end
+        || ws->out != NULL
+        || ws->flush_posted
+        || c->ssl != NULL
+        || c->error
+        || ws->request != NULL
+        || ws->subscriptions != NULL
+        || (ws->rare && ws->rare->send)
+        || frame->len > ws->conf->send_buffer / 2)
+    {
+        return ngx_http_ws_session_send(ws, frame);
+    }
+
+    if (ngx_http_ws_output_send_lone(ws, frame) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -331,6 +331,8 @@ ngx_http_ws_session_rare_t *ngx_http_ws_session_rare(
 void ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);
+ngx_int_t ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
+    ngx_http_ws_frame_t *frame);
 ngx_http_ws_frame_t *ngx_http_ws_session_take_placed(
     ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_session_add_hooks(ngx_conf_t *cf,
