@@ -996,7 +996,7 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
 
     sink.alloc = ngx_http_ws_place;
-    sink.ctx = ws->connection->log;
+    sink.ctx = ws;
 
     handler = ws->conf->handler;
     place = (handler && handler->place) ? &sink : NULL;
@@ -1128,14 +1128,33 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
-/* The core's sink: the reply frame, its payload still to fill. */
+/*
+ * The core's sink: the reply frame, its payload still to fill. Where the
+ * reply may well be sent at once (ngx_http_ws_session_reply()), it is the
+ * worker's scratch frame, copied only if it is not.
+ */
 static uint8_t *
 ngx_http_ws_place(void *ctx, wscore_opcode_e opcode, size_t len)
 {
-    u_char  *payload;
+    u_char                 *payload;
+    ngx_http_ws_session_t  *ws;
 
-    ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc(ctx, opcode, len,
-                                                       &payload);
+    ws = ctx;
+
+    if (ws->out == NULL
+        && ws->request == NULL
+        && ws->connection->ssl == NULL
+        && (ws->rare == NULL || ws->rare->send == NULL))
+    {
+        ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc_scratch(opcode, len,
+                                                                   &payload);
+        if (ngx_http_ws_placed_frame) {
+            return payload;
+        }
+    }
+
+    ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc(ws->connection->log,
+                                                       opcode, len, &payload);
 
     return ngx_http_ws_placed_frame ? payload : NULL;
 }
@@ -1189,7 +1208,9 @@ ngx_int_t
 ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    ngx_connection_t  *c;
+    ngx_int_t             rc;
+    ngx_connection_t     *c;
+    ngx_http_ws_frame_t  *copy;
 
     c = ws->connection;
 
@@ -1203,7 +1224,21 @@ ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
         || (ws->rare && ws->rare->send)
         || frame->len > ws->conf->send_buffer / 2)
     {
-        return ngx_http_ws_session_send(ws, frame);
+        if (frame != ngx_http_ws_frame_scratch) {
+            return ngx_http_ws_session_send(ws, frame);
+        }
+
+        /* the scratch frame is not to be queued: a copy is */
+        copy = ngx_http_ws_frame_wrap(c->log, frame->data, frame->len);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_ws_session_send(ws, copy);
+
+        ngx_http_ws_frame_release(copy);
+
+        return rc;
     }
 
     if (ngx_http_ws_output_send_lone(ws, frame) != NGX_OK) {
