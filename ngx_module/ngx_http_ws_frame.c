@@ -85,25 +85,6 @@ static ngx_uint_t
     ngx_http_ws_frame_cached[NGX_HTTP_WS_FRAME_CLASSES];
 
 
-/*
- * The worker's scratch frame: a reply that is written as soon as it is
- * made (an echo's lone reply, ngx_http_ws_session_reply()) needs no frame
- * of its own, and taking one from the cache and putting it back was a
- * tenth of a small echo's instructions. It holds one frame at a time, for
- * the length of one event; whatever is to outlive that is copied into a
- * frame of its own (ngx_http_ws_frame_wrap()) and never queued itself.
- */
-#define NGX_HTTP_WS_FRAME_SCRATCH_SIZE  4096
-
-static union {
-    ngx_http_ws_frame_t        frame;
-    u_char                     bytes[NGX_HTTP_WS_FRAME_SCRATCH_SIZE];
-} ngx_http_ws_frame_scratch_block;
-
-ngx_http_ws_frame_t  *ngx_http_ws_frame_scratch
-    = &ngx_http_ws_frame_scratch_block.frame;
-
-
 /* The class of a frame of len data bytes, -1 for one too big for any */
 static ngx_int_t
 ngx_http_ws_frame_class(size_t len)
@@ -165,10 +146,6 @@ ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
 {
     ngx_int_t  k;
 
-    if (frame == ngx_http_ws_frame_scratch) {
-        return;
-    }
-
     if (frame->lent) {
         wscore_message_free((u_char *) frame - frame->lent);
         return;
@@ -220,39 +197,6 @@ ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
     u_char **payload)
 {
     return ngx_http_ws_frame_new(log, opcode, 1, 0, len, payload);
-}
-
-
-/*
- * The same in the worker's scratch frame, NULL if it does not fit: a frame
- * for one event only, to be copied if it is to be kept.
- */
-ngx_http_ws_frame_t *
-ngx_http_ws_frame_alloc_scratch(wscore_opcode_e opcode, size_t len,
-    u_char **payload)
-{
-    size_t                hlen;
-    ngx_http_ws_frame_t  *frame;
-
-    hlen = ngx_http_ws_frame_header_len(len);
-
-    if (ngx_http_ws_frame_size(hlen + len) > NGX_HTTP_WS_FRAME_SCRATCH_SIZE) {
-        return NULL;
-    }
-
-    frame = ngx_http_ws_frame_scratch;
-
-    if (wscore_frame_header_encode(frame->data, opcode, 1, 0, len) != hlen) {
-        return NULL;
-    }
-
-    frame->refs = 1;
-    frame->lent = 0;
-    frame->len = hlen + len;
-
-    *payload = frame->data + hlen;
-
-    return frame;
 }
 
 

@@ -35,8 +35,6 @@ ngx_http_ws_frame_t *ngx_http_ws_frame_create_fragment(ngx_log_t *log,
     size_t len);
 ngx_http_ws_frame_t *ngx_http_ws_frame_alloc(ngx_log_t *log,
     wscore_opcode_e opcode, size_t len, u_char **payload);
-ngx_http_ws_frame_t *ngx_http_ws_frame_alloc_scratch(wscore_opcode_e opcode,
-    size_t len, u_char **payload);
 ngx_http_ws_frame_t *ngx_http_ws_frame_alloc_compressed(ngx_log_t *log,
     wscore_opcode_e opcode, size_t len, u_char **payload);
 ngx_http_ws_frame_t *ngx_http_ws_frame_from_message(ngx_log_t *log,
@@ -45,9 +43,6 @@ ngx_http_ws_frame_t *ngx_http_ws_frame_wrap(ngx_log_t *log,
     const u_char *data, size_t len);
 void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
 void ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle);
-
-/* the worker's scratch frame (ngx_http_ws_frame_alloc_scratch()) */
-extern ngx_http_ws_frame_t  *ngx_http_ws_frame_scratch;
 
 
 #endif /* _NGX_HTTP_WS_FRAME_H_INCLUDED_ */

@@ -538,20 +538,18 @@ ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws)
  * building an iovec of one, walking the queue for what was sent and
  * returning the entry was a sixth of an echo's instructions. The bytes
  * the socket does not take are queued as before, from where it stopped,
- * and wait for the write event (a copy, if it is the worker's scratch
- * frame); a broken connection is left for the caller's flush to find
- * (c->error), with the frame queued, as a queued reply would have been.
+ * and wait for the write event; a broken connection is left for the
+ * caller's flush to find (c->error), with the frame queued, as a queued
+ * reply would have been.
  */
 ngx_int_t
 ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    ssize_t               n;
-    ngx_int_t             rc;
-    ngx_err_t             err;
-    ngx_connection_t     *c;
-    ngx_http_ws_out_t     sent;
-    ngx_http_ws_frame_t  *copy;
+    ssize_t             n;
+    ngx_err_t           err;
+    ngx_connection_t   *c;
+    ngx_http_ws_out_t   sent;
 
     c = ws->connection;
 
@@ -579,22 +577,7 @@ ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
     }
 
     if ((size_t) n < frame->len) {
-        if (frame == ngx_http_ws_frame_scratch) {
-            /* it holds this event's frame only: the rest is copied */
-            copy = ngx_http_ws_frame_wrap(c->log, frame->data, frame->len);
-            if (copy == NULL) {
-                return NGX_ERROR;
-            }
-
-            rc = ngx_http_ws_output_queue(ws, copy);
-
-            ngx_http_ws_frame_release(copy);
-
-        } else {
-            rc = ngx_http_ws_output_queue(ws, frame);
-        }
-
-        if (rc != NGX_OK) {
+        if (ngx_http_ws_output_queue(ws, frame) != NGX_OK) {
             return NGX_ERROR;
         }
 

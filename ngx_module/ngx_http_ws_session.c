@@ -108,9 +108,10 @@ static u_char  ngx_http_ws_recv_buf[NGX_HTTP_WS_RECV_SIZE];
 static ngx_http_ws_frame_t  *ngx_http_ws_placed_frame;
 
 /*
- * Set while the event of the last message in a read is handled, when no
- * read follows in this pass: a reply to it is the last output of the pass
- * (ngx_http_ws_session_reply()).
+ * Whether the event being handled is the last of its read (set before
+ * every event: handlers, and so their replies, run from events only); with
+ * no read to follow in this pass, a reply to it is the last output of the
+ * pass (ngx_http_ws_session_reply()).
  */
 static ngx_uint_t  ngx_http_ws_input_end;
 
@@ -996,7 +997,7 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     ngx_http_ws_metric_add(bytes[NGX_HTTP_WS_IN], len);
 
     sink.alloc = ngx_http_ws_place;
-    sink.ctx = ws;
+    sink.ctx = ws->connection->log;
 
     handler = ws->conf->handler;
     place = (handler && handler->place) ? &sink : NULL;
@@ -1017,9 +1018,8 @@ ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
         len -= used;
 
         if (ev.type != WSCORE_EVENT_NONE) {
-            ngx_http_ws_input_end = (len == 0 && !ws->connection->read->ready);
+            ngx_http_ws_input_end = (len == 0);
             ngx_http_ws_handle_event(ws, &ev);
-            ngx_http_ws_input_end = 0;
 
         } else {
             /*
@@ -1128,33 +1128,14 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 }
 
 
-/*
- * The core's sink: the reply frame, its payload still to fill. Where the
- * reply may well be sent at once (ngx_http_ws_session_reply()), it is the
- * worker's scratch frame, copied only if it is not.
- */
+/* The core's sink: the reply frame, its payload still to fill. */
 static uint8_t *
 ngx_http_ws_place(void *ctx, wscore_opcode_e opcode, size_t len)
 {
-    u_char                 *payload;
-    ngx_http_ws_session_t  *ws;
+    u_char  *payload;
 
-    ws = ctx;
-
-    if (ws->out == NULL
-        && ws->request == NULL
-        && ws->connection->ssl == NULL
-        && (ws->rare == NULL || ws->rare->send == NULL))
-    {
-        ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc_scratch(opcode, len,
-                                                                   &payload);
-        if (ngx_http_ws_placed_frame) {
-            return payload;
-        }
-    }
-
-    ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc(ws->connection->log,
-                                                       opcode, len, &payload);
+    ngx_http_ws_placed_frame = ngx_http_ws_frame_alloc(ctx, opcode, len,
+                                                       &payload);
 
     return ngx_http_ws_placed_frame ? payload : NULL;
 }
@@ -1208,14 +1189,13 @@ ngx_int_t
 ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
 {
-    ngx_int_t             rc;
-    ngx_connection_t     *c;
-    ngx_http_ws_frame_t  *copy;
+    ngx_connection_t  *c;
 
     c = ws->connection;
 
     if (!ngx_http_ws_input_end
         || ws->out != NULL
+        || c->read->ready
         || ws->flush_posted
         || c->ssl != NULL
         || c->error
@@ -1224,24 +1204,11 @@ ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
         || (ws->rare && ws->rare->send)
         || frame->len > ws->conf->send_buffer / 2)
     {
-        if (frame != ngx_http_ws_frame_scratch) {
-            return ngx_http_ws_session_send(ws, frame);
-        }
-
-        /* the scratch frame is not to be queued: a copy is */
-        copy = ngx_http_ws_frame_wrap(c->log, frame->data, frame->len);
-        if (copy == NULL) {
+        if (ngx_http_ws_send_data(ws, frame, NULL) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        rc = ngx_http_ws_session_send(ws, copy);
-
-        ngx_http_ws_frame_release(copy);
-
-        return rc;
-    }
-
-    if (ngx_http_ws_output_send_lone(ws, frame) != NGX_OK) {
+    } else if (ngx_http_ws_output_send_lone(ws, frame) != NGX_OK) {
         return NGX_ERROR;
     }
 

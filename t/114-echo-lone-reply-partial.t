@@ -1,14 +1,14 @@
-# An echo's lone reply is written straight from the worker's scratch frame
-# (no queue entry); what the socket does not take is queued as a copy,
-# because the next message the worker places, on any connection, goes into
-# the same scratch frame.
+# An echo's lone reply (the last message of a read, nothing queued) is
+# written straight from its frame, without a queue entry; what the socket
+# does not take is queued from where the write stopped, with its own
+# reference to the frame.
 #
 # Connection A sends 4,000-byte messages one at a time and never reads, so
 # its replies fill the sockets and are then partly sent and queued; after
-# each one, connection B has a message of its own, as long, echoed (placed
-# in the scratch frame while A's rest waits). A then reads every reply: each must
-# be its own message, whole. Were the rest queued from the scratch frame
-# itself, B's echoes would overwrite it.
+# each one, connection B has a message of its own, as long, echoed (from
+# the same worker's frame cache). A then reads every reply: each must be
+# its own message, whole, in order; a rest queued from the wrong offset
+# breaks the stream.
 use Test::NgxWs;
 use Test::More;
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
