@@ -161,9 +161,18 @@ void ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px,
 /* ngx_http_ws_proxy_tls.c: wss:// upstreams */
 char *ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf,
     ngx_http_ws_proxy_conf_t *pcf);
-/* NGX_OK (verified), NGX_AGAIN (it calls back), NGX_ERROR with *why */
+#if (NGX_SSL)
+/*
+ * NGX_OK (verified), NGX_AGAIN (handshaked(c) is called when the
+ * handshake ends: it checks the certificate with
+ * ngx_http_ws_proxy_tls_verify()), NGX_ERROR with *why
+ */
 ngx_int_t ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
-    const char **why);
+    ngx_connection_handler_pt handshaked, const char **why);
+/* NULL when the certificate is trusted and names the URL's host */
+const char *ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
+    ngx_http_ws_proxy_conf_t *pcf);
+#endif
 
 /* ngx_http_ws_proxy_relay.c: after the 101 */
 ngx_int_t ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px);
