@@ -212,7 +212,10 @@ ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
         ngx_http_ws_proxy_metric(px, proxy_closes, px->closed_by)++;
     }
 
-    ngx_http_ws_proxy_relay_free(px);
+    if (px->relay_free) {
+        px->relay_free(px);
+    }
+
     ngx_http_ws_proxy_close_upstream(px);
 
     if (px->pool) {
