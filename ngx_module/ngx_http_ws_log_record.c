@@ -22,7 +22,6 @@
 
 #include "ngx_http_ws_log_record.h"
 #include "ngx_http_ws_common.h"
-#include "ngx_http_ws_session.h"
 
 
 typedef struct {
@@ -212,11 +211,11 @@ ngx_http_ws_log_record_take(ngx_http_request_t *r)
  */
 void
 ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
-    ngx_connection_t *c, ngx_http_ws_session_t *ws)
+    ngx_connection_t *c, ngx_http_ws_session_t *ws,
+    ngx_http_ws_log_record_fill_pt fill)
 {
     void                      *data;
     ngx_uint_t                 i, requests;
-    ngx_http_ws_hooks_t      **h;
     ngx_http_log_ctx_t        *ctx;
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
@@ -283,13 +282,7 @@ ngx_http_ws_log_record_write(ngx_http_ws_log_record_t *rec,
 
     ngx_http_set_ctx(r, ws, ngx_http_ws_module);
 
-    h = ngx_http_ws_session_hooks(ws)->all.elts;
-
-    for (i = 0; i < ngx_http_ws_session_hooks(ws)->all.nelts; i++) {
-        if (h[i]->log) {
-            h[i]->log(ws, r);
-        }
-    }
+    fill(ws, r);
 
     ngx_http_free_request(r, 0);
 

@@ -80,7 +80,9 @@ struct ngx_http_ws_proxy_out_s {
  * the 101 (the session's detach) a cleanup of the request's pool owns it;
  * from then on the session does, and frees it with itself.
  */
-typedef struct {
+typedef struct ngx_http_ws_proxy_s  ngx_http_ws_proxy_t;
+
+struct ngx_http_ws_proxy_s {
     ngx_http_request_t            *request;     /* until the detach */
     ngx_pool_cleanup_t            *cleanup;     /* the request's, owning
                                                    this; NULL: detached */
@@ -108,6 +110,8 @@ typedef struct {
     ngx_http_ws_proxy_out_t      **out_last;
     size_t                         out_bytes;
     ngx_event_t                    timer;       /* the core's deadline */
+    /* set by the relay when it starts: frees what it made */
+    void                         (*relay_free)(ngx_http_ws_proxy_t *px);
 
     /* for the variables and the log */
     ngx_str_t                      addr;
@@ -129,7 +133,7 @@ typedef struct {
     unsigned                       upstream_paused:1;
     unsigned                       client_paused:1;
     unsigned                       done:1;          /* link closed */
-} ngx_http_ws_proxy_t;
+};
 
 
 #define NGX_HTTP_WS_PROXY_CLOSED_NONE      0
@@ -161,9 +165,18 @@ void ngx_http_ws_proxy_upstream_failed(ngx_http_ws_proxy_t *px,
 /* ngx_http_ws_proxy_tls.c: wss:// upstreams */
 char *ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf,
     ngx_http_ws_proxy_conf_t *pcf);
-/* NGX_OK (verified), NGX_AGAIN (it calls back), NGX_ERROR with *why */
+#if (NGX_SSL)
+/*
+ * NGX_OK (verified), NGX_AGAIN (handshaked(c) is called when the
+ * handshake ends: it checks the certificate with
+ * ngx_http_ws_proxy_tls_verify()), NGX_ERROR with *why
+ */
 ngx_int_t ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
-    const char **why);
+    ngx_connection_handler_pt handshaked, const char **why);
+/* NULL when the certificate is trusted and names the URL's host */
+const char *ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
+    ngx_http_ws_proxy_conf_t *pcf);
+#endif
 
 /* ngx_http_ws_proxy_relay.c: after the 101 */
 ngx_int_t ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px);
@@ -174,7 +187,6 @@ void ngx_http_ws_proxy_relay_client_close(ngx_http_ws_proxy_t *px,
 void ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px);
 void ngx_http_ws_proxy_relay_resume_upstream(ngx_http_ws_proxy_t *px);
 ngx_uint_t ngx_http_ws_proxy_relay_full(ngx_http_ws_proxy_t *px);
-void ngx_http_ws_proxy_relay_free(ngx_http_ws_proxy_t *px);
 
 
 #endif /* _NGX_HTTP_WS_PROXY_H_INCLUDED_ */

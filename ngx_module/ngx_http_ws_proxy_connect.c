@@ -40,6 +40,9 @@
 static void ngx_http_ws_proxy_request_cleanup(void *data);
 static ngx_int_t ngx_http_ws_proxy_build_request(ngx_http_ws_proxy_t *px);
 static void ngx_http_ws_proxy_connect_peer(ngx_http_ws_proxy_t *px);
+#if (NGX_SSL)
+static void ngx_http_ws_proxy_handshaked(ngx_connection_t *c);
+#endif
 static void ngx_http_ws_proxy_send_handler(ngx_event_t *wev);
 static void ngx_http_ws_proxy_answer_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_ws_proxy_read_answer(ngx_http_ws_proxy_t *px);
@@ -209,7 +212,10 @@ ngx_http_ws_proxy_destroy(ngx_http_ws_proxy_t *px)
         ngx_http_ws_proxy_metric(px, proxy_closes, px->closed_by)++;
     }
 
-    ngx_http_ws_proxy_relay_free(px);
+    if (px->relay_free) {
+        px->relay_free(px);
+    }
+
     ngx_http_ws_proxy_close_upstream(px);
 
     if (px->pool) {
@@ -525,6 +531,42 @@ ngx_http_ws_proxy_connect_peer(ngx_http_ws_proxy_t *px)
 }
 
 
+#if (NGX_SSL)
+
+/* A TLS handshake to the upstream that did not end at once has ended. */
+static void
+ngx_http_ws_proxy_handshaked(ngx_connection_t *c)
+{
+    const char           *why;
+    ngx_http_ws_proxy_t  *px;
+
+    px = c->data;
+
+    if (c->write->timedout || c->read->timedout) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_GATEWAY_TIME_OUT,
+                                          "TLS handshake timed out");
+        return;
+    }
+
+    if (!c->ssl->handshaked) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
+                                          "TLS handshake failed");
+        return;
+    }
+
+    why = ngx_http_ws_proxy_tls_verify(c, px->conf);
+
+    if (why) {
+        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY, why);
+        return;
+    }
+
+    ngx_http_ws_proxy_upstream_ready(px);
+}
+
+#endif
+
+
 /* TLS is up and verified: the handshake request goes out. */
 void
 ngx_http_ws_proxy_upstream_ready(ngx_http_ws_proxy_t *px)
@@ -577,11 +619,14 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
         ngx_http_ws_proxy_metric(px, proxy_connects,
                                  NGX_HTTP_WS_PROXY_CONNECT_OK)++;
 
+#if (NGX_SSL)
         if (px->conf->tls && c->ssl == NULL) {
-            switch (ngx_http_ws_proxy_tls_start(px, &why)) {
-
+            switch (ngx_http_ws_proxy_tls_start(px,
+                                                ngx_http_ws_proxy_handshaked,
+                                                &why))
+            {
             case NGX_AGAIN:
-                return;     /* ngx_http_ws_proxy_upstream_ready() follows */
+                return;     /* ngx_http_ws_proxy_handshaked() follows */
 
             case NGX_OK:
                 break;
@@ -592,6 +637,7 @@ ngx_http_ws_proxy_send_handler(ngx_event_t *wev)
                 return;
             }
         }
+#endif
     }
 
     while (b->pos < b->last) {

@@ -46,6 +46,7 @@
 
 
 static void ngx_http_ws_proxy_mask_key(void *ctx, uint8_t key[4]);
+static void ngx_http_ws_proxy_relay_free(ngx_http_ws_proxy_t *px);
 static void ngx_http_ws_proxy_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_proxy_write_handler(ngx_event_t *wev);
 static void ngx_http_ws_proxy_process(ngx_http_ws_proxy_t *px,
@@ -129,6 +130,8 @@ ngx_http_ws_proxy_relay_start(ngx_http_ws_proxy_t *px)
     cfg.ping_max_missed = wscf->ping_max_missed;
     cfg.idle_timeout_ms = 0;
     cfg.close_timeout_ms = wscf->close_timeout;
+
+    px->relay_free = ngx_http_ws_proxy_relay_free;
 
     px->core = wscore_session_create(&cfg, ngx_current_msec);
     if (px->core == NULL) {
@@ -987,7 +990,7 @@ ngx_http_ws_proxy_relay_end(ngx_http_ws_proxy_t *px)
 }
 
 
-void
+static void
 ngx_http_ws_proxy_relay_free(ngx_http_ws_proxy_t *px)
 {
     ngx_http_ws_proxy_out_t  *out, *next;

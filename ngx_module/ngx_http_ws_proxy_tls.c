@@ -12,15 +12,6 @@
 #include "ngx_http_ws_tls_verify.h"
 
 
-#if (NGX_SSL)
-
-static void ngx_http_ws_proxy_tls_handshaked(ngx_connection_t *c);
-static const char *ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
-    ngx_http_ws_proxy_conf_t *pcf);
-
-#endif
-
-
 /* At merge, where ws_proxy_pass names a wss:// URL. */
 char *
 ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf, ngx_http_ws_proxy_conf_t *pcf)
@@ -82,7 +73,8 @@ ngx_http_ws_proxy_tls_conf(ngx_conf_t *cf, ngx_http_ws_proxy_conf_t *pcf)
 #if (NGX_SSL)
 
 ngx_int_t
-ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
+ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px,
+    ngx_connection_handler_pt handshaked, const char **why)
 {
     ngx_int_t                  rc;
     ngx_connection_t          *c;
@@ -113,7 +105,7 @@ ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
             ngx_add_timer(c->write, pcf->handshake_timeout);
         }
 
-        c->ssl->handler = ngx_http_ws_proxy_tls_handshaked;
+        c->ssl->handler = handshaked;
         return NGX_AGAIN;
     }
 
@@ -128,39 +120,8 @@ ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
 }
 
 
-static void
-ngx_http_ws_proxy_tls_handshaked(ngx_connection_t *c)
-{
-    const char           *why;
-    ngx_http_ws_proxy_t  *px;
-
-    px = c->data;
-
-    if (c->write->timedout || c->read->timedout) {
-        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_GATEWAY_TIME_OUT,
-                                          "TLS handshake timed out");
-        return;
-    }
-
-    if (!c->ssl->handshaked) {
-        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY,
-                                          "TLS handshake failed");
-        return;
-    }
-
-    why = ngx_http_ws_proxy_tls_verify(c, px->conf);
-
-    if (why) {
-        ngx_http_ws_proxy_upstream_failed(px, NGX_HTTP_BAD_GATEWAY, why);
-        return;
-    }
-
-    ngx_http_ws_proxy_upstream_ready(px);
-}
-
-
 /* NULL when the certificate is trusted and names the URL's host. */
-static const char *
+const char *
 ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
     ngx_http_ws_proxy_conf_t *pcf)
 {
@@ -169,15 +130,6 @@ ngx_http_ws_proxy_tls_verify(ngx_connection_t *c,
     }
 
     return ngx_http_ws_tls_verify_peer(c, &pcf->ssl_name, pcf->ssl_name_is_ip);
-}
-
-#else
-
-ngx_int_t
-ngx_http_ws_proxy_tls_start(ngx_http_ws_proxy_t *px, const char **why)
-{
-    *why = "NGINX has no TLS";
-    return NGX_ERROR;
 }
 
 #endif

@@ -53,6 +53,10 @@
 static void ngx_http_ws_redis_connect(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_connect_handler(ngx_event_t *wev);
 static void ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link);
+#if (NGX_SSL)
+static void ngx_http_ws_redis_link_handshaked(ngx_connection_t *c);
+#endif
+static void ngx_http_ws_redis_link_connected(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_close(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_fail_calls(ngx_http_ws_redis_link_t *link);
 static void ngx_http_ws_redis_read_handler(ngx_event_t *rev);
@@ -286,8 +290,10 @@ ngx_http_ws_redis_connect_handler(ngx_event_t *ev)
 static void
 ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link)
 {
+#if (NGX_SSL)
     ngx_int_t          rc;
     const char        *why;
+#endif
     ngx_connection_t  *c;
 
     c = link->c;
@@ -297,10 +303,13 @@ ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link)
         (void) ngx_tcp_nodelay(c);
     }
 
+#if (NGX_SSL)
     if (link->server->ssl) {
         why = "TLS handshake failed";
 
-        rc = ngx_http_ws_redis_tls_start(link, &why);
+        rc = ngx_http_ws_redis_tls_start(c, link->server,
+                                         ngx_http_ws_redis_link_handshaked,
+                                         &why);
 
         if (rc == NGX_AGAIN) {
             return;
@@ -311,13 +320,43 @@ ngx_http_ws_redis_tcp_connected(ngx_http_ws_redis_link_t *link)
             return;
         }
     }
+#endif
 
     ngx_http_ws_redis_link_connected(link);
 }
 
 
+#if (NGX_SSL)
+
+/* A TLS handshake that did not end at once has ended. */
+static void
+ngx_http_ws_redis_link_handshaked(ngx_connection_t *c)
+{
+    const char                *why;
+    ngx_http_ws_redis_link_t  *link;
+
+    link = c->data;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_ws_redis_link_drop(link, "TLS handshake failed");
+        return;
+    }
+
+    why = ngx_http_ws_redis_tls_verify(c, link->server);
+
+    if (why) {
+        ngx_http_ws_redis_link_drop(link, why);
+        return;
+    }
+
+    ngx_http_ws_redis_link_connected(link);
+}
+
+#endif
+
+
 /* Connected (and TLS done if asked): now AUTH, SELECT and a PING. */
-void
+static void
 ngx_http_ws_redis_link_connected(ngx_http_ws_redis_link_t *link)
 {
     int                          argc;

@@ -1,7 +1,7 @@
 
 /*
  * ngx_ws: one Redis connection driven by NGINX's event loop
- * (ngx_http_ws_redis_link.c), and the server it connects to.
+ * (ngx_http_ws_redis_link.c).
  */
 
 
@@ -13,6 +13,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <hiredis/hiredis.h>
+
+#include "ngx_http_ws_redis_server.h"
 
 
 /* The state a link last logged: each change is logged once. */
@@ -35,38 +37,6 @@ typedef void (*ngx_http_ws_redis_ready_pt)(ngx_http_ws_redis_link_t *link);
  */
 typedef void (*ngx_http_ws_redis_reply_pt)(ngx_http_ws_redis_link_t *link,
     redisReply *reply, void *data);
-
-
-/* ws_redis_ssl_*, as written (applied once ws_redis is known) */
-typedef struct {
-    ngx_flag_t                 verify;
-    ngx_str_t                  name;
-    ngx_str_t                  certificate;
-    ngx_str_t                  certificate_key;
-    ngx_str_t                  trusted_certificate;
-} ngx_http_ws_redis_ssl_conf_t;
-
-
-typedef struct {
-    ngx_str_t                  name;          /* as written, for logs */
-    ngx_str_t                  host;          /* as written, no port */
-    struct sockaddr           *sockaddr;      /* resolved at -t */
-    socklen_t                  socklen;
-    ngx_str_t                  user;          /* ACL user, or empty */
-    ngx_str_t                  password;      /* or empty */
-    ngx_uint_t                 db;
-    ngx_msec_t                 timeout;       /* connect and reply */
-    ngx_msec_t                 ping_interval; /* liveness when idle */
-    ngx_msec_t                 backoff_max;
-
-    unsigned                   ssl:1;         /* "ssl" given */
-    unsigned                   ssl_verify:1;
-    unsigned                   ssl_name_is_ip:1;
-#if (NGX_SSL)
-    ngx_ssl_t                 *ssl_ctx;
-    ngx_str_t                  ssl_name;      /* null-terminated */
-#endif
-} ngx_http_ws_redis_server_t;
 
 
 /* A command waiting for its reply. */
@@ -122,7 +92,6 @@ ngx_int_t ngx_http_ws_redis_link_command(ngx_http_ws_redis_link_t *link,
     ngx_http_ws_redis_reply_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen);
 void ngx_http_ws_redis_link_up(ngx_http_ws_redis_link_t *link);
-void ngx_http_ws_redis_link_connected(ngx_http_ws_redis_link_t *link);
 
 
 #endif /* _NGX_HTTP_WS_REDIS_LINK_H_INCLUDED_ */

@@ -15,14 +15,10 @@
 
 #include "ngx_http_ws_redis_tls.h"
 #include "ngx_http_ws_tls_verify.h"
-#include "ngx_http_ws_redis_link.h"
 
 
 #if (NGX_SSL)
 
-static void ngx_http_ws_redis_tls_handshaked(ngx_connection_t *c);
-static const char *ngx_http_ws_redis_tls_verify(ngx_connection_t *c,
-    ngx_http_ws_redis_server_t *srv);
 static ngx_uint_t ngx_http_ws_redis_tls_is_ip(ngx_str_t *name);
 
 #endif
@@ -161,14 +157,11 @@ ngx_http_ws_redis_tls_configure(ngx_conf_t *cf,
 #if (NGX_SSL)
 
 ngx_int_t
-ngx_http_ws_redis_tls_start(ngx_http_ws_redis_link_t *link, const char **why)
+ngx_http_ws_redis_tls_start(ngx_connection_t *c,
+    ngx_http_ws_redis_server_t *srv, ngx_connection_handler_pt handshaked,
+    const char **why)
 {
-    ngx_int_t                    rc;
-    ngx_connection_t            *c;
-    ngx_http_ws_redis_server_t  *srv;
-
-    c = link->c;
-    srv = link->server;
+    ngx_int_t  rc;
 
     if (ngx_ssl_create_connection(srv->ssl_ctx, c, NGX_SSL_CLIENT) != NGX_OK)
     {
@@ -189,7 +182,7 @@ ngx_http_ws_redis_tls_start(ngx_http_ws_redis_link_t *link, const char **why)
     rc = ngx_ssl_handshake(c);
 
     if (rc == NGX_AGAIN) {
-        c->ssl->handler = ngx_http_ws_redis_tls_handshaked;
+        c->ssl->handler = handshaked;
         return NGX_AGAIN;
     }
 
@@ -204,32 +197,7 @@ ngx_http_ws_redis_tls_start(ngx_http_ws_redis_link_t *link, const char **why)
 }
 
 
-static void
-ngx_http_ws_redis_tls_handshaked(ngx_connection_t *c)
-{
-    const char                *why;
-    ngx_http_ws_redis_link_t  *link;
-
-    link = c->data;
-
-    if (!c->ssl->handshaked) {
-        ngx_http_ws_redis_link_drop(link, "TLS handshake failed");
-        return;
-    }
-
-    why = ngx_http_ws_redis_tls_verify(c, link->server);
-
-    if (why) {
-        ngx_http_ws_redis_link_drop(link, why);
-        return;
-    }
-
-    ngx_http_ws_redis_link_connected(link);
-}
-
-
-/* NULL when the certificate is trusted and names the server. */
-static const char *
+const char *
 ngx_http_ws_redis_tls_verify(ngx_connection_t *c,
     ngx_http_ws_redis_server_t *srv)
 {
@@ -253,16 +221,6 @@ ngx_http_ws_redis_tls_is_ip(ngx_str_t *name)
 #endif
 
     return ngx_inet_addr(name->data, name->len) != INADDR_NONE;
-}
-
-
-#else
-
-ngx_int_t
-ngx_http_ws_redis_tls_start(ngx_http_ws_redis_link_t *link, const char **why)
-{
-    *why = "NGINX has no TLS";
-    return NGX_ERROR;
 }
 
 #endif

@@ -55,6 +55,8 @@ static void ngx_http_ws_steps_handler(ngx_event_t *ev);
 static void ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_detach(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_session_log_action(ngx_connection_t *c);
+static void ngx_http_ws_log_fill(ngx_http_ws_session_t *ws,
+    ngx_http_request_t *r);
 static u_char *ngx_http_ws_session_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
 static void ngx_http_ws_free_header_buffers(ngx_connection_t *c,
@@ -1888,6 +1890,21 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
 }
 
 
+/* The access-log line's values of each feature (ngx_http_ws_log_record.c). */
+static void
+ngx_http_ws_log_fill(ngx_http_ws_session_t *ws, ngx_http_request_t *r)
+{
+    ngx_uint_t             i;
+    ngx_http_ws_hooks_t  **h;
+
+    ngx_http_ws_hooks_each(ws, h, i) {
+        if (h[i]->log) {
+            h[i]->log(ws, r);
+        }
+    }
+}
+
+
 static void
 ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 {
@@ -1901,7 +1918,8 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
     if (r == NULL) {
         /* detached: the line from the record, then the connection goes */
         if (ws->log_record) {
-            ngx_http_ws_log_record_write(ws->log_record, c, ws);
+            ngx_http_ws_log_record_write(ws->log_record, c, ws,
+                                         ngx_http_ws_log_fill);
         }
 
         ngx_http_close_connection(c);
@@ -1909,7 +1927,8 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
     }
 
     if (ws->log_record) {
-        ngx_http_ws_log_record_write(ws->log_record, c, ws);
+        ngx_http_ws_log_record_write(ws->log_record, c, ws,
+                                         ngx_http_ws_log_fill);
 
         /* the line is written: the request is only freed */
         r->logged = 1;

@@ -8,69 +8,26 @@
 # and the worker still serves, its subscribers getting what is published
 # in that worker. Once the old workers are gone the slots are free again.
 use Test::NgxWs;
+use Test::NgxWs::HeldWorkers;
 use Test::More;
-use IO::Socket::INET;
 
 my $port = test_port();
-my $silent_port = $port + 1;
 
-# An upstream that takes connections and never answers.
-my $silent = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$silent_port",
-                                   Listen => 64, ReuseAddr => 1)
-    or die "listen $silent_port: $!";
+# Each old worker holds an HTTP request to an upstream that never answers.
+my $hold = Test::NgxWs::HeldWorkers->new(port => $port + 1);
 
 my $ngx = start_nginx(name => 'reload without a free slot', log_level => 'info',
     main_config => 'worker_processes 1;',
     http_config => "ws_zone noslot 1m;",
-    config => <<"CONF");
+    config => <<"CONF" . $hold->location);
     location = /sub { ws_listen; ws_subscribe room:0; }
     location ~ ^/pub/(?<c>[\\w:]+)\$ { ws_publisher \$c; }
-    location = /hold {
-        proxy_pass http://127.0.0.1:$silent_port;
-        proxy_read_timeout 120s;
-    }
 CONF
 
 my $master = $ngx->{pid};
-my $prefix = $ngx->{prefix};
 my $alert = qr/no free queue slot in ws_zone/;
 
-sub shutting_down {
-    my ($pid) = @_;
-    return (Test::NgxWs::slurp("/proc/$pid/cmdline") // '') =~ /shutting down/;
-}
-
-# One request held by the current worker, then a reload: the worker that
-# served it stays, shutting down, as long as the request lasts.
-my @held;
-my @upstream;
-sub hold_then_reload {
-    my %before = map { $_ => 1 } $ngx->workers;
-    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die $!;
-    print $c "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n";
-    push @held, $c;
-    $silent->blocking(1);
-    my $up = eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm 5;
-        my $s = $silent->accept;
-        alarm 0;
-        $s;
-    };
-    die "the held request never reached the upstream\n" unless $up;
-    push @upstream, $up;
-    $ngx->signal('HUP');
-    my @new;
-    wait_for(sub { @new = grep { !$before{$_} } Test::NgxWs::worker_pids($master);
-                   @new == 1 }, 10)
-        or die "no new worker after the reload\n";
-    # the next request must reach the new worker: wait until the old ones
-    # have closed their listening sockets (their title says so)
-    wait_for(sub { !grep { $_ != $new[0] && !shutting_down($_) }
-                         Test::NgxWs::worker_pids($master) }, 10)
-        or die "the old workers did not start shutting down\n";
-    return $new[0];
-}
+sub hold_then_reload { $hold->hold_then_reload($ngx, $port) }
 
 my $slots = 16;   # worker_processes 1: the minimum
 my $worker;
@@ -94,8 +51,7 @@ like($res->{status}, qr/^20\d$/, 'a publish in that worker is taken');
 $ws->expect('text local', 'its subscriber gets it: the worker still serves');
 
 # The old workers finish their requests and exit: slots free again.
-close $_ for @upstream, @held;
-@upstream = @held = ();
+$hold->release;
 ok(wait_for(sub { Test::NgxWs::worker_pids($master) == 1 }, 15),
    'the old workers exit once their requests are over');
 

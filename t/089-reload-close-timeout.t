@@ -16,43 +16,31 @@
 # t/027's last reload (a worker without a slot, a publish before).
 use Test::NgxWs;
 use Test::More;
-use IO::Socket::INET;
+use Test::NgxWs::HeldWorkers;
 use Time::HiRes qw(time sleep);
 
 my $margin = 3;                 # a slow or sanitized run's scheduling
 
 my $port = test_port();
-my $silent_port = $port + 1;
-
-# An upstream that takes connections and never answers: the requests to
-# it keep old workers alive, holding their queue slots.
-my $silent = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$silent_port",
-                                   Listen => 64, ReuseAddr => 1)
-    or die "listen $silent_port: $!";
+# requests held by old workers keep their queue slots taken
+my $hold = Test::NgxWs::HeldWorkers->new(port => $port + 1);
 
 # $close_timeout: seconds for ws_close_timeout, undef for its default (5s)
 sub config {
     my ($close_timeout) = @_;
     my $directive = defined $close_timeout
                     ? "ws_close_timeout ${close_timeout}s;" : '';
-    return <<"CONF";
+    return <<"CONF" . $hold->location;
     location = /sub {
         ws_listen;
         ws_subscribe room:0;
         $directive
     }
     location ~ ^/pub/(?<c>[\\w:]+)\$ { ws_publisher \$c; }
-    location = /hold {
-        proxy_pass http://127.0.0.1:$silent_port;
-        proxy_read_timeout 120s;
-    }
 CONF
 }
 
-sub shutting_down {
-    my ($pid) = @_;
-    return (Test::NgxWs::slurp("/proc/$pid/cmdline") // '') =~ /shutting down/;
-}
+sub shutting_down { Test::NgxWs::HeldWorkers::shutting_down(@_) }
 
 # A process's state, its wait channel and its system call with arguments
 # (epoll_wait's timeout decoded), from /proc.
@@ -81,36 +69,6 @@ sub publish {
     return $res->{status};
 }
 
-# One request held by the current worker, then a reload (as t/027 does):
-# returns the new worker, once the old ones have closed their listeners.
-sub hold_then_reload {
-    my ($ngx, $held, $upstream) = @_;
-    my $master = $ngx->{pid};
-    my %before = map { $_ => 1 } $ngx->workers;
-    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or die $!;
-    print $c "GET /hold HTTP/1.1\r\nHost: t\r\n\r\n";
-    push @$held, $c;
-    $silent->blocking(1);
-    my $up = eval {
-        local $SIG{ALRM} = sub { die "timeout\n" };
-        alarm 5;
-        my $s = $silent->accept;
-        alarm 0;
-        $s;
-    };
-    die "the held request never reached the upstream\n" unless $up;
-    push @$upstream, $up;
-    $ngx->signal('HUP');
-    my @new;
-    wait_for(sub { @new = grep { !$before{$_} } Test::NgxWs::worker_pids($master);
-                   @new == 1 }, 10)
-        or die "no new worker after the reload\n";
-    wait_for(sub { !grep { $_ != $new[0] && !shutting_down($_) }
-                         Test::NgxWs::worker_pids($master) }, 10)
-        or die "the old workers did not start shutting down\n";
-    return $new[0];
-}
-
 sub run_case {
     my (%o) = @_;
     my $close_timeout = $o{close_timeout} // 5;
@@ -130,12 +88,11 @@ sub run_case {
 
     unless ($o{slot}) {
         # every slot (16 for one worker process) held by an old worker
-        my (@held, @upstream);
-        $worker = hold_then_reload($ngx, \@held, \@upstream) for 1 .. 16;
+        $worker = $hold->hold_then_reload($ngx, $port) for 1 .. 16;
         ok(wait_for(sub { $ngx->error_log =~ $alert }, 5),
            "$name - the last worker started without a slot");
         # the old workers go: the one without a slot is the only worker
-        close $_ for @upstream, @held;
+        $hold->release;
         ok(wait_for(sub { Test::NgxWs::worker_pids($master) == 1 }, 15),
            "$name - the old workers that held the slots exited");
     }
