@@ -569,7 +569,7 @@ ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
         if (err != NGX_EAGAIN) {
             c->write->error = 1;
             c->error = 1;
-            ngx_connection_error(c, err, "writev() failed");
+            ngx_connection_error(c, err, "send() failed");
         }
 
         n = 0;

@@ -27,6 +27,8 @@ static void ngx_http_ws_read_handler(ngx_event_t *rev);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
 static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
     ngx_http_ws_session_t *ws, ngx_uint_t queued);
+static ngx_inline ngx_uint_t ngx_http_ws_writes_alone(
+    ngx_http_ws_session_t *ws);
 static void ngx_http_ws_timer(ngx_http_ws_session_t *ws);
 static ngx_uint_t ngx_http_ws_read_window(ngx_http_ws_session_t *ws,
     u_char **buf, size_t *size);
@@ -806,14 +808,22 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
 static ngx_inline ngx_uint_t
 ngx_http_ws_reply_at_once(ngx_http_ws_session_t *ws, ngx_uint_t queued)
 {
-    ngx_connection_t  *c;
-
-    c = ws->connection;
-
     return !queued
            && ws->out != NULL
-           && !ws->flush_posted
-           && c->ssl == NULL
+           && ngx_http_ws_writes_alone(ws);
+}
+
+
+/*
+ * What a reply may be written at once for, the queue aside: no write
+ * posted yet, a plain socket, the request freed, and no channel whose
+ * deliveries could share the write.
+ */
+static ngx_inline ngx_uint_t
+ngx_http_ws_writes_alone(ngx_http_ws_session_t *ws)
+{
+    return !ws->flush_posted
+           && ws->connection->ssl == NULL
            && ws->request == NULL
            && ws->subscriptions == NULL;
 }
@@ -1198,11 +1208,8 @@ ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
     if (!ngx_http_ws_input_end
         || ws->out != NULL
         || c->read->ready
-        || ws->flush_posted
-        || c->ssl != NULL
         || c->error
-        || ws->request != NULL
-        || ws->subscriptions != NULL
+        || !ngx_http_ws_writes_alone(ws)
         || (ws->rare && ws->rare->send)
         || frame->len > ws->conf->send_buffer / 2)
     {
@@ -1928,7 +1935,7 @@ ngx_http_ws_finalize_step(ngx_http_ws_session_t *ws)
 
     if (ws->log_record) {
         ngx_http_ws_log_record_write(ws->log_record, c, ws,
-                                         ngx_http_ws_log_fill);
+                                     ngx_http_ws_log_fill);
 
         /* the line is written: the request is only freed */
         r->logged = 1;

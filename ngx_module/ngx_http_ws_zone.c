@@ -312,9 +312,8 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
     uint64_t seq, ngx_uint_t opcode, ngx_uint_t json, u_char *data,
     size_t len, ngx_http_ws_channel_info_t *info)
 {
-    ngx_uint_t                   i, n, direct, waiting;
+    ngx_uint_t                   i, n, direct, waiting, own_filling;
     ngx_uint_t                   targets[NGX_HTTP_WS_SLOTS];
-    ngx_uint_t                   filling[NGX_HTTP_WS_SLOTS];
     ngx_uint_t                   notes[NGX_HTTP_WS_SLOTS];
     ngx_uint_t                   lost[NGX_HTTP_WS_SLOTS];
     ngx_pid_t                    pids[NGX_HTTP_WS_SLOTS];
@@ -397,6 +396,8 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
         ngx_http_ws_history_keep(ctx, ch, msg);
     }
 
+    own_filling = 0;
+
     /* push in lock order: every worker sees a channel in publish order */
     for (i = 0; i < n; i++) {
         q = &ctx->sh->workers[targets[i]];
@@ -433,12 +434,9 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
         if (waiting == NGX_HTTP_WS_QUEUE_FILLING
             && targets[i] == ngx_http_ws_zone_slot)
         {
-            filling[i] = 1;
+            own_filling = 1;
 
-        } else if (waiting == 1) {
-            filling[i] = 0;
-
-        } else {
+        } else if (waiting != 1) {
             targets[i] = NGX_HTTP_WS_NO_SLOT;
         }
     }
@@ -457,7 +455,9 @@ ngx_http_ws_zone_publish_seq(ngx_shm_zone_t *zone, ngx_str_t *channel,
 
     for (i = 0; i < n; i++) {
         if (targets[i] != NGX_HTTP_WS_NO_SLOT) {
-            ngx_http_ws_zone_wake(targets[i], filling[i]);
+            ngx_http_ws_zone_wake(targets[i],
+                                  own_filling
+                                  && targets[i] == ngx_http_ws_zone_slot);
         }
     }
 
