@@ -18,6 +18,52 @@ def key(run):
             run.get("max_in_flight", 0), run.get("deflate", ""))
 
 
+def paced_key(run):
+    return (run["paced"], run["connections"], run["size"])
+
+
+def ms(us):
+    return f"{us / 1000:.1f}"
+
+
+def paced_table(runs, labels, peers):
+    """Fan-out at one publish rate on every server: latency and CPU at the
+    same load, where the flat-out rows' latency is how far the client
+    fell behind the faster server."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(paced_key(run), {}).setdefault(run["label"], []).append(run)
+    head = ["subscribers", "bytes", "publishes/s"]
+    for label in labels:
+        head += [f"{label} CPU", f"{label} p50 ms", f"{label} p99 ms", f"{label} delivered"]
+    head += [f"ngx_ws / {p} p99" for p in peers]
+    out = ["", "## Fan-out at the same publish rate", "",
+           "Both servers get the same publishes per second (up to 64 in flight),"
+           " well below what either delivers flat out. Latency runs from the"
+           " publisher's timestamp to the subscriber's read; a p99 ratio"
+           " below 1 is ngx_ws's lower. CPU is the server's cores busy"
+           " (lower: less work for the same deliveries).", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in sorted(groups, key=lambda k: (k[2], k[1], k[0])):
+        rate, conns, size = k
+        row = [f"{conns:,}", f"{size:,}", f"{rate:,}"]
+        p99 = {}
+        for label in labels:
+            rs = groups[k].get(label)
+            if not rs:
+                row += ["", "", "", ""]
+                continue
+            p99[label] = statistics.median(r["p99_us"] for r in rs)
+            row += [f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
+                    ms(statistics.median(r["p50_us"] for r in rs)), ms(p99[label]),
+                    f"{min(r['delivery_ratio'] for r in rs):.4f}"]
+        for peer in peers:
+            row.append(f"**{p99['ngx_ws'] / p99[peer]:.2f}x**"
+                       if p99.get("ngx_ws") and p99.get(peer) else "")
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
 def per_cpu(run):
     rate = run["rate"]
     return rate / run["server_cpu"] if run["server_cpu"] > 0 else 0.0
@@ -25,16 +71,17 @@ def per_cpu(run):
 
 def main():
     runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+    labels = sorted({run["label"] for run in runs}, key=lambda l: l != "ngx_ws")
+    paced = [run for run in runs if "paced" in run]
+    runs = [run for run in runs if "paced" not in run]
     groups = {}
     for run in runs:
         groups.setdefault(key(run), {}).setdefault(run["label"], []).append(run)
-    labels = sorted({run["label"] for run in runs}, key=lambda l: l != "ngx_ws")
     peers = [l for l in labels if l != "ngx_ws"]
     head = ["workload", "conns", "bytes"]
     for label in labels:
         head += [f"{label} /s", f"{label} CPU", f"{label} /CPU-s", f"{label} p99 ms"]
     head += [f"ngx_ws / {p} per CPU-s" for p in peers]
-    head += [f"ngx_ws / {p} per CPU-s, per byte" for p in peers][:0]
     out = ["# ngx_ws against its peers, per server-CPU-second", "",
            "Echo: round trips, one message in flight per connection. Fan-out:"
            " deliveries (messages x subscribers), publishes as fast as the"
@@ -66,6 +113,8 @@ def main():
             else:
                 row.append("")
         out.append("| " + " | ".join(row) + " |")
+    if paced:
+        out += paced_table(paced, labels, peers)
     print("\n".join(out))
 
 

@@ -21,7 +21,9 @@
 # CONNECT_CONCURRENCY (64), WORKLOADS ("echo echo_tls fanout deflate idle connect
 # peers backend proxy"), BACKEND_CONNS ("1000 10"), BACKEND_UPSTREAMS ("return200
 # demo"), BACKEND_SERVERS ("ngx_ws nchan node_ws"), BACKEND_KEEPALIVE (1024),
-# BASE_PORT (18930), NGINX (/usr/sbin/nginx).
+# BASE_PORT (18930), NGINX (/usr/sbin/nginx); the peers workload's cases
+# (UWS_SERVER, PEER_ECHO_CASES, PEER_FANOUT_CASES, PEER_DEFLATE_CASES,
+# PEER_PACED_CASES, below; an empty one runs none of its kind).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -47,9 +49,15 @@ DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
 # The uWebSockets peer (bench/uws/): the binary bench/uws/build.sh made.
 UWS_SERVER=${UWS_SERVER:-}
-PEER_ECHO_CASES=${PEER_ECHO_CASES:-"100:20 1000:20 100:1024 1000:1024 100:16384 10:1048576"}
-PEER_FANOUT_CASES=${PEER_FANOUT_CASES:-"1000:1:20 1000:8:20 10000:1:20 10000:8:20 1000:8:16384 100:1:1048576"}
-PEER_DEFLATE_CASES=${PEER_DEFLATE_CASES:-"1000:8:16384"}
+PEER_ECHO_CASES=${PEER_ECHO_CASES-"100:20 1000:20 100:1024 1000:1024 100:16384 10:1048576"}
+PEER_FANOUT_CASES=${PEER_FANOUT_CASES-"1000:1:20 1000:8:20 10000:1:20 10000:8:20 1000:8:16384 100:1:1048576"}
+PEER_DEFLATE_CASES=${PEER_DEFLATE_CASES-"1000:8:16384"}
+# Fan-out at the same publish rate on both servers (subscribers:publishes
+# per second:bytes), well below what either delivers flat out: the latency
+# comparison. Flat out, the faster server accepts publishes faster than the
+# client reads and its deliveries queue in the sockets, so its latency
+# there measures its lead, not its delay.
+PEER_PACED_CASES=${PEER_PACED_CASES-"1000:50:20 10000:5:20 1000:20:16384"}
 RESULTS="$BENCH_DIR/results"
 JSONL="$RESULTS/latest.jsonl"
 PEERS_JSONL="$RESULTS/peers.jsonl"
@@ -514,11 +522,35 @@ bench_peers() {
     for case in $PEER_DEFLATE_CASES; do
         peer_fanout "$labels" "$case" zsub --deflate shared
     done
+    for case in $PEER_PACED_CASES; do
+        peer_paced "$labels" "$case"
+    done
     for label in $labels; do
         SERVER_PID=${peer_pid[$label]}
         stop_server
     done
     check_server_log ngx_ws_peer
+}
+
+# $1 labels, $2 subscribers:publishes per second:bytes; uses bench_peers'
+# peer_pid and peer_port. Up to 64 publishes in flight: the pace, not the
+# publisher's answers, sets the rate.
+peer_paced() {
+    local labels=$1 case=$2 label subs rate size run ch
+    subs=${case%%:*}; size=${case##*:}; rate=${case#*:}; rate=${rate%%:*}
+    echo "== peers fanout ($labels, alternating), paced: $subs subscribers," \
+         "$rate publishes/s, $size B ${DURATION}s x $RUNS"
+    for run in $(seq 1 "$RUNS"); do
+        for label in $labels; do
+            ch="ppaced${subs}r${rate}b${size}n$run"
+            SERVER_PID=${peer_pid[$label]} EXTRA_JSON="\"paced\":$rate," \
+                OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" fanout \
+                --url "ws://127.0.0.1:${peer_port[$label]}/sub/$ch" \
+                --publish "http://127.0.0.1:${peer_port[$label]}/pub/$ch" \
+                --connections "$subs" --rate "$rate" --max-in-flight 64 \
+                --size "$size" --duration "$DURATION" --sources 8
+        done
+    done
 }
 
 # $1 labels, $2 subscribers:in flight:bytes, $3 route, rest: flags; uses
