@@ -148,6 +148,11 @@ class Request:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keepalive: NGINX reuses connections
+    # The head and the body in one write, sent at once: unbuffered, the
+    # body went as a second segment, held by Nagle's algorithm until NGINX
+    # acknowledged the head (up to its delayed-ACK timeout).
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass
