@@ -19,9 +19,8 @@
  */
 
 
-#include <openssl/rand.h>
-
 #include "ngx_http_ws_proxy.h"
+#include "ngx_http_ws_random.h"
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_metrics.h"
 
@@ -106,7 +105,7 @@ ngx_http_ws_proxy_connect(ngx_http_request_t *r, const char *accept)
     ngx_memcpy(px->accept, accept, WSCORE_ACCEPT_LEN);
 
     /* Sec-WebSocket-Key: 16 random bytes (RFC 6455 section 4.1) */
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+    if (ngx_http_ws_random_bytes(rnd, sizeof(rnd)) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

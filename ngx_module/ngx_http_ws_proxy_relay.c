@@ -26,9 +26,8 @@
  */
 
 
-#include <openssl/rand.h>
-
 #include "ngx_http_ws_proxy.h"
+#include "ngx_http_ws_random.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
@@ -72,38 +71,20 @@ static u_char  ngx_http_ws_proxy_recv_buf[NGX_HTTP_WS_PROXY_RECV_SIZE];
 
 
 /*
- * RFC 6455 section 5.3: a fresh key per frame from a strong source. One
- * RAND_bytes() per frame was a tenth of a proxying worker's time (the
- * call's own locking and fork check): the keys are drawn from OpenSSL's
- * generator 4 KiB at a time instead, still unpredictable to the peer,
- * each used once. The buffer is filled in the worker, after the fork.
+ * RFC 6455 section 5.3: a fresh key per frame from a strong source, each
+ * used once (ngx_http_ws_random.c: OpenSSL's generator, drawn 4 KiB at a
+ * time).
  */
-#define NGX_HTTP_WS_PROXY_KEYS_SIZE  4096
-
-static u_char      ngx_http_ws_proxy_keys[NGX_HTTP_WS_PROXY_KEYS_SIZE];
-static ngx_uint_t  ngx_http_ws_proxy_keys_used = NGX_HTTP_WS_PROXY_KEYS_SIZE;
-
 static void
 ngx_http_ws_proxy_mask_key(void *ctx, uint8_t key[4])
 {
     uint32_t  fallback;
 
-    if (ngx_http_ws_proxy_keys_used == NGX_HTTP_WS_PROXY_KEYS_SIZE) {
-
-        if (RAND_bytes(ngx_http_ws_proxy_keys, NGX_HTTP_WS_PROXY_KEYS_SIZE)
-            != 1)
-        {
-            /* never seen; a weaker key still frames correctly */
-            fallback = (uint32_t) ngx_random();
-            ngx_memcpy(key, &fallback, 4);
-            return;
-        }
-
-        ngx_http_ws_proxy_keys_used = 0;
+    if (ngx_http_ws_random_bytes(key, 4) != NGX_OK) {
+        /* never seen; a weaker key still frames correctly */
+        fallback = (uint32_t) ngx_random();
+        ngx_memcpy(key, &fallback, 4);
     }
-
-    ngx_memcpy(key, ngx_http_ws_proxy_keys + ngx_http_ws_proxy_keys_used, 4);
-    ngx_http_ws_proxy_keys_used += 4;
 }
 
 

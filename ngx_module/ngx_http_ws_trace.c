@@ -6,14 +6,14 @@
  * a refused handshake's log line) the trace hangs on the main request's
  * pool, found by its cleanup handler; the session copies it when it is
  * made and keeps it for the life of the connection, past the request.
- * Ids are drawn from OpenSSL's RAND_bytes (the module links libcrypto
- * through the core), or NGINX's ngx_random when that fails.
+ * Ids are drawn from OpenSSL's generator (ngx_http_ws_random.c), or
+ * NGINX's ngx_random when that fails.
  */
 
 
 #include "ngx_http_ws_trace.h"
 
-#include <openssl/rand.h>
+#include "ngx_http_ws_random.h"
 
 
 static void ngx_http_ws_trace_cleanup(void *data);
@@ -162,7 +162,7 @@ ngx_http_ws_trace_random(u_char *buf, size_t len)
     size_t    i;
     uint32_t  r;
 
-    if (RAND_bytes(buf, (int) len) != 1) {
+    if (ngx_http_ws_random_bytes(buf, len) != NGX_OK) {
         for (i = 0; i < len; i++) {
             r = (uint32_t) ngx_random();
             buf[i] = (u_char) (r >> 8);
