@@ -69,11 +69,51 @@ def per_cpu(run):
     return rate / run["server_cpu"] if run["server_cpu"] > 0 else 0.0
 
 
+def connect_table(runs, labels, peers):
+    """Handshakes: the goal is per second; per CPU-second beside it,
+    since the client may be what limits the rate."""
+    groups = {}
+    for run in runs:
+        groups.setdefault(run["concurrency"], {}).setdefault(run["label"], []).append(run)
+    head = ["at once"]
+    for label in labels:
+        head += [f"{label} /s", f"{label} CPU", f"{label} /CPU-s", f"{label} p99 ms"]
+    for p in peers:
+        head += [f"ngx_ws / {p} per s", f"ngx_ws / {p} per CPU-s"]
+    out = ["", "## Handshakes", "",
+           "A connection, its upgrade request and the 101, then a reset; medians"
+           " of the runs.", "",
+           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for conc in sorted(groups):
+        row = [f"{conc}"]
+        rate, cpu_rate = {}, {}
+        for label in labels:
+            rs = groups[conc].get(label)
+            if not rs:
+                row += ["", "", "", ""]
+                continue
+            rate[label] = statistics.median(r["rate"] for r in rs)
+            cpu_rate[label] = statistics.median(per_cpu(r) for r in rs)
+            row += [f"{rate[label]:,.0f}",
+                    f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
+                    f"{cpu_rate[label]:,.0f}",
+                    ms(statistics.median(r["p99_us"] for r in rs))]
+        for peer in peers:
+            if rate.get("ngx_ws") and rate.get(peer) and cpu_rate.get(peer):
+                row += [f"**{rate['ngx_ws'] / rate[peer]:.2f}x**",
+                        f"{cpu_rate['ngx_ws'] / cpu_rate[peer]:.2f}x"]
+            else:
+                row += ["", ""]
+        out.append("| " + " | ".join(row) + " |")
+    return out
+
+
 def main():
     runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     labels = sorted({run["label"] for run in runs}, key=lambda l: l != "ngx_ws")
     paced = [run for run in runs if "paced" in run]
-    runs = [run for run in runs if "paced" not in run]
+    connects = [run for run in runs if run["mode"] == "connect"]
+    runs = [run for run in runs if "paced" not in run and run["mode"] != "connect"]
     groups = {}
     for run in runs:
         groups.setdefault(key(run), {}).setdefault(run["label"], []).append(run)
@@ -115,6 +155,8 @@ def main():
         out.append("| " + " | ".join(row) + " |")
     if paced:
         out += paced_table(paced, labels, peers)
+    if connects:
+        out += connect_table(connects, labels, peers)
     print("\n".join(out))
 
 

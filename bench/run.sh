@@ -23,7 +23,8 @@
 # demo"), BACKEND_SERVERS ("ngx_ws nchan node_ws"), BACKEND_KEEPALIVE (1024),
 # BASE_PORT (18930), NGINX (/usr/sbin/nginx); the peers workload's cases
 # (UWS_SERVER, PEER_ECHO_CASES, PEER_FANOUT_CASES, PEER_DEFLATE_CASES,
-# PEER_PACED_CASES, below; an empty one runs none of its kind).
+# PEER_PACED_CASES, PEER_CONNECT_CASES, below; an empty one runs none of
+# its kind).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -58,6 +59,8 @@ PEER_DEFLATE_CASES=${PEER_DEFLATE_CASES-"1000:8:16384"}
 # client reads and its deliveries queue in the sockets, so its latency
 # there measures its lead, not its delay.
 PEER_PACED_CASES=${PEER_PACED_CASES-"1000:50:20 10000:5:20 1000:20:16384"}
+# Handshakes (connect, upgrade, 101, reset) with this many at once.
+PEER_CONNECT_CASES=${PEER_CONNECT_CASES-"50"}
 RESULTS="$BENCH_DIR/results"
 JSONL="$RESULTS/latest.jsonl"
 PEERS_JSONL="$RESULTS/peers.jsonl"
@@ -524,6 +527,17 @@ bench_peers() {
     done
     for case in $PEER_PACED_CASES; do
         peer_paced "$labels" "$case"
+    done
+    for conc in $PEER_CONNECT_CASES; do
+        echo "== peers connect ($labels, alternating): $conc at once, ${DURATION}s x $RUNS"
+        for run in $(seq 1 "$RUNS"); do
+            for label in $labels; do
+                SERVER_PID=${peer_pid[$label]} EXTRA_JSON="\"concurrency\":$conc," \
+                    OUT_JSONL=$PEERS_JSONL run_wsload "$label" 1 "$run" connect \
+                    --url "ws://127.0.0.1:${peer_port[$label]}/echo" \
+                    --concurrency "$conc" --duration "$DURATION" --sources 16
+            done
+        done
     done
     for label in $labels; do
         SERVER_PID=${peer_pid[$label]}
