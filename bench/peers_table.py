@@ -7,61 +7,14 @@ connection leaves it waiting on the client), so throughput alone would
 compare the client. Messages (or deliveries) per second of server CPU
 measure the server's own cost; the median is over the runs, and the ratio
 is ngx_ws's median over the peer's, from the same file only.
+
+Three tables: echo and fan-out flat out, fan-out at one publish rate on
+every server (records with "paced": latency at the same load), and
+handshakes (mode "connect").
 """
 import json
 import statistics
 import sys
-
-
-def key(run):
-    return (run["mode"], run["connections"], run["size"],
-            run.get("max_in_flight", 0), run.get("deflate", ""))
-
-
-def paced_key(run):
-    return (run["paced"], run["connections"], run["size"])
-
-
-def ms(us):
-    return f"{us / 1000:.1f}"
-
-
-def paced_table(runs, labels, peers):
-    """Fan-out at one publish rate on every server: latency and CPU at the
-    same load, where the flat-out rows' latency is how far the client
-    fell behind the faster server."""
-    groups = {}
-    for run in runs:
-        groups.setdefault(paced_key(run), {}).setdefault(run["label"], []).append(run)
-    head = ["subscribers", "bytes", "publishes/s"]
-    for label in labels:
-        head += [f"{label} CPU", f"{label} p50 ms", f"{label} p99 ms", f"{label} delivered"]
-    head += [f"ngx_ws / {p} p99" for p in peers]
-    out = ["", "## Fan-out at the same publish rate", "",
-           "Both servers get the same publishes per second (up to 64 in flight),"
-           " well below what either delivers flat out. Latency runs from the"
-           " publisher's timestamp to the subscriber's read; a p99 ratio"
-           " below 1 is ngx_ws's lower. CPU is the server's cores busy"
-           " (lower: less work for the same deliveries).", "",
-           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for k in sorted(groups, key=lambda k: (k[2], k[1], k[0])):
-        rate, conns, size = k
-        row = [f"{conns:,}", f"{size:,}", f"{rate:,}"]
-        p99 = {}
-        for label in labels:
-            rs = groups[k].get(label)
-            if not rs:
-                row += ["", "", "", ""]
-                continue
-            p99[label] = statistics.median(r["p99_us"] for r in rs)
-            row += [f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
-                    ms(statistics.median(r["p50_us"] for r in rs)), ms(p99[label]),
-                    f"{min(r['delivery_ratio'] for r in rs):.4f}"]
-        for peer in peers:
-            row.append(f"**{p99['ngx_ws'] / p99[peer]:.2f}x**"
-                       if p99.get("ngx_ws") and p99.get(peer) else "")
-        out.append("| " + " | ".join(row) + " |")
-    return out
 
 
 def per_cpu(run):
@@ -69,90 +22,136 @@ def per_cpu(run):
     return rate / run["server_cpu"] if run["server_cpu"] > 0 else 0.0
 
 
+def median(runs, field):
+    """The median of a record's field, or of a function of the record."""
+    return statistics.median(field(r) if callable(field) else r[field] for r in runs)
+
+
+def ms(us):
+    return f"{us / 1000:.1f}"
+
+
+def group_by(runs, key):
+    """{key(run): {label: [runs]}}"""
+    groups = {}
+    for run in runs:
+        groups.setdefault(key(run), {}).setdefault(run["label"], []).append(run)
+    return groups
+
+
+def ratio(values, peer, bold=True):
+    """ngx_ws's value over the peer's, or an empty cell."""
+    if not values.get("ngx_ws") or not values.get(peer):
+        return ""
+    text = f"{values['ngx_ws'] / values[peer]:.2f}x"
+    return f"**{text}**" if bold else text
+
+
+class Table:
+    """A markdown table whose rows have a cell group per server: cells(runs)
+    gives a server's cells, blank where the server has no runs."""
+
+    def __init__(self, labels, lead, per_label, tail):
+        self.labels = labels
+        self.width = len(per_label)
+        head = list(lead)
+        for label in labels:
+            head += [f"{label} {name}" for name in per_label]
+        head += tail
+        self.lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def label_cells(self, by_label, cells):
+        row = []
+        for label in self.labels:
+            runs = by_label.get(label)
+            row += cells(runs) if runs else [""] * self.width
+        return row
+
+    def add(self, row):
+        self.lines.append("| " + " | ".join(row) + " |")
+
+
+def flat_out_table(runs, labels, peers):
+    groups = group_by(runs, lambda r: (r["mode"], r["connections"], r["size"],
+                                       r.get("max_in_flight", 0), r.get("deflate", "")))
+    table = Table(labels, ["workload", "conns", "bytes"], ["/s", "CPU", "/CPU-s", "p99 ms"],
+                  [f"ngx_ws / {p} per CPU-s" for p in peers])
+    order = lambda k: (k[0] != "echo", k[4], k[2], k[1], k[3])
+    for k in sorted(groups, key=order):
+        mode, conns, size, inflight, deflate = k
+        name = mode if mode == "echo" else f"fanout, {inflight} in flight"
+        if deflate:
+            name += f", deflate {deflate}"
+        per_cpu_medians = {label: median(rs, per_cpu) for label, rs in groups[k].items()}
+        row = [name, f"{conns:,}", f"{size:,}"]
+        row += table.label_cells(groups[k], lambda rs: [
+            f"{median(rs, 'rate'):,.0f}", f"{median(rs, 'server_cpu'):.2f}",
+            f"{median(rs, per_cpu):,.0f}", ms(median(rs, 'p99_us'))])
+        row += [ratio(per_cpu_medians, peer) for peer in peers]
+        table.add(row)
+    return ["# ngx_ws against its peers, per server-CPU-second", "",
+            "Echo: round trips, one message in flight per connection. Fan-out:"
+            " deliveries (messages x subscribers), publishes as fast as the"
+            " publisher's answers allow with N in flight. Medians of the runs;"
+            " /CPU-s is throughput over the server's CPU (cores busy).", ""] + table.lines
+
+
+def paced_table(runs, labels, peers):
+    """Fan-out at one publish rate on every server: latency and CPU at the
+    same load, where the flat-out rows' latency is how far the client
+    fell behind the faster server."""
+    groups = group_by(runs, lambda r: (r["paced"], r["connections"], r["size"]))
+    table = Table(labels, ["subscribers", "bytes", "publishes/s"],
+                  ["CPU", "p50 ms", "p99 ms", "delivered"],
+                  [f"ngx_ws / {p} p99" for p in peers])
+    for k in sorted(groups, key=lambda k: (k[2], k[1], k[0])):
+        rate, conns, size = k
+        p99 = {label: median(rs, "p99_us") for label, rs in groups[k].items()}
+        row = [f"{conns:,}", f"{size:,}", f"{rate:,}"]
+        row += table.label_cells(groups[k], lambda rs: [
+            f"{median(rs, 'server_cpu'):.2f}", ms(median(rs, 'p50_us')),
+            ms(median(rs, 'p99_us')), f"{min(r['delivery_ratio'] for r in rs):.4f}"])
+        row += [ratio(p99, peer) for peer in peers]
+        table.add(row)
+    return ["", "## Fan-out at the same publish rate", "",
+            "Both servers get the same publishes per second (up to 64 in flight),"
+            " well below what either delivers flat out. Latency runs from the"
+            " publisher's timestamp to the subscriber's read; a p99 ratio"
+            " below 1 is ngx_ws's lower. CPU is the server's cores busy"
+            " (lower: less work for the same deliveries).", ""] + table.lines
+
+
 def connect_table(runs, labels, peers):
     """Handshakes: the goal is per second; per CPU-second beside it,
     since the client may be what limits the rate."""
-    groups = {}
-    for run in runs:
-        groups.setdefault(run["concurrency"], {}).setdefault(run["label"], []).append(run)
-    head = ["at once"]
-    for label in labels:
-        head += [f"{label} /s", f"{label} CPU", f"{label} /CPU-s", f"{label} p99 ms"]
+    groups = group_by(runs, lambda r: r["concurrency"])
+    tail = []
     for p in peers:
-        head += [f"ngx_ws / {p} per s", f"ngx_ws / {p} per CPU-s"]
-    out = ["", "## Handshakes", "",
-           "A connection, its upgrade request and the 101, then a reset; medians"
-           " of the runs.", "",
-           "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        tail += [f"ngx_ws / {p} per s", f"ngx_ws / {p} per CPU-s"]
+    table = Table(labels, ["at once"], ["/s", "CPU", "/CPU-s", "p99 ms"], tail)
     for conc in sorted(groups):
+        rate = {label: median(rs, "rate") for label, rs in groups[conc].items()}
+        cpu_rate = {label: median(rs, per_cpu) for label, rs in groups[conc].items()}
         row = [f"{conc}"]
-        rate, cpu_rate = {}, {}
-        for label in labels:
-            rs = groups[conc].get(label)
-            if not rs:
-                row += ["", "", "", ""]
-                continue
-            rate[label] = statistics.median(r["rate"] for r in rs)
-            cpu_rate[label] = statistics.median(per_cpu(r) for r in rs)
-            row += [f"{rate[label]:,.0f}",
-                    f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
-                    f"{cpu_rate[label]:,.0f}",
-                    ms(statistics.median(r["p99_us"] for r in rs))]
+        row += table.label_cells(groups[conc], lambda rs: [
+            f"{median(rs, 'rate'):,.0f}", f"{median(rs, 'server_cpu'):.2f}",
+            f"{median(rs, per_cpu):,.0f}", ms(median(rs, 'p99_us'))])
         for peer in peers:
-            if rate.get("ngx_ws") and rate.get(peer) and cpu_rate.get(peer):
-                row += [f"**{rate['ngx_ws'] / rate[peer]:.2f}x**",
-                        f"{cpu_rate['ngx_ws'] / cpu_rate[peer]:.2f}x"]
-            else:
-                row += ["", ""]
-        out.append("| " + " | ".join(row) + " |")
-    return out
+            row += [ratio(rate, peer), ratio(cpu_rate, peer, bold=False)]
+        table.add(row)
+    return ["", "## Handshakes", "",
+            "A connection, its upgrade request and the 101, then a reset; medians"
+            " of the runs.", ""] + table.lines
 
 
 def main():
     runs = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     labels = sorted({run["label"] for run in runs}, key=lambda l: l != "ngx_ws")
+    peers = [l for l in labels if l != "ngx_ws"]
     paced = [run for run in runs if "paced" in run]
     connects = [run for run in runs if run["mode"] == "connect"]
-    runs = [run for run in runs if "paced" not in run and run["mode"] != "connect"]
-    groups = {}
-    for run in runs:
-        groups.setdefault(key(run), {}).setdefault(run["label"], []).append(run)
-    peers = [l for l in labels if l != "ngx_ws"]
-    head = ["workload", "conns", "bytes"]
-    for label in labels:
-        head += [f"{label} /s", f"{label} CPU", f"{label} /CPU-s", f"{label} p99 ms"]
-    head += [f"ngx_ws / {p} per CPU-s" for p in peers]
-    out = ["# ngx_ws against its peers, per server-CPU-second", "",
-           "Echo: round trips, one message in flight per connection. Fan-out:"
-           " deliveries (messages x subscribers), publishes as fast as the"
-           " publisher's answers allow with N in flight. Medians of the runs;"
-           " /CPU-s is throughput over the server's CPU (cores busy).", "",
-           "| " + " | ".join(head) + " |",
-           "|" + "---|" * len(head)]
-    for k in sorted(groups, key=lambda k: (k[0] != "echo", k[4], k[2], k[1], k[3])):
-        mode, conns, size, inflight, deflate = k
-        by_label = groups[k]
-        name = mode if mode == "echo" else f"fanout, {inflight} in flight"
-        if deflate:
-            name += f", deflate {deflate}"
-        row = [name, f"{conns:,}", f"{size:,}"]
-        medians = {}
-        for label in labels:
-            rs = by_label.get(label)
-            if not rs:
-                row += ["", "", "", ""]
-                continue
-            medians[label] = statistics.median(per_cpu(r) for r in rs)
-            row += [f"{statistics.median(r['rate'] for r in rs):,.0f}",
-                    f"{statistics.median(r['server_cpu'] for r in rs):.2f}",
-                    f"{medians[label]:,.0f}",
-                    f"{statistics.median(r['p99_us'] for r in rs) / 1000:.1f}"]
-        for peer in peers:
-            if "ngx_ws" in medians and medians.get(peer):
-                row.append(f"**{medians['ngx_ws'] / medians[peer]:.2f}x**")
-            else:
-                row.append("")
-        out.append("| " + " | ".join(row) + " |")
+    flat_out = [run for run in runs if "paced" not in run and run["mode"] != "connect"]
+    out = flat_out_table(flat_out, labels, peers)
     if paced:
         out += paced_table(paced, labels, peers)
     if connects:
