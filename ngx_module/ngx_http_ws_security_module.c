@@ -583,6 +583,11 @@ ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
         return NGX_DECLINED;
     }
 
+    /* a location without message rates makes no call per message */
+    if (wsscf->limits.rates == NULL) {
+        return NGX_OK;
+    }
+
     return ngx_http_ws_limits_message(ws, &wsscf->limits, ev);
 }
 
