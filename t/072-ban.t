@@ -152,6 +152,9 @@ SKIP: {
 }
 is(answer('/big')->{status}, 101, 'five strikes of six, wherever they were counted: let in');
 is(oversize('/big'), 1009, 'strike 6');
+# The strike is counted when its worker reads the client's close; the next
+# handshake may reach the other worker first: wait for the ban's log line.
+ok(wait_for(sub { bans_logged($ngx) == 1 }, 3), 'strike 6 counted: the ban is logged');
 is(answer('/big')->{status}, 429, 'banned by the count of both workers') for 1 .. 4;
 check_logs($ngx);
 
