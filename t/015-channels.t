@@ -405,6 +405,7 @@ CONF
     for my $c (@old) {
         $c->expect("text before $_", "$name - before reload") for 1 .. 5;
     }
+    my %old_workers = map { $_ => 1 } $ngx->workers;
     $ngx->signal('HUP');
     my $answered = 0;
     for (1 .. 20) {
@@ -419,6 +420,11 @@ CONF
         }
         is($close && $close->{code}, 1001, "$name - old subscriber $i got 1001");
     }
+    # An old worker may still hold the listening socket for a moment after
+    # its subscribers are closed; a subscriber it accepted would be closed
+    # with 1001 too, so the new one waits until only new workers remain.
+    ok(wait_for(sub { !grep { $old_workers{$_} } $ngx->workers }, 10),
+       "$name - the old workers have exited");
     my $new = ws_connect(uri => '/listen/r');
     ok(wait_for(sub { get('/pub/r')->{body} =~ /"subscribers":1\b/ }, 5),
        "$name - the old subscribers are counted out, the new one in");
