@@ -3,8 +3,8 @@
 
     demo_backend.py [HOST] [PORT]        (default 127.0.0.1 8092)
 
-Python's standard library only: an HTTP/1.1 server with keepalive, one
-function per route. NGINX holds the WebSockets; this process sees each
+Python's standard library only: an HTTP/1.1 server with keepalive and
+pipelining (pipelined_http.py, beside this file), one function per route. NGINX holds the WebSockets; this process sees each
 connection arrive and leave, and each chat message before the room does:
 
     GET  /connect        a handshake (the connect hook): let it in
@@ -39,7 +39,8 @@ import json
 import re
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from pipelined_http import serve
 
 SPAM = re.compile(r"\bspam\b", re.IGNORECASE)
 
@@ -137,57 +138,19 @@ ROUTES = {
 }
 
 
-class Request:
-    def __init__(self, handler, body):
-        self.method = handler.command
-        self.path = handler.path.split("?", 1)[0]
-        self.headers = handler.headers
-        self.body = body
-        self.connection_id = handler.headers.get("WS-Connection-Id", "?")
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"   # keepalive: NGINX reuses connections
-    # The head and the body in one write, sent at once: unbuffered, the
-    # body went as a second segment, held by Nagle's algorithm until NGINX
-    # acknowledged the head (up to its delayed-ACK timeout).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-
-    def log_message(self, format, *args):
-        pass
-
-    def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        route = ROUTES.get((self.command, self.path.split("?", 1)[0]))
-
-        if route is None:
-            status, headers, body = 404, {}, b"no such route\n"
-        else:
-            status, headers, body = route(Request(self, body))
-
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if status not in (204, 304):
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if status not in (204, 304):
-            self.wfile.write(body)
-
-    do_GET = handle_any
-    do_POST = handle_any
+def handle(request):
+    route = ROUTES.get((request.method, request.path))
+    if route is None:
+        return 404, TEXT, b"no such route\n"
+    return route(request)
 
 
 def main():
     host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 8092
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
     log("demo backend on http://%s:%d/" % (host, port))
     try:
-        server.serve_forever()
+        serve(host, port, handle)
     except KeyboardInterrupt:
         pass
 
