@@ -228,6 +228,7 @@ ngx_http_ws_session_create(ngx_http_request_t *r, ngx_http_ws_loc_conf_t *wscf)
     ws->request = r;
     ws->connection = r->connection;
     ws->conf = wscf;
+    ws->plain = (r->connection->ssl == NULL);
     ws->main_conf = r->main_conf;
     ws->loc_conf = r->loc_conf;
     ws->out_last = &ws->out;
@@ -673,7 +674,13 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         return;
     }
 
-    if (c->close) {
+    /*
+     * NGINX sets c->close (and c->error for worker_shutdown_timeout) only
+     * on a worker that is leaving, for connections marked idle: asked
+     * first, the flag is not one more cache line of the connection to
+     * touch per read.
+     */
+    if (ngx_exiting && c->close) {
         c->close = 0;
 
         if (c->error) {
@@ -823,9 +830,22 @@ static ngx_inline ngx_uint_t
 ngx_http_ws_writes_alone(ngx_http_ws_session_t *ws)
 {
     return !ws->flush_posted
-           && ws->connection->ssl == NULL
+           && ws->plain
            && ws->request == NULL
            && ws->subscriptions == NULL;
+}
+
+
+/*
+ * Bytes held below us, by the TLS layer: a plain HTTP/1.1 connection has
+ * none, and c->buffered is a cache line of the connection nothing else of
+ * a message touches.
+ */
+static ngx_inline ngx_uint_t
+ngx_http_ws_lowlevel_buffered(ngx_http_ws_session_t *ws)
+{
+    return !ws->plain
+           && (ws->connection->buffered & NGX_LOWLEVEL_BUFFERED);
 }
 
 
@@ -1195,7 +1215,9 @@ ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
  * deliveries it could share a write with. It is not held to the queue
  * either, so the high-water mark it would have crossed is checked as
  * before: a reply over half of ws_send_buffer goes through the queue and
- * pauses reads for the time it is there.
+ * pauses reads for the time it is there. A broken socket needs no test
+ * here: a send that failed queued its frame (ws->out) or ended the
+ * session, and a send on it fails again the same way.
  */
 ngx_int_t
 ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
@@ -1208,7 +1230,6 @@ ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
     if (!ngx_http_ws_input_end
         || ws->out != NULL
         || c->read->ready
-        || c->error
         || !ngx_http_ws_writes_alone(ws)
         || (ws->rare && ws->rare->send)
         || frame->len > ws->conf->send_buffer / 2)
@@ -1634,7 +1655,7 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
      */
     if (!ws->flush_posted
         && (ws->out || (ws->request && ws->request->out)
-            || (c->buffered & NGX_LOWLEVEL_BUFFERED))
+            || ngx_http_ws_lowlevel_buffered(ws))
         && c->write->ready)
     {
         ws->flush_posted = 1;
@@ -1649,7 +1670,7 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
     }
 
     if (wscore_session_state(ws->core) == WSCORE_STATE_CLOSED
-        && ws->out == NULL && !(c->buffered & NGX_LOWLEVEL_BUFFERED)
+        && ws->out == NULL && !ngx_http_ws_lowlevel_buffered(ws)
         && (ws->request == NULL || ws->request->out == NULL))
     {
         ngx_http_ws_finalize(ws);

@@ -253,9 +253,16 @@ struct ngx_http_ws_session_s {
     /*
      * The close code of the log line, once finalized: codes on the wire
      * are 1000-4999 (the core refuses others), so 13 bits, which keep it
-     * in the flags' word beside the signature (one bit of it left).
+     * in the flags' word beside the signature.
      */
     unsigned                   close_code:13;
+
+    /*
+     * No TLS on the connection (c->ssl is NULL for good): asked per reply,
+     * and c->ssl is a cache line of the connection nothing else of a
+     * message touches.
+     */
+    unsigned                   plain:1;
 
     ngx_http_request_t        *request;          /* NULL once detached */
     ngx_connection_t          *connection;
