@@ -10,11 +10,7 @@
 # and the order of its 16 KiB reads and writes must alternate.
 use Test::NgxWs;
 use Test::More;
-use File::Temp qw(tempdir);
-use Time::HiRes qw(sleep time);
-
-my ($strace) = grep { -x } map { "$_/strace" } split /:/, $ENV{PATH};
-plan skip_all => 'strace is not installed' unless $strace;
+use Test::NgxWs::Strace;
 
 my $connections = 8;
 my $size = 16 * 1024;
@@ -27,47 +23,24 @@ my @ws = map { ws_connect(uri => '/ws') } 1 .. $connections;
 my ($worker) = $ngx->workers;
 die "no worker\n" unless $worker;
 
-my $dir = tempdir(CLEANUP => 1);
 kill 'STOP', $worker;
 
 my @payloads = map { chr(ord('a') + $_) x $size } 1 .. $connections;
 $ws[$_]->send_binary($payloads[$_]) for 0 .. $#ws;
 
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-    open STDOUT, '>', '/dev/null';
-    open STDERR, '>', "$dir/strace.err";
-    exec $strace, '-p', $worker, '-e', 'signal=none', '-e',
-        'trace=read,readv,recvfrom,recvmsg,write,writev,sendto,sendmsg',
-        '-o', "$dir/strace.out";
-    exit 127;
-}
-
-# strace says so once it follows the worker
-my $deadline = time + 10;
-sleep 0.05 until time > $deadline
-    || Test::NgxWs::slurp("$dir/strace.err") =~ /attached/;
-my $attached = Test::NgxWs::slurp("$dir/strace.err") =~ /attached/;
+my $trace = Test::NgxWs::Strace->follow($worker,
+    'read,readv,recvfrom,recvmsg,write,writev,sendto,sendmsg');
 kill 'CONT', $worker;
-
-unless ($attached) {
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
-    plan skip_all => 'strace cannot attach here: '
-        . Test::NgxWs::slurp("$dir/strace.err");
-}
+plan skip_all => $Test::NgxWs::Strace::why_not unless $trace;
 
 for my $i (0 .. $#ws) {
     my $m = $ws[$i]->read_message;
     ok($m && $m->{payload} eq $payloads[$i], "connection $i: its echo");
 }
 
-kill 'INT', $pid;
-waitpid $pid, 0;
-
 # the worker's reads and writes of whole messages, in order, by socket
 my @io;
-for (split /\n/, Test::NgxWs::slurp("$dir/strace.out")) {
+for ($trace->stop) {
     my ($call, $fd, $n) = /^(\w+)\((\d+),.*\)\s+=\s+(\d+)/ or next;
     push @io, [$call =~ /^(read|recv)/ ? 'read' : 'write', $fd]
         if $n >= $size;

@@ -8,10 +8,9 @@
 # a subscriber of two channels still gets them in publish order.
 use Test::NgxWs;
 use Test::More;
+use Test::NgxWs::Strace;
 use Time::HiRes qw(sleep time);
 
-my $strace = '/usr/bin/strace';
-plan skip_all => 'strace is not installed' unless -x $strace;
 
 my $port = test_port();
 my $rounds = 4;
@@ -43,28 +42,10 @@ for my $fd (grep { /^\d+$/ } readdir $dh) {
 closedir $dh;
 ok(scalar(keys %eventfd), 'the worker has its eventfds');
 
-my $trace = "$ngx->{prefix}/strace.txt";
-my $tracer = fork // die "fork: $!";
-if ($tracer == 0) {
-    open STDERR, '>', '/dev/null';
-    exec $strace, '-qq', '-s', '4096', '-e', 'trace=write,writev,sendto',
-         '-o', $trace, '-p', $worker;
-    exit 127;
-}
-
-# attached once the worker names its tracer
-my $deadline = time + 10;
-my $attached = 0;
-while (time < $deadline) {
-    my $status = Test::NgxWs::slurp("/proc/$worker/status");
-    if ($status =~ /^TracerPid:\s*(\d+)/m && $1 == $tracer) { $attached = 1; last }
-    sleep 0.05;
-}
-if (!$attached) {
-    kill 'KILL', $tracer;
-    waitpid($tracer, 0);
+my $trace = Test::NgxWs::Strace->follow($worker, 'write,writev,sendto', '-s', 4096);
+if (!$trace) {
     $ngx->stop;
-    plan skip_all => 'strace cannot attach to the worker (no ptrace here)';
+    plan skip_all => $Test::NgxWs::Strace::why_not;
 }
 
 my $pub = Test::NgxWs::open_socket(port => $port);
@@ -117,12 +98,11 @@ my @got_a = map { my $m = $subs[0]->read_message(10); $m ? $m->{payload} : '' } 
 is_deeply(\@got_a, [map { "mixed-a-$_" } @of_a],
           'a subscriber of a gets a\'s messages in order');
 
-kill 'INT', $tracer;
-waitpid($tracer, 0);
+my @calls = $trace->stop;
 
 my (%writes_of, $wakeups);
 $wakeups = 0;
-for my $line (split /\n/, Test::NgxWs::slurp($trace)) {
+for my $line (@calls) {
     next unless $line =~ /^(write|writev|sendto)\((\d+),/;
     my ($call, $fd) = ($1, $2);
     $wakeups++ if $call eq 'write' && $eventfd{$fd};

@@ -12,11 +12,8 @@
 # pieces, closes with 1007.
 use Test::NgxWs;
 use Test::More;
-use File::Temp qw(tempdir);
-use Time::HiRes qw(sleep time);
-
-my ($strace) = grep { -x } map { "$_/strace" } split /:/, $ENV{PATH};
-plan skip_all => 'strace is not installed' unless $strace;
+use Test::NgxWs::Strace;
+use Time::HiRes qw(sleep);
 
 my $messages = 4;
 my $size = 1024 * 1024;
@@ -35,26 +32,8 @@ my $ws = ws_connect(uri => '/ws');
 my ($worker) = $ngx->workers;
 die "no worker\n" unless $worker;
 
-my $dir = tempdir(CLEANUP => 1);
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-    open STDOUT, '>', '/dev/null';
-    open STDERR, '>', "$dir/strace.err";
-    exec $strace, '-p', $worker, '-e', 'signal=none', '-e',
-        'trace=read,readv,recvfrom,recvmsg', '-o', "$dir/strace.out";
-    exit 127;
-}
-
-my $deadline = time + 10;
-sleep 0.05 until time > $deadline
-    || Test::NgxWs::slurp("$dir/strace.err") =~ /attached/;
-
-unless (Test::NgxWs::slurp("$dir/strace.err") =~ /attached/) {
-    kill 'TERM', $pid;
-    waitpid $pid, 0;
-    plan skip_all => 'strace cannot attach here: '
-        . Test::NgxWs::slurp("$dir/strace.err");
-}
+my $trace = Test::NgxWs::Strace->follow($worker, 'read,readv,recvfrom,recvmsg')
+    or plan skip_all => $Test::NgxWs::Strace::why_not;
 
 for my $i (1 .. $messages) {
     my $payload = pattern($size, $i);
@@ -64,12 +43,10 @@ for my $i (1 .. $messages) {
        "message $i: its echo, byte for byte");
 }
 
-kill 'INT', $pid;
-waitpid $pid, 0;
-
 # the worker's reads that brought bytes: how much each asked for
+my @calls = $trace->stop;
 my ($reads, $largest_ask, $bytes) = (0, 0, 0);
-for (split /\n/, Test::NgxWs::slurp("$dir/strace.out")) {
+for (@calls) {
     # recvfrom(fd, "...", ask, flags, NULL, NULL) or read(fd, "...", ask)
     my ($ask, $n) = /^recvfrom\(\d+, .*, (\d+), \w+, NULL, NULL\)\s+=\s+(\d+)/;
     ($ask, $n) = /^read\(\d+, .*, (\d+)\)\s+=\s+(\d+)/ unless defined $n;
@@ -80,7 +57,7 @@ for (split /\n/, Test::NgxWs::slurp("$dir/strace.out")) {
     $largest_ask = $ask if $ask > $largest_ask;
 }
 cmp_ok($bytes, '>=', $messages * $size, 'the messages were read')
-    or diag Test::NgxWs::slurp("$dir/strace.out");
+    or diag join "\n", @calls;
 cmp_ok($largest_ask, '>', 65536, 'a read asked for the rest of a frame');
 cmp_ok($reads, '<', 65,
        'fewer reads than 64 KiB at a time would take');

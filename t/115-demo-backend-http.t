@@ -6,6 +6,7 @@ use Test::NgxWs;
 use Test::More;
 use IO::Socket::INET;
 use IO::Select;
+use Test::NgxWs::Strace;
 
 my $port = test_port();
 
@@ -129,34 +130,14 @@ for my $case (
 # follows the backend (one thread) while four pipelined requests arrive
 # in one segment.
 SKIP: {
-    my ($strace) = grep { -x } map { "$_/strace" } split /:/, $ENV{PATH};
-    skip 'strace is not installed', 2 unless $strace;
-    my $dir = repo_root() . '/t/servroot/115-demo-backend-strace';
-    mkdir $dir;
-    unlink "$dir/strace.out", "$dir/strace.err";
     my $s = IO::Socket::INET->new("127.0.0.1:$port") or die "connect: $!";
-    my $tracer = fork // die "fork: $!";
-    if ($tracer == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', "$dir/strace.err";
-        exec $strace, '-p', $pid, '-e', 'signal=none', '-e',
-            'trace=write,writev,sendto,sendmsg', '-o', "$dir/strace.out";
-        exit 127;
-    }
-    my $attached = wait_for(sub { Test::NgxWs::slurp("$dir/strace.err") =~ /attached/ }, 10);
-    unless ($attached) {
-        kill 'TERM', $tracer;
-        waitpid $tracer, 0;
-        skip 'strace cannot attach here', 2;
-    }
+    my $trace = Test::NgxWs::Strace->follow($pid, 'write,writev,sendto,sendmsg')
+        or skip $Test::NgxWs::Strace::why_not, 2;
     print {$s} join '', map { post('/chat/message', "line $_", 'WS-Connection-Id: 5') } 1 .. 4;
     my ($got, $sel) = ('', IO::Select->new($s));
     while (@{ statuses($got) } < 4 && $sel->can_read(5)) { sysread($s, $got, 65536, length $got) or last }
     is_deeply(statuses($got), [304, 304, 304, 304], 'four pipelined requests answered');
-    kill 'INT', $tracer;
-    waitpid $tracer, 0;
-    my @writes = grep { /^(write|writev|sendto|sendmsg)\(\d+,.*=\s*\d+/ }
-                 split /\n/, Test::NgxWs::slurp("$dir/strace.out");
+    my @writes = grep { /^(write|writev|sendto|sendmsg)\(\d+,.*=\s*\d+/ } $trace->stop;
     is(scalar @writes, 1, 'their answers went out in one write')
         or diag join "\n", @writes;
 }
