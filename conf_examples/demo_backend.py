@@ -4,8 +4,9 @@
     demo_backend.py [HOST] [PORT]        (default 127.0.0.1 8092)
 
 Python's standard library only: an HTTP/1.1 server with keepalive and
-pipelining (pipelined_http.py, beside this file), one function per route. NGINX holds the WebSockets; this process sees each
-connection arrive and leave, and each chat message before the room does:
+pipelining (pipelined_http.py, beside this file), one function per route.
+NGINX holds the WebSockets; this process sees each connection arrive and
+leave, and each chat message before the room does:
 
     GET  /connect        a handshake (the connect hook): let it in
     POST /close          a connection has ended (the close hook)

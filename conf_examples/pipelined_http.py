@@ -18,6 +18,7 @@ saying "Connection: close" (or HTTP/1.0 without keep-alive), once the
 answer is sent. An exception in handle() is a 500 for that request.
 """
 
+import re
 import selectors
 import socket
 import sys
@@ -29,6 +30,10 @@ MAX_BODY = 1024 * 1024
 READ_SIZE = 64 * 1024
 # Above this much unsent, a connection is not read until it drains.
 MAX_UNSENT = 1024 * 1024
+
+# Only ASCII digits: str.isdigit() and int() take other scripts' digits too.
+DECIMAL = re.compile(r"[0-9]+")
+HEXADECIMAL = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class BadRequest(Exception):
@@ -112,11 +117,10 @@ def take_chunked(buf, start):
                 raise BadRequest(400, "bad chunk size line")
             return None
         size_text = bytes(buf[pos:eol]).split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
+        if not HEXADECIMAL.fullmatch(size_text):
             raise BadRequest(400, "bad chunk size")
-        if size < 0 or len(body) + size > MAX_BODY:
+        size = int(size_text, 16)
+        if len(body) + size > MAX_BODY:
             raise BadRequest(413, "body too large")
         pos = eol + 2
         if size == 0:
@@ -163,7 +167,7 @@ def take_request(buf, start):
     else:
         if length is None:
             size = 0
-        elif length.isdigit():
+        elif DECIMAL.fullmatch(length):
             size = int(length)
         else:
             raise BadRequest(400, "bad Content-Length")
@@ -308,8 +312,14 @@ class Loop:
             for key, mask in self.selector.select():
                 if key.data is None:
                     self.accept()
-                else:
+                    continue
+                try:
                     key.data.on_event(mask)
+                except Exception:
+                    # a fault of this server's own: that connection ends,
+                    # the others go on
+                    traceback.print_exc(file=sys.stderr)
+                    key.data.close()
 
 
 def serve(host, port, handle):

@@ -353,7 +353,7 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
         }
     }
 
-    if (c->ssl == NULL) {
+    if (ws->plain) {
         switch (ngx_http_ws_output_write_plain(ws)) {
         case NGX_OK:
             return NGX_OK;

@@ -111,6 +111,8 @@ for my $case (
     ['a space before a colon', "GET /connect HTTP/1.1\r\nHost : x\r\n\r\n", 400],
     ['a folded header line', "GET /connect HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400],
     ['a Content-Length that is no number', "POST /close HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", 400],
+    ['a Content-Length in digits of another script', "POST /close HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", 400],
+    ['a chunk size with a sign', "POST /close HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n+1\r\na\r\n0\r\n\r\n", 400],
     ['two different Content-Lengths', "POST /close HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400],
     ['a body over 1 MiB', "POST /close HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", 413],
     ['a chunked body over 1 MiB', "POST /close HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n", 413],
