@@ -47,16 +47,7 @@ is($? >> 8, 0, 'nginx -t accepts the demo configuration') or diag($out);
 
 # the backend as make run starts it, its lines in logs/backend.log
 my $backend_log = "$prefix/logs/backend.log";
-my $backend_pid = fork // die "fork: $!";
-if ($backend_pid == 0) {
-    open STDOUT, '>>', $backend_log or die $!;
-    open STDERR, '>&', \*STDOUT or die $!;
-    exec '/usr/bin/python3', "$root/conf_examples/demo_backend.py", '127.0.0.1', $backend_port;
-    die "exec: $!";
-}
-END { kill 'TERM', $backend_pid if $backend_pid }
-ok(wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$backend_port") }, 10),
-   'the demo backend listens');
+ok(start_demo_backend($backend_port, $backend_log), 'the demo backend listens');
 
 system($bin, '-p', "$prefix/", '-c', 'conf/nginx.conf') == 0 or BAIL_OUT('the demo did not start');
 wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 5);

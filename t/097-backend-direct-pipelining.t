@@ -17,15 +17,7 @@ my ($n1, $n2, $ret, $demo, $down, $rude) = map { $port + $_ } 1 .. 6;
 Test::NgxWs::MessageBackend->start(port => $n1);
 Test::NgxWs::MessageBackend->start(port => $n2);
 
-my $demo_pid = fork // die "fork: $!";
-if ($demo_pid == 0) {
-    open STDOUT, '>', repo_root() . "/t/servroot/097-demo-backend.log" or die $!;
-    open STDERR, '>&', \*STDOUT or die $!;
-    exec '/usr/bin/python3', repo_root() . '/conf_examples/demo_backend.py',
-         '127.0.0.1', $demo;
-    die "exec: $!";
-}
-END { kill 'TERM', $demo_pid if $demo_pid }
+start_demo_backend($demo, repo_root() . '/t/servroot/097-demo-backend.log');
 
 # a server that reads a request and closes without an answer
 my $rude_listen = IO::Socket::INET->new(LocalAddr => "127.0.0.1:$rude",

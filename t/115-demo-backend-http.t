@@ -10,18 +10,8 @@ use Test::NgxWs::Strace;
 
 my $port = test_port();
 
-my $pid = fork // die "fork: $!";
-if ($pid == 0) {
-    open STDOUT, '>', repo_root() . '/t/servroot/115-demo-backend.log' or die $!;
-    open STDERR, '>&', \*STDOUT or die $!;
-    exec '/usr/bin/python3', repo_root() . '/conf_examples/demo_backend.py',
-         '127.0.0.1', $port;
-    die "exec: $!";
-}
-END { kill 'TERM', $pid if $pid }
-
-ok(wait_for(sub { IO::Socket::INET->new("127.0.0.1:$port") }, 10),
-   'the demo backend listens');
+my $pid = start_demo_backend($port, repo_root() . '/t/servroot/115-demo-backend.log');
+ok($pid, 'the demo backend listens');
 
 # Sends $bytes at once and reads until the server closes or is quiet for
 # $quiet seconds; returns what came back and whether it closed.

@@ -217,6 +217,7 @@ our @EXPORT = qw(
     start_nginx ws_connect ws_handshake_answer http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
     worker_pids vm_rss_kb socket_owner nginx_check_config run_bounded
+    start_demo_backend
 );
 
 *run_bounded = \&Test::NgxWs::Isolation::run_bounded;
@@ -618,8 +619,34 @@ sub save_sanitizer_reports {
               map { "$_\n" } @lines;
 }
 
+# The demo's backend (conf_examples/demo_backend.py) on 127.0.0.1:$port,
+# its output in $log (emptied first); stopped when the test ends. Returns
+# its process id once it accepts connections (dies if it does not in 10 s).
+my @demo_backends;
+
+sub start_demo_backend {
+    my ($port, $log) = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', $log or die "$log: $!";
+        open STDERR, '>&', \*STDOUT or die $!;
+        exec '/usr/bin/python3', repo_root() . '/conf_examples/demo_backend.py',
+             '127.0.0.1', $port;
+        die "exec: $!";
+    }
+    push @demo_backends, $pid;
+    wait_for(sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") }, 10)
+        or die "the demo backend does not listen on $port\n";
+    return $pid;
+}
+
 END {
     if ($$ == $Test::NgxWs::Isolation::OWNER) {
+        local $?;
+        for my $pid (@demo_backends) {
+            kill 'TERM', $pid;
+            waitpid $pid, 0;
+        }
         save_sanitizer_reports($_, "$_->{name}, not checked")
             for values %unchecked;
     }

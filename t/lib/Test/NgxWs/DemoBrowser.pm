@@ -13,27 +13,14 @@ package Test::NgxWs::DemoBrowser;
 
 use strict;
 use warnings;
-use IO::Socket::INET;
 use Test::More;
 
-my @started;
 
 sub start {
     my ($class, %args) = @_;
     my $root = Test::NgxWs::repo_root();
     my $self = bless { port => $args{port}, log => $args{log}, root => $root }, $class;
-    unlink $self->{log};
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>>', $self->{log} or die $!;
-        open STDERR, '>&', \*STDOUT or die $!;
-        exec '/usr/bin/python3', "$root/conf_examples/demo_backend.py", '127.0.0.1',
-            $self->{port};
-        die "exec: $!";
-    }
-    push @started, $pid;
-    ok(Test::NgxWs::wait_for(
-           sub { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$self->{port}") }, 10),
+    ok(Test::NgxWs::start_demo_backend($self->{port}, $self->{log}),
        'the demo backend listens');
     return $self;
 }
@@ -83,13 +70,5 @@ sub run_script {
 }
 
 sub log_text { Test::NgxWs::slurp($_[0]{log}) }
-
-END {
-    local $?;
-    for my $pid (@started) {
-        kill 'TERM', $pid;
-        waitpid $pid, 0;
-    }
-}
 
 1;
