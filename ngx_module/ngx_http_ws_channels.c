@@ -16,6 +16,7 @@
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_ipc.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_redis.h"
@@ -996,6 +997,7 @@ ngx_http_ws_channels_deliver_run(ngx_http_ws_msg_t **msgs, ngx_uint_t n)
 }
 
 
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_channels_visit_run(void *data, void *subscriber, uint64_t since)
 {
@@ -1127,6 +1129,7 @@ ngx_http_ws_channels_envelope(ngx_http_ws_msg_t *msg)
 }
 
 
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_channels_visit(void *data, void *subscriber)
 {

@@ -11,6 +11,7 @@
 #include "ngx_http_ws_echo.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_session.h"
 
 
@@ -27,6 +28,7 @@ ngx_http_ws_handler_t  ngx_http_ws_echo_handler = {
  * replies beyond it. The cap is for output other connections push at this
  * one.
  */
+NGX_HTTP_WS_HOT
 void
 ngx_http_ws_echo_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {

@@ -11,6 +11,7 @@
 
 
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_hot.h"
 
 
 /*
@@ -105,6 +106,7 @@ ngx_http_ws_frame_class(size_t len)
  * A frame of len data bytes; the caller sets refs and writes all len
  * bytes, so nothing of a frame's earlier use can show through.
  */
+NGX_HTTP_WS_HOT
 static ngx_http_ws_frame_t *
 ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
 {
@@ -141,6 +143,7 @@ ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
  * and never changed, and every frame comes from there: a frame of a class
  * always has its class's size, room for the link.
  */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
 {
@@ -192,6 +195,7 @@ ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle)
 
 
 /* A frame with room for len payload bytes, which the caller writes. */
+NGX_HTTP_WS_HOT
 ngx_http_ws_frame_t *
 ngx_http_ws_frame_alloc(ngx_log_t *log, wscore_opcode_e opcode, size_t len,
     u_char **payload)
@@ -209,6 +213,7 @@ ngx_http_ws_frame_alloc_compressed(ngx_log_t *log, wscore_opcode_e opcode,
 }
 
 
+NGX_HTTP_WS_HOT
 static ngx_http_ws_frame_t *
 ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
     ngx_uint_t fin, ngx_uint_t rsv1, size_t len, u_char **payload)
@@ -327,6 +332,7 @@ ngx_http_ws_frame_create_fragment(ngx_log_t *log, wscore_opcode_e opcode,
 }
 
 
+NGX_HTTP_WS_HOT
 void
 ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame)
 {

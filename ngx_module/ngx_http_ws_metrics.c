@@ -13,6 +13,7 @@
 
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_zone.h"
@@ -370,6 +371,7 @@ ngx_http_ws_metrics_closed_by(ngx_http_ws_session_t *ws, ngx_uint_t who)
 }
 
 
+NGX_HTTP_WS_HOT
 void
 ngx_http_ws_metrics_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {
@@ -461,6 +463,7 @@ ngx_http_ws_metrics_timer(ngx_http_ws_session_t *ws,
  * frame) and give the send delay: for echo, the time from receiving a
  * message to writing the reply.
  */
+NGX_HTTP_WS_HOT
 void
 ngx_http_ws_metrics_frame_sent(ngx_http_ws_out_t *out)
 {

@@ -26,6 +26,7 @@
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_session.h"
 
@@ -100,6 +101,7 @@ static ngx_http_ws_out_cache_t  ngx_http_ws_out_corks = {
 };
 
 
+NGX_HTTP_WS_HOT
 static void *
 ngx_http_ws_out_cache_get(ngx_http_ws_out_cache_t *cache, ngx_log_t *log)
 {
@@ -127,6 +129,7 @@ ngx_http_ws_out_cache_get(ngx_http_ws_out_cache_t *cache, ngx_log_t *log)
 }
 
 
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_out_cache_put(ngx_http_ws_out_cache_t *cache, void *block)
 {
@@ -185,6 +188,7 @@ ngx_http_ws_output_exit_process(ngx_cycle_t *cycle)
 
 
 /* An entry sent or dropped: its frame's reference, or its cork, goes. */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_out_release(ngx_http_ws_out_t *out)
 {
@@ -199,6 +203,7 @@ ngx_http_ws_out_release(ngx_http_ws_out_t *out)
 }
 
 
+NGX_HTTP_WS_HOT
 ngx_int_t
 ngx_http_ws_output_queue(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
 {
@@ -320,6 +325,7 @@ ngx_http_ws_output_queue_bytes(ngx_http_ws_session_t *ws, const u_char *data,
  * NGX_AGAIN: the rest waits for the next write event; NGX_ERROR: the
  * connection is broken.
  */
+NGX_HTTP_WS_HOT
 ngx_int_t
 ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
 {
@@ -542,6 +548,7 @@ ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws)
  * caller's flush to find (c->error), with the frame queued, as a queued
  * reply would have been.
  */
+NGX_HTTP_WS_HOT
 ngx_int_t
 ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)

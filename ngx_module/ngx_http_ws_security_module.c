@@ -19,6 +19,7 @@
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_control.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_jwt.h"
 #include "ngx_http_ws_limits.h"
 #include "ngx_http_ws_origin.h"
@@ -569,6 +570,7 @@ ngx_http_ws_security_open(ngx_http_ws_session_t *ws)
  * Each received message: a token awaited as the first message is taken
  * before the rates count anything (ngx_http_ws_auth_session.c).
  */
+NGX_HTTP_WS_HOT
 static ngx_int_t
 ngx_http_ws_security_message(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 {

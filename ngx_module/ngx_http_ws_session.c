@@ -16,6 +16,7 @@
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_log_record.h"
 #include "ngx_http_ws_heap_trim.h"
 #include "ngx_http_ws_slots.h"
@@ -569,6 +570,7 @@ ngx_http_ws_detach(ngx_http_ws_session_t *ws)
  * connection would hold it for life. It is freed whenever it is empty, as
  * ngx_http_set_keepalive() does, and the next write takes it again.
  */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_release_ssl_buffer(ngx_connection_t *c)
 {
@@ -641,6 +643,7 @@ ngx_http_ws_session_retry_detach(ngx_http_ws_session_t *ws)
 
 
 /* c->data: the request until the session is detached, then the session */
+NGX_HTTP_WS_HOT
 static ngx_http_ws_session_t *
 ngx_http_ws_connection_session(ngx_connection_t *c)
 {
@@ -656,6 +659,7 @@ ngx_http_ws_connection_session(ngx_connection_t *c)
 }
 
 
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_read_handler(ngx_event_t *rev)
 {
@@ -849,6 +853,7 @@ ngx_http_ws_lowlevel_buffered(ngx_http_ws_session_t *ws)
 }
 
 
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_write_handler(ngx_event_t *wev)
 {
@@ -1016,6 +1021,7 @@ ngx_http_ws_read_window(ngx_http_ws_session_t *ws, u_char **buf,
  * lie. One loop for both keeps this the one caller of
  * ngx_http_ws_handle_event(), inlined here.
  */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_process(ngx_http_ws_session_t *ws, const u_char *data,
     size_t len, ngx_uint_t in_place)
@@ -1161,6 +1167,7 @@ ngx_http_ws_handle_event(ngx_http_ws_session_t *ws, wscore_event_t *ev)
 
 
 /* The core's sink: the reply frame, its payload still to fill. */
+NGX_HTTP_WS_HOT
 static uint8_t *
 ngx_http_ws_place(void *ctx, wscore_opcode_e opcode, size_t len)
 {
@@ -1177,6 +1184,7 @@ ngx_http_ws_place(void *ctx, wscore_opcode_e opcode, size_t len)
  * The frame the message of the current event was placed in (ev->placed),
  * its payload already written: the handler's to queue and release.
  */
+NGX_HTTP_WS_HOT
 ngx_http_ws_frame_t *
 ngx_http_ws_session_take_placed(ngx_http_ws_session_t *ws)
 {
@@ -1219,6 +1227,7 @@ ngx_http_ws_session_send(ngx_http_ws_session_t *ws,
  * here: a send that failed queued its frame (ws->out) or ended the
  * session, and a send on it fails again the same way.
  */
+NGX_HTTP_WS_HOT
 ngx_int_t
 ngx_http_ws_session_reply(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame)
@@ -1311,6 +1320,7 @@ ngx_http_ws_session_add_hooks(ngx_conf_t *cf, ngx_http_ws_hooks_t *hooks)
  * the send-buffer cap the ws_slow_consumer policy applies: drop the
  * message and count it, or close with 1008.
  */
+NGX_HTTP_WS_HOT
 ngx_int_t
 ngx_http_ws_session_push(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame,
     ngx_http_ws_deflate_cache_t *cache)
@@ -1623,6 +1633,7 @@ ngx_http_ws_start_close(ngx_http_ws_session_t *ws, ngx_uint_t code,
  * loop pass), apply back-pressure, close when the close handshake is over
  * and the output flushed, and re-arm the timer.
  */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
 {
@@ -1637,6 +1648,7 @@ ngx_http_ws_after_io(ngx_http_ws_session_t *ws)
 
 
 /* ngx_http_ws_after_io() without the timer */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
 {
@@ -1689,6 +1701,7 @@ ngx_http_ws_after_io_untimed(ngx_http_ws_session_t *ws)
  * tenth of the instructions of a small echo. Any other state, or no timer
  * yet, is armed as before.
  */
+NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_after_input(ngx_http_ws_session_t *ws)
 {

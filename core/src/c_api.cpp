@@ -96,6 +96,7 @@ int wscore_utf8_valid(const uint8_t *data, size_t len)
     return wscore::is_valid_utf8({data, len}) ? 1 : 0;
 }
 
+[[gnu::hot]]
 size_t wscore_frame_header_encode(uint8_t *out, wscore_opcode_e opcode,
     int fin, int rsv1, uint64_t payload_len)
 {
@@ -184,6 +185,7 @@ uint8_t *wscore_session_receive_window(wscore_session_t *s, size_t max,
     return window.empty() ? nullptr : window.data();
 }
 
+[[gnu::hot]]
 void wscore_session_received(wscore_session_t *s, size_t n, uint64_t now_ms,
     wscore_event_t *ev)
 {
@@ -197,6 +199,7 @@ size_t wscore_session_receive(wscore_session_t *s, const uint8_t *data,
     return wscore_session_receive_to(s, data, len, now_ms, nullptr, ev);
 }
 
+[[gnu::hot]]
 size_t wscore_session_receive_to(wscore_session_t *s, const uint8_t *data,
     size_t len, uint64_t now_ms, const wscore_payload_sink_t *sink,
     wscore_event_t *ev)
@@ -238,6 +241,7 @@ void wscore_session_close(wscore_session_t *s, uint16_t code,
         now_ms);
 }
 
+[[gnu::hot]]
 wscore_state_e wscore_session_state(const wscore_session_t *s)
 {
     return s->session.state();

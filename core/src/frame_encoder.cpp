@@ -6,6 +6,7 @@
 
 namespace wscore {
 
+[[gnu::hot]]
 std::size_t encode_frame_header(std::span<std::uint8_t, max_server_header_len>
     out, Opcode opcode, bool fin, bool rsv1, std::uint64_t payload_len)
     noexcept

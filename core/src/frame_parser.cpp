@@ -117,6 +117,7 @@ FrameParser::HeaderStep FrameParser::parse_header(
     return header_complete(len);
 }
 
+[[gnu::hot]]
 std::optional<WholeFrame> FrameParser::whole_data_frame(
     std::span<const std::uint8_t> in) const noexcept
 {

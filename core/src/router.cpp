@@ -317,6 +317,7 @@ std::size_t Router::for_each_after(std::string_view channel,
     });
 }
 
+[[gnu::hot]]
 std::size_t Router::for_each_since(std::string_view channel,
     std::uint64_t seq, wscore_router_visit_since_pt visit, void *ctx) noexcept
 {

@@ -67,6 +67,10 @@ Session::Session(const wscore_config_t &cfg, std::uint64_t now_ms) noexcept
     idle_due_ms_ = now_ms + idle_timeout_ms_;
 }
 
+// [[gnu::hot]]: on every message's way; GCC gathers such functions in
+// .text.hot, so the per-message code spans a few pages (NGX_HTTP_WS_HOT in
+// the module says why that matters).
+[[gnu::hot]]
 std::size_t Session::receive(std::span<const std::uint8_t> data,
     std::uint64_t now_ms, wscore_event_t &ev,
     const wscore_payload_sink_t *sink) noexcept
@@ -181,6 +185,7 @@ std::span<std::uint8_t> Session::receive_window(std::size_t max) noexcept
 // through a read buffer: unmasked (in place here), text checked as it
 // comes, so bad UTF-8 fails at the read that brought it, and the frame
 // finished once all of it is in.
+[[gnu::hot]]
 void Session::received(std::size_t n, std::uint64_t now_ms,
     wscore_event_t &ev) noexcept
 {
@@ -315,6 +320,7 @@ bool Session::placeable(const FrameHeader &header, std::size_t available)
 // buffer, validated and reported as place_message does, without stepping
 // the parser through it (it stays between frames). False, with nothing
 // changed, when the frame is over a limit or the sink has no memory.
+[[gnu::hot]]
 bool Session::place_whole_frame(const WholeFrame &frame,
     std::span<const std::uint8_t> in, const wscore_payload_sink_t &sink,
     std::uint64_t now_ms, wscore_event_t &ev) noexcept
@@ -372,6 +378,7 @@ bool Session::place_message(std::span<const std::uint8_t> in,
 // A whole message unmasked into the sink's buffer: a text one is checked
 // as UTF-8 (the validator fresh for it), then reported, or the session
 // fails with 1007.
+[[gnu::hot]]
 void Session::report_placed(wscore_opcode_e opcode, const std::uint8_t *dst,
     std::size_t n, wscore_event_t &ev) noexcept
 {

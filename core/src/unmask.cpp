@@ -54,6 +54,7 @@ const bool have_avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
 }  // namespace
 #endif
 
+[[gnu::hot]]
 unsigned unmask_copy(std::span<std::uint8_t> dst,
     std::span<const std::uint8_t> src, MaskKey key, unsigned phase) noexcept
 {
