@@ -623,10 +623,10 @@ ngx_http_ws_metrics_sum(ngx_http_request_t *r, ngx_http_ws_metrics_sum_t *sum,
     }
 
     n = (sizeof(ngx_http_ws_metrics_slot_t)
-         - offsetof(ngx_http_ws_metrics_slot_t, connections))
+         - offsetof(ngx_http_ws_metrics_slot_t, messages))
         / sizeof(uint64_t);
 
-    dst = (uint64_t *) &sum->total.connections;
+    dst = (uint64_t *) &sum->total.messages;
 
     for (i = 0; i < NGX_HTTP_WS_METRICS_SLOTS; i++) {
         slot = shm->slots[i];
@@ -639,7 +639,7 @@ ngx_http_ws_metrics_sum(ngx_http_request_t *r, ngx_http_ws_metrics_sum_t *sum,
             sum->workers++;
         }
 
-        src = (uint64_t *) &slot->connections;
+        src = (uint64_t *) &slot->messages;
 
         for (j = 0; j < n; j++) {
             dst[j] += src[j];
