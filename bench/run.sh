@@ -50,6 +50,7 @@ DEFLATE_SIZE=${DEFLATE_SIZE:-200}
 BASE_PORT=${BASE_PORT:-18930}
 # The uWebSockets peer (bench/uws/): the binary bench/uws/build.sh made.
 UWS_SERVER=${UWS_SERVER:-}
+BASELINE_MODULE=${BASELINE_MODULE:-}
 PEER_ECHO_CASES=${PEER_ECHO_CASES-"100:20 1000:20 100:1024 1000:1024 100:16384 10:1048576"}
 PEER_FANOUT_CASES=${PEER_FANOUT_CASES-"1000:1:20 1000:8:20 10000:1:20 10000:8:20 1000:8:16384 100:1:1048576"}
 PEER_DEFLATE_CASES=${PEER_DEFLATE_CASES-"1000:8:16384"}
@@ -472,9 +473,11 @@ bench_connect() {
 # per server-CPU-second (bench/peers_table.py, results/peers.md): neither
 # server is always saturated, and the client shares the machine.
 start_peer() {  # $1 label, $2 port
+    local module=$MODULE
     case $1 in
-        ngx_ws)
-            write_nginx_conf ngx_ws_peer "$2" 1 "load_module $MODULE;" \
+        ngx_ws|ngx_ws_baseline)
+            [ "$1" = ngx_ws_baseline ] && module=$BASELINE_MODULE
+            write_nginx_conf "$1_peer" "$2" 1 "load_module $module;" \
                 "ws_zone bench 256m; ws_max_message_size 64m; ws_send_buffer 64m;
                  client_max_body_size 64m;" '
                 location = /echo { ws_listen; ws_echo on; }
@@ -483,7 +486,7 @@ start_peer() {  # $1 label, $2 port
                     ws_listen; ws_subscribe bench:$ch; ws_deflate on;
                 }
                 location ~ "^/pub/(?<ch>[a-z0-9]+)$" { ws_publisher bench:$ch; }'
-            start_server "$SERVER_CPUS" "$2" "$NGINX" -p "$WORK/ngx_ws_peer" -c conf/nginx.conf ;;
+            start_server "$SERVER_CPUS" "$2" "$NGINX" -p "$WORK/$1_peer" -c conf/nginx.conf ;;
         uws) start_server "$SERVER_CPUS" "$2" "$UWS_SERVER" "$2" ;;
     esac
 }
@@ -502,6 +505,8 @@ bench_peers() {
     else
         echo "== peers: UWS_SERVER not set, ngx_ws alone (see bench/uws/build.sh)"
     fi
+    # another build of the module, measured in the same alternation
+    [ -n "$BASELINE_MODULE" ] && labels="$labels ngx_ws_baseline"
     for label in $labels; do
         peer_port[$label]=$((base + n)); n=$((n + 1))
         start_peer "$label" "${peer_port[$label]}"
