@@ -24,6 +24,9 @@ CONNS = int(os.environ.get("CONNS", "4"))
 SIZE = int(os.environ.get("SIZE", "64"))
 BATCH = int(os.environ.get("BATCH", "50"))
 ZERO_CMD = os.environ.get("ZERO_CMD", "")
+# seconds a handshake may take: a server under valgrind's lackey takes
+# minutes for its first ones
+OPEN_TIMEOUT = float(os.environ.get("OPEN_TIMEOUT", "10"))
 DUMP_CMD = os.environ.get("DUMP_CMD", "")
 
 
@@ -53,7 +56,8 @@ async def one_connection(ws, index, count):
 async def main():
     per_conn = MESSAGES // CONNS
     conns = [await websockets.connect(URL, compression=None, max_size=None,
-                                      ping_interval=None)
+                                      ping_interval=None,
+                                      open_timeout=OPEN_TIMEOUT)
              for _ in range(CONNS)]
     await control(ZERO_CMD)
     await asyncio.gather(*(one_connection(ws, i, per_conn)
