@@ -14,18 +14,7 @@ profile_setup "$@"
 port=${PORT:-18990}
 messages=${MESSAGES:-100000}
 
-cat >"$out/nginx.conf" <<CONF
-$(profile_conf_head)
-master_process off;
-events { worker_connections 2048; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:$port;
-        location / { ws_listen; ws_echo on; }
-    }
-}
-CONF
+profile_echo_conf
 
 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
     "$nginx" -p "$out/" -c "$out/nginx.conf" 2>"$out/valgrind.log" &

@@ -3,7 +3,8 @@
 #
 #     . "$(dirname "$0")/profile_lib.sh"
 #     profile_setup "$@"            # root, out (the first argument), nginx
-#     ... write "$out/nginx.conf" (profile_conf_head starts it) ...
+#     ... write "$out/nginx.conf" (profile_conf_head starts it, or
+#         profile_echo_conf writes all of it) ...
 #     valgrind ... &  vg=$!
 #     profile_wait_listening "$port" "$vg"
 #     ... the workload ...
@@ -31,6 +32,24 @@ daemon off;
 worker_processes 1;
 error_log $out/logs/error.log warn;
 pid $out/nginx.pid;
+CONF
+}
+
+# The echo profiles' server (profile_echo.sh, profile_pages.sh):
+# $out/nginx.conf, one process without master, every location echoing on
+# $port.
+profile_echo_conf() {
+    cat >"$out/nginx.conf" <<CONF
+$(profile_conf_head)
+master_process off;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$port;
+        location / { ws_listen; ws_echo on; }
+    }
+}
 CONF
 }
 

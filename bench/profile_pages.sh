@@ -36,18 +36,7 @@ if [ "$server" = uws ]; then
     $lackey "$UWS_SERVER" "$port" &
     url="ws://127.0.0.1:$port/echo"
 else
-    cat >"$out/nginx.conf" <<CONF
-$(profile_conf_head)
-master_process off;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server {
-        listen 127.0.0.1:$port;
-        location / { ws_listen; ws_echo on; }
-    }
-}
-CONF
+    profile_echo_conf
     $lackey "$nginx" -p "$out/" -c "$out/nginx.conf" &
     url="ws://127.0.0.1:$port/"
 fi
