@@ -5,11 +5,11 @@
  * NGX_HTTP_WS_HOT marks the functions every message runs through, as GCC
  * reads it at -O2: they go to .text.hot, which the linker lays out in one
  * stretch, so the per-message code spans a few pages instead of one or two
- * per file. Where the kernel isolates page tables without PCID (CPUs from
- * before the Meltdown fixes, and many VMs, this project's test machines
- * among them), every system call empties the TLB and each page touched
- * after recv() or send() returns costs a page walk; elsewhere it still
- * spares the TLB when there are many connections.
+ * per file. Where the kernel isolates page tables (PTI) and the CPU offers
+ * no PCID, as in many VMs (this project's test machines among them), every
+ * system call empties the TLB and each page touched after recv() or send()
+ * returns costs a page walk; elsewhere it still spares the TLB when there
+ * are many connections.
  */
 
 

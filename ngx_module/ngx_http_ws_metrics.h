@@ -114,7 +114,7 @@ typedef struct {
 
     /*
      * Counted per message: together at the slot's start, a few cache lines
-     * of one page, not three lines on three pages (send_delay was last).
+     * of one page rather than lines on pages apart.
      */
     uint64_t                   messages[2][2];  /* direction, opcode */
     uint64_t                   bytes[2];        /* direction */
