@@ -66,7 +66,7 @@ std::string mapping_of(const std::vector<Mapping> &maps, unsigned long page)
     for (const auto &m : maps)
         if (addr >= m.lo && addr < m.hi)
             return m.name;
-    return "(not in maps: valgrind's stack)";
+    return "(not in the maps file)";
 }
 
 // "SYSCALL[pid,tid](nr) sys_name ( ..." -> "name"; the second line of a
