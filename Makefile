@@ -33,7 +33,7 @@ FUZZ_SECONDS ?= 20
 
 DEBIAN_PACKAGES := nginx nginx-dev build-essential cmake pkg-config \
     libssl-dev libpcre2-dev zlib1g-dev libboost-test-dev libbenchmark-dev \
-    libsimdjson-dev libjwt-dev libhiredis-dev redis-server redis-tools \
+    libsimdjson-dev libjwt-dev libhiredis-dev liburing-dev redis-server redis-tools \
     clang libclang-rt-14-dev openssl curl procps strace \
     perl libtest-base-perl libio-socket-ssl-perl \
     python3 python3-websockets nodejs node-ws chromium prometheus

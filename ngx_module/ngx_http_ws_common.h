@@ -92,6 +92,7 @@ typedef struct {
     /* the largest ws_max_connections, and where: checked at start */
     ngx_uint_t                 max_connections;
     ngx_http_ws_conf_where_t   max_connections_where;
+    ngx_flag_t                 io_uring;         /* ws_io_uring */
 } ngx_http_ws_main_conf_t;
 
 

@@ -24,6 +24,7 @@
 #include "ngx_http_ws_publisher.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_status.h"
+#include "ngx_http_ws_uring.h"
 #include "ngx_http_ws_variables.h"
 #include "ngx_http_ws_zone.h"
 
@@ -96,6 +97,7 @@ static ngx_http_ws_conf_bounds_t  ngx_http_ws_mem_level_bounds =
 
 /* Below this a single control frame could not be queued. */
 #define NGX_HTTP_WS_MIN_SEND_BUFFER  4096
+
 
 
 static ngx_http_ws_conf_bounds_t  ngx_http_ws_ping_max_missed_bounds =
@@ -186,6 +188,13 @@ static ngx_command_t  ngx_http_ws_commands[] = {
       ngx_http_ws_zone,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("ws_io_uring"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_ws_main_conf_t, io_uring),
       NULL },
 
     { ngx_string("ws_channel_history"),
@@ -358,6 +367,8 @@ ngx_http_ws_create_main_conf(ngx_conf_t *cf)
      *     wmcf->zone = NULL;
      *     wmcf->zone_need = { NULL, ... };
      */
+
+    wmcf->io_uring = NGX_CONF_UNSET;
 
     if (ngx_array_init(&wmcf->hooks.all, cf->pool, 4,
                        sizeof(ngx_http_ws_hooks_t *))
@@ -897,6 +908,13 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* ws_io_uring is on unless turned off */
+    if (wmcf->io_uring != 0) {
+        if (ngx_http_ws_uring_init_process(cycle) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
     return ngx_http_ws_ipc_init_process(cycle,
                                        ngx_http_ws_channels_deliver_all);
 }
@@ -906,6 +924,7 @@ static void
 ngx_http_ws_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ws_ipc_exit_process(cycle);
+    ngx_http_ws_uring_exit_process(cycle);
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);

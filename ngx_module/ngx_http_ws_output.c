@@ -20,6 +20,12 @@
  * has room, if queued in the same millisecond (one send delay for all)
  * and alike in the first byte (FIN, RSV1, opcode: one kind of message
  * for the counters). Larger frames stay shared.
+ *
+ * Under ws_io_uring a plain socket's queue is written through the worker's
+ * ring (ngx_http_ws_uring.c) instead: one write in flight per connection,
+ * its entries left in the queue, untouched, until the kernel says how much
+ * it took. What is queued meanwhile waits behind them, for the write the
+ * completion starts.
  */
 
 
@@ -29,6 +35,7 @@
 #include "ngx_http_ws_hot.h"
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_session.h"
+#include "ngx_http_ws_uring.h"
 
 
 /* Chain links built on the stack per send_chain() call. */
@@ -61,6 +68,29 @@
 #define NGX_HTTP_WS_CORK_FRAME_MAX  (NGX_HTTP_WS_CORK_ROOM / 2)
 #define NGX_HTTP_WS_CORK_KEEP       256
 
+/*
+ * A write through the ring takes at most this many entries (most are
+ * corks of many frames); its record is kept for reuse, as entries are.
+ */
+#define NGX_HTTP_WS_SEND_IOV_MAX    16
+#define NGX_HTTP_WS_SEND_KEEP       256
+
+
+/*
+ * A write in the ring: the iovec and message header the kernel reads at
+ * submission, the entries it covers (the queue's head up to last), and,
+ * once the session is gone, the queue it leaves behind, freed when the
+ * kernel is done with the bytes.
+ */
+struct ngx_http_ws_out_send_s {
+    ngx_http_ws_uring_op_t     op;               /* first */
+    ngx_http_ws_session_t     *ws;               /* NULL: gone */
+    ngx_http_ws_out_t         *last;
+    ngx_http_ws_out_t         *left;
+    struct msghdr              msg;
+    struct iovec               iov[NGX_HTTP_WS_SEND_IOV_MAX];
+};
+
 
 /*
  * Blocks of one size kept per worker for reuse: as many as were in use
@@ -88,6 +118,9 @@ static ngx_int_t ngx_http_ws_output_cork(ngx_http_ws_session_t *ws,
 static void ngx_http_ws_out_release(ngx_http_ws_out_t *out);
 static ngx_int_t ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n);
+static ngx_int_t ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws);
+static void ngx_http_ws_output_written(ngx_http_ws_uring_op_t *op,
+    int32_t res);
 
 
 static ngx_http_ws_out_cache_t  ngx_http_ws_out_entries = {
@@ -98,6 +131,11 @@ static ngx_http_ws_out_cache_t  ngx_http_ws_out_entries = {
 static ngx_http_ws_out_cache_t  ngx_http_ws_out_corks = {
     NULL, NGX_HTTP_WS_CORK_SIZE, 0, 0, 0,
     NGX_HTTP_WS_CORK_KEEP, NGX_HTTP_WS_CORK_KEEP, 0
+};
+
+static ngx_http_ws_out_cache_t  ngx_http_ws_out_sends = {
+    NULL, sizeof(ngx_http_ws_out_send_t), 0, 0, 0,
+    NGX_HTTP_WS_SEND_KEEP, NGX_HTTP_WS_SEND_KEEP, 0
 };
 
 
@@ -184,6 +222,7 @@ ngx_http_ws_output_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ws_out_cache_free(&ngx_http_ws_out_entries);
     ngx_http_ws_out_cache_free(&ngx_http_ws_out_corks);
+    ngx_http_ws_out_cache_free(&ngx_http_ws_out_sends);
 }
 
 
@@ -214,7 +253,10 @@ ngx_http_ws_output_queue(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
                   ((u_char *) ws->out_last
                    - offsetof(ngx_http_ws_out_t, next));
 
-        if (ngx_http_ws_output_cork(ws, out, frame) == NGX_OK) {
+        /* the kernel is reading the tail: it is not to change */
+        if ((ws->sending == NULL || ws->sending->last != out)
+            && ngx_http_ws_output_cork(ws, out, frame) == NGX_OK)
+        {
             return NGX_OK;
         }
     }
@@ -359,6 +401,10 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
         }
     }
 
+    if (ws->plain && ngx_http_ws_uring_on) {
+        return ngx_http_ws_output_write_ring(ws);
+    }
+
     if (ws->plain) {
         switch (ngx_http_ws_output_write_plain(ws)) {
         case NGX_OK:
@@ -468,6 +514,48 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
 
 
 /*
+ * ngx_http_ws_output_flush(), but written before this returns where the
+ * socket takes it, not at the end of the loop pass as through the ring:
+ * for a caller whose guarantee is the write itself (a worker's 1001 is
+ * written while the channels' zone is locked, so no publish is
+ * acknowledged between a subscriber's cut and its 1001). A write the ring
+ * holds keeps its place; what follows it waits as before.
+ */
+ngx_int_t
+ngx_http_ws_output_flush_now(ngx_http_ws_session_t *ws)
+{
+    ngx_connection_t  *c;
+
+    if (!ws->plain || !ngx_http_ws_uring_on
+        || (ws->request && (ws->request->out || ws->request->buffered)))
+    {
+        return ngx_http_ws_output_flush(ws);
+    }
+
+    c = ws->connection;
+
+    if (ws->sending) {
+        c->write->ready = 0;
+        return NGX_AGAIN;
+    }
+
+    if (c->error) {
+        return NGX_ERROR;
+    }
+
+    switch (ngx_http_ws_output_write_plain(ws)) {
+    case NGX_OK:
+        return NGX_OK;
+    case NGX_ERROR:
+        return NGX_ERROR;
+    default:
+        return ngx_handle_write_event(c->write, 0) == NGX_OK
+               ? NGX_AGAIN : NGX_ERROR;
+    }
+}
+
+
+/*
  * A plain socket is written directly, the queue's frames as the iovec:
  * c->send_chain() would first copy each entry into an ngx_buf_t and a
  * chain link, walk them into an iovec and walk them again to account for
@@ -558,6 +646,11 @@ ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
     ngx_connection_t   *c;
     ngx_http_ws_out_t   sent;
 
+    /* a ring's write is the end of the pass's: queued, to go with them */
+    if (ngx_http_ws_uring_on) {
+        return ngx_http_ws_output_queue(ws, frame);
+    }
+
     c = ws->connection;
 
     for ( ;; ) {
@@ -647,7 +740,20 @@ ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n)
 void
 ngx_http_ws_output_free(ngx_http_ws_session_t *ws)
 {
-    ngx_http_ws_out_t  *out, *next;
+    ngx_http_ws_out_t       *out, *next;
+    ngx_http_ws_out_send_t  *send;
+
+    if (ws->sending) {
+        /* the kernel may still read the queue's bytes: it goes later */
+        send = ws->sending;
+        ws->sending = NULL;
+
+        send->ws = NULL;
+        send->left = ws->out;
+        ngx_http_ws_uring_cancel(&send->op);
+
+        ws->out = NULL;
+    }
 
     for (out = ws->out; out; out = next) {
         next = out->next;
@@ -657,4 +763,133 @@ ngx_http_ws_output_free(ngx_http_ws_session_t *ws)
     ws->out = NULL;
     ws->out_last = &ws->out;
     ws->out_bytes = 0;
+}
+
+
+/*
+ * Hands the head of the queue to the ring, unless a write is in flight
+ * already: NGX_AGAIN either way, with c->write->ready cleared, as for a
+ * full socket; the completion is the write event (it sets ready and calls
+ * the write handler). With nothing queued, NGX_OK.
+ */
+NGX_HTTP_WS_HOT
+static ngx_int_t
+ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               cnt;
+    ngx_connection_t        *c;
+    ngx_http_ws_out_t       *out, *last;
+    ngx_http_ws_out_send_t  *send;
+
+    c = ws->connection;
+
+    if (ws->sending) {
+        c->write->ready = 0;
+        return NGX_AGAIN;
+    }
+
+    if (ws->out == NULL) {
+        return NGX_OK;
+    }
+
+    send = ngx_http_ws_out_cache_get(&ngx_http_ws_out_sends, c->log);
+    if (send == NULL) {
+        return NGX_ERROR;
+    }
+
+    cnt = 0;
+    last = NULL;
+
+    for (out = ws->out; out && cnt < NGX_HTTP_WS_SEND_IOV_MAX;
+         out = out->next)
+    {
+        send->iov[cnt].iov_base = out->frame->data + out->pos;
+        send->iov[cnt].iov_len = out->frame->len - out->pos;
+        last = out;
+        cnt++;
+    }
+
+    send->op.done = ngx_http_ws_output_written;
+    send->ws = ws;
+    send->last = last;
+    send->left = NULL;
+
+    if (cnt == 1) {
+        rc = ngx_http_ws_uring_send(&send->op, c->fd, send->iov[0].iov_base,
+                                    send->iov[0].iov_len);
+
+    } else {
+        ngx_memzero(&send->msg, sizeof(struct msghdr));
+        send->msg.msg_iov = send->iov;
+        send->msg.msg_iovlen = cnt;
+
+        rc = ngx_http_ws_uring_sendmsg(&send->op, c->fd, &send->msg);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+        return NGX_ERROR;
+    }
+
+    ws->sending = send;
+    c->write->ready = 0;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The kernel took res bytes of a ring write (or failed it): the queue
+ * moves on and the session's write handler runs, as on a write event,
+ * to send what came behind and to take the steps a write allows (a
+ * close, reads resumed). A session gone meanwhile left its queue here.
+ */
+NGX_HTTP_WS_HOT
+static void
+ngx_http_ws_output_written(ngx_http_ws_uring_op_t *op, int32_t res)
+{
+    ngx_connection_t        *c;
+    ngx_http_ws_out_t       *out, *next;
+    ngx_http_ws_session_t   *ws;
+    ngx_http_ws_out_send_t  *send;
+
+    send = (ngx_http_ws_out_send_t *) op;
+    ws = send->ws;
+
+    if (ws == NULL) {
+        for (out = send->left; out; out = next) {
+            next = out->next;
+            ngx_http_ws_out_release(out);
+        }
+
+        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+        return;
+    }
+
+    ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+
+    ws->sending = NULL;
+    c = ws->connection;
+
+    if (res > 0) {
+        c->sent += res;
+        ngx_http_ws_output_taken(ws, (size_t) res);
+
+    } else if (res == -EAGAIN) {
+        /*
+         * The ring waits for room itself and should not say this; were it
+         * to, the socket's write event (ready is clear) resumes us, where
+         * trying again at once could spin.
+         */
+        return;
+
+    } else if (res < 0 && res != -EINTR) {
+        c->write->error = 1;
+        c->error = 1;
+        ngx_connection_error(c, -res, "ws_io_uring: send() failed");
+    }
+
+    c->write->ready = 1;
+    c->write->handler(c->write);
 }

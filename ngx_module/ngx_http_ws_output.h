@@ -12,7 +12,8 @@
 #include "ngx_http_ws_frame.h"
 
 
-typedef struct ngx_http_ws_out_s  ngx_http_ws_out_t;
+typedef struct ngx_http_ws_out_s       ngx_http_ws_out_t;
+typedef struct ngx_http_ws_out_send_s  ngx_http_ws_out_send_t;
 
 /*
  * An entry of a connection's queue: a frame shared with the other
@@ -35,6 +36,7 @@ ngx_int_t ngx_http_ws_output_queue_bytes(ngx_http_ws_session_t *ws,
 ngx_int_t ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
     ngx_http_ws_frame_t *frame);
 ngx_int_t ngx_http_ws_output_flush(ngx_http_ws_session_t *ws);
+ngx_int_t ngx_http_ws_output_flush_now(ngx_http_ws_session_t *ws);
 void ngx_http_ws_output_free(ngx_http_ws_session_t *ws);
 void ngx_http_ws_output_exit_process(ngx_cycle_t *cycle);
 

@@ -1585,7 +1585,7 @@ ngx_http_ws_shutdown(ngx_http_ws_session_t *ws)
         rc = ngx_http_ws_take_core_output(ws);
 
         if (rc == NGX_OK && ws->connection->write->ready) {
-            rc = ngx_http_ws_output_flush(ws);
+            rc = ngx_http_ws_output_flush_now(ws);
         }
     }
 

@@ -282,6 +282,7 @@ struct ngx_http_ws_session_s {
     ngx_http_ws_out_t         *out;
     ngx_http_ws_out_t        **out_last;
     size_t                     out_bytes;
+    ngx_http_ws_out_send_t    *sending;          /* in the io_uring */
 
     /*
      * The one timer of this connection, at the core's next deadline, is

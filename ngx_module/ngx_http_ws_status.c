@@ -337,6 +337,18 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_drops), 0,
       NULL, NULL, NULL, NULL, 0 },
 
+    { "ngx_ws_io_uring_writes_total", "counter",
+      "Writes to clients handed to the worker's io_uring (ws_io_uring).",
+      NULL, "io_uring_writes",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(uring_operations), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
+    { "ngx_ws_io_uring_submissions_total", "counter",
+      "System calls that submitted them, several writes each under load.",
+      NULL, "io_uring_submissions",
+      ngx_http_ws_status_counter, ngx_http_ws_slot(uring_submissions), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
     { "ngx_ws_slow_consumer_closes_total", "counter",
       "Clients closed with 1008 for being over ws_send_buffer "
       "(ws_slow_consumer close).", NULL, "slow_consumer_closes",
