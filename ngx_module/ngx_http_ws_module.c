@@ -22,6 +22,7 @@
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_publisher.h"
+#include "ngx_http_ws_read_ring.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_status.h"
 #include "ngx_http_ws_uring.h"
@@ -892,7 +893,18 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_ws_module);
 
-    if (wmcf == NULL || wmcf->zone == NULL) {
+    if (wmcf == NULL) {
+        return NGX_OK;
+    }
+
+    /* ws_io_uring is on unless turned off; echo needs no zone */
+    if (wmcf->io_uring != 0
+        && ngx_http_ws_uring_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (wmcf->zone == NULL) {
         return NGX_OK;
     }
 
@@ -908,13 +920,6 @@ ngx_http_ws_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    /* ws_io_uring is on unless turned off */
-    if (wmcf->io_uring != 0) {
-        if (ngx_http_ws_uring_init_process(cycle) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
     return ngx_http_ws_ipc_init_process(cycle,
                                        ngx_http_ws_channels_deliver_all);
 }
@@ -925,6 +930,7 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ws_ipc_exit_process(cycle);
     ngx_http_ws_uring_exit_process(cycle);
+    ngx_http_ws_read_ring_exit_process(cycle);
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);

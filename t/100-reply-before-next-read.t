@@ -15,7 +15,10 @@ use Test::NgxWs::Strace;
 my $connections = 8;
 my $size = 16 * 1024;
 
-my $ngx = start_nginx(name => 'reply before next read', config => <<'CONF');
+# the order of recv() and send() calls of a worker without a ring: with
+# one (ws_io_uring), a pass's reads and then its writes are batched (t/117)
+my $ngx = start_nginx(name => 'reply before next read', http_config => 'ws_io_uring off;',
+                      config => <<'CONF');
     location /ws { ws_listen; ws_echo on; }
 CONF
 
