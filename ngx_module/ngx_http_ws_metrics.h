@@ -119,7 +119,7 @@ typedef struct {
     uint64_t                   messages[2][2];  /* direction, opcode */
     uint64_t                   bytes[2];        /* direction */
     ngx_http_ws_histogram_t    send_delay;      /* queued to written */
-    uint64_t                   uring_operations; /* ws_io_uring: I/O */
+    uint64_t                   uring_operations; /* ws_io_uring: writes */
     uint64_t                   uring_submissions; /* and system calls */
 
     int64_t                    connections[NGX_HTTP_WS_METRICS_LOCATIONS];

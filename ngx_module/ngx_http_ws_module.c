@@ -22,7 +22,6 @@
 #include "ngx_http_ws_metrics.h"
 #include "ngx_http_ws_output.h"
 #include "ngx_http_ws_publisher.h"
-#include "ngx_http_ws_read_ring.h"
 #include "ngx_http_ws_session.h"
 #include "ngx_http_ws_status.h"
 #include "ngx_http_ws_uring.h"
@@ -930,7 +929,6 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_ws_ipc_exit_process(cycle);
     ngx_http_ws_uring_exit_process(cycle);
-    ngx_http_ws_read_ring_exit_process(cycle);
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);

@@ -25,10 +25,6 @@
 
 
 static void ngx_http_ws_read_handler(ngx_event_t *rev);
-static void ngx_http_ws_read_done(ngx_http_ws_session_t *ws, u_char *buf,
-    ssize_t n);
-static void ngx_http_ws_read_end(ngx_http_ws_session_t *ws,
-    ngx_uint_t queued);
 static void ngx_http_ws_write_handler(ngx_event_t *wev);
 static ngx_inline ngx_uint_t ngx_http_ws_reply_at_once(
     ngx_http_ws_session_t *ws, ngx_uint_t queued);
@@ -709,11 +705,6 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         return;
     }
 
-    /* its read is in the ring: its bytes come to ngx_http_ws_read_done() */
-    if (ws->reading) {
-        return;
-    }
-
     queued = (ws->out != NULL);
 
     for (reads = 0; reads < NGX_HTTP_WS_READS_PER_EVENT; reads++) {
@@ -730,16 +721,6 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
         if (ws->in_frame) {
             /* only then: not a call per read of small messages */
             in_place = ngx_http_ws_read_window(ws, &buf, &size);
-        }
-
-        /*
-         * Through the ring, with the other connections' reads of this
-         * pass: the first read of a plain connection, not in place.
-         */
-        if (reads == 0 && !in_place && ws->plain
-            && ngx_http_ws_read_ring(ws, ngx_http_ws_read_done) == NGX_OK)
-        {
-            return;
         }
 
         n = c->recv(c, buf, size);
@@ -772,68 +753,6 @@ ngx_http_ws_read_handler(ngx_event_t *rev)
             ngx_http_ws_check_backpressure(ws);
         }
     }
-
-    ngx_http_ws_read_end(ws, queued);
-}
-
-
-/*
- * The bytes of a read made through the ring (ngx_http_ws_read_ring.c),
- * taken as the read handler takes those of its own reads.
- */
-NGX_HTTP_WS_HOT
-static void
-ngx_http_ws_read_done(ngx_http_ws_session_t *ws, u_char *buf, ssize_t n)
-{
-    ngx_uint_t         queued;
-    ngx_connection_t  *c;
-
-    c = ws->connection;
-    queued = (ws->out != NULL);
-
-    if (n == NGX_ERROR || n == 0) {
-        if (wscore_session_state(ws->core) != WSCORE_STATE_CLOSED) {
-            ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                          "ws: peer closed the TCP connection without a "
-                          "close frame");
-        }
-
-        c->read->eof = 1;
-        ngx_http_ws_finalize(ws);
-        return;
-    }
-
-    if (n > 0) {
-        ngx_http_ws_process(ws, buf, (size_t) n, 0);
-
-        if (ws->finalized) {
-            return;
-        }
-
-        if (ws->paused || ws->backlogged
-            || ws->out_bytes > ws->conf->send_buffer / 2)
-        {
-            ngx_http_ws_check_backpressure(ws);
-        }
-    }
-
-    ngx_http_ws_read_end(ws, queued);
-}
-
-
-/*
- * After a read handler's reads: more to read later, or the replies out
- * and the steps of input (queued: output was waiting before the reads).
- */
-NGX_HTTP_WS_HOT
-static void
-ngx_http_ws_read_end(ngx_http_ws_session_t *ws, ngx_uint_t queued)
-{
-    ngx_event_t       *rev;
-    ngx_connection_t  *c;
-
-    c = ws->connection;
-    rev = c->read;
 
     if (rev->ready && !ws->paused && !ngx_http_ws_reads_stopped(ws)) {
         /*
@@ -1976,7 +1895,6 @@ ngx_http_ws_finalize(ngx_http_ws_session_t *ws)
                   (ngx_uint_t) ws->close_code, ws->duration,
                   ws->messages_in, ws->messages_out);
 
-    ngx_http_ws_read_ring_cancel(ws);
     ngx_http_ws_output_free(ws);
 
     ngx_http_ws_hooks_each(ws, h, i) {
@@ -2108,7 +2026,6 @@ ngx_http_ws_cleanup(void *data)
         ngx_http_ws_unlink_step(ws);
     }
 
-    ngx_http_ws_read_ring_cancel(ws);
     ngx_http_ws_output_free(ws);
     ngx_http_ws_metrics_session_end(ws);
 

@@ -19,7 +19,6 @@
 
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_output.h"
-#include "ngx_http_ws_read_ring.h"
 #include "ngx_http_ws_trace.h"
 
 
@@ -284,7 +283,6 @@ struct ngx_http_ws_session_s {
     ngx_http_ws_out_t        **out_last;
     size_t                     out_bytes;
     ngx_http_ws_out_send_t    *sending;          /* in the io_uring */
-    ngx_http_ws_read_op_t     *reading;          /* in the io_uring */
 
     /*
      * The one timer of this connection, at the core's next deadline, is

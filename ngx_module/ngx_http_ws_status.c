@@ -337,9 +337,9 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_counter, ngx_http_ws_slot(slow_consumer_drops), 0,
       NULL, NULL, NULL, NULL, 0 },
 
-    { "ngx_ws_io_uring_operations_total", "counter",
-      "Reads and writes of clients handed to the workers' io_uring "
-      "(ws_io_uring).", NULL, "io_uring_operations",
+    { "ngx_ws_io_uring_writes_total", "counter",
+      "Writes to clients handed to the worker's io_uring (ws_io_uring).",
+      NULL, "io_uring_writes",
       ngx_http_ws_status_counter, ngx_http_ws_slot(uring_operations), 0,
       NULL, NULL, NULL, NULL, 0 },
 

@@ -1,22 +1,21 @@
 
 /*
- * ngx_ws: the worker's io_uring, for reads and writes of many sockets in
- * one system call.
+ * ngx_ws: the worker's io_uring, for writes to many sockets in one system
+ * call.
  *
  * On machines where a system call is dear (page-table isolation without
  * PCID empties the TLB on every one), the call is most of a small
  * message's cost: here a send() of 20 bytes on a loopback TCP socket took
  * 2.9 us, the same send as one of 100 in one io_uring_enter() 1.2 us.
  * NGINX's event loop still says what is readable and runs the handlers;
- * the reads and writes they prepare in one loop pass are submitted
- * together once the pass's posted events have run (the replies to what
- * those reads bring go in a second submission of the same pass), and what
- * completes later (a socket that was full) comes back through the ring's
- * descriptor, which sits in the worker's epoll set like any connection.
+ * the writes they prepare in one loop pass are submitted together once
+ * the pass's posted events have run, and what completes later (a socket
+ * that was full) comes back through the ring's descriptor, which sits in
+ * the worker's epoll set like any connection.
  *
  * The ring is the worker's own (made after the fork), single-issuer.
  * Where the kernel refuses one (a seccomp filter, io_uring_disabled), the
- * worker says so once and reads and writes as before.
+ * worker says so once and writes with send() as before.
  */
 
 
@@ -28,8 +27,9 @@
 
 
 /*
- * Submission slots: a loop pass that prepares more submits early. The
- * completion ring is twice as big, and the kernel keeps what overflows it.
+ * Submission slots: a loop pass that prepares more submits early (a
+ * system call per 1,024 writes). The completion ring is twice as big, and
+ * the kernel keeps what overflows it. Both are about 100 KiB.
  */
 #define NGX_HTTP_WS_URING_ENTRIES  1024
 
@@ -85,8 +85,7 @@ ngx_http_ws_uring_init_process(ngx_cycle_t *cycle)
     if (rc < 0) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, -rc,
                       "ws_io_uring: the kernel gave no io_uring to this "
-                      "worker, which reads and writes with recv() and "
-                      "send() instead");
+                      "worker, which writes with send() instead");
         return NGX_OK;
     }
 
@@ -164,25 +163,6 @@ ngx_http_ws_uring_send(ngx_http_ws_uring_op_t *op, ngx_socket_t fd,
     }
 
     io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data(sqe, op);
-
-    return NGX_OK;
-}
-
-
-NGX_HTTP_WS_HOT
-ngx_int_t
-ngx_http_ws_uring_recv(ngx_http_ws_uring_op_t *op, ngx_socket_t fd,
-    void *buf, size_t len)
-{
-    struct io_uring_sqe  *sqe;
-
-    sqe = ngx_http_ws_uring_get_sqe(op);
-    if (sqe == NULL) {
-        return NGX_ERROR;
-    }
-
-    io_uring_prep_recv(sqe, fd, buf, len, 0);
     io_uring_sqe_set_data(sqe, op);
 
     return NGX_OK;
@@ -289,7 +269,7 @@ ngx_http_ws_uring_get_sqe(ngx_http_ws_uring_op_t *op)
 /*
  * Runs once nothing else is posted in this loop pass (or after
  * NGX_HTTP_WS_URING_YIELDS steps back): every handler of the pass has
- * prepared its reads and writes by then.
+ * prepared its writes by then.
  */
 static void
 ngx_http_ws_uring_submit_handler(ngx_event_t *ev)
@@ -341,8 +321,8 @@ ngx_http_ws_uring_submit(ngx_log_t *log)
         }
 
         ngx_log_error(NGX_LOG_ALERT, log, -rc,
-                      "ws_io_uring: io_uring_enter() failed, %ui "
-                      "operations wait for the next loop pass",
+                      "ws_io_uring: io_uring_enter() failed, %ui writes "
+                      "wait for the next loop pass",
                       ngx_http_ws_uring_pending);
 
         if (!ngx_http_ws_uring_submit_event.posted) {

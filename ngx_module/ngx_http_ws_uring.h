@@ -1,7 +1,7 @@
 
 /*
- * ngx_ws: the worker's io_uring, for reads and writes of many sockets in
- * one system call (ngx_http_ws_uring.c).
+ * ngx_ws: the worker's io_uring, for writes to many sockets in one system
+ * call (ngx_http_ws_uring.c).
  */
 
 
@@ -40,8 +40,6 @@ ngx_int_t ngx_http_ws_uring_init_process(ngx_cycle_t *cycle);
 void ngx_http_ws_uring_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_ws_uring_send(ngx_http_ws_uring_op_t *op, ngx_socket_t fd,
     const void *buf, size_t len);
-ngx_int_t ngx_http_ws_uring_recv(ngx_http_ws_uring_op_t *op, ngx_socket_t fd,
-    void *buf, size_t len);
 ngx_int_t ngx_http_ws_uring_sendmsg(ngx_http_ws_uring_op_t *op,
     ngx_socket_t fd, const struct msghdr *msg);
 void ngx_http_ws_uring_cancel(ngx_http_ws_uring_op_t *op);

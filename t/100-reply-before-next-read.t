@@ -16,7 +16,7 @@ my $connections = 8;
 my $size = 16 * 1024;
 
 # the order of recv() and send() calls of a worker without a ring: with
-# one (ws_io_uring), a pass's reads and then its writes are batched (t/117)
+# one (ws_io_uring), a pass's writes go together after its reads (t/117)
 my $ngx = start_nginx(name => 'reply before next read', http_config => 'ws_io_uring off;',
                       config => <<'CONF');
     location /ws { ws_listen; ws_echo on; }

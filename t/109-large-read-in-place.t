@@ -24,10 +24,7 @@ sub pattern {
     return substr($block x (int($n / 251) + 1), 0, $n);
 }
 
-# read() calls of a worker without a ring: with one (ws_io_uring), the
-# first read of a message goes through it, unseen by strace (t/117)
-my $ngx = start_nginx(name => 'large read in place', http_config => 'ws_io_uring off;',
-                      config => <<'CONF');
+my $ngx = start_nginx(name => 'large read in place', config => <<'CONF');
     location /ws { ws_listen; ws_echo on; ws_max_message_size 4m; }
 CONF
 
