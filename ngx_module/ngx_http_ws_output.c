@@ -116,6 +116,7 @@ static void ngx_http_ws_out_cache_free(ngx_http_ws_out_cache_t *cache);
 static ngx_int_t ngx_http_ws_output_cork(ngx_http_ws_session_t *ws,
     ngx_http_ws_out_t *out, ngx_http_ws_frame_t *frame);
 static void ngx_http_ws_out_release(ngx_http_ws_out_t *out);
+static ngx_int_t ngx_http_ws_output_flush_plain(ngx_http_ws_session_t *ws);
 static ngx_int_t ngx_http_ws_output_write_plain(ngx_http_ws_session_t *ws);
 static void ngx_http_ws_output_taken(ngx_http_ws_session_t *ws, size_t n);
 static ngx_int_t ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws);
@@ -406,16 +407,7 @@ ngx_http_ws_output_flush(ngx_http_ws_session_t *ws)
     }
 
     if (ws->plain) {
-        switch (ngx_http_ws_output_write_plain(ws)) {
-        case NGX_OK:
-            return NGX_OK;
-        case NGX_ERROR:
-            return NGX_ERROR;
-        default:
-            /* the socket is full */
-            return ngx_handle_write_event(c->write, 0) == NGX_OK
-                   ? NGX_AGAIN : NGX_ERROR;
-        }
+        return ngx_http_ws_output_flush_plain(ws);
     }
 
     for ( ;; ) {
@@ -543,13 +535,23 @@ ngx_http_ws_output_flush_now(ngx_http_ws_session_t *ws)
         return NGX_ERROR;
     }
 
+    return ngx_http_ws_output_flush_plain(ws);
+}
+
+
+/* A plain socket written at once; what it does not take waits for room. */
+NGX_HTTP_WS_HOT
+static ngx_int_t
+ngx_http_ws_output_flush_plain(ngx_http_ws_session_t *ws)
+{
     switch (ngx_http_ws_output_write_plain(ws)) {
     case NGX_OK:
         return NGX_OK;
     case NGX_ERROR:
         return NGX_ERROR;
     default:
-        return ngx_handle_write_event(c->write, 0) == NGX_OK
+        /* the socket is full */
+        return ngx_handle_write_event(ws->connection->write, 0) == NGX_OK
                ? NGX_AGAIN : NGX_ERROR;
     }
 }

@@ -34,15 +34,7 @@ my $ngx = start_nginx(name => 'output cork', listen_options => 'sndbuf=16k',
     location = /metrics { ws_status; }
 CONF
 
-sub scrape {
-    my $res = http_request(raw => "GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
-                                  . "Connection: close\r\n\r\n");
-    my %m;
-    for (split /\n/, $res->{body}) {
-        $m{$1} = $2 if /^([^#]\S*) (\S+)$/;
-    }
-    return \%m;
-}
+sub scrape { scrape_metrics() }
 
 # The messages: sizes cycle through 6..300 bytes (the cork takes frames of
 # up to 248), one in 97 is 5,000 bytes (a shared frame; a piece of its own

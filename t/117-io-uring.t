@@ -30,15 +30,7 @@ my $ngx = start_nginx(name => 'ws_io_uring on',
     location = /metrics { ws_status; }
 CONF
 
-sub scrape {
-    my $res = http_request(raw => "GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
-                                  . "Connection: close\r\n\r\n");
-    my %m;
-    for (split /\n/, $res->{body}) {
-        $m{$1} = $2 if /^(ngx_ws_\S+) (\S+)$/;
-    }
-    return \%m;
-}
+sub scrape { scrape_metrics() }
 
 sub publish {
     my ($body) = @_;

@@ -217,7 +217,7 @@ our @EXPORT = qw(
     start_nginx ws_connect ws_handshake_answer http_request check_logs wait_for
     repo_root module_path nginx_bin test_port gen_payload
     worker_pids vm_rss_kb socket_owner nginx_check_config run_bounded
-    start_demo_backend
+    start_demo_backend scrape_metrics
 );
 
 *run_bounded = \&Test::NgxWs::Isolation::run_bounded;
@@ -1064,6 +1064,20 @@ sub http_request {
     read_body($sock, \$buf, $res, $deadline, $method);
     close $sock;
     return $res;
+}
+
+# scrape_metrics(uri => '/metrics', port =>) -> { series => value }: the
+# Prometheus exposition of a ws_status location, comments left out.
+sub scrape_metrics {
+    my (%args) = @_;
+    my $uri = delete $args{uri} // '/metrics';
+    my $res = http_request(%args, raw => "GET $uri HTTP/1.1\r\nHost: localhost\r\n"
+                                         . "Connection: close\r\n\r\n");
+    my %m;
+    for (split /\n/, $res->{body}) {
+        $m{$1} = $2 if /^([^#]\S*) (\S+)$/;
+    }
+    return \%m;
 }
 
 
