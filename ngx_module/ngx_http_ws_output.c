@@ -743,16 +743,16 @@ void
 ngx_http_ws_output_free(ngx_http_ws_session_t *ws)
 {
     ngx_http_ws_out_t       *out, *next;
-    ngx_http_ws_out_send_t  *send;
+    ngx_http_ws_out_send_t  *rw;
 
     if (ws->sending) {
         /* the kernel may still read the queue's bytes: it goes later */
-        send = ws->sending;
+        rw = ws->sending;
         ws->sending = NULL;
 
-        send->ws = NULL;
-        send->left = ws->out;
-        ngx_http_ws_uring_cancel(&send->op);
+        rw->ws = NULL;
+        rw->left = ws->out;
+        ngx_http_ws_uring_cancel(&rw->op);
 
         ws->out = NULL;
     }
@@ -782,7 +782,7 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
     ngx_uint_t               cnt;
     ngx_connection_t        *c;
     ngx_http_ws_out_t       *out, *last;
-    ngx_http_ws_out_send_t  *send;
+    ngx_http_ws_out_send_t  *rw;
 
     c = ws->connection;
 
@@ -795,8 +795,8 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
-    send = ngx_http_ws_out_cache_get(&ngx_http_ws_out_sends, c->log);
-    if (send == NULL) {
+    rw = ngx_http_ws_out_cache_get(&ngx_http_ws_out_sends, c->log);
+    if (rw == NULL) {
         return NGX_ERROR;
     }
 
@@ -806,35 +806,35 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
     for (out = ws->out; out && cnt < NGX_HTTP_WS_SEND_IOV_MAX;
          out = out->next)
     {
-        send->iov[cnt].iov_base = out->frame->data + out->pos;
-        send->iov[cnt].iov_len = out->frame->len - out->pos;
+        rw->iov[cnt].iov_base = out->frame->data + out->pos;
+        rw->iov[cnt].iov_len = out->frame->len - out->pos;
         last = out;
         cnt++;
     }
 
-    send->op.done = ngx_http_ws_output_written;
-    send->ws = ws;
-    send->last = last;
-    send->left = NULL;
+    rw->op.done = ngx_http_ws_output_written;
+    rw->ws = ws;
+    rw->last = last;
+    rw->left = NULL;
 
     if (cnt == 1) {
-        rc = ngx_http_ws_uring_send(&send->op, c->fd, send->iov[0].iov_base,
-                                    send->iov[0].iov_len);
+        rc = ngx_http_ws_uring_send(&rw->op, c->fd, rw->iov[0].iov_base,
+                                    rw->iov[0].iov_len);
 
     } else {
-        ngx_memzero(&send->msg, sizeof(struct msghdr));
-        send->msg.msg_iov = send->iov;
-        send->msg.msg_iovlen = cnt;
+        ngx_memzero(&rw->msg, sizeof(struct msghdr));
+        rw->msg.msg_iov = rw->iov;
+        rw->msg.msg_iovlen = cnt;
 
-        rc = ngx_http_ws_uring_sendmsg(&send->op, c->fd, &send->msg);
+        rc = ngx_http_ws_uring_sendmsg(&rw->op, c->fd, &rw->msg);
     }
 
     if (rc != NGX_OK) {
-        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
         return NGX_ERROR;
     }
 
-    ws->sending = send;
+    ws->sending = rw;
     c->write->ready = 0;
 
     return NGX_AGAIN;
@@ -844,7 +844,7 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
 /*
  * The kernel took res bytes of a ring write (or failed it): the queue
  * moves on and the session's write handler runs, as on a write event,
- * to send what came behind and to take the steps a write allows (a
+ * to rw what came behind and to take the steps a write allows (a
  * close, reads resumed). A session gone meanwhile left its queue here.
  */
 NGX_HTTP_WS_HOT
@@ -854,22 +854,22 @@ ngx_http_ws_output_written(ngx_http_ws_uring_op_t *op, int32_t res)
     ngx_connection_t        *c;
     ngx_http_ws_out_t       *out, *next;
     ngx_http_ws_session_t   *ws;
-    ngx_http_ws_out_send_t  *send;
+    ngx_http_ws_out_send_t  *rw;
 
-    send = (ngx_http_ws_out_send_t *) op;
-    ws = send->ws;
+    rw = (ngx_http_ws_out_send_t *) op;
+    ws = rw->ws;
 
     if (ws == NULL) {
-        for (out = send->left; out; out = next) {
+        for (out = rw->left; out; out = next) {
             next = out->next;
             ngx_http_ws_out_release(out);
         }
 
-        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
         return;
     }
 
-    ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, send);
+    ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
 
     ws->sending = NULL;
     c = ws->connection;
