@@ -844,7 +844,7 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
 /*
  * The kernel took res bytes of a ring write (or failed it): the queue
  * moves on and the session's write handler runs, as on a write event,
- * to rw what came behind and to take the steps a write allows (a
+ * to send what came behind and to take the steps a write allows (a
  * close, reads resumed). A session gone meanwhile left its queue here.
  */
 NGX_HTTP_WS_HOT

@@ -4,7 +4,8 @@
 # subscribers is one io_uring_enter, not 20 sendto), the counters agree,
 # a connection whose peer does not read gets its bytes whole and in order
 # across partial writes, a connection closed while its write waits for
-# room is really closed (the socket leaves ESTABLISHED), a kernel that
+# room is really closed (the socket leaves ESTABLISHED), submissions the
+# kernel refuses go in the next loop pass, a kernel that
 # refuses the ring leaves the worker writing with send(), and nginx -t
 # refuses what the directive does not take.
 use Test::NgxWs;
@@ -105,6 +106,32 @@ ok($writes >= $subscribers * $publishes && $submissions >= 1
    "counted: $writes writes in $submissions submissions");
 $_->send_close(1000) for @subs;
 
+# --- io_uring_enter() refused: retried, then the next pass -----------------
+# strace makes the worker's first two submissions fail with EBUSY (the
+# first, and the retry after reaping): the writes wait for the next loop
+# pass, logged, and every subscriber still gets the message.
+my @late_subs = map { ws_connect(uri => '/sub') } 1 .. $subscribers;
+my $busy = Test::NgxWs::Strace->follow($worker, 'io_uring_enter',
+    '-e', 'inject=io_uring_enter:error=EBUSY:when=1..2');
+SKIP: {
+    skip $Test::NgxWs::Strace::why_not, 3 unless $busy;
+
+    my $log_at = length $ngx->error_log;
+    is(publish('after a refusal')->{status}, 200, 'publish answered');
+    my $got = 0;
+    for my $s (@late_subs) {
+        my $m = eval { $s->read_message(10) };
+        $got++ if $m && $m->{payload} eq 'after a refusal';
+    }
+    $busy->stop;
+    is($got, $subscribers, 'every subscriber got it after two refused submissions');
+    like(substr($ngx->error_log, $log_at),
+         qr/\[alert\].*ws_io_uring: io_uring_enter\(\) failed, $subscribers writes wait for the next loop pass \(16: /,
+         'the refusal is logged with the writes left waiting')
+        or diag(join "\n", grep { /uring|alert/ } split /\n/, substr($ngx->error_log, $log_at));
+}
+$_->send_close(1000) for @late_subs;
+
 # --- a peer that reads late: partial writes, resumed in order ----------
 my $messages = 400;
 my $size = 4000;
@@ -172,7 +199,8 @@ SKIP: {
     $refuse->stop;
 }
 
-check_logs($ngx);
+# the alert the refused submissions gave, and no other
+check_logs($ngx, undef, allow => qr/ws_io_uring: io_uring_enter\(\) failed/);
 
 # --- ws_io_uring off ----------------------------------------------------
 {
