@@ -23,6 +23,7 @@
 
 #include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
+#include "ngx_http_ws_frame_cache.h"
 #include "ngx_http_ws_metrics.h"
 
 
@@ -168,6 +169,9 @@ ngx_http_ws_capacity_update(ngx_http_ws_capacity_t *cap)
     cap->connections_max = ngx_cycle->connection_n;
     cap->connections = ngx_cycle->connection_n
                        - ngx_cycle->free_connection_n;
+
+    /* not a limit, but memory a quiet worker should give back in time */
+    cap->frame_cache = ngx_http_ws_frame_cache_bytes();
 }
 
 

@@ -11,26 +11,9 @@
 
 
 #include "ngx_http_ws_frame.h"
+#include "ngx_http_ws_frame_cache.h"
 #include "ngx_http_ws_hot.h"
 
-
-/*
- * Frames whose allocation fits one of three sizes (header, payload and
- * the frame struct) are allocated at that size and kept on a per-worker
- * free list of their class for reuse: an echo allocates and frees one
- * reply per message, and malloc and free were the top costs left in its
- * profile (for 1 KiB messages a sixth of the instructions outside the
- * unmasking; at 16 KiB, besides their instructions, glibc gave the top
- * of the heap back and took it again with brk() every dozen messages).
- * At most 1024 x 256 B + 128 x 4 KiB + 64 x 16.06 KiB (1.75 MiB) stay
- * cached per worker, and only what a burst of traffic once used.
- */
-#define NGX_HTTP_WS_FRAME_CLASSES  3
-
-static const size_t      ngx_http_ws_frame_class_size[NGX_HTTP_WS_FRAME_CLASSES]
-                             = { 256, 4096, 16384 + 64 };
-static const ngx_uint_t  ngx_http_ws_frame_class_cap[NGX_HTTP_WS_FRAME_CLASSES]
-                             = { 1024, 128, 64 };
 
 /* A server frame's header for len payload bytes (RFC 6455 section 5.2) */
 #define ngx_http_ws_frame_header_len(len)                                     \
@@ -53,20 +36,6 @@ _Static_assert(WSCORE_MESSAGE_HEADROOM > WSCORE_MAX_HEADER_LEN
                && NGX_HTTP_WS_FRAME_LENT % 8 == 0,
                "the core's headroom does not fit a frame's fields and header");
 
-/*
- * Under AddressSanitizer a cached frame is poisoned until it is handed out
- * again, so a use after the last release is still reported, as it would be
- * for memory given back to malloc.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define ngx_http_ws_poison(p, size)    ASAN_POISON_MEMORY_REGION(p, size)
-#define ngx_http_ws_unpoison(p, size)  ASAN_UNPOISON_MEMORY_REGION(p, size)
-#else
-#define ngx_http_ws_poison(p, size)
-#define ngx_http_ws_unpoison(p, size)
-#endif
-
 
 static ngx_http_ws_frame_t *ngx_http_ws_frame_new(ngx_log_t *log,
     wscore_opcode_e opcode, ngx_uint_t fin, ngx_uint_t rsv1, size_t len,
@@ -76,58 +45,18 @@ static ngx_http_ws_frame_t *ngx_http_ws_frame_get(ngx_log_t *log,
 static void ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame);
 
 
-static ngx_int_t ngx_http_ws_frame_class(size_t len);
-
-
-/* free frames of each class, linked through their first data bytes */
-static ngx_http_ws_frame_t
-    *ngx_http_ws_frame_cache[NGX_HTTP_WS_FRAME_CLASSES];
-static ngx_uint_t
-    ngx_http_ws_frame_cached[NGX_HTTP_WS_FRAME_CLASSES];
-
-
-/* The class of a frame of len data bytes, -1 for one too big for any */
-static ngx_int_t
-ngx_http_ws_frame_class(size_t len)
-{
-    ngx_int_t  k;
-
-    for (k = 0; k < NGX_HTTP_WS_FRAME_CLASSES; k++) {
-        if (ngx_http_ws_frame_size(len) <= ngx_http_ws_frame_class_size[k]) {
-            return k;
-        }
-    }
-
-    return -1;
-}
-
-
 /*
- * A frame of len data bytes; the caller sets refs and writes all len
- * bytes, so nothing of a frame's earlier use can show through.
+ * A frame of len data bytes, from the worker's spare blocks where one
+ * fits (ngx_http_ws_frame_cache.c); the caller sets refs and writes all
+ * len bytes, so nothing of a block's earlier use can show through.
  */
 NGX_HTTP_WS_HOT
 static ngx_http_ws_frame_t *
 ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
 {
-    ngx_int_t             k;
     ngx_http_ws_frame_t  *frame;
 
-    k = ngx_http_ws_frame_class(len);
-
-    if (k < 0) {
-        frame = ngx_alloc(ngx_http_ws_frame_size(len), log);
-
-    } else if (ngx_http_ws_frame_cache[k]) {
-        frame = ngx_http_ws_frame_cache[k];
-        ngx_http_ws_unpoison(frame, ngx_http_ws_frame_class_size[k]);
-        ngx_memcpy(&ngx_http_ws_frame_cache[k], frame->data,
-                   sizeof(ngx_http_ws_frame_t *));
-        ngx_http_ws_frame_cached[k]--;
-
-    } else {
-        frame = ngx_alloc(ngx_http_ws_frame_class_size[k], log);
-    }
+    frame = ngx_http_ws_frame_cache_get(ngx_http_ws_frame_size(len), log);
 
     if (frame) {
         frame->lent = 0;
@@ -138,59 +67,17 @@ ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
 }
 
 
-/*
- * The size class is told by len, which is set once in ngx_http_ws_frame_get
- * and never changed, and every frame comes from there: a frame of a class
- * always has its class's size, room for the link.
- */
+/* len is set once, in ngx_http_ws_frame_get(): the size the block was for */
 NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
 {
-    ngx_int_t  k;
-
     if (frame->lent) {
         wscore_message_free((u_char *) frame - frame->lent);
         return;
     }
 
-    k = ngx_http_ws_frame_class(frame->len);
-
-    if (k < 0
-        || ngx_http_ws_frame_cached[k] >= ngx_http_ws_frame_class_cap[k])
-    {
-        ngx_free(frame);
-        return;
-    }
-
-    ngx_memcpy(frame->data, &ngx_http_ws_frame_cache[k],
-               sizeof(ngx_http_ws_frame_t *));
-    ngx_http_ws_frame_cache[k] = frame;
-    ngx_http_ws_frame_cached[k]++;
-
-    ngx_http_ws_poison(frame, ngx_http_ws_frame_class_size[k]);
-}
-
-
-/* The worker's cached frames go back to the heap when it exits. */
-void
-ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_uint_t            k;
-    ngx_http_ws_frame_t  *frame;
-
-    for (k = 0; k < NGX_HTTP_WS_FRAME_CLASSES; k++) {
-
-        while (ngx_http_ws_frame_cache[k]) {
-            frame = ngx_http_ws_frame_cache[k];
-            ngx_http_ws_unpoison(frame, ngx_http_ws_frame_class_size[k]);
-            ngx_memcpy(&ngx_http_ws_frame_cache[k], frame->data,
-                       sizeof(ngx_http_ws_frame_t *));
-            ngx_free(frame);
-        }
-
-        ngx_http_ws_frame_cached[k] = 0;
-    }
+    ngx_http_ws_frame_cache_put(frame, ngx_http_ws_frame_size(frame->len));
 }
 
 
@@ -224,7 +111,7 @@ ngx_http_ws_frame_new(ngx_log_t *log, wscore_opcode_e opcode,
     /*
      * The header is encoded in place, not through a copy (a memcpy() call
      * of a few bytes was a tenth of the frame's cost): every frame has
-     * room for the longest header, as a cached one is at least 256 bytes
+     * room for the longest header, as a spare block is at least 256 bytes
      * and any other larger still.
      */
     hlen = ngx_http_ws_frame_header_len(len);

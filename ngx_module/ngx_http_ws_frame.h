@@ -42,7 +42,6 @@ ngx_http_ws_frame_t *ngx_http_ws_frame_from_message(ngx_log_t *log,
 ngx_http_ws_frame_t *ngx_http_ws_frame_wrap(ngx_log_t *log,
     const u_char *data, size_t len);
 void ngx_http_ws_frame_release(ngx_http_ws_frame_t *frame);
-void ngx_http_ws_frame_exit_process(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_HTTP_WS_FRAME_H_INCLUDED_ */

@@ -11,7 +11,9 @@
  * (1,204-1,214 to 1,144-1,154). A second after a request was
  * freed (so at most once a second, however many handshakes), malloc_trim()
  * gives the free whole pages back (madvise); the heap's layout stays, and
- * a later allocation there takes a fresh page from the kernel.
+ * a later allocation there takes a fresh page from the kernel. The spare
+ * frame blocks a worker stopped needing (ngx_http_ws_frame_cache.c) go
+ * back the same way.
  */
 
 

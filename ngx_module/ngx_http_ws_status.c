@@ -455,6 +455,13 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_capacity, ngx_http_ws_cap(connections_max), 0,
       NULL, NULL, NULL, NULL, 0 },
 
+    { "ngx_ws_worker_frame_cache_bytes", "gauge",
+      "Memory each worker keeps in spare frame blocks for its next "
+      "messages; what a burst took, given back within 20 s of quiet.",
+      NULL, NULL,
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(frame_cache), 0,
+      NULL, NULL, NULL, NULL, 0 },
+
     { NULL, NULL, NULL, "zone", "name",
       ngx_http_ws_status_zone_name, 0, 0, NULL, NULL, NULL, NULL, 0 },
 
@@ -1371,7 +1378,7 @@ ngx_http_ws_status_top(u_char *p, u_char *end,
 
 /*
  * One figure of each worker's capacity, labelled with its pid; the JSON
- * answer has all four of a worker in one object.
+ * answer has all of a worker's in one object.
  */
 static u_char *
 ngx_http_ws_status_capacity(u_char *p, u_char *end,
@@ -1399,10 +1406,11 @@ ngx_http_ws_status_capacity(u_char *p, u_char *end,
             p = ngx_slprintf(p, end, "%s{\"pid\":%P,\"descriptors\":%uL,"
                              "\"descriptors_limit\":%uL,"
                              "\"connections\":%uL,"
-                             "\"connections_limit\":%uL}",
+                             "\"connections_limit\":%uL,"
+                             "\"frame_cache_bytes\":%uL}",
                              n++ ? "," : "", slot->pid, cap->descriptors,
                              cap->descriptors_max, cap->connections,
-                             cap->connections_max);
+                             cap->connections_max, cap->frame_cache);
 
         } else {
             p = ngx_slprintf(p, end, "%s{pid=\"%P\"} %uL\n", m->name,

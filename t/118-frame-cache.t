@@ -1,0 +1,71 @@
+# A worker keeps the blocks of the frames it freed for its next messages,
+# as many as were alive at once, and gives them back once they go unused:
+# ngx_ws_worker_frame_cache_bytes shows what it keeps. A reader that does
+# not read while 2,000 replies of 1,000 bytes queue up (NGINX's socket
+# buffer pinned at 16 KiB, so the replies wait in the worker) leaves about
+# 2 MiB of spare blocks once it has read them all; with nothing sent after
+# that they are back in the heap within two decay periods (10 s each).
+use Test::NgxWs;
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+my $port = test_port();
+my $messages = 2000;
+my $size = 1000;
+# the old fixed cap: 128 blocks of 4 KiB, 512 KiB for this size
+my $old_cap = 128 * 4096;
+
+my $ngx = start_nginx(name => 'frame cache',
+    listen_options => 'sndbuf=16k',
+    http_config => "ws_zone cache 1m;",
+    config => <<'CONF');
+    location /ws { ws_listen; ws_echo on; ws_send_buffer 64m; }
+    location = /metrics { ws_status; }
+CONF
+
+my ($worker) = $ngx->workers(1);
+ok($worker, 'one worker');
+my $gauge = "ngx_ws_worker_frame_cache_bytes{pid=\"$worker\"}";
+
+sub cached { scrape_metrics()->{$gauge} }
+
+is(cached(), 0, 'no spare blocks before any message');
+
+my $reader = ws_connect(uri => '/ws', rcvbuf => 4096);
+my @payloads = map { pack('N', $_) . chr(97 + $_ % 26) x ($size - 4) }
+    1 .. $messages;
+$reader->send_binary($_) for @payloads;
+
+# the replies queue in the worker while the client does not read
+sleep 1;
+
+my $in_order = 0;
+for my $p (@payloads) {
+    my $m = $reader->read_message(10);
+    last unless $m && $m->{payload} eq $p;
+    $in_order++;
+}
+is($in_order, $messages, 'every reply read whole and in order');
+
+# the gauge is refreshed once a second
+my $peak = 0;
+ok(wait_for(sub { ($peak = cached() // 0) > 2 * $old_cap }, 5),
+   "the freed replies are kept: $peak bytes, past the old cap of $old_cap");
+ok($peak <= $messages * 1088,
+   "no more than a block per reply ($peak bytes for $messages replies)");
+
+my $t0 = time;
+my $left;
+ok(wait_for(sub { sleep 0.25; ($left = cached() // -1) == 0 }, 35),
+   sprintf('given back in %.0f s of quiet: %d bytes kept', time - $t0, $left));
+
+$reader->send_close(1000);
+my $again = ws_connect(uri => '/ws');
+$again->send_text('still echoing');
+my $m = $again->read_message(10);
+is($m && $m->{payload}, 'still echoing', 'and the worker echoes from the heap again');
+$again->send_close(1000);
+
+$ngx->stop;
+check_logs($ngx);
+done_testing();
