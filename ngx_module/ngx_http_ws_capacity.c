@@ -23,7 +23,7 @@
 
 #include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_common.h"
-#include "ngx_http_ws_frame_cache.h"
+#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_metrics.h"
 
 
@@ -171,7 +171,7 @@ ngx_http_ws_capacity_update(ngx_http_ws_capacity_t *cap)
                        - ngx_cycle->free_connection_n;
 
     /* not a limit, but memory a quiet worker should give back in time */
-    cap->frame_cache = ngx_http_ws_frame_cache_bytes();
+    cap->spare_blocks = ngx_http_ws_block_cache_bytes();
 }
 
 

@@ -25,7 +25,7 @@ typedef struct {
     uint64_t                   descriptors_max;  /* RLIMIT_NOFILE */
     uint64_t                   connections;      /* NGINX connections used */
     uint64_t                   connections_max;  /* worker_connections */
-    uint64_t                   frame_cache;      /* bytes in spare frames */
+    uint64_t                   spare_blocks;     /* bytes kept for reuse */
 } ngx_http_ws_capacity_t;
 
 

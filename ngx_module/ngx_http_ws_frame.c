@@ -11,9 +11,26 @@
 
 
 #include "ngx_http_ws_frame.h"
-#include "ngx_http_ws_frame_cache.h"
+#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_hot.h"
 
+
+/*
+ * Frames that fit one of four sizes are allocated at that size from the
+ * worker's spare blocks of it (ngx_http_ws_block_cache.c): an echo takes
+ * and frees a reply per message. A frame's fields take 16 bytes and its
+ * header up to 10: the second and the last class hold a 1 KiB and a
+ * 16 KiB payload, the first any control frame (125 bytes at most).
+ */
+#define NGX_HTTP_WS_FRAME_CLASSES  4
+
+static ngx_http_ws_block_cache_t
+    ngx_http_ws_frame_blocks[NGX_HTTP_WS_FRAME_CLASSES] = {
+    NGX_HTTP_WS_BLOCK_CACHE(256),
+    NGX_HTTP_WS_BLOCK_CACHE(1024 + 64),
+    NGX_HTTP_WS_BLOCK_CACHE(4096),
+    NGX_HTTP_WS_BLOCK_CACHE(16384 + 64)
+};
 
 /* A server frame's header for len payload bytes (RFC 6455 section 5.2) */
 #define ngx_http_ws_frame_header_len(len)                                     \
@@ -43,20 +60,45 @@ static ngx_http_ws_frame_t *ngx_http_ws_frame_new(ngx_log_t *log,
 static ngx_http_ws_frame_t *ngx_http_ws_frame_get(ngx_log_t *log,
     size_t len);
 static void ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame);
+static ngx_http_ws_block_cache_t *ngx_http_ws_frame_blocks_for(size_t len);
+
+
+/* The spare blocks a frame of len data bytes takes, NULL: too big for any */
+NGX_HTTP_WS_HOT
+static ngx_http_ws_block_cache_t *
+ngx_http_ws_frame_blocks_for(size_t len)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < NGX_HTTP_WS_FRAME_CLASSES; k++) {
+        if (ngx_http_ws_frame_size(len) <= ngx_http_ws_frame_blocks[k].size) {
+            return &ngx_http_ws_frame_blocks[k];
+        }
+    }
+
+    return NULL;
+}
 
 
 /*
- * A frame of len data bytes, from the worker's spare blocks where one
- * fits (ngx_http_ws_frame_cache.c); the caller sets refs and writes all
- * len bytes, so nothing of a block's earlier use can show through.
+ * A frame of len data bytes; the caller sets refs and writes all len
+ * bytes, so nothing of a block's earlier use can show through.
  */
 NGX_HTTP_WS_HOT
 static ngx_http_ws_frame_t *
 ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
 {
-    ngx_http_ws_frame_t  *frame;
+    ngx_http_ws_frame_t        *frame;
+    ngx_http_ws_block_cache_t  *blocks;
 
-    frame = ngx_http_ws_frame_cache_get(ngx_http_ws_frame_size(len), log);
+    blocks = ngx_http_ws_frame_blocks_for(len);
+
+    if (blocks) {
+        frame = ngx_http_ws_block_cache_get(blocks, log);
+
+    } else {
+        frame = ngx_alloc(ngx_http_ws_frame_size(len), log);
+    }
 
     if (frame) {
         frame->lent = 0;
@@ -67,17 +109,26 @@ ngx_http_ws_frame_get(ngx_log_t *log, size_t len)
 }
 
 
-/* len is set once, in ngx_http_ws_frame_get(): the size the block was for */
+/* len is set once, in ngx_http_ws_frame_get(): it tells the block's size */
 NGX_HTTP_WS_HOT
 static void
 ngx_http_ws_frame_free(ngx_http_ws_frame_t *frame)
 {
+    ngx_http_ws_block_cache_t  *blocks;
+
     if (frame->lent) {
         wscore_message_free((u_char *) frame - frame->lent);
         return;
     }
 
-    ngx_http_ws_frame_cache_put(frame, ngx_http_ws_frame_size(frame->len));
+    blocks = ngx_http_ws_frame_blocks_for(frame->len);
+
+    if (blocks) {
+        ngx_http_ws_block_cache_put(blocks, frame);
+
+    } else {
+        ngx_free(frame);
+    }
 }
 
 

@@ -12,7 +12,7 @@
  * freed (so at most once a second, however many handshakes), malloc_trim()
  * gives the free whole pages back (madvise); the heap's layout stays, and
  * a later allocation there takes a fresh page from the kernel. The spare
- * frame blocks a worker stopped needing (ngx_http_ws_frame_cache.c) go
+ * blocks a worker stopped needing (ngx_http_ws_block_cache.c) go
  * back the same way.
  */
 

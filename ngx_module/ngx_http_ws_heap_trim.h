@@ -1,7 +1,7 @@
 
 /*
  * ngx_ws: the heap's free pages back to the kernel after handshakes and
- * spare frame blocks are freed (ngx_http_ws_heap_trim.c).
+ * spare blocks are freed (ngx_http_ws_heap_trim.c).
  */
 
 
@@ -16,7 +16,7 @@
 
 /*
  * Memory went back to the heap in bulk (a handshake's request, spare
- * frame blocks): trim the heap a little later.
+ * blocks): trim the heap a little later.
  */
 void ngx_http_ws_heap_trim_soon(void);
 

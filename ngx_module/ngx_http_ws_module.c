@@ -14,7 +14,7 @@
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
-#include "ngx_http_ws_frame_cache.h"
+#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_health.h"
 #include "ngx_http_ws_history.h"
@@ -932,6 +932,5 @@ ngx_http_ws_exit_process(ngx_cycle_t *cycle)
     ngx_http_ws_channels_exit_process(cycle);
     ngx_http_ws_metrics_exit_process(cycle);
     ngx_http_ws_deflate_exit_process(cycle);
-    ngx_http_ws_output_exit_process(cycle);
-    ngx_http_ws_frame_cache_exit_process();
+    ngx_http_ws_block_cache_exit_process();
 }

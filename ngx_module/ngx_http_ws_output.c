@@ -30,6 +30,7 @@
 
 
 #include "ngx_http_ws_output.h"
+#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_common.h"
 #include "ngx_http_ws_frame.h"
 #include "ngx_http_ws_hot.h"
@@ -42,38 +43,18 @@
 #define NGX_HTTP_WS_IOV_MAX  64
 
 /*
- * Queue entries kept for reuse per worker (the profile showed malloc and
- * free of one entry per message among the top costs of echo): as many as
- * were queued at once in this period or the last, at least
- * NGX_HTTP_WS_OUT_KEEP.
- * A fixed cap of 4,096 made a fan-out of 8 messages to 1,000 subscribers
- * malloc and free half of its entries every loop pass (a quarter of its
- * instructions); a cap that follows the load keeps them all while the
- * load lasts, and what a later period did not need goes back to the heap
- * (when that period ends and an entry is returned; all at exit).
- */
-#define NGX_HTTP_WS_OUT_KEEP    4096
-#define NGX_HTTP_WS_OUT_PERIOD  10000
-
-/*
  * A cork is NGX_HTTP_WS_CORK_SIZE bytes, a frame's header (its refs and
  * len: len counts the bytes it holds) and the frames: 22 frames of a
- * 20-byte message, at least two of the largest it takes. Corks are kept
- * for reuse as queue entries are (one per subscriber in a fan-out), at
- * least NGX_HTTP_WS_CORK_KEEP.
+ * 20-byte message, at least two of the largest it takes.
  */
 #define NGX_HTTP_WS_CORK_SIZE       512
 #define NGX_HTTP_WS_CORK_ROOM                                                 \
     (NGX_HTTP_WS_CORK_SIZE - offsetof(ngx_http_ws_frame_t, data))
 #define NGX_HTTP_WS_CORK_FRAME_MAX  (NGX_HTTP_WS_CORK_ROOM / 2)
-#define NGX_HTTP_WS_CORK_KEEP       256
 
-/*
- * A write through the ring takes at most this many entries (most are
- * corks of many frames); its record is kept for reuse, as entries are.
- */
+/* A write through the ring takes at most this many entries (corks mostly) */
 #define NGX_HTTP_WS_SEND_IOV_MAX    16
-#define NGX_HTTP_WS_SEND_KEEP       256
+#define NGX_HTTP_WS_RING_WRITE_MAX  65536
 
 
 /*
@@ -92,27 +73,6 @@ struct ngx_http_ws_out_send_s {
 };
 
 
-/*
- * Blocks of one size kept per worker for reuse: as many as were in use
- * at once in this period or the last, at least min_keep.
- */
-typedef struct {
-    void                      *free;   /* linked through their first bytes */
-    size_t                     size;
-    ngx_uint_t                 cached;
-    ngx_uint_t                 used;   /* handed out now */
-    ngx_uint_t                 peak;   /* this period's most */
-    ngx_uint_t                 keep;
-    ngx_uint_t                 min_keep;
-    ngx_msec_t                 period_end;
-} ngx_http_ws_out_cache_t;
-
-
-static void *ngx_http_ws_out_cache_get(ngx_http_ws_out_cache_t *cache,
-    ngx_log_t *log);
-static void ngx_http_ws_out_cache_put(ngx_http_ws_out_cache_t *cache,
-    void *block);
-static void ngx_http_ws_out_cache_free(ngx_http_ws_out_cache_t *cache);
 static ngx_int_t ngx_http_ws_output_cork(ngx_http_ws_session_t *ws,
     ngx_http_ws_out_t *out, ngx_http_ws_frame_t *frame);
 static void ngx_http_ws_out_release(ngx_http_ws_out_t *out);
@@ -124,107 +84,17 @@ static void ngx_http_ws_output_written(ngx_http_ws_uring_op_t *op,
     int32_t res);
 
 
-static ngx_http_ws_out_cache_t  ngx_http_ws_out_entries = {
-    NULL, sizeof(ngx_http_ws_out_t), 0, 0, 0,
-    NGX_HTTP_WS_OUT_KEEP, NGX_HTTP_WS_OUT_KEEP, 0
-};
-
-static ngx_http_ws_out_cache_t  ngx_http_ws_out_corks = {
-    NULL, NGX_HTTP_WS_CORK_SIZE, 0, 0, 0,
-    NGX_HTTP_WS_CORK_KEEP, NGX_HTTP_WS_CORK_KEEP, 0
-};
-
-static ngx_http_ws_out_cache_t  ngx_http_ws_out_sends = {
-    NULL, sizeof(ngx_http_ws_out_send_t), 0, 0, 0,
-    NGX_HTTP_WS_SEND_KEEP, NGX_HTTP_WS_SEND_KEEP, 0
-};
-
-
-NGX_HTTP_WS_HOT
-static void *
-ngx_http_ws_out_cache_get(ngx_http_ws_out_cache_t *cache, ngx_log_t *log)
-{
-    void  *block;
-
-    if (++cache->used > cache->peak) {
-        cache->peak = cache->used;
-    }
-
-    block = cache->free;
-
-    if (block) {
-        ngx_memcpy(&cache->free, block, sizeof(void *));
-        cache->cached--;
-        return block;
-    }
-
-    block = ngx_alloc(cache->size, log);
-
-    if (block == NULL) {
-        cache->used--;
-    }
-
-    return block;
-}
-
-
-NGX_HTTP_WS_HOT
-static void
-ngx_http_ws_out_cache_put(ngx_http_ws_out_cache_t *cache, void *block)
-{
-    void  *spare;
-
-    cache->used--;
-
-    /* a new period: keep what the last one needed at most */
-    if ((ngx_msec_int_t) (ngx_current_msec - cache->period_end) >= 0) {
-        cache->keep = ngx_max(cache->peak, cache->min_keep);
-        cache->peak = cache->used;
-        cache->period_end = ngx_current_msec + NGX_HTTP_WS_OUT_PERIOD;
-
-        while (cache->cached > cache->keep) {
-            spare = cache->free;
-            ngx_memcpy(&cache->free, spare, sizeof(void *));
-            cache->cached--;
-            ngx_free(spare);
-        }
-    }
-
-    /* this period's peak is kept at once, not only from the next one */
-    if (cache->cached >= ngx_max(cache->keep, cache->peak)) {
-        ngx_free(block);
-        return;
-    }
-
-    ngx_memcpy(block, &cache->free, sizeof(void *));
-    cache->free = block;
-    cache->cached++;
-}
-
-
-static void
-ngx_http_ws_out_cache_free(ngx_http_ws_out_cache_t *cache)
-{
-    void  *block;
-
-    while (cache->free) {
-        block = cache->free;
-        ngx_memcpy(&cache->free, block, sizeof(void *));
-        ngx_free(block);
-    }
-
-    cache->cached = 0;
-}
-
-
-/* The worker's cached entries and corks go back to the heap when it exits. */
-void
-ngx_http_ws_output_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_http_ws_out_cache_free(&ngx_http_ws_out_entries);
-    ngx_http_ws_out_cache_free(&ngx_http_ws_out_corks);
-    ngx_http_ws_out_cache_free(&ngx_http_ws_out_sends);
-}
+/*
+ * Kept for reuse (ngx_http_ws_block_cache.c): the profile showed malloc
+ * and free of one entry per message among the top costs of echo, and a
+ * fan-out takes an entry (and a cork) per subscriber.
+ */
+static ngx_http_ws_block_cache_t  ngx_http_ws_out_entries =
+    NGX_HTTP_WS_BLOCK_CACHE(sizeof(ngx_http_ws_out_t));
+static ngx_http_ws_block_cache_t  ngx_http_ws_out_corks =
+    NGX_HTTP_WS_BLOCK_CACHE(NGX_HTTP_WS_CORK_SIZE);
+static ngx_http_ws_block_cache_t  ngx_http_ws_out_sends =
+    NGX_HTTP_WS_BLOCK_CACHE(sizeof(ngx_http_ws_out_send_t));
 
 
 /* An entry sent or dropped: its frame's reference, or its cork, goes. */
@@ -233,13 +103,13 @@ static void
 ngx_http_ws_out_release(ngx_http_ws_out_t *out)
 {
     if (out->frames > 1) {
-        ngx_http_ws_out_cache_put(&ngx_http_ws_out_corks, out->frame);
+        ngx_http_ws_block_cache_put(&ngx_http_ws_out_corks, out->frame);
 
     } else {
         ngx_http_ws_frame_release(out->frame);
     }
 
-    ngx_http_ws_out_cache_put(&ngx_http_ws_out_entries, out);
+    ngx_http_ws_block_cache_put(&ngx_http_ws_out_entries, out);
 }
 
 
@@ -262,7 +132,7 @@ ngx_http_ws_output_queue(ngx_http_ws_session_t *ws, ngx_http_ws_frame_t *frame)
         }
     }
 
-    out = ngx_http_ws_out_cache_get(&ngx_http_ws_out_entries,
+    out = ngx_http_ws_block_cache_get(&ngx_http_ws_out_entries,
                                     ws->connection->log);
     if (out == NULL) {
         return NGX_ERROR;
@@ -317,7 +187,7 @@ ngx_http_ws_output_cork(ngx_http_ws_session_t *ws, ngx_http_ws_out_t *out,
             return NGX_DECLINED;
         }
 
-        cork = ngx_http_ws_out_cache_get(&ngx_http_ws_out_corks,
+        cork = ngx_http_ws_block_cache_get(&ngx_http_ws_out_corks,
                                          ws->connection->log);
         if (cork == NULL) {
             return NGX_DECLINED;
@@ -773,6 +643,16 @@ ngx_http_ws_output_free(ngx_http_ws_session_t *ws)
  * already: NGX_AGAIN either way, with c->write->ready cleared, as for a
  * full socket; the completion is the write event (it sets ready and calls
  * the write handler). With nothing queued, NGX_OK.
+ *
+ * A head of NGX_HTTP_WS_RING_WRITE_MAX bytes or more is written at once
+ * instead, as without the ring: one system call among a pass's many saves
+ * nothing on a write that long, and a write in the ring keeps its frame
+ * until the completion, after the pass. An echo of 1 MiB to 10
+ * connections then had 10 reassembled messages alive at once, glibc gave
+ * those megabytes back to the kernel at every pass's frees and faulted
+ * them in again at the next pass's reads (page faults under recv() and
+ * the unmasking three quarters of the worker): 160-240 echoes a second
+ * instead of 2,300-2,500.
  */
 NGX_HTTP_WS_HOT
 static ngx_int_t
@@ -795,7 +675,11 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
         return NGX_OK;
     }
 
-    rw = ngx_http_ws_out_cache_get(&ngx_http_ws_out_sends, c->log);
+    if (ws->out->frame->len - ws->out->pos >= NGX_HTTP_WS_RING_WRITE_MAX) {
+        return ngx_http_ws_output_flush_plain(ws);
+    }
+
+    rw = ngx_http_ws_block_cache_get(&ngx_http_ws_out_sends, c->log);
     if (rw == NULL) {
         return NGX_ERROR;
     }
@@ -830,7 +714,7 @@ ngx_http_ws_output_write_ring(ngx_http_ws_session_t *ws)
     }
 
     if (rc != NGX_OK) {
-        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
+        ngx_http_ws_block_cache_put(&ngx_http_ws_out_sends, rw);
         return NGX_ERROR;
     }
 
@@ -865,11 +749,11 @@ ngx_http_ws_output_written(ngx_http_ws_uring_op_t *op, int32_t res)
             ngx_http_ws_out_release(out);
         }
 
-        ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
+        ngx_http_ws_block_cache_put(&ngx_http_ws_out_sends, rw);
         return;
     }
 
-    ngx_http_ws_out_cache_put(&ngx_http_ws_out_sends, rw);
+    ngx_http_ws_block_cache_put(&ngx_http_ws_out_sends, rw);
 
     ws->sending = NULL;
     c = ws->connection;

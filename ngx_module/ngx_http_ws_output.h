@@ -38,7 +38,6 @@ ngx_int_t ngx_http_ws_output_send_lone(ngx_http_ws_session_t *ws,
 ngx_int_t ngx_http_ws_output_flush(ngx_http_ws_session_t *ws);
 ngx_int_t ngx_http_ws_output_flush_now(ngx_http_ws_session_t *ws);
 void ngx_http_ws_output_free(ngx_http_ws_session_t *ws);
-void ngx_http_ws_output_exit_process(ngx_cycle_t *cycle);
 
 
 #endif /* _NGX_HTTP_WS_OUTPUT_H_INCLUDED_ */

@@ -455,11 +455,12 @@ static const ngx_http_ws_status_metric_t  ngx_http_ws_status_metrics[] = {
       ngx_http_ws_status_capacity, ngx_http_ws_cap(connections_max), 0,
       NULL, NULL, NULL, NULL, 0 },
 
-    { "ngx_ws_worker_frame_cache_bytes", "gauge",
-      "Memory each worker keeps in spare frame blocks for its next "
-      "messages; what a burst took, given back within 20 s of quiet.",
+    { "ngx_ws_worker_spare_block_bytes", "gauge",
+      "Memory each worker keeps in spare blocks (frames, output queue "
+      "entries, write records) for its next messages; what its busiest "
+      "moment had alive at once, given back within 20 s once unused.",
       NULL, NULL,
-      ngx_http_ws_status_capacity, ngx_http_ws_cap(frame_cache), 0,
+      ngx_http_ws_status_capacity, ngx_http_ws_cap(spare_blocks), 0,
       NULL, NULL, NULL, NULL, 0 },
 
     { NULL, NULL, NULL, "zone", "name",
@@ -1407,10 +1408,10 @@ ngx_http_ws_status_capacity(u_char *p, u_char *end,
                              "\"descriptors_limit\":%uL,"
                              "\"connections\":%uL,"
                              "\"connections_limit\":%uL,"
-                             "\"frame_cache_bytes\":%uL}",
+                             "\"spare_block_bytes\":%uL}",
                              n++ ? "," : "", slot->pid, cap->descriptors,
                              cap->descriptors_max, cap->connections,
-                             cap->connections_max, cap->frame_cache);
+                             cap->connections_max, cap->spare_blocks);
 
         } else {
             p = ngx_slprintf(p, end, "%s{pid=\"%P\"} %uL\n", m->name,

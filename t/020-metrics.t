@@ -87,7 +87,7 @@ sub series {
 
 # The counters whose values must be exactly as wanted; everything not
 # named must stay where it was (gauges of the zone, of the workers, their
-# descriptors, connections and spare frame blocks, and histogram buckets
+# descriptors, connections and spare blocks, and histogram buckets
 # aside).
 sub moved_exactly {
     my ($before, $after, $want, $name, @loose) = @_;
@@ -99,8 +99,8 @@ sub moved_exactly {
     }
     for my $k (keys %$after) {
         # how writes reach the kernel (ws_io_uring) is t/117's business,
-        # the spare frame blocks t/118's
-        next if $k =~ /^_|^ngx_ws_(zone_|workers|worker_(descriptors|connections|frame_cache)|io_uring_)|_bucket\{|_sum$/;
+        # the spare blocks t/118's
+        next if $k =~ /^_|^ngx_ws_(zone_|workers|worker_(descriptors|connections|spare_block)|io_uring_)|_bucket\{|_sum$/;
         next if grep { $k eq $_ } @loose;
         my $d = $after->{$k} - ($before->{$k} // 0);
         $delta{$k} = $d if $d;

@@ -3,11 +3,12 @@
 # outside: strace on the worker counts its system calls (a publish to 20
 # subscribers is one io_uring_enter, not 20 sendto), the counters agree,
 # a connection whose peer does not read gets its bytes whole and in order
-# across partial writes, a connection closed while its write waits for
-# room is really closed (the socket leaves ESTABLISHED), submissions the
-# kernel refuses go in the next loop pass, a kernel that
-# refuses the ring leaves the worker writing with send(), and nginx -t
-# refuses what the directive does not take.
+# across partial writes, a 1 MiB reply is written at once (not in the
+# ring), a connection closed while its write waits for room is really
+# closed (the socket leaves ESTABLISHED), submissions the kernel refuses
+# go in the next loop pass, a kernel that refuses the ring leaves the
+# worker writing with send(), and nginx -t refuses what the directive
+# does not take.
 use Test::NgxWs;
 use Test::More;
 use Test::NgxWs::Strace;
@@ -135,6 +136,7 @@ $_->send_close(1000) for @late_subs;
 # --- a peer that reads late: partial writes, resumed in order ----------
 my $messages = 400;
 my $size = 4000;
+my $ring_before = scrape()->{ngx_ws_io_uring_writes_total} // 0;
 my $slow = ws_connect(uri => '/ws', rcvbuf => 8192);
 setsockopt($slow->{sock}, IPPROTO_TCP, TCP_NODELAY, 1) or die "TCP_NODELAY: $!";
 my @payloads = map { pack('N', $_) . chr(65 + $_ % 26) x ($size - 4) }
@@ -148,7 +150,32 @@ for my $p (@payloads) {
     $in_order++;
 }
 is($in_order, $messages, 'a late reader gets every reply whole, in order');
+my $ring_writes = (scrape()->{ngx_ws_io_uring_writes_total} // 0) - $ring_before;
+# 1.6 MB through an 8 KiB window: many writes, each resumed where the
+# last one stopped; through the ring, not send()
+ok($ring_writes >= 20, "written through the ring ($ring_writes writes)");
 $slow->send_close(1000);
+
+# --- a long write goes at once, as without the ring -------------------
+# A write in the ring keeps its frame until the completion, after the
+# loop pass; for a 1 MiB reply that cost more than the call it saves.
+my $big = ws_connect(uri => '/ws');
+my $long = join '', map { chr(48 + $_ % 10) x 1024 } 1 .. 1024;
+my $writes = Test::NgxWs::Strace->follow($worker, 'sendto,sendmsg,writev');
+SKIP: {
+    skip $Test::NgxWs::Strace::why_not, 2 unless $writes;
+
+    $big->send_binary($long);
+    my $m = $big->read_message(10);
+    my @calls = $writes->stop;
+    ok($m && $m->{payload} eq $long, 'a 1 MiB reply arrives whole');
+    # sendto(fd, "...", len, ...) = written
+    my @long_sends = grep { /^(?:sendto|writev)\(.*\) = (\d+)$/ && $1 >= 65536 } @calls;
+    ok(scalar @long_sends, 'written by send(), not through the ring: '
+       . scalar(@long_sends) . ' call(s) of 64 KiB or more')
+        or diag(join "\n", @calls[0 .. ($#calls < 20 ? $#calls : 20)]);
+}
+$big->send_close(1000);
 
 # --- closed while a write waits for room: the socket really closes ------
 my $log_before = length $ngx->error_log;
