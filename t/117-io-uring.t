@@ -161,13 +161,13 @@ $slow->send_close(1000);
 # loop pass; for a 1 MiB reply that cost more than the call it saves.
 my $big = ws_connect(uri => '/ws');
 my $long = join '', map { chr(48 + $_ % 10) x 1024 } 1 .. 1024;
-my $writes = Test::NgxWs::Strace->follow($worker, 'sendto,sendmsg,writev');
+my $long_trace = Test::NgxWs::Strace->follow($worker, 'sendto,sendmsg,writev');
 SKIP: {
-    skip $Test::NgxWs::Strace::why_not, 2 unless $writes;
+    skip $Test::NgxWs::Strace::why_not, 2 unless $long_trace;
 
     $big->send_binary($long);
     my $m = $big->read_message(10);
-    my @calls = $writes->stop;
+    my @calls = $long_trace->stop;
     ok($m && $m->{payload} eq $long, 'a 1 MiB reply arrives whole');
     # sendto(fd, "...", len, ...) = written
     my @long_sends = grep { /^(?:sendto|writev)\(.*\) = (\d+)$/ && $1 >= 65536 } @calls;
