@@ -22,8 +22,8 @@
 #include <dirent.h>
 
 #include "ngx_http_ws_capacity.h"
-#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_block_cache.h"
+#include "ngx_http_ws_common.h"
 #include "ngx_http_ws_metrics.h"
 
 

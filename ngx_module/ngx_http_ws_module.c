@@ -7,6 +7,7 @@
  */
 
 
+#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_capacity.h"
 #include "ngx_http_ws_channels.h"
 #include "ngx_http_ws_common.h"
@@ -14,7 +15,6 @@
 #include "ngx_http_ws_control.h"
 #include "ngx_http_ws_deflate.h"
 #include "ngx_http_ws_echo.h"
-#include "ngx_http_ws_block_cache.h"
 #include "ngx_http_ws_handshake.h"
 #include "ngx_http_ws_health.h"
 #include "ngx_http_ws_history.h"

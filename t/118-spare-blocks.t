@@ -8,6 +8,7 @@
 # two decay periods (10 s each).
 use Test::NgxWs;
 use Test::More;
+use JSON::PP;
 use Time::HiRes qw(sleep time);
 
 my $port = test_port();
@@ -40,8 +41,11 @@ my @payloads = map { pack('N', $_) . chr(97 + $_ % 26) x ($size - 4) }
     1 .. $messages;
 $reader->send_binary($_) for @payloads;
 
-# the replies queue in the worker while the client does not read
-sleep 1;
+# the replies queue in the worker while the client does not read: every
+# message read means every reply made (and, unread, still queued)
+my $read_in = 'ngx_ws_messages_total{direction="in",opcode="binary"}';
+ok(wait_for(sub { (scrape_metrics()->{$read_in} // 0) >= $messages }, 10),
+   "the worker read all $messages messages before the client read a reply");
 
 my $in_order = 0;
 for my $p (@payloads) {
@@ -57,6 +61,13 @@ ok(wait_for(sub { ($peak = cached() // 0) > 2 * $old_cap }, 5),
    "the freed replies are kept: $peak bytes, past the old cap of $old_cap");
 ok($peak <= $messages * $per_reply + 65536,
    "no more than a reply's blocks per reply ($peak bytes for $messages replies)");
+
+# the JSON answer carries the same figure in the worker's capacity object
+my $json = decode_json(http_request(raw => "GET /metrics?format=json HTTP/1.1\r\n"
+    . "Host: localhost\r\nConnection: close\r\n\r\n")->{body});
+my ($mine) = grep { $_->{pid} == $worker } @{ $json->{capacity} // [] };
+ok($mine && $mine->{spare_block_bytes} > 2 * $old_cap,
+   'JSON: capacity[].spare_block_bytes ' . ($mine ? $mine->{spare_block_bytes} : 'absent'));
 
 my $t0 = time;
 my $left;
