@@ -412,8 +412,18 @@ Session::Failure Session::take_payload(std::span<const std::uint8_t> in,
         && !is_control(parser_.opcode())) {
         return take_compressed_payload(in, used, text);
     }
+    const std::uint64_t remaining = parser_.payload_remaining();
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(
-        parser_.payload_remaining(), in.size() - used));
+        remaining, in.size() - used));
+    if (n < remaining) {
+        // The rest of the frame comes in later reads: room for all of it
+        // now, in one block, instead of a reallocation (and a copy of what
+        // came so far) at the next read. A frame that fits the kept
+        // capacity leaves a buffer the next one fits without allocating.
+        // Failure leaves the buffer as it was, for extend() to report.
+        message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
+            remaining, frame_reserve_max)));
+    }
     std::uint8_t *dst = message_.extend(n);
     if (dst == nullptr) {
         return {WSCORE_CLOSE_INTERNAL_ERROR, out_of_memory};

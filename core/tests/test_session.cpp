@@ -538,6 +538,29 @@ BOOST_AUTO_TEST_CASE(buffers_are_released_after_large_messages)
     BOOST_TEST(s.buffered_capacity() <= Session::kept_buffer_capacity);
 }
 
+// A frame that comes in two reads: its first read takes room for the whole
+// payload, so the second does not reallocate, and a buffer that fits it
+// exactly is kept (not trimmed) for the next such frame.
+BOOST_AUTO_TEST_CASE(frame_split_over_reads_reserves_its_payload_once)
+{
+    Session s(test_config(), 0);
+    std::vector<Recorded> events;
+    wscore_event_t ev;
+    const Bytes frame = client_frame(0x2, Bytes(12'000, 9));
+    const std::span<const std::uint8_t> all(frame);
+
+    for (int round = 0; round < 2; round++) {
+        feed_chunk(s, all.first(9'000), 0, events);
+        BOOST_TEST(s.buffered_capacity() == 12'000u);
+        feed_chunk(s, all.subspan(9'000), 0, events);
+        BOOST_TEST(s.buffered_capacity() == 12'000u);
+        s.receive({}, 0, ev);  // the message's data released
+        BOOST_TEST(s.buffered_capacity() == 12'000u);
+    }
+    BOOST_TEST(events.size() == 2u);
+    BOOST_TEST(events[1].data == std::string(12'000, 9));
+}
+
 BOOST_AUTO_TEST_CASE(output_consumed_in_parts)
 {
     Session s(test_config(), 0);
