@@ -39,6 +39,19 @@ def group_by(runs, key):
     return groups
 
 
+def run_by_run(by_label, peer):
+    """The median of ngx_ws's per-CPU figure over the peer's in the same run
+    (the two alternate, so a pair shares the machine's phase), and how many
+    pairs were at 1.00x or more."""
+    ours = {r["run"]: per_cpu(r) for r in by_label.get("ngx_ws", [])}
+    theirs = {r["run"]: per_cpu(r) for r in by_label.get(peer, [])}
+    pairs = [ours[k] / theirs[k] for k in ours if theirs.get(k)]
+    if not pairs:
+        return ""
+    at_least = sum(p >= 1.0 for p in pairs)
+    return f"{statistics.median(pairs):.2f}x ({at_least} of {len(pairs)} >= 1.00x)"
+
+
 def ratio(values, peer, bold=True):
     """ngx_ws's value over the peer's, or an empty cell."""
     if not values.get("ngx_ws") or not values.get(peer):
@@ -74,8 +87,11 @@ class Table:
 def flat_out_table(runs, labels, peers):
     groups = group_by(runs, lambda r: (r["mode"], r["connections"], r["size"],
                                        r.get("max_in_flight", 0), r.get("deflate", "")))
+    tail = []
+    for p in peers:
+        tail += [f"ngx_ws / {p} per CPU-s", f"ngx_ws / {p} run by run"]
     table = Table(labels, ["workload", "conns", "bytes"], ["/s", "CPU", "/CPU-s", "p99 ms"],
-                  [f"ngx_ws / {p} per CPU-s" for p in peers])
+                  tail)
     order = lambda k: (k[0] != "echo", k[4], k[2], k[1], k[3])
     for k in sorted(groups, key=order):
         mode, conns, size, inflight, deflate = k
@@ -87,13 +103,17 @@ def flat_out_table(runs, labels, peers):
         row += table.label_cells(groups[k], lambda rs: [
             f"{median(rs, 'rate'):,.0f}", f"{median(rs, 'server_cpu'):.2f}",
             f"{median(rs, per_cpu):,.0f}", ms(median(rs, 'p99_us'))])
-        row += [ratio(per_cpu_medians, peer) for peer in peers]
+        for peer in peers:
+            row += [ratio(per_cpu_medians, peer), run_by_run(groups[k], peer)]
         table.add(row)
     return ["# ngx_ws against its peers, per server-CPU-second", "",
             "Echo: round trips, one message in flight per connection. Fan-out:"
             " deliveries (messages x subscribers), publishes as fast as the"
             " publisher's answers allow with N in flight. Medians of the runs;"
-            " /CPU-s is throughput over the server's CPU (cores busy).", ""] + table.lines
+            " /CPU-s is throughput over the server's CPU (cores busy). Run by"
+            " run: the median of each run's ratio to the peer's run beside it"
+            " (the machine's slow and fast phases outlast a pair of runs), and"
+            " how many of the pairs were at 1.00x or more.", ""] + table.lines
 
 
 def paced_table(runs, labels, peers):
