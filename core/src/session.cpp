@@ -415,14 +415,16 @@ Session::Failure Session::take_payload(std::span<const std::uint8_t> in,
     const std::uint64_t remaining = parser_.payload_remaining();
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(
         remaining, in.size() - used));
-    if (n < remaining) {
+    if (n < remaining && remaining <= frame_reserve_max) {
         // The rest of the frame comes in later reads: room for all of it
         // now, in one block, instead of a reallocation (and a copy of what
         // came so far) at the next read. A frame that fits the kept
         // capacity leaves a buffer the next one fits without allocating.
-        // Failure leaves the buffer as it was, for extend() to report.
-        message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(
-            remaining, frame_reserve_max)));
+        // A larger frame is left to the read window, which reserves its
+        // rest at the next read; reserving part of it here would only
+        // make that a second growth. Failure leaves the buffer as it was,
+        // for extend() to report.
+        message_.reserve(static_cast<std::size_t>(remaining));
     }
     std::uint8_t *dst = message_.extend(n);
     if (dst == nullptr) {

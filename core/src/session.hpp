@@ -31,8 +31,8 @@ class Session {
 public:
     // Buffers are trimmed back to nothing after holding more than this.
     static constexpr std::size_t kept_buffer_capacity = 16 * 1024;
-    // Of a frame whose payload comes in several reads, the room for this
-    // much of the rest is taken at its first read (see take_payload).
+    // A frame whose payload comes in several reads has room for all of it
+    // from its first read when the rest is at most this (see take_payload).
     static constexpr std::size_t frame_reserve_max = 1024 * 1024;
     // The reassembly buffer is 32-bit sized; "no limit" means this.
     static constexpr std::uint64_t max_buffered_message =

@@ -558,7 +558,24 @@ BOOST_AUTO_TEST_CASE(frame_split_over_reads_reserves_its_payload_once)
         BOOST_TEST(s.buffered_capacity() == 12'000u);
     }
     BOOST_TEST(events.size() == 2u);
+    BOOST_TEST(events[0].data == std::string(12'000, 9));
     BOOST_TEST(events[1].data == std::string(12'000, 9));
+}
+
+// A frame larger than frame_reserve_max is not reserved at its first read
+// (the read window takes its rest): the buffer holds what came.
+BOOST_AUTO_TEST_CASE(frame_over_the_reserve_cap_is_not_reserved_early)
+{
+    auto cfg = test_config();
+    cfg.max_frame_size = cfg.max_message_size = 4 << 20;
+    Session s(cfg, 0);
+    std::vector<Recorded> events;
+    const Bytes frame = client_frame(0x2,
+        Bytes(Session::frame_reserve_max + 1, 5));
+    feed_chunk(s, std::span<const std::uint8_t>(frame).first(9'000), 0,
+               events);
+    BOOST_TEST(s.buffered_capacity() < 9'000u);
+    BOOST_TEST(events.empty());
 }
 
 BOOST_AUTO_TEST_CASE(output_consumed_in_parts)
